@@ -1,0 +1,39 @@
+/**
+ * The byte link: the lowest layer of card-io. A serial port, a raw TCP socket
+ * (ser2net style) and an in-memory pair all present this one shape, so the
+ * T=1 layer above never knows which it talks to.
+ *
+ * A `Transport` is one open connection; when it ends it is finished.
+ * A `ByteLink` is what the layers above hold: it may outlive many transports
+ * (see reconnecting-link.ts) and reports its status as it changes.
+ */
+
+export type LinkStatus = 'connecting' | 'connected' | 'disconnected' | 'closed';
+
+export interface ByteLink {
+  readonly status: LinkStatus;
+  /** A human-readable address (a path or tcp://host:port), for logs. */
+  readonly address: string;
+  /** Write bytes. Rejects with CardError(LinkDisconnected) when not connected. */
+  write(bytes: Uint8Array): Promise<void>;
+  /** Subscribe to received bytes; returns the unsubscribe function. */
+  onData(listener: (chunk: Buffer) => void): () => void;
+  /** Subscribe to status changes; returns the unsubscribe function. */
+  onStatus(listener: (status: LinkStatus) => void): () => void;
+  /** Close for good: no more reconnects. Idempotent. */
+  close(): Promise<void>;
+}
+
+export interface TransportHandlers {
+  onData(chunk: Buffer): void;
+  /** Called once when the connection ends for any reason other than close(). */
+  onClose(error?: Error): void;
+}
+
+export interface Transport {
+  write(bytes: Uint8Array): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Opens one connection; rejects with CardError(LinkOpenFailed) when it cannot. */
+export type TransportFactory = (handlers: TransportHandlers) => Promise<Transport>;
