@@ -75,7 +75,10 @@ export function createMemoryLinkPair(name = 'memory'): MemoryLinkPair {
     const direction: Direction = to === b ? 'a-to-b' : 'b-to-a';
     const chunks = fault ? fault(chunk, direction) : [chunk];
     // Asynchronous delivery, as from a real port: a writer never re-enters its own reader.
-    for (const c of chunks) setImmediate(() => to.receive(c));
+    // All chunks of one write arrive in the same tick, as bytes of one burst on a wire do.
+    setImmediate(() => {
+      for (const c of chunks) to.receive(c);
+    });
   };
   const a = new MemoryLink(`${name}:a`, deliver);
   const b = new MemoryLink(`${name}:b`, deliver);

@@ -1,0 +1,94 @@
+/**
+ * Every home-card command, by name, in one plain map (as Zigbee2MQTT's
+ * `requestLookup`): no decorators, no reflection. A new command is one new
+ * file in this folder plus one entry here. `name` is what logs and errors say.
+ */
+import { ACTIVATE, buildActivate, parseActivate } from './activate.js';
+import {
+  CHANGE_REFERENCE_DATA,
+  buildChangeReferenceData,
+  parseChangeReferenceData,
+} from './change-reference-data.js';
+import { COMPUTE_SIGNATURE, buildComputeSignature, parseComputeSignature } from './compute-signature.js';
+import {
+  EXTERNAL_AUTHENTICATE,
+  buildExternalAuthenticate,
+  parseExternalAuthenticate,
+} from './external-authenticate.js';
+import { FACTORY_RESET, buildFactoryReset, parseFactoryReset } from './factory-reset.js';
+import { GENERATE_KEY_PAIR, buildGenerateKeyPair, parseGenerateKeyPair } from './generate-key-pair.js';
+import { GET_CHALLENGE, buildGetChallenge, parseGetChallenge } from './get-challenge.js';
+import { GET_DATA, buildGetData, parseGetData } from './get-data.js';
+import { buildPinStatusQuery, parsePinStatusQuery } from './pin-status.js';
+import {
+  PUT_DATA,
+  buildAddTrustAnchor,
+  buildPutCertificate,
+  buildPutPin,
+  buildRemoveTrustAnchor,
+  parsePutData,
+} from './put-data.js';
+import { buildResetPinState, parseResetPinState } from './reset-pin-state.js';
+import { RESET_RETRY_COUNTER, buildResetRetryCounter, parseResetRetryCounter } from './reset-retry-counter.js';
+import { SELECT, buildSelect, parseSelect } from './select.js';
+import {
+  SIGN_SESSION_CERTIFICATE,
+  buildSignSessionCertificate,
+  parseSignSessionCertificate,
+} from './sign-session-certificate.js';
+import { VERIFY_CERTIFICATE, buildVerifyCertificate, parseVerifyCertificate } from './verify-certificate.js';
+import { VERIFY, buildVerifyPin, parseVerifyPin } from './verify-pin.js';
+
+export const homeCardCommands = {
+  select: { name: SELECT, build: buildSelect, parse: parseSelect },
+  getChallenge: { name: GET_CHALLENGE, build: buildGetChallenge, parse: parseGetChallenge },
+  externalAuthenticate: {
+    name: EXTERNAL_AUTHENTICATE,
+    build: buildExternalAuthenticate,
+    parse: parseExternalAuthenticate,
+  },
+  verifyPin: { name: VERIFY, build: buildVerifyPin, parse: parseVerifyPin },
+  pinStatus: { name: VERIFY, build: buildPinStatusQuery, parse: parsePinStatusQuery },
+  resetPinState: { name: VERIFY, build: buildResetPinState, parse: parseResetPinState },
+  changeReferenceData: {
+    name: CHANGE_REFERENCE_DATA,
+    build: buildChangeReferenceData,
+    parse: parseChangeReferenceData,
+  },
+  resetRetryCounter: { name: RESET_RETRY_COUNTER, build: buildResetRetryCounter, parse: parseResetRetryCounter },
+  getData: { name: GET_DATA, build: buildGetData, parse: parseGetData },
+  generateKeyPair: { name: GENERATE_KEY_PAIR, build: buildGenerateKeyPair, parse: parseGenerateKeyPair },
+  putCertificate: { name: PUT_DATA, build: buildPutCertificate, parse: parsePutData },
+  putPin: { name: PUT_DATA, build: buildPutPin, parse: parsePutData },
+  addTrustAnchor: { name: PUT_DATA, build: buildAddTrustAnchor, parse: parsePutData },
+  removeTrustAnchor: { name: PUT_DATA, build: buildRemoveTrustAnchor, parse: parsePutData },
+  activate: { name: ACTIVATE, build: buildActivate, parse: parseActivate },
+  verifyCertificate: { name: VERIFY_CERTIFICATE, build: buildVerifyCertificate, parse: parseVerifyCertificate },
+  computeSignature: { name: COMPUTE_SIGNATURE, build: buildComputeSignature, parse: parseComputeSignature },
+  signSessionCertificate: {
+    name: SIGN_SESSION_CERTIFICATE,
+    build: buildSignSessionCertificate,
+    parse: parseSignSessionCertificate,
+  },
+  factoryReset: { name: FACTORY_RESET, build: buildFactoryReset, parse: parseFactoryReset },
+} as const;
+
+export type HomeCardCommand = keyof typeof homeCardCommands;
+
+export * from './activate.js';
+export * from './change-reference-data.js';
+export * from './compute-signature.js';
+export * from './data-objects.js';
+export * from './external-authenticate.js';
+export * from './factory-reset.js';
+export * from './generate-key-pair.js';
+export * from './get-challenge.js';
+export * from './get-data.js';
+export * from './pin-status.js';
+export * from './put-data.js';
+export * from './reset-pin-state.js';
+export * from './reset-retry-counter.js';
+export * from './select.js';
+export * from './sign-session-certificate.js';
+export * from './verify-certificate.js';
+export * from './verify-pin.js';

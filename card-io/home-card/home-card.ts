@@ -1,0 +1,231 @@
+/**
+ * The home-card driver: the typed API every layer above card-io uses. It
+ * builds commands (commands/*), sends them one at a time through the card
+ * channel (queue, transport, logging), and parses the answers; it never hands
+ * out raw APDU bytes. Errors are CardErrors (status words: status-error.ts).
+ */
+import { X509Certificate, randomBytes, type KeyObject } from 'node:crypto';
+import type { CommandApdu, ResponseApdu } from '../apdu/index.js';
+import { CardError, CardErrorCode, isCardError } from '../errors.js';
+import { silentLogger, type Logger } from '../log.js';
+import type { ApduTransport } from '../t1/apdu-transport.js';
+import { ADMIN_KEY_LENGTH, cardCryptogramMatches, expectedCardCryptogram, hostCryptogram } from './admin-auth.js';
+import { CardChannel } from './card-channel.js';
+import { requireBytes } from './commands/arguments.js';
+import * as c from './commands/index.js';
+import { validatePin, type PinId } from './pin-block.js';
+
+export interface HomeCardOptions {
+  transport: ApduTransport;
+  /** Debug lines per command (name and SW only). Default: silent. */
+  logger?: Logger;
+  /** Per-command timeout in milliseconds, 1 to 600000, default 10000 (see CommandQueueOptions). */
+  commandTimeoutMs?: number;
+}
+
+export interface CardInfo extends c.SelectInfo {
+  retryCounters: c.RetryCounters;
+  /** The card certificate (DER); undefined before one is put. */
+  certificate: Buffer | undefined;
+  /** Its subject as Node's X509Certificate prints it (e.g. "CN=..."); undefined without a certificate. */
+  certificateSubject: string | undefined;
+  /** The card public key; undefined before a key pair is generated. */
+  publicKey: KeyObject | undefined;
+}
+
+export interface PinStatus {
+  /** Verified in the current card session. */
+  verified: boolean;
+  triesLeft: number;
+  blocked: boolean;
+}
+
+export interface NewPins {
+  pin1: string;
+  pin2: string;
+  puk: string;
+}
+
+export class HomeCard {
+  private readonly channel: CardChannel;
+
+  constructor(options: HomeCardOptions) {
+    this.channel = new CardChannel({
+      transport: options.transport,
+      logger: (options.logger ?? silentLogger).child({ channel: 'home-card' }),
+      timeoutMs: options.commandTimeoutMs,
+    });
+  }
+
+  /** SELECT the applet; starts a new card session (all verified states cleared). */
+  async select(): Promise<c.SelectInfo> {
+    return c.parseSelect(await this.send('select', c.buildSelect()));
+  }
+
+  /** Everything GET DATA tells about the card; an absent certificate or key is undefined. */
+  async info(): Promise<CardInfo> {
+    const cardId = c.parseCardId(await this.getData(c.DataTag.CardId));
+    const version = c.parseVersion(await this.getData(c.DataTag.Version));
+    const lifeCycle = c.parseLifeCycle(await this.getData(c.DataTag.LifeCycle));
+    const retryCounters = c.parseRetryCounters(await this.getData(c.DataTag.RetryCounters));
+    const publicKey = await absentAsUndefined(async () => c.parsePublicKey(await this.getData(c.DataTag.PublicKey)));
+    const certificate = await absentAsUndefined(async () =>
+      c.parseCertificate(await this.getData(c.DataTag.Certificate)),
+    );
+    const certificateSubject = subjectOf(certificate);
+    return { cardId, version, lifeCycle, retryCounters, certificate, certificateSubject, publicKey };
+  }
+
+  async verifyPin1(pin: string): Promise<void> {
+    await this.verifyPin('PIN1', pin);
+  }
+
+  /** Releases the card for exactly one security operation (needs PIN1 first). */
+  async verifyPin2(pin: string): Promise<void> {
+    await this.verifyPin('PIN2', pin);
+  }
+
+  /**
+   * Asks without spending a try. Tries left come from 63Cx, or from DF03 when
+   * verified. The card still refuses in personalization (ConditionsNotSatisfied).
+   */
+  async pinStatus(which: PinId): Promise<PinStatus> {
+    const answer = c.parsePinStatusQuery(await this.send('pinStatus', c.buildPinStatusQuery(which)), which);
+    if (answer.triesLeft !== undefined) return { ...answer, triesLeft: answer.triesLeft };
+    const counters = c.parseRetryCounters(await this.getData(c.DataTag.RetryCounters));
+    const counter = which === 'PIN1' ? counters.pin1 : counters.pin2;
+    return { verified: answer.verified, triesLeft: counter.left, blocked: answer.blocked };
+  }
+
+  /** Forget that this PIN was verified in this session. */
+  async resetPinState(which: PinId): Promise<void> {
+    c.parseResetPinState(await this.send('resetPinState', c.buildResetPinState(which)), which);
+  }
+
+  async changePin(which: PinId, oldPin: string, newPin: string): Promise<void> {
+    const apdu = c.buildChangeReferenceData(which, oldPin, newPin);
+    c.parseChangeReferenceData(await this.send('changeReferenceData', apdu), which);
+  }
+
+  /** Set a new PIN with the PUK; restores the PIN's and the PUK's counters. */
+  async unblockPin(which: PinId, puk: string, newPin: string): Promise<void> {
+    const apdu = c.buildResetRetryCounter(which, puk, newPin);
+    c.parseResetRetryCounter(await this.send('resetRetryCounter', apdu));
+  }
+
+  /**
+   * Mutual challenge-response with the admin key (PROTOCOL.md). Throws
+   * CardError(AdminAuthFailed) when the card's cryptogram is wrong: the card
+   * did not prove it holds the key, so nothing more should be sent to it
+   * (a SELECT ends whatever admin state the card may believe it has).
+   */
+  async authenticateAdmin(adminKey: Buffer): Promise<void> {
+    const key = requireBytes(adminKey, 'admin key', { length: ADMIN_KEY_LENGTH });
+    try {
+      const rc = c.parseGetChallenge(await this.send('getChallenge', c.buildGetChallenge()));
+      const rh = randomBytes(c.HOST_CHALLENGE_LENGTH);
+      const apdu = c.buildExternalAuthenticate(rh, hostCryptogram(key, rc, rh));
+      const received = c.parseExternalAuthenticate(await this.send('externalAuthenticate', apdu));
+      if (!cardCryptogramMatches(expectedCardCryptogram(key, rh, rc), received)) {
+        throw new CardError(CardErrorCode.AdminAuthFailed, 'The card did not prove it holds the admin key', {
+          command: c.EXTERNAL_AUTHENTICATE,
+        });
+      }
+    } finally {
+      key.fill(0); // our copy; the caller's buffer is theirs to wipe
+    }
+  }
+
+  /** Needs admin authentication in personalization; replaces the key and clears the certificate. */
+  async generateKeyPair(): Promise<KeyObject> {
+    return c.parseGenerateKeyPair(await this.send('generateKeyPair', c.buildGenerateKeyPair()));
+  }
+
+  async putCertificate(certificateDer: Buffer): Promise<void> {
+    c.parsePutData(await this.send('putCertificate', c.buildPutCertificate(certificateDer)));
+  }
+
+  /** Sets PIN1, PIN2 and the PUK; all three are checked before any is sent. */
+  async setPins(pins: NewPins): Promise<void> {
+    validatePin('PIN1', pins.pin1);
+    validatePin('PIN2', pins.pin2);
+    validatePin('PUK', pins.puk);
+    c.parsePutData(await this.send('putPin', c.buildPutPin('PIN1', pins.pin1)));
+    c.parsePutData(await this.send('putPin', c.buildPutPin('PIN2', pins.pin2)));
+    c.parsePutData(await this.send('putPin', c.buildPutPin('PUK', pins.puk)));
+  }
+
+  async addTrustAnchor(certificateDer: Buffer): Promise<void> {
+    c.parsePutData(await this.send('addTrustAnchor', c.buildAddTrustAnchor(certificateDer)));
+  }
+
+  /** Removes by SHA-256 fingerprint of the anchor's DER (64 hex digits); absent: NotFound. */
+  async removeTrustAnchor(fingerprintHex: string): Promise<void> {
+    c.parsePutData(await this.send('removeTrustAnchor', c.buildRemoveTrustAnchor(fingerprintHex)));
+  }
+
+  /** The anchors' SHA-256 fingerprints as lower-case hex. */
+  async listTrustAnchors(): Promise<string[]> {
+    return c.parseTrustAnchors(await this.getData(c.DataTag.TrustAnchors));
+  }
+
+  async activate(): Promise<void> {
+    c.parseActivate(await this.send('activate', c.buildActivate()));
+  }
+
+  /** Chain leaf first, checked at `at`; returns the leaf's SHA-256 fingerprint (hex). */
+  async verifyCertificateChain(chainDer: readonly Buffer[], at: Date): Promise<string> {
+    const apdu = c.buildVerifyCertificate(chainDer, at);
+    return c.parseVerifyCertificate(await this.send('verifyCertificate', apdu));
+  }
+
+  /** Signs a SHA-256 digest (32 bytes); uses up the release. Returns a DER ECDSA signature. */
+  async sign(digest: Buffer): Promise<Buffer> {
+    return c.parseComputeSignature(await this.send('computeSignature', c.buildComputeSignature(digest)));
+  }
+
+  /** Signs SHA-256(TBS) of a session certificate; uses up the release. Returns a DER signature. */
+  async signSessionCertificate(tbsDer: Buffer): Promise<Buffer> {
+    const apdu = c.buildSignSessionCertificate(tbsDer);
+    return c.parseSignSessionCertificate(await this.send('signSessionCertificate', apdu));
+  }
+
+  /** Needs admin authentication; back to personalization, card id and admin key kept. */
+  async factoryReset(): Promise<void> {
+    c.parseFactoryReset(await this.send('factoryReset', c.buildFactoryReset()));
+  }
+
+  private async verifyPin(which: PinId, pin: string): Promise<void> {
+    c.parseVerifyPin(await this.send('verifyPin', c.buildVerifyPin(which, pin)), which);
+  }
+
+  private send(command: c.HomeCardCommand, apdu: CommandApdu): Promise<ResponseApdu> {
+    return this.channel.exchange(command, apdu);
+  }
+
+  private getData(tag: c.GetDataTag): Promise<ResponseApdu> {
+    return this.send('getData', c.buildGetData(tag));
+  }
+}
+
+/** GET DATA answers 6A88 (NotFound) for an absent value; here that means "none yet". */
+async function absentAsUndefined<T>(read: () => Promise<T>): Promise<T | undefined> {
+  try {
+    return await read();
+  } catch (e) {
+    if (isCardError(e, CardErrorCode.NotFound)) return undefined;
+    throw e;
+  }
+}
+
+function subjectOf(certificate: Buffer | undefined): string | undefined {
+  if (!certificate) return undefined;
+  try {
+    return new X509Certificate(certificate).subject;
+  } catch (cause) {
+    throw new CardError(CardErrorCode.MalformedApdu, 'GET DATA answered a certificate that does not parse', {
+      command: c.GET_DATA,
+      length: certificate.length,
+    }, { cause });
+  }
+}

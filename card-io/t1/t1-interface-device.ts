@@ -1,0 +1,214 @@
+/**
+ * The interface-device (reader) side of T=1, ISO/IEC 7816-3:2006 §11.6.
+ * It turns one command APDU into I-blocks (chained when longer than IFSC),
+ * collects the card's possibly chained answer, and recovers from lost or
+ * damaged blocks with R-blocks, then S(RESYNCH). Rules implemented:
+ *
+ *  - rule 1: the interface device sends the first block;
+ *  - rule 2: I-blocks alternate N(S); the card's I-block acknowledges ours;
+ *  - rule 3: S(WTX request) is answered at once and extends the next wait to BWT × multiplier;
+ *  - rule 4: S(IFS request) from either side sets the peer's IFS, answered with S(IFS response);
+ *  - rule 5: chaining: an I-block with M=1 is acknowledged by R(N(R) = next N(S));
+ *  - rule 6.4 / 7.4: after maxRetries failed attempts, S(RESYNCH) up to maxRetries times;
+ *  - rule 7.1: a damaged, invalid or missing block is answered with R(N(R) = the expected
+ *    N(S), EDC or "other" error); an R-block whose N(R) names our last I-block asks for it again;
+ *  - rule 9: S(ABORT request) from the card ends the exchange.
+ *
+ * The APDU itself is never retried here: after a resynchronization the command may
+ * or may not have run, so the caller gets CardError(Resynchronized) and decides.
+ */
+import { CardError, CardErrorCode } from '../errors.js';
+import type { ByteLink } from '../link/link.js';
+import type { Logger } from '../log.js';
+import type { ApduTransport } from './apdu-transport.js';
+import { DEFAULT_IFS, iBlock, rBlock, sBlock, type Block, type IBlock, type SBlock, type SeqNo } from './block.js';
+import { BlockChannel, type ReceiveResult } from './block-channel.js';
+import { resolveT1Options, type ResolvedT1Options, type T1Options } from './t1-options.js';
+
+export interface T1InterfaceDeviceOptions extends T1Options {
+  link: ByteLink;
+  logger: Logger;
+}
+
+/** Split an APDU into INF fields of at most `size` bytes. */
+export function splitInf(bytes: Buffer, size: number): Buffer[] {
+  const out: Buffer[] = [];
+  for (let i = 0; i < bytes.length; i += size) out.push(bytes.subarray(i, i + size));
+  return out.length ? out : [Buffer.alloc(0)];
+}
+
+export class T1InterfaceDevice implements ApduTransport {
+  private readonly opts: ResolvedT1Options;
+  private readonly channel: BlockChannel;
+  private readonly log: Logger;
+  private ns: SeqNo = 0;
+  private cardNs: SeqNo = 0;
+  private ifsc: number;
+  private needsResynch = false;
+  private busy = false;
+  /** Counters for benchmarks and diagnostics. */
+  readonly stats = { blocksSent: 0, retransmissions: 0, resynchs: 0, wtx: 0 };
+
+  constructor(options: T1InterfaceDeviceOptions) {
+    this.opts = resolveT1Options(options);
+    this.log = options.logger;
+    this.ifsc = this.opts.ifsc;
+    this.channel = new BlockChannel({ link: options.link, logger: options.logger, side: 'ifd', nad: this.opts.nad, edc: this.opts.edc, cwtMs: this.opts.cwtMs });
+  }
+
+  /** Announce a non-default IFSD to the card (rule 4). Call once after the link opens. */
+  async start(): Promise<void> {
+    if (this.opts.ifsd !== DEFAULT_IFS) await this.supervisory(sBlock('IFS', false, [this.opts.ifsd]));
+  }
+
+  async transmit(apdu: Buffer): Promise<Buffer> {
+    if (this.busy) throw new CardError(CardErrorCode.ProtocolError, 'T=1 transmit while another is in progress');
+    this.busy = true;
+    try {
+      if (this.needsResynch) await this.resynchronize();
+      return await this.exchange(apdu);
+    } catch (e) {
+      // A broken link or a lost exchange leaves the sequence numbers in doubt.
+      if (!(e instanceof CardError) || e.code !== CardErrorCode.Aborted) this.needsResynch = true;
+      throw e;
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  close(): void {
+    this.channel.close();
+  }
+
+  private async send(block: Block): Promise<void> {
+    this.stats.blocksSent++;
+    await this.channel.send(block);
+  }
+
+  private async exchange(apdu: Buffer): Promise<Buffer> {
+    const chunks = splitInf(apdu, this.ifsc);
+    let index = 0;
+    let lastI: IBlock = iBlock(this.ns, chunks.length > 1, chunks[0]!);
+    let lastSent: Block = lastI;
+    let receiving = false;
+    const response: Buffer[] = [];
+    let retries = 0;
+    let waitMs = this.opts.bwtMs;
+    await this.send(lastI);
+    for (;;) {
+      const ev = await this.channel.receive(waitMs);
+      waitMs = this.opts.bwtMs;
+      if (ev.type === 'block') {
+        const b = ev.block;
+        if (b.kind === 'S' && !b.response) {
+          if (b.type === 'WTX') {
+            this.stats.wtx++;
+            waitMs = this.opts.bwtMs * b.inf[0]!;
+            await this.send(sBlock('WTX', true, b.inf));
+            continue;
+          }
+          if (b.type === 'IFS') {
+            this.ifsc = b.inf[0]!;
+            await this.send(sBlock('IFS', true, b.inf));
+            continue;
+          }
+          if (b.type === 'ABORT') {
+            await this.send(sBlock('ABORT', true));
+            throw new CardError(CardErrorCode.Aborted, 'The card aborted the exchange');
+          }
+        } else if (b.kind === 'R' && !receiving) {
+          if (lastI.more && b.nr !== lastI.ns) {
+            // Rule 5: chained block acknowledged; send the next one.
+            this.ns = (this.ns ^ 1) as SeqNo;
+            index++;
+            lastI = iBlock(this.ns, index < chunks.length - 1, chunks[index]!);
+            lastSent = lastI;
+            retries = 0;
+            await this.send(lastI);
+            continue;
+          }
+          if (b.nr === lastI.ns) {
+            // Rule 7.1: the card asks for our I-block again.
+            if (++retries > this.opts.maxRetries) return this.giveUp();
+            this.stats.retransmissions++;
+            lastSent = lastI;
+            await this.send(lastI);
+            continue;
+          }
+        } else if (b.kind === 'I' && b.ns !== this.cardNs) {
+          // A repeat of the card's previous I-block (a duplicate on the wire): already taken.
+          continue;
+        } else if (b.kind === 'I' && (receiving || !lastI.more)) {
+          if (!receiving) {
+            // Rule 2: the card's I-block acknowledges our last I-block.
+            this.ns = (this.ns ^ 1) as SeqNo;
+            receiving = true;
+          }
+          response.push(b.inf);
+          this.cardNs = (this.cardNs ^ 1) as SeqNo;
+          retries = 0;
+          if (!b.more) return Buffer.concat(response);
+          lastSent = rBlock(this.cardNs);
+          await this.send(lastSent);
+          continue;
+        }
+      }
+      // Rule 7.1: damaged, invalid, unexpected or missing block.
+      if (++retries > this.opts.maxRetries) return this.giveUp();
+      this.stats.retransmissions++;
+      this.log.debug({ event: ev.type, retries }, 'T=1 error recovery');
+      lastSent = this.errorReply(ev, receiving, lastSent);
+      await this.send(lastSent);
+    }
+  }
+
+  private errorReply(ev: ReceiveResult, receiving: boolean, lastSent: Block): Block {
+    const error = ev.type === 'bad-edc' ? 'edc' : 'other';
+    // While we receive a chain, our last block was an R-block: repeat it with the error flag.
+    if (receiving && lastSent.kind === 'R') return rBlock(lastSent.nr, error);
+    return rBlock(this.cardNs, error);
+  }
+
+  /** Rule 7.4: too many failed attempts on one block; resynchronize and report the loss. */
+  private async giveUp(): Promise<never> {
+    await this.resynchronize();
+    throw new CardError(CardErrorCode.Resynchronized, 'The card did not answer correctly; the T=1 link was resynchronized and the command may not have run');
+  }
+
+  /** Rule 6.4: S(RESYNCH) resets both sequence numbers and the IFS values. */
+  private async resynchronize(): Promise<void> {
+    this.stats.resynchs++;
+    this.needsResynch = true;
+    await this.supervisory(sBlock('RESYNCH', false));
+    this.ns = 0;
+    this.cardNs = 0;
+    this.ifsc = this.opts.ifsc;
+    this.channel.clear();
+    this.needsResynch = false;
+    this.log.info({ event: 'resynchronized' }, 'T=1 link resynchronized');
+    if (this.opts.ifsd !== DEFAULT_IFS) await this.supervisory(sBlock('IFS', false, [this.opts.ifsd]));
+  }
+
+  /**
+   * Send an S-request and wait for its response (rule 7.3): blocks that are not
+   * the response are ignored until BWT runs out, then the request goes again,
+   * up to maxRetries times.
+   */
+  private async supervisory(request: SBlock): Promise<void> {
+    for (let attempt = 0; attempt <= this.opts.maxRetries; attempt++) {
+      await this.send(request);
+      let deadline = Date.now() + this.opts.bwtMs;
+      for (let left = this.opts.bwtMs; left > 0; left = deadline - Date.now()) {
+        const ev = await this.channel.receive(left);
+        if (ev.type === 'timeout') break;
+        if (ev.type !== 'block' || ev.block.kind !== 'S') continue;
+        if (ev.block.response && ev.block.type === request.type) return;
+        if (!ev.block.response && ev.block.type === 'WTX') {
+          deadline = Date.now() + this.opts.bwtMs * ev.block.inf[0]!;
+          await this.send(sBlock('WTX', true, ev.block.inf));
+        }
+      }
+    }
+    throw new CardError(CardErrorCode.BlockTimeout, `The card is not responding (no answer to S(${request.type}))`);
+  }
+}
