@@ -47,6 +47,8 @@ export const CardErrorCode = {
   ImageCorrupt: 500,
   ImageMissing: 501,
   ImageExists: 502,
+  /** The image could not be written; the card answers 6581 and keeps its state. */
+  ImageWriteFailed: 503,
 
   // 6xx: provisioning and certificates handled off the card
   InvalidCertificate: 600,

@@ -1,0 +1,161 @@
+/**
+ * The card's persistent memory: ONE image file, replaced atomically so that
+ * power loss mid-write ("tearing") leaves the old or the new state, never a mix
+ * (ARCHITECTURE.md, the emulator).
+ *
+ * A commit writes `<image>.tmp` in the same directory, fsyncs it, renames it
+ * over the image and fsyncs the directory (rename(2) is atomic within one file
+ * system; the directory fsync makes the rename itself durable). Only then does
+ * `commit` resolve, and only then does the applet answer. The file is mode
+ * 0600: it holds the card's private key. A `.tmp` left behind by a kill never
+ * became the image and is removed on load.
+ */
+import { randomBytes } from 'node:crypto';
+import { chmod, link, lstat, mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { CardError, CardErrorCode } from '../errors.js';
+import { silentLogger, type Logger } from '../log.js';
+import { ADMIN_KEY_LENGTH, CARD_ID_LENGTH, factoryFreshState, type CardState } from './card-state.js';
+import type { CardStore } from './card-store.js';
+import { decodeImage, encodeImage } from './image-codec.js';
+
+const FILE_MODE = 0o600;
+
+export interface CardImage extends CardStore {
+  readonly path: string;
+}
+
+export interface CreateCardImageOptions {
+  /** 8 bytes; default random. */
+  cardId?: Buffer;
+  /** 32 bytes; default random. Returned so the caller can show or save it once. */
+  adminKey?: Buffer;
+  logger?: Logger;
+}
+
+export interface CreatedCardImage {
+  image: CardImage;
+  cardId: Buffer;
+  adminKey: Buffer;
+}
+
+function tempPath(path: string): string {
+  return `${path}.tmp`;
+}
+
+function isErrno(e: unknown, code: string): boolean {
+  return (e as NodeJS.ErrnoException | undefined)?.code === code;
+}
+
+async function fsyncDirectory(dir: string): Promise<void> {
+  const fh = await open(dir, 'r');
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
+/** Write the bytes to the temp file and make them durable there. */
+async function writeTemp(tmp: string, bytes: Buffer): Promise<void> {
+  const fh = await open(tmp, 'w', FILE_MODE);
+  try {
+    await fh.chmod(FILE_MODE); // the open mode is masked by umask and ignored for an existing file
+    await fh.writeFile(bytes);
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
+async function replaceAtomically(path: string, bytes: Buffer): Promise<void> {
+  const tmp = tempPath(path);
+  try {
+    await writeTemp(tmp, bytes);
+    await rename(tmp, path);
+  } catch (e) {
+    await unlink(tmp).catch(() => undefined);
+    throw e;
+  }
+  await fsyncDirectory(dirname(path));
+}
+
+function imageStore(path: string, initial: CardState): CardImage {
+  let state = initial;
+  // Commits are serialized: a later commit never overtakes an earlier one on disk.
+  let queue: Promise<unknown> = Promise.resolve();
+  return {
+    path,
+    get state() {
+      return state;
+    },
+    commit(next: CardState): Promise<void> {
+      const run = queue.then(async () => {
+        await replaceAtomically(path, encodeImage(next));
+        state = next;
+      });
+      queue = run.catch(() => undefined);
+      return run;
+    },
+  };
+}
+
+/**
+ * Create the image of a factory-fresh card. Throws CardError(ImageExists) if
+ * a file is already there: an existing card is never overwritten (the link(2)
+ * that publishes the new file fails atomically when the name is taken).
+ */
+export async function createCardImage(path: string, opts: CreateCardImageOptions = {}): Promise<CreatedCardImage> {
+  const cardId = opts.cardId ?? randomBytes(CARD_ID_LENGTH);
+  const adminKey = opts.adminKey ?? randomBytes(ADMIN_KEY_LENGTH);
+  if (cardId.length !== CARD_ID_LENGTH) {
+    throw new CardError(CardErrorCode.InvalidArgument, 'cardId must be 8 bytes', { length: cardId.length });
+  }
+  if (adminKey.length !== ADMIN_KEY_LENGTH) {
+    throw new CardError(CardErrorCode.InvalidArgument, 'adminKey must be 32 bytes', { length: adminKey.length });
+  }
+  const state = factoryFreshState(Buffer.from(cardId), Buffer.from(adminKey));
+  await mkdir(dirname(path), { recursive: true, mode: 0o700 });
+  const tmp = tempPath(path);
+  try {
+    await writeTemp(tmp, encodeImage(state));
+    await link(tmp, path);
+  } catch (e) {
+    if (isErrno(e, 'EEXIST')) throw new CardError(CardErrorCode.ImageExists, 'A card image already exists', { path });
+    throw e;
+  } finally {
+    await unlink(tmp).catch(() => undefined);
+  }
+  await fsyncDirectory(dirname(path));
+  (opts.logger ?? silentLogger).info({ path, cardId: cardId.toString('hex') }, 'Card image created');
+  return { image: imageStore(path, state), cardId: state.cardId, adminKey: state.adminKey };
+}
+
+/**
+ * Load an existing image. Throws CardError(ImageMissing) when there is none
+ * and CardError(ImageCorrupt) when it fails its checksum or checks.
+ */
+export async function loadCardImage(path: string, opts: { logger?: Logger } = {}): Promise<CardImage> {
+  const logger = opts.logger ?? silentLogger;
+  const tmp = tempPath(path);
+  try {
+    await unlink(tmp);
+    logger.warn({ path: tmp }, 'Removed a stale card image temp file (an interrupted write)');
+  } catch (e) {
+    if (!isErrno(e, 'ENOENT')) throw e;
+  }
+  let bytes: Buffer;
+  try {
+    bytes = await readFile(path);
+  } catch (e) {
+    if (isErrno(e, 'ENOENT')) throw new CardError(CardErrorCode.ImageMissing, 'No card image', { path });
+    throw e;
+  }
+  const state = decodeImage(bytes);
+  const st = await lstat(path);
+  if ((st.mode & 0o077) !== 0) {
+    logger.warn({ path, mode: (st.mode & 0o777).toString(8) }, 'Card image was readable by others; set to 0600');
+    await chmod(path, FILE_MODE);
+  }
+  return imageStore(path, state);
+}

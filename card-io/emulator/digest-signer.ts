@@ -1,0 +1,28 @@
+/**
+ * ECDSA P-256 over a given SHA-256 digest, DER-encoded (COMPUTE DIGITAL
+ * SIGNATURE gets only the digest).
+ *
+ * Why not node:crypto: `crypto.sign(null | 'sha256', data, ecKey)` always
+ * hashes `data` (for EC keys a null algorithm means SHA-256), and WebCrypto
+ * has no pre-hashed ECDSA either; a digest-signing API is only now being
+ * added to Node (nodejs/node#62345). `@noble/curves` (audited) signs a digest
+ * directly with `prehash: false`, with RFC 6979 deterministic nonces. The
+ * signature verifies with `crypto.verify('sha256', message, publicKey, sig)`.
+ */
+import { createPrivateKey } from 'node:crypto';
+import { p256 } from '@noble/curves/nist.js';
+import { CardError, CardErrorCode } from '../errors.js';
+
+export const DIGEST_LENGTH = 32;
+
+/** Sign a 32-byte digest with the PKCS#8 DER P-256 key; returns a DER ECDSA-Sig-Value. */
+export function signDigest(privateKeyPkcs8: Buffer, digest: Buffer): Buffer {
+  if (digest.length !== DIGEST_LENGTH) throw new CardError(CardErrorCode.InvalidArgument, 'A digest must be 32 bytes');
+  const jwk = createPrivateKey({ key: privateKeyPkcs8, format: 'der', type: 'pkcs8' }).export({ format: 'jwk' });
+  const scalar = Buffer.from(jwk.d ?? '', 'base64url');
+  try {
+    return Buffer.from(p256.sign(digest, scalar, { prehash: false, format: 'der' }));
+  } finally {
+    scalar.fill(0);
+  }
+}
