@@ -27,7 +27,7 @@ export interface CardInfo extends c.SelectInfo {
   retryCounters: c.RetryCounters;
   /** The card certificate (DER); undefined before one is put. */
   certificate: Buffer | undefined;
-  /** Its subject as Node's X509Certificate prints it (e.g. "CN=..."); undefined without a certificate. */
+  /** Its subject, RDNs joined by ", " (e.g. "CN=Home card 01, O=Household"); undefined without a certificate. */
   certificateSubject: string | undefined;
   /** The card public key; undefined before a key pair is generated. */
   publicKey: KeyObject | undefined;
@@ -221,7 +221,8 @@ async function absentAsUndefined<T>(read: () => Promise<T>): Promise<T | undefin
 function subjectOf(certificate: Buffer | undefined): string | undefined {
   if (!certificate) return undefined;
   try {
-    return new X509Certificate(certificate).subject;
+    // Node prints one RDN per line; one line reads better in logs and tables.
+    return new X509Certificate(certificate).subject.split('\n').join(', ');
   } catch (cause) {
     throw new CardError(CardErrorCode.MalformedApdu, 'GET DATA answered a certificate that does not parse', {
       command: c.GET_DATA,

@@ -35,5 +35,11 @@ export interface Transport {
   close(): Promise<void>;
 }
 
-/** Opens one connection; rejects with CardError(LinkOpenFailed) when it cannot. */
-export type TransportFactory = (handlers: TransportHandlers) => Promise<Transport>;
+/**
+ * Opens one connection; rejects with CardError(LinkOpenFailed) when it cannot.
+ * `signal`, when given, aborts an open still in progress (a TCP connect to a
+ * silent host, a listener waiting for its peer), so that closing a link never
+ * waits for the network. A factory that ignores it stays correct: the link
+ * closes whatever transport resolves after it was closed.
+ */
+export type TransportFactory = (handlers: TransportHandlers, signal?: AbortSignal) => Promise<Transport>;

@@ -44,7 +44,8 @@ export class T1InterfaceDevice implements ApduTransport {
   private ns: SeqNo = 0;
   private cardNs: SeqNo = 0;
   private ifsc: number;
-  private needsResynch = false;
+  /** The card's sequence numbers are unknown until the first S(RESYNCH) (see start()). */
+  private needsResynch = true;
   private busy = false;
   /** Counters for benchmarks and diagnostics. */
   readonly stats = { blocksSent: 0, retransmissions: 0, resynchs: 0, wtx: 0 };
@@ -54,11 +55,20 @@ export class T1InterfaceDevice implements ApduTransport {
     this.log = options.logger;
     this.ifsc = this.opts.ifsc;
     this.channel = new BlockChannel({ link: options.link, logger: options.logger, side: 'ifd', nad: this.opts.nad, edc: this.opts.edc, cwtMs: this.opts.cwtMs });
+    // A re-opened line may lead to a card that was powered off or that kept old sequence numbers.
+    this.unsubscribeStatus = options.link.onStatus((status) => {
+      if (status === 'connected') this.needsResynch = true;
+    });
   }
 
-  /** Announce a non-default IFSD to the card (rule 4). Call once after the link opens. */
+  private readonly unsubscribeStatus: () => void;
+
+  /**
+   * Bring both sides to a known state: S(RESYNCH) (rule 6.4), then announce a
+   * non-default IFSD (rule 4). Also done lazily by the first transmit.
+   */
   async start(): Promise<void> {
-    if (this.opts.ifsd !== DEFAULT_IFS) await this.supervisory(sBlock('IFS', false, [this.opts.ifsd]));
+    await this.resynchronize();
   }
 
   async transmit(apdu: Buffer): Promise<Buffer> {
@@ -77,6 +87,7 @@ export class T1InterfaceDevice implements ApduTransport {
   }
 
   close(): void {
+    this.unsubscribeStatus();
     this.channel.close();
   }
 

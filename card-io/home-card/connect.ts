@@ -1,0 +1,72 @@
+/**
+ * Open the home card on a line: link → T=1 interface device → HomeCard.
+ * The one place the gateway and the CLI assemble the stack, so both get the
+ * same reconnect and resynchronization behaviour.
+ */
+import { CardError, CardErrorCode } from '../errors.js';
+import type { ByteLink } from '../link/link.js';
+import { openLink, type OpenLinkOptions } from '../link/open-link.js';
+import { silentLogger, type Logger } from '../log.js';
+import { T1InterfaceDevice } from '../t1/t1-interface-device.js';
+import type { T1Options } from '../t1/t1-options.js';
+import { HomeCard } from './home-card.js';
+
+export interface ConnectHomeCardOptions {
+  /** Serial device path or tcp://host:port. */
+  device: string;
+  logger?: Logger;
+  t1?: T1Options;
+  link?: Omit<OpenLinkOptions, 'logger'>;
+  /** How long to wait for the line to open, in ms. Default 5000. */
+  openTimeoutMs?: number;
+  /** Per-command timeout in ms (see CommandQueue). Default 10000. */
+  commandTimeoutMs?: number;
+}
+
+export interface HomeCardConnection {
+  readonly card: HomeCard;
+  readonly link: ByteLink;
+  readonly ifd: T1InterfaceDevice;
+  close(): Promise<void>;
+}
+
+/** Resolves once the line is open; rejects with LinkOpenFailed after the timeout. */
+export function waitForConnected(link: ByteLink, timeoutMs: number): Promise<void> {
+  if (link.status === 'connected') return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      off();
+      reject(new CardError(CardErrorCode.LinkOpenFailed, `No card line at ${link.address} after ${timeoutMs} ms`, { address: link.address }));
+    }, timeoutMs);
+    const off = link.onStatus((s) => {
+      if (s === 'connected') {
+        clearTimeout(timer);
+        off();
+        resolve();
+      }
+    });
+  });
+}
+
+export async function connectHomeCard(options: ConnectHomeCardOptions): Promise<HomeCardConnection> {
+  const logger = options.logger ?? silentLogger;
+  const link = openLink(options.device, { ...options.link, logger: logger.child({ channel: 'link' }) });
+  try {
+    await waitForConnected(link, options.openTimeoutMs ?? 5000);
+    const ifd = new T1InterfaceDevice({ ...options.t1, link, logger: logger.child({ channel: 't1' }) });
+    await ifd.start();
+    const card = new HomeCard({ transport: ifd, logger: logger.child({ channel: 'card' }), commandTimeoutMs: options.commandTimeoutMs });
+    return {
+      card,
+      link,
+      ifd,
+      async close() {
+        ifd.close();
+        await link.close();
+      },
+    };
+  } catch (e) {
+    await link.close();
+    throw e;
+  }
+}

@@ -1,0 +1,39 @@
+/**
+ * `homegate`: one command-line entry with subcommands, each with --help.
+ * Parsing is commander's; each area registers its own subcommands.
+ */
+import { Command, CommanderError } from 'commander';
+import { isCardError } from '../../card-io/errors.js';
+import { registerCardCommands } from './card-commands.js';
+import { registerSandboxCommand } from './sandbox-command.js';
+
+export function buildProgram(): Command {
+  const program = new Command('homegate')
+    .description('Home gateway: the home card on a serial line, delegated market authentication, purse and notifications.')
+    .version('0.1.0')
+    .option('--data <dir>', 'data directory (default: $HOMEGATE_DATA, else $XDG_DATA_HOME/homegate or ~/.local/share/homegate)')
+    .option('--log-level <level>', 'trace | debug | info | warn | error (default: $HOMEGATE_LOG_LEVEL or info)')
+    .showHelpAfterError()
+    .exitOverride();
+  registerCardCommands(program);
+  registerSandboxCommand(program);
+  return program;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+    return 0;
+  } catch (e) {
+    if (e instanceof CommanderError) return e.exitCode;
+    // Typed errors carry a clear message ending in their code; anything else is a bug: show the stack.
+    if (isCardError(e)) process.stderr.write(`homegate: ${e.message}\n`);
+    else process.stderr.write(`homegate: ${(e as Error)?.stack ?? String(e)}\n`);
+    return 1;
+  }
+}
+
+const code = await main(process.argv);
+// Commands that start servers (emulate, sandbox) keep the process alive themselves.
+if (code !== 0) process.exit(code);
