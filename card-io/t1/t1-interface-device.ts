@@ -48,7 +48,7 @@ export class T1InterfaceDevice implements ApduTransport {
   private needsResynch = true;
   private busy = false;
   /** Counters for benchmarks and diagnostics. */
-  readonly stats = { blocksSent: 0, retransmissions: 0, resynchs: 0, wtx: 0 };
+  readonly stats = { apdus: 0, blocksSent: 0, retransmissions: 0, resynchs: 0, wtx: 0 };
 
   constructor(options: T1InterfaceDeviceOptions) {
     this.opts = resolveT1Options(options);
@@ -74,6 +74,7 @@ export class T1InterfaceDevice implements ApduTransport {
   async transmit(apdu: Buffer): Promise<Buffer> {
     if (this.busy) throw new CardError(CardErrorCode.ProtocolError, 'T=1 transmit while another is in progress');
     this.busy = true;
+    this.stats.apdus++;
     try {
       if (this.needsResynch) await this.resynchronize();
       return await this.exchange(apdu);
