@@ -6,6 +6,7 @@ import { Command, CommanderError } from 'commander';
 import { isCardError } from '../../card-io/errors.js';
 import { registerCardCommands } from './card-commands.js';
 import { registerSandboxCommand } from './sandbox-command.js';
+import { registerTerminalCommands } from './terminal-commands.js';
 
 export function buildProgram(): Command {
   const program = new Command('homegate')
@@ -17,6 +18,7 @@ export function buildProgram(): Command {
     .exitOverride();
   registerCardCommands(program);
   registerSandboxCommand(program);
+  registerTerminalCommands(program);
   return program;
 }
 
@@ -27,11 +29,16 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   } catch (e) {
     if (e instanceof CommanderError) return e.exitCode;
-    // Typed errors carry a clear message ending in their code; anything else is a bug: show the stack.
-    if (isCardError(e)) process.stderr.write(`homegate: ${e.message}\n`);
+    // Typed errors carry a clear message; anything else is a bug: show the stack.
+    if (isCardError(e) || isTypedError(e)) process.stderr.write(`homegate: ${(e as Error).message}\n`);
     else process.stderr.write(`homegate: ${(e as Error)?.stack ?? String(e)}\n`);
     return 1;
   }
+}
+
+/** Our error classes carry a `code` (or a list of problems) and a message written for people. */
+function isTypedError(e: unknown): boolean {
+  return e instanceof Error && ('code' in e || 'problems' in e || e.name === 'PortInUseError') && !('syscall' in e);
 }
 
 const code = await main(process.argv);

@@ -7,12 +7,14 @@
  * - root CA: self-signed, basicConstraints cA (critical), keyCertSign + cRLSign;
  * - CA: the same, issued by another CA, with an optional pathLenConstraint
  *   (the home card's own certificate is such a CA with pathLength 0);
- * - server leaf: cA FALSE, digitalSignature, EKU serverAuth, dNSName SANs;
+ * - server leaf: cA FALSE, digitalSignature, EKU serverAuth, dNSName SANs and
+ *   optional iPAddress SANs (RFC 5280 §4.2.1.6: 4 or 16 octets);
  * - client leaf: cA FALSE, digitalSignature, EKU clientAuth.
  */
 import { CardError, CardErrorCode } from '../../card-io/errors.js';
 import { issueCertificate, type CertificateSigner, type CertificateValidity } from './issue-certificate.js';
 import type { KeyObject } from 'node:crypto';
+import { isIP } from 'node:net';
 import type { PublicKeyInput } from './keys.js';
 import { x509 } from './x509-provider.js';
 
@@ -39,16 +41,29 @@ function caExtensions(pathLength: number | undefined): x509.Extension[] {
   ];
 }
 
-function leafExtensions(eku: x509.ExtendedKeyUsage, dnsNames: readonly string[]): x509.Extension[] {
+function leafExtensions(
+  eku: x509.ExtendedKeyUsage,
+  dnsNames: readonly string[],
+  ipAddresses: readonly string[] = [],
+): x509.Extension[] {
   const ext: x509.Extension[] = [
     new x509.BasicConstraintsExtension(false, undefined, true),
     new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
     new x509.ExtendedKeyUsageExtension([eku], false),
   ];
-  if (dnsNames.length > 0) {
-    ext.push(new x509.SubjectAlternativeNameExtension(dnsNames.map((value) => ({ type: 'dns' as const, value }))));
-  }
+  const names = [
+    ...dnsNames.map((value) => ({ type: 'dns' as const, value })),
+    ...ipAddresses.map((value) => ({ type: 'ip' as const, value: checkedIp(value) })),
+  ];
+  if (names.length > 0) ext.push(new x509.SubjectAlternativeNameExtension(names));
   return ext;
+}
+
+function checkedIp(value: string): string {
+  if (isIP(value) === 0) {
+    throw new CardError(CardErrorCode.InvalidArgument, 'Not an IPv4 or IPv6 address', { value });
+  }
+  return value;
 }
 
 function signer(ca: IssuingCa): CertificateSigner {
@@ -89,15 +104,21 @@ export async function certifyCardKey(
   return createCaCertificate({ ...p, subjectPublicKey: p.cardPublicKey, pathLength: 0 });
 }
 
-/** A TLS server leaf (default lifetime 1 year); at least one DNS name is required. */
-export async function createServerCertificate(p: SubjectParams & { dnsNames: readonly string[] }): Promise<Buffer> {
+/**
+ * A TLS server leaf (default lifetime 1 year); at least one DNS name is required.
+ * `ipAddresses` (optional, e.g. `127.0.0.1`, `::1`) adds iPAddress SANs, so that
+ * clients connecting by address verify it too.
+ */
+export async function createServerCertificate(
+  p: SubjectParams & { dnsNames: readonly string[]; ipAddresses?: readonly string[] },
+): Promise<Buffer> {
   if (p.dnsNames.length === 0) {
     throw new CardError(CardErrorCode.InvalidArgument, 'A server certificate needs at least one DNS name');
   }
   return issueCertificate({
     ...p,
     signer: signer(p.issuer),
-    extensions: leafExtensions(x509.ExtendedKeyUsage.serverAuth, p.dnsNames),
+    extensions: leafExtensions(x509.ExtendedKeyUsage.serverAuth, p.dnsNames, p.ipAddresses),
     defaultLifetimeDays: 365,
   });
 }

@@ -1,0 +1,56 @@
+/**
+ * The access card (claims 7, 10): what a terminal does with the gateway.
+ * Unlock the home card with PIN1 once per session, authorize a market with
+ * PIN2 each time, receive the handed session, then talk to the market
+ * directly on a resumed connection.
+ */
+import { AccessCardError } from './access-card-error.js';
+import { GatewayClient } from './gateway-client.js';
+import { handedSessionFromJson, type HandedSession } from './handed-session.js';
+import { marketRequest, type MarketRequest, type MarketResponse } from './market-request.js';
+import type { TerminalProfile } from './terminal-profile.js';
+
+/** Where PINs come from: a TTY prompt or stdin lines; never argv or the environment. */
+export type PinSource = (which: 'PIN1' | 'PIN2') => Promise<string>;
+
+export class AccessCard {
+  readonly gateway: GatewayClient;
+
+  constructor(
+    readonly profile: TerminalProfile,
+    private readonly pins: PinSource,
+  ) {
+    this.gateway = new GatewayClient(profile);
+  }
+
+  async unlock(): Promise<void> {
+    await this.gateway.post('/v1/card/unlock', { pin1: await this.pins('PIN1') });
+  }
+
+  async lock(): Promise<void> {
+    await this.gateway.post('/v1/card/lock', {});
+  }
+
+  /** Whether this terminal's card session is open on the gateway. */
+  async isUnlocked(): Promise<boolean> {
+    return (await this.gateway.get('/v1/whoami')).cardUnlocked === true;
+  }
+
+  /**
+   * Ask the gateway to authenticate to `market` with the home card (PIN2).
+   * When this terminal's card session is not open, PIN1 is asked first, so
+   * PINs are always asked in the order PIN1, PIN2.
+   */
+  async authorize(market: string): Promise<HandedSession> {
+    if (!(await this.isUnlocked())) await this.unlock();
+    return handedSessionFromJson(await this.gateway.post('/v1/authorize', { market, pin2: await this.pins('PIN2') }));
+  }
+
+  /** Authorize, then perform one request on the resumed session. */
+  async request(market: string, r: MarketRequest): Promise<{ session: HandedSession; response: MarketResponse }> {
+    const session = await this.authorize(market);
+    return { session, response: await marketRequest(session, r) };
+  }
+}
+
+export { AccessCardError };

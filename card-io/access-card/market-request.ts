@@ -1,0 +1,91 @@
+/**
+ * The terminal talks to the market directly (claim 7): it resumes the
+ * session the gateway negotiated with the card and sends an HTTP/1.1 request
+ * on that connection. It holds no market-facing key, so a market that
+ * refuses the resumption and asks for a full handshake cannot be served:
+ * that is an error (`AccessCardError` market-full-handshake), never a silent
+ * fallback.
+ */
+import { request } from 'node:https';
+import { connect, type TLSSocket } from 'node:tls';
+import { AccessCardError } from './access-card-error.js';
+import type { HandedSession } from './handed-session.js';
+
+export interface MarketRequest {
+  method: 'GET' | 'POST';
+  path: string;
+  body?: Buffer | string;
+  headers?: Record<string, string>;
+}
+
+export interface MarketResponse {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: Buffer;
+  /** Always true: a non-resumed connection throws instead. */
+  resumed: boolean;
+}
+
+export interface MarketRequestOptions {
+  /** Connect + TLS timeout in ms. Default 5000. */
+  timeoutMs?: number;
+}
+
+export function resumeMarketConnection(s: HandedSession, timeoutMs = 5000): Promise<TLSSocket> {
+  return new Promise((resolve, reject) => {
+    const socket = connect({
+      host: s.host,
+      port: s.port,
+      servername: s.servername,
+      session: s.session,
+      minVersion: 'TLSv1.3',
+      maxVersion: 'TLSv1.3',
+      ...(s.alpn ? { ALPNProtocols: [s.alpn] } : {}),
+    });
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new AccessCardError('market-unreachable', `No TLS connection to ${s.host}:${s.port} within ${timeoutMs} ms`));
+    }, timeoutMs);
+    socket.once('secureConnect', () => {
+      clearTimeout(timer);
+      if (!socket.isSessionReused()) {
+        socket.destroy();
+        return reject(new AccessCardError('market-full-handshake', `The market ${s.market} did not resume the delegated session (it asked for a full handshake); the terminal has no key for that`));
+      }
+      resolve(socket);
+    });
+    socket.once('error', (e) => {
+      clearTimeout(timer);
+      reject(new AccessCardError('market-unreachable', `Cannot reach the market ${s.market} at ${s.host}:${s.port}: ${e.message}`));
+    });
+  });
+}
+
+export async function marketRequest(s: HandedSession, r: MarketRequest, o: MarketRequestOptions = {}): Promise<MarketResponse> {
+  const socket = await resumeMarketConnection(s, o.timeoutMs ?? 5000);
+  const body = r.body === undefined ? undefined : Buffer.from(r.body);
+  return new Promise((resolve, reject) => {
+    const req = request(
+      {
+        host: s.host,
+        port: s.port,
+        method: r.method,
+        path: r.path,
+        headers: { host: s.servername, ...(body ? { 'content-type': 'application/json', 'content-length': String(body.length) } : {}), ...r.headers },
+        createConnection: () => socket,
+        agent: false,
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          socket.end();
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks), resumed: true });
+        });
+        res.on('error', reject);
+      },
+    );
+    req.on('error', (e) => reject(new AccessCardError('market-unreachable', `Request to ${s.market} failed: ${e.message}`)));
+    req.end(body);
+  });
+}

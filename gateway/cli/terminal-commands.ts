@@ -1,0 +1,129 @@
+/**
+ * `homegate terminal ...`: the access card on a household member's terminal
+ * (claims 7, 10). PINs come from a TTY prompt or stdin lines (PIN1 first,
+ * when the card session is not open, then PIN2); never argv or environment.
+ */
+import { writeFile } from 'node:fs/promises';
+import { InvalidArgumentError, type Command } from 'commander';
+import { AccessCard } from '../../card-io/access-card/access-card.js';
+import { sessionToPem, type HandedSession } from '../../card-io/access-card/handed-session.js';
+import type { MarketResponse } from '../../card-io/access-card/market-request.js';
+import { loadTerminalProfile } from '../../card-io/access-card/terminal-profile.js';
+import { resolveDataDir } from './data-dir.js';
+import { createSecretReader } from './read-secret.js';
+import { chooseProfileDir } from './terminal-profile-dir.js';
+
+interface TerminalFlags {
+  profile?: string;
+  json?: boolean;
+}
+
+async function openAccessCard(program: Command, flags: { profile?: string }): Promise<{ access: AccessCard; done: () => void }> {
+  const dataDir = resolveDataDir(program.opts<{ data?: string }>().data);
+  const profile = await loadTerminalProfile(await chooseProfileDir(dataDir, flags.profile));
+  const reader = createSecretReader();
+  const access = new AccessCard(profile, (which) => reader.read(`${which} for the home card`));
+  return { access, done: () => reader.close() };
+}
+
+function sessionSummary(s: HandedSession): Record<string, unknown> {
+  // Everything but the session itself.
+  return { market: s.market, host: s.host, port: s.port, servername: s.servername, alpn: s.alpn, ticketLifetimeSeconds: s.ticketLifetimeSeconds, clientSubject: s.clientSubject, certificateExpiresAt: s.certificateExpiresAt };
+}
+
+function printResponse(r: MarketResponse, s: HandedSession, json: boolean): void {
+  const text = r.body.toString('utf8');
+  if (json) {
+    let body: unknown = text;
+    try {
+      body = JSON.parse(text);
+    } catch {
+      // not JSON: keep the text
+    }
+    process.stdout.write(JSON.stringify({ status: r.status, resumed: r.resumed, ...sessionSummary(s), body }) + '\n');
+  } else {
+    process.stderr.write(`${s.market}: HTTP ${r.status} on a resumed session as "${s.clientSubject}"\n`);
+    process.stdout.write(text.endsWith('\n') ? text : text + '\n');
+  }
+  if (r.status >= 400) process.exitCode = 1;
+}
+
+export function registerTerminalCommands(program: Command): void {
+  const terminal = program.command('terminal').description('the access card: use the home card through the gateway from this terminal');
+  const common = (c: Command) => c.option('--profile <name>', 'terminal profile under <data>/terminals (default: the only one, or "demo")').option('--json', 'machine-readable output');
+
+  common(terminal.command('unlock').description('open this terminal\'s card session with PIN1')).action(async (flags: TerminalFlags) => {
+    const { access, done } = await openAccessCard(program, flags);
+    try {
+      await access.unlock();
+      process.stdout.write(flags.json ? '{"unlocked":true}\n' : 'card session open\n');
+    } finally {
+      done();
+    }
+  });
+
+  common(terminal.command('lock').description('close this terminal\'s card session')).action(async (flags: TerminalFlags) => {
+    const { access, done } = await openAccessCard(program, flags);
+    try {
+      await access.lock();
+      process.stdout.write(flags.json ? '{"unlocked":false}\n' : 'card session closed\n');
+    } finally {
+      done();
+    }
+  });
+
+  common(
+    terminal
+      .command('session')
+      .description('authorize a market and write the handed TLS session as OpenSSL SSL_SESSION PEM (openssl s_client -sess_in FILE)')
+      .argument('<market>', 'registered market name')
+      .requiredOption('--out <file>', 'where to write the session PEM (mode 0600: it is a secret)'),
+  ).action(async (market: string, flags: TerminalFlags & { out: string }) => {
+    const { access, done } = await openAccessCard(program, flags);
+    try {
+      const s = await access.authorize(market);
+      await writeFile(flags.out, sessionToPem(s.session), { mode: 0o600 });
+      const summary = { ...sessionSummary(s), sessionFile: flags.out };
+      process.stdout.write(flags.json ? JSON.stringify(summary) + '\n' : `session for ${s.market} (${s.host}:${s.port}, SNI ${s.servername}) written to ${flags.out}\n`);
+    } finally {
+      done();
+    }
+  });
+
+  common(terminal.command('get').description('GET a path on a market over the resumed delegated session').argument('<market>').argument('<path>')).action(
+    async (market: string, path: string, flags: TerminalFlags) => {
+      const { access, done } = await openAccessCard(program, flags);
+      try {
+        const { session, response } = await access.request(market, { method: 'GET', path });
+        printResponse(response, session, flags.json ?? false);
+      } finally {
+        done();
+      }
+    },
+  );
+
+  terminal
+    .command('post')
+    .description('POST JSON to a market over the resumed delegated session')
+    .argument('<market>')
+    .argument('<path>')
+    .option('--profile <name>', 'terminal profile under <data>/terminals (default: the only one, or "demo")')
+    .option('--json <body>', 'request body (JSON); the output is machine-readable JSON too')
+    .option('--body <json>', 'request body (JSON), with human-readable output')
+    .action(async (market: string, path: string, flags: { profile?: string; json?: string; body?: string }) => {
+      const body = flags.json ?? flags.body;
+      if (body === undefined) throw new InvalidArgumentError('give the request body with --json BODY (or --body BODY)');
+      try {
+        JSON.parse(body); // refuse malformed JSON before asking for PINs
+      } catch {
+        throw new InvalidArgumentError('the request body is not valid JSON');
+      }
+      const { access, done } = await openAccessCard(program, flags);
+      try {
+        const { session, response } = await access.request(market, { method: 'POST', path, body });
+        printResponse(response, session, flags.json !== undefined);
+      } finally {
+        done();
+      }
+    });
+}

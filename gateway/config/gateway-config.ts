@@ -1,0 +1,116 @@
+/**
+ * The gateway's configuration: one JSON file, `<data>/gateway.json`, validated
+ * at start-up with every error reported at once (as Zigbee2MQTT validates its
+ * YAML against a schema). Each option says its unit, range and default where
+ * it is declared. Relative paths are relative to the data directory.
+ */
+import { readFile } from 'node:fs/promises';
+import { isAbsolute, join } from 'node:path';
+import { z } from 'zod';
+
+const port = z.number().int().min(1).max(65535);
+
+export const gatewayConfigSchema = z
+  .object({
+    card: z
+      .object({
+        /** Serial device of the home card (/dev/serial0, a udev name) or tcp://host:port (ser2net). */
+        device: z.string().min(1),
+        /** Line speed in bit/s, 8N1. Default 115200. */
+        baudRate: z.number().int().min(1200).max(4_000_000).default(115200),
+        /** T=1 epilogue. Default 'lrc' (ISO/IEC 7816-3 default without TC3). */
+        edc: z.enum(['lrc', 'crc']).default('lrc'),
+        /** IFSC in bytes, 1..254. Default 32. */
+        ifsc: z.number().int().min(1).max(254).default(32),
+        /** Block waiting time in ms, 10..60000. Default 1500. */
+        bwtMs: z.number().int().min(10).max(60_000).default(1500),
+        /** Longest one card command may take, in ms, 1..600000. Default 10000. */
+        commandTimeoutMs: z.number().int().min(1).max(600_000).default(10_000),
+        /** File with the card's admin key (hex, 0600); needed to register markets on the card. */
+        adminKeyFile: z.string().min(1).optional(),
+      })
+      .strict(),
+    terminalApi: z
+      .object({
+        /** Address the terminal listener binds. Default 0.0.0.0 (the household LAN). */
+        host: z.string().min(1).default('0.0.0.0'),
+        /** TCP port of the terminal listener. Default 8443. */
+        port: port.default(8443),
+        /** The gateway's TLS certificate (PEM), issued by the household CA. Default pki/gateway.pem. */
+        certFile: z.string().default('pki/gateway.pem'),
+        /** Its private key (PEM, 0600). Default pki/gateway.key. */
+        keyFile: z.string().default('pki/gateway.key'),
+        /** The household CA (PEM) that issues terminal certificates. Default pki/household-ca.pem. */
+        caFile: z.string().default('pki/household-ca.pem'),
+      })
+      .strict()
+      .default({ host: '0.0.0.0', port: 8443, certFile: 'pki/gateway.pem', keyFile: 'pki/gateway.key', caFile: 'pki/household-ca.pem' }),
+    /** The registry (terminals, markets). Default registry.json. */
+    registryFile: z.string().default('registry.json'),
+    /** Unix socket for local administration (market add, terminal enroll). Default gateway.sock. */
+    adminSocket: z.string().default('gateway.sock'),
+    proxy: z
+      .object({
+        /** Lifetime of the card-signed session certificate in s, 60..900. Default 300. */
+        leafLifetimeSeconds: z.number().int().min(60).max(900).default(300),
+        /** Market connect timeout in ms, 100..60000. Default 5000. */
+        connectTimeoutMs: z.number().int().min(100).max(60_000).default(5000),
+        /** How long to wait for the market's session ticket after the handshake, in ms. Default 2000. */
+        ticketTimeoutMs: z.number().int().min(100).max(60_000).default(2000),
+        /** Reuse one session certificate per market within its lifetime (fewer card signatures). Default false. */
+        reuseSessionCertificate: z.boolean().default(false),
+      })
+      .strict()
+      .default({ leafLifetimeSeconds: 300, connectTimeoutMs: 5000, ticketTimeoutMs: 2000, reuseSessionCertificate: false }),
+    sessions: z
+      .object({
+        /** A terminal's card session closes after this idle time, in s, 10..86400. Default 600. */
+        idleTimeoutSeconds: z.number().int().min(10).max(86_400).default(600),
+      })
+      .strict()
+      .default({ idleTimeoutSeconds: 600 }),
+  })
+  .strict();
+
+export type GatewayConfig = z.infer<typeof gatewayConfigSchema>;
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+  constructor(
+    readonly file: string,
+    readonly problems: string[],
+  ) {
+    super(`Invalid configuration in ${file}:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+  }
+}
+
+/** Validate an object; every problem is listed, with its path. */
+export function parseGatewayConfig(raw: unknown, file = '(config)'): GatewayConfig {
+  const result = gatewayConfigSchema.safeParse(raw);
+  if (result.success) return result.data;
+  throw new ConfigError(
+    file,
+    result.error.issues.map((i) => `${i.path.length ? i.path.join('.') : '(top level)'}: ${i.message}`),
+  );
+}
+
+export async function loadGatewayConfig(file: string): Promise<GatewayConfig> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (e) {
+    throw new ConfigError(file, [`cannot read the file (${(e as NodeJS.ErrnoException).code ?? 'error'})`]);
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (e) {
+    throw new ConfigError(file, [`not valid JSON: ${(e as Error).message}`]);
+  }
+  return parseGatewayConfig(raw, file);
+}
+
+/** A path from the configuration, resolved against the data directory. */
+export function dataPath(dataDir: string, p: string): string {
+  return isAbsolute(p) ? p : join(dataDir, p);
+}

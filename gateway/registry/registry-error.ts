@@ -1,0 +1,32 @@
+/**
+ * The one error class of the gateway registry. Callers branch on `code`, never
+ * on message text; messages end with the code, e.g. "Market sandbox exists
+ * (registry:duplicate)". The context holds names and ids, never keys.
+ */
+export type RegistryErrorCode =
+  /** A terminal fingerprint or an active terminal name, or a market name, is already taken. */
+  | 'duplicate'
+  /** No terminal or market with that id or name. */
+  | 'not-found'
+  /** An argument failed validation (name, mail, URL, fingerprint, anchor). */
+  | 'invalid'
+  /** The registry file is not valid JSON or not a registry; it is left untouched. */
+  | 'corrupt'
+  /** The registry was used before `open()` resolved (or after it failed). */
+  | 'not-open';
+
+export class RegistryError extends Error {
+  override readonly name = 'RegistryError';
+  readonly code: RegistryErrorCode;
+  readonly context: Record<string, unknown>;
+
+  constructor(code: RegistryErrorCode, message: string, context: Record<string, unknown> = {}, options?: { cause?: unknown }) {
+    super(`${message} (registry:${code})`, options);
+    this.code = code;
+    this.context = context;
+  }
+}
+
+export function isRegistryError(e: unknown, code?: RegistryErrorCode): e is RegistryError {
+  return e instanceof RegistryError && (code === undefined || e.code === code);
+}

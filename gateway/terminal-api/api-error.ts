@@ -1,0 +1,51 @@
+/**
+ * The one error type the terminal API answers with: an HTTP status, a stable
+ * kebab-case code from API.md, a message for people and a few safe fields
+ * (e.g. triesLeft). Never a PIN, key or session in any of them.
+ */
+export type ApiErrorCode =
+  | 'bad-request'
+  | 'client-certificate-required'
+  | 'signature-invalid'
+  | 'signature-identity-mismatch'
+  | 'signature-wrong-request'
+  | 'request-expired'
+  | 'request-replayed'
+  | 'terminal-unknown'
+  | 'terminal-revoked'
+  | 'market-unknown'
+  | 'not-found'
+  | 'card-locked'
+  | 'card-absent'
+  | 'pin-wrong'
+  | 'pin-blocked'
+  | 'market-unreachable'
+  | 'market-untrusted'
+  | 'market-certificate-expired'
+  | 'market-wrong-host'
+  | 'market-refused-client-certificate'
+  | 'market-no-ticket'
+  | 'internal';
+
+export type ApiErrorFields = Record<string, string | number | boolean | null>;
+
+export class ApiError extends Error {
+  override readonly name = 'ApiError';
+
+  constructor(
+    readonly status: number,
+    readonly code: ApiErrorCode,
+    message: string,
+    readonly fields: ApiErrorFields = {},
+  ) {
+    super(message);
+  }
+
+  toJSON(): { error: { code: ApiErrorCode; message: string } & ApiErrorFields } {
+    return { error: { code: this.code, message: this.message, ...this.fields } };
+  }
+}
+
+export function isApiError(e: unknown): e is ApiError {
+  return e instanceof ApiError;
+}

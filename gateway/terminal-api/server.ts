@@ -1,0 +1,108 @@
+/**
+ * The terminal listener (claims 1, 8, 9, 10): HTTPS over TLS 1.3 only, mutual
+ * authentication with certificates from the household CA. Every request is
+ * identified by its client certificate against the registry before anything
+ * else happens; POST bodies are signed requests (API.md) whose signature is
+ * checked against that same certificate. Unregistered or revoked terminals
+ * get a clear error and nothing is proxied.
+ */
+import { createHash, X509Certificate } from 'node:crypto';
+import { createServer, type Server } from 'node:https';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { TLSSocket } from 'node:tls';
+import type { Logger } from '../../card-io/log.js';
+import { ApiError, isApiError } from './api-error.js';
+import { routeKey, type RouteTable, type TerminalIdentity } from './routes.js';
+
+export interface TerminalApiOptions {
+  cert: string | Buffer;
+  key: string | Buffer;
+  /** The household CA (PEM): only its certificates are accepted from terminals. */
+  ca: string | Buffer;
+  routes: RouteTable;
+  logger: Logger;
+  /** Find the registered terminal for a client certificate; throws ApiError terminal-unknown / terminal-revoked. */
+  identify(certificateDer: Buffer, fingerprint: string): Promise<TerminalIdentity>;
+  /** Verify a signed request (API.md) and return its inner body. Throws ApiError. */
+  verifySignedRequest(args: { jws: string; terminal: TerminalIdentity; certificate: X509Certificate; method: string; path: string }): Promise<unknown>;
+  /** Largest accepted request body in bytes. Default 65536. */
+  maxBodyBytes?: number;
+}
+
+export function createTerminalApiServer(o: TerminalApiOptions): Server {
+  const server = createServer(
+    {
+      cert: o.cert,
+      key: o.key,
+      ca: o.ca,
+      minVersion: 'TLSv1.3',
+      maxVersion: 'TLSv1.3',
+      requestCert: true,
+      // Checked per request instead, so /v1/health answers without a certificate.
+      rejectUnauthorized: false,
+    },
+    (req, res) => void handle(o, req, res),
+  );
+  server.on('tlsClientError', (err) => o.logger.debug({ err: err.message }, 'terminal TLS handshake failed'));
+  return server;
+}
+
+async function handle(o: TerminalApiOptions, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const started = Date.now();
+  const path = new URL(req.url ?? '/', 'https://gateway').pathname;
+  const method = req.method ?? 'GET';
+  let terminal: TerminalIdentity | undefined;
+  let status = 200;
+  try {
+    const route = o.routes[routeKey(method, path)];
+    if (!route) throw new ApiError(404, 'not-found', `No such endpoint: ${method} ${path}`);
+    let body: unknown;
+    if (route.access === 'terminal') {
+      const { certificate, fingerprint } = clientCertificate(req);
+      terminal = await o.identify(certificate.raw, fingerprint);
+      if (method === 'POST') {
+        const jws = (await readBody(req, o.maxBodyBytes ?? 65536)).toString('utf8').trim();
+        body = await o.verifySignedRequest({ jws, terminal, certificate, method, path });
+      }
+    }
+    const result = await route.handle({ terminal, body, req });
+    sendJson(res, 200, result);
+  } catch (e) {
+    const err = isApiError(e) ? e : new ApiError(500, 'internal', 'Internal error; see the gateway log');
+    status = err.status;
+    if (!isApiError(e)) o.logger.error({ err: (e as Error)?.stack ?? String(e), method, path }, 'terminal request failed');
+    sendJson(res, err.status, err.toJSON());
+  } finally {
+    o.logger.info({ method, path, terminal: terminal?.id, status, ms: Date.now() - started }, 'terminal request');
+  }
+}
+
+function clientCertificate(req: IncomingMessage): { certificate: X509Certificate; fingerprint: string } {
+  const socket = req.socket as TLSSocket;
+  const peer = socket.getPeerCertificate();
+  if (!peer || !peer.raw) throw new ApiError(401, 'client-certificate-required', 'A terminal certificate from the household CA is required');
+  if (!socket.authorized) throw new ApiError(403, 'terminal-unknown', 'The terminal certificate is not from this household');
+  return { certificate: new X509Certificate(peer.raw), fingerprint: createHash('sha256').update(peer.raw).digest('hex') };
+}
+
+function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > limit) {
+        reject(new ApiError(400, 'bad-request', `Request body over ${limit} bytes`));
+        req.destroy();
+      } else chunks.push(c);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
+}
+
+function sendJson(res: ServerResponse, status: number, value: unknown): void {
+  const text = JSON.stringify(value);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store' });
+  res.end(text);
+}
