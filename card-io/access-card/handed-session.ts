@@ -17,6 +17,11 @@ export interface HandedSession {
   /** Subject of the card-signed client certificate the market saw. */
   clientSubject: string;
   certificateExpiresAt: string;
+  /**
+   * The market's trust anchor (PEM). A resumed TLS 1.3 session still carries the
+   * market's certificate, and the terminal checks it against this anchor.
+   */
+  marketCaPem: string;
 }
 
 export function handedSessionFromJson(j: Record<string, unknown>): HandedSession {
@@ -35,6 +40,7 @@ export function handedSessionFromJson(j: Record<string, unknown>): HandedSession
     ticketLifetimeSeconds: typeof j.ticketLifetimeSeconds === 'number' ? j.ticketLifetimeSeconds : null,
     clientSubject: str('clientSubject'),
     certificateExpiresAt: str('certificateExpiresAt'),
+    marketCaPem: str('marketCa'),
   };
 }
 

@@ -6,7 +6,8 @@
  * that is an error (`AccessCardError` market-full-handshake), never a silent
  * fallback.
  */
-import { request } from 'node:https';
+// HTTP/1.1 over a TLS socket we opened ourselves (the resumed session): node:http with createConnection.
+import { request } from 'node:http';
 import { connect, type TLSSocket } from 'node:tls';
 import { AccessCardError } from './access-card-error.js';
 import type { HandedSession } from './handed-session.js';
@@ -38,6 +39,7 @@ export function resumeMarketConnection(s: HandedSession, timeoutMs = 5000): Prom
       port: s.port,
       servername: s.servername,
       session: s.session,
+      ca: s.marketCaPem,
       minVersion: 'TLSv1.3',
       maxVersion: 'TLSv1.3',
       ...(s.alpn ? { ALPNProtocols: [s.alpn] } : {}),
@@ -73,7 +75,6 @@ export async function marketRequest(s: HandedSession, r: MarketRequest, o: Marke
         path: r.path,
         headers: { host: s.servername, ...(body ? { 'content-type': 'application/json', 'content-length': String(body.length) } : {}), ...r.headers },
         createConnection: () => socket,
-        agent: false,
       },
       (res) => {
         const chunks: Buffer[] = [];

@@ -62,12 +62,15 @@ export class T1InterfaceDevice implements ApduTransport {
   }
 
   private readonly unsubscribeStatus: () => void;
+  /** Until when S(WTX) may extend the current transmit (options.maxWtxMs from its start). */
+  private wtxUntil = 0;
 
   /**
    * Bring both sides to a known state: S(RESYNCH) (rule 6.4), then announce a
    * non-default IFSD (rule 4). Also done lazily by the first transmit.
    */
   async start(): Promise<void> {
+    this.wtxUntil = Date.now() + this.opts.maxWtxMs;
     await this.resynchronize();
   }
 
@@ -75,6 +78,7 @@ export class T1InterfaceDevice implements ApduTransport {
     if (this.busy) throw new CardError(CardErrorCode.ProtocolError, 'T=1 transmit while another is in progress');
     this.busy = true;
     this.stats.apdus++;
+    this.wtxUntil = Date.now() + this.opts.maxWtxMs;
     try {
       if (this.needsResynch) await this.resynchronize();
       return await this.exchange(apdu);
@@ -105,6 +109,8 @@ export class T1InterfaceDevice implements ApduTransport {
     let receiving = false;
     const response: Buffer[] = [];
     let retries = 0;
+    /** S(IFS) requests in this exchange; a card that repeats them forever would hold the link. */
+    let ifsRequests = 0;
     let waitMs = this.opts.bwtMs;
     await this.send(lastI);
     for (;;) {
@@ -113,13 +119,15 @@ export class T1InterfaceDevice implements ApduTransport {
       if (ev.type === 'block') {
         const b = ev.block;
         if (b.kind === 'S' && !b.response) {
-          if (b.type === 'WTX') {
+          const wtxMs = b.type === 'WTX' ? this.grantWtx(b.inf[0]!) : undefined;
+          if (wtxMs !== undefined) {
             this.stats.wtx++;
-            waitMs = this.opts.bwtMs * b.inf[0]!;
+            waitMs = wtxMs;
             await this.send(sBlock('WTX', true, b.inf));
             continue;
           }
           if (b.type === 'IFS') {
+            if (++ifsRequests > this.opts.maxRetries + 1) return this.giveUp();
             this.ifsc = b.inf[0]!;
             await this.send(sBlock('IFS', true, b.inf));
             continue;
@@ -215,12 +223,24 @@ export class T1InterfaceDevice implements ApduTransport {
         if (ev.type === 'timeout') break;
         if (ev.type !== 'block' || ev.block.kind !== 'S') continue;
         if (ev.block.response && ev.block.type === request.type) return;
-        if (!ev.block.response && ev.block.type === 'WTX') {
-          deadline = Date.now() + this.opts.bwtMs * ev.block.inf[0]!;
+        const wtxMs = !ev.block.response && ev.block.type === 'WTX' ? this.grantWtx(ev.block.inf[0]!) : undefined;
+        if (wtxMs !== undefined) {
+          deadline = Date.now() + wtxMs;
           await this.send(sBlock('WTX', true, ev.block.inf));
         }
       }
     }
     throw new CardError(CardErrorCode.BlockTimeout, `The card is not responding (no answer to S(${request.type}))`);
+  }
+
+  /**
+   * Rule 3: the wait granted for S(WTX request) with this multiplier, BWT x
+   * multiplier, cut to what is left of the transmit's WTX budget (maxWtxMs);
+   * undefined once the budget is spent: the request is then not granted.
+   */
+  private grantWtx(multiplier: number): number | undefined {
+    const left = this.wtxUntil - Date.now();
+    if (left <= 0) return undefined;
+    return Math.min(this.opts.bwtMs * multiplier, left);
   }
 }

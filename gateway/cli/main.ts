@@ -5,6 +5,7 @@
 import { Command, CommanderError } from 'commander';
 import { isCardError } from '../../card-io/errors.js';
 import { registerCardCommands } from './card-commands.js';
+import { registerGatewayCommands } from './gateway-commands.js';
 import { registerSandboxCommand } from './sandbox-command.js';
 import { registerTerminalCommands } from './terminal-commands.js';
 
@@ -17,6 +18,7 @@ export function buildProgram(): Command {
     .showHelpAfterError()
     .exitOverride();
   registerCardCommands(program);
+  registerGatewayCommands(program);
   registerSandboxCommand(program);
   registerTerminalCommands(program);
   return program;

@@ -1,16 +1,15 @@
 /**
- * `homegate sandbox` (what `npm start` runs): a household on one machine.
- * For now: the sandbox issuer CA, a personalized emulated home card in its own
- * process on a TCP virtual serial line, and a driver walkthrough against it.
- * The gateway, market and terminals join in later.
+ * `homegate sandbox` (what `npm start` runs): a whole household on this
+ * machine, see gateway/sandbox/household.ts. `--demo` (what `npm run demo`
+ * runs) adds the scripted terminal walkthrough and exits with its verdict.
  */
+import { join } from 'node:path';
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
-import { connectHomeCard } from '../../card-io/home-card/connect.js';
-import { runCardWalkthrough } from '../sandbox/card-walkthrough.js';
-import { spawnEmulator } from '../sandbox/emulator-child.js';
-import { assertPortFree } from '../sandbox/port-check.js';
-import { DEMO_PINS, ensurePersonalized, prepareSandboxCard } from '../sandbox/sandbox-card.js';
+import { demoSucceeded, runDemoWalkthrough } from '../sandbox/demo-walkthrough.js';
+import { DEFAULT_SANDBOX_PORTS, SANDBOX_MARKET, startSandboxHousehold } from '../sandbox/household.js';
+import { DEMO_PINS } from '../sandbox/sandbox-card.js';
+import { DEMO_TERMINAL } from '../sandbox/sandbox-registry.js';
 import { ensureDataDir, resolveDataDir } from './data-dir.js';
 import { createLogger } from './logger.js';
 
@@ -23,51 +22,52 @@ const port = (v: string): number => {
 export function registerSandboxCommand(program: Command): void {
   program
     .command('sandbox')
-    .description('run a sandbox household on this machine: an emulated home card and a walkthrough of the card driver')
-    .option('--card-port <port>', 'TCP port of the virtual serial line to the card', port, 7816)
-    .option('--once', 'run the walkthrough and exit instead of keeping the card running')
-    .action(async (flags: { cardPort: number; once?: boolean }) => {
+    .description('run a sandbox household on this machine: card emulator, gateway, market and an enrolled demo terminal')
+    .option('--card-port <port>', 'TCP port of the virtual serial line to the card', port, DEFAULT_SANDBOX_PORTS.card)
+    .option('--gateway-port <port>', 'TCP port of the gateway\'s terminal listener', port, DEFAULT_SANDBOX_PORTS.gateway)
+    .option('--market-port <port>', 'TCP port of the sandbox market', port, DEFAULT_SANDBOX_PORTS.market)
+    .option('--once', 'start everything, print the next steps and stop')
+    .option('--demo', 'run the scripted demo walkthrough and exit 0 only if it succeeds')
+    .action(async (flags: { cardPort: number; gatewayPort: number; marketPort: number; once?: boolean; demo?: boolean }) => {
       const global = program.opts<{ data?: string; logLevel?: string }>();
       const dataDir = ensureDataDir(resolveDataDir(global.data));
       const logger = createLogger(global.logLevel, 'sandbox', 'warn');
       const say = (line: string) => process.stdout.write(`  ✓ ${line}\n`);
-
       process.stdout.write(`homegate sandbox — data in ${dataDir}\n`);
-      const files = await prepareSandboxCard(dataDir);
-      process.stdout.write(files.created ? '  • new sandbox card image and issuer CA created\n' : '  • reusing the sandbox card and issuer CA\n');
-      await assertPortFree(flags.cardPort, 'card line', '--card-port');
-      const device = `tcp://127.0.0.1:${flags.cardPort}`;
-      const emulator = await spawnEmulator(device, files.imagePath);
-      process.stdout.write(`  • home card emulator running on ${device} (pid ${emulator.process.pid})\n`);
+      const household = await startSandboxHousehold({ dataDir, ports: { card: flags.cardPort, gateway: flags.gatewayPort, market: flags.marketPort }, logger, say });
+      let exitCode = 0;
       try {
-        const conn = await connectHomeCard({ device, logger });
-        try {
-          if (await ensurePersonalized(conn.card, files)) say('card personalized: key generated on the card, certified by the sandbox issuer, PINs set, locked');
-          await runCardWalkthrough(conn.card, DEMO_PINS, say);
-        } finally {
-          await conn.close();
+        if (flags.demo) {
+          const result = await runDemoWalkthrough({ profileDir: join(dataDir, 'terminals', DEMO_TERMINAL.name), market: SANDBOX_MARKET, pins: DEMO_PINS, cardCertificate: household.gateway.cards.certificate!, say });
+          const ok = demoSucceeded(result);
+          process.stdout.write(ok ? '\ndemo passed: the market saw a resumed session carrying the home card\'s identity\n' : `\ndemo FAILED: ${JSON.stringify(result)}\n`);
+          exitCode = ok ? 0 : 1;
+          return;
         }
-      } catch (e) {
-        await emulator.stop();
-        throw e;
+        const d = global.data ? ` --data ${dataDir}` : '';
+        process.stdout.write(
+          [
+            '',
+            'Demo card passwords: PIN1 1234, PIN2 5678, PUK 87654321.',
+            'Try, in another terminal (PINs are asked for; or pipe them, one per line):',
+            `  npx homegate${d} terminal get sandbox /catalog`,
+            `  npx homegate${d} terminal get sandbox /whoami --json`,
+            `  npx homegate${d} terminal session sandbox --out session.pem   # then: openssl s_client -connect localhost:${flags.marketPort} -sess_in session.pem`,
+            `  npx homegate${d} status`,
+            `  npx homegate${d} market list`,
+            `  npx homegate card info --device ${household.cardDevice}   # while the gateway holds the line this takes it over; see README`,
+            '',
+          ].join('\n'),
+        );
+        if (flags.once) return;
+        process.stdout.write('The household keeps running; press Ctrl-C to stop.\n');
+        await new Promise<void>((resolve) => {
+          process.once('SIGINT', resolve);
+          process.once('SIGTERM', resolve);
+        });
+      } finally {
+        await household.stop();
+        if (exitCode) process.exitCode = exitCode;
       }
-      process.stdout.write(
-        [
-          '',
-          'Demo card passwords: PIN1 1234, PIN2 5678, PUK 87654321.',
-          'Try next, in another terminal:',
-          `  npx homegate card info --device ${device}`,
-          `  npx homegate card info --device ${device} --json`,
-          '',
-        ].join('\n'),
-      );
-      if (flags.once) {
-        await emulator.stop();
-        return;
-      }
-      process.stdout.write('The card keeps running; press Ctrl-C to stop.\n');
-      const stop = () => void emulator.stop().then(() => process.exit(0));
-      process.once('SIGINT', stop);
-      process.once('SIGTERM', stop);
     });
 }

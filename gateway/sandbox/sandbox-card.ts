@@ -3,7 +3,7 @@
  * sandbox issuer CA under <data>/pki, personalized on first run with the
  * documented demo passwords. A second start reuses all of it.
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { access, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createCardImage } from '../../card-io/emulator/card-image.js';
@@ -44,11 +44,24 @@ async function exists(path: string): Promise<boolean> {
   }
 }
 
+async function adminKey(files: SandboxCardFiles): Promise<Buffer> {
+  return Buffer.from((await readFile(files.adminKeyPath, 'utf8')).trim(), 'hex');
+}
+
 /** Personalize the card unless it already is. */
-export async function ensurePersonalized(card: HomeCard, files: SandboxCardFiles): Promise<boolean> {
+export async function ensurePersonalized(card: HomeCard, files: SandboxCardFiles, anchors: readonly Buffer[] = []): Promise<boolean> {
   const { lifeCycle, cardId } = await card.select();
   if (lifeCycle === 'operational') return false;
-  const adminKey = Buffer.from((await readFile(files.adminKeyPath, 'utf8')).trim(), 'hex');
-  await personalizeCard({ card, adminKey, issuer: files.issuer, subject: `CN=Home card ${cardId},O=homegate sandbox household`, pins: DEMO_PINS });
+  await personalizeCard({ card, adminKey: await adminKey(files), issuer: files.issuer, subject: `CN=Home card ${cardId},O=homegate sandbox household`, pins: DEMO_PINS, anchors });
   return true;
+}
+
+/** Make sure the market's trust anchor is on the card (admin authentication). */
+export async function ensureMarketAnchor(card: HomeCard, files: SandboxCardFiles, anchorDer: Buffer): Promise<void> {
+  const fp = createHash('sha256').update(anchorDer).digest('hex');
+  if ((await card.listTrustAnchors()).includes(fp)) return;
+  await card.select();
+  await card.authenticateAdmin(await adminKey(files));
+  await card.addTrustAnchor(anchorDer);
+  await card.select();
 }

@@ -16,6 +16,8 @@ export interface AuthorizeAnswer {
   ticketLifetimeSeconds: number | null;
   clientSubject: string;
   certificateExpiresAt: string;
+  /** The market's registered trust anchor (PEM), so the terminal can check the resumed session's server. */
+  marketCa: string;
 }
 
 export interface TerminalApiServices {

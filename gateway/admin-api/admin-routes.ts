@@ -1,0 +1,44 @@
+/**
+ * The admin socket's routes: markets (registry + card anchors) and terminals
+ * (enroll, list, revoke). Enrollment writes the terminal's profile under
+ * <data>/terminals/<name>, from where it is carried to the terminal.
+ */
+import type { Registry } from '../registry/index.js';
+import { ApiError } from '../terminal-api/api-error.js';
+import type { AdminRoutes } from './admin-server.js';
+import type { MarketAdmin } from './market-admin.js';
+
+export interface AdminRouteDeps {
+  markets: MarketAdmin;
+  registry: Registry;
+  /** Enroll a terminal: certificate from the household CA, registry entry, profile under <data>/terminals. */
+  enroll(name: string, mail: string): Promise<{ id: string; name: string; profileDir: string }>;
+}
+
+function str(body: Record<string, unknown>, name: string): string {
+  const v = body[name];
+  if (typeof v !== 'string' || !v) throw new ApiError(400, 'bad-request', `Field "${name}" is required`);
+  return v;
+}
+
+export function buildAdminRoutes(d: AdminRouteDeps): AdminRoutes {
+  return {
+    'GET /admin/markets': async () => ({ markets: d.markets.list() }),
+    'POST /admin/markets': async (b) => {
+      const m = await d.markets.add(str(b, 'name'), str(b, 'url'), str(b, 'caPem'));
+      return { market: { name: m.name, url: m.url } };
+    },
+    'DELETE /admin/markets/:name': async (_b, [name]) => {
+      await d.markets.remove(name!);
+      return { removed: name };
+    },
+    'GET /admin/terminals': async () => ({
+      terminals: d.registry.listTerminals().map((t) => ({ id: t.id, name: t.name, mail: t.mail, status: t.status, created: t.created, lastSeen: t.lastSeen })),
+    }),
+    'POST /admin/terminals': async (b) => ({ terminal: await d.enroll(str(b, 'name'), str(b, 'mail')) }),
+    'POST /admin/terminals/:id/revoke': async (_b, [id]) => {
+      const t = await d.registry.revokeTerminal(id!);
+      return { terminal: { id: t.id, name: t.name, status: t.status } };
+    },
+  };
+}

@@ -1,0 +1,109 @@
+/**
+ * One proxied authentication (claims 1, 2, 3, 8): a registered terminal with
+ * an open card session asks to be authenticated at a registered market.
+ * PIN2 releases the card for this one operation; the proxy engine then has
+ * the card verify the market's chain and sign the short-lived session
+ * certificate, performs the TLS 1.3 handshake and returns the session that
+ * becomes the terminal's common key. The card is held only while it is
+ * needed: it is handed back as soon as it has signed, before the handshake.
+ */
+import type { Logger } from '../../card-io/log.js';
+import { CardErrorCode, isCardError } from '../../card-io/errors.js';
+import type { CardService } from '../card/card-service.js';
+import { pinError, type CardLease, type CardSessions } from '../card/card-sessions.js';
+import { createProxyState, delegatedHandshake, isProxyError, type CardSigner, type MarketTarget, type ProxyOptions, type ProxyState } from '../proxy/index.js';
+import type { MarketRecord, Registry } from '../registry/index.js';
+import { ApiError } from '../terminal-api/api-error.js';
+import type { AuthorizeAnswer } from '../terminal-api/handlers.js';
+import type { TerminalIdentity } from '../terminal-api/routes.js';
+import { pemToDerAll } from '../../provisioning/pki/index.js';
+
+export interface MarketAuthorizerOptions {
+  registry: Registry;
+  cards: CardService;
+  sessions: CardSessions;
+  proxy: ProxyOptions;
+  logger: Logger;
+  /** Unix ms; the time given to the card and written into session certificates. Default Date.now. */
+  clock?: () => number;
+}
+
+export class MarketAuthorizer {
+  private readonly state: ProxyState = createProxyState();
+
+  constructor(private readonly o: MarketAuthorizerOptions) {}
+
+  async authorize(terminal: TerminalIdentity, marketName: string, pin2: string): Promise<AuthorizeAnswer> {
+    const market = this.o.registry.getMarket(marketName);
+    if (!market) throw new ApiError(404, 'market-unknown', `No market named ${marketName} is registered`);
+    const cardCertificate = this.o.cards.certificate;
+    if (!cardCertificate) throw new ApiError(503, 'card-absent', 'The home card is not available');
+
+    let lease: CardLease | undefined = await this.o.sessions.lease(terminal.id);
+    const handBack = () => {
+      lease?.release();
+      lease = undefined;
+    };
+    try {
+      await lease.card.verifyPin2(pin2).catch((e: unknown) => {
+        throw pinError(e);
+      });
+      const signer: CardSigner = {
+        cardCertificate,
+        verifyMarketChain: async (chain, at) => {
+          await held(lease).card.verifyCertificateChain(chain, at);
+        },
+        signSessionCertificate: async (tbs) => {
+          try {
+            return await held(lease).card.signSessionCertificate(tbs);
+          } finally {
+            handBack();
+          }
+        },
+      };
+      const result = await delegatedHandshake({ market: target(market), signer, options: this.o.proxy, logger: this.o.logger, clock: this.o.clock, state: this.state });
+      if (lease) {
+        // A reused session certificate: PIN2 was checked but the card was not used; end the release.
+        await lease.card.resetPinState('PIN2');
+        handBack();
+      }
+      this.o.logger.info({ terminal: terminal.id, market: market.name, cardSigned: result.cardSigned }, 'market authorization delegated');
+      return {
+        market: result.market,
+        host: result.host,
+        port: result.port,
+        servername: result.servername,
+        alpn: result.alpn,
+        session: result.session.toString('base64'),
+        ticketLifetimeSeconds: result.ticketLifetimeSeconds,
+        clientSubject: result.clientSubject,
+        certificateExpiresAt: result.certificateExpiresAt,
+        marketCa: market.anchorPem,
+      };
+    } catch (e) {
+      throw toApiError(e);
+    } finally {
+      handBack();
+    }
+  }
+}
+
+function held(lease: CardLease | undefined): CardLease {
+  if (!lease) throw new ApiError(500, 'internal', 'The card was used after it was handed back');
+  return lease;
+}
+
+function target(m: MarketRecord): MarketTarget {
+  // SNI cannot be an IP address; a market registered by IP is reached by name "localhost" only in the sandbox.
+  const servername = /^[\d.]+$|:/.test(m.host) ? 'localhost' : m.host;
+  return { name: m.name, host: m.host, port: m.port, servername, anchorsDer: pemToDerAll(m.anchorPem) };
+}
+
+function toApiError(e: unknown): unknown {
+  if (e instanceof ApiError) return e;
+  if (isProxyError(e)) return new ApiError(e.status, e.code, e.message, { stage: e.context.stage ?? null });
+  const pin = pinError(e);
+  if (pin instanceof ApiError) return pin;
+  if (isCardError(e) && (e.code < 400 || e.code === CardErrorCode.CommandTimeout)) return new ApiError(503, 'card-absent', `The home card did not answer: ${e.message}`);
+  return e;
+}

@@ -1,0 +1,135 @@
+/**
+ * `homegate gateway init|run`, `homegate market add|list|remove`,
+ * `homegate terminals enroll|list|revoke`, `homegate status`.
+ */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { InvalidArgumentError, type Command } from 'commander';
+import { loadGatewayConfig } from '../config/gateway-config.js';
+import { startGateway } from '../gateway.js';
+import { setupGateway } from '../setup/gateway-setup.js';
+import { adminRequest, adminSocketPath } from './admin-client.js';
+import { ensureDataDir, resolveDataDir } from './data-dir.js';
+import { createLogger } from './logger.js';
+import { waitForGateway } from './wait-for-gateway.js';
+
+const int = (min: number, max: number) => (v: string) => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min || n > max) throw new InvalidArgumentError(`expected an integer in ${min}..${max}`);
+  return n;
+};
+
+function print(json: boolean, value: unknown, text: string): void {
+  process.stdout.write(json ? JSON.stringify(value) + '\n' : text.endsWith('\n') ? text : text + '\n');
+}
+
+export function registerGatewayCommands(program: Command): void {
+  const dataDir = () => resolveDataDir(program.opts<{ data?: string }>().data);
+  const gateway = program.command('gateway').description('the home server: set up and run');
+
+  gateway
+    .command('init')
+    .description('create the household CA, the gateway certificate and gateway.json in the data directory (keeps what exists)')
+    .requiredOption('--card-device <path|tcp://host:port>', 'serial line of the home card, e.g. /dev/serial0')
+    .option('--host <name...>', 'names/addresses terminals use to reach the gateway', ['localhost', '127.0.0.1'])
+    .option('--port <port>', 'terminal listener port', int(1, 65535), 8443)
+    .option('--admin-key-file <file>', 'file with the card admin key (hex), needed for market add')
+    .action(async (f: { cardDevice: string; host: string[]; port: number; adminKeyFile?: string }) => {
+      const dir = ensureDataDir(dataDir());
+      const { configFile } = await setupGateway({ dataDir: dir, cardDevice: f.cardDevice, hosts: f.host, port: f.port, adminKeyFile: f.adminKeyFile });
+      print(false, {}, `gateway configured: ${configFile}`);
+    });
+
+  gateway
+    .command('run')
+    .description('run the gateway until stopped (SIGINT/SIGTERM)')
+    .option('--config <file>', 'configuration file (default: <data>/gateway.json)')
+    .action(async (f: { config?: string }) => {
+      const dir = ensureDataDir(dataDir());
+      const logger = createLogger(program.opts().logLevel, 'gateway');
+      const config = await loadGatewayConfig(f.config ?? join(dir, 'gateway.json'));
+      const gw = await startGateway({ dataDir: dir, config, logger });
+      process.stdout.write(JSON.stringify({ event: 'ready', url: gw.url }) + '\n');
+      const stop = () => void gw.stop().then(() => process.exit(0));
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+    });
+
+  program
+    .command('status')
+    .description('exit 0 once the gateway answers (its health endpoint); print its state')
+    .option('--wait <seconds>', 'keep trying this long', int(0, 3600), 0)
+    .option('--url <url>', 'gateway URL (default: from <data>/gateway.json, https://localhost:<port>)')
+    .option('--json', 'machine-readable output')
+    .action(async (f: { wait: number; url?: string; json?: boolean }) => {
+      const dir = dataDir();
+      let url = f.url;
+      if (!url) {
+        const config = await loadGatewayConfig(join(dir, 'gateway.json'));
+        url = `https://localhost:${config.terminalApi.port}`;
+      }
+      const ca = await readFile(join(dir, 'pki', 'household-ca.pem')).catch(() => undefined);
+      const health = await waitForGateway(url, ca, f.wait * 1000);
+      print(f.json ?? false, health, `gateway ${url}: up, version ${health.version}, card ${health.card}`);
+    });
+
+  const market = program.command('market').description('markets the gateway may authenticate to (registry and card trust anchors)');
+  market
+    .command('add')
+    .argument('<name>', 'short name, [a-z0-9-]')
+    .requiredOption('--url <https-url>', 'the market, e.g. https://shop.example:443')
+    .requiredOption('--ca <pem-file>', 'the market\'s trust anchor (CA certificate, PEM)')
+    .option('--json', 'machine-readable output')
+    .description('register a market and put its trust anchor on the home card (admin authentication)')
+    .action(async (name: string, f: { url: string; ca: string; json?: boolean }) => {
+      const r = await adminRequest(adminSocketPath(dataDir()), 'POST', '/admin/markets', { name, url: f.url, caPem: await readFile(f.ca, 'utf8') });
+      print(f.json ?? false, r, `market ${name} registered (${f.url}); its anchor is on the card`);
+    });
+  market
+    .command('list')
+    .option('--json', 'machine-readable output')
+    .description('list registered markets')
+    .action(async (f: { json?: boolean }) => {
+      const r = await adminRequest(adminSocketPath(dataDir()), 'GET', '/admin/markets');
+      const rows = (r.markets as Array<{ name: string; url: string; anchorFingerprint: string }>).map((m) => `${m.name}\t${m.url}\tanchor ${m.anchorFingerprint.slice(0, 16)}…`);
+      print(f.json ?? false, r, rows.join('\n') || '(no markets)');
+    });
+  market
+    .command('remove')
+    .argument('<name>')
+    .option('--json', 'machine-readable output')
+    .description('unregister a market and remove its anchor from the card')
+    .action(async (name: string, f: { json?: boolean }) => {
+      const r = await adminRequest(adminSocketPath(dataDir()), 'DELETE', `/admin/markets/${encodeURIComponent(name)}`);
+      print(f.json ?? false, r, `market ${name} removed`);
+    });
+
+  const terminals = program.command('terminals').description('terminals registered with the gateway');
+  terminals
+    .command('enroll')
+    .argument('<name>')
+    .requiredOption('--mail <address>', 'where this terminal\'s notifications go')
+    .option('--json', 'machine-readable output')
+    .description('enroll a terminal: client certificate, registry entry, profile under <data>/terminals/<name>')
+    .action(async (name: string, f: { mail: string; json?: boolean }) => {
+      const r = await adminRequest(adminSocketPath(dataDir()), 'POST', '/admin/terminals', { name, mail: f.mail });
+      const t = r.terminal as { id: string; profileDir: string };
+      print(f.json ?? false, r, `terminal ${name} enrolled as ${t.id}; profile in ${t.profileDir}`);
+    });
+  terminals
+    .command('list')
+    .option('--json', 'machine-readable output')
+    .action(async (f: { json?: boolean }) => {
+      const r = await adminRequest(adminSocketPath(dataDir()), 'GET', '/admin/terminals');
+      const rows = (r.terminals as Array<{ id: string; name: string; status: string; mail: string }>).map((t) => `${t.id}\t${t.name}\t${t.status}\t${t.mail}`);
+      print(f.json ?? false, r, rows.join('\n') || '(no terminals)');
+    });
+  terminals
+    .command('revoke')
+    .argument('<id>')
+    .option('--json', 'machine-readable output')
+    .action(async (id: string, f: { json?: boolean }) => {
+      const r = await adminRequest(adminSocketPath(dataDir()), 'POST', `/admin/terminals/${encodeURIComponent(id)}/revoke`);
+      print(f.json ?? false, r, `terminal ${id} revoked`);
+    });
+}

@@ -1,0 +1,134 @@
+/**
+ * The gateway's composition root: every service is built here, from one
+ * validated configuration, and passed to what needs it. No module-level
+ * singletons; `startGateway` twice in one process gives two gateways.
+ */
+import { readFile } from 'node:fs/promises';
+import type { Server as HttpServer } from 'node:http';
+import type { Server } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from '../card-io/log.js';
+import { buildAdminRoutes } from './admin-api/admin-routes.js';
+import { startAdminServer } from './admin-api/admin-server.js';
+import { MarketAdmin } from './admin-api/market-admin.js';
+import { MarketAuthorizer } from './authorization/market-authorizer.js';
+import { CardService } from './card/card-service.js';
+import { CardSessions } from './card/card-sessions.js';
+import { dataPath, type GatewayConfig } from './config/gateway-config.js';
+import { Registry } from './registry/index.js';
+import { loadOrCreateCa } from '../provisioning/ca-store.js';
+import { enrollTerminal } from '../provisioning/enroll-terminal.js';
+import { ApiError } from './terminal-api/api-error.js';
+import { terminalApiRoutes } from './terminal-api/handlers.js';
+import { SignedRequestVerifier } from './terminal-api/request-signature.js';
+import { createTerminalApiServer } from './terminal-api/server.js';
+
+export const GATEWAY_VERSION = '0.1.0';
+
+export interface StartGatewayOptions {
+  dataDir: string;
+  config: GatewayConfig;
+  logger: Logger;
+  /** Unix ms. Default Date.now. */
+  clock?: () => number;
+}
+
+export interface RunningGateway {
+  /** https://host:port of the terminal listener (port resolved when 0 was configured). */
+  readonly url: string;
+  readonly port: number;
+  readonly registry: Registry;
+  readonly cards: CardService;
+  readonly sessions: CardSessions;
+  stop(): Promise<void>;
+}
+
+export async function startGateway(o: StartGatewayOptions): Promise<RunningGateway> {
+  const { config, dataDir, logger } = o;
+  const clock = o.clock ?? Date.now;
+  const path = (p: string) => dataPath(dataDir, p);
+
+  const registry = new Registry({ path: path(config.registryFile), logger: logger.child({ channel: 'registry' }), clock });
+  await registry.open();
+  const cards = new CardService({
+    device: config.card.device,
+    logger: logger.child({ channel: 'card' }),
+    t1: { edc: config.card.edc, ifsc: config.card.ifsc, bwtMs: config.card.bwtMs },
+    link: { baudRate: config.card.baudRate },
+    commandTimeoutMs: config.card.commandTimeoutMs,
+  });
+  await cards.start();
+  const sessions = new CardSessions({ cards, logger: logger.child({ channel: 'sessions' }), idleTimeoutMs: config.sessions.idleTimeoutSeconds * 1000 });
+  const authorizer = new MarketAuthorizer({ registry, cards, sessions, proxy: config.proxy, logger: logger.child({ channel: 'proxy' }), clock });
+  const verifier = new SignedRequestVerifier({ startedAt: clock(), clock });
+  const log = logger.child({ channel: 'terminal-api' });
+
+  const routes = terminalApiRoutes({
+    version: GATEWAY_VERSION,
+    cardStatus: () => cards.status,
+    isUnlocked: (id) => sessions.isOpen(id),
+    unlock: async (id, pin1) => {
+      await sessions.unlock(id, pin1);
+      return { idleTimeoutSeconds: config.sessions.idleTimeoutSeconds };
+    },
+    lock: (id) => sessions.lock(id),
+    listMarkets: async () => registry.listMarkets().map((m) => ({ name: m.name, url: m.url })),
+    authorize: (terminal, market, pin2) => authorizer.authorize(terminal, market, pin2),
+  });
+  const [cert, key, ca] = await Promise.all([config.terminalApi.certFile, config.terminalApi.keyFile, config.terminalApi.caFile].map((f) => readFile(path(f))));
+  const server: Server = createTerminalApiServer({
+    cert: cert!,
+    key: key!,
+    ca: ca!,
+    routes,
+    logger: log,
+    identify: async (_der, fingerprint) => {
+      const t = registry.findTerminalByFingerprint(fingerprint);
+      if (!t) {
+        log.warn({ fingerprint }, 'unregistered terminal refused');
+        throw new ApiError(403, 'terminal-unknown', 'This terminal is not registered with the gateway');
+      }
+      if (t.status !== 'active') {
+        log.warn({ terminal: t.id }, 'revoked terminal refused');
+        throw new ApiError(403, 'terminal-revoked', 'This terminal has been revoked');
+      }
+      void registry.touchTerminal(t.id).catch(() => undefined);
+      return { id: t.id, name: t.name, mail: t.mail };
+    },
+    verifySignedRequest: ({ jws, terminal, certificate, method, path: p }) => verifier.verify({ jws, certificate, terminal, method, path: p }),
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.terminalApi.port, config.terminalApi.host, () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+  const markets = new MarketAdmin({ registry, cards, adminKeyFile: config.card.adminKeyFile ? path(config.card.adminKeyFile) : undefined, logger: logger.child({ channel: 'admin' }) });
+  const host = config.terminalApi.host === '0.0.0.0' ? '127.0.0.1' : config.terminalApi.host;
+  const enroll = async (name: string, mail: string) => {
+    const householdCa = await loadOrCreateCa(path('pki'), 'household-ca', 'CN=homegate household CA');
+    const e = await enrollTerminal({ registry, householdCa, name, mail, gatewayUrl: `https://${host === '127.0.0.1' ? 'localhost' : host}:${port}`, terminalsDir: path('terminals'), logger, clock });
+    return { id: e.terminal.id, name: e.terminal.name, profileDir: e.profileDir };
+  };
+  const admin: HttpServer = await startAdminServer(path(config.adminSocket), buildAdminRoutes({ markets, registry, enroll }), logger.child({ channel: 'admin' }));
+  logger.info({ port, card: cards.status }, 'gateway started');
+
+  return {
+    url: `https://${host}:${port}`,
+    port,
+    registry,
+    cards,
+    sessions,
+    async stop() {
+      sessions.closeAll();
+      await Promise.all([close(server), close(admin)]);
+      await cards.stop();
+    },
+  };
+}
+
+function close(s: { close(cb: (e?: Error) => void): unknown; closeAllConnections?: () => void }): Promise<void> {
+  return new Promise((resolve) => {
+    s.close(() => resolve());
+    s.closeAllConnections?.();
+  });
+}

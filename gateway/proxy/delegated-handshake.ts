@@ -1,0 +1,189 @@
+/**
+ * The delegated handshake (ARCHITECTURE.md; claims 1 and 2): the gateway
+ * authenticates to a market on a terminal's behalf with a short-lived client
+ * certificate the home card signs, and hands back the TLS session the
+ * terminal resumes.
+ *
+ *   market chain (pre-flight, cached) → card VERIFY CERTIFICATE at "now"
+ *   → TBS of the session leaf → card SIGN SESSION CERTIFICATE
+ *   → TLS 1.3 with leaf + card certificate → wait for the session ticket.
+ *
+ * Errors are ProxyErrors with the API's codes, except failures of the card
+ * itself (absent, not released, ...), which are passed on unchanged as the
+ * driver's CardErrors for the caller to map.
+ */
+import { X509Certificate } from 'node:crypto';
+import { CardErrorCode, isCardError } from '../../card-io/errors.js';
+import { silentLogger, type Logger } from '../../card-io/log.js';
+import { generateP256KeyPair } from '../../provisioning/pki/keys.js';
+import { derToPem } from '../../provisioning/pki/pem.js';
+import { MarketChainCache, marketKey, sha256, type MarketChain, type MarketChainFetcher } from './market-chain.js';
+import { checkMarketTarget, resolveProxyOptions, type CardSigner, type MarketTarget, type ProxyOptions } from './proxy-options.js';
+import { isProxyError, ProxyError, ProxyErrorCode } from './proxy-error.js';
+import { assembleCertificate, buildSessionTbs } from './session-certificate.js';
+import { ticketLifetimeHint } from './ssl-session.js';
+import { connectForTicket } from './ticketed-connection.js';
+
+/** A reused leaf is retired this long before it expires. */
+export const REUSE_MARGIN_MS = 60_000;
+
+/** What `POST /v1/authorize` answers (API.md), plus `cardSigned`. */
+export interface DelegatedSession {
+  market: string;
+  host: string;
+  port: number;
+  servername: string;
+  alpn: string | null;
+  /**
+   * DER SSL_SESSION: the common key. Non-enumerable, so that logging or
+   * JSON-serializing the result never carries it; read it explicitly.
+   */
+  readonly session: Buffer;
+  /** The market's ticket_lifetime_hint, seconds; null if the session has none. */
+  ticketLifetimeSeconds: number | null;
+  /** Subject of the session leaf, e.g. `CN=homegate session 1f2e3d4c`. */
+  clientSubject: string;
+  /** The session leaf's notAfter, ISO 8601. */
+  certificateExpiresAt: string;
+  /** False when a kept leaf was reused (`reuseSessionCertificate`) and the card was not used. */
+  cardSigned: boolean;
+}
+
+/** The ephemeral key and card-signed leaf of one market. Secret (the key): never logged. */
+interface ClientCredential {
+  keyPem: string;
+  certificateChainPem: string;
+  clientSubject: string;
+  expiresAt: number;
+  /** The market leaf the card verified before signing. */
+  marketLeafFingerprint: Buffer;
+}
+
+/** What an engine keeps between authorizations: verified chains and, if enabled, reusable leaves. */
+export interface ProxyState {
+  chains: MarketChainCache;
+  leaves: Map<string, ClientCredential>;
+}
+
+export function createProxyState(fetchChain?: MarketChainFetcher): ProxyState {
+  return { chains: new MarketChainCache(fetchChain), leaves: new Map() };
+}
+
+export interface DelegatedHandshakeParams {
+  market: MarketTarget;
+  signer: CardSigner;
+  options?: Partial<ProxyOptions>;
+  logger?: Logger;
+  /** Unix ms; default `Date.now`. Given to the card as the verification time. */
+  clock?: () => number;
+  /** Caches kept across authorizations; without one nothing is cached. */
+  state?: ProxyState;
+}
+
+/** The leaf's dNSName: the servername, or the wildcard entry of the market leaf that covers it. */
+export function sessionDnsName(servername: string, marketDnsNames: readonly string[]): string {
+  const name = servername.toLowerCase();
+  if (marketDnsNames.some((n) => n.toLowerCase() === name)) return servername;
+  const parent = name.slice(name.indexOf('.') + 1);
+  return marketDnsNames.find((n) => n.toLowerCase() === `*.${parent}`) ?? servername;
+}
+
+function cardRejection(e: unknown, market: MarketTarget): unknown {
+  if (!isCardError(e, CardErrorCode.CertificateRejected)) return e;
+  const reason = typeof e.context.reason === 'string' ? e.context.reason : 'rejected';
+  const code = reason === 'expired' ? ProxyErrorCode.MarketCertificateExpired : ProxyErrorCode.MarketUntrusted;
+  return new ProxyError(code, `The card rejected the certificate chain of market ${market.name}: ${reason}`, {
+    market: market.name,
+    stage: 'card',
+    reason,
+  }, { cause: e });
+}
+
+async function cardSignedCredential(
+  p: DelegatedHandshakeParams, chain: MarketChain, now: number, lifetimeSeconds: number,
+): Promise<ClientCredential> {
+  const { market, signer } = p;
+  try {
+    await signer.verifyMarketChain(chain.chainDer, new Date(now));
+  } catch (e) {
+    throw cardRejection(e, market);
+  }
+  const keys = generateP256KeyPair();
+  const tbs = buildSessionTbs({
+    cardCertificate: signer.cardCertificate,
+    subjectPublicKey: keys.publicKey,
+    dnsName: sessionDnsName(market.servername, chain.leafDnsNames),
+    now,
+    lifetimeSeconds,
+  });
+  const leaf = assembleCertificate(tbs.der, await signer.signSessionCertificate(tbs.der));
+  if (!new X509Certificate(leaf).verify(new X509Certificate(signer.cardCertificate).publicKey)) {
+    throw new ProxyError(ProxyErrorCode.Internal, 'The card signature on the session certificate does not verify', {
+      market: market.name,
+      stage: 'card',
+    });
+  }
+  return {
+    keyPem: keys.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string,
+    certificateChainPem: derToPem(leaf) + derToPem(signer.cardCertificate),
+    clientSubject: tbs.subject,
+    expiresAt: tbs.notAfter.getTime(),
+    marketLeafFingerprint: chain.leafFingerprint,
+  };
+}
+
+/** Run one delegated handshake; resolves with the session for the terminal. */
+export async function delegatedHandshake(p: DelegatedHandshakeParams): Promise<DelegatedSession> {
+  const options = resolveProxyOptions(p.options);
+  const { market, signer } = p;
+  checkMarketTarget(market);
+  const logger = (p.logger ?? silentLogger).child({ market: market.name });
+  const now = (p.clock ?? Date.now)();
+  const state = p.state ?? createProxyState();
+  const fetchParams = { market, connectTimeoutMs: options.connectTimeoutMs, logger };
+
+  const { chain, cached } = await state.chains.get({ ...fetchParams, now });
+  logger.debug({ cached, leaf: chain.leafFingerprint.toString('hex') }, 'market chain');
+
+  const leafKey = `${marketKey(market)}\u0000${sha256(signer.cardCertificate).toString('hex')}`;
+  const kept = options.reuseSessionCertificate ? state.leaves.get(leafKey) : undefined;
+  const reusable = kept !== undefined && now < kept.expiresAt - REUSE_MARGIN_MS && kept.marketLeafFingerprint.equals(chain.leafFingerprint);
+  const credential = reusable ? kept : await cardSignedCredential(p, chain, now, options.leafLifetimeSeconds);
+
+  let ticket;
+  try {
+    ticket = await connectForTicket({
+      market,
+      keyPem: credential.keyPem,
+      certificateChainPem: credential.certificateChainPem,
+      expectedLeafFingerprint: chain.leafFingerprint,
+      connectTimeoutMs: options.connectTimeoutMs,
+      ticketTimeoutMs: options.ticketTimeoutMs,
+      logger,
+    });
+  } catch (e) {
+    state.leaves.delete(leafKey);
+    const seen = isProxyError(e) ? e.context.seenLeafFingerprint : undefined;
+    if (typeof seen === 'string') {
+      await state.chains.replaceIfChanged(fetchParams, Buffer.from(seen, 'hex')).catch((refetchError: unknown) => {
+        logger.warn({ error: String(refetchError) }, 'refetching the market chain failed');
+      });
+    }
+    throw e;
+  }
+  if (options.reuseSessionCertificate && !reusable) state.leaves.set(leafKey, credential);
+
+  const result = {
+    market: market.name,
+    host: market.host,
+    port: market.port,
+    servername: market.servername,
+    alpn: ticket.alpn,
+    ticketLifetimeSeconds: ticketLifetimeHint(ticket.session),
+    clientSubject: credential.clientSubject,
+    certificateExpiresAt: new Date(credential.expiresAt).toISOString(),
+    cardSigned: !reusable,
+  };
+  logger.info(result, 'market session obtained'); // `session` is not part of it
+  return Object.defineProperty(result, 'session', { value: ticket.session, enumerable: false }) as DelegatedSession;
+}

@@ -1,0 +1,144 @@
+/**
+ * The authenticated TLS 1.3 connection to the market (ARCHITECTURE.md, the
+ * delegated handshake, step 3) and the wait for its session ticket.
+ *
+ * Order of events as the client sees them (RFC 8446 §2, §4.6.1):
+ *   1. 'secureConnect': our Finished (after our Certificate) is sent. The
+ *      market has not yet said whether it accepts the card-signed leaf.
+ *   2a. accepted: the market sends NewSessionTicket(s); Node parses them while
+ *       reading and emits 'session' with the serialized SSL_SESSION. Nothing
+ *       needs to be written: TLS 1.3 servers send tickets right after reading
+ *       the client's Finished.
+ *   2b. refused: an alert (`ERR_SSL_..._ALERT_BAD_CERTIFICATE`, `..._UNKNOWN_CA`,
+ *       `..._CERTIFICATE_EXPIRED`, ...) as an 'error', or, from Node-based
+ *       markets, a plain close with no ticket (see tls-errors.ts).
+ *   2c. no tickets at all: the connection just stays open → market-no-ticket.
+ */
+import tls from 'node:tls';
+import type { Logger } from '../../card-io/log.js';
+import { derToPem } from '../../provisioning/pki/pem.js';
+import { DEFAULT_ALPN, sha256 } from './market-chain.js';
+import type { MarketTarget } from './proxy-options.js';
+import { ProxyError, ProxyErrorCode } from './proxy-error.js';
+import { classifyAfterHandshake, classifyServerSideFailure, errorCodeOf } from './tls-errors.js';
+
+export interface TicketedConnectParams {
+  market: MarketTarget;
+  /** The ephemeral private key, PKCS#8 PEM. Secret: never logged. */
+  keyPem: string;
+  /** The session leaf followed by the card certificate, PEM. */
+  certificateChainPem: string;
+  /** SHA-256 of the market leaf the card verified. */
+  expectedLeafFingerprint: Buffer;
+  connectTimeoutMs: number;
+  ticketTimeoutMs: number;
+  logger: Logger;
+}
+
+export interface TicketedSession {
+  /** DER SSL_SESSION with the ticket. Secret: never logged. */
+  session: Buffer;
+  /** The negotiated ALPN protocol, null when none. */
+  alpn: string | null;
+}
+
+/** Connect with the card-signed certificate and resolve with the first session ticket. */
+export function connectForTicket(p: TicketedConnectParams): Promise<TicketedSession> {
+  const { market } = p;
+  const context = { market: market.name, host: market.host, port: market.port };
+  return new Promise((resolve, reject) => {
+    let settled = false;
+    let handshakeDone = false;
+    const socket = tls.connect({
+      host: market.host,
+      port: market.port,
+      servername: market.servername,
+      minVersion: 'TLSv1.3',
+      maxVersion: 'TLSv1.3',
+      key: p.keyPem,
+      cert: p.certificateChainPem,
+      ca: market.anchorsDer.map((der) => derToPem(der)),
+      rejectUnauthorized: true,
+      ALPNProtocols: market.alpn ?? [...DEFAULT_ALPN],
+    });
+    const settle = (error: ProxyError | null, result?: TicketedSession): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      if (error) {
+        socket.destroy();
+        reject(error);
+        return;
+      }
+      // close_notify, so that the market does not count the connection as failed
+      // (OpenSSL drops a session from its cache after an unclean shutdown).
+      socket.end();
+      socket.setTimeout(1000, () => socket.destroy());
+      resolve(result!);
+    };
+    const fail = (code: ProxyErrorCode, message: string, extra: Record<string, unknown>, cause?: unknown): void => {
+      settle(new ProxyError(code, message, { ...context, ...extra }, cause === undefined ? undefined : { cause }));
+    };
+    let timer = setTimeout(() => {
+      fail(ProxyErrorCode.MarketUnreachable, `Market ${market.name} did not complete a TLS handshake in time`, {
+        stage: 'handshake',
+        reason: 'timeout',
+      });
+    }, p.connectTimeoutMs);
+
+    let early: Buffer | undefined;
+    const done = (session: Buffer): void => settle(null, { session, alpn: socket.alpnProtocol || null });
+    socket.once('secureConnect', () => {
+      handshakeDone = true;
+      const leaf = socket.getPeerCertificate(false).raw;
+      const seen = leaf === undefined ? Buffer.alloc(0) : sha256(leaf);
+      if (!seen.equals(p.expectedLeafFingerprint)) {
+        fail(ProxyErrorCode.MarketUntrusted, `Market ${market.name} presented another certificate than the card verified`, {
+          stage: 'handshake',
+          reason: 'market-certificate-changed',
+          seenLeafFingerprint: seen.toString('hex'),
+        });
+        return;
+      }
+      p.logger.debug({ ...context, alpn: socket.alpnProtocol || null }, 'handshake done, waiting for the session ticket');
+      if (early !== undefined) {
+        done(early);
+        return;
+      }
+      clearTimeout(timer);
+      timer = setTimeout(() => {
+        fail(ProxyErrorCode.MarketNoTicket, `Market ${market.name} sent no session ticket within ${p.ticketTimeoutMs} ms`, {
+          stage: 'ticket',
+          reason: 'timeout',
+        });
+      }, p.ticketTimeoutMs);
+    });
+    socket.once('session', (session: Buffer) => {
+      // Not before the leaf check: hold a ticket that came first (TLS 1.3 sends it later anyway).
+      if (handshakeDone) done(session);
+      else early = session;
+    });
+    // Kept for the socket's whole life: an 'error' without a listener would crash the process.
+    socket.on('error', (e) => {
+      const tlsCode = errorCodeOf(e);
+      if (handshakeDone) {
+        fail(classifyAfterHandshake(tlsCode), `Market ${market.name} ended the connection: ${tlsCode ?? 'error'}`, { stage: 'ticket', tlsCode }, e);
+      } else {
+        fail(classifyServerSideFailure(tlsCode), `Handshake with market ${market.name} failed: ${tlsCode ?? 'error'}`, { stage: 'handshake', tlsCode }, e);
+      }
+    });
+    socket.once('close', () => {
+      if (handshakeDone) {
+        fail(ProxyErrorCode.MarketRefusedClientCertificate, `Market ${market.name} closed the connection after our certificate, without a ticket`, {
+          stage: 'ticket',
+          reason: 'closed-after-handshake',
+        });
+      } else {
+        fail(ProxyErrorCode.MarketUnreachable, `Market ${market.name} closed the connection during the handshake`, {
+          stage: 'handshake',
+          reason: 'closed',
+        });
+      }
+    });
+  });
+}

@@ -1,0 +1,43 @@
+/**
+ * The sandbox's registry entries, made before the gateway starts: the market
+ * "sandbox" (following the market port of this run) and the enrolled demo
+ * terminal, whose profile follows the gateway port of this run.
+ */
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Logger } from '../../card-io/log.js';
+import { loadOrCreateCa } from '../../provisioning/ca-store.js';
+import { enrollTerminal } from '../../provisioning/enroll-terminal.js';
+import { dataPath } from '../config/gateway-config.js';
+import { Registry } from '../registry/index.js';
+
+export const DEMO_TERMINAL = { name: 'demo', mail: 'demo@household.example' } as const;
+
+export interface SandboxRegistryOptions {
+  dataDir: string;
+  registryFile: string;
+  gatewayUrl: string;
+  market: { name: string; url: string; anchorPem: string };
+  logger: Logger;
+}
+
+export async function ensureSandboxRegistry(o: SandboxRegistryOptions): Promise<void> {
+  const registry = new Registry({ path: dataPath(o.dataDir, o.registryFile), logger: o.logger });
+  await registry.open();
+  const existing = registry.getMarket(o.market.name);
+  if (existing && existing.url !== new URL(o.market.url).href) await registry.removeMarket(o.market.name);
+  if (!registry.getMarket(o.market.name)) await registry.addMarket(o.market);
+
+  const profileDir = join(o.dataDir, 'terminals', DEMO_TERMINAL.name);
+  const profileFile = join(profileDir, 'profile.json');
+  const profile = await readFile(profileFile, 'utf8').then(
+    (t) => JSON.parse(t) as { gatewayUrl: string },
+    () => undefined,
+  );
+  if (!profile) {
+    const householdCa = await loadOrCreateCa(join(o.dataDir, 'pki'), 'household-ca', 'CN=homegate household CA');
+    await enrollTerminal({ registry, householdCa, ...DEMO_TERMINAL, gatewayUrl: o.gatewayUrl, terminalsDir: join(o.dataDir, 'terminals'), logger: o.logger });
+  } else if (profile.gatewayUrl !== o.gatewayUrl) {
+    await writeFile(profileFile, JSON.stringify({ ...profile, gatewayUrl: o.gatewayUrl }, null, 2) + '\n');
+  }
+}
