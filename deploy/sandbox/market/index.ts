@@ -1,0 +1,5 @@
+/** The sandbox electronic market (a reference market for the demo and the tests). */
+export * from './server.js';
+export * from './options.js';
+export * from './routes.js';
+export * from './catalogue.js';

@@ -1,0 +1,29 @@
+/**
+ * The one error class of the gateway's history. Callers branch on `code`,
+ * never on message text; messages end with the code, e.g.
+ * "No entry c1:decision:7 (history:not-found)". The context holds keys and
+ * paths, never a signed record.
+ */
+export type HistoryErrorCode =
+  /** An entry, key or patch failed validation. */
+  | 'invalid'
+  /** `update` named a key that is not archived. */
+  | 'not-found'
+  /** A partition file is not valid JSON or not a partition; it is left untouched. */
+  | 'corrupt';
+
+export class HistoryError extends Error {
+  override readonly name = 'HistoryError';
+  readonly code: HistoryErrorCode;
+  readonly context: Record<string, unknown>;
+
+  constructor(code: HistoryErrorCode, message: string, context: Record<string, unknown> = {}, options?: { cause?: unknown }) {
+    super(`${message} (history:${code})`, options);
+    this.code = code;
+    this.context = context;
+  }
+}
+
+export function isHistoryError(e: unknown, code?: HistoryErrorCode): e is HistoryError {
+  return e instanceof HistoryError && (code === undefined || e.code === code);
+}
