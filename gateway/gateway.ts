@@ -22,6 +22,8 @@ import { ApiError } from './terminal-api/api-error.js';
 import { terminalApiRoutes } from './terminal-api/handlers.js';
 import { SignedRequestVerifier } from './terminal-api/request-signature.js';
 import { createTerminalApiServer } from './terminal-api/server.js';
+import { createProxyState } from './proxy/index.js';
+import { startPurse } from './emoney/start-purse.js';
 
 export const GATEWAY_VERSION = '0.1.0';
 
@@ -59,7 +61,9 @@ export async function startGateway(o: StartGatewayOptions): Promise<RunningGatew
   });
   await cards.start();
   const sessions = new CardSessions({ cards, logger: logger.child({ channel: 'sessions' }), idleTimeoutMs: config.sessions.idleTimeoutSeconds * 1000 });
-  const authorizer = new MarketAuthorizer({ registry, cards, sessions, proxy: config.proxy, logger: logger.child({ channel: 'proxy' }), clock });
+  const proxyState = createProxyState();
+  const authorizer = new MarketAuthorizer({ registry, cards, sessions, proxy: config.proxy, logger: logger.child({ channel: 'proxy' }), clock, state: proxyState });
+  const purse = await startPurse({ dataDir, config, registry, cards, sessions, proxyState, logger: logger.child({ channel: 'purse' }), clock });
   const verifier = new SignedRequestVerifier({ startedAt: clock(), clock });
   const log = logger.child({ channel: 'terminal-api' });
 
@@ -74,6 +78,8 @@ export async function startGateway(o: StartGatewayOptions): Promise<RunningGatew
     lock: (id) => sessions.lock(id),
     listMarkets: async () => registry.listMarkets().map((m) => ({ name: m.name, url: m.url })),
     authorize: (terminal, market, pin2) => authorizer.authorize(terminal, market, pin2),
+    emoney: purse.manager,
+    ...(config.mqtt ? { mailbox: { url: config.mqtt.url, topicPrefix: config.mqtt.topicPrefix } } : {}),
   });
   const [cert, key, ca] = await Promise.all([config.terminalApi.certFile, config.terminalApi.keyFile, config.terminalApi.caFile].map((f) => readFile(path(f))));
   const server: Server = createTerminalApiServer({
@@ -121,6 +127,7 @@ export async function startGateway(o: StartGatewayOptions): Promise<RunningGatew
     async stop() {
       sessions.closeAll();
       await Promise.all([close(server), close(admin)]);
+      await purse.stop();
       await cards.stop();
     },
   };

@@ -46,6 +46,38 @@ export class AccessCard {
     return handedSessionFromJson(await this.gateway.post('/v1/authorize', { market, pin2: await this.pins('PIN2') }));
   }
 
+  /** Open the card session first when needed (PIN1), so PINs come in the order PIN1, PIN2. */
+  private async ensureUnlocked(): Promise<void> {
+    if (!(await this.isUnlocked())) await this.unlock();
+  }
+
+  async balance(): Promise<Record<string, unknown>> {
+    await this.ensureUnlocked();
+    return this.gateway.get('/v1/purse');
+  }
+
+  async history(): Promise<Record<string, unknown>> {
+    return this.gateway.get('/v1/purse/history');
+  }
+
+  /** Pay an order the terminal created at the market (claim 4): PIN2 releases the card. */
+  async pay(market: string, orderId: string): Promise<Record<string, unknown>> {
+    await this.ensureUnlocked();
+    return this.gateway.post('/v1/purse/pay', { market, orderId, pin2: await this.pins('PIN2') });
+  }
+
+  /** Cancel a decision by its seq (claim 5): the gateway obtains the market's authorization. */
+  async cancel(seq: number): Promise<Record<string, unknown>> {
+    await this.ensureUnlocked();
+    return this.gateway.post('/v1/purse/cancel', { seq });
+  }
+
+  /** Top up the purse (claim 6) through the gateway's e-money manager and the issuer. */
+  async topup(amount: number): Promise<Record<string, unknown>> {
+    await this.ensureUnlocked();
+    return this.gateway.post('/v1/purse/topup', { amount });
+  }
+
   /** Authorize, then perform one request on the resumed session. */
   async request(market: string, r: MarketRequest): Promise<{ session: HandedSession; response: MarketResponse }> {
     const session = await this.authorize(market);

@@ -26,12 +26,16 @@ export interface MarketAuthorizerOptions {
   logger: Logger;
   /** Unix ms; the time given to the card and written into session certificates. Default Date.now. */
   clock?: () => number;
+  /** Market chains (and reusable leaves) shared with the e-money manager. Default: a private one. */
+  state?: ProxyState;
 }
 
 export class MarketAuthorizer {
-  private readonly state: ProxyState = createProxyState();
+  private readonly state: ProxyState;
 
-  constructor(private readonly o: MarketAuthorizerOptions) {}
+  constructor(private readonly o: MarketAuthorizerOptions) {
+    this.state = o.state ?? createProxyState();
+  }
 
   async authorize(terminal: TerminalIdentity, marketName: string, pin2: string): Promise<AuthorizeAnswer> {
     const market = this.o.registry.getMarket(marketName);

@@ -26,6 +26,7 @@ export class CardService {
   private readonly resets = new Listeners<void>();
   private presence: CardPresence = 'absent';
   private cardCertificate: Buffer | undefined;
+  private currentCardId: string | undefined;
   private stopped = false;
   private retryTimer: NodeJS.Timeout | undefined;
   /** Command APDUs sent so far, for benchmarks (card operations per authorization). */
@@ -37,6 +38,11 @@ export class CardService {
 
   get status(): CardPresence {
     return this.presence;
+  }
+
+  /** The card id (16 hex digits) of the card present, read once per insertion. */
+  get cardId(): string | undefined {
+    return this.currentCardId;
   }
 
   /** The card certificate (DER), read once per card insertion. */
@@ -108,6 +114,7 @@ export class CardService {
   private async onCardUp(conn: HomeCardConnection): Promise<void> {
     const info = await conn.card.info();
     this.cardCertificate = info.certificate;
+    this.currentCardId = info.cardId;
     this.presence = 'present';
     this.resets.emit();
     this.options.logger.info({ cardId: info.cardId, lifeCycle: info.lifeCycle }, 'home card present');

@@ -1,10 +1,13 @@
 /**
  * `homegate card ...`: run the reference card, make a card image, read a card.
  */
-import { writeFile } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { unlink, writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { InvalidArgumentError, Option } from 'commander';
 import { createCardImage } from '../../card-io/emulator/card-image.js';
+import { ADMIN_KEY_LENGTH } from '../../card-io/emulator/card-state.js';
+import { CardError, CardErrorCode } from '../../card-io/errors.js';
 import { startCardEmulator } from '../../card-io/emulator/card-emulator.js';
 import { connectHomeCard } from '../../card-io/home-card/connect.js';
 import type { T1Options } from '../../card-io/t1/t1-options.js';
@@ -25,6 +28,16 @@ function addT1Options(cmd: Command): Command {
     .option('--ifsc <bytes>', 'IFSC, the card\'s block size (1..254)', intOption(1, 254), 32)
     .option('--bwt-ms <ms>', 'block waiting time in ms (10..60000)', intOption(10, 60000), 1500)
     .option('--baud <rate>', 'serial line speed in bit/s (8N1)', intOption(1200, 4000000), 115200);
+}
+
+/** Mode 0600, never over an existing file (someone's key may be in it). */
+async function writeAdminKeyFile(path: string, adminKey: Buffer): Promise<void> {
+  try {
+    await writeFile(path, adminKey.toString('hex') + '\n', { mode: 0o600, flag: 'wx' });
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+    throw new CardError(CardErrorCode.InvalidArgument, `The admin key file ${path} already exists; choose another --admin-key-out`, { path });
+  }
 }
 
 interface T1Flags {
@@ -48,8 +61,16 @@ export function registerCardCommands(program: Command): void {
     .option('--admin-key-out <file>', 'write the admin key (hex) to this file, mode 0600, instead of printing it')
     .option('--json', 'machine-readable output')
     .action(async (file: string, flags: { adminKeyOut?: string; json?: boolean }) => {
-      const { cardId, adminKey } = await createCardImage(file);
-      if (flags.adminKeyOut) await writeFile(flags.adminKeyOut, adminKey.toString('hex') + '\n', { mode: 0o600, flag: 'wx' });
+      // The key file first: a failure on either file leaves no image whose admin key nobody has.
+      const adminKey = randomBytes(ADMIN_KEY_LENGTH);
+      if (flags.adminKeyOut) await writeAdminKeyFile(flags.adminKeyOut, adminKey);
+      let cardId: Buffer;
+      try {
+        ({ cardId } = await createCardImage(file, { adminKey }));
+      } catch (e) {
+        if (flags.adminKeyOut) await unlink(flags.adminKeyOut).catch(() => undefined);
+        throw e;
+      }
       const out = { image: file, cardId: cardId.toString('hex'), ...(flags.adminKeyOut ? { adminKeyFile: flags.adminKeyOut } : { adminKey: adminKey.toString('hex') }) };
       if (flags.json) process.stdout.write(JSON.stringify(out) + '\n');
       else {

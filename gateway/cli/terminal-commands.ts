@@ -12,18 +12,20 @@ import { loadTerminalProfile } from '../../card-io/access-card/terminal-profile.
 import { resolveDataDir } from './data-dir.js';
 import { createSecretReader } from './read-secret.js';
 import { chooseProfileDir } from './terminal-profile-dir.js';
+import { registerPurseCommands } from './purse-commands.js';
 
 interface TerminalFlags {
   profile?: string;
   json?: boolean;
 }
 
-async function openAccessCard(program: Command, flags: { profile?: string }): Promise<{ access: AccessCard; done: () => void }> {
+async function openAccessCard(program: Command, flags: { profile?: string }): Promise<{ access: AccessCard; done: () => void; profileDir: string }> {
   const dataDir = resolveDataDir(program.opts<{ data?: string }>().data);
-  const profile = await loadTerminalProfile(await chooseProfileDir(dataDir, flags.profile));
+  const profileDir = await chooseProfileDir(dataDir, flags.profile);
+  const profile = await loadTerminalProfile(profileDir);
   const reader = createSecretReader();
   const access = new AccessCard(profile, (which) => reader.read(`${which} for the home card`));
-  return { access, done: () => reader.close() };
+  return { access, done: () => reader.close(), profileDir };
 }
 
 function sessionSummary(s: HandedSession): Record<string, unknown> {
@@ -50,6 +52,7 @@ function printResponse(r: MarketResponse, s: HandedSession, json: boolean): void
 
 export function registerTerminalCommands(program: Command): void {
   const terminal = program.command('terminal').description('the access card: use the home card through the gateway from this terminal');
+  registerPurseCommands(terminal, (flags) => openAccessCard(program, flags));
   const common = (c: Command) => c.option('--profile <name>', 'terminal profile under <data>/terminals (default: the only one, or "demo")').option('--json', 'machine-readable output');
 
   common(terminal.command('unlock').description('open this terminal\'s card session with PIN1')).action(async (flags: TerminalFlags) => {

@@ -62,6 +62,53 @@ export const gatewayConfigSchema = z
       })
       .strict()
       .default({ leafLifetimeSeconds: 300, connectTimeoutMs: 5000, ticketTimeoutMs: 2000, reuseSessionCertificate: false }),
+    /** The archive of decisions, cancels and loads (one file per month). Default history. */
+    historyDir: z.string().default('history'),
+    /** MQTT for mail notifications and status; absent: no MQTT. */
+    mqtt: z
+      .object({
+        /** Broker URL, mqtt://host:port or mqtts://host:port. */
+        url: z.string().regex(/^mqtts?:\/\//),
+        /** Client id; two gateways on one broker need two. Default homegate-gateway. */
+        clientId: z.string().min(1).default('homegate-gateway'),
+        /** First topic level. Default homegate. */
+        topicPrefix: z.string().regex(/^[^/+#]+$/).default('homegate'),
+        username: z.string().optional(),
+        /** File holding the MQTT password (0600), so it is not in this file. */
+        passwordFile: z.string().optional(),
+      })
+      .strict()
+      .optional(),
+    /** SMTP for mail notifications; absent: MQTT only. */
+    smtp: z
+      .object({
+        host: z.string().min(1),
+        /** Default 587 (465 when secure). */
+        port: port.optional(),
+        secure: z.boolean().default(false),
+        from: z.string().min(3),
+        user: z.string().optional(),
+        /** File holding the SMTP password (0600). */
+        passwordFile: z.string().optional(),
+      })
+      .strict()
+      .optional(),
+    emoney: z
+      .object({
+        /** The e-money issuer for top-ups: its URL, its CA and the household's credential. */
+        issuer: z
+          .object({ url: z.string().url(), caFile: z.string(), certFile: z.string(), keyFile: z.string() })
+          .strict()
+          .optional(),
+        /** Household top-ups per calendar month (UTC), minor units. Default 50000. */
+        householdMonthlyTopupLimit: z.number().int().min(0).default(50_000),
+        /** One terminal's top-ups per calendar month (UTC), minor units. Default 20000. */
+        terminalMonthlyTopupLimit: z.number().int().min(0).default(20_000),
+        /** How often unacknowledged decisions are presented to markets again, in s, 1..3600. Default 10. */
+        presentRetrySeconds: z.number().int().min(1).max(3600).default(10),
+      })
+      .strict()
+      .default({ householdMonthlyTopupLimit: 50_000, terminalMonthlyTopupLimit: 20_000, presentRetrySeconds: 10 }),
     sessions: z
       .object({
         /** A terminal's card session closes after this idle time, in s, 10..86400. Default 600. */

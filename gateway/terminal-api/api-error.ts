@@ -25,6 +25,15 @@ export type ApiErrorCode =
   | 'market-wrong-host'
   | 'market-refused-client-certificate'
   | 'market-no-ticket'
+  | 'order-unknown'
+  | 'order-not-payable'
+  | 'insufficient-funds'
+  | 'limit-exceeded'
+  | 'topup-limit'
+  | 'issuer-refused'
+  | 'issuer-unreachable'
+  | 'decision-unknown'
+  | 'cancel-refused'
   | 'internal';
 
 export type ApiErrorFields = Record<string, string | number | boolean | null>;

@@ -28,6 +28,18 @@ export interface TerminalApiServices {
   lock(terminalId: string): Promise<void>;
   listMarkets(): Promise<Array<{ name: string; url: string }>>;
   authorize(terminal: TerminalIdentity, market: string, pin2: string): Promise<AuthorizeAnswer>;
+  /** Where terminals read their mail topic (MQTT), if the gateway publishes there. */
+  mailbox?: { url: string; topicPrefix: string };
+  /** The purse (claims 4-6); absent when the gateway runs without the e-money manager. */
+  emoney?: EmoneyApi;
+}
+
+export interface EmoneyApi {
+  pay(t: TerminalIdentity, market: string, orderId: string, pin2: string): Promise<unknown>;
+  cancel(t: TerminalIdentity, seq: number): Promise<unknown>;
+  topup(t: TerminalIdentity, amount: number): Promise<unknown>;
+  balance(t: TerminalIdentity): Promise<unknown>;
+  history(t: TerminalIdentity, limit?: number): Promise<unknown[]>;
 }
 
 const PIN = /^[0-9]{4,8}$/;
@@ -37,6 +49,17 @@ function field(body: unknown, name: string, pattern?: RegExp): string {
   // The value is never echoed: it may be a PIN.
   if (typeof v !== 'string' || (pattern && !pattern.test(v))) throw new ApiError(400, 'bad-request', `Field "${name}" is missing or malformed`);
   return v;
+}
+
+function positiveInt(body: unknown, name: string): number {
+  const v = (body as Record<string, unknown> | undefined)?.[name];
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) throw new ApiError(400, 'bad-request', `Field "${name}" must be a non-negative integer`);
+  return v;
+}
+
+function emoneyOf(s: TerminalApiServices): EmoneyApi {
+  if (!s.emoney) throw new ApiError(404, 'not-found', 'This gateway has no purse service');
+  return s.emoney;
 }
 
 function terminalOf(t: TerminalIdentity | undefined): TerminalIdentity {
@@ -54,7 +77,7 @@ export function terminalApiRoutes(s: TerminalApiServices): RouteTable {
       access: 'terminal',
       handle: async ({ terminal }) => {
         const t = terminalOf(terminal);
-        return { terminal: { id: t.id, name: t.name }, cardUnlocked: s.isUnlocked(t.id) };
+        return { terminal: { id: t.id, name: t.name }, cardUnlocked: s.isUnlocked(t.id), ...(s.mailbox ? { mailbox: s.mailbox } : {}) };
       },
     },
     'GET /v1/markets': {
@@ -75,6 +98,30 @@ export function terminalApiRoutes(s: TerminalApiServices): RouteTable {
     'POST /v1/authorize': {
       access: 'terminal',
       handle: async ({ terminal, body }) => s.authorize(terminalOf(terminal), field(body, 'market', /^[a-z0-9-]{1,32}$/), field(body, 'pin2', PIN)),
+    },
+    'GET /v1/purse': {
+      access: 'terminal',
+      handle: async ({ terminal }) => emoneyOf(s).balance(terminalOf(terminal)),
+    },
+    'GET /v1/purse/history': {
+      access: 'terminal',
+      handle: async ({ terminal }) => ({ entries: await emoneyOf(s).history(terminalOf(terminal)) }),
+    },
+    'POST /v1/purse/pay': {
+      access: 'terminal',
+      handle: async ({ terminal, body }) => emoneyOf(s).pay(terminalOf(terminal), field(body, 'market', /^[a-z0-9-]{1,32}$/), field(body, 'orderId', /^.{1,64}$/), field(body, 'pin2', PIN)),
+    },
+    'POST /v1/purse/cancel': {
+      access: 'terminal',
+      handle: async ({ terminal, body }) => emoneyOf(s).cancel(terminalOf(terminal), positiveInt(body, 'seq')),
+    },
+    'POST /v1/purse/topup': {
+      access: 'terminal',
+      handle: async ({ terminal, body }) => {
+        const amount = positiveInt(body, 'amount');
+        if (amount === 0) throw new ApiError(400, 'bad-request', 'A top-up needs an amount above zero');
+        return emoneyOf(s).topup(terminalOf(terminal), amount);
+      },
     },
   };
 }

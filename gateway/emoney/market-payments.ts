@@ -1,0 +1,61 @@
+/**
+ * The gateway's client for a market's payment API (PAYMENTS.md): read an
+ * order, present a signed decision, ask for a cancel authorization. The
+ * market is verified against its registered anchor; no client certificate:
+ * a payment proves itself with the card's signature.
+ */
+import type { MarketRecord } from '../registry/index.js';
+import { httpsJson } from './https-json.js';
+
+export interface MarketOrder {
+  orderId: string;
+  amount: number;
+  currency: string;
+  status: 'open' | 'paid' | 'cancelled';
+}
+
+export interface CancelAuthorizationAnswer {
+  authorization: Buffer;
+  signature: Buffer;
+  certificate: Buffer;
+}
+
+export class MarketPayments {
+  constructor(private readonly timeoutMs = 5000) {}
+
+  private url(m: MarketRecord, path: string): string {
+    return new URL(path, m.url).href;
+  }
+
+  async order(m: MarketRecord, orderId: string): Promise<MarketOrder> {
+    return httpsJson<MarketOrder>({ url: this.url(m, `/payment-api/orders/${encodeURIComponent(orderId)}`), method: 'GET', ca: m.anchorPem, servername: servername(m), timeoutMs: this.timeoutMs });
+  }
+
+  async present(m: MarketRecord, signedRecord: Buffer, cardCertificate: Buffer): Promise<{ orderId: string; status: string }> {
+    return httpsJson({
+      url: this.url(m, '/payment-api/payments'),
+      method: 'POST',
+      body: { signedRecord: signedRecord.toString('base64'), cardCertificate: cardCertificate.toString('base64') },
+      ca: m.anchorPem,
+      servername: servername(m),
+      timeoutMs: this.timeoutMs,
+    });
+  }
+
+  async cancelAuthorization(m: MarketRecord, orderId: string, cardId: string, seq: number): Promise<CancelAuthorizationAnswer> {
+    const r = await httpsJson<{ authorization: string; signature: string; certificate: string }>({
+      url: this.url(m, `/payment-api/orders/${encodeURIComponent(orderId)}/cancel`),
+      method: 'POST',
+      body: { cardId, seq },
+      ca: m.anchorPem,
+      servername: servername(m),
+      timeoutMs: this.timeoutMs,
+    });
+    return { authorization: Buffer.from(r.authorization, 'base64'), signature: Buffer.from(r.signature, 'base64'), certificate: Buffer.from(r.certificate, 'base64') };
+  }
+}
+
+/** SNI cannot be an IP address; the sandbox's market answers to "localhost". */
+export function servername(m: MarketRecord): string {
+  return /^[\d.]+$|:/.test(m.host) ? 'localhost' : m.host;
+}

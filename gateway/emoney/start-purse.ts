@@ -1,0 +1,95 @@
+/**
+ * Builds the purse side of the gateway from its configuration: history,
+ * payment intents, notifier (durable outbox → MQTT / SMTP), the issuer
+ * client, the e-money manager; reconciles with the card at start and on each
+ * card insertion, and presents unacknowledged decisions periodically.
+ */
+import { readFile } from 'node:fs/promises';
+import type { Logger } from '../../card-io/log.js';
+import type { CardService } from '../card/card-service.js';
+import type { CardSessions } from '../card/card-sessions.js';
+import { dataPath, type GatewayConfig } from '../config/gateway-config.js';
+import { HistoryStore } from '../history/index.js';
+import { createNotifier, type Notifier } from '../notify/notifier.js';
+import type { ProxyState } from '../proxy/index.js';
+import type { Registry } from '../registry/index.js';
+import { EmoneyManager } from './emoney-manager.js';
+import { reconcileCard } from './emoney-reconciler.js';
+import { IssuerClient } from './issuer-client.js';
+import { PaymentIntents } from './payment-intents.js';
+
+export interface PurseDeps {
+  dataDir: string;
+  config: GatewayConfig;
+  registry: Registry;
+  cards: CardService;
+  sessions: CardSessions;
+  proxyState: ProxyState;
+  logger: Logger;
+  clock: () => number;
+}
+
+async function secret(dataDir: string, file: string | undefined): Promise<string | undefined> {
+  return file ? (await readFile(dataPath(dataDir, file), 'utf8')).trim() : undefined;
+}
+
+export async function startPurse(d: PurseDeps): Promise<{ manager: EmoneyManager; notifier: Notifier; stop(): Promise<void> }> {
+  const { config, dataDir, logger } = d;
+  const p = (f: string) => dataPath(dataDir, f);
+  const history = await HistoryStore.open({ dir: p(config.historyDir), logger });
+  const mqtt = config.mqtt
+    ? { url: config.mqtt.url, clientId: config.mqtt.clientId, topicPrefix: config.mqtt.topicPrefix, username: config.mqtt.username, password: await secret(dataDir, config.mqtt.passwordFile) }
+    : undefined;
+  const smtpPass = await secret(dataDir, config.smtp?.passwordFile);
+  const smtp = config.smtp
+    ? { host: config.smtp.host, port: config.smtp.port, secure: config.smtp.secure, from: config.smtp.from, ...(config.smtp.user && smtpPass ? { auth: { user: config.smtp.user, pass: smtpPass } } : {}) }
+    : undefined;
+  const notifier = await createNotifier({ dataDir, mqtt, smtp, logger: logger.child({ channel: 'notify' }) });
+  const issuerCfg = config.emoney.issuer;
+  const issuer = issuerCfg ? new IssuerClient({ url: issuerCfg.url, caFile: p(issuerCfg.caFile), certFile: p(issuerCfg.certFile), keyFile: p(issuerCfg.keyFile) }) : undefined;
+  const intents = new PaymentIntents(p('payment-intents.json'));
+  const manager = new EmoneyManager({
+    registry: d.registry,
+    cards: d.cards,
+    sessions: d.sessions,
+    history,
+    intents,
+    mailer: notifier,
+    proxyState: d.proxyState,
+    issuer,
+    limits: { householdMonthly: config.emoney.householdMonthlyTopupLimit, terminalMonthly: config.emoney.terminalMonthlyTopupLimit },
+    logger,
+    clock: d.clock,
+  });
+
+  let stopped = false;
+  let running: Promise<unknown> = Promise.resolve();
+  const catchUp = () => {
+    if (stopped || d.cards.status !== 'present') return;
+    running = running
+      .then(() => reconcileCard({ cards: d.cards, history, intents, registry: d.registry, mailer: notifier, logger }))
+      .then(() => manager.presentPending())
+      .catch((e: unknown) => logger.warn({ err: (e as Error).message }, 'purse catch-up failed; will retry'));
+  };
+  const presentOnly = () => {
+    if (stopped || d.cards.status !== 'present') return;
+    running = running.then(() => manager.presentPending()).catch((e: unknown) => logger.warn({ err: (e as Error).message }, 'presenting decisions failed; will retry'));
+  };
+  // Reading the card's whole log takes the card for ~33 commands: only at start and on insertion.
+  const offReset = d.cards.onReset(() => setImmediate(catchUp));
+  catchUp();
+  const timer = setInterval(presentOnly, config.emoney.presentRetrySeconds * 1000);
+  timer.unref();
+
+  return {
+    manager,
+    notifier,
+    async stop() {
+      stopped = true;
+      offReset();
+      clearInterval(timer);
+      await running;
+      await notifier.stop();
+    },
+  };
+}
