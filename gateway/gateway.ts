@@ -115,7 +115,7 @@ export async function startGateway(o: StartGatewayOptions): Promise<RunningGatew
     const e = await enrollTerminal({ registry, householdCa, name, mail, gatewayUrl: `https://${host === '127.0.0.1' ? 'localhost' : host}:${port}`, terminalsDir: path('terminals'), logger, clock });
     return { id: e.terminal.id, name: e.terminal.name, profileDir: e.profileDir };
   };
-  const admin: HttpServer = await startAdminServer(path(config.adminSocket), buildAdminRoutes({ markets, registry, enroll }), logger.child({ channel: 'admin' }));
+  const admin: HttpServer = await startAdminServer(path(config.adminSocket), buildAdminRoutes({ markets, registry, enroll, revoked: (id) => sessions.lock(id).catch(() => undefined) }), logger.child({ channel: 'admin' }));
   logger.info({ port, card: cards.status }, 'gateway started');
 
   return {

@@ -3,10 +3,12 @@
  * the key pair is generated ON the card, the issuer CA certifies the card's
  * public key as a constrained CA (pathLength 0, so markets accept chains
  * ending in the card), PINs and PUK are set, trust anchors stored, and the
- * card is locked for use. Every step needs the admin key's mutual
- * authentication; the key itself never goes over the line.
+ * card is locked for use. With `purse`, the purse is set up before the
+ * lock: the issuer's load-signing key, currency and limits, and an optional
+ * starting balance (PROTOCOL.md, PUT DATA DF14/DF15/DF16). Every step needs
+ * the admin key's mutual authentication; the key itself never goes over the line.
  */
-import type { HomeCard } from '../card-io/home-card/home-card.js';
+import type { HomeCard, PurseSetup } from '../card-io/home-card/home-card.js';
 import { certifyCardKey, spkiDer, type IssuingCa } from './pki/index.js';
 
 export interface CardPins {
@@ -26,6 +28,12 @@ export interface PersonalizeCardOptions {
   anchors?: readonly Buffer[];
   /** Card certificate lifetime; default 5 years from now. */
   notAfter?: Date;
+  /**
+   * The purse: issuer load key (SPKI DER or KeyObject), currency, maximum
+   * balance, per-payment and daily limits (minor units), optional initial
+   * balance. Default: no purse (purse commands then answer 6985).
+   */
+  purse?: PurseSetup;
 }
 
 export async function personalizeCard(o: PersonalizeCardOptions): Promise<{ certificate: Buffer }> {
@@ -37,6 +45,7 @@ export async function personalizeCard(o: PersonalizeCardOptions): Promise<{ cert
   await o.card.putCertificate(certificate);
   await o.card.setPins(o.pins);
   for (const anchor of o.anchors ?? []) await o.card.addTrustAnchor(anchor);
+  if (o.purse !== undefined) await o.card.setupPurse(o.purse);
   await o.card.activate();
   // A fresh SELECT ends the admin session: nothing after this runs with admin rights.
   await o.card.select();

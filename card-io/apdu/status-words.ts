@@ -9,6 +9,10 @@ export const SW = {
   WRONG_PIN_BASE: 0x63c0,
   /** 6581: memory failure (the image could not be written). */
   MEMORY_FAILURE: 0x6581,
+  /** 6910: purse, insufficient funds (proprietary, PROTOCOL.md "Purse status words"). */
+  INSUFFICIENT_FUNDS: 0x6910,
+  /** 6911: purse, over a limit (per payment, per day, maximum balance). */
+  LIMIT_EXCEEDED: 0x6911,
   WRONG_LENGTH: 0x6700,
   SECURITY_STATUS_NOT_SATISFIED: 0x6982,
   AUTH_METHOD_BLOCKED: 0x6983,
@@ -17,6 +21,8 @@ export const SW = {
   WRONG_DATA: 0x6a80,
   FUNCTION_NOT_SUPPORTED: 0x6a81,
   FILE_NOT_FOUND: 0x6a82,
+  /** 6A83: record not found (READ RECORD). */
+  RECORD_NOT_FOUND: 0x6a83,
   NOT_ENOUGH_MEMORY: 0x6a84,
   INCORRECT_P1P2: 0x6a86,
   REFERENCED_DATA_NOT_FOUND: 0x6a88,

@@ -22,12 +22,16 @@ import type { CardStore } from './card-store.js';
 import { getData, select } from './data-commands.js';
 import { activate, factoryReset, generateKeyPair, putData } from './personalization-commands.js';
 import { changeReferenceData, resetRetryCounter, verify } from './pin-commands.js';
+import { cancel } from './purse-cancel.js';
+import { getLoadChallenge, load } from './purse-load.js';
+import { pay } from './purse-pay.js';
+import { readRecord } from './purse-read.js';
 import { performSecurityOperation, proprietarySecurityOperation } from './security-operations.js';
 
 const ISO = 0x00;
 const PROPRIETARY = 0x80;
 
-/** CLA ‖ INS → handler. Purse instructions (80 50–5F) are reserved and not here yet. */
+/** CLA ‖ INS → handler. The purse is 80 50–56 and READ RECORD (PROTOCOL.md, "Purse"). */
 const COMMANDS: ReadonlyMap<number, CommandHandler> = new Map<number, CommandHandler>([
   [(ISO << 8) | 0xa4, select],
   [(ISO << 8) | 0x84, getChallenge],
@@ -42,6 +46,11 @@ const COMMANDS: ReadonlyMap<number, CommandHandler> = new Map<number, CommandHan
   [(ISO << 8) | 0x2a, performSecurityOperation],
   [(PROPRIETARY << 8) | 0x2a, proprietarySecurityOperation],
   [(PROPRIETARY << 8) | 0xfe, factoryReset],
+  [(PROPRIETARY << 8) | 0x50, pay],
+  [(PROPRIETARY << 8) | 0x52, cancel],
+  [(PROPRIETARY << 8) | 0x54, getLoadChallenge],
+  [(PROPRIETARY << 8) | 0x56, load],
+  [(ISO << 8) | 0xb2, readRecord],
 ]);
 
 export interface HomeCardAppletOptions {
@@ -49,7 +58,7 @@ export interface HomeCardAppletOptions {
   store: CardStore;
   /** Command headers and status words at debug level; never data. Default: silent. */
   logger?: Logger;
-  /** Random bytes for challenges and PIN salts. Default: `crypto.randomBytes`. */
+  /** Random bytes for challenges, load challenges and PIN salts. Default: `crypto.randomBytes`. */
   random?: (length: number) => Buffer;
 }
 

@@ -6,6 +6,7 @@
  */
 import type { ByteLink } from '../link/link.js';
 import { openCardSideLink, type OpenLinkOptions } from '../link/open-link.js';
+import { waitForConnected } from '../home-card/connect.js';
 import { silentLogger, type Logger } from '../log.js';
 import { T1CardEngine } from '../t1/t1-card-engine.js';
 import type { T1Options } from '../t1/t1-options.js';
@@ -47,6 +48,9 @@ export async function startCardEmulator(options: CardEmulatorOptions): Promise<R
     }
   });
   engine.start();
+  // A serial device opens at once; wait for it so a reader's first block is not sent into nothing.
+  // (A TCP listener is 'connected' only once a reader attaches.)
+  if (!options.device.startsWith('tcp://')) await waitForConnected(link, 5000).catch(() => undefined);
   logger.info({ device: link.address, image: options.imagePath }, 'card emulator started');
   return {
     link,

@@ -7,6 +7,8 @@
  * commits it; only a committed state becomes the applet's state, so a failed
  * write (6581) leaves the card exactly as it was.
  */
+import { EMPTY_PURSE, type PurseState } from './purse-state.js';
+
 export const HOME_CARD_AID = Buffer.from('F0484F4D454741544501', 'hex');
 /** Applet version 1.0 (GET DATA DF02, FCI DF02). */
 export const APPLET_VERSION = Buffer.from([0x01, 0x00]);
@@ -50,6 +52,8 @@ export interface CardState {
   readonly certificate: Buffer | null;
   /** Trust anchors, DER certificates, at most MAX_TRUST_ANCHORS. */
   readonly anchors: readonly Buffer[];
+  /** The purse; currency null when it was never set up. */
+  readonly purse: PurseState;
 }
 
 export type PinRef = 'pin1' | 'pin2' | 'puk';
@@ -68,10 +72,11 @@ export function factoryFreshState(cardId: Buffer, adminKey: Buffer): CardState {
     keyPair: null,
     certificate: null,
     anchors: [],
+    purse: EMPTY_PURSE,
   };
 }
 
-/** FACTORY RESET: everything goes but the card id, the admin key and its counter. */
+/** FACTORY RESET: everything goes (money too) but the card id, the admin key and its counter. */
 export function factoryResetState(s: CardState): CardState {
   return { ...factoryFreshState(s.cardId, s.adminKey), adminTries: s.adminTries };
 }
@@ -105,10 +110,12 @@ export interface CardSession {
   adminAuthenticated: boolean;
   /** The pending GET CHALLENGE value, used once by EXTERNAL AUTHENTICATE. */
   challenge: Buffer | null;
+  /** The pending GET LOAD CHALLENGE value, used up by any LOAD attempt. */
+  loadChallenge: Buffer | null;
 }
 
 export function newSession(): CardSession {
-  return { pin1Verified: false, released: false, verifiedMarket: null, adminAuthenticated: false, challenge: null };
+  return { pin1Verified: false, released: false, verifiedMarket: null, adminAuthenticated: false, challenge: null, loadChallenge: null };
 }
 
 /** Using or clearing the release also clears the verified market. */

@@ -8,6 +8,7 @@ import { encodeTlv, encodeTlvs } from '../apdu/tlv.js';
 import { ok, p1p2, status, type AppletContext, type Reply } from './applet-context.js';
 import { APPLET_VERSION, getCounter, HOME_CARD_AID, newSession, type CardState } from './card-state.js';
 import { sha256 } from './certificate-chain.js';
+import { purseDataObject, PurseDataTag } from './purse-read.js';
 
 export const Tag = {
   CardId: 0xdf01,
@@ -22,6 +23,11 @@ export const Tag = {
   SetPuk: 0xdf13,
   AddAnchor: 0xdf20,
   RemoveAnchor: 0xdf21,
+  PurseStatus: PurseDataTag.Status,
+  PurseLog: PurseDataTag.Log,
+  IssuerKey: PurseDataTag.IssuerKey,
+  PurseParameters: PurseDataTag.Parameters,
+  InitialBalance: PurseDataTag.InitialBalance,
 } as const;
 
 /** SELECT: 00 A4 04 00, the home card AID. */
@@ -65,7 +71,7 @@ function dataObject(s: CardState, tag: number): Buffer | undefined {
     case Tag.CardCertificate:
       return s.certificate ?? undefined;
     default:
-      return undefined;
+      return purseDataObject(s, tag);
   }
 }
 

@@ -6,7 +6,8 @@
  * or the strict field checks and is reported as CardError(ImageCorrupt),
  * never used.
  *
- * Inside the body: binary as base64, the private key as PKCS#8 PEM. The file
+ * Inside the body: binary as base64, the private key as PKCS#8 PEM, the purse
+ * as purse-image-codec.ts writes it (optional, so older images load). The file
  * holds the card's private key and PIN hashes, hence mode 0600 (card-image.ts).
  */
 import { createHash, createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
@@ -20,6 +21,7 @@ import {
   type PinRecord,
   type RetryCounter,
 } from './card-state.js';
+import { purseFromJson, purseToJson } from './purse-image-codec.js';
 
 const FORMAT = 'homegate-card-image';
 const VERSION = 1;
@@ -48,6 +50,7 @@ export function encodeImage(s: CardState): Buffer {
     },
     certificate: s.certificate && b64(s.certificate),
     anchors: s.anchors.map(b64),
+    purse: purseToJson(s.purse),
   });
   const sha256 = createHash('sha256').update(body, 'utf8').digest('hex');
   return Buffer.from(JSON.stringify({ format: FORMAT, version: VERSION, sha256, body }, null, 1) + '\n', 'utf8');
@@ -118,6 +121,8 @@ function body(v: Json): CardState {
     keyPair: keyPair(v.keyPair),
     certificate: v.certificate === null ? null : bytes(v.certificate, 'certificate', 'base64'),
     anchors: v.anchors.map((a, i) => bytes(a, `anchors[${i}]`, 'base64')),
+    // Absent in images written before the purse: loads as a purse with currency unset.
+    purse: purseFromJson(v.purse),
   };
 }
 

@@ -11,5 +11,6 @@ export {
   type CardState,
 } from './card-state.js';
 export { RejectReason } from './certificate-chain.js';
+export { EMPTY_PURSE, RecordStatus, type PurseRecord, type PurseState } from './purse-state.js';
 export { Tag } from './data-commands.js';
 export { adminCryptogram } from './admin-auth.js';

@@ -4,6 +4,7 @@
  * proprietary FACTORY RESET. All need admin authentication in this session
  * (`6982`). Key material and PINs can only be set in personalization; trust
  * anchors can be managed in any life cycle, so a household can add markets.
+ * The purse is set up here too (purse-personalization.ts).
  *
  * The private key is generated here, committed to the image and used by the
  * signing commands; it is in no response and no log line.
@@ -23,6 +24,7 @@ import {
 import { sha256 } from './certificate-chain.js';
 import { parseCertificate } from './certificate-parse.js';
 import { Tag } from './data-commands.js';
+import { putInitialBalance, putIssuerKey, putPurseParameters } from './purse-personalization.js';
 import { makePinRecord, parsePinBlock, PIN_SALT_LENGTH } from './pin-block.js';
 
 const FINGERPRINT_LENGTH = 32;
@@ -105,6 +107,12 @@ export function putData(cmd: CommandApdu, ctx: AppletContext): Promise<Reply> | 
       return addAnchor(cmd.data, ctx);
     case Tag.RemoveAnchor:
       return removeAnchor(cmd.data, ctx);
+    case Tag.IssuerKey:
+      return putIssuerKey(cmd.data, ctx);
+    case Tag.PurseParameters:
+      return putPurseParameters(cmd.data, ctx);
+    case Tag.InitialBalance:
+      return putInitialBalance(cmd.data, ctx);
     default:
       return status(SW.REFERENCED_DATA_NOT_FOUND);
   }

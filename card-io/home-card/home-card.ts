@@ -4,16 +4,22 @@
  * channel (queue, transport, logging), and parses the answers; it never hands
  * out raw APDU bytes. Errors are CardErrors (status words: status-error.ts).
  */
-import { X509Certificate, randomBytes, type KeyObject } from 'node:crypto';
+import { randomBytes, type KeyObject } from 'node:crypto';
 import type { CommandApdu, ResponseApdu } from '../apdu/index.js';
-import { CardError, CardErrorCode, isCardError } from '../errors.js';
+import { CardError, CardErrorCode } from '../errors.js';
 import { silentLogger, type Logger } from '../log.js';
 import type { ApduTransport } from '../t1/apdu-transport.js';
 import { ADMIN_KEY_LENGTH, cardCryptogramMatches, expectedCardCryptogram, hostCryptogram } from './admin-auth.js';
 import { CardChannel } from './card-channel.js';
+import { absentAsUndefined, subjectOf } from './card-info.js';
 import { requireBytes } from './commands/arguments.js';
 import * as c from './commands/index.js';
+import type { SignedRecord } from './decision-record.js';
+import type { CardInfo, NewPins, PinStatus, PurseSetup } from './home-card-types.js';
+import type { LoadReceipt } from './load-receipt.js';
 import { validatePin, type PinId } from './pin-block.js';
+
+export type { CardInfo, NewPins, PinStatus, PurseSetup } from './home-card-types.js';
 
 export interface HomeCardOptions {
   transport: ApduTransport;
@@ -21,29 +27,6 @@ export interface HomeCardOptions {
   logger?: Logger;
   /** Per-command timeout in milliseconds, 1 to 600000, default 10000 (see CommandQueueOptions). */
   commandTimeoutMs?: number;
-}
-
-export interface CardInfo extends c.SelectInfo {
-  retryCounters: c.RetryCounters;
-  /** The card certificate (DER); undefined before one is put. */
-  certificate: Buffer | undefined;
-  /** Its subject, RDNs joined by ", " (e.g. "CN=Home card 01, O=Household"); undefined without a certificate. */
-  certificateSubject: string | undefined;
-  /** The card public key; undefined before a key pair is generated. */
-  publicKey: KeyObject | undefined;
-}
-
-export interface PinStatus {
-  /** Verified in the current card session. */
-  verified: boolean;
-  triesLeft: number;
-  blocked: boolean;
-}
-
-export interface NewPins {
-  pin1: string;
-  pin2: string;
-  puk: string;
 }
 
 export class HomeCard {
@@ -195,6 +178,50 @@ export class HomeCard {
     c.parseFactoryReset(await this.send('factoryReset', c.buildFactoryReset()));
   }
 
+  /** Admin, personalization: issuer key, currency and limits, then the initial balance if given. */
+  async setupPurse(p: PurseSetup): Promise<void> {
+    c.parsePutData(await this.send('putIssuerKey', c.buildPutIssuerKey(p.issuerLoadKey)));
+    c.parsePutData(await this.send('putPurseParameters', c.buildPutPurseParameters(p)));
+    if (p.initialBalance !== undefined) {
+      c.parsePutData(await this.send('putInitialBalance', c.buildPutInitialBalance(p.initialBalance)));
+    }
+  }
+
+  /** Balance, limits and counter (amounts: number up to 2^53 − 1, bigint above); NotFound without a purse. */
+  async purseStatus(): Promise<c.PurseStatus> {
+    return c.parsePurseStatus(await this.send('purseStatus', c.buildPurseStatus()));
+  }
+
+  /** Needs the release and a verified market (VERIFY CERTIFICATE first); uses up the release. */
+  async pay(p: c.PaymentRequest): Promise<SignedRecord> {
+    return c.parsePay(await this.send('pay', c.buildPay(p)));
+  }
+
+  /** Needs PIN1 and the market's signed cancel authorization; answers the re-signed record. */
+  async cancel(r: c.CancelRequest): Promise<SignedRecord> {
+    return c.parseCancel(await this.send('cancel', c.buildCancel(r)));
+  }
+
+  /** Needs PIN1; the 16-byte challenge the issuer's load authorization must carry. */
+  async loadChallenge(): Promise<Buffer> {
+    return c.parseGetLoadChallenge(await this.send('getLoadChallenge', c.buildGetLoadChallenge()));
+  }
+
+  /** Needs PIN1 and the pending challenge (used up by any LOAD); answers the signed receipt. */
+  async load(r: c.LoadRequest): Promise<LoadReceipt> {
+    return c.parseLoad(await this.send('load', c.buildLoad(r)));
+  }
+
+  /** Signed record `n`, 1 = newest; NotFound beyond the log. */
+  async readRecord(n: number): Promise<SignedRecord> {
+    return c.parseReadRecord(await this.send('readRecord', c.buildReadRecord(n)));
+  }
+
+  /** The seq numbers of the records on the card, newest first. */
+  async logSeqs(): Promise<number[]> {
+    return c.parsePurseLog(await this.send('purseLog', c.buildPurseLog()));
+  }
+
   private async verifyPin(which: PinId, pin: string): Promise<void> {
     c.parseVerifyPin(await this.send('verifyPin', c.buildVerifyPin(which, pin)), which);
   }
@@ -205,28 +232,5 @@ export class HomeCard {
 
   private getData(tag: c.GetDataTag): Promise<ResponseApdu> {
     return this.send('getData', c.buildGetData(tag));
-  }
-}
-
-/** GET DATA answers 6A88 (NotFound) for an absent value; here that means "none yet". */
-async function absentAsUndefined<T>(read: () => Promise<T>): Promise<T | undefined> {
-  try {
-    return await read();
-  } catch (e) {
-    if (isCardError(e, CardErrorCode.NotFound)) return undefined;
-    throw e;
-  }
-}
-
-function subjectOf(certificate: Buffer | undefined): string | undefined {
-  if (!certificate) return undefined;
-  try {
-    // Node prints one RDN per line; one line reads better in logs and tables.
-    return new X509Certificate(certificate).subject.split('\n').join(', ');
-  } catch (cause) {
-    throw new CardError(CardErrorCode.MalformedApdu, 'GET DATA answered a certificate that does not parse', {
-      command: c.GET_DATA,
-      length: certificate.length,
-    }, { cause });
   }
 }

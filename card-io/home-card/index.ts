@@ -3,7 +3,33 @@
  * these types; the command builders and parsers are exported for tests, the
  * emulator's conformance checks and tools that need one command alone.
  */
-export { HomeCard, type CardInfo, type HomeCardOptions, type NewPins, type PinStatus } from './home-card.js';
+export {
+  HomeCard,
+  type CardInfo,
+  type HomeCardOptions,
+  type NewPins,
+  type PinStatus,
+  type PurseSetup,
+} from './home-card.js';
+export {
+  parseDecisionRecord,
+  parseSignedRecord,
+  verifySignedRecord,
+  type DecisionRecord,
+  type RecordStatus,
+  type SignedRecord,
+} from './decision-record.js';
+export { parseLoadReceipt, verifyLoadReceipt, type LoadReceipt } from './load-receipt.js';
+export {
+  encodeCancelAuthorization,
+  encodeLoadAuthorization,
+  parseCancelAuthorization,
+  parseLoadAuthorization,
+  signAuthorization,
+  type CancelAuthorization,
+  type LoadAuthorization,
+} from './purse-authorizations.js';
+export { toMinorUnits, type MinorUnits } from './purse-encoding.js';
 export {
   CommandQueue,
   DEFAULT_COMMAND_TIMEOUT_MS,

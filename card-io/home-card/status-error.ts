@@ -58,6 +58,9 @@ const SIMPLE: ReadonlyMap<number, { code: CardErrorCode; text: string }> = new M
   [SW.CLA_NOT_SUPPORTED, { code: CardErrorCode.ClaNotSupported, text: 'class not supported' }],
   [SW.WRONG_LENGTH, { code: CardErrorCode.WrongLength, text: 'wrong length' }],
   [SW.NOT_ENOUGH_MEMORY, { code: CardErrorCode.NotEnoughMemory, text: 'not enough memory' }],
+  [SW.RECORD_NOT_FOUND, { code: CardErrorCode.NotFound, text: 'record not found' }],
+  [SW.INSUFFICIENT_FUNDS, { code: CardErrorCode.InsufficientFunds, text: 'insufficient funds' }],
+  [SW.LIMIT_EXCEEDED, { code: CardErrorCode.LimitExceeded, text: 'over a purse limit' }],
 ]);
 
 function triesText(n: number): string {

@@ -62,15 +62,15 @@ export class T1InterfaceDevice implements ApduTransport {
   }
 
   private readonly unsubscribeStatus: () => void;
-  /** Until when S(WTX) may extend the current transmit (options.maxWtxMs from its start). */
-  private wtxUntil = 0;
+  /** When the current transmit (or start) must end: its start plus options.maxTransmitMs. */
+  private transmitDeadline = 0;
 
   /**
    * Bring both sides to a known state: S(RESYNCH) (rule 6.4), then announce a
    * non-default IFSD (rule 4). Also done lazily by the first transmit.
    */
   async start(): Promise<void> {
-    this.wtxUntil = Date.now() + this.opts.maxWtxMs;
+    this.transmitDeadline = Date.now() + this.opts.maxTransmitMs;
     await this.resynchronize();
   }
 
@@ -78,7 +78,7 @@ export class T1InterfaceDevice implements ApduTransport {
     if (this.busy) throw new CardError(CardErrorCode.ProtocolError, 'T=1 transmit while another is in progress');
     this.busy = true;
     this.stats.apdus++;
-    this.wtxUntil = Date.now() + this.opts.maxWtxMs;
+    this.transmitDeadline = Date.now() + this.opts.maxTransmitMs;
     try {
       if (this.needsResynch) await this.resynchronize();
       return await this.exchange(apdu);
@@ -109,11 +109,12 @@ export class T1InterfaceDevice implements ApduTransport {
     let receiving = false;
     const response: Buffer[] = [];
     let retries = 0;
-    /** S(IFS) requests in this exchange; a card that repeats them forever would hold the link. */
-    let ifsRequests = 0;
     let waitMs = this.opts.bwtMs;
     await this.send(lastI);
     for (;;) {
+      // Every wait is bounded (BWT, WTX), their number is not: a card that keeps asking for
+      // time or for a new IFSC, or chains its answer forever, is given up on (maxTransmitMs).
+      if (Date.now() >= this.transmitDeadline) return this.giveUp();
       const ev = await this.channel.receive(waitMs);
       waitMs = this.opts.bwtMs;
       if (ev.type === 'block') {
@@ -127,7 +128,6 @@ export class T1InterfaceDevice implements ApduTransport {
             continue;
           }
           if (b.type === 'IFS') {
-            if (++ifsRequests > this.opts.maxRetries + 1) return this.giveUp();
             this.ifsc = b.inf[0]!;
             await this.send(sBlock('IFS', true, b.inf));
             continue;
@@ -235,11 +235,11 @@ export class T1InterfaceDevice implements ApduTransport {
 
   /**
    * Rule 3: the wait granted for S(WTX request) with this multiplier, BWT x
-   * multiplier, cut to what is left of the transmit's WTX budget (maxWtxMs);
-   * undefined once the budget is spent: the request is then not granted.
+   * multiplier, cut at the transmit's deadline (maxTransmitMs); undefined once
+   * the deadline has passed: the request is then not granted (an invalid block).
    */
   private grantWtx(multiplier: number): number | undefined {
-    const left = this.wtxUntil - Date.now();
+    const left = this.transmitDeadline - Date.now();
     if (left <= 0) return undefined;
     return Math.min(this.opts.bwtMs * multiplier, left);
   }

@@ -26,15 +26,17 @@ export interface T1Options {
   /** Retransmissions of one block before S(RESYNCH). 0..10, default 3 (§11.6.3, rule 7.4). */
   maxRetries?: number;
   /**
-   * Interface device only: the most time, in ms, that S(WTX) requests may add to
-   * one transmit, from its start. Default 10000, the driver's default command
-   * timeout. ISO/IEC 7816-3 §11.6 (rule 3) sets no limit, but the command
-   * queue waits for a transmit to settle before the next command, so a card
-   * asking for time forever (or for 255 x BWT) would hold every later command
-   * with it. Past the budget the wait is cut short and a further S(WTX) is
-   * treated as an invalid block (rule 7), which ends in S(RESYNCH).
+   * Interface device only: the longest time one transmit may take, in ms, from
+   * its start. Past it the exchange ends with S(RESYNCH) and
+   * CardError(Resynchronized), and S(WTX) is no longer granted. Default 10000,
+   * the driver's default command timeout: raise both together for a slow card.
+   * ISO/IEC 7816-3 §11.6 bounds each wait (BWT; BWT x multiplier after S(WTX),
+   * rule 3) but not how many there are, and the command queue waits for a
+   * transmit to end before it sends the next command: a card that keeps asking
+   * for time or for a new IFSC, or chains its answer forever, would otherwise
+   * hold the link and every later command with it.
    */
-  maxWtxMs?: number;
+  maxTransmitMs?: number;
 }
 
 export interface ResolvedT1Options {
@@ -45,7 +47,7 @@ export interface ResolvedT1Options {
   bwtMs: number;
   cwtMs: number;
   maxRetries: number;
-  maxWtxMs: number;
+  maxTransmitMs: number;
 }
 
 export function resolveT1Options(o: T1Options = {}): ResolvedT1Options {
@@ -57,7 +59,7 @@ export function resolveT1Options(o: T1Options = {}): ResolvedT1Options {
     bwtMs: o.bwtMs ?? 1500,
     cwtMs: o.cwtMs ?? 50,
     maxRetries: o.maxRetries ?? 3,
-    maxWtxMs: o.maxWtxMs ?? 10_000,
+    maxTransmitMs: o.maxTransmitMs ?? 10_000,
   };
   const bad: string[] = [];
   if (!Number.isInteger(r.nad) || r.nad < 0 || r.nad > 0xff) bad.push('nad must be a byte');
@@ -65,7 +67,7 @@ export function resolveT1Options(o: T1Options = {}): ResolvedT1Options {
   if (!(r.bwtMs > 0)) bad.push('bwtMs must be positive');
   if (!(r.cwtMs > 0)) bad.push('cwtMs must be positive');
   if (!Number.isInteger(r.maxRetries) || r.maxRetries < 0 || r.maxRetries > 10) bad.push('maxRetries must be 0..10');
-  if (!(r.maxWtxMs >= 0)) bad.push('maxWtxMs must be 0 or more');
+  if (!(r.maxTransmitMs > 0)) bad.push('maxTransmitMs must be positive');
   if (bad.length) throw new CardError(CardErrorCode.InvalidArgument, `Invalid T=1 options: ${bad.join('; ')}`);
   return r;
 }

@@ -13,6 +13,8 @@ export interface AdminRouteDeps {
   registry: Registry;
   /** Enroll a terminal: certificate from the household CA, registry entry, profile under <data>/terminals. */
   enroll(name: string, mail: string): Promise<{ id: string; name: string; profileDir: string }>;
+  /** Called once a terminal is revoked, to end what it still has open (its card session, its PIN1 in memory). */
+  revoked?(terminalId: string): Promise<void>;
 }
 
 function str(body: Record<string, unknown>, name: string): string {
@@ -38,6 +40,7 @@ export function buildAdminRoutes(d: AdminRouteDeps): AdminRoutes {
     'POST /admin/terminals': async (b) => ({ terminal: await d.enroll(str(b, 'name'), str(b, 'mail')) }),
     'POST /admin/terminals/:id/revoke': async (_b, [id]) => {
       const t = await d.registry.revokeTerminal(id!);
+      await d.revoked?.(t.id);
       return { terminal: { id: t.id, name: t.name, status: t.status } };
     },
   };

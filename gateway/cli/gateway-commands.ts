@@ -5,9 +5,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
-import { loadGatewayConfig } from '../config/gateway-config.js';
-import { startGateway } from '../gateway.js';
-import { setupGateway } from '../setup/gateway-setup.js';
+// Heavy modules are loaded by the subcommand that needs them, so `homegate card emulate` starts fast.
 import { adminRequest, adminSocketPath } from './admin-client.js';
 import { ensureDataDir, resolveDataDir } from './data-dir.js';
 import { createLogger } from './logger.js';
@@ -36,6 +34,7 @@ export function registerGatewayCommands(program: Command): void {
     .option('--admin-key-file <file>', 'file with the card admin key (hex), needed for market add')
     .action(async (f: { cardDevice: string; host: string[]; port: number; adminKeyFile?: string }) => {
       const dir = ensureDataDir(dataDir());
+      const { setupGateway } = await import('../setup/gateway-setup.js');
       const { configFile } = await setupGateway({ dataDir: dir, cardDevice: f.cardDevice, hosts: f.host, port: f.port, adminKeyFile: f.adminKeyFile });
       print(false, {}, `gateway configured: ${configFile}`);
     });
@@ -47,6 +46,8 @@ export function registerGatewayCommands(program: Command): void {
     .action(async (f: { config?: string }) => {
       const dir = ensureDataDir(dataDir());
       const logger = createLogger(program.opts().logLevel, 'gateway');
+      const { loadGatewayConfig } = await import('../config/gateway-config.js');
+      const { startGateway } = await import('../gateway.js');
       const config = await loadGatewayConfig(f.config ?? join(dir, 'gateway.json'));
       const gw = await startGateway({ dataDir: dir, config, logger });
       process.stdout.write(JSON.stringify({ event: 'ready', url: gw.url }) + '\n');
@@ -65,6 +66,7 @@ export function registerGatewayCommands(program: Command): void {
       const dir = dataDir();
       let url = f.url;
       if (!url) {
+        const { loadGatewayConfig } = await import('../config/gateway-config.js');
         const config = await loadGatewayConfig(join(dir, 'gateway.json'));
         url = `https://localhost:${config.terminalApi.port}`;
       }

@@ -5,7 +5,6 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
-import { readMailbox } from '../../card-io/access-card/mailbox.js';
 import type { AccessCard } from '../../card-io/access-card/access-card.js';
 
 type Open = (flags: { profile?: string }) => Promise<{ access: AccessCard; done: () => void; profileDir: string }>;
@@ -74,6 +73,7 @@ export function registerPurseCommands(terminal: Command, open: Open): void {
       if (!who.mailbox) throw new InvalidArgumentError('the gateway publishes no MQTT mail');
       const seenFile = join(profileDir, 'mail-seen.json');
       const seen = new Set<string>(await readFile(seenFile, 'utf8').then((t) => JSON.parse(t) as string[], () => []));
+      const { readMailbox } = await import('../../card-io/access-card/mailbox.js');
       const r = await readMailbox({ url: who.mailbox.url, topicPrefix: who.mailbox.topicPrefix, terminalId: who.terminal.id, idleMs: flags.idleMs, seen });
       for (const m of r.messages) seen.add(m.id);
       await writeFile(seenFile, JSON.stringify([...seen].slice(-10_000)), { mode: 0o600 });

@@ -6,10 +6,8 @@
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
-import { demoSucceeded, runDemoWalkthrough } from '../sandbox/demo-walkthrough.js';
-import { DEFAULT_SANDBOX_PORTS, SANDBOX_MARKET, startSandboxHousehold } from '../sandbox/household.js';
-import { DEMO_PINS } from '../sandbox/sandbox-card.js';
-import { DEMO_TERMINAL } from '../sandbox/sandbox-registry.js';
+// The household's modules load only when the sandbox runs (fast start for other subcommands).
+const DEFAULT_SANDBOX_PORTS = { card: 7816, gateway: 8443, market: 8444 } as const;
 import { ensureDataDir, resolveDataDir } from './data-dir.js';
 import { createLogger } from './logger.js';
 
@@ -34,10 +32,14 @@ export function registerSandboxCommand(program: Command): void {
       const logger = createLogger(global.logLevel, 'sandbox', 'warn');
       const say = (line: string) => process.stdout.write(`  ✓ ${line}\n`);
       process.stdout.write(`homegate sandbox — data in ${dataDir}\n`);
+      const { SANDBOX_MARKET, startSandboxHousehold } = await import('../sandbox/household.js');
       const household = await startSandboxHousehold({ dataDir, ports: { card: flags.cardPort, gateway: flags.gatewayPort, market: flags.marketPort }, logger, say });
       let exitCode = 0;
       try {
         if (flags.demo) {
+          const { demoSucceeded, runDemoWalkthrough } = await import('../sandbox/demo-walkthrough.js');
+          const { DEMO_PINS } = await import('../sandbox/sandbox-card.js');
+          const { DEMO_TERMINAL } = await import('../sandbox/sandbox-registry.js');
           const result = await runDemoWalkthrough({ profileDir: join(dataDir, 'terminals', DEMO_TERMINAL.name), market: SANDBOX_MARKET, pins: DEMO_PINS, cardCertificate: household.gateway.cards.certificate!, say });
           const ok = demoSucceeded(result);
           process.stdout.write(ok ? '\ndemo passed: the market saw a resumed session carrying the home card\'s identity\n' : `\ndemo FAILED: ${JSON.stringify(result)}\n`);

@@ -5,10 +5,9 @@
  */
 import { writeFile } from 'node:fs/promises';
 import { InvalidArgumentError, type Command } from 'commander';
-import { AccessCard } from '../../card-io/access-card/access-card.js';
+import type { AccessCard } from '../../card-io/access-card/access-card.js';
 import { sessionToPem, type HandedSession } from '../../card-io/access-card/handed-session.js';
 import type { MarketResponse } from '../../card-io/access-card/market-request.js';
-import { loadTerminalProfile } from '../../card-io/access-card/terminal-profile.js';
 import { resolveDataDir } from './data-dir.js';
 import { createSecretReader } from './read-secret.js';
 import { chooseProfileDir } from './terminal-profile-dir.js';
@@ -22,6 +21,8 @@ interface TerminalFlags {
 async function openAccessCard(program: Command, flags: { profile?: string }): Promise<{ access: AccessCard; done: () => void; profileDir: string }> {
   const dataDir = resolveDataDir(program.opts<{ data?: string }>().data);
   const profileDir = await chooseProfileDir(dataDir, flags.profile);
+  const { loadTerminalProfile } = await import('../../card-io/access-card/terminal-profile.js');
+  const { AccessCard } = await import('../../card-io/access-card/access-card.js');
   const profile = await loadTerminalProfile(profileDir);
   const reader = createSecretReader();
   const access = new AccessCard(profile, (which) => reader.read(`${which} for the home card`));

@@ -260,7 +260,7 @@ test('Unknown class, unknown instruction, bad P1-P2 and malformed APDUs get thei
   };
   t.is(await sw(Buffer.from('B0A4040000', 'hex')), 0x6e00);
   t.is(await sw(Buffer.from('0001000000', 'hex')), 0x6d00);
-  t.is(await sw(Buffer.from('8050000000', 'hex')), 0x6d00, 'purse instructions are reserved');
+  t.is(await sw(Buffer.from('805A000000', 'hex')), 0x6d00, 'an unassigned proprietary instruction');
   t.is(await sw(Buffer.from('00A4040100', 'hex')), 0x6a86);
   t.is(await sw(Buffer.from('002A9E9B00', 'hex')), 0x6a86);
   t.is(await sw(Buffer.from('00A4', 'hex')), 0x6700);

@@ -49,6 +49,7 @@ test('An IFSD of 254 announced with S(IFS) lets the card answer in fewer blocks'
 
 test('A bit flipped in the card answer is corrected by an R-block and the command runs once', async (t) => {
   const p = createT1Pair();
+  await p.ifd.start(); // the flip is meant for the command's answer, not for S(RESYNCH)
   let flipped = false;
   p.setFault((chunk, dir) => {
     if (dir === 'b-to-a' && !flipped) {
@@ -68,7 +69,7 @@ test('A bit flipped in the card answer is corrected by an R-block and the comman
 });
 
 test('A lost answer is sent again without running the command twice', async (t) => {
-  const p = createT1Pair();
+  const p = createT1Pair({ ifd: { bwtMs: 80 }, card: { bwtMs: 80 } });
   let dropped = 0;
   p.setFault((chunk, dir) => (dir === 'b-to-a' && dropped++ === 0 ? [] : [chunk]));
   const cmd = apdu(8);
@@ -78,7 +79,7 @@ test('A lost answer is sent again without running the command twice', async (t) 
 });
 
 test('A lost command block is sent again after the card names the block it expects', async (t) => {
-  const p = createT1Pair();
+  const p = createT1Pair({ ifd: { bwtMs: 80 }, card: { bwtMs: 80 } });
   await p.ifd.transmit(apdu(4)); // move the sequence numbers off their initial values
   let dropped = 0;
   p.setFault((chunk, dir) => (dir === 'a-to-b' && dropped++ === 0 ? [] : [chunk]));
@@ -109,7 +110,7 @@ test('Blocks split into single bytes on the wire are reassembled', async (t) => 
 });
 
 test('When the card stops answering, the command fails with a typed error, and after it answers again the link resynchronizes and the next command succeeds', async (t) => {
-  const p = createT1Pair();
+  const p = createT1Pair({ ifd: { bwtMs: 80 }, card: { bwtMs: 80 } });
   await p.ifd.transmit(apdu(3));
   p.setFault((chunk, dir) => (dir === 'b-to-a' ? [] : [chunk]));
   const err = await t.throwsAsync(p.ifd.transmit(apdu(6)), { instanceOf: CardError });
@@ -122,17 +123,19 @@ test('When the card stops answering, the command fails with a typed error, and a
 });
 
 test('A slow command is kept alive by S(WTX) instead of timing out', async (t) => {
-  const p = createT1Pair();
-  p.processor.delayMs = 300; // almost four block waiting times of 80 ms
+  // BWT 100 ms with 3 retries gives up after well under a second without WTX; the card needs 1.5 s.
+  const p = createT1Pair({ ifd: { bwtMs: 100 }, card: { bwtMs: 100 } });
+  await p.ifd.start();
+  p.processor.delayMs = 1500;
   const cmd = apdu(9);
   t.deepEqual(await p.ifd.transmit(cmd), p.processor.expected(cmd));
+  t.is(p.processor.executed.length, 1);
   t.true(p.ifd.stats.wtx >= 2);
-  t.is(p.ifd.stats.retransmissions, 0);
   await p.close();
 });
 
 test('Persistent corruption ends in Resynchronized and the command is reported as possibly not run', async (t) => {
-  const p = createT1Pair();
+  const p = createT1Pair({ ifd: { bwtMs: 80 }, card: { bwtMs: 80 } });
   p.setFault((chunk, dir) => {
     if (dir !== 'b-to-a' || chunk[1] === 0xe0) return [chunk]; // let S(RESYNCH response) through
     const c = Buffer.from(chunk);

@@ -164,7 +164,7 @@ export interface EmulatorProcessOptions {
   imagePath: string;
   /** Extra CLI arguments, e.g. ['--slow-ms', '100']. */
   args?: readonly string[];
-  /** How long the process may take to print its ready line, in ms; default 15000. */
+  /** How long the process may take to print its ready line, in ms, once it was spawned; default 30000. */
   readyTimeoutMs?: number;
 }
 
@@ -177,11 +177,38 @@ process.once('exit', () => {
 });
 
 /**
+ * At most this many emulator processes start at once in one worker: a Node
+ * start-up of the CLI is CPU-bound (seconds on a loaded machine), and a
+ * dozen at once starve each other past any ready timeout.
+ */
+const MAX_STARTING = 3;
+let starting = 0;
+const startQueue: Array<() => void> = [];
+
+async function startSlot(): Promise<() => void> {
+  while (starting >= MAX_STARTING) await new Promise<void>((resolve) => startQueue.push(resolve));
+  starting++;
+  return () => {
+    starting--;
+    startQueue.shift()?.();
+  };
+}
+
+/**
  * Starts `homegate card emulate` and resolves when it printed {"event":"ready"}
  * on stdout; rejects (with its stderr) if it exits or stays silent first.
  * The process is killed when the test ends.
  */
 export async function startEmulatorProcess(t: ExecutionContext, o: EmulatorProcessOptions): Promise<EmulatorProcess> {
+  const done = await startSlot();
+  try {
+    return await spawnEmulator(t, o);
+  } finally {
+    done();
+  }
+}
+
+async function spawnEmulator(t: ExecutionContext, o: EmulatorProcessOptions): Promise<EmulatorProcess> {
   const child = spawn(
     process.execPath,
     [HOMEGATE_BIN, '--log-level', 'info', 'card', 'emulate', '--device', o.device, '--image', o.imagePath, ...(o.args ?? [])],
@@ -203,7 +230,7 @@ export async function startEmulatorProcess(t: ExecutionContext, o: EmulatorProce
     await exited;
   };
   t.teardown(() => kill('SIGKILL'));
-  await waitForReadyLine(child, exited, () => stderr, o.readyTimeoutMs ?? 15_000).catch(async (e: unknown) => {
+  await waitForReadyLine(child, exited, () => stderr, o.readyTimeoutMs ?? 30_000).catch(async (e: unknown) => {
     await kill('SIGKILL');
     throw e;
   });

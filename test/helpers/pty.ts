@@ -31,8 +31,11 @@ export interface PtyPairOptions {
   startTimeoutMs?: number;
 }
 
-/** Starts a pty pair; it is stopped and its directory removed when the test ends. */
-export async function startPtyPair(t: ExecutionContext, options: PtyPairOptions = {}): Promise<PtyPair> {
+/**
+ * Starts a pty pair; it is stopped and its directory removed when the test ends
+ * (or, outside ava, when whatever collects the teardown functions runs them).
+ */
+export async function startPtyPair(t: Pick<ExecutionContext, 'teardown'>, options: PtyPairOptions = {}): Promise<PtyPair> {
   const dir = await mkdtemp(path.join(tmpdir(), 'homegate-pty-'));
   const cardPath = path.join(dir, 'card');
   const hostPath = path.join(dir, 'host');

@@ -35,11 +35,15 @@ export interface T1Pair {
   close(): Promise<void>;
 }
 
+/**
+ * Default BWT is generous (1 s) so tests that count blocks do not see spurious
+ * timeouts on a loaded machine; fault tests that need timeouts pass a short one.
+ */
 export function createT1Pair(options: { ifd?: T1Options; card?: T1Options } = {}): T1Pair {
   const pair = createMemoryLinkPair('t1');
   const processor = new RecordingProcessor();
-  const ifd = new T1InterfaceDevice({ link: pair.a, logger: silentLogger, bwtMs: 80, cwtMs: 20, ...options.ifd });
-  const card = new T1CardEngine({ link: pair.b, logger: silentLogger, processor, bwtMs: 80, cwtMs: 20, ...options.card });
+  const ifd = new T1InterfaceDevice({ link: pair.a, logger: silentLogger, bwtMs: 1000, cwtMs: 20, ...options.ifd });
+  const card = new T1CardEngine({ link: pair.b, logger: silentLogger, processor, bwtMs: 1000, cwtMs: 20, ...options.card });
   card.start();
   return {
     ifd,

@@ -26,6 +26,8 @@ export interface MarketConnection {
   session(timeoutMs?: number): Promise<Buffer | undefined>;
   /** One GET on this connection (keep-alive); resolves with status and parsed JSON body. */
   getJson(path: string): Promise<{ status: number; body: unknown }>;
+  /** One POST of a JSON body on this connection; resolves with status and parsed JSON body. */
+  postJson(path: string, body: unknown): Promise<{ status: number; body: unknown }>;
   close(): void;
 }
 
@@ -61,7 +63,8 @@ export function connectToMarket(o: MarketConnectOptions, timeoutMs = 5000): Prom
   // A keep-alive agent whose only connection is this TLS socket, so several GETs share it.
   const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
   agent.createConnection = () => socket;
-  const getJson = (path: string) => httpGetJson(agent, path, timeoutMs);
+  const getJson = (path: string) => httpJson(agent, 'GET', path, undefined, timeoutMs);
+  const postJson = (path: string, body: unknown) => httpJson(agent, 'POST', path, body, timeoutMs);
   const close = () => {
     agent.destroy();
     socket.destroy();
@@ -74,7 +77,7 @@ export function connectToMarket(o: MarketConnectOptions, timeoutMs = 5000): Prom
     socket.once('secureConnect', () => {
       clearTimeout(timer);
       socket.removeListener('error', onError);
-      resolve({ socket, session, getJson, close });
+      resolve({ socket, session, getJson, postJson, close });
     });
     const onError = (e: Error) => {
       clearTimeout(timer);
@@ -85,10 +88,12 @@ export function connectToMarket(o: MarketConnectOptions, timeoutMs = 5000): Prom
   });
 }
 
-function httpGetJson(agent: http.Agent, path: string, timeoutMs: number): Promise<{ status: number; body: unknown }> {
+function httpJson(agent: http.Agent, method: 'GET' | 'POST', path: string, body: unknown, timeoutMs: number): Promise<{ status: number; body: unknown }> {
+  const payload = body === undefined ? undefined : JSON.stringify(body);
   return new Promise((resolve, reject) => {
-    const req = http.request({ method: 'GET', path, host: 'localhost', agent });
-    req.setTimeout(timeoutMs, () => req.destroy(new Error(`GET ${path} timed out after ${timeoutMs} ms`)));
+    const headers = payload === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) };
+    const req = http.request({ method, path, host: 'localhost', agent, headers });
+    req.setTimeout(timeoutMs, () => req.destroy(new Error(`${method} ${path} timed out after ${timeoutMs} ms`)));
     req.on('error', reject);
     req.on('response', (res) => {
       const chunks: Buffer[] = [];
@@ -99,11 +104,11 @@ function httpGetJson(agent: http.Agent, path: string, timeoutMs: number): Promis
         try {
           resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) });
         } catch {
-          reject(new Error(`GET ${path}: ${res.statusCode} with a body that is not JSON: ${text.slice(0, 200)}`));
+          reject(new Error(`${method} ${path}: ${res.statusCode} with a body that is not JSON: ${text.slice(0, 200)}`));
         }
       });
     });
-    req.end();
+    req.end(payload);
   });
 }
 

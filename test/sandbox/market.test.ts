@@ -79,10 +79,9 @@ test('A terminal holding only the session resumes it without any client key and 
 });
 
 /**
- * Refused: the client never gets an HTTP answer. A missing certificate fails
- * the handshake with a TLS alert (RFC 8446 §4.4.2.4 "certificate_required");
- * a chain that does not verify completes the client's side of the TLS 1.3
- * handshake and Node then closes the connection without an alert.
+ * Refused: the client never gets an HTTP answer. A chain that does not
+ * verify completes the client's side of the TLS 1.3 handshake and the market
+ * then closes the connection without an alert, logging why.
  */
 async function refused(t: ExecutionContext, client: MarketConnectOptions['client'], logger = capturingLogger()): Promise<Error> {
   const m = await market({ logger });
@@ -91,17 +90,23 @@ async function refused(t: ExecutionContext, client: MarketConnectOptions['client
   return err;
 }
 
-test('A client without a certificate is refused during the handshake and the refusal is logged', async (t) => {
-  const logger = capturingLogger();
-  const err = await refused(t, undefined, logger);
-  t.regex(err.message, /certificate required/);
-  const record = logger.records.find((r) => r.msg === 'market handshake refused');
-  t.is(record?.fields.code, 'ERR_SSL_PEER_DID_NOT_RETURN_A_CERTIFICATE');
+test('A client without a certificate gets in for the payment API, and every other route answers it 403 client-certificate-required', async (t) => {
+  const m = await market();
+  const conn = await connectToMarket(to(m));
+  t.teardown(() => conn.close());
+  for (const path of ['/catalog', '/whoami', '/health', '/nope']) {
+    const { status, body } = await conn.getJson(path);
+    t.is(status, 403, path);
+    t.is((body as { error: { code: string } }).error.code, 'client-certificate-required', path);
+  }
 });
 
-test('A client chain from a foreign issuer CA is refused', async (t) => {
+test('A client chain from a foreign issuer CA is refused and the refusal is logged with its reason', async (t) => {
   const foreign = await (await createCardChain('foreign issuer')).issueLeaf();
-  await refused(t, foreign);
+  const logger = capturingLogger();
+  await refused(t, foreign, logger);
+  const record = logger.records.find((r) => r.msg === 'market handshake refused');
+  t.regex(String(record?.fields.code), /^UNABLE_TO_GET_ISSUER_CERT/);
 });
 
 test('An expired client leaf is refused', async (t) => {
@@ -126,7 +131,12 @@ test('A market with resumption disabled issues no ticket that resumes', async (t
   t.teardown(() => withCert.close());
   t.false(withCert.socket.isSessionReused(), 'the ticket was ignored: a full handshake took place');
   t.false(((await withCert.getJson('/whoami')).body as WhoAmI).resumed);
-  await t.notThrowsAsync(refusal(to(m, { session })), 'without the certificate there is nothing to fall back on');
+  const without = await connectToMarket(to(m, { session }));
+  t.teardown(() => without.close());
+  t.false(without.socket.isSessionReused());
+  const anonymous = await without.getJson('/whoami');
+  t.is(anonymous.status, 403, 'without the certificate the full handshake is anonymous');
+  t.like(anonymous.body, { error: { code: 'client-certificate-required' } });
 });
 
 test('Markets sharing ticket keys resume each other\'s sessions', async (t) => {

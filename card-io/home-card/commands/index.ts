@@ -19,7 +19,14 @@ import { FACTORY_RESET, buildFactoryReset, parseFactoryReset } from './factory-r
 import { GENERATE_KEY_PAIR, buildGenerateKeyPair, parseGenerateKeyPair } from './generate-key-pair.js';
 import { GET_CHALLENGE, buildGetChallenge, parseGetChallenge } from './get-challenge.js';
 import { GET_DATA, buildGetData, parseGetData } from './get-data.js';
+import { CANCEL, buildCancel, parseCancel } from './cancel.js';
+import { GET_LOAD_CHALLENGE, buildGetLoadChallenge, parseGetLoadChallenge } from './load-challenge.js';
+import { LOAD, buildLoad, parseLoad } from './load.js';
+import { PAY, buildPay, parsePay } from './pay.js';
 import { buildPinStatusQuery, parsePinStatusQuery } from './pin-status.js';
+import { buildPutInitialBalance, buildPutIssuerKey, buildPutPurseParameters } from './purse-personalization.js';
+import { buildPurseLog, buildPurseStatus, parsePurseLog, parsePurseStatus } from './purse-status.js';
+import { READ_RECORD, buildReadRecord, parseReadRecord } from './read-record.js';
 import {
   PUT_DATA,
   buildAddTrustAnchor,
@@ -71,11 +78,22 @@ export const homeCardCommands = {
     parse: parseSignSessionCertificate,
   },
   factoryReset: { name: FACTORY_RESET, build: buildFactoryReset, parse: parseFactoryReset },
+  putIssuerKey: { name: PUT_DATA, build: buildPutIssuerKey, parse: parsePutData },
+  putPurseParameters: { name: PUT_DATA, build: buildPutPurseParameters, parse: parsePutData },
+  putInitialBalance: { name: PUT_DATA, build: buildPutInitialBalance, parse: parsePutData },
+  purseStatus: { name: GET_DATA, build: buildPurseStatus, parse: parsePurseStatus },
+  purseLog: { name: GET_DATA, build: buildPurseLog, parse: parsePurseLog },
+  pay: { name: PAY, build: buildPay, parse: parsePay },
+  cancel: { name: CANCEL, build: buildCancel, parse: parseCancel },
+  getLoadChallenge: { name: GET_LOAD_CHALLENGE, build: buildGetLoadChallenge, parse: parseGetLoadChallenge },
+  load: { name: LOAD, build: buildLoad, parse: parseLoad },
+  readRecord: { name: READ_RECORD, build: buildReadRecord, parse: parseReadRecord },
 } as const;
 
 export type HomeCardCommand = keyof typeof homeCardCommands;
 
 export * from './activate.js';
+export * from './cancel.js';
 export * from './change-reference-data.js';
 export * from './compute-signature.js';
 export * from './data-objects.js';
@@ -84,8 +102,14 @@ export * from './factory-reset.js';
 export * from './generate-key-pair.js';
 export * from './get-challenge.js';
 export * from './get-data.js';
+export * from './load-challenge.js';
+export * from './load.js';
+export * from './pay.js';
 export * from './pin-status.js';
+export * from './purse-personalization.js';
+export * from './purse-status.js';
 export * from './put-data.js';
+export * from './read-record.js';
 export * from './reset-pin-state.js';
 export * from './reset-retry-counter.js';
 export * from './select.js';

@@ -3,3 +3,5 @@ export * from './server.js';
 export * from './options.js';
 export * from './routes.js';
 export * from './catalogue.js';
+export * from './order-book.js';
+export * from './payment-routes.js';

@@ -2,10 +2,11 @@
  * Options of the sandbox market, documented where they are declared, and
  * checked once at start-up (every problem reported at once).
  *
- * The sandbox uses nothing of the gateway or card-io: the logger shape is
- * declared here, and pino's Logger (or any object with these methods) fits.
+ * The sandbox uses nothing of the gateway (of card-io only the home card's
+ * record and authorization encodings): the logger shape is declared here, and
+ * pino's Logger (or any object with these methods) fits.
  */
-import { createPrivateKey, KeyObject } from 'node:crypto';
+import { createPrivateKey, KeyObject, X509Certificate } from 'node:crypto';
 import { derToPem } from '../../../provisioning/pki/index.js';
 import { SANDBOX_CATALOGUE, type Catalogue } from './catalogue.js';
 
@@ -53,8 +54,21 @@ export interface SandboxMarketOptions {
    * §4.6.1: at most 7 days).
    */
   sessionTimeoutSeconds?: number;
-  /** What `GET /catalog` serves. Default `SANDBOX_CATALOGUE`. */
+  /** What `GET /catalog` serves and `POST /orders` sells from. Default `SANDBOX_CATALOGUE`. */
   catalogue?: Catalogue;
+  /**
+   * The market's signing key and certificate for cancel authorizations
+   * (PAYMENTS.md; PROTOCOL.md, CANCEL): the certificate is issued by the
+   * market CA (a trust anchor on the card), not a CA, keyUsage
+   * digitalSignature, and names `serverName` as a dNSName. Required for the
+   * payment API: without it `/payment-api/*` answers 404.
+   */
+  signer?: { certificate: CertificateInput; privateKey: KeyObject | string };
+  /**
+   * The market's name in decision records (DF51): the card records the first
+   * dNSName of the server leaf it verified. Default: that dNSName of `serverCert`.
+   */
+  serverName?: string;
 }
 
 /** The options after validation, in the forms `tls` wants. */
@@ -69,6 +83,10 @@ export interface ResolvedMarketOptions {
   resumption: boolean;
   sessionTimeoutSeconds: number;
   catalogue: Catalogue;
+  signer: { certificate: Buffer; privateKey: KeyObject } | undefined;
+  serverName: string;
+  /** The client CAs parsed: the issuer CAs card certificates must chain to. */
+  issuerCas: X509Certificate[];
 }
 
 export class SandboxMarketOptionsError extends Error {
@@ -89,15 +107,45 @@ function looksLikeCertificate(input: CertificateInput): boolean {
   return input.length > 0 && input[0] === 0x30; // DER SEQUENCE
 }
 
-function keyPem(key: KeyObject | string, problems: string[]): string {
+function privateKey(key: KeyObject | string, what: string, problems: string[]): KeyObject | undefined {
   try {
     const obj = key instanceof KeyObject ? key : createPrivateKey(key);
     if (obj.type !== 'private') throw new Error('not a private key');
-    return obj.export({ type: 'pkcs8', format: 'pem' }).toString();
+    return obj;
   } catch (e) {
-    problems.push(`serverKey: ${(e as Error).message}`);
-    return '';
+    problems.push(`${what}: ${(e as Error).message}`);
+    return undefined;
   }
+}
+
+function parseCertificate(input: CertificateInput, what: string, problems: string[]): X509Certificate | undefined {
+  try {
+    return new X509Certificate(typeof input === 'string' ? input : Buffer.from(input));
+  } catch {
+    problems.push(`${what} must be a DER or PEM certificate`);
+    return undefined;
+  }
+}
+
+/** The dNSName SANs, in order (Node's `subjectAltName` is `DNS:a, IP Address:b, ...`). */
+export function dnsNamesOf(cert: X509Certificate): string[] {
+  return (cert.subjectAltName ?? '')
+    .split(', ')
+    .filter((n) => n.startsWith('DNS:'))
+    .map((n) => n.slice(4));
+}
+
+function resolveSigner(o: SandboxMarketOptions, serverName: string, problems: string[]): ResolvedMarketOptions['signer'] {
+  if (o.signer === undefined) return undefined;
+  const cert = parseCertificate(o.signer.certificate, 'signer.certificate', problems);
+  const key = privateKey(o.signer.privateKey, 'signer.privateKey', problems);
+  if (cert === undefined || key === undefined) return undefined;
+  if (!cert.checkPrivateKey(key)) problems.push('signer.privateKey does not belong to signer.certificate');
+  if (cert.ca) problems.push('signer.certificate must not be a CA');
+  if (!dnsNamesOf(cert).some((n) => n.toLowerCase() === serverName.toLowerCase())) {
+    problems.push(`signer.certificate must name the market ${serverName} as a dNSName`);
+  }
+  return { certificate: Buffer.from(cert.raw), privateKey: key };
 }
 
 export function resolveMarketOptions(o: SandboxMarketOptions): ResolvedMarketOptions {
@@ -111,18 +159,26 @@ export function resolveMarketOptions(o: SandboxMarketOptions): ResolvedMarketOpt
   if (!Number.isInteger(timeout) || timeout < 1 || timeout > MAX_TICKET_LIFETIME_S) {
     problems.push(`sessionTimeoutSeconds must be 1..${MAX_TICKET_LIFETIME_S} (got ${timeout})`);
   }
-  const key = keyPem(o.serverKey, problems);
+  const key = privateKey(o.serverKey, 'serverKey', problems);
+  const server = looksLikeCertificate(o.serverCert) ? parseCertificate(o.serverCert, 'serverCert', problems) : undefined;
+  const serverName = o.serverName ?? (server ? dnsNamesOf(server)[0] : undefined);
+  if (server !== undefined && serverName === undefined) problems.push('serverName: serverCert has no dNSName');
+  const signer = resolveSigner(o, serverName ?? '', problems);
+  const issuerCas = problems.length === 0 ? cas.flatMap((c) => parseCertificate(c, 'clientCa', problems) ?? []) : [];
   if (problems.length > 0) throw new SandboxMarketOptionsError(problems);
   return {
     host: o.host ?? '127.0.0.1',
     port: o.port,
     certPem: toPem(o.serverCert),
-    keyPem: key,
+    keyPem: key!.export({ type: 'pkcs8', format: 'pem' }).toString(),
     caPems: cas.map(toPem),
     logger: o.logger,
     ticketKeys: o.ticketKeys,
     resumption: o.resumption ?? true,
     sessionTimeoutSeconds: timeout,
     catalogue: o.catalogue ?? SANDBOX_CATALOGUE,
+    signer,
+    serverName: serverName!,
+    issuerCas,
   };
 }

@@ -6,13 +6,16 @@
  *                    was resumed (what a terminal resuming the gateway's
  *                    session must see: the card-signed leaf, `resumed: true`);
  * - `GET /health`  → `{ ok: true }`;
- * - anything else  → 404 / 405 JSON errors.
+ * - the order and payment routes (payment-routes.ts, PAYMENTS.md);
+ * - anything else  → 404 / 405 JSON errors (http-json.ts).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { X509Certificate } from 'node:crypto';
-import type { DetailedPeerCertificate, TLSSocket } from 'node:tls';
+import type { DetailedPeerCertificate, PeerCertificate, TLSSocket } from 'node:tls';
+import { answer, HttpError, matchRoute, type JsonRoute } from '../http-json.js';
 import type { Catalogue } from './catalogue.js';
 import type { MarketLogger } from './options.js';
+import { PAYMENT_API_PREFIX, paymentRoutes, type PaymentContext } from './payment-routes.js';
 
 export interface WhoAmI {
   /** Subject of the client's leaf certificate (RFC 2253-like, most specific first), or null. */
@@ -61,46 +64,42 @@ export function whoAmI(socket: TLSSocket): WhoAmI {
   };
 }
 
-function sendJson(res: ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
-  res.end(text);
+/** The catalogue, identity and health routes. */
+function baseRoutes(catalogue: Catalogue): JsonRoute[] {
+  return [
+    { method: 'GET', pattern: /^\/catalog$/, handler: () => catalogue },
+    { method: 'GET', pattern: /^\/whoami$/, handler: (req) => whoAmI(req.socket as TLSSocket) },
+    { method: 'GET', pattern: /^\/health$/, handler: () => ({ ok: true }) },
+  ];
 }
 
-function error(code: string, message: string): { error: { code: string; message: string } } {
-  return { error: { code, message } };
-}
-
-type Route = (req: IncomingMessage) => unknown;
-
-/** The request handler for `https.createServer`, logging one line per request. */
+/**
+ * The request handler for `https.createServer`, logging one line per request.
+ * The TLS layer lets a client without a certificate in (for the payment API),
+ * so the client certificate is enforced here: outside `/payment-api/` a
+ * request on a connection whose client chain did not verify (`authorized`,
+ * also true on a session resumed from a verified one) gets 403
+ * `client-certificate-required`. Without `payments` the market has only the
+ * catalogue, identity and health routes.
+ */
 export function marketRequestHandler(
   catalogue: Catalogue,
   logger: MarketLogger | undefined,
+  payments?: PaymentContext,
 ): (req: IncomingMessage, res: ServerResponse) => void {
-  const routes: Record<string, Route> = {
-    '/catalog': () => catalogue,
-    '/whoami': (req) => whoAmI(req.socket as TLSSocket),
-    '/health': () => ({ ok: true }),
-  };
+  const routes = [...baseRoutes(catalogue), ...(payments ? paymentRoutes(payments) : [])];
   return (req, res) => {
     const path = new URL(req.url ?? '/', 'https://market.invalid').pathname;
-    const route = routes[path];
-    let status = 200;
-    if (route === undefined) {
-      status = 404;
-      sendJson(res, status, error('not-found', `No route ${path}`));
-    } else if (req.method !== 'GET' && req.method !== 'HEAD') {
-      status = 405;
-      res.setHeader('allow', 'GET, HEAD');
-      sendJson(res, status, error('method-not-allowed', `${req.method} is not allowed on ${path}`));
-    } else {
-      sendJson(res, status, route(req));
-    }
     const socket = req.socket as TLSSocket;
-    logger?.info(
-      { method: req.method, path, status, resumed: socket.isSessionReused(), client: socket.getPeerCertificate().subject?.CN },
-      'market request',
-    );
+    // Read before answering: once the client has gone, the socket knows no peer.
+    const peer = socket.getPeerCertificate() as PeerCertificate | null;
+    const line = { method: req.method, path, resumed: socket.isSessionReused(), client: peer?.subject?.CN };
+    void answer(res, () => {
+      if (!path.startsWith(PAYMENT_API_PREFIX) && !socket.authorized) {
+        throw new HttpError(403, 'client-certificate-required', `${path} needs a client certificate from the issuer CA`);
+      }
+      const { route, params } = matchRoute(routes, req.method ?? 'GET', path);
+      return route.handler(req, params);
+    }).then((status) => logger?.info({ ...line, status }, 'market request'));
   };
 }

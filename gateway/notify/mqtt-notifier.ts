@@ -1,0 +1,203 @@
+/**
+ * The MQTT channel: publishes each notification to
+ * `<prefix>/terminals/<terminalId>/mail` with QoS 1, retain false, and
+ * reports it delivered only on PUBACK (MQTT 3.1.1 §4.3.2: the broker has then
+ * taken ownership of the message).
+ *
+ * Broker down: nothing is published and nothing is lost; the outbox keeps the
+ * notifications and the delivery loop resumes on the next CONNACK. MQTT.js
+ * retries the connection every `reconnectPeriodMs` (no busy loop). A publish
+ * in flight when the connection drops stays in MQTT.js's store, is resent
+ * (DUP) after the reconnect, and its PUBACK completes it.
+ *
+ * Hygiene (STYLE.md item 9, like Zigbee2MQTT's lib/mqtt.ts): a retained last
+ * will `<prefix>/gateway/availability` = `offline`; `online` published
+ * retained on every connect; `offline` published before a clean stop; the
+ * gateway status retained on `<prefix>/gateway/status` as stable JSON,
+ * republished on every connect.
+ */
+import mqtt, { type MqttClient } from 'mqtt';
+import { z } from 'zod';
+import type { Logger } from '../../card-io/log.js';
+import type { DeliveryChannel } from './delivery-loop.js';
+import { serializeNotification, type Notification } from './notification.js';
+import { invalidOptions } from './notify-error.js';
+import { stableJson, type JsonValue } from './stable-json.js';
+
+export interface MqttNotifierOptions {
+  /** Broker URL, `mqtt://host:port` or `mqtts://host:port` (TLS). */
+  url: string;
+  /** MQTT client id. Default `homegate-gateway`. Two gateways on one broker need two ids. */
+  clientId?: string;
+  username?: string;
+  password?: string;
+  /** First topic level of everything the gateway publishes. Default `homegate`. No `/`, `+` or `#`. */
+  topicPrefix?: string;
+  /** Delay between reconnect attempts, ms, 100..3 600 000. Default 5000. */
+  reconnectPeriodMs?: number;
+  /** How long to wait for CONNACK, ms, 100..120 000. Default 10 000. */
+  connectTimeoutMs?: number;
+  /** MQTT keep-alive, s, 0..65 535. Default 60. */
+  keepaliveSeconds?: number;
+  /** QoS 1 publishes awaiting PUBACK at once, 1..1000. Default 16. */
+  inflight?: number;
+}
+
+const optionsSchema = z.strictObject({
+  url: z.url({ protocol: /^(mqtts?|tcp|ssl|wss?)$/, error: 'must be an mqtt://, mqtts://, ws:// or wss:// URL' }),
+  clientId: z.string().min(1).max(128).default('homegate-gateway'),
+  username: z.string().min(1).optional(),
+  password: z.string().optional(),
+  topicPrefix: z.string().regex(/^[^/+#\s]+$/, 'one topic level without /, + or #').default('homegate'),
+  reconnectPeriodMs: z.number().int().min(100).max(3_600_000).default(5000),
+  connectTimeoutMs: z.number().int().min(100).max(120_000).default(10_000),
+  keepaliveSeconds: z.number().int().min(0).max(65_535).default(60),
+  inflight: z.number().int().min(1).max(1000).default(16),
+});
+export type ResolvedMqttOptions = z.infer<typeof optionsSchema>;
+
+/** Validates every option at once; NotifyError('invalid-options') lists each problem. */
+export function resolveMqttOptions(options: MqttNotifierOptions): ResolvedMqttOptions {
+  const result = optionsSchema.safeParse(options);
+  if (!result.success) throw invalidOptions('mqtt', result.error.issues);
+  return result.data;
+}
+
+export function mailTopic(prefix: string, terminalId: string): string {
+  return `${prefix}/terminals/${terminalId}/mail`;
+}
+
+export class MqttNotifier implements DeliveryChannel {
+  readonly name = 'mqtt';
+  readonly concurrency: number;
+  readonly availabilityTopic: string;
+  readonly statusTopic: string;
+  readonly #options: ResolvedMqttOptions;
+  readonly #logger: Logger;
+  readonly #readyListeners = new Set<() => void>();
+  #client: MqttClient | undefined;
+  #status: string | undefined;
+  #reachable = true;
+
+  constructor(options: MqttNotifierOptions, logger: Logger) {
+    this.#options = resolveMqttOptions(options);
+    this.#logger = logger.child({ channel: 'mqtt' });
+    this.concurrency = this.#options.inflight;
+    this.availabilityTopic = `${this.#options.topicPrefix}/gateway/availability`;
+    this.statusTopic = `${this.#options.topicPrefix}/gateway/status`;
+  }
+
+  get topicPrefix(): string {
+    return this.#options.topicPrefix;
+  }
+
+  /** Starts connecting (and reconnecting) in the background; never throws for an unreachable broker. */
+  start(): void {
+    if (this.#client !== undefined) return;
+    const o = this.#options;
+    const client = mqtt.connect(o.url, {
+      clientId: o.clientId,
+      username: o.username,
+      password: o.password,
+      clean: true, // the gateway only publishes; what it must not lose is in the outbox, not the session
+      reconnectPeriod: o.reconnectPeriodMs,
+      reconnectOnConnackError: true, // a refused login is retried too: the broker's users may be fixed meanwhile
+      connectTimeout: o.connectTimeoutMs,
+      keepalive: o.keepaliveSeconds,
+      queueQoSZero: false,
+      will: { topic: this.availabilityTopic, payload: Buffer.from('offline'), qos: 1, retain: true },
+    });
+    // Events of a client that stop() already let go of are not news.
+    client.on('connect', () => this.#client === client && this.#onConnect(client));
+    client.on('error', (e) => this.#client === client && this.#onUnreachable(e.message));
+    client.on('offline', () => this.#client === client && this.#onUnreachable('connection lost'));
+    this.#client = client;
+  }
+
+  isReady(): boolean {
+    return this.#client?.connected === true;
+  }
+
+  onReady(listener: () => void): () => void {
+    this.#readyListeners.add(listener);
+    return () => this.#readyListeners.delete(listener);
+  }
+
+  /** Resolves on PUBACK; rejects when the client is stopped first (the outbox keeps it). */
+  send(n: Notification): Promise<void> {
+    return this.#publish(mailTopic(this.#options.topicPrefix, n.terminalId), serializeNotification(n), false);
+  }
+
+  /**
+   * Publishes the gateway status (retained, stable JSON) now if connected,
+   * and again on every reconnect; resolves on PUBACK, or at once when offline.
+   */
+  async publishStatus(status: JsonValue): Promise<void> {
+    this.#status = stableJson(status);
+    if (this.isReady()) await this.#publish(this.statusTopic, this.#status, true);
+  }
+
+  /** Publishes `offline` (retained) when connected, then disconnects. Pending notifications stay in the outbox. */
+  async stop(graceMs = 2000): Promise<void> {
+    const client = this.#client;
+    if (client === undefined) return;
+    this.#client = undefined;
+    let clean = client.connected;
+    if (clean) {
+      clean = await withTimeout(this.#publishOn(client, this.availabilityTopic, 'offline', true), graceMs);
+    }
+    // A clean DISCONNECT suppresses the will; publishes still awaiting PUBACK would block it, so they are cut.
+    const force = !clean || Object.keys(client.outgoing).length > 0;
+    await client.endAsync(force).catch(() => undefined);
+  }
+
+  #publish(topic: string, payload: string, retain: boolean): Promise<void> {
+    const client = this.#client;
+    if (client === undefined) return Promise.reject(new Error('The MQTT channel is stopped'));
+    return this.#publishOn(client, topic, payload, retain).then(() => undefined);
+  }
+
+  #publishOn(client: MqttClient, topic: string, payload: string, retain: boolean): Promise<true> {
+    return new Promise((resolve, reject) => {
+      client.publish(topic, payload, { qos: 1, retain }, (err) => (err ? reject(err) : resolve(true)));
+    });
+  }
+
+  #onConnect(client: MqttClient): void {
+    if (!this.#reachable) this.#logger.info({ url: redact(this.#options.url) }, 'MQTT broker reachable again');
+    else this.#logger.info({ url: redact(this.#options.url) }, 'Connected to the MQTT broker');
+    this.#reachable = true;
+    const republish = [this.#publishOn(client, this.availabilityTopic, 'online', true)];
+    if (this.#status !== undefined) republish.push(this.#publishOn(client, this.statusTopic, this.#status, true));
+    Promise.all(republish).catch((e: unknown) => this.#logger.debug({ err: (e as Error).message }, 'Availability not acknowledged'));
+    for (const listener of this.#readyListeners) listener();
+  }
+
+  #onUnreachable(reason: string): void {
+    if (!this.#reachable) {
+      this.#logger.debug({ reason }, 'MQTT broker still unreachable');
+      return;
+    }
+    this.#reachable = false;
+    this.#logger.warn(
+      { url: redact(this.#options.url), reason, retryEveryMs: this.#options.reconnectPeriodMs },
+      'MQTT broker unreachable; notifications stay in the outbox until it is back',
+    );
+  }
+}
+
+function redact(url: string): string {
+  const u = new URL(url);
+  if (u.password !== '') u.password = '***';
+  return u.toString();
+}
+
+function withTimeout(p: Promise<true>, ms: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => resolve(false), ms);
+    p.then(
+      () => resolve(true),
+      () => resolve(false),
+    ).finally(() => clearTimeout(timer));
+  });
+}

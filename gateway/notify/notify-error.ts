@@ -1,0 +1,43 @@
+/**
+ * The one error class of the notifier (outbox, MQTT, SMTP, embedded broker).
+ * Callers branch on `code`, never on message text; messages end with the
+ * code, e.g. "Port 1883 ... (notify:broker-port-in-use)". The context holds
+ * hosts, ports, paths and notification ids, never a password.
+ */
+export type NotifyErrorCode =
+  /** Notifier options failed validation; the message lists every problem at once. */
+  | 'invalid-options'
+  /** A notification does not have the documented shape. */
+  | 'invalid-notification'
+  /** The embedded broker's TCP port is taken by another program. */
+  | 'broker-port-in-use'
+  /** The embedded broker could not listen for another reason (address not available, permission). */
+  | 'broker-start-failed'
+  /** The peer refused this notification for good (an SMTP 5xx for the recipient): retrying cannot help. */
+  | 'rejected'
+  /** The notifier was used after stop(). */
+  | 'stopped'
+  /** flush() gave up before the outbox was empty. */
+  | 'flush-timeout';
+
+export class NotifyError extends Error {
+  override readonly name = 'NotifyError';
+  readonly code: NotifyErrorCode;
+  readonly context: Record<string, unknown>;
+
+  constructor(code: NotifyErrorCode, message: string, context: Record<string, unknown> = {}, options?: { cause?: unknown }) {
+    super(`${message} (notify:${code})`, options);
+    this.code = code;
+    this.context = context;
+  }
+}
+
+export function isNotifyError(e: unknown, code?: NotifyErrorCode): e is NotifyError {
+  return e instanceof NotifyError && (code === undefined || e.code === code);
+}
+
+/** Formats zod-style issues as one line each, so every problem is reported at once. */
+export function invalidOptions(what: string, issues: readonly { path: readonly PropertyKey[]; message: string }[]): NotifyError {
+  const lines = issues.map((i) => `${[what, ...i.path.map(String)].join('.')}: ${i.message}`);
+  return new NotifyError('invalid-options', `Invalid ${what} options: ${lines.join('; ')}`, { issues: lines });
+}

@@ -1,0 +1,122 @@
+/**
+ * Benchmark of the delegated path against the sandbox market, all on
+ * loopback, in one run (counts: delegated-config.ts):
+ *
+ * 1. latency (median, p99) and terminal CPU per connection: a terminal's
+ *    DIRECT full mutual-TLS 1.3 handshake + GET /whoami vs the DELEGATED path
+ *    (POST /v1/authorize with PIN2 + resumption + GET /whoami), and ratios;
+ * 2. proxied authorizations per second with 1, 8 and 32 terminals;
+ * 3. card operations (APDUs) per authorization (in-process, see delegated-card-ops.ts);
+ * 4. the gateway's resident memory idle and under the 32-terminal load;
+ * 5. 2–4 again with proxy.reuseSessionCertificate true.
+ *
+ * The household runs in a child process (delegated-child.ts): this process
+ * is only the terminal(s). Returns one JSON-ready object; the caller prints it.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { SandboxPorts } from '../../gateway/sandbox/household.js';
+import { freePort } from '../helpers/link-probes.js';
+import { measureCardOps } from './delegated-card-ops.js';
+import { prepareSandboxData, setReuseSessionCertificate, startSandboxChild } from './delegated-child.js';
+import { readDelegatedBenchConfig, type DelegatedBenchConfig } from './delegated-config.js';
+import { createDirectTerminal } from './delegated-direct.js';
+import { measureLatency, type LatencyFigures } from './delegated-latency.js';
+import { readProcMemory, round } from './delegated-stats.js';
+import { ensureTerminals, loadTerminals, unlockAll } from './delegated-terminals.js';
+import { runLoadLevel, type LoadLevel } from './delegated-throughput.js';
+
+interface GatewayPhase {
+  reuseSessionCertificate: boolean;
+  latency: LatencyFigures;
+  throughput: LoadLevel[];
+  gatewayMemoryMiB: { idleRss: number; underMaxLoadRssMax: number | null; underMaxLoadRssMean: number | null; afterLoadRss: number; hwmSinceStart: number };
+}
+
+async function distinctFreePorts(): Promise<SandboxPorts> {
+  const seen = new Set<number>();
+  while (seen.size < 3) seen.add(await freePort());
+  const [card, gateway, market] = [...seen] as [number, number, number];
+  return { card, gateway, market };
+}
+
+const settle = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function gatewayPhase(dataDir: string, ports: SandboxPorts, cfg: DelegatedBenchConfig, reuse: boolean, withDirect: boolean): Promise<GatewayPhase> {
+  if (reuse) await setReuseSessionCertificate(dataDir, true);
+  const child = await startSandboxChild(dataDir, ports);
+  try {
+    await settle(500);
+    const idle = readProcMemory(child.pid);
+    const maxConcurrency = Math.max(...cfg.concurrency);
+    const terminals = await loadTerminals(await ensureTerminals(dataDir, maxConcurrency));
+    await unlockAll(terminals);
+    const direct = withDirect ? await createDirectTerminal(dataDir) : undefined;
+    const latency = await measureLatency({ direct, terminal: terminals[0]!, marketPort: ports.market, iterations: cfg.latencyIterations, warmup: cfg.warmup });
+    const throughput: LoadLevel[] = [];
+    for (const c of cfg.concurrency) throughput.push(await runLoadLevel(terminals, c, cfg.throughputSeconds, child.pid, cfg.rssSampleMs));
+    await settle(500);
+    const after = readProcMemory(child.pid);
+    const atMax = throughput.find((l) => l.concurrency === maxConcurrency);
+    return {
+      reuseSessionCertificate: reuse,
+      latency,
+      throughput,
+      gatewayMemoryMiB: {
+        idleRss: idle.rssMiB,
+        underMaxLoadRssMax: atMax?.gatewayRss.maxMiB ?? null,
+        underMaxLoadRssMean: atMax?.gatewayRss.meanMiB ?? null,
+        afterLoadRss: after.rssMiB,
+        hwmSinceStart: after.hwmMiB,
+      },
+    };
+  } finally {
+    await child.stop();
+  }
+}
+
+export async function runDelegatedBench(): Promise<object> {
+  const cfg = readDelegatedBenchConfig();
+  const started = process.hrtime.bigint();
+  const loadAtStart = loadavg().map((x) => round(x, 2));
+  const dataDir = await mkdtemp(join(tmpdir(), 'homegate-delegated-bench-'));
+  try {
+    const ports = await distinctFreePorts();
+    await prepareSandboxData(dataDir, ports);
+    const plain = await gatewayPhase(dataDir, ports, cfg, false, true);
+    const reused = await gatewayPhase(dataDir, ports, cfg, true, false);
+    const cardOpsPlain = await measureCardOps(dataDir, ports, false, cfg.cardOpsIterations);
+    const cardOpsReused = await measureCardOps(dataDir, ports, true, cfg.cardOpsIterations);
+    const perSecond = (p: GatewayPhase) => Object.fromEntries(p.throughput.map((l) => [String(l.concurrency), l.perSecond]));
+    return {
+      benchmark: 'delegated-path',
+      environment: { node: process.version, platform: `${process.platform}/${process.arch}`, cpus: cpus().length, cpuModel: cpus()[0]?.model ?? null, loadAverage1m5m15m: { atStart: loadAtStart, atEnd: loadavg().map((x) => round(x, 2)) } },
+      setup:
+        'all on loopback; the card emulator (own process, TCP line), the gateway and the sandbox market run in a child process (`homegate sandbox`); this process is the terminal(s). ' +
+        'Terminal CPU = process.cpuUsage() of this process around the terminal-side work. Gateway memory = VmRSS of the child (gateway + in-process sandbox market, not the emulator). ' +
+        'Card operations are counted in a separate in-process run (gateway.cards.commandCount).',
+      config: { ...cfg, dataDir: cfg.keepData ? dataDir : undefined },
+      summary: {
+        latencyMedianMs: { direct: plain.latency.direct?.latencyMs.median, delegated: plain.latency.delegated.latencyMs.median, delegatedReuse: reused.latency.delegated.latencyMs.median },
+        latencyP99Ms: { direct: plain.latency.direct?.latencyMs.p99, delegated: plain.latency.delegated.latencyMs.p99, delegatedReuse: reused.latency.delegated.latencyMs.p99 },
+        terminalCpuMsPerConnectionMean: { direct: plain.latency.direct?.terminalCpuMsPerConnection.mean, delegated: plain.latency.delegated.terminalCpuMsPerConnection.mean },
+        ratiosDelegatedOverDirect: plain.latency.ratios,
+        authorizationsPerSecond: { reuseSessionCertificateFalse: perSecond(plain), reuseSessionCertificateTrue: perSecond(reused) },
+        apdusPerAuthorization: {
+          reuseSessionCertificateFalse: { sameTerminal: cardOpsPlain.apdusPerAuthorizationSameTerminal, alternatingTerminals: cardOpsPlain.apdusPerAuthorizationAlternatingTerminals },
+          reuseSessionCertificateTrue: { sameTerminal: cardOpsReused.apdusPerAuthorizationSameTerminal, alternatingTerminals: cardOpsReused.apdusPerAuthorizationAlternatingTerminals },
+        },
+        gatewayRssMiB: {
+          reuseSessionCertificateFalse: { idle: plain.gatewayMemoryMiB.idleRss, underMaxLoadMax: plain.gatewayMemoryMiB.underMaxLoadRssMax },
+          reuseSessionCertificateTrue: { idle: reused.gatewayMemoryMiB.idleRss, underMaxLoadMax: reused.gatewayMemoryMiB.underMaxLoadRssMax },
+        },
+      },
+      reuseSessionCertificateFalse: { ...plain, cardOps: cardOpsPlain },
+      reuseSessionCertificateTrue: { ...reused, cardOps: cardOpsReused },
+      totalSeconds: round(Number(process.hrtime.bigint() - started) / 1e9, 1),
+    };
+  } finally {
+    if (!cfg.keepData) await rm(dataDir, { recursive: true, force: true });
+  }
+}

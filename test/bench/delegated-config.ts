@@ -1,0 +1,60 @@
+/**
+ * Iteration counts of the delegated-path benchmark, from the environment.
+ * The defaults finish the whole benchmark in well under 90 s on a small
+ * machine; raise them for steadier figures.
+ *
+ *   BENCH_DELEGATED_LATENCY_N      connections per path for the latency figures (default 50)
+ *   BENCH_DELEGATED_WARMUP         unmeasured connections per path first (default 5)
+ *   BENCH_DELEGATED_SECONDS        duration of each throughput level in s (default 3)
+ *   BENCH_DELEGATED_CONCURRENCY    concurrent terminals per level, comma-separated (default 1,8,32)
+ *   BENCH_DELEGATED_CARD_OPS_N     authorizations per card-operation count (default 20)
+ *   BENCH_DELEGATED_RSS_SAMPLE_MS  RSS sampling interval under load in ms (default 100)
+ *   BENCH_DELEGATED_KEEP_DATA      1: keep the temporary data directory (its path is in the output)
+ */
+export interface DelegatedBenchConfig {
+  latencyIterations: number;
+  warmup: number;
+  throughputSeconds: number;
+  concurrency: number[];
+  cardOpsIterations: number;
+  rssSampleMs: number;
+  keepData: boolean;
+}
+
+function int(name: string, fallback: number, min: number, max: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min || n > max) throw new Error(`${name} must be an integer ${min}..${max}, got ${JSON.stringify(raw)}`);
+  return n;
+}
+
+function positiveNumber(name: string, fallback: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isFinite(n) || n <= 0 || n > 3600) throw new Error(`${name} must be a number of seconds in (0, 3600], got ${JSON.stringify(raw)}`);
+  return n;
+}
+
+function intList(name: string, fallback: number[]): number[] {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const list = raw.split(',').map((s) => Number(s.trim()));
+  if (list.length === 0 || !list.every((n) => Number.isInteger(n) && n >= 1 && n <= 256)) {
+    throw new Error(`${name} must be a comma-separated list of integers 1..256, got ${JSON.stringify(raw)}`);
+  }
+  return list;
+}
+
+export function readDelegatedBenchConfig(): DelegatedBenchConfig {
+  return {
+    latencyIterations: int('BENCH_DELEGATED_LATENCY_N', 50, 1, 100_000),
+    warmup: int('BENCH_DELEGATED_WARMUP', 5, 0, 10_000),
+    throughputSeconds: positiveNumber('BENCH_DELEGATED_SECONDS', 3),
+    concurrency: intList('BENCH_DELEGATED_CONCURRENCY', [1, 8, 32]),
+    cardOpsIterations: int('BENCH_DELEGATED_CARD_OPS_N', 20, 1, 100_000),
+    rssSampleMs: int('BENCH_DELEGATED_RSS_SAMPLE_MS', 100, 10, 60_000),
+    keepData: process.env.BENCH_DELEGATED_KEEP_DATA === '1',
+  };
+}

@@ -1,0 +1,483 @@
+/**
+ * A whole household for end-to-end tests, each on its own free ports and in
+ * its own temporary data directory, composed from the same parts as the
+ * sandbox (gateway/sandbox/household.ts): a card personalized with the demo
+ * PINs, the market "sandbox", the demo terminal enrolled (on the admin
+ * socket, once the gateway listens). With the seams the tests need:
+ *
+ * - the card line is a TCP virtual serial line (as the sandbox) or a real pty
+ *   pair joined by socat (`line: 'pty'`, register with needsBinary('socat'));
+ * - the card emulator is its own process (`homegate card emulate`), with its
+ *   stderr kept (JSON log lines) and kill / restart on the same image and line;
+ * - the gateway runs in-process through startGateway, with an injected
+ *   logger, clock and configuration overrides;
+ * - the market is the Node sandbox market behind a counting TCP relay: the
+ *   registered market URL is the relay, so a test can tell whether anything
+ *   reached the market, and can act at the moment something does;
+ * - the market's PKI is issued a day back, so a gateway whose clock runs
+ *   behind still sees the market's certificates as valid.
+ *
+ * Every household is stopped and its directory removed when the test ends.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { X509Certificate, type KeyObject } from 'node:crypto';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer as createHttpsServer, request } from 'node:https';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import type { DetailedPeerCertificate, TLSSocket } from 'node:tls';
+import test, { type ExecutionContext } from 'ava';
+import { AccessCard, type PinSource } from '../../card-io/access-card/access-card.js';
+import { isAccessCardError } from '../../card-io/access-card/access-card-error.js';
+import { loadTerminalProfile, type TerminalProfile } from '../../card-io/access-card/terminal-profile.js';
+import { connectHomeCard } from '../../card-io/home-card/connect.js';
+import { silentLogger, type Logger, type LogLevel } from '../../card-io/log.js';
+import { loadOrCreateMarketPki, type MarketPki } from '../../deploy/sandbox/market-pki.js';
+import { startSandboxMarket, type SandboxMarket } from '../../deploy/sandbox/market/index.js';
+import { adminRequest, adminSocketPath } from '../../gateway/cli/admin-client.js';
+import { loadGatewayConfig, type GatewayConfig } from '../../gateway/config/gateway-config.js';
+import { startGateway, type RunningGateway } from '../../gateway/gateway.js';
+import { HOMEGATE_BIN } from '../../gateway/sandbox/emulator-child.js';
+import { DEMO_PINS, ensureMarketAnchor, ensurePersonalized, prepareSandboxCard } from '../../gateway/sandbox/sandbox-card.js';
+import { DEMO_TERMINAL } from '../../gateway/sandbox/sandbox-registry.js';
+import { setupGateway } from '../../gateway/setup/gateway-setup.js';
+import { loadOrCreateCa, type StoredCa } from '../../provisioning/ca-store.js';
+import { createRootCa, derToPem, generateP256KeyPair } from '../../provisioning/pki/index.js';
+import type { BinaryRequirement, RegisterTest } from './binaries.js';
+import { freePort } from './link-probes.js';
+import { startPtyPair } from './pty.js';
+
+export { DEMO_PINS };
+export const MARKET = 'sandbox';
+const DAY_MS = 24 * 3600 * 1000;
+
+// ---------------------------------------------------------------- emulator
+
+export interface EmulatorProcess {
+  /** The address the emulator serves (tcp://... or the pty's card side). */
+  readonly device: string;
+  readonly pid: number | undefined;
+  /** Everything the emulator wrote to stderr so far (its JSON log lines), over all restarts. */
+  stderr(): string;
+  /** Signal the process and wait until it is gone. */
+  kill(signal?: NodeJS.Signals): Promise<void>;
+  /** Start it again on the same image and line (after kill). */
+  restart(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** Generous: a CLI process starting on a loaded two-core CI machine may take seconds. */
+const EMULATOR_READY_MS = 30_000;
+
+function exited(child: ChildProcess): boolean {
+  return child.exitCode !== null || child.signalCode !== null;
+}
+
+function spawnReady(device: string, imagePath: string, logLevel: LogLevel, onStderr: (s: string) => void): Promise<ChildProcess> {
+  const child = spawn(process.execPath, [HOMEGATE_BIN, '--log-level', logLevel, 'card', 'emulate', '--device', device, '--image', imagePath], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  child.stderr!.setEncoding('utf8').on('data', onStderr);
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`card emulator on ${device} was not ready within ${EMULATOR_READY_MS / 1000} s`));
+    }, EMULATOR_READY_MS);
+    const onExit = (code: number | null) => {
+      clearTimeout(timer);
+      reject(new Error(`card emulator exited (code ${code}) before it was ready`));
+    };
+    child.once('exit', onExit);
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      if (!line.includes('"ready"')) return;
+      clearTimeout(timer);
+      child.off('exit', onExit);
+      resolve(child);
+    });
+  });
+}
+
+export async function startEmulatorProcess(device: string, imagePath: string, logLevel: LogLevel = 'error'): Promise<EmulatorProcess> {
+  let stderr = '';
+  const collect = (s: string) => (stderr += s);
+  let child = await spawnReady(device, imagePath, logLevel, collect);
+  const kill = async (signal: NodeJS.Signals = 'SIGTERM') => {
+    if (exited(child)) return;
+    const gone = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    child.kill(signal);
+    await gone;
+  };
+  return {
+    device,
+    get pid() {
+      return child.pid;
+    },
+    stderr: () => stderr,
+    kill,
+    async restart() {
+      await kill('SIGKILL');
+      child = await spawnReady(device, imagePath, logLevel, collect);
+    },
+    stop: () => kill('SIGTERM'),
+  };
+}
+
+// ---------------------------------------------------------------- relay
+
+export interface CountingRelay {
+  readonly port: number;
+  /** TCP connections accepted so far. */
+  connections(): number;
+  /** Awaited when a connection arrives, before anything is forwarded. */
+  beforeForward: (() => Promise<void>) | undefined;
+  close(): Promise<void>;
+}
+
+/** A TCP relay in front of `targetPort` that counts connections. */
+export async function startCountingRelay(targetPort: number): Promise<CountingRelay> {
+  let count = 0;
+  const sockets = new Set<net.Socket>();
+  const relay: CountingRelay = {
+    port: 0,
+    connections: () => count,
+    beforeForward: undefined,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => resolve());
+      }),
+  };
+  const server = net.createServer((client) => {
+    count++;
+    sockets.add(client);
+    client.pause();
+    client.on('error', () => undefined);
+    client.once('close', () => sockets.delete(client));
+    void (relay.beforeForward?.() ?? Promise.resolve()).then(() => {
+      const upstream = net.connect(targetPort, '127.0.0.1');
+      sockets.add(upstream);
+      upstream.once('close', () => sockets.delete(upstream));
+      upstream.on('error', () => client.destroy());
+      client.on('error', () => upstream.destroy());
+      client.pipe(upstream).pipe(client);
+      client.resume();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  return Object.assign(relay, { port: (server.address() as net.AddressInfo).port });
+}
+
+// ---------------------------------------------------------------- recording market
+
+export interface RecordingMarket {
+  readonly port: number;
+  /**
+   * The client chain of every full (not resumed) handshake the market
+   * accepted, DER, leaf first, up to the trusted issuer, as the market verified it.
+   */
+  readonly fullHandshakeChains: Buffer[][];
+  stop(): Promise<void>;
+}
+
+/**
+ * A market with the sandbox market's TLS settings (TLS 1.3, client
+ * certificates from the issuer CA required, tickets, ALPN http/1.1) that
+ * records the client chain of each full handshake. A resumed session carries
+ * only the leaf (an OpenSSL session keeps the peer certificate, not its
+ * chain), so what the gateway presented can only be seen on the gateway's
+ * own handshake. Every request is answered `{ resumed }`.
+ */
+export async function startRecordingMarket(o: { serverCert: Buffer; serverKey: KeyObject; clientCa: Buffer }): Promise<RecordingMarket> {
+  const fullHandshakeChains: Buffer[][] = [];
+  const server = createHttpsServer(
+    {
+      cert: derToPem(o.serverCert),
+      key: o.serverKey.export({ type: 'pkcs8', format: 'pem' }),
+      ca: derToPem(o.clientCa),
+      minVersion: 'TLSv1.3',
+      maxVersion: 'TLSv1.3',
+      requestCert: true,
+      rejectUnauthorized: true,
+      ALPNProtocols: ['http/1.1'],
+    },
+    (req, res) => {
+      res.setHeader('content-type', 'application/json');
+      res.end(JSON.stringify({ resumed: (req.socket as TLSSocket).isSessionReused() }));
+    },
+  );
+  server.on('secureConnection', (socket: TLSSocket) => {
+    if (socket.isSessionReused()) return;
+    const chain: Buffer[] = [];
+    const seen = new Set<string>();
+    for (let c: DetailedPeerCertificate | undefined = socket.getPeerCertificate(true); c?.raw !== undefined && !seen.has(c.fingerprint256); c = c.issuerCertificate) {
+      seen.add(c.fingerprint256);
+      chain.push(Buffer.from(c.raw));
+    }
+    fullHandshakeChains.push(chain);
+  });
+  server.on('tlsClientError', () => undefined);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  return {
+    port: (server.address() as net.AddressInfo).port,
+    fullHandshakeChains,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
+
+// ---------------------------------------------------------------- household
+
+export interface HouseholdOptions {
+  /** The card line: 'tcp' (a TCP virtual serial line, as the sandbox) or 'pty' (socat). Default 'tcp'. */
+  line?: 'tcp' | 'pty';
+  /** The gateway's logger. Default silent. */
+  logger?: Logger;
+  /** The gateway's clock (Unix ms). Default Date.now. */
+  clock?: () => number;
+  /** The emulator's --log-level. Default 'error'. */
+  emulatorLogLevel?: LogLevel;
+  /** Overrides of the gateway configuration's proxy section. Default: none (the defaults hold on a loaded CI machine). */
+  proxy?: Partial<GatewayConfig['proxy']>;
+  /** Overrides of the gateway configuration's card section. */
+  card?: Partial<GatewayConfig['card']>;
+}
+
+export interface Household {
+  readonly dataDir: string;
+  /** The line as the gateway opens it. */
+  readonly cardDevice: string;
+  readonly gateway: RunningGateway;
+  /** https://localhost:<port>, as in the terminal profiles. */
+  readonly gatewayUrl: string;
+  readonly market: SandboxMarket;
+  /** In front of the market; the registered market URL points here. */
+  readonly relay: CountingRelay;
+  readonly marketPki: MarketPki;
+  readonly householdCa: StoredCa;
+  /** The sandbox issuer CA (DER): what markets trust for card chains. */
+  readonly issuerCertificate: Buffer;
+  readonly emulator: EmulatorProcess;
+  /** `<data>/terminals/<name>`. */
+  profileDir(name?: string): string;
+  loadProfile(name?: string): Promise<TerminalProfile>;
+  /** An access card for a profile, answering the demo PINs unless told otherwise. */
+  accessCard(name?: string, pins?: PinSource): Promise<AccessCard>;
+  /** The card certificate's subject as the sandbox market prints it (`CN=..,O=..`). */
+  cardSubject(): string;
+  /** A request on the admin socket. */
+  admin(method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown): Promise<Record<string, unknown>>;
+  stop(): Promise<void>;
+}
+
+export const demoPins: PinSource = async (which) => (which === 'PIN1' ? DEMO_PINS.pin1 : DEMO_PINS.pin2);
+
+/** `CN=a\nO=b` (Node's X509Certificate form) → `CN=a,O=b` (the sandbox market's form). */
+export function dn(x509Name: string): string {
+  return x509Name.split('\n').join(',');
+}
+
+/** A distinguished name compared without the spaces after commas: `CN=a, O=b` is `CN=a,O=b`. */
+export function normName(name: unknown): string {
+  return String(name ?? '').replace(/\s*,\s*/g, ',');
+}
+
+/**
+ * The market PKI issued a day back: the CA (written where loadOrCreateCa looks
+ * for `market-ca`) and the server certificate. A later loadOrCreateMarketPki
+ * on the same directory keeps both.
+ */
+async function backdatedMarketPki(dir: string): Promise<MarketPki> {
+  const notBefore = new Date(Date.now() - DAY_MS);
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  const { privateKey } = generateP256KeyPair();
+  const certificate = await createRootCa({ subject: 'CN=homegate sandbox market CA, O=homegate sandbox', privateKey, pathLength: 1, notBefore });
+  await writeFile(join(dir, 'market-ca.key'), privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
+  await writeFile(join(dir, 'market-ca.pem'), derToPem(certificate));
+  return loadOrCreateMarketPki(dir, { now: notBefore });
+}
+
+export async function startHousehold(t: ExecutionContext, o: HouseholdOptions = {}): Promise<Household> {
+  const dataDir = await mkdtemp(join(tmpdir(), 'homegate-e2e-'));
+  const stops: Array<() => Promise<unknown>> = [() => rm(dataDir, { recursive: true, force: true })];
+  const stop = async () => {
+    while (stops.length) await stops.pop()!().catch(() => undefined);
+  };
+  t.teardown(stop);
+
+  const marketPki = await backdatedMarketPki(join(dataDir, 'sandbox', 'market'));
+  const files = await prepareSandboxCard(dataDir);
+
+  let cardSide: string;
+  let hostSide: string;
+  if (o.line === 'pty') {
+    const pty = await startPtyPair(t);
+    stops.push(() => pty.stop());
+    [cardSide, hostSide] = [pty.cardPath, pty.hostPath];
+  } else {
+    hostSide = cardSide = `tcp://127.0.0.1:${await freePort()}`;
+  }
+  const emulator = await startEmulatorProcess(cardSide, files.imagePath, o.emulatorLogLevel ?? 'error');
+  stops.push(() => emulator.stop());
+
+  const conn = await connectHomeCard({ device: hostSide });
+  try {
+    await ensurePersonalized(conn.card, files, [marketPki.caCertificate]);
+    await ensureMarketAnchor(conn.card, files, marketPki.caCertificate);
+  } finally {
+    await conn.close();
+  }
+
+  const { configFile } = await setupGateway({ dataDir, cardDevice: hostSide, adminKeyFile: 'sandbox/card-admin.key' });
+  const config = await loadGatewayConfig(configFile);
+  config.card = { ...config.card, ...o.card, device: hostSide };
+  config.terminalApi.host = '127.0.0.1';
+  config.terminalApi.port = 0; // the gateway binds a free port itself: no race with other tests
+  config.proxy = { ...config.proxy, ...o.proxy };
+
+  const market = await startSandboxMarket({ port: 0, serverCert: marketPki.serverCertificate, serverKey: marketPki.serverKey, clientCa: files.issuer.certificate });
+  stops.push(() => market.stop());
+  const relay = await startCountingRelay(market.port);
+  stops.push(() => relay.close());
+
+  const gateway = await startGateway({ dataDir, config, logger: o.logger ?? silentLogger, ...(o.clock ? { clock: o.clock } : {}) });
+  stops.push(() => gateway.stop());
+  const gatewayUrl = `https://localhost:${gateway.port}`;
+  // As the sandbox: the market "sandbox" (its anchor is on the card already) and the enrolled demo terminal.
+  await gateway.registry.addMarket({ name: MARKET, url: `https://localhost:${relay.port}`, anchorPem: derToPem(marketPki.caCertificate) });
+  const admin = (method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown) => adminRequest(adminSocketPath(dataDir), method, path, body);
+  await admin('POST', '/admin/terminals', { ...DEMO_TERMINAL });
+
+  const householdCa = await loadOrCreateCa(join(dataDir, 'pki'), 'household-ca', 'CN=homegate household CA');
+  const profileDir = (name: string = DEMO_TERMINAL.name) => join(dataDir, 'terminals', name);
+  const loadProfile = (name?: string) => loadTerminalProfile(profileDir(name));
+  return {
+    dataDir,
+    cardDevice: hostSide,
+    gateway,
+    gatewayUrl,
+    market,
+    relay,
+    marketPki,
+    householdCa,
+    issuerCertificate: files.issuer.certificate,
+    emulator,
+    profileDir,
+    loadProfile,
+    accessCard: async (name, pins = demoPins) => new AccessCard(await loadProfile(name), pins),
+    cardSubject: () => dn(new X509Certificate(gateway.cards.certificate!).subject),
+    admin,
+    stop,
+  };
+}
+
+// ---------------------------------------------------------------- registration
+
+/**
+ * Households are heavy (a CLI process, TLS servers, key generation), so the
+ * end-to-end tests of a file run one after the other. A test that needs a
+ * binary is serial too when the binary is there, and otherwise registered
+ * as needsBinary decides (skipped locally, failing on CI).
+ */
+export function serialWhen(requirement: BinaryRequirement): RegisterTest {
+  return requirement.available ? (title, implementation) => test.serial(title, implementation) : requirement.test;
+}
+
+// ---------------------------------------------------------------- terminal side
+
+export interface GatewayRefusal {
+  status: number;
+  code: string;
+  [field: string]: unknown;
+}
+
+/** The gateway's refusal of an access-card call; fails the test's promise if the call succeeded or failed otherwise. */
+export async function refusalOf(p: Promise<unknown>): Promise<GatewayRefusal> {
+  try {
+    await p;
+  } catch (e) {
+    if (isAccessCardError(e) && e.gateway) return e.gateway;
+    throw e;
+  }
+  throw new Error('expected the gateway to refuse, but the call succeeded');
+}
+
+export interface RawRequest {
+  /** https://host:port of the gateway. */
+  url: string;
+  /** The household CA (PEM), to verify the gateway. */
+  caPem: string;
+  /** The client certificate (chain) and key to present; none when omitted. */
+  certPem?: string;
+  keyPem?: string;
+  method: 'GET' | 'POST';
+  path: string;
+  /** Sent as is, with Content-Type application/jose. */
+  body?: string;
+  timeoutMs?: number;
+}
+
+export interface RawResponse {
+  status: number;
+  json: Record<string, unknown>;
+}
+
+/** One HTTPS request to the gateway's terminal API with exactly the given certificate and body. */
+export function gatewayRequest(r: RawRequest): Promise<RawResponse> {
+  const url = new URL(r.url);
+  return new Promise((resolve, reject) => {
+    const req = request(
+      {
+        host: url.hostname,
+        port: Number(url.port),
+        path: r.path,
+        method: r.method,
+        ca: r.caPem,
+        ...(r.certPem ? { cert: r.certPem } : {}),
+        ...(r.keyPem ? { key: r.keyPem } : {}),
+        minVersion: 'TLSv1.3',
+        servername: url.hostname,
+        agent: false,
+        timeout: r.timeoutMs ?? 15_000,
+        headers: r.body === undefined ? {} : { 'content-type': 'application/jose', 'content-length': Buffer.byteLength(r.body) },
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          try {
+            resolve({ status: res.statusCode ?? 0, json: JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown> });
+          } catch (e) {
+            reject(e);
+          }
+        });
+      },
+    );
+    req.on('timeout', () => req.destroy(new Error(`no answer from ${r.url}${r.path}`)));
+    req.on('error', reject);
+    req.end(r.body);
+  });
+}
+
+/** The `{ error: { code, ... } }` of a raw answer. */
+export function errorOf(r: RawResponse): Record<string, unknown> & { code?: string } {
+  return (r.json.error ?? {}) as Record<string, unknown> & { code?: string };
+}
+
+/** A profile's own credentials for gatewayRequest. */
+export function asTerminal(p: TerminalProfile): Pick<RawRequest, 'url' | 'caPem' | 'certPem' | 'keyPem'> {
+  return { url: p.gatewayUrl, caPem: p.householdCaPem, certPem: p.certificatePem, keyPem: p.keyPem };
+}
+
+/** Resolves once `check` is true, polling every 50 ms; rejects with `what` after `timeoutMs`. */
+export async function eventually(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
