@@ -18,6 +18,7 @@ import { dataPath, type GatewayConfig } from './config/gateway-config.js';
 import { Registry } from './registry/index.js';
 import { loadOrCreateCa } from '../provisioning/ca-store.js';
 import { enrollTerminal } from '../provisioning/enroll-terminal.js';
+import { primeMailbox } from './notify/prime-mailbox.js';
 import { ApiError } from './terminal-api/api-error.js';
 import { terminalApiRoutes } from './terminal-api/handlers.js';
 import { SignedRequestVerifier } from './terminal-api/request-signature.js';
@@ -113,6 +114,11 @@ export async function startGateway(o: StartGatewayOptions): Promise<RunningGatew
   const enroll = async (name: string, mail: string) => {
     const householdCa = await loadOrCreateCa(path('pki'), 'household-ca', 'CN=homegate household CA');
     const e = await enrollTerminal({ registry, householdCa, name, mail, gatewayUrl: `https://${host === '127.0.0.1' ? 'localhost' : host}:${port}`, terminalsDir: path('terminals'), logger, clock });
+    if (config.mqtt) {
+      await primeMailbox({ url: config.mqtt.url, terminalId: e.terminal.id, topicPrefix: config.mqtt.topicPrefix, username: config.mqtt.username }).catch((err: unknown) =>
+        logger.warn({ terminal: e.terminal.id, err: (err as Error).message }, 'could not open the terminal\'s mail session; its first mail read opens it'),
+      );
+    }
     return { id: e.terminal.id, name: e.terminal.name, profileDir: e.profileDir };
   };
   const admin: HttpServer = await startAdminServer(path(config.adminSocket), buildAdminRoutes({ markets, registry, enroll, revoked: (id) => sessions.lock(id).catch(() => undefined) }), logger.child({ channel: 'admin' }));

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
 // The household's modules load only when the sandbox runs (fast start for other subcommands).
-const DEFAULT_SANDBOX_PORTS = { card: 7816, gateway: 8443, market: 8444 } as const;
+const DEFAULT_SANDBOX_PORTS = { card: 7816, gateway: 8443, market: 8444, issuer: 8445, mqtt: 1884 } as const;
 import { ensureDataDir, resolveDataDir } from './data-dir.js';
 import { createLogger } from './logger.js';
 
@@ -24,16 +24,20 @@ export function registerSandboxCommand(program: Command): void {
     .option('--card-port <port>', 'TCP port of the virtual serial line to the card', port, DEFAULT_SANDBOX_PORTS.card)
     .option('--gateway-port <port>', 'TCP port of the gateway\'s terminal listener', port, DEFAULT_SANDBOX_PORTS.gateway)
     .option('--market-port <port>', 'TCP port of the sandbox market', port, DEFAULT_SANDBOX_PORTS.market)
+    .option('--issuer-port <port>', 'TCP port of the sandbox e-money issuer', port, DEFAULT_SANDBOX_PORTS.issuer)
+    .option('--mqtt-port <port>', 'TCP port of the embedded MQTT broker (1884: a household Mosquitto usually has 1883)', port, DEFAULT_SANDBOX_PORTS.mqtt)
+    .option('--mqtt <url>', 'use this external broker (e.g. mqtt://127.0.0.1:1883, Mosquitto) instead of the embedded one')
     .option('--once', 'start everything, print the next steps and stop')
     .option('--demo', 'run the scripted demo walkthrough and exit 0 only if it succeeds')
-    .action(async (flags: { cardPort: number; gatewayPort: number; marketPort: number; once?: boolean; demo?: boolean }) => {
+    .action(async (flags: { cardPort: number; gatewayPort: number; marketPort: number; issuerPort: number; mqttPort: number; mqtt?: string; once?: boolean; demo?: boolean }) => {
+      if (flags.mqtt && !/^mqtts?:\/\/[^/]+/.test(flags.mqtt)) throw new InvalidArgumentError('--mqtt must be a broker URL such as mqtt://127.0.0.1:1883');
       const global = program.opts<{ data?: string; logLevel?: string }>();
       const dataDir = ensureDataDir(resolveDataDir(global.data));
       const logger = createLogger(global.logLevel, 'sandbox', 'warn');
       const say = (line: string) => process.stdout.write(`  ✓ ${line}\n`);
       process.stdout.write(`homegate sandbox — data in ${dataDir}\n`);
       const { SANDBOX_MARKET, startSandboxHousehold } = await import('../sandbox/household.js');
-      const household = await startSandboxHousehold({ dataDir, ports: { card: flags.cardPort, gateway: flags.gatewayPort, market: flags.marketPort }, logger, say });
+      const household = await startSandboxHousehold({ dataDir, ports: { card: flags.cardPort, gateway: flags.gatewayPort, market: flags.marketPort, issuer: flags.issuerPort, mqtt: flags.mqttPort }, logger, say, ...(flags.mqtt ? { mqttUrl: flags.mqtt } : {}) });
       let exitCode = 0;
       try {
         if (flags.demo) {
@@ -55,6 +59,8 @@ export function registerSandboxCommand(program: Command): void {
             `  npx homegate${d} terminal get sandbox /catalog`,
             `  npx homegate${d} terminal get sandbox /whoami --json`,
             `  npx homegate${d} terminal session sandbox --out session.pem   # then: openssl s_client -connect localhost:${flags.marketPort} -sess_in session.pem`,
+            `  npx homegate${d} terminal post sandbox /orders --json '{"item":"coffee-250g"}'   # then: terminal pay sandbox <orderId>`,
+            `  npx homegate${d} terminal balance        terminal topup 2000        terminal history        terminal mail`,
             `  npx homegate${d} status`,
             `  npx homegate${d} market list`,
             `  npx homegate card info --device ${household.cardDevice}   # while the gateway holds the line this takes it over; see README`,

@@ -5,6 +5,7 @@
  * failures that say whether the peer was unreachable or answered an error.
  */
 import { request } from 'node:https';
+import { isIP } from 'node:net';
 
 export class PeerError extends Error {
   override readonly name = 'PeerError';
@@ -44,7 +45,8 @@ export function httpsJson<T = Record<string, unknown>>(o: HttpsJsonOptions): Pro
         ca: o.ca,
         cert: o.cert,
         key: o.key,
-        servername: o.servername ?? u.hostname,
+        // SNI must be a host name (RFC 6066 §3), never an IP address.
+        servername: o.servername ?? (isIP(u.hostname) ? undefined : u.hostname),
         minVersion: 'TLSv1.3',
         agent: false,
         timeout: timeoutMs,

@@ -16,7 +16,7 @@ export interface EmulatorChild {
   stop(): Promise<void>;
 }
 
-export async function spawnEmulator(device: string, imagePath: string, extraArgs: string[] = [], logLevel = 'warn'): Promise<EmulatorChild> {
+export async function spawnEmulator(device: string, imagePath: string, extraArgs: string[] = [], logLevel = 'error'): Promise<EmulatorChild> {
   const child = spawn(process.execPath, [HOMEGATE_BIN, '--log-level', logLevel, 'card', 'emulate', '--device', device, '--image', imagePath, ...extraArgs], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });

@@ -17,6 +17,13 @@ import { loadGatewayConfig } from '../config/gateway-config.js';
 import { startGateway, type RunningGateway } from '../gateway.js';
 import { setupGateway } from '../setup/gateway-setup.js';
 import { spawnEmulator, type EmulatorChild } from './emulator-child.js';
+import { issueHouseholdCredential, loadOrCreateIssuerPki } from '../../deploy/sandbox/issuer-pki.js';
+import { startSandboxIssuer, type SandboxIssuer } from '../../deploy/sandbox/issuer/index.js';
+import { startEmbeddedBroker } from '../notify/embedded-broker.js';
+import { primeMailbox } from '../notify/prime-mailbox.js';
+import { Registry } from '../registry/index.js';
+import { dataPath } from '../config/gateway-config.js';
+import { access } from 'node:fs/promises';
 import { assertPortFree } from './port-check.js';
 import { ensureMarketAnchor, ensurePersonalized, prepareSandboxCard } from './sandbox-card.js';
 import { ensureSandboxRegistry } from './sandbox-registry.js';
@@ -27,9 +34,16 @@ export interface SandboxPorts {
   card: number;
   gateway: number;
   market: number;
+  issuer: number;
+  /** The embedded MQTT broker; ignored when `mqttUrl` points at an external one. */
+  mqtt: number;
 }
 
-export const DEFAULT_SANDBOX_PORTS: SandboxPorts = { card: 7816, gateway: 8443, market: 8444 };
+/** 1884, not 1883: a household's own Mosquitto usually has 1883. */
+export const DEFAULT_SANDBOX_PORTS: SandboxPorts = { card: 7816, gateway: 8443, market: 8444, issuer: 8445, mqtt: 1884 };
+
+/** The sandbox card's purse (documented in README.md): EUR, 100.00 to start. */
+export const SANDBOX_PURSE = { currency: 'EUR', initialBalance: 10_000, maxBalance: 100_000, perPaymentLimit: 20_000, dailyLimit: 50_000 } as const;
 
 export interface SandboxHousehold {
   readonly dataDir: string;
@@ -37,6 +51,9 @@ export interface SandboxHousehold {
   readonly gateway: RunningGateway;
   readonly market: SandboxMarket;
   readonly emulator: EmulatorChild;
+  readonly issuer: SandboxIssuer;
+  /** mqtt://host:port of the broker the gateway publishes mail to. */
+  readonly mqttUrl: string;
   stop(): Promise<void>;
 }
 
@@ -46,6 +63,8 @@ export interface StartSandboxOptions {
   logger: Logger;
   /** One line per step, for people. */
   say: (line: string) => void;
+  /** An external broker instead of the embedded one, e.g. mqtt://127.0.0.1:1883 (Mosquitto). */
+  mqttUrl?: string;
 }
 
 export async function startSandboxHousehold(o: StartSandboxOptions): Promise<SandboxHousehold> {
@@ -53,9 +72,12 @@ export async function startSandboxHousehold(o: StartSandboxOptions): Promise<San
   await assertPortFree(ports.card, 'card line', '--card-port');
   await assertPortFree(ports.gateway, 'gateway', '--gateway-port');
   await assertPortFree(ports.market, 'sandbox market', '--market-port');
+  await assertPortFree(ports.issuer, 'sandbox issuer', '--issuer-port');
+  if (!o.mqttUrl) await assertPortFree(ports.mqtt, 'embedded MQTT broker', '--mqtt-port (or use an external broker with --mqtt URL)');
 
   const files = await prepareSandboxCard(dataDir);
   const marketPki: MarketPki = await loadOrCreateMarketPki(join(dataDir, 'sandbox', 'market'));
+  const issuerPki = await loadOrCreateIssuerPki(join(dataDir, 'sandbox', 'issuer'), files.issuer);
   say(files.created ? 'new sandbox data: issuer CA, card image, market PKI' : 'reusing the sandbox data');
 
   const cardDevice = `tcp://127.0.0.1:${ports.card}`;
@@ -68,18 +90,34 @@ export async function startSandboxHousehold(o: StartSandboxOptions): Promise<San
     say(`home card emulator running on ${cardDevice} (pid ${emulator.process.pid})`);
     const conn = await connectHomeCard({ device: cardDevice, logger });
     try {
-      if (await ensurePersonalized(conn.card, files, [marketPki.caCertificate])) say('card personalized: key generated on the card, certified by the issuer, PINs set, locked');
+      const purse = { ...SANDBOX_PURSE, issuerLoadKey: issuerPki.loadPublicKey };
+      if (await ensurePersonalized(conn.card, files, [marketPki.caCertificate], purse)) say('card personalized: key generated on the card, certified by the issuer, PINs set, purse with 100.00 EUR, locked');
       await ensureMarketAnchor(conn.card, files, marketPki.caCertificate);
     } finally {
       await conn.close();
     }
 
+    const cardId = (await readCardId(cardDevice, logger)) ?? 'unknown';
+    const household = `household-${cardId}`;
+    if (!(await exists(join(dataDir, 'pki', 'issuer-credential.pem')))) await issueHouseholdCredential(files.issuer, household, { dir: join(dataDir, 'pki') });
+    const issuer = await startSandboxIssuer({ port: ports.issuer, serverCert: issuerPki.serverCertificate, serverKey: issuerPki.serverKey, clientCa: files.issuer.certificate, loadKey: issuerPki.loadKey, accounts: [{ household, cards: [cardId], balance: 1_000_000, currency: 'EUR' }] });
+    stops.push(() => issuer.stop());
+    say(`sandbox issuer at ${issuer.url} (household account 10000.00 EUR)`);
+    let mqttUrl = o.mqttUrl;
+    if (!mqttUrl) {
+      const broker = await startEmbeddedBroker({ port: ports.mqtt, logger });
+      stops.push(() => broker.stop());
+      mqttUrl = broker.url;
+      say(`embedded MQTT broker at ${mqttUrl}`);
+    }
     const { configFile } = await setupGateway({ dataDir, cardDevice, port: ports.gateway, adminKeyFile: 'sandbox/card-admin.key' });
     const config = await loadGatewayConfig(configFile);
     // The sandbox binds loopback only and follows the ports given on the command line.
     config.card.device = cardDevice;
     config.terminalApi.host = '127.0.0.1';
     config.terminalApi.port = ports.gateway;
+    config.mqtt = { url: mqttUrl, clientId: 'homegate-gateway', topicPrefix: 'homegate' };
+    config.emoney.issuer = { url: issuer.url, caFile: 'pki/issuer-ca.pem', certFile: 'pki/issuer-credential.pem', keyFile: 'pki/issuer-credential.key' };
     const gatewayUrl = `https://localhost:${ports.gateway}`;
     await ensureSandboxRegistry({
       dataDir,
@@ -89,16 +127,44 @@ export async function startSandboxHousehold(o: StartSandboxOptions): Promise<San
       logger,
     });
 
-    const market = await startSandboxMarket({ port: ports.market, serverCert: marketPki.serverCertificate, serverKey: marketPki.serverKey, clientCa: files.issuer.certificate });
+    const market = await startSandboxMarket({
+      port: ports.market,
+      serverCert: marketPki.serverCertificate,
+      serverKey: marketPki.serverKey,
+      clientCa: files.issuer.certificate,
+      signer: { certificate: marketPki.signingCertificate, privateKey: marketPki.signingKey },
+    });
     stops.push(() => market.stop());
     say(`sandbox market at ${market.url} (trusts the issuer CA, session tickets on)`);
 
+    if (!o.mqttUrl) {
+      // A fresh in-memory broker: open the demo terminal's mail session before anything is mailed.
+      const reg = new Registry({ path: dataPath(dataDir, config.registryFile), logger });
+      await reg.open();
+      for (const t of reg.listTerminals().filter((x) => x.status === 'active')) await primeMailbox({ url: mqttUrl, terminalId: t.id, topicPrefix: config.mqtt.topicPrefix });
+    }
     const gateway = await startGateway({ dataDir, config, logger });
     stops.push(() => gateway.stop());
     say(`gateway listening at ${gatewayUrl} (card ${gateway.cards.status})`);
-    return { dataDir, cardDevice, gateway, market, emulator, stop: stopAll };
+    return { dataDir, cardDevice, gateway, market, emulator, issuer, mqttUrl, stop: stopAll };
   } catch (e) {
     await stopAll();
     throw e;
+  }
+}
+
+async function exists(p: string): Promise<boolean> {
+  return access(p).then(
+    () => true,
+    () => false,
+  );
+}
+
+async function readCardId(device: string, logger: Logger): Promise<string | undefined> {
+  const conn = await connectHomeCard({ device, logger });
+  try {
+    return (await conn.card.select()).cardId;
+  } finally {
+    await conn.close();
   }
 }

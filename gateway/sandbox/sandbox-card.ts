@@ -7,7 +7,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { access, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createCardImage } from '../../card-io/emulator/card-image.js';
-import type { HomeCard } from '../../card-io/home-card/home-card.js';
+import type { HomeCard, PurseSetup } from '../../card-io/home-card/home-card.js';
 import { loadOrCreateCa, type StoredCa } from '../../provisioning/ca-store.js';
 import { personalizeCard, type CardPins } from '../../provisioning/personalize-card.js';
 
@@ -49,10 +49,10 @@ async function adminKey(files: SandboxCardFiles): Promise<Buffer> {
 }
 
 /** Personalize the card unless it already is. */
-export async function ensurePersonalized(card: HomeCard, files: SandboxCardFiles, anchors: readonly Buffer[] = []): Promise<boolean> {
+export async function ensurePersonalized(card: HomeCard, files: SandboxCardFiles, anchors: readonly Buffer[] = [], purse?: PurseSetup): Promise<boolean> {
   const { lifeCycle, cardId } = await card.select();
   if (lifeCycle === 'operational') return false;
-  await personalizeCard({ card, adminKey: await adminKey(files), issuer: files.issuer, subject: `CN=Home card ${cardId},O=homegate sandbox household`, pins: DEMO_PINS, anchors });
+  await personalizeCard({ card, adminKey: await adminKey(files), issuer: files.issuer, subject: `CN=Home card ${cardId},O=homegate sandbox household`, pins: DEMO_PINS, anchors, ...(purse ? { purse } : {}) });
   return true;
 }
 

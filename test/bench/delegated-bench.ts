@@ -16,7 +16,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { SandboxPorts } from '../../gateway/sandbox/household.js';
+import { DEFAULT_SANDBOX_PORTS, type SandboxPorts } from '../../gateway/sandbox/household.js';
 import { freePort } from '../helpers/link-probes.js';
 import { measureCardOps } from './delegated-card-ops.js';
 import { prepareSandboxData, setReuseSessionCertificate, startSandboxChild } from './delegated-child.js';
@@ -34,11 +34,13 @@ interface GatewayPhase {
   gatewayMemoryMiB: { idleRss: number; underMaxLoadRssMax: number | null; underMaxLoadRssMean: number | null; afterLoadRss: number; hwmSinceStart: number };
 }
 
+/** A distinct free port for each port the sandbox household has (card, gateway, market, ...). */
 async function distinctFreePorts(): Promise<SandboxPorts> {
+  const names = Object.keys(DEFAULT_SANDBOX_PORTS);
   const seen = new Set<number>();
-  while (seen.size < 3) seen.add(await freePort());
-  const [card, gateway, market] = [...seen] as [number, number, number];
-  return { card, gateway, market };
+  while (seen.size < names.length) seen.add(await freePort());
+  const free = [...seen];
+  return Object.fromEntries(names.map((name, i) => [name, free[i]])) as unknown as SandboxPorts;
 }
 
 const settle = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -5,6 +5,7 @@
  *
  *   node bin/homegate.js --data DIR sandbox --card-port .. --gateway-port .. --market-port ..
  *
+ * (plus one `--<name>-port` for every other port the sandbox has.)
  * Ready when `homegate status --wait` answers. The child's pid is the Node
  * process that runs the gateway and the sandbox market (the emulator is its
  * own grandchild process), so its /proc/<pid>/status is the gateway's memory
@@ -20,6 +21,11 @@ export interface SandboxChild {
   readonly pid: number;
   readonly gatewayUrl: string;
   stop(): Promise<void>;
+}
+
+/** `--card-port N --gateway-port N ...`: one flag per sandbox port, whatever ports the sandbox has. */
+function portFlags(ports: SandboxPorts): string[] {
+  return Object.entries(ports as unknown as Record<string, number>).flatMap(([name, port]) => [`--${name}-port`, String(port)]);
 }
 
 /** Keep the last few KiB of a stream, for an error message when the child fails. */
@@ -47,7 +53,7 @@ async function waitReady(dataDir: string, url: string, waitSeconds: number): Pro
 }
 
 export async function startSandboxChild(dataDir: string, ports: SandboxPorts, waitSeconds = 60): Promise<SandboxChild> {
-  const args = [HOMEGATE_BIN, '--data', dataDir, '--log-level', 'error', 'sandbox', '--card-port', String(ports.card), '--gateway-port', String(ports.gateway), '--market-port', String(ports.market)];
+  const args = [HOMEGATE_BIN, '--data', dataDir, '--log-level', 'error', 'sandbox', ...portFlags(ports)];
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   const output = tail(child);
   // If the benchmark process dies, do not leave the household running.
@@ -82,7 +88,7 @@ export async function startSandboxChild(dataDir: string, ports: SandboxPorts, wa
  * and its idle memory does not include the one-time setup.
  */
 export async function prepareSandboxData(dataDir: string, ports: SandboxPorts): Promise<void> {
-  const args = [HOMEGATE_BIN, '--data', dataDir, '--log-level', 'error', 'sandbox', '--once', '--card-port', String(ports.card), '--gateway-port', String(ports.gateway), '--market-port', String(ports.market)];
+  const args = [HOMEGATE_BIN, '--data', dataDir, '--log-level', 'error', 'sandbox', '--once', ...portFlags(ports)];
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   const output = tail(child);
   const code = await exited(child);

@@ -83,7 +83,7 @@ serialWhen(socat)('On a pty card line, a terminal unlocks with PIN1, the gateway
 test.serial('The terminal CLI gets /whoami from the sandbox market over the resumed session, with PIN1 and PIN2 read from stdin', async (t) => {
   const dataDir = await mkdtemp(join(tmpdir(), 'homegate-e2e-cli-'));
   t.teardown(() => rm(dataDir, { recursive: true, force: true }));
-  const ports = { card: await freePort(), gateway: await freePort(), market: await freePort() };
+  const ports = { card: await freePort(), gateway: await freePort(), market: await freePort(), issuer: await freePort(), mqtt: await freePort() };
   const household = await startSandboxHousehold({ dataDir, ports, logger: silentLogger, say: () => undefined });
   t.teardown(() => household.stop());
   const cardSubject = dn(new X509Certificate(household.gateway.cards.certificate!).subject);

@@ -155,7 +155,9 @@ export async function startCountingRelay(targetPort: number): Promise<CountingRe
     client.pause();
     client.on('error', () => undefined);
     client.once('close', () => sockets.delete(client));
-    void (relay.beforeForward?.() ?? Promise.resolve()).then(() => {
+    const ready = relay.beforeForward?.() ?? Promise.resolve();
+    ready.catch(() => client.destroy());
+    void ready.then(() => {
       const upstream = net.connect(targetPort, '127.0.0.1');
       sockets.add(upstream);
       upstream.once('close', () => sockets.delete(upstream));
@@ -302,6 +304,8 @@ async function backdatedMarketPki(dir: string): Promise<MarketPki> {
 }
 
 export async function startHousehold(t: ExecutionContext, o: HouseholdOptions = {}): Promise<Household> {
+  // First, so that its own teardown runs last (ava runs teardowns in reverse): the line outlives its users.
+  const pty = o.line === 'pty' ? await startPtyPair(t) : undefined;
   const dataDir = await mkdtemp(join(tmpdir(), 'homegate-e2e-'));
   const stops: Array<() => Promise<unknown>> = [() => rm(dataDir, { recursive: true, force: true })];
   const stop = async () => {
@@ -314,13 +318,8 @@ export async function startHousehold(t: ExecutionContext, o: HouseholdOptions = 
 
   let cardSide: string;
   let hostSide: string;
-  if (o.line === 'pty') {
-    const pty = await startPtyPair(t);
-    stops.push(() => pty.stop());
-    [cardSide, hostSide] = [pty.cardPath, pty.hostPath];
-  } else {
-    hostSide = cardSide = `tcp://127.0.0.1:${await freePort()}`;
-  }
+  if (pty) [cardSide, hostSide] = [pty.cardPath, pty.hostPath];
+  else hostSide = cardSide = `tcp://127.0.0.1:${await freePort()}`;
   const emulator = await startEmulatorProcess(cardSide, files.imagePath, o.emulatorLogLevel ?? 'error');
   stops.push(() => emulator.stop());
 
