@@ -11,9 +11,10 @@
  * became the image and is removed on load.
  */
 import { randomBytes } from 'node:crypto';
-import { chmod, link, lstat, mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
+import { chmod, link, lstat, mkdir, readFile, unlink } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { CardError, CardErrorCode } from '../errors.js';
+import { fsyncDirectory, isErrno, replaceFileAtomically, writeFileDurably } from '../durable/atomic-file.js';
 import { silentLogger, type Logger } from '../log.js';
 import { ADMIN_KEY_LENGTH, CARD_ID_LENGTH, factoryFreshState, type CardState } from './card-state.js';
 import type { CardStore } from './card-store.js';
@@ -43,41 +44,8 @@ function tempPath(path: string): string {
   return `${path}.tmp`;
 }
 
-function isErrno(e: unknown, code: string): boolean {
-  return (e as NodeJS.ErrnoException | undefined)?.code === code;
-}
-
-async function fsyncDirectory(dir: string): Promise<void> {
-  const fh = await open(dir, 'r');
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-}
-
-/** Write the bytes to the temp file and make them durable there. */
-async function writeTemp(tmp: string, bytes: Buffer): Promise<void> {
-  const fh = await open(tmp, 'w', FILE_MODE);
-  try {
-    await fh.chmod(FILE_MODE); // the open mode is masked by umask and ignored for an existing file
-    await fh.writeFile(bytes);
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-}
-
 async function replaceAtomically(path: string, bytes: Buffer): Promise<void> {
-  const tmp = tempPath(path);
-  try {
-    await writeTemp(tmp, bytes);
-    await rename(tmp, path);
-  } catch (e) {
-    await unlink(tmp).catch(() => undefined);
-    throw e;
-  }
-  await fsyncDirectory(dirname(path));
+  await replaceFileAtomically(path, bytes, { mode: FILE_MODE, tempPath: tempPath(path) });
 }
 
 function imageStore(path: string, initial: CardState): CardImage {
@@ -118,7 +86,7 @@ export async function createCardImage(path: string, opts: CreateCardImageOptions
   await mkdir(dirname(path), { recursive: true, mode: 0o700 });
   const tmp = tempPath(path);
   try {
-    await writeTemp(tmp, encodeImage(state));
+    await writeFileDurably(tmp, encodeImage(state), FILE_MODE);
     await link(tmp, path);
   } catch (e) {
     if (isErrno(e, 'EEXIST')) throw new CardError(CardErrorCode.ImageExists, 'A card image already exists', { path });

@@ -14,8 +14,8 @@
  * would silently forget every enrolled terminal. A `.tmp` left by a crash
  * never became the file; `read()` removes it.
  */
-import { open, readFile, rename, unlink } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { readFile, rename, unlink } from 'node:fs/promises';
+import { isErrno, replaceFileAtomically } from '../../card-io/durable/atomic-file.js';
 import type { Adapter } from 'lowdb';
 import { silentLogger, type Logger } from '../../card-io/log.js';
 import { RegistryError } from './registry-error.js';
@@ -31,19 +31,6 @@ export interface FsyncJsonFileOptions<T> {
   logger?: Logger;
   /** Fault-injection seam for tests (a failing rename is a crash before the switch). Default fs.rename. */
   rename?: (from: string, to: string) => Promise<void>;
-}
-
-function isErrno(e: unknown, code: string): boolean {
-  return (e as NodeJS.ErrnoException | undefined)?.code === code;
-}
-
-async function fsyncDirectory(dir: string): Promise<void> {
-  const fh = await open(dir, 'r');
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
 }
 
 export class FsyncJsonFile<T> implements Adapter<T> {
@@ -97,21 +84,7 @@ export class FsyncJsonFile<T> implements Adapter<T> {
   }
 
   async #replace(text: string): Promise<void> {
-    try {
-      const fh = await open(this.#tempPath, 'w', this.#mode);
-      try {
-        await fh.chmod(this.#mode); // the open mode is masked by umask and ignored for an existing file
-        await fh.writeFile(text, 'utf8');
-        await fh.sync();
-      } finally {
-        await fh.close();
-      }
-      await this.#rename(this.#tempPath, this.path);
-    } catch (e) {
-      await unlink(this.#tempPath).catch(() => undefined);
-      throw e;
-    }
-    await fsyncDirectory(dirname(this.path));
+    await replaceFileAtomically(this.path, text, { mode: this.#mode, tempPath: this.#tempPath, rename: this.#rename });
   }
 
   async #removeStaleTemp(): Promise<void> {
