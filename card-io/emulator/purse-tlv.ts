@@ -8,25 +8,7 @@
 import { encodeTlv, parseTlvs } from '../apdu/tlv.js';
 import { CURRENCY_PATTERN, MAX_TIME_SECONDS, U64_MAX } from './purse-state.js';
 
-export const PurseTag = {
-  SignedRecord: 0xe1,
-  LoadReceipt: 0xe2,
-  Balance: 0xdf41,
-  Seq: 0xdf50,
-  Market: 0xdf51,
-  OrderId: 0xdf52,
-  Amount: 0xdf53,
-  Currency: 0xdf54,
-  Time: 0xdf55,
-  Status: 0xdf56,
-  CardId: 0xdf57,
-  Signature: 0xdf5e,
-  CancelAuthorization: 0xdf60,
-  AuthorizationSignature: 0xdf61,
-  MarketCertificate: 0xdf62,
-  LoadAuthorization: 0xdf70,
-  Challenge: 0xdf71,
-} as const;
+export { PurseTag } from '../home-card/purse-tags.js';
 
 /** The values of exactly `tags`, in that order and nothing else; null otherwise. */
 export function readExactTlvs(data: Buffer, tags: readonly number[]): Buffer[] | null {

@@ -13,25 +13,8 @@ import { createPublicKey, verify, type KeyObject } from 'node:crypto';
 import { parseTlvs } from '../apdu/tlv.js';
 import { CardError, CardErrorCode } from '../errors.js';
 
-export const PurseTag = {
-  SignedRecord: 0xe1,
-  LoadReceipt: 0xe2,
-  Balance: 0xdf41,
-  Seq: 0xdf50,
-  Market: 0xdf51,
-  OrderId: 0xdf52,
-  Amount: 0xdf53,
-  Currency: 0xdf54,
-  Time: 0xdf55,
-  Status: 0xdf56,
-  CardId: 0xdf57,
-  Signature: 0xdf5e,
-  CancelAuthorization: 0xdf60,
-  AuthorizationSignature: 0xdf61,
-  MarketCertificate: 0xdf62,
-  LoadAuthorization: 0xdf70,
-  Challenge: 0xdf71,
-} as const;
+export { PurseTag } from './purse-tags.js';
+
 
 /** Minor units: a number up to 2^53 − 1, a bigint above. */
 export type MinorUnits = number | bigint;
