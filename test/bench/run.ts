@@ -1,12 +1,30 @@
 /**
- * `npm run bench`: builds, then prints ONE JSON document on stdout (the
- * card-link benchmark, card-link-bench.ts). Progress and errors go to stderr.
+ * `npm run bench`: builds, then prints ONE JSON document on stdout, one key
+ * per benchmark section:
+ *
+ * - `cardLink`: the card-link benchmark (card-link-bench.ts);
+ * - `purse`: payments end to end and disk bytes per payment (purse-measure.ts;
+ *   alone: `node dist/test/bench/purse-bench.js`).
+ *
+ * Progress and errors go to stderr.
  * For the bare JSON: `npm run -s bench`, or `node dist/test/bench/run.js`.
  */
 import { runCardLinkBench } from './card-link-bench.js';
+import { runPurseBench } from './purse-measure.js';
+import { runDelegatedBench } from './delegated-bench.js';
 
 try {
-  const result = await runCardLinkBench();
+  const result: Record<string, unknown> = {};
+
+  // ---- card link ----
+  result.cardLink = await runCardLinkBench();
+
+  // ---- purse ----
+  result.purse = await runPurseBench();
+
+  // ---- delegated path (delegated-bench.ts; alone: node dist/test/bench/delegated-main.js) ----
+  result.delegated = await runDelegatedBench();
+
   process.stdout.write(JSON.stringify(result, null, 2) + '\n');
 } catch (e) {
   process.stderr.write(`bench failed: ${(e as Error)?.stack ?? String(e)}\n`);
