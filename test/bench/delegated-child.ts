@@ -7,9 +7,10 @@
  *
  * (plus one `--<name>-port` for every other port the sandbox has.)
  * Ready when `homegate status --wait` answers. The child's pid is the Node
- * process that runs the gateway and the sandbox market (the emulator is its
- * own grandchild process), so its /proc/<pid>/status is the gateway's memory
- * (plus the in-process sandbox market).
+ * process that runs the gateway and the sandbox services (market, and the
+ * issuer and MQTT broker where the sandbox has them); the emulator is its own
+ * grandchild process. So /proc/<pid>/status is the gateway's memory plus
+ * those services'.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
