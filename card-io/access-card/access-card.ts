@@ -23,6 +23,11 @@ export class AccessCard {
     this.gateway = new GatewayClient(profile);
   }
 
+  /** Close the connection to the gateway. */
+  close(): void {
+    this.gateway.close();
+  }
+
   async unlock(): Promise<void> {
     await this.gateway.post('/v1/card/unlock', { pin1: await this.pins('PIN1') });
   }

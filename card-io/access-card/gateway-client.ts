@@ -3,7 +3,7 @@
  * 1.3 with the terminal's certificate, the gateway verified against the
  * household CA, every POST signed with the terminal's key (API.md).
  */
-import { request } from 'node:https';
+import { Agent, request } from 'node:https';
 import { AccessCardError } from './access-card-error.js';
 import { signRequest } from './request-signer.js';
 import type { TerminalProfile } from './terminal-profile.js';
@@ -15,12 +15,24 @@ export interface GatewayClientOptions {
 
 export class GatewayClient {
   private readonly url: URL;
+  /**
+   * One kept-alive mutual-TLS connection for the requests of one command
+   * (whoami, then authorize or pay): a second full handshake per request would
+   * double the terminal's CPU (measured in test/bench/delegated-*).
+   */
+  private readonly agent: Agent;
 
   constructor(
     private readonly profile: TerminalProfile,
     private readonly options: GatewayClientOptions = {},
   ) {
     this.url = new URL(profile.gatewayUrl);
+    this.agent = new Agent({ keepAlive: true, maxSockets: 1 });
+  }
+
+  /** Close the kept-alive connection (so a command-line process can exit at once). */
+  close(): void {
+    this.agent.destroy();
   }
 
   get(path: string): Promise<Record<string, unknown>> {
@@ -48,7 +60,7 @@ export class GatewayClient {
           minVersion: 'TLSv1.3',
           maxVersion: 'TLSv1.3',
           servername: this.url.hostname,
-          agent: false,
+          agent: this.agent,
           timeout: timeoutMs,
           headers: payload ? { 'content-type': 'application/jose', 'content-length': Buffer.byteLength(payload) } : {},
         },

@@ -117,14 +117,17 @@ export async function readMailbox(options: MailboxOptions): Promise<MailboxRead>
     }
     await new Promise<void>((resolve) => {
       const idleMs = options.idleMs ?? 1000;
-      let idle = setTimeout(resolve, idleMs);
-      const cap = setTimeout(resolve, options.maxReadMs ?? 60_000);
+      // Both timers are cleared whichever ends the read: a pending cap would keep the process alive.
+      const done = () => {
+        clearTimeout(idle);
+        clearTimeout(cap);
+        resolve();
+      };
+      let idle = setTimeout(done, idleMs);
+      const cap = setTimeout(done, options.maxReadMs ?? 60_000);
       onActivity = () => {
         clearTimeout(idle);
-        idle = setTimeout(() => {
-          clearTimeout(cap);
-          resolve();
-        }, idleMs);
+        idle = setTimeout(done, idleMs);
       };
     });
     onActivity = () => {};

@@ -26,7 +26,14 @@ async function openAccessCard(program: Command, flags: { profile?: string }): Pr
   const profile = await loadTerminalProfile(profileDir);
   const reader = createSecretReader();
   const access = new AccessCard(profile, (which) => reader.read(`${which} for the home card`));
-  return { access, done: () => reader.close(), profileDir };
+  return {
+    access,
+    done: () => {
+      reader.close();
+      access.close();
+    },
+    profileDir,
+  };
 }
 
 function sessionSummary(s: HandedSession): Record<string, unknown> {

@@ -33,6 +33,7 @@ export async function runDemoWalkthrough(o: { profileDir: string; market: string
   const items = catalogue.items?.length ?? 0;
   o.say(`catalogue fetched on a resumed connection: ${items} items`);
   await access.lock();
+  access.close();
   return { resumed: who.resumed, clientSubject: who.clientSubject, clientIssuer: who.clientIssuer, cardSubject, catalogueItems: items };
 }
 
