@@ -7,18 +7,9 @@
 import { mkdir, open, unlink } from 'node:fs/promises';
 import { dirname } from 'node:path';
 
-export function isErrno(e: unknown, code: string): boolean {
-  return (e as NodeJS.ErrnoException | undefined)?.code === code;
-}
+import { fsyncDirectory, isErrno } from '../../card-io/durable/atomic-file.js';
 
-export async function fsyncDirectory(dir: string): Promise<void> {
-  const fh = await open(dir, 'r');
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-}
+export { fsyncDirectory, isErrno };
 
 /** Creates `dir` (mode 0700: notifications name mail addresses) and fsyncs its parent. */
 export async function ensureDirectory(dir: string): Promise<void> {

@@ -109,8 +109,8 @@ export class MqttNotifier implements DeliveryChannel {
     });
     // Events of a client that stop() already let go of are not news.
     client.on('connect', () => this.#client === client && this.#onConnect(client));
-    client.on('error', (e) => this.#client === client && this.#onUnreachable(e.message));
-    client.on('offline', () => this.#client === client && this.#onUnreachable('connection lost'));
+    client.on('error', (e: Error & { code?: unknown }) => this.#client === client && this.#onUnreachable(e.message, typeof e.code === 'number'));
+    client.on('offline', () => this.#client === client && this.#onUnreachable('connection lost', false));
     this.#client = client;
   }
 
@@ -173,16 +173,16 @@ export class MqttNotifier implements DeliveryChannel {
     for (const listener of this.#readyListeners) listener();
   }
 
-  #onUnreachable(reason: string): void {
+  /** Logged once per outage (then at debug), so a broker that is down for a day does not flood the log. */
+  #onUnreachable(reason: string, refused: boolean): void {
     if (!this.#reachable) {
       this.#logger.debug({ reason }, 'MQTT broker still unreachable');
       return;
     }
     this.#reachable = false;
-    this.#logger.warn(
-      { url: redact(this.#options.url), reason, retryEveryMs: this.#options.reconnectPeriodMs },
-      'MQTT broker unreachable; notifications stay in the outbox until it is back',
-    );
+    const fields = { url: redact(this.#options.url), reason, retryEveryMs: this.#options.reconnectPeriodMs };
+    if (refused) this.#logger.error(fields, 'MQTT broker refused the gateway (check its user name, password and ACL); notifications stay in the outbox');
+    else this.#logger.warn(fields, 'MQTT broker unreachable; notifications stay in the outbox until it is back');
   }
 }
 

@@ -141,7 +141,8 @@ export interface NotificationEvent {
   balance?: number;
 }
 
-const base64 = (bytes: Uint8Array | undefined) => (bytes === undefined ? undefined : Buffer.from(bytes).toString('base64'));
+/** No bytes (undefined or empty, e.g. an archived entry without its record) is no field. */
+const base64 = (bytes: Uint8Array | undefined) => (bytes === undefined || bytes.length === 0 ? undefined : Buffer.from(bytes).toString('base64'));
 
 /** Builds and validates a notification; NotifyError('invalid-notification') when a field is wrong. */
 export function createNotification(event: NotificationEvent): Notification {

@@ -112,8 +112,8 @@ async function gateway(t: ExecutionContext, url: string, dataDir?: string): Prom
   return { notifier, dataDir: dir, clientId };
 }
 
-/** The retained messages under homegate/gateway/, as a fresh subscriber sees them. */
-async function retained(url: string): Promise<Map<string, string>> {
+/** The retained messages under homegate/gateway/ as a fresh subscriber sees them, once `expected` topics arrived (or 5 s). */
+async function retained(url: string, expected: number): Promise<Map<string, string>> {
   const client = mqtt.connect(url, { reconnectPeriod: 0 });
   const seen = new Map<string, string>();
   client.on('message', (topic, payload, packet) => packet.retain && seen.set(topic, payload.toString()));
@@ -123,7 +123,7 @@ async function retained(url: string): Promise<Map<string, string>> {
       client.once('error', reject);
     });
     await client.subscribeAsync('homegate/gateway/#', { qos: 1 });
-    await delay(200);
+    for (const deadline = Date.now() + 5000; seen.size < expected && Date.now() < deadline; ) await delay(20);
     return seen;
   } finally {
     await client.endAsync(true);
@@ -235,24 +235,26 @@ for (const [name, start, register] of brokers) {
       [decision(21).id, decision(22).id],
     );
     t.is(second.messages[0]?.notification.type, 'decision');
-    const third = await readMailbox({ url: broker.url, terminalId: TERMINAL, idleMs: 200 });
-    t.deepEqual(third.messages, [], 'what was read (and acknowledged) is not handed out again');
+    // At-least-once: a broker may hand an acknowledged message out again (e.g. PUBACK and DISCONNECT
+    // processed out of order); the ids a terminal has already read keep it from showing twice.
+    const third = await readMailbox({ url: broker.url, terminalId: TERMINAL, idleMs: 200, seen: new Set(second.messages.map((m) => m.id)) });
+    t.deepEqual(third.messages, [], 'what was read is not handed out again');
   });
 
   register(`${name}: availability is retained online while connected and offline after stop, and the status is retained JSON`, async (t) => {
     const broker = await withBroker(t);
     const gw = await gateway(t, broker.url);
     await gw.notifier.publishStatus({ version: '0.1.0', card: 'present' }); // before the CONNACK: published on connect
-    await eventually('a new subscriber gets both retained', async () => (await retained(broker.url)).size === 2);
+    await eventually('a new subscriber gets both retained', async () => (await retained(broker.url, 2)).size === 2);
     t.deepEqual(
-      await retained(broker.url),
+      await retained(broker.url, 2),
       new Map([
         ['homegate/gateway/availability', 'online'],
         ['homegate/gateway/status', '{"card":"present","version":"0.1.0"}'],
       ]),
     );
     await gw.notifier.stop();
-    t.is((await retained(broker.url)).get('homegate/gateway/availability'), 'offline');
+    t.is((await retained(broker.url, 2)).get('homegate/gateway/availability'), 'offline');
   });
 }
 
