@@ -19,7 +19,8 @@ export async function withCard<T>(sessions: CardSessions, terminalId: string, fn
   }
 }
 
-export function toEmoneyError(e: unknown): unknown {
+export function toEmoneyError(e: unknown, operation: 'pay' | 'cancel' | 'topup' = 'pay'): unknown {
+  const refused = operation === 'cancel' ? 'cancel-refused' : 'card-refused';
   if (e instanceof ApiError) return e;
   if (isProxyError(e)) return new ApiError(e.status, e.code, e.message);
   if (e instanceof PeerError) {
@@ -31,8 +32,8 @@ export function toEmoneyError(e: unknown): unknown {
     if (e.code === CardErrorCode.InsufficientFunds) return new ApiError(402, 'insufficient-funds', 'The purse on the home card holds too little for this payment');
     if (e.code === CardErrorCode.LimitExceeded) return new ApiError(409, 'limit-exceeded', 'The home card refused: over its per-payment, daily or maximum-balance limit');
     if (e.code === CardErrorCode.CertificateRejected) return new ApiError(502, 'market-untrusted', `The home card rejected the market's certificate: ${String(e.context.reason ?? '')}`);
-    if (e.code === CardErrorCode.ConditionsNotSatisfied) return new ApiError(409, 'cancel-refused', 'The home card refused the operation in its present state');
-    if (e.code === CardErrorCode.WrongData || e.code === CardErrorCode.NotFound) return new ApiError(409, 'cancel-refused', 'The home card refused the data it was given');
+    if (e.code === CardErrorCode.ConditionsNotSatisfied) return new ApiError(409, refused, `The home card refused the ${operation} in its present state`);
+    if (e.code === CardErrorCode.WrongData || e.code === CardErrorCode.NotFound) return new ApiError(409, refused, `The home card refused the data it was given for the ${operation}`);
     if (e.code < 400) return new ApiError(503, 'card-absent', `The home card did not answer: ${e.message}`);
   }
   const pin = pinError(e);

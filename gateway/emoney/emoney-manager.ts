@@ -8,6 +8,7 @@
  * card PAY → archive (presented: false) → notification → presentation. A
  * crash anywhere leaves a state that the start-up reconciliation completes.
  */
+import { isCardErrorInBand } from '../../card-io/errors.js';
 import type { SignedRecord } from '../../card-io/home-card/decision-record.js';
 import type { Logger } from '../../card-io/log.js';
 import type { CardService } from '../card/card-service.js';
@@ -19,7 +20,7 @@ import type { TerminalIdentity } from '../terminal-api/routes.js';
 import { toEmoneyError, withCard } from './emoney-errors.js';
 import type { IssuerClient } from './issuer-client.js';
 import { MarketPayments, servername } from './market-payments.js';
-import type { PaymentIntents } from './payment-intents.js';
+import type { LoadIntents, PaymentIntents } from './payment-intents.js';
 import { checkTopup, startOfMonthUtc, type TopupLimits } from './topup-policy.js';
 import { ApiError } from '../terminal-api/api-error.js';
 import type { ProxyState } from '../proxy/index.js';
@@ -35,6 +36,8 @@ export interface EmoneyManagerOptions {
   sessions: CardSessions;
   history: HistoryStore;
   intents: PaymentIntents;
+  /** Top-ups in flight (see LoadIntents); without it a load whose answer is lost is not archived. */
+  loads?: LoadIntents;
   mailer: Mailer;
   proxyState: ProxyState;
   issuer: IssuerClient | undefined;
@@ -141,7 +144,7 @@ export class EmoneyManager {
       await this.o.mailer.notify(createNotification({ type: 'cancel', cardId, seq, terminalId: t.id, mail: t.mail, record: fields, signedRecord: record.bytes, cardCertificate: this.o.cards.certificate }));
       return { record: fields };
     } catch (e) {
-      throw toEmoneyError(e);
+      throw toEmoneyError(e, 'cancel');
     }
   }
 
@@ -155,15 +158,26 @@ export class EmoneyManager {
       const receipt = await withCard(this.o.sessions, t.id, async (card) => {
         const status = await card.purseStatus();
         const challenge = await card.loadChallenge();
-        const auth = await issuer.requestLoad({ cardId: this.o.cards.cardId!, amount, currency: status.currency, challenge });
-        return card.load({ authorization: auth.authorization, signature: auth.signature });
+        const cardId = this.o.cards.cardId!;
+        const auth = await issuer.requestLoad({ cardId, amount, currency: status.currency, challenge });
+        // Journaled before LOAD: if its answer is lost (crash, line down), reconciliation finds out from the card.
+        const counter = status.counter + 1;
+        await this.o.loads?.record({ terminalId: t.id, mail: t.mail, cardId, amount, currency: status.currency, counter, balance: Number(status.balance) + amount });
+        try {
+          return await card.load({ authorization: auth.authorization, signature: auth.signature });
+        } catch (e) {
+          // A status word is a refusal, which changes nothing on the card.
+          if (isCardErrorInBand(e, 400)) await this.o.loads?.clear(cardId, counter);
+          throw e;
+        }
       });
       const load = { cardId: receipt.cardId, counter: receipt.counter, amount: Number(receipt.amount), currency: receipt.currency, newBalance: Number(receipt.balance) };
       await this.o.history.append({ kind: 'load', cardId: receipt.cardId, seq: receipt.counter, amount: load.amount, currency: load.currency, time: new Date(this.now()).toISOString(), terminalId: t.id, signedRecord: receipt.bytes.toString('base64') });
       await this.o.mailer.notify(createNotification({ type: 'topup', cardId: receipt.cardId, seq: receipt.counter, terminalId: t.id, mail: t.mail, time: new Date(this.now()), load, signedRecord: receipt.bytes, cardCertificate: this.o.cards.certificate, balance: load.newBalance }));
+      await this.o.loads?.clear(receipt.cardId, receipt.counter);
       return { load };
     } catch (e) {
-      throw toEmoneyError(e);
+      throw toEmoneyError(e, 'topup');
     }
   }
 

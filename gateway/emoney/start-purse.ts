@@ -16,7 +16,7 @@ import type { Registry } from '../registry/index.js';
 import { EmoneyManager } from './emoney-manager.js';
 import { reconcileCard } from './emoney-reconciler.js';
 import { IssuerClient } from './issuer-client.js';
-import { PaymentIntents } from './payment-intents.js';
+import { LoadIntents, PaymentIntents } from './payment-intents.js';
 
 export interface PurseDeps {
   dataDir: string;
@@ -48,12 +48,14 @@ export async function startPurse(d: PurseDeps): Promise<{ manager: EmoneyManager
   const issuerCfg = config.emoney.issuer;
   const issuer = issuerCfg ? new IssuerClient({ url: issuerCfg.url, caFile: p(issuerCfg.caFile), certFile: p(issuerCfg.certFile), keyFile: p(issuerCfg.keyFile) }) : undefined;
   const intents = new PaymentIntents(p('payment-intents.json'));
+  const loads = new LoadIntents(p('load-intents.json'));
   const manager = new EmoneyManager({
     registry: d.registry,
     cards: d.cards,
     sessions: d.sessions,
     history,
     intents,
+    loads,
     mailer: notifier,
     proxyState: d.proxyState,
     issuer,
@@ -67,7 +69,7 @@ export async function startPurse(d: PurseDeps): Promise<{ manager: EmoneyManager
   const catchUp = () => {
     if (stopped || d.cards.status !== 'present') return;
     running = running
-      .then(() => reconcileCard({ cards: d.cards, history, intents, registry: d.registry, mailer: notifier, logger }))
+      .then(() => reconcileCard({ cards: d.cards, history, intents, loads, registry: d.registry, mailer: notifier, logger }))
       .then(() => manager.presentPending())
       .catch((e: unknown) => logger.warn({ err: (e as Error).message }, 'purse catch-up failed; will retry'));
   };

@@ -34,6 +34,7 @@ export type ApiErrorCode =
   | 'issuer-unreachable'
   | 'decision-unknown'
   | 'cancel-refused'
+  | 'card-refused'
   | 'internal';
 
 export type ApiErrorFields = Record<string, string | number | boolean | null>;
