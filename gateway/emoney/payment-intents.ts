@@ -4,7 +4,7 @@
  * reconciliation at the next start finds the card's record, and this journal
  * names the terminal to notify, so no decision stays without its mail.
  */
-import { FsyncJsonFile } from '../registry/fsync-json-file.js';
+import { IntentJournal } from './intent-journal.js';
 
 interface Intent {
   terminalId: string;
@@ -15,38 +15,21 @@ interface Intent {
 }
 
 export class PaymentIntents {
-  private readonly file: FsyncJsonFile<Intent[]>;
-  private intents: Intent[] | undefined;
-  private queue: Promise<unknown> = Promise.resolve();
+  private readonly journal: IntentJournal<Intent>;
 
   constructor(path: string) {
-    this.file = new FsyncJsonFile<Intent[]>(path);
-  }
-
-  private async load(): Promise<Intent[]> {
-    this.intents ??= (await this.file.read()) ?? [];
-    return this.intents;
-  }
-
-  private serial<T>(fn: () => Promise<T>): Promise<T> {
-    const next = this.queue.then(fn, fn);
-    this.queue = next.catch(() => undefined);
-    return next;
+    this.journal = new IntentJournal<Intent>(path);
   }
 
   record(i: Omit<Intent, 'at'>): Promise<void> {
-    return this.serial(async () => {
-      // Bounded: an intent older than a day has long been reconciled or never paid.
-      const cutoff = Date.now() - 86_400_000;
-      const kept = (await this.load()).filter((x) => Date.parse(x.at) > cutoff && !(x.market === i.market && x.orderId === i.orderId));
-      this.intents = [...kept, { ...i, at: new Date().toISOString() }];
-      await this.file.write(this.intents);
-    });
+    // Bounded: an intent older than a day has long been reconciled or never paid.
+    const cutoff = Date.now() - 86_400_000;
+    return this.journal.add(i, (x) => Date.parse(x.at) > cutoff && !(x.market === i.market && x.orderId === i.orderId));
   }
 
   /** The terminal that asked to pay `orderId` at the market with this DNS name, if known. */
   async find(marketDnsName: string, orderId: string): Promise<Intent | undefined> {
-    return (await this.load()).find((x) => x.market === marketDnsName && x.orderId === orderId);
+    return (await this.journal.all()).find((x) => x.market === marketDnsName && x.orderId === orderId);
   }
 }
 
@@ -71,44 +54,21 @@ export interface LoadIntent {
  * it was done, and archives and mails it.
  */
 export class LoadIntents {
-  private readonly file: FsyncJsonFile<LoadIntent[]>;
-  private intents: LoadIntent[] | undefined;
-  private queue: Promise<unknown> = Promise.resolve();
+  private readonly journal: IntentJournal<LoadIntent>;
 
   constructor(path: string) {
-    this.file = new FsyncJsonFile<LoadIntent[]>(path);
-  }
-
-  private async load(): Promise<LoadIntent[]> {
-    this.intents ??= (await this.file.read()) ?? [];
-    return this.intents;
-  }
-
-  private serial<T>(fn: () => Promise<T>): Promise<T> {
-    const next = this.queue.then(fn, fn);
-    this.queue = next.catch(() => undefined);
-    return next;
+    this.journal = new IntentJournal<LoadIntent>(path);
   }
 
   record(i: Omit<LoadIntent, 'at'>): Promise<void> {
-    return this.serial(async () => {
-      const kept = (await this.load()).filter((x) => !(x.cardId === i.cardId && x.counter === i.counter));
-      this.intents = [...kept, { ...i, at: new Date().toISOString() }];
-      await this.file.write(this.intents);
-    });
+    return this.journal.add(i, (x) => !(x.cardId === i.cardId && x.counter === i.counter));
   }
 
   clear(cardId: string, counter: number): Promise<void> {
-    return this.serial(async () => {
-      const all = await this.load();
-      const kept = all.filter((x) => !(x.cardId === cardId && x.counter === counter));
-      if (kept.length === all.length) return;
-      this.intents = kept;
-      await this.file.write(kept);
-    });
+    return this.journal.remove((x) => x.cardId === cardId && x.counter === counter);
   }
 
-  async pending(): Promise<LoadIntent[]> {
-    return this.serial(async () => [...(await this.load())]);
+  pending(): Promise<LoadIntent[]> {
+    return this.journal.all();
   }
 }
