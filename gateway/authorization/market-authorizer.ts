@@ -11,12 +11,11 @@ import type { Logger } from '../../card-io/log.js';
 import { CardErrorCode, isCardError } from '../../card-io/errors.js';
 import type { CardService } from '../card/card-service.js';
 import { pinError, type CardLease, type CardSessions } from '../card/card-sessions.js';
-import { createProxyState, delegatedHandshake, isProxyError, type CardSigner, type MarketTarget, type ProxyOptions, type ProxyState } from '../proxy/index.js';
-import type { MarketRecord, Registry } from '../registry/index.js';
+import { createProxyState, delegatedHandshake, isProxyError, marketTarget, type CardSigner, type ProxyOptions, type ProxyState } from '../proxy/index.js';
+import type { Registry } from '../registry/index.js';
 import { ApiError } from '../terminal-api/api-error.js';
 import type { AuthorizeAnswer } from '../terminal-api/handlers.js';
 import type { TerminalIdentity } from '../terminal-api/routes.js';
-import { pemToDerAll } from '../../provisioning/pki/index.js';
 
 export interface MarketAuthorizerOptions {
   registry: Registry;
@@ -65,7 +64,7 @@ export class MarketAuthorizer {
           }
         },
       };
-      const result = await delegatedHandshake({ market: target(market), signer, options: this.o.proxy, logger: this.o.logger, clock: this.o.clock, state: this.state });
+      const result = await delegatedHandshake({ market: marketTarget(market), signer, options: this.o.proxy, logger: this.o.logger, clock: this.o.clock, state: this.state });
       if (lease) {
         // A reused session certificate: PIN2 was checked but the card was not used; end the release.
         await lease.card.resetPinState('PIN2');
@@ -97,11 +96,6 @@ function held(lease: CardLease | undefined): CardLease {
   return lease;
 }
 
-function target(m: MarketRecord): MarketTarget {
-  // SNI cannot be an IP address; a market registered by IP is reached by name "localhost" only in the sandbox.
-  const servername = /^[\d.]+$|:/.test(m.host) ? 'localhost' : m.host;
-  return { name: m.name, host: m.host, port: m.port, servername, anchorsDer: pemToDerAll(m.anchorPem) };
-}
 
 function toApiError(e: unknown): unknown {
   if (e instanceof ApiError) return e;

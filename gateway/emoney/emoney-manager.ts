@@ -23,8 +23,7 @@ import { MarketPayments, servername } from './market-payments.js';
 import type { LoadIntents, PaymentIntents } from './payment-intents.js';
 import { checkTopup, startOfMonthUtc, type TopupLimits } from './topup-policy.js';
 import { ApiError } from '../terminal-api/api-error.js';
-import type { ProxyState } from '../proxy/index.js';
-import { pemToDerAll } from '../../provisioning/pki/index.js';
+import { marketTarget, type ProxyState } from '../proxy/index.js';
 
 export interface Mailer {
   notify(n: Notification): Promise<void>;
@@ -78,7 +77,7 @@ export class EmoneyManager {
     try {
       const order = await this.payments.order(m, orderId);
       if (order.status !== 'open') throw new ApiError(409, 'order-not-payable', `Order ${orderId} is ${order.status}`);
-      const target = { name: m.name, host: m.host, port: m.port, servername: servername(m), anchorsDer: pemToDerAll(m.anchorPem) };
+      const target = marketTarget(m);
       const { chain } = await this.o.proxyState.chains.get({ market: target, connectTimeoutMs: this.o.marketTimeoutMs ?? 5000, logger: this.o.logger, now: this.now() });
       await this.o.intents.record({ terminalId: t.id, mail: t.mail, market: servername(m), orderId });
       const record = await withCard(this.o.sessions, t.id, async (card) => {

@@ -5,6 +5,7 @@
  * a payment proves itself with the card's signature.
  */
 import type { MarketRecord } from '../registry/index.js';
+import { marketServername } from '../proxy/market-target.js';
 import { httpsJson } from './https-json.js';
 
 export interface MarketOrder {
@@ -55,7 +56,6 @@ export class MarketPayments {
   }
 }
 
-/** SNI cannot be an IP address; the sandbox's market answers to "localhost". */
 export function servername(m: MarketRecord): string {
-  return /^[\d.]+$|:/.test(m.host) ? 'localhost' : m.host;
+  return marketServername(m.host);
 }

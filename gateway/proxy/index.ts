@@ -6,3 +6,4 @@ export * from './session-certificate.js';
 export * from './ssl-session.js';
 export * from './ticketed-connection.js';
 export * from './delegated-handshake.js';
+export * from './market-target.js';

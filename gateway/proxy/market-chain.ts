@@ -81,22 +81,27 @@ export function describeChain(chainDer: Buffer[]): MarketChain {
   };
 }
 
+/** TLS 1.3 to a market, verified against its registered anchors, with its SNI and ALPN (tickets are bound to both). */
+export function marketTlsOptions(market: MarketTarget): tls.ConnectionOptions {
+  return {
+    host: market.host,
+    port: market.port,
+    servername: market.servername,
+    minVersion: 'TLSv1.3',
+    maxVersion: 'TLSv1.3',
+    ca: market.anchorsDer.map((der) => derToPem(der)),
+    rejectUnauthorized: true,
+    ALPNProtocols: market.alpn ?? [...DEFAULT_ALPN],
+  };
+}
+
 /** One pre-flight connection; resolves with the verified chain or rejects with a ProxyError. */
 export function fetchMarketChain(p: FetchChainParams): Promise<MarketChain> {
   const { market } = p;
   const context = { market: market.name, host: market.host, port: market.port, stage: 'market-chain' as const };
   return new Promise((resolve, reject) => {
     let settled = false;
-    const socket = tls.connect({
-      host: market.host,
-      port: market.port,
-      servername: market.servername,
-      minVersion: 'TLSv1.3',
-      maxVersion: 'TLSv1.3',
-      ca: market.anchorsDer.map((der) => derToPem(der)),
-      rejectUnauthorized: true,
-      ALPNProtocols: market.alpn ?? [...DEFAULT_ALPN],
-    });
+    const socket = tls.connect(marketTlsOptions(market));
     const finish = (error: ProxyError | null, chain?: MarketChain): void => {
       if (settled) return;
       settled = true;

@@ -16,8 +16,7 @@
  */
 import tls from 'node:tls';
 import type { Logger } from '../../card-io/log.js';
-import { derToPem } from '../../provisioning/pki/pem.js';
-import { DEFAULT_ALPN, sha256 } from './market-chain.js';
+import { marketTlsOptions, sha256 } from './market-chain.js';
 import type { MarketTarget } from './proxy-options.js';
 import { ProxyError, ProxyErrorCode } from './proxy-error.js';
 import { classifyAfterHandshake, classifyServerSideFailure, errorCodeOf } from './tls-errors.js';
@@ -49,18 +48,7 @@ export function connectForTicket(p: TicketedConnectParams): Promise<TicketedSess
   return new Promise((resolve, reject) => {
     let settled = false;
     let handshakeDone = false;
-    const socket = tls.connect({
-      host: market.host,
-      port: market.port,
-      servername: market.servername,
-      minVersion: 'TLSv1.3',
-      maxVersion: 'TLSv1.3',
-      key: p.keyPem,
-      cert: p.certificateChainPem,
-      ca: market.anchorsDer.map((der) => derToPem(der)),
-      rejectUnauthorized: true,
-      ALPNProtocols: market.alpn ?? [...DEFAULT_ALPN],
-    });
+    const socket = tls.connect({ ...marketTlsOptions(market), key: p.keyPem, cert: p.certificateChainPem });
     const settle = (error: ProxyError | null, result?: TicketedSession): void => {
       if (settled) return;
       settled = true;
