@@ -14,10 +14,19 @@ async function freshCard() {
   return { card: new TestCard(store), store, adminKey, cardId };
 }
 
+/**
+ * The issuer and market PKI are read-only fixtures: built once per file, not
+ * once per test, so twenty tests do not start ~100 WebCrypto operations at once.
+ */
+let sharedPki: Promise<{ issuer: Awaited<ReturnType<typeof makeIssuer>>; market: Awaited<ReturnType<typeof makeMarketPki>> }> | undefined;
+function pki() {
+  sharedPki ??= (async () => ({ issuer: await makeIssuer(), market: await makeMarketPki() }))();
+  return sharedPki;
+}
+
 async function operationalCard() {
   const fresh = await freshCard();
-  const issuer = await makeIssuer();
-  const market = await makeMarketPki();
+  const { issuer, market } = await pki();
   const p = await personalize(fresh.card, fresh.adminKey, issuer, [market.root.certificate]);
   await fresh.card.select();
   return { ...fresh, ...p, issuer, market };
