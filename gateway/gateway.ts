@@ -25,8 +25,8 @@ import { SignedRequestVerifier } from './terminal-api/request-signature.js';
 import { createTerminalApiServer } from './terminal-api/server.js';
 import { createProxyState } from './proxy/index.js';
 import { startPurse } from './emoney/start-purse.js';
+import { GATEWAY_VERSION } from './version.js';
 
-export const GATEWAY_VERSION = '0.1.0';
 
 export interface StartGatewayOptions {
   dataDir: string;

@@ -4,6 +4,7 @@
  */
 import { Command, CommanderError } from 'commander';
 import { isCardError } from '../../card-io/errors.js';
+import { GATEWAY_VERSION } from '../version.js';
 import { registerCardCommands } from './card-commands.js';
 import { registerGatewayCommands } from './gateway-commands.js';
 import { registerSandboxCommand } from './sandbox-command.js';
@@ -12,7 +13,7 @@ import { registerTerminalCommands } from './terminal-commands.js';
 export function buildProgram(): Command {
   const program = new Command('homegate')
     .description('Home gateway: the home card on a serial line, delegated market authentication, purse and notifications.')
-    .version('0.1.0')
+    .version(GATEWAY_VERSION)
     .option('--data <dir>', 'data directory (default: $HOMEGATE_DATA, else $XDG_DATA_HOME/homegate or ~/.local/share/homegate)')
     .option('--log-level <level>', 'trace | debug | info | warn | error (default: $HOMEGATE_LOG_LEVEL or info)')
     .showHelpAfterError()

@@ -7,6 +7,7 @@
 import { readFile } from 'node:fs/promises';
 import { isAbsolute, join } from 'node:path';
 import { z } from 'zod';
+import { DEFAULT_PROXY_OPTIONS, proxyOptionsSchema } from '../proxy/proxy-options.js';
 
 const port = z.number().int().min(1).max(65535);
 
@@ -49,19 +50,8 @@ export const gatewayConfigSchema = z
     registryFile: z.string().default('registry.json'),
     /** Unix socket for local administration (market add, terminal enroll). Default gateway.sock. */
     adminSocket: z.string().default('gateway.sock'),
-    proxy: z
-      .object({
-        /** Lifetime of the card-signed session certificate in s, 60..900. Default 300. */
-        leafLifetimeSeconds: z.number().int().min(60).max(900).default(300),
-        /** Market connect timeout in ms, 100..60000. Default 5000. */
-        connectTimeoutMs: z.number().int().min(100).max(60_000).default(5000),
-        /** How long to wait for the market's session ticket after the handshake, in ms. Default 2000. */
-        ticketTimeoutMs: z.number().int().min(100).max(60_000).default(2000),
-        /** Reuse one session certificate per market within its lifetime (fewer card signatures). Default false. */
-        reuseSessionCertificate: z.boolean().default(false),
-      })
-      .strict()
-      .default({ leafLifetimeSeconds: 300, connectTimeoutMs: 5000, ticketTimeoutMs: 2000, reuseSessionCertificate: false }),
+    /** The proxy engine (market handshakes); options documented in proxy/proxy-options.ts. */
+    proxy: proxyOptionsSchema.default(DEFAULT_PROXY_OPTIONS),
     /** The archive of decisions, cancels and loads (one file per month). Default history. */
     historyDir: z.string().default('history'),
     /** MQTT for mail notifications and status; absent: no MQTT. */

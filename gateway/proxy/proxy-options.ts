@@ -1,8 +1,9 @@
 /**
  * What the proxy engine is given: the card (abstracted as a signer), the
  * market to authenticate to, and the engine's options. Options are validated
- * once, every problem reported at once (STYLE.md §7).
+ * once, every problem reported at once.
  */
+import { z } from 'zod';
 import { ProxyError, ProxyErrorCode } from './proxy-error.js';
 
 /**
@@ -33,72 +34,56 @@ export interface MarketTarget {
   alpn?: string[];
 }
 
-export interface ProxyOptions {
-  /**
-   * How long the card-signed session leaf stays valid after "now", in seconds.
-   * Range 60..900, default 300. The leaf starts 60 s before "now" for markets
-   * whose clock is a little behind, except that the whole validity may not
-   * exceed the card's 15-minute limit (PROTOCOL.md, session-certificate rules):
-   * above 840 s the backdating shrinks (to none at 900 s).
-   */
-  leafLifetimeSeconds: number;
-  /** Time for TCP connect plus the TLS handshake, in ms. Range 100..60000, default 5000. */
-  connectTimeoutMs: number;
-  /**
-   * How long to wait for the NewSessionTicket after the handshake, in ms.
-   * Range 100..30000, default 2000. TLS 1.3 servers send it right after they
-   * read the client's Finished (RFC 8446 §4.6.1), so this is one round trip
-   * plus the market's certificate check.
-   */
-  ticketTimeoutMs: number;
-  /**
-   * Default false. When true, the ephemeral key and card-signed leaf of a
-   * market are kept in memory and reused until 60 s before the leaf expires:
-   * such an authorization skips the card's VERIFY CERTIFICATE and SIGN
-   * (`cardSigned: false` in the result). The caller still checks PIN2. Off by
-   * default because claim 2 has the card check every market handshake.
-   */
-  reuseSessionCertificate: boolean;
-}
+/**
+ * The proxy engine's options: the one schema, also the `proxy` section of
+ * gateway.json, so a value the configuration accepts is a value the engine
+ * accepts.
+ */
+export const proxyOptionsSchema = z
+  .object({
+    /**
+     * How long the card-signed session leaf stays valid after "now", in seconds.
+     * Range 60..900, default 300. The leaf starts 60 s before "now" for markets
+     * whose clock is a little behind, except that the whole validity may not
+     * exceed the card's 15-minute limit (PROTOCOL.md, session-certificate rules):
+     * above 840 s the backdating shrinks (to none at 900 s).
+     */
+    leafLifetimeSeconds: z.number().int().min(60).max(900).default(300),
+    /** Time for TCP connect plus the TLS handshake, in ms. Range 100..60000, default 5000. */
+    connectTimeoutMs: z.number().int().min(100).max(60_000).default(5000),
+    /**
+     * How long to wait for the NewSessionTicket after the handshake, in ms.
+     * Range 100..30000, default 2000. TLS 1.3 servers send it right after they
+     * read the client's Finished (RFC 8446 §4.6.1), so this is one round trip
+     * plus the market's certificate check.
+     */
+    ticketTimeoutMs: z.number().int().min(100).max(30_000).default(2000),
+    /**
+     * Default false. When true, the ephemeral key and card-signed leaf of a
+     * market are kept in memory and reused until 60 s before the leaf expires:
+     * such an authorization skips the card's VERIFY CERTIFICATE and SIGN
+     * (`cardSigned: false` in the result). The caller still checks PIN2. Off by
+     * default because the card is meant to check every market handshake.
+     */
+    reuseSessionCertificate: z.boolean().default(false),
+  })
+  .strict();
 
-export const DEFAULT_PROXY_OPTIONS: Readonly<ProxyOptions> = Object.freeze({
-  leafLifetimeSeconds: 300,
-  connectTimeoutMs: 5000,
-  ticketTimeoutMs: 2000,
-  reuseSessionCertificate: false,
-});
+export type ProxyOptions = z.infer<typeof proxyOptionsSchema>;
 
-const RANGES = {
-  leafLifetimeSeconds: [60, 900],
-  connectTimeoutMs: [100, 60_000],
-  ticketTimeoutMs: [100, 30_000],
-} as const;
-
-/** Every problem with the given options, as sentences; empty when valid. */
-export function proxyOptionProblems(options: Partial<ProxyOptions>): string[] {
-  const problems: string[] = [];
-  for (const [name, [min, max]] of Object.entries(RANGES)) {
-    const value = options[name as keyof typeof RANGES];
-    if (value === undefined) continue;
-    if (!Number.isInteger(value) || value < min || value > max) {
-      problems.push(`${name} must be an integer from ${min} to ${max}, got ${String(value)}`);
-    }
-  }
-  const reuse = options.reuseSessionCertificate;
-  if (reuse !== undefined && typeof reuse !== 'boolean') problems.push('reuseSessionCertificate must be a boolean');
-  return problems;
-}
+export const DEFAULT_PROXY_OPTIONS: Readonly<ProxyOptions> = Object.freeze(proxyOptionsSchema.parse({}));
 
 /** Defaults filled in; throws one `internal` ProxyError listing every problem. */
 export function resolveProxyOptions(options: Partial<ProxyOptions> = {}): ProxyOptions {
-  const problems = proxyOptionProblems(options);
-  if (problems.length > 0) {
+  const result = proxyOptionsSchema.safeParse(stripUndefined(options));
+  if (!result.success) {
+    const problems = result.error.issues.map((i) => `${i.path.join('.') || '(options)'}: ${i.message}`);
     throw new ProxyError(ProxyErrorCode.Internal, `Invalid proxy options: ${problems.join('; ')}`, {
       stage: 'options',
       problems,
     });
   }
-  return { ...DEFAULT_PROXY_OPTIONS, ...stripUndefined(options) };
+  return result.data;
 }
 
 function stripUndefined(o: Partial<ProxyOptions>): Partial<ProxyOptions> {
