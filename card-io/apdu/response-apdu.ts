@@ -2,7 +2,6 @@
  * Response APDU (ISO/IEC 7816-4:2020 §5.1): [data] SW1 SW2.
  */
 import { CardError, CardErrorCode } from '../errors.js';
-import { SW } from './status-words.js';
 
 export interface ResponseApdu {
   readonly data: Buffer;
@@ -24,8 +23,4 @@ export function parseResponseApdu(bytes: Uint8Array): ResponseApdu {
     throw new CardError(CardErrorCode.MalformedApdu, 'Response APDU shorter than its status word', { length: b.length });
   }
   return { data: b.subarray(0, b.length - 2), sw: b.readUInt16BE(b.length - 2) };
-}
-
-export function isOk(r: ResponseApdu): boolean {
-  return r.sw === SW.OK;
 }
