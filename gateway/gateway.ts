@@ -19,6 +19,7 @@ import { Registry } from './registry/index.js';
 import { loadOrCreateCa } from '../provisioning/ca-store.js';
 import { enrollTerminal } from '../provisioning/enroll-terminal.js';
 import { primeMailbox } from './notify/prime-mailbox.js';
+import { BROKER_USERS_FILE } from './notify/broker-users.js';
 import { ApiError } from './terminal-api/api-error.js';
 import { terminalApiRoutes } from './terminal-api/handlers.js';
 import { SignedRequestVerifier } from './terminal-api/request-signature.js';
@@ -113,9 +114,11 @@ export async function startGateway(o: StartGatewayOptions): Promise<RunningGatew
   const host = config.terminalApi.host === '0.0.0.0' ? '127.0.0.1' : config.terminalApi.host;
   const enroll = async (name: string, mail: string) => {
     const householdCa = await loadOrCreateCa(path('pki'), 'household-ca', 'CN=homegate household CA');
-    const e = await enrollTerminal({ registry, householdCa, name, mail, gatewayUrl: `https://${host === '127.0.0.1' ? 'localhost' : host}:${port}`, terminalsDir: path('terminals'), logger, clock });
-    if (config.mqtt) {
-      await primeMailbox({ url: config.mqtt.url, terminalId: e.terminal.id, topicPrefix: config.mqtt.topicPrefix, username: config.mqtt.username }).catch((err: unknown) =>
+    // Mail: the profile pins the card certificate and gets the terminal's own broker user (BROKER_USERS_FILE).
+    const mailParams = { ...(cards.certificate ? { cardCertificate: cards.certificate } : {}), ...(config.mqtt ? { brokerUsersFile: path(BROKER_USERS_FILE) } : {}) };
+    const e = await enrollTerminal({ registry, householdCa, name, mail, gatewayUrl: `https://${host === '127.0.0.1' ? 'localhost' : host}:${port}`, terminalsDir: path('terminals'), logger, clock, ...mailParams });
+    if (config.mqtt && e.broker) {
+      await primeMailbox({ url: config.mqtt.url, terminalId: e.terminal.id, topicPrefix: config.mqtt.topicPrefix, ...e.broker }).catch((err: unknown) =>
         logger.warn({ terminal: e.terminal.id, err: (err as Error).message }, 'could not open the terminal\'s mail session; its first mail read opens it'),
       );
     }
