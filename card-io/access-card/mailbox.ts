@@ -101,6 +101,7 @@ export async function readMailbox(options: MailboxOptions): Promise<MailboxRead>
     throw new MailboxError('no-card-certificate', 'No valid card certificate to verify mail with; enroll this terminal again', { cause: e });
   }
   return collect(options, (value) => {
+    if (parse(value) === undefined) return 'malformed';
     const v = verifyMail(value, key, options.terminalId);
     return typeof v === 'string' ? 'rejected' : { id: v.id, type: v.type, notification: v.notification };
   });
