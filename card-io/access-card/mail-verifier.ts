@@ -14,9 +14,10 @@
  *     record / load fields, the decision time, and a cancel's record says
  *     `cancelled` (a decision re-mailed after reconciliation may, too);
  *  3. it is addressed to this terminal.
- * The accepted notification is rebuilt from the checked fields only; an
- * unsigned extra (e.g. a decision's `balance`, the recipient address) is not
- * passed on. Its dedupe key is the verified (cardId, type, seq).
+ * The accepted notification is rebuilt from the checked fields; of the
+ * unsigned ones only the recipient address and the card certificate (when it
+ * is the pinned one) are passed on, never e.g. a decision's `balance`, which
+ * the card did not sign. Its dedupe key is the verified (cardId, type, seq).
  */
 import { X509Certificate, type KeyObject } from 'node:crypto';
 import { parseSignedRecord, verifySignedRecord, type SignedRecord } from '../home-card/decision-record.js';
@@ -48,6 +49,24 @@ const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !
 const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
 
 export function verifyMail(value: unknown, cardKey: KeyObject, terminalId: string): VerifiedMail | MailRejection {
+  const v = verifySigned(value, cardKey, terminalId);
+  if (typeof v === 'string') return v;
+  const n = value as Obj;
+  const extras: Obj = {};
+  if (typeof n.mail === 'string') extras.mail = n.mail;
+  if (typeof n.cardCertificate === 'string' && sameKey(n.cardCertificate, cardKey)) extras.cardCertificate = n.cardCertificate;
+  return { ...v, notification: { ...v.notification, ...extras } };
+}
+
+function sameKey(certificateBase64: string, cardKey: KeyObject): boolean {
+  try {
+    return cardKeyOf(Buffer.from(certificateBase64, 'base64')).equals(cardKey);
+  } catch {
+    return false;
+  }
+}
+
+function verifySigned(value: unknown, cardKey: KeyObject, terminalId: string): VerifiedMail | MailRejection {
   if (!isObj(value) || typeof value.signedRecord !== 'string' || !BASE64.test(value.signedRecord)) return 'unsigned';
   const bytes = Buffer.from(value.signedRecord, 'base64');
   const type = value.type;

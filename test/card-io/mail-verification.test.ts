@@ -88,11 +88,15 @@ test('When a top-up shows another amount, counter or balance than the signed rec
   t.is(verifyMail({ ...n, signedRecord: plain(card.decision(9, ME)).signedRecord }, key, ME), 'unsigned');
 });
 
-test('When a genuine decision carries unsigned extras (balance, recipient), the accepted mail does not pass them on', async (t) => {
+test('When a genuine decision carries an unsigned balance or another card certificate, the accepted mail does not pass them on', async (t) => {
   const card = await signingCard();
+  const other = await signingCard();
   const n = { ...plain(card.decision(2, ME)), balance: 999_999 };
   const v = verifyMail(n, cardKeyOf(card.certificate), ME);
   if (typeof v === 'string') return t.fail(v);
   t.false('balance' in v.notification);
-  t.false('mail' in v.notification);
+  t.is(v.notification.cardCertificate, card.certificate.toString('base64'), 'the pinned certificate is passed on');
+  const w = verifyMail({ ...n, cardCertificate: other.certificate.toString('base64') }, cardKeyOf(card.certificate), ME);
+  if (typeof w === 'string') return t.fail(w);
+  t.false('cardCertificate' in w.notification);
 });
