@@ -19,7 +19,7 @@ import { Registry } from './registry/index.js';
 import { loadOrCreateCa } from '../provisioning/ca-store.js';
 import { enrollTerminal } from '../provisioning/enroll-terminal.js';
 import { primeMailbox } from './notify/prime-mailbox.js';
-import { BROKER_USERS_FILE } from './notify/broker-users.js';
+import { BROKER_USERS_FILE, removeBrokerUser } from './notify/broker-users.js';
 import { ApiError } from './terminal-api/api-error.js';
 import { terminalApiRoutes } from './terminal-api/handlers.js';
 import { SignedRequestVerifier } from './terminal-api/request-signature.js';
@@ -124,7 +124,12 @@ export async function startGateway(o: StartGatewayOptions): Promise<RunningGatew
     }
     return { id: e.terminal.id, name: e.terminal.name, profileDir: e.profileDir };
   };
-  const admin: HttpServer = await startAdminServer(path(config.adminSocket), buildAdminRoutes({ markets, registry, enroll, revoked: (id) => sessions.lock(id).catch(() => undefined) }), logger.child({ channel: 'admin' }));
+  const revokeTerminal = async (id: string) => {
+    await sessions.lock(id).catch(() => undefined);
+    // Its broker login goes too (Mosquitto: after the next reload of the password file).
+    if (config.mqtt) await removeBrokerUser(path(BROKER_USERS_FILE), id).catch((err: unknown) => logger.warn({ terminal: id, err: (err as Error).message }, 'could not remove the revoked terminal\'s broker user'));
+  };
+  const admin: HttpServer = await startAdminServer(path(config.adminSocket), buildAdminRoutes({ markets, registry, enroll, revoked: revokeTerminal }), logger.child({ channel: 'admin' }));
   logger.info({ port, card: cards.status }, 'gateway started');
 
   return {

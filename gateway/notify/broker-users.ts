@@ -82,18 +82,31 @@ export async function readBrokerUsers(path: string): Promise<Map<string, string>
 export function setBrokerUser(path: string, credentials: BrokerCredentials): Promise<void> {
   if (!USERNAME.test(credentials.username)) return Promise.reject(new TypeError('A broker user name is 1..64 characters of [A-Za-z0-9._-]'));
   // One read-modify-write at a time per file: two enrollments at once must not lose a user.
-  const next = (writes.get(path) ?? Promise.resolve()).then(() => writeUser(path, credentials));
+  return serialized(path, () => writeUser(path, credentials));
+}
+
+/** Removes one user (a revoked terminal): its login stops working at its next CONNECT. */
+export function removeBrokerUser(path: string, username: string): Promise<void> {
+  return serialized(path, () => writeUsers(path, (users) => users.delete(username)));
+}
+
+const writes = new Map<string, Promise<unknown>>();
+
+function serialized(path: string, write: () => Promise<void>): Promise<void> {
+  const next = (writes.get(path) ?? Promise.resolve()).then(write);
   const settled = next.catch(() => undefined);
   writes.set(path, settled);
   void settled.then(() => writes.get(path) === settled && writes.delete(path));
   return next;
 }
 
-const writes = new Map<string, Promise<unknown>>();
+function writeUser(path: string, credentials: BrokerCredentials): Promise<void> {
+  return writeUsers(path, (users) => users.set(credentials.username, hashBrokerPassword(credentials.password)));
+}
 
-async function writeUser(path: string, credentials: BrokerCredentials): Promise<void> {
+async function writeUsers(path: string, change: (users: Map<string, string>) => void): Promise<void> {
   const users = await readBrokerUsers(path);
-  users.set(credentials.username, hashBrokerPassword(credentials.password));
+  change(users);
   await ensureDirectory(dirname(path));
   const text = [...users].map(([u, h]) => `${u}:${h}\n`).join('');
   await replaceFileAtomically(path, text, { mode: 0o600 });

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import test, { type ExecutionContext } from 'ava';
 import mqtt, { type MqttClient } from 'mqtt';
 import { isMailboxError, mailboxClientId, readUnverifiedMailbox } from '../../card-io/access-card/mailbox.js';
-import { GATEWAY_BROKER_USER, generateBrokerPassword, setBrokerUser } from '../../gateway/notify/broker-users.js';
+import { GATEWAY_BROKER_USER, generateBrokerPassword, removeBrokerUser, setBrokerUser } from '../../gateway/notify/broker-users.js';
 import { startEmbeddedBroker } from '../../gateway/notify/embedded-broker.js';
 import { needsBinary, type RegisterTest } from '../helpers/binaries.js';
 import { delay } from '../helpers/link-probes.js';
@@ -25,9 +25,12 @@ const mailTopic = (id: string) => `homegate/terminals/${id}/mail`;
 interface Household {
   url: string;
   password: Record<string, string>;
+  file: string;
+  /** Makes the broker read the password file again (Mosquitto: SIGHUP or restart; the embedded one reads it on each CONNECT). */
+  reload(): Promise<void>;
 }
 
-type Start = (t: ExecutionContext, passwordFile: string) => Promise<string>;
+type Start = (t: ExecutionContext, passwordFile: string) => Promise<{ url: string; reload(): Promise<void> }>;
 
 const brokers: Array<[string, RegisterTest, Start]> = [
   [
@@ -36,7 +39,7 @@ const brokers: Array<[string, RegisterTest, Start]> = [
     async (t, passwordFile) => {
       const b = await startEmbeddedBroker({ port: 0, passwordFile });
       t.teardown(() => b.stop());
-      return b.url;
+      return { url: b.url, reload: async () => undefined };
     },
   ],
   [
@@ -45,7 +48,7 @@ const brokers: Array<[string, RegisterTest, Start]> = [
     async (t, passwordFile) => {
       const m = await startMosquitto({ config: (ctx) => shippedMosquittoConfig(ctx, passwordFile) });
       t.teardown(() => m.dispose());
-      return m.url;
+      return { url: m.url, reload: async () => (await m.stop(), await m.start()) };
     },
   ],
 ];
@@ -59,7 +62,7 @@ async function household(t: ExecutionContext, start: Start): Promise<Household> 
     password[username] = generateBrokerPassword();
     await setBrokerUser(file, { username, password: password[username]! });
   }
-  return { url: await start(t, file), password };
+  return { ...(await start(t, file)), password, file };
 }
 
 /** Connects once; rejects with the CONNACK refusal. */
@@ -159,5 +162,17 @@ for (const [name, register, start] of brokers) {
     await alice.endAsync();
     t.deepEqual(Object.fromEntries(retained), { 'homegate/gateway/availability': 'online', 'homegate/gateway/status': '{"card":"present"}' });
     t.deepEqual((await readUnverifiedMailbox(mailbox(h, ALICE))).messages, []);
+  });
+}
+
+for (const [name, register, start] of brokers) {
+  register(`${name}: When a revoked terminal's user is removed, its login is refused and the others still work`, async (t) => {
+    const h = await household(t, start);
+    await readUnverifiedMailbox(mailbox(h, BOB));
+    await removeBrokerUser(h.file, BOB);
+    await h.reload();
+    const e = await t.throwsAsync(readUnverifiedMailbox(mailbox(h, BOB)));
+    t.true(isMailboxError(e, 'broker-refused'), e?.message);
+    await t.notThrowsAsync(readUnverifiedMailbox(mailbox(h, ALICE)));
   });
 }
