@@ -22,7 +22,7 @@ import { clientIdAllowed, GATEWAY_BROKER_USER, readBrokerUsers, verifyBrokerPass
 import { NotifyError } from './notify-error.js';
 
 export interface EmbeddedBrokerOptions {
-  /** Interface to listen on. Default 127.0.0.1: the sandbox broker has no authentication. */
+  /** Interface to listen on. Default 127.0.0.1 (without `passwordFile` the broker admits anyone). */
   host?: string;
   /** TCP port, 0..65 535 (0: any free port). Default 1883 (IANA "mqtt"). */
   port?: number;
