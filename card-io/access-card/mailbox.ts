@@ -21,7 +21,9 @@
  *
  * It logs in with the terminal's own broker user (its registry id and the
  * password from its profile's broker.json): the household's broker refuses
- * anonymous clients and ties the client id to the user.
+ * anonymous clients and ties the client id to the user (the embedded broker
+ * admits only `homegate-mail-<user>`; the shipped Mosquitto replaces any
+ * client id by the user name), so nobody else can resume this session.
  *
  * The topic layout mirrors gateway/notify/mqtt-notifier.ts (card-io does not
  * import the gateway).
