@@ -19,6 +19,7 @@ import { Registry } from './registry/index.js';
 import { loadOrCreateCa } from '../provisioning/ca-store.js';
 import { enrollTerminal } from '../provisioning/enroll-terminal.js';
 import { primeMailbox } from './notify/prime-mailbox.js';
+import { BROKER_USERS_FILE, removeBrokerUser } from './notify/broker-users.js';
 import { ApiError } from './terminal-api/api-error.js';
 import { terminalApiRoutes } from './terminal-api/handlers.js';
 import { SignedRequestVerifier } from './terminal-api/request-signature.js';
@@ -113,15 +114,22 @@ export async function startGateway(o: StartGatewayOptions): Promise<RunningGatew
   const host = config.terminalApi.host === '0.0.0.0' ? '127.0.0.1' : config.terminalApi.host;
   const enroll = async (name: string, mail: string) => {
     const householdCa = await loadOrCreateCa(path('pki'), 'household-ca', 'CN=homegate household CA');
-    const e = await enrollTerminal({ registry, householdCa, name, mail, gatewayUrl: `https://${host === '127.0.0.1' ? 'localhost' : host}:${port}`, terminalsDir: path('terminals'), logger, clock });
-    if (config.mqtt) {
-      await primeMailbox({ url: config.mqtt.url, terminalId: e.terminal.id, topicPrefix: config.mqtt.topicPrefix, username: config.mqtt.username }).catch((err: unknown) =>
+    // Mail: the profile pins the card certificate and gets the terminal's own broker user (BROKER_USERS_FILE).
+    const mailParams = { ...(cards.certificate ? { cardCertificate: cards.certificate } : {}), ...(config.mqtt ? { brokerUsersFile: path(BROKER_USERS_FILE) } : {}) };
+    const e = await enrollTerminal({ registry, householdCa, name, mail, gatewayUrl: `https://${host === '127.0.0.1' ? 'localhost' : host}:${port}`, terminalsDir: path('terminals'), logger, clock, ...mailParams });
+    if (config.mqtt && e.broker) {
+      await primeMailbox({ url: config.mqtt.url, terminalId: e.terminal.id, topicPrefix: config.mqtt.topicPrefix, ...e.broker }).catch((err: unknown) =>
         logger.warn({ terminal: e.terminal.id, err: (err as Error).message }, 'could not open the terminal\'s mail session; its first mail read opens it'),
       );
     }
     return { id: e.terminal.id, name: e.terminal.name, profileDir: e.profileDir };
   };
-  const admin: HttpServer = await startAdminServer(path(config.adminSocket), buildAdminRoutes({ markets, registry, enroll, revoked: (id) => sessions.lock(id).catch(() => undefined) }), logger.child({ channel: 'admin' }));
+  const revokeTerminal = async (id: string) => {
+    await sessions.lock(id).catch(() => undefined);
+    // Its broker login goes too (Mosquitto: after the next reload of the password file).
+    if (config.mqtt) await removeBrokerUser(path(BROKER_USERS_FILE), id).catch((err: unknown) => logger.warn({ terminal: id, err: (err as Error).message }, 'could not remove the revoked terminal\'s broker user'));
+  };
+  const admin: HttpServer = await startAdminServer(path(config.adminSocket), buildAdminRoutes({ markets, registry, enroll, revoked: revokeTerminal }), logger.child({ channel: 'admin' }));
   logger.info({ port, card: cards.status }, 'gateway started');
 
   return {

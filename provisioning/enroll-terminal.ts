@@ -12,11 +12,18 @@
  *
  * The key is generated here, by the enrolling machine, and handed over in the
  * profile; it is never stored anywhere else.
+ *
+ * Mail (optional parameters): with `cardCertificate` the profile pins the
+ * home card's certificate (card.pem), the only signer whose mail the terminal
+ * believes; with `brokerUsersFile` the terminal gets its own MQTT broker user
+ * (user name = its id, a random password in broker.json, 0600) and the
+ * gateway keeps only the password's hash in that Mosquitto-format file.
  */
 import type { KeyObject } from 'node:crypto';
 import { join } from 'node:path';
-import { PROFILE_FILES, type TerminalProfileJson } from '../card-io/access-card/terminal-profile.js';
+import { OPTIONAL_PROFILE_FILES, PROFILE_FILES, type TerminalProfileJson } from '../card-io/access-card/terminal-profile.js';
 import type { Logger } from '../card-io/log.js';
+import { generateBrokerPassword, setBrokerUser, type BrokerCredentials } from '../gateway/notify/broker-users.js';
 import { checkMail, checkTerminalName, type Registry, type TerminalRecord } from '../gateway/registry/index.js';
 import { EnrollmentError } from './enrollment-error.js';
 import { createClientCertificate, derToPem, generateP256KeyPair, sha256Fingerprint, type IssuingCa } from './pki/index.js';
@@ -43,6 +50,10 @@ export interface EnrollTerminalParams {
   logger: Logger;
   /** Milliseconds since the epoch (certificate validity). Default Date.now. */
   clock?: () => number;
+  /** The home card's certificate (DER), pinned in the profile as card.pem. */
+  cardCertificate?: Uint8Array;
+  /** The broker's password file (broker-users.ts): the terminal's broker user is added to it. */
+  brokerUsersFile?: string;
 }
 
 export interface EnrolledTerminal {
@@ -50,6 +61,8 @@ export interface EnrolledTerminal {
   profileDir: string;
   /** The client certificate, DER. */
   certificate: Buffer;
+  /** The terminal's broker login (also in its broker.json), when `brokerUsersFile` was given; never log it. */
+  broker?: BrokerCredentials;
 }
 
 function checkGatewayUrl(url: string): string {
@@ -87,6 +100,7 @@ export async function enrollTerminal(p: EnrollTerminalParams): Promise<EnrolledT
     await writeNewFile(profileDir, PROFILE_FILES.key, keyPem, KEY_FILE_MODE);
     await writeNewFile(profileDir, PROFILE_FILES.certificate, derToPem(certificate), PUBLIC_FILE_MODE);
     await writeNewFile(profileDir, PROFILE_FILES.householdCa, derToPem(p.householdCa.certificate), PUBLIC_FILE_MODE);
+    if (p.cardCertificate) await writeNewFile(profileDir, OPTIONAL_PROFILE_FILES.cardCertificate, derToPem(Buffer.from(p.cardCertificate)), PUBLIC_FILE_MODE);
     const certFingerprint = sha256Fingerprint(certificate).toString('hex');
     terminal = await p.registry.addTerminal({ name, mail, certFingerprint });
   } catch (e) {
@@ -94,7 +108,13 @@ export async function enrollTerminal(p: EnrollTerminalParams): Promise<EnrolledT
     throw e;
   }
 
+  let broker: BrokerCredentials | undefined;
   try {
+    if (p.brokerUsersFile !== undefined) {
+      broker = { username: terminal.id, password: generateBrokerPassword() };
+      await writeNewFile(profileDir, OPTIONAL_PROFILE_FILES.broker, `${JSON.stringify(broker)}\n`, KEY_FILE_MODE);
+      await setBrokerUser(p.brokerUsersFile, broker);
+    }
     const profile: TerminalProfileJson = { name, terminalId: terminal.id, gatewayUrl, mail };
     await writeNewFile(profileDir, PROFILE_FILES.profile, `${JSON.stringify(profile, null, 2)}\n`, PUBLIC_FILE_MODE);
     await fsyncDir(profileDir);
@@ -107,5 +127,5 @@ export async function enrollTerminal(p: EnrollTerminalParams): Promise<EnrolledT
   }
 
   logger.info({ terminalId: terminal.id, name, profileDir }, 'Terminal enrolled');
-  return { terminal, profileDir, certificate };
+  return { terminal, profileDir, certificate, ...(broker ? { broker } : {}) };
 }

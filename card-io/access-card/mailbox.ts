@@ -10,15 +10,27 @@
  * restarts too). The first read creates the session: what was published
  * before it is not kept for this terminal.
  *
- * Delivery is at-least-once, so it drops duplicates by notification id
- * (within the read, and `seen` ids of earlier reads). It collects until no
- * message arrived for `idleMs`, then disconnects cleanly; the broker then
- * forgets what was acknowledged.
+ * Every message is verified against the card certificate pinned in the
+ * terminal profile (mail-verifier.ts) before anything else: unsigned, wrongly
+ * signed or mismatched ones are counted as `rejected` and never shown.
+ * Delivery is at-least-once, so it then drops duplicates by the verified id
+ * (within the read, and `seen` ids of earlier reads): a forged message that
+ * borrows a real one's id cannot hide it. It collects until no message
+ * arrived for `idleMs`, then disconnects cleanly; the broker then forgets
+ * what was acknowledged.
+ *
+ * It logs in with the terminal's own broker user (its registry id and the
+ * password from its profile's broker.json): the household's broker refuses
+ * anonymous clients and ties the client id to the user (the embedded broker
+ * admits only `homegate-mail-<user>`; the shipped Mosquitto replaces any
+ * client id by the user name), so nobody else can resume this session.
  *
  * The topic layout mirrors gateway/notify/mqtt-notifier.ts (card-io does not
  * import the gateway).
  */
+import type { KeyObject } from 'node:crypto';
 import mqtt, { type IConnackPacket, type MqttClient } from 'mqtt';
+import { cardKeyOf, verifyMail } from './mail-verifier.js';
 
 export interface MailboxOptions {
   /** Broker URL, `mqtt://host:port` or `mqtts://host:port`. */
@@ -37,6 +49,8 @@ export interface MailboxOptions {
   maxReadMs?: number;
   /** Notification ids already read earlier: dropped as duplicates. */
   seen?: ReadonlySet<string>;
+  /** The card certificate pinned at enrollment (DER, or PEM text): only mail the card signed is shown. */
+  cardCertificate: Uint8Array | string;
 }
 
 /** One notification as received: its id and type, and the whole JSON object. */
@@ -55,9 +69,11 @@ export interface MailboxRead {
   duplicates: number;
   /** Payloads that were not a notification (not JSON, or no string id). */
   malformed: number;
+  /** Notifications ignored because the card did not sign them as shown (unsigned, bad signature, fields or addressee differ). */
+  rejected: number;
 }
 
-export type MailboxErrorCode = 'invalid-options' | 'broker-unreachable' | 'broker-refused' | 'subscribe-refused';
+export type MailboxErrorCode = 'invalid-options' | 'no-card-certificate' | 'broker-unreachable' | 'broker-refused' | 'subscribe-refused';
 
 export class MailboxError extends Error {
   override readonly name = 'MailboxError';
@@ -78,12 +94,38 @@ export function mailboxClientId(terminalId: string): string {
   return `homegate-mail-${terminalId}`;
 }
 
+/** Reads and verifies this terminal's mail (see the top of this file). */
 export async function readMailbox(options: MailboxOptions): Promise<MailboxRead> {
+  let key: KeyObject;
+  try {
+    key = cardKeyOf(options.cardCertificate);
+  } catch (e) {
+    throw new MailboxError('no-card-certificate', 'No valid card certificate to verify mail with; enroll this terminal again', { cause: e });
+  }
+  return collect(options, (value) => {
+    if (parse(value) === undefined) return 'malformed';
+    const v = verifyMail(value, key, options.terminalId);
+    return typeof v === 'string' ? 'rejected' : { id: v.id, type: v.type, notification: v.notification };
+  });
+}
+
+/**
+ * The transport without verification, for diagnostics and tests of the
+ * broker path: dedupes by the id the payload claims. Never show what it
+ * returns to a person as the card's word.
+ */
+export function readUnverifiedMailbox(options: Omit<MailboxOptions, 'cardCertificate'>): Promise<MailboxRead> {
+  return collect(options, (value) => parse(value) ?? 'malformed');
+}
+
+type Accept = (value: unknown) => MailMessage | 'malformed' | 'rejected';
+
+async function collect(options: Omit<MailboxOptions, 'cardCertificate'>, accept: Accept): Promise<MailboxRead> {
   const prefix = options.topicPrefix ?? 'homegate';
   if (!/^[A-Za-z0-9._-]{1,64}$/.test(options.terminalId)) throw new MailboxError('invalid-options', 'A terminal id is one topic level of [A-Za-z0-9._-]');
   if (!/^[^/+#\s]+$/.test(prefix)) throw new MailboxError('invalid-options', 'The topic prefix is one topic level without /, + or #');
   const topic = `${prefix}/terminals/${options.terminalId}/mail`;
-  const read: MailboxRead = { messages: [], sessionPresent: false, duplicates: 0, malformed: 0 };
+  const read: MailboxRead = { messages: [], sessionPresent: false, duplicates: 0, malformed: 0, rejected: 0 };
   const ids = new Set(options.seen ?? []);
   let onActivity = () => {};
 
@@ -98,8 +140,9 @@ export async function readMailbox(options: MailboxOptions): Promise<MailboxRead>
   // Attached before the CONNACK: a persistent session's queued messages follow it at once.
   client.on('message', (t, payload) => {
     if (t !== topic) return;
-    const message = parse(payload);
-    if (message === undefined) read.malformed += 1;
+    const message = accept(json(payload));
+    if (message === 'malformed') read.malformed += 1;
+    else if (message === 'rejected') read.rejected += 1;
     else if (ids.has(message.id)) read.duplicates += 1;
     else {
       ids.add(message.id);
@@ -160,16 +203,19 @@ function connected(client: MqttClient, url: string): Promise<IConnackPacket> {
   });
 }
 
-function parse(payload: Buffer): MailMessage | undefined {
+function json(payload: Buffer): unknown {
   try {
-    const value: unknown = JSON.parse(payload.toString('utf8'));
-    if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
-    const notification = value as Record<string, unknown>;
-    if (typeof notification.id !== 'string' || notification.id === '') return undefined;
-    return { id: notification.id, type: String(notification.type), notification };
+    return JSON.parse(payload.toString('utf8'));
   } catch {
     return undefined;
   }
+}
+
+function parse(value: unknown): MailMessage | undefined {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
+  const notification = value as Record<string, unknown>;
+  if (typeof notification.id !== 'string' || notification.id === '') return undefined;
+  return { id: notification.id, type: String(notification.type), notification };
 }
 
 function redact(url: string): string {

@@ -7,6 +7,13 @@
  *   terminal.pem      the client certificate (household CA)
  *   household-ca.pem  to verify the gateway's server certificate
  *
+ * and, from enrollments that hand them over (older profiles lack them):
+ *
+ *   card.pem          the home card's certificate, pinned: the terminal
+ *                     believes only mail this card signed (mailbox.ts)
+ *   broker.json       { username, password } of the terminal's own MQTT
+ *                     broker user, mode 0600 like the key
+ *
  * Loading checks everything a request would otherwise fail on later, with an
  * error that says which file to fix. A key file that group or others can read
  * is refused (level 'warning': nothing is broken yet, but the key may have
@@ -22,6 +29,18 @@ export const PROFILE_FILES = {
   certificate: 'terminal.pem',
   householdCa: 'household-ca.pem',
 } as const;
+
+/** Files of a profile that older enrollments did not write. */
+export const OPTIONAL_PROFILE_FILES = {
+  cardCertificate: 'card.pem',
+  broker: 'broker.json',
+} as const;
+
+/** The terminal's MQTT broker login (broker.json): user name = terminal id. */
+export interface BrokerLogin {
+  username: string;
+  password: string;
+}
 
 /** The content of profile.json. */
 export interface TerminalProfileJson {
@@ -40,6 +59,10 @@ export interface TerminalProfile extends TerminalProfileJson {
   keyPem: string;
   certificatePem: string;
   householdCaPem: string;
+  /** The pinned home card certificate (card.pem), when the enrollment handed it over. */
+  cardCertificatePem?: string;
+  /** The terminal's broker login (broker.json), when the enrollment handed it over. Secret. */
+  broker?: BrokerLogin;
 }
 
 export type TerminalProfileErrorCode =
@@ -117,15 +140,41 @@ async function checkFiles(dir: string): Promise<void> {
   if (missing.length > 0) {
     throw new TerminalProfileError('profile-incomplete', `The terminal profile at ${dir} lacks ${missing.join(', ')}`, { dir, missing });
   }
-  const keyPath = join(dir, PROFILE_FILES.key);
-  const mode = (await stat(keyPath)).mode & 0o777;
+  await checkPrivate(join(dir, PROFILE_FILES.key));
+}
+
+async function checkPrivate(path: string): Promise<void> {
+  const mode = (await stat(path)).mode & 0o777;
   if ((mode & 0o077) !== 0) {
     throw new TerminalProfileError(
       'key-permissions',
-      `${keyPath} is readable by others (mode ${mode.toString(8).padStart(4, '0')}); refusing to use it: chmod 600 it`,
-      { path: keyPath, mode },
+      `${path} is readable by others (mode ${mode.toString(8).padStart(4, '0')}); refusing to use it: chmod 600 it`,
+      { path, mode },
     );
   }
+}
+
+async function readOptional(path: string): Promise<string | undefined> {
+  try {
+    return await readFile(path, 'utf8');
+  } catch (e) {
+    if (isErrno(e, 'ENOENT')) return undefined;
+    throw e;
+  }
+}
+
+function parseBroker(text: string, terminalId: string): BrokerLogin {
+  const file = OPTIONAL_PROFILE_FILES.broker;
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch {
+    throw invalid(file, 'not valid JSON'); // no cause: V8's message quotes the text, i.e. the password
+  }
+  const o = (typeof v === 'object' && v !== null ? v : {}) as Record<string, unknown>;
+  if (typeof o.username !== 'string' || typeof o.password !== 'string' || o.password === '') throw invalid(file, '"username" or "password" is missing');
+  if (o.username !== terminalId) throw invalid(file, `"username" is not this terminal's id`);
+  return { username: o.username, password: o.password };
 }
 
 function parseKey(pem: string): KeyObject {
@@ -167,5 +216,17 @@ export async function loadTerminalProfile(dir: string): Promise<TerminalProfile>
   if (!certificate.checkIssued(householdCa) || !certificate.verify(householdCa.publicKey)) {
     throw invalid(PROFILE_FILES.certificate, `not issued by ${PROFILE_FILES.householdCa}`);
   }
-  return { ...profile, key, keyPem, certificatePem, householdCaPem };
+  const result: TerminalProfile = { ...profile, key, keyPem, certificatePem, householdCaPem };
+  const cardPem = await readOptional(join(dir, OPTIONAL_PROFILE_FILES.cardCertificate));
+  if (cardPem !== undefined) {
+    parseCertificate(OPTIONAL_PROFILE_FILES.cardCertificate, cardPem);
+    result.cardCertificatePem = cardPem;
+  }
+  const brokerPath = join(dir, OPTIONAL_PROFILE_FILES.broker);
+  const brokerText = await readOptional(brokerPath);
+  if (brokerText !== undefined) {
+    await checkPrivate(brokerPath);
+    result.broker = parseBroker(brokerText, profile.terminalId);
+  }
+  return result;
 }

@@ -74,7 +74,10 @@ export function registerPurseCommands(terminal: Command, open: Open): void {
       const seenFile = join(profileDir, 'mail-seen.json');
       const seen = new Set<string>(await readFile(seenFile, 'utf8').then((t) => JSON.parse(t) as string[], () => []));
       const { readMailbox } = await import('../../card-io/access-card/mailbox.js');
-      const r = await readMailbox({ url: who.mailbox.url, topicPrefix: who.mailbox.topicPrefix, terminalId: who.terminal.id, idleMs: flags.idleMs, seen });
+      // The terminal's own broker login and the card certificate pinned at enrollment (terminal-profile.ts).
+      const { broker, cardCertificatePem } = a.profile;
+      const r = await readMailbox({ url: who.mailbox.url, topicPrefix: who.mailbox.topicPrefix, terminalId: who.terminal.id, idleMs: flags.idleMs, seen, cardCertificate: cardCertificatePem ?? '', ...(broker ?? {}) });
+      if (r.rejected > 0) process.stderr.write(`ignored ${r.rejected} message(s) the home card did not sign as shown\n`);
       for (const m of r.messages) seen.add(m.id);
       await writeFile(seenFile, JSON.stringify([...seen].slice(-10_000)), { mode: 0o600 });
       out(f.json, r.messages.map((m) => m.notification), r.messages.map((m) => `${String(m.notification.time)}  ${m.type}  ${m.id}`).join('\n') || '(no new mail)');

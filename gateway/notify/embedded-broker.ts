@@ -7,18 +7,30 @@
  *
  * A taken port is a NotifyError('broker-port-in-use') that says which port and
  * what to do, instead of EADDRINUSE.
+ *
+ * With `passwordFile` (broker-users.ts; the sandbox always gives one) it
+ * enforces what deploy/mosquitto/acl and homegate.conf enforce on Mosquitto:
+ * no anonymous clients, each user only with its own client id, only the
+ * gateway publishes (mail, retained status and availability), a terminal
+ * subscribes only to its own mail topic and to the gateway's status.
+ * Without one it is open (tests of the transport only).
  */
 import net from 'node:net';
 import { Aedes } from 'aedes';
 import { silentLogger, type Logger } from '../../card-io/log.js';
+import { clientIdAllowed, GATEWAY_BROKER_USER, readBrokerUsers, verifyBrokerPassword } from './broker-users.js';
 import { NotifyError } from './notify-error.js';
 
 export interface EmbeddedBrokerOptions {
-  /** Interface to listen on. Default 127.0.0.1: the sandbox broker has no authentication. */
+  /** Interface to listen on. Default 127.0.0.1 (without `passwordFile` the broker admits anyone). */
   host?: string;
   /** TCP port, 0..65 535 (0: any free port). Default 1883 (IANA "mqtt"). */
   port?: number;
   logger?: Logger;
+  /** Mosquitto-format password file (broker-users.ts), read on every CONNECT. Absent: anyone may do anything. */
+  passwordFile?: string;
+  /** The gateway's first topic level (its `topicPrefix`). Default `homegate`. */
+  topicPrefix?: string;
 }
 
 export interface EmbeddedBroker {
@@ -38,6 +50,7 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions = {}): 
   const logger = (options.logger ?? silentLogger).child({ component: 'mqtt-broker' });
   // drainTimeout: a client that stops reading is cut after 30 s instead of stalling delivery to everyone.
   const aedes = await Aedes.createBroker({ drainTimeout: 30_000 });
+  if (options.passwordFile !== undefined) enforceUsers(aedes, options.passwordFile, options.topicPrefix ?? 'homegate', logger);
   const sockets = new Set<net.Socket>();
   const server = net.createServer((socket) => {
     sockets.add(socket);
@@ -68,6 +81,54 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions = {}): 
 
   return { host, port, url: `mqtt://${host.includes(':') ? `[${host}]` : host}:${port}`, aedes, stop };
 }
+
+/** MQTT 3.1.1 §3.2.2.3 CONNACK return codes. */
+const BAD_USERNAME_OR_PASSWORD = 4;
+const IDENTIFIER_REJECTED = 2;
+
+function refuse(returnCode: number, message: string) {
+  return Object.assign(new Error(message), { returnCode });
+}
+
+function enforceUsers(aedes: Aedes, passwordFile: string, prefix: string, logger: Logger): void {
+  const users = new WeakMap<object, string>();
+  aedes.authenticate = (client, username, password, done) => {
+    void (async () => {
+      const hashes = await readBrokerUsers(passwordFile);
+      const hash = username === undefined ? undefined : hashes.get(username);
+      // A wrong user is hashed against a dummy so the answer takes as long as for a wrong password.
+      const ok = verifyBrokerPassword(hash ?? DUMMY_HASH, password?.toString('utf8') ?? '') && hash !== undefined;
+      if (!ok || username === undefined) return done(refuse(BAD_USERNAME_OR_PASSWORD, 'bad user name or password'), false);
+      if (!clientIdAllowed(username, client.id)) {
+        logger.warn({ username, clientId: client.id }, 'MQTT client id of another user refused');
+        return done(refuse(IDENTIFIER_REJECTED, 'this client id belongs to another user'), false);
+      }
+      users.set(client, username);
+      done(null, true);
+    })().catch((e: unknown) => {
+      logger.error({ err: (e as Error).message }, 'MQTT password file unreadable; refusing the client');
+      done(refuse(3, 'server unavailable'), false);
+    });
+  };
+  aedes.authorizePublish = (client, packet, callback) => {
+    // Only the gateway publishes: mail, and the retained status and availability.
+    if (client !== null && users.get(client) === GATEWAY_BROKER_USER) return callback(null);
+    callback(new Error(`publishing to ${packet.topic} is not allowed`));
+  };
+  aedes.authorizeSubscribe = (client, sub, callback) => {
+    const username = users.get(client);
+    if (username === GATEWAY_BROKER_USER || (username !== undefined && terminalMayRead(prefix, username, sub.topic))) return callback(null, sub);
+    logger.warn({ username, topic: sub.topic }, 'MQTT subscription refused');
+    callback(null, null); // SUBACK 0x80 for this filter
+  };
+}
+
+/** A terminal's own mail topic, and the gateway's status and availability (a filter confined to `<prefix>/gateway/`). */
+function terminalMayRead(prefix: string, terminalId: string, filter: string): boolean {
+  return filter === `${prefix}/terminals/${terminalId}/mail` || filter.startsWith(`${prefix}/gateway/`);
+}
+
+const DUMMY_HASH = `$7$101$${Buffer.alloc(12).toString('base64')}$${Buffer.alloc(64).toString('base64')}`;
 
 function listen(server: net.Server, host: string, port: number): Promise<void> {
   return new Promise((resolve, reject) => {

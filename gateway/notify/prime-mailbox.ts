@@ -3,7 +3,10 @@
  * §3.1.2.4): a terminal's first mailbox read would miss everything mailed
  * before it. So when a terminal is enrolled (and when the sandbox starts its
  * fresh in-memory broker) the gateway opens the terminal's persistent session
- * once, subscribes, and leaves before anything could be queued.
+ * once, subscribes, and leaves before anything could be queued. It logs in
+ * as the terminal (the login enrollment just generated, or the sandbox's
+ * profile): brokers tie a mailbox's client id to its user, so no other login,
+ * the gateway's included, can open that session.
  */
 import { connectAsync } from 'mqtt';
 import { mailboxClientId } from '../../card-io/access-card/mailbox.js';

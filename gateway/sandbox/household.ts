@@ -21,6 +21,8 @@ import { issueHouseholdCredential, loadOrCreateIssuerPki } from '../../deploy/sa
 import { startSandboxIssuer, type SandboxIssuer } from '../../deploy/sandbox/issuer/index.js';
 import { startEmbeddedBroker } from '../notify/embedded-broker.js';
 import { primeMailbox } from '../notify/prime-mailbox.js';
+import { BROKER_USERS_FILE } from '../notify/broker-users.js';
+import { ensureGatewayBrokerUser, terminalBrokerLogins } from './sandbox-mail.js';
 import { Registry } from '../registry/index.js';
 import { dataPath } from '../config/gateway-config.js';
 import { access } from 'node:fs/promises';
@@ -97,15 +99,19 @@ export async function startSandboxHousehold(o: StartSandboxOptions): Promise<San
       await conn.close();
     }
 
-    const cardId = (await readCardId(cardDevice, logger)) ?? 'unknown';
+    const cardInfo = await readCardInfo(cardDevice, logger);
+    const cardId = cardInfo.cardId ?? 'unknown';
     const household = `household-${cardId}`;
     if (!(await exists(join(dataDir, 'pki', 'issuer-credential.pem')))) await issueHouseholdCredential(files.issuer, household, { dir: join(dataDir, 'pki') });
     const issuer = await startSandboxIssuer({ port: ports.issuer, serverCert: issuerPki.serverCertificate, serverKey: issuerPki.serverKey, clientCa: files.issuer.certificate, loadKey: issuerPki.loadKey, accounts: [{ household, cards: [cardId], balance: 1_000_000, currency: 'EUR' }] });
     stops.push(() => issuer.stop());
     say(`sandbox issuer at ${issuer.url} (household account 10000.00 EUR)`);
     let mqttUrl = o.mqttUrl;
+    const brokerUsersFile = dataPath(dataDir, BROKER_USERS_FILE);
+    const gatewayBrokerUser = await ensureGatewayBrokerUser(dataDir);
     if (!mqttUrl) {
-      const broker = await startEmbeddedBroker({ port: ports.mqtt, logger });
+      // Users and ACL as on the household's Mosquitto (deploy/mosquitto): no anonymous client, client ids tied to users.
+      const broker = await startEmbeddedBroker({ port: ports.mqtt, logger, passwordFile: brokerUsersFile, topicPrefix: 'homegate' });
       stops.push(() => broker.stop());
       mqttUrl = broker.url;
       say(`embedded MQTT broker at ${mqttUrl}`);
@@ -116,7 +122,7 @@ export async function startSandboxHousehold(o: StartSandboxOptions): Promise<San
     config.card.device = cardDevice;
     config.terminalApi.host = '127.0.0.1';
     config.terminalApi.port = ports.gateway;
-    config.mqtt = { url: mqttUrl, clientId: 'homegate-gateway', topicPrefix: 'homegate' };
+    config.mqtt = { url: mqttUrl, clientId: 'homegate-gateway', topicPrefix: 'homegate', ...gatewayBrokerUser };
     config.emoney.issuer = { url: issuer.url, caFile: 'pki/issuer-ca.pem', certFile: 'pki/issuer-credential.pem', keyFile: 'pki/issuer-credential.key' };
     const gatewayUrl = `https://localhost:${ports.gateway}`;
     await ensureSandboxRegistry({
@@ -125,6 +131,7 @@ export async function startSandboxHousehold(o: StartSandboxOptions): Promise<San
       gatewayUrl,
       market: { name: SANDBOX_MARKET, url: `https://localhost:${ports.market}`, anchorPem: derToPem(marketPki.caCertificate) },
       logger,
+      mail: { brokerUsersFile, ...(cardInfo.certificate ? { cardCertificate: cardInfo.certificate } : {}) },
     });
 
     const market = await startSandboxMarket({
@@ -141,7 +148,9 @@ export async function startSandboxHousehold(o: StartSandboxOptions): Promise<San
       // A fresh in-memory broker: open the demo terminal's mail session before anything is mailed.
       const reg = new Registry({ path: dataPath(dataDir, config.registryFile), logger });
       await reg.open();
-      for (const t of reg.listTerminals().filter((x) => x.status === 'active')) await primeMailbox({ url: mqttUrl, terminalId: t.id, topicPrefix: config.mqtt.topicPrefix });
+      const active = new Set(reg.listTerminals().filter((x) => x.status === 'active').map((x) => x.id));
+      // Each session is opened with that terminal's own login: the broker ties its client id to it.
+      for (const login of await terminalBrokerLogins(dataDir, active)) await primeMailbox({ url: mqttUrl, terminalId: login.username, topicPrefix: config.mqtt.topicPrefix, ...login });
     }
     const gateway = await startGateway({ dataDir, config, logger });
     stops.push(() => gateway.stop());
@@ -160,10 +169,12 @@ async function exists(p: string): Promise<boolean> {
   );
 }
 
-async function readCardId(device: string, logger: Logger): Promise<string | undefined> {
+async function readCardInfo(device: string, logger: Logger): Promise<{ cardId?: string; certificate?: Buffer }> {
   const conn = await connectHomeCard({ device, logger });
   try {
-    return (await conn.card.select()).cardId;
+    const cardId = (await conn.card.select()).cardId;
+    const certificate = (await conn.card.info()).certificate;
+    return { ...(cardId ? { cardId } : {}), ...(certificate ? { certificate } : {}) };
   } finally {
     await conn.close();
   }

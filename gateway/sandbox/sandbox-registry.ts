@@ -10,6 +10,7 @@ import { loadOrCreateCa } from '../../provisioning/ca-store.js';
 import { enrollTerminal } from '../../provisioning/enroll-terminal.js';
 import { dataPath } from '../config/gateway-config.js';
 import { Registry } from '../registry/index.js';
+import { completeProfileMail } from './sandbox-mail.js';
 
 export const DEMO_TERMINAL = { name: 'demo', mail: 'demo@household.example' } as const;
 
@@ -19,6 +20,8 @@ export interface SandboxRegistryOptions {
   gatewayUrl: string;
   market: { name: string; url: string; anchorPem: string };
   logger: Logger;
+  /** Mail: the card certificate the demo profile pins, and the broker's password file for its broker user. */
+  mail?: { cardCertificate?: Uint8Array; brokerUsersFile: string };
 }
 
 export async function ensureSandboxRegistry(o: SandboxRegistryOptions): Promise<void> {
@@ -31,13 +34,17 @@ export async function ensureSandboxRegistry(o: SandboxRegistryOptions): Promise<
   const profileDir = join(o.dataDir, 'terminals', DEMO_TERMINAL.name);
   const profileFile = join(profileDir, 'profile.json');
   const profile = await readFile(profileFile, 'utf8').then(
-    (t) => JSON.parse(t) as { gatewayUrl: string },
+    (t) => JSON.parse(t) as { gatewayUrl: string; terminalId: string },
     () => undefined,
   );
   if (!profile) {
     const householdCa = await loadOrCreateCa(join(o.dataDir, 'pki'), 'household-ca', 'CN=homegate household CA');
-    await enrollTerminal({ registry, householdCa, ...DEMO_TERMINAL, gatewayUrl: o.gatewayUrl, terminalsDir: join(o.dataDir, 'terminals'), logger: o.logger });
-  } else if (profile.gatewayUrl !== o.gatewayUrl) {
+    const mail = o.mail ? { brokerUsersFile: o.mail.brokerUsersFile, ...(o.mail.cardCertificate ? { cardCertificate: o.mail.cardCertificate } : {}) } : {};
+    await enrollTerminal({ registry, householdCa, ...DEMO_TERMINAL, gatewayUrl: o.gatewayUrl, terminalsDir: join(o.dataDir, 'terminals'), logger: o.logger, ...mail });
+    return;
+  }
+  if (profile.gatewayUrl !== o.gatewayUrl) {
     await writeFile(profileFile, JSON.stringify({ ...profile, gatewayUrl: o.gatewayUrl }, null, 2) + '\n');
   }
+  if (o.mail) await completeProfileMail(profileDir, profile.terminalId, o.mail.cardCertificate, o.mail.brokerUsersFile);
 }

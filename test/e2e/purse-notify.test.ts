@@ -19,7 +19,7 @@ import { parseSignedRecord, verifySignedRecord } from '../../card-io/home-card/d
 import { needsBinary } from '../helpers/binaries.js';
 import { serialWhen } from '../helpers/household.js';
 import { startMosquitto } from '../helpers/mosquitto.js';
-import { SANDBOX_MARKET, readMailUntil, startPurseHousehold } from '../helpers/purse-household.js';
+import { SANDBOX_MARKET, mailLoginFor, readMailUntil, startPurseHousehold } from '../helpers/purse-household.js';
 import { header, mimeParts, startSmtpServer } from '../helpers/smtp.js';
 
 const mosquitto = needsBinary('mosquitto');
@@ -36,7 +36,7 @@ serialWhen(mosquitto)('With Mosquitto as the household broker, two payments made
   const seen = new Set<string>();
 
   // The terminal's persistent session, opened before anything is mailed.
-  const opened = await readMailbox({ url: broker.url, terminalId: h.terminalId, idleMs: 300 });
+  const opened = await readMailbox({ url: broker.url, terminalId: h.terminalId, ...mailLoginFor(h.terminalId), idleMs: 300 });
   t.is(opened.messages.length, 0);
   // A payment while the broker is up arrives at once.
   const before = await h.createOrder(access, 'tea-100g');
@@ -49,7 +49,7 @@ serialWhen(mosquitto)('With Mosquitto as the household broker, two payments made
   const orders = [await h.createOrder(access, 'coffee-250g'), await h.createOrder(access, 'mug')];
   const balanceBefore = ((await access.balance()) as { balance: number }).balance;
   await broker.stop();
-  const down = await readMailbox({ url: broker.url, terminalId: h.terminalId, connectTimeoutMs: 1000 }).then(
+  const down = await readMailbox({ url: broker.url, terminalId: h.terminalId, ...mailLoginFor(h.terminalId), connectTimeoutMs: 1000 }).then(
     () => undefined,
     (e: unknown) => e,
   );
@@ -74,7 +74,7 @@ serialWhen(mosquitto)('With Mosquitto as the household broker, two payments made
     t.true(verifySignedRecord(parseSignedRecord(Buffer.from(String(m.notification.signedRecord), 'base64')), h.cardPublicKey));
   }
   // Nothing more comes later (a redelivery would be dropped by id: counted, not shown).
-  const later = await readMailbox({ url: broker.url, terminalId: h.terminalId, seen, idleMs: 1000 });
+  const later = await readMailbox({ url: broker.url, terminalId: h.terminalId, ...mailLoginFor(h.terminalId), seen, idleMs: 1000 });
   t.true(later.sessionPresent);
   t.deepEqual(later.messages, []);
   t.log(`redeliveries dropped by id: ${after.duplicates + later.duplicates}`);

@@ -4,26 +4,25 @@
  * paths and log destination swapped for the test's own).
  */
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import type { ExecutionContext } from 'ava';
 import mqtt from 'mqtt';
-import { isMailboxError, readMailbox } from '../../card-io/access-card/mailbox.js';
+import { isMailboxError, readUnverifiedMailbox } from '../../card-io/access-card/mailbox.js';
 import { createNotification, type Notification } from '../../gateway/notify/notification.js';
 import { createNotifier, type Notifier } from '../../gateway/notify/notifier.js';
 import type { MqttNotifierOptions } from '../../gateway/notify/mqtt-notifier.js';
 import { needsBinary } from '../helpers/binaries.js';
 import { delay } from '../helpers/link-probes.js';
-import { startMosquitto, type MosquittoContext } from '../helpers/mosquitto.js';
+import { shippedMosquittoConfig, startMosquitto } from '../helpers/mosquitto.js';
 
 const mosquitto = needsBinary('mosquitto');
-const DEPLOY = fileURLToPath(new URL('../../../deploy/mosquitto/', import.meta.url));
 const CARD = '1111222233334444';
 const ALICE = 'aaaaaaaaaaaaaaaa';
 const BOB = 'bbbbbbbbbbbbbbbb';
+const CAROL = 'cccccccccccccccc';
 
 function decision(seq: number, terminalId: string): Notification {
   const record = { seq, cardId: CARD, market: 'shop.example', orderId: `o-${seq}`, amount: 100, currency: 'EUR', time: '2025-03-01T10:00:00.000Z', status: 'paid' as const };
@@ -38,35 +37,17 @@ async function gateway(t: ExecutionContext, mqttOptions: MqttNotifierOptions): P
   return notifier;
 }
 
-/** deploy/mosquitto/homegate.conf with the test's listener, password file, persistence and logging. */
-async function deployConfig(ctx: MosquittoContext, passwordFile: string): Promise<string> {
-  const shipped = await readFile(join(DEPLOY, 'homegate.conf'), 'utf8');
-  const lines: string[] = [];
-  let listener = false;
-  for (const line of shipped.split('\n')) {
-    const key = line.split(/\s+/)[0];
-    if (key === 'listener') {
-      if (!listener) lines.push(`listener ${ctx.port} 127.0.0.1`);
-      listener = true;
-    } else if (key === 'password_file') lines.push(`password_file ${passwordFile}`);
-    else if (key === 'acl_file') lines.push(`acl_file ${join(DEPLOY, 'acl')}`);
-    else if (key === 'persistence_location') lines.push(`persistence_location ${ctx.persistenceLocation}`);
-    else if (!['certfile', 'keyfile', 'tls_version', 'log_dest'].includes(key ?? '')) lines.push(line);
-  }
-  return lines.join('\n');
-}
-
 mosquitto.test('Mail queued for an offline terminal survives a Mosquitto restart (persistence on)', async (t) => {
   const broker = await startMosquitto();
   t.teardown(() => broker.dispose());
-  await readMailbox({ url: broker.url, terminalId: ALICE, idleMs: 100 }); // the persistent session
+  await readUnverifiedMailbox({ url: broker.url, terminalId: ALICE, idleMs: 100 }); // the persistent session
   const notifier = await gateway(t, { url: broker.url });
   for (const seq of [1, 2]) await notifier.notify(decision(seq, ALICE));
   await notifier.flush(10_000);
   await notifier.stop();
   await broker.stop();
   await broker.start();
-  const read = await readMailbox({ url: broker.url, terminalId: ALICE, idleMs: 300 });
+  const read = await readUnverifiedMailbox({ url: broker.url, terminalId: ALICE, idleMs: 300 });
   t.true(read.sessionPresent);
   t.deepEqual(
     read.messages.map((m) => m.id),
@@ -82,12 +63,14 @@ mosquitto.test('With the shipped config and ACL a terminal reads its own mail an
   await passwd('mosquitto_passwd', ['-c', '-b', passwordFile, 'homegate-gateway', 'gateway-secret']);
   await passwd('mosquitto_passwd', ['-b', passwordFile, ALICE, 'alice-secret']);
   await passwd('mosquitto_passwd', ['-b', passwordFile, BOB, 'bob-secret']);
-  const broker = await startMosquitto({ config: (ctx) => deployConfig(ctx, passwordFile) });
+  await passwd('mosquitto_passwd', ['-b', passwordFile, CAROL, 'carol-secret']);
+  const broker = await startMosquitto({ config: (ctx) => shippedMosquittoConfig(ctx, passwordFile) });
   t.teardown(() => broker.dispose());
   const alice = { url: broker.url, terminalId: ALICE, username: ALICE, password: 'alice-secret', idleMs: 300 };
   const bob = { ...alice, terminalId: BOB, username: BOB, password: 'bob-secret' };
-  for (const session of [alice, bob]) await readMailbox(session);
-  const snooper = mqtt.connect(broker.url, { clientId: 'alice-snooping', username: ALICE, password: 'alice-secret', reconnectPeriod: 0 });
+  for (const session of [alice, bob]) await readUnverifiedMailbox(session);
+  // Carol, another enrolled terminal (her own login: the client id is the user name, so she cannot touch Alice's or Bob's session).
+  const snooper = mqtt.connect(broker.url, { clientId: 'carol-snooping', username: CAROL, password: 'carol-secret', reconnectPeriod: 0 });
   t.teardown(() => snooper.endAsync(true));
   const snooped: string[] = [];
   snooper.on('message', (topic) => snooped.push(topic));
@@ -95,26 +78,26 @@ mosquitto.test('With the shipped config and ACL a terminal reads its own mail an
   // Whether a denied subscription is refused (SUBACK 0x80) or silently granted depends on the Mosquitto version.
   await snooper.subscribeAsync(`homegate/terminals/${BOB}/mail`, { qos: 1 });
 
-  const anonymous = await t.throwsAsync(readMailbox({ url: broker.url, terminalId: ALICE, idleMs: 100 }));
+  const anonymous = await t.throwsAsync(readUnverifiedMailbox({ url: broker.url, terminalId: ALICE, idleMs: 100 }));
   t.true(isMailboxError(anonymous, 'broker-refused'), anonymous?.message);
 
   const notifier = await gateway(t, { url: broker.url, username: 'homegate-gateway', password: 'gateway-secret' });
   await notifier.notify(decision(5, ALICE));
   await notifier.notify(decision(6, BOB));
   await notifier.flush(10_000);
-  const forger = mqtt.connect(broker.url, { username: ALICE, password: 'alice-secret', reconnectPeriod: 0 });
+  const forger = mqtt.connect(broker.url, { username: CAROL, password: 'carol-secret', reconnectPeriod: 0 });
   t.teardown(() => forger.endAsync(true));
   await new Promise<void>((resolve) => forger.once('connect', () => resolve()));
   await forger.publishAsync(`homegate/terminals/${ALICE}/mail`, JSON.stringify(decision(99, ALICE)), { qos: 1 });
   await delay(200);
 
   t.deepEqual(
-    (await readMailbox(alice)).messages.map((m) => m.id),
+    (await readUnverifiedMailbox(alice)).messages.map((m) => m.id),
     [decision(5, ALICE).id],
   );
   t.deepEqual(
-    (await readMailbox(bob)).messages.map((m) => m.id),
+    (await readUnverifiedMailbox(bob)).messages.map((m) => m.id),
     [decision(6, BOB).id],
   );
-  t.deepEqual(snooped, [], 'Alice never sees Bob\'s mail');
+  t.deepEqual(snooped, [], 'Carol never sees Bob\'s mail');
 });

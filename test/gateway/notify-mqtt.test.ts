@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test, { type ExecutionContext } from 'ava';
 import mqtt, { type MqttClient } from 'mqtt';
-import { readMailbox } from '../../card-io/access-card/mailbox.js';
+import { readUnverifiedMailbox } from '../../card-io/access-card/mailbox.js';
 import { startEmbeddedBroker, type EmbeddedBroker } from '../../gateway/notify/embedded-broker.js';
 import { createNotification, type Notification } from '../../gateway/notify/notification.js';
 import { createNotifier, type Notifier } from '../../gateway/notify/notifier.js';
@@ -198,7 +198,7 @@ for (const [name, start, register] of brokers) {
 
   register(`${name}: one event enqueued twice is one id, and the mailbox hands a resent duplicate out once`, async (t) => {
     const broker = await withBroker(t);
-    await readMailbox({ url: broker.url, terminalId: TERMINAL, idleMs: 100 }); // creates the persistent session
+    await readUnverifiedMailbox({ url: broker.url, terminalId: TERMINAL, idleMs: 100 }); // creates the persistent session
     const sub = await subscribe(t, broker.url, TOPIC);
     const gw = await gateway(t, broker.url);
     const n = decision(11);
@@ -212,7 +212,7 @@ for (const [name, start, register] of brokers) {
       [n.id],
     );
     await sub.client.publishAsync(TOPIC, JSON.stringify(n), { qos: 1 }); // an at-least-once resend
-    const read = await readMailbox({ url: broker.url, terminalId: TERMINAL, idleMs: 300 });
+    const read = await readUnverifiedMailbox({ url: broker.url, terminalId: TERMINAL, idleMs: 300 });
     t.deepEqual(
       read.messages.map((m) => m.id),
       [n.id],
@@ -222,13 +222,13 @@ for (const [name, start, register] of brokers) {
 
   register(`${name}: the mailbox's persistent session receives what was published while the terminal was offline`, async (t) => {
     const broker = await withBroker(t);
-    const first = await readMailbox({ url: broker.url, terminalId: TERMINAL, idleMs: 100 });
+    const first = await readUnverifiedMailbox({ url: broker.url, terminalId: TERMINAL, idleMs: 100 });
     t.false(first.sessionPresent);
     t.deepEqual(first.messages, []);
     const gw = await gateway(t, broker.url);
     for (const seq of [21, 22]) await gw.notifier.notify(decision(seq));
     await gw.notifier.flush(10_000);
-    const second = await readMailbox({ url: broker.url, terminalId: TERMINAL, idleMs: 300 });
+    const second = await readUnverifiedMailbox({ url: broker.url, terminalId: TERMINAL, idleMs: 300 });
     t.true(second.sessionPresent);
     t.deepEqual(
       second.messages.map((m) => m.id),
@@ -237,7 +237,7 @@ for (const [name, start, register] of brokers) {
     t.is(second.messages[0]?.notification.type, 'decision');
     // At-least-once: a broker may hand an acknowledged message out again (e.g. PUBACK and DISCONNECT
     // processed out of order); the ids a terminal has already read keep it from showing twice.
-    const third = await readMailbox({ url: broker.url, terminalId: TERMINAL, idleMs: 200, seen: new Set(second.messages.map((m) => m.id)) });
+    const third = await readUnverifiedMailbox({ url: broker.url, terminalId: TERMINAL, idleMs: 200, seen: new Set(second.messages.map((m) => m.id)) });
     t.deepEqual(third.messages, [], 'what was read is not handed out again');
   });
 

@@ -10,10 +10,11 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { freePort } from './link-probes.js';
 
 export interface MosquittoContext {
@@ -133,4 +134,28 @@ export async function startMosquitto(options: MosquittoOptions = {}): Promise<Ru
     output: () => output,
     dispose,
   };
+}
+
+const DEPLOY = fileURLToPath(new URL('../../../deploy/mosquitto/', import.meta.url));
+
+/**
+ * deploy/mosquitto/homegate.conf as shipped, with the test's listener (one,
+ * plain, 127.0.0.1), password file, persistence directory and logging; the
+ * shipped ACL file itself.
+ */
+export async function shippedMosquittoConfig(ctx: MosquittoContext, passwordFile: string): Promise<string> {
+  const shipped = await readFile(join(DEPLOY, 'homegate.conf'), 'utf8');
+  const lines: string[] = [];
+  let listener = false;
+  for (const line of shipped.split('\n')) {
+    const key = line.split(/\s+/)[0];
+    if (key === 'listener') {
+      if (!listener) lines.push(`listener ${ctx.port} 127.0.0.1`);
+      listener = true;
+    } else if (key === 'password_file') lines.push(`password_file ${passwordFile}`);
+    else if (key === 'acl_file') lines.push(`acl_file ${join(DEPLOY, 'acl')}`);
+    else if (key === 'persistence_location') lines.push(`persistence_location ${ctx.persistenceLocation}`);
+    else if (!['certfile', 'keyfile', 'tls_version', 'log_dest'].includes(key ?? '')) lines.push(line);
+  }
+  return lines.join('\n');
 }

@@ -33,6 +33,8 @@ import mqtt, { type MqttClient } from 'mqtt';
 import { AccessCard, type PinSource } from '../../card-io/access-card/access-card.js';
 import { mailboxClientId, readMailbox, type MailMessage } from '../../card-io/access-card/mailbox.js';
 import { loadTerminalProfile, type TerminalProfile } from '../../card-io/access-card/terminal-profile.js';
+import { GATEWAY_BROKER_USER } from '../../gateway/notify/broker-users.js';
+import { GATEWAY_PASSWORD_FILE } from '../../gateway/sandbox/sandbox-mail.js';
 import { connectHomeCard } from '../../card-io/home-card/connect.js';
 import type { SignedRecord } from '../../card-io/home-card/decision-record.js';
 import type { PurseStatus } from '../../card-io/home-card/commands/index.js';
@@ -157,7 +159,8 @@ export async function collectMail(o: { url: string; terminalId: string; topicPre
   const topic = `${o.topicPrefix ?? TOPIC_PREFIX}/terminals/${o.terminalId}/mail`;
   const all: MailMessage[] = [];
   const wakers = new Set<() => void>();
-  const client: MqttClient = mqtt.connect(o.url, { clientId: mailboxClientId(o.terminalId), clean: false, reconnectPeriod: 1000, connectTimeout: 10_000 });
+  const login = mailLogins.get(o.terminalId)?.broker ?? {};
+  const client: MqttClient = mqtt.connect(o.url, { clientId: mailboxClientId(o.terminalId), clean: false, reconnectPeriod: 1000, connectTimeout: 10_000, ...login });
   client.on('error', () => undefined);
   client.on('message', (t, payload) => {
     if (t !== topic) return;
@@ -205,6 +208,19 @@ export async function collectMail(o: { url: string; terminalId: string; topicPre
 }
 
 /**
+ * What a household's terminal reads its mail with (its profile's broker login
+ * and pinned card certificate), by terminal id, filled by startPurseHousehold
+ * so the mail helpers log in as the terminal does.
+ */
+const mailLogins = new Map<string, { broker?: { username: string; password: string }; cardCertificate: string }>();
+
+export function mailLoginFor(terminalId: string): { username?: string; password?: string; cardCertificate: string } {
+  const l = mailLogins.get(terminalId);
+  if (!l) throw new Error(`no household profile for terminal ${terminalId}`);
+  return { ...(l.broker ?? {}), cardCertificate: l.cardCertificate };
+}
+
+/**
  * readMailbox until `want` ids have all been read (ids of earlier reads are
  * in `seen`), or `timeoutMs` passed; returns everything read, all reads
  * together, with the duplicates counted.
@@ -215,7 +231,7 @@ export async function readMailUntil(o: { url: string; terminalId: string; seen?:
   let duplicates = 0;
   const deadline = Date.now() + (o.timeoutMs ?? 15_000);
   do {
-    const r = await readMailbox({ url: o.url, terminalId: o.terminalId, seen, idleMs: o.idleMs ?? 1000 });
+    const r = await readMailbox({ url: o.url, terminalId: o.terminalId, seen, idleMs: o.idleMs ?? 1000, ...mailLoginFor(o.terminalId) });
     duplicates += r.duplicates;
     for (const m of r.messages) {
       seen.add(m.id);
@@ -317,7 +333,7 @@ export async function sandboxGatewayConfig(sb: SandboxHousehold, ports: SandboxP
   config.card.device = sb.cardDevice;
   config.terminalApi.host = '127.0.0.1';
   config.terminalApi.port = ports.gateway;
-  config.mqtt = { url: sb.mqttUrl, clientId: 'homegate-gateway', topicPrefix: TOPIC_PREFIX };
+  config.mqtt = { url: sb.mqttUrl, clientId: 'homegate-gateway', topicPrefix: TOPIC_PREFIX, username: GATEWAY_BROKER_USER, passwordFile: GATEWAY_PASSWORD_FILE };
   config.emoney.issuer = { url: sb.issuer.url, caFile: 'pki/issuer-ca.pem', certFile: 'pki/issuer-credential.pem', keyFile: 'pki/issuer-credential.key' };
   return config;
 }
@@ -371,6 +387,8 @@ export async function startPurseHousehold(t: ExecutionContext, o: PurseHousehold
   const marketCaPem = derToPem(market.caCertificate);
   const profileDir = join(dataDir, 'terminals', DEMO_TERMINAL.name);
   const profile = () => loadTerminalProfile(profileDir);
+  const loaded = await profile();
+  mailLogins.set(terminal.id, { ...(loaded.broker ? { broker: loaded.broker } : {}), cardCertificate: loaded.cardCertificatePem ?? '' });
 
   return {
     dataDir,
