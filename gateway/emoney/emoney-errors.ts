@@ -25,6 +25,9 @@ export function toEmoneyError(e: unknown, operation: 'pay' | 'cancel' | 'topup' 
   if (isProxyError(e)) return new ApiError(e.status, e.code, e.message);
   if (e instanceof PeerError) {
     if (e.kind === 'unreachable') return new ApiError(502, 'market-unreachable', e.message);
+    if (e.kind === 'timeout') return new ApiError(504, 'market-timeout', e.message);
+    if (e.kind === 'too-large') return new ApiError(502, 'market-answer-too-large', e.message);
+    if (e.kind === 'bad-answer') return new ApiError(502, 'market-bad-answer', e.message);
     if (e.status === 404) return new ApiError(404, 'order-unknown', e.message);
     return new ApiError(409, 'order-not-payable', e.message, { marketCode: e.peerCode ?? null });
   }
