@@ -10,7 +10,8 @@ export type AccessCardErrorCode =
   | 'market-unreachable'
   | 'market-full-handshake'
   | 'profile-invalid'
-  | 'pin-input';
+  | 'pin-input'
+  | 'session-file-refused';
 
 export class AccessCardError extends Error {
   override readonly name = 'AccessCardError';

@@ -2,14 +2,14 @@
  * `homegate gateway init|run`, `homegate market add|list|remove`,
  * `homegate terminals enroll|list|revoke`, `homegate status`.
  */
-import { readFile } from 'node:fs/promises';
+import { access, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
 // Heavy modules are loaded by the subcommand that needs them, so `homegate card emulate` starts fast.
 import { adminRequest, adminSocketPath } from './admin-client.js';
 import { ensureDataDir, resolveDataDir } from './data-dir.js';
 import { createLogger } from './logger.js';
-import { waitForGateway } from './wait-for-gateway.js';
+import { GatewayNotConfigured, waitForGatewayTarget } from './wait-for-gateway.js';
 
 const int = (min: number, max: number) => (v: string) => {
   const n = Number(v);
@@ -64,14 +64,21 @@ export function registerGatewayCommands(program: Command): void {
     .option('--json', 'machine-readable output')
     .action(async (f: { wait: number; url?: string; json?: boolean }) => {
       const dir = dataDir();
+      const configFile = join(dir, 'gateway.json');
+      // Found again on every try: started together with a first `npm start`, gateway.json may not exist yet.
       let url = f.url;
-      if (!url) {
+      const locate = async () => {
+        const ca = await readFile(join(dir, 'pki', 'household-ca.pem')).catch(() => undefined);
+        if (f.url) return { url: f.url, ca };
+        if (!(await access(configFile).then(() => true, () => false))) {
+          throw new GatewayNotConfigured(`No gateway is set up in ${dir} (no gateway.json); run "homegate gateway init" or "npm start"`);
+        }
         const { loadGatewayConfig } = await import('../config/gateway-config.js');
-        const config = await loadGatewayConfig(join(dir, 'gateway.json'));
+        const config = await loadGatewayConfig(configFile);
         url = `https://localhost:${config.terminalApi.port}`;
-      }
-      const ca = await readFile(join(dir, 'pki', 'household-ca.pem')).catch(() => undefined);
-      const health = await waitForGateway(url, ca, f.wait * 1000);
+        return { url, ca };
+      };
+      const health = await waitForGatewayTarget(locate, f.wait * 1000);
       print(f.json ?? false, health, `gateway ${url}: up, version ${health.version}, card ${health.card}`);
     });
 

@@ -59,7 +59,7 @@ export function registerSandboxCommand(program: Command): void {
             `  npx homegate${d} terminal get sandbox /catalog`,
             `  npx homegate${d} terminal get sandbox /whoami --json`,
             `  npx homegate${d} terminal session sandbox --out session.pem   # then: openssl s_client -connect localhost:${flags.marketPort} -servername localhost -alpn http/1.1 -sess_in session.pem`,
-            `  npx homegate${d} terminal post sandbox /orders --json '{"item":"coffee-250g"}'   # then: terminal pay sandbox <orderId>`,
+            `  npx homegate${d} terminal post sandbox /orders --body '{"item":"coffee-250g"}'   # then: terminal pay sandbox <orderId>`,
             `  npx homegate${d} terminal balance        terminal topup 2000        terminal history        terminal mail`,
             `  npx homegate${d} status`,
             `  npx homegate${d} market list`,

@@ -3,11 +3,11 @@
  * (claims 7, 10). PINs come from a TTY prompt or stdin lines (PIN1 first,
  * when the card session is not open, then PIN2); never argv or environment.
  */
-import { writeFile } from 'node:fs/promises';
-import { InvalidArgumentError, type Command } from 'commander';
+import type { Command } from 'commander';
 import type { AccessCard } from '../../card-io/access-card/access-card.js';
 import { sessionToPem, type HandedSession } from '../../card-io/access-card/handed-session.js';
 import type { MarketResponse } from '../../card-io/access-card/market-request.js';
+import { checkSessionFileTarget, writeSessionFile } from '../../card-io/access-card/session-file.js';
 import { resolveDataDir } from './data-dir.js';
 import { createSecretReader } from './read-secret.js';
 import { chooseProfileDir } from './terminal-profile-dir.js';
@@ -90,10 +90,11 @@ export function registerTerminalCommands(program: Command): void {
       .argument('<market>', 'registered market name')
       .requiredOption('--out <file>', 'where to write the session PEM (mode 0600: it is a secret)'),
   ).action(async (market: string, flags: TerminalFlags & { out: string }) => {
+    await checkSessionFileTarget(flags.out); // before any PIN is asked
     const { access, done } = await openAccessCard(program, flags);
     try {
       const s = await access.authorize(market);
-      await writeFile(flags.out, sessionToPem(s.session), { mode: 0o600 });
+      await writeSessionFile(flags.out, sessionToPem(s.session));
       const summary = { ...sessionSummary(s), sessionFile: flags.out };
       process.stdout.write(flags.json ? JSON.stringify(summary) + '\n' : `session for ${s.market} (${s.host}:${s.port}, SNI ${s.servername}) written to ${flags.out}\n`);
     } finally {
@@ -113,28 +114,31 @@ export function registerTerminalCommands(program: Command): void {
     },
   );
 
-  terminal
-    .command('post')
-    .description('POST JSON to a market over the resumed delegated session')
-    .argument('<market>')
-    .argument('<path>')
-    .option('--profile <name>', 'terminal profile under <data>/terminals (default: the only one, or "demo")')
-    .option('--json <body>', 'request body (JSON); the output is machine-readable JSON too')
-    .option('--body <json>', 'request body (JSON), with human-readable output')
-    .action(async (market: string, path: string, flags: { profile?: string; json?: string; body?: string }) => {
-      const body = flags.json ?? flags.body;
-      if (body === undefined) throw new InvalidArgumentError('give the request body with --json BODY (or --body BODY)');
-      try {
-        JSON.parse(body); // refuse malformed JSON before asking for PINs
-      } catch {
-        throw new InvalidArgumentError('the request body is not valid JSON');
-      }
-      const { access, done } = await openAccessCard(program, flags);
-      try {
-        const { session, response } = await access.request(market, { method: 'POST', path, body });
-        printResponse(response, session, flags.json !== undefined);
-      } finally {
-        done();
-      }
-    });
+  // --json means machine-readable output on every command; the request body is --body (--data names the data directory).
+  common(
+    terminal
+      .command('post')
+      .description('POST JSON to a market over the resumed delegated session')
+      .argument('<market>')
+      .argument('<path>')
+      .option('--body <json>', 'request body (JSON)')
+      // So that the old `--json BODY` gets the message below instead of "too many arguments".
+      .allowExcessArguments(),
+  ).action(async (market: string, path: string, flags: TerminalFlags & { body?: string }, command: Command) => {
+    if (command.args.length > 2) command.error('error: --json takes no value (it asks for machine-readable output); give the request body with --body JSON', { code: 'homegate.post-body', exitCode: 2 });
+    const body = flags.body;
+    if (body === undefined) command.error('error: give the request body with --body JSON', { code: 'homegate.post-body', exitCode: 2 });
+    try {
+      JSON.parse(body); // refuse malformed JSON before asking for PINs
+    } catch {
+      command.error('error: the request body (--body) is not valid JSON', { code: 'homegate.post-body', exitCode: 2 });
+    }
+    const { access, done } = await openAccessCard(program, flags);
+    try {
+      const { session, response } = await access.request(market, { method: 'POST', path, body });
+      printResponse(response, session, flags.json ?? false);
+    } finally {
+      done();
+    }
+  });
 }

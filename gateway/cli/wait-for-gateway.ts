@@ -27,13 +27,40 @@ function healthOnce(url: string, ca: Buffer | undefined): Promise<GatewayHealth>
   });
 }
 
+export interface GatewayTarget {
+  url: string;
+  /** The household CA (PEM) that must have issued the gateway's certificate. */
+  ca: Buffer | undefined;
+}
+
+/**
+ * Thrown by a `locate` function when the gateway is not set up YET (no
+ * gateway.json, as while a first `npm start` is still creating it): retried
+ * until the deadline, then reported as `gateway-not-configured`.
+ */
+export class GatewayNotConfigured extends Error {
+  override readonly name = 'GatewayNotConfigured';
+  readonly code = 'gateway-not-configured';
+}
+
 export async function waitForGateway(url: string, ca: Buffer | undefined, waitMs: number): Promise<GatewayHealth> {
+  return waitForGatewayTarget(async () => ({ url, ca }), waitMs);
+}
+
+/** Like waitForGateway, but finds the URL and CA again on every try, so it also waits for the configuration to appear. */
+export async function waitForGatewayTarget(locate: () => Promise<GatewayTarget>, waitMs: number): Promise<GatewayHealth> {
   const deadline = Date.now() + waitMs;
   for (;;) {
+    let target: GatewayTarget | undefined;
     try {
-      return await healthOnce(url, ca);
+      target = await locate();
+      return await healthOnce(target.url, target.ca);
     } catch (e) {
-      if (Date.now() >= deadline) throw Object.assign(new Error(`The gateway at ${url} does not answer: ${(e as Error).message}`), { code: 'gateway-unreachable' });
+      if (target === undefined && !(e instanceof GatewayNotConfigured)) throw e;
+      if (Date.now() >= deadline) {
+        if (target === undefined) throw e;
+        throw Object.assign(new Error(`The gateway at ${target.url} does not answer: ${(e as Error).message}`), { code: 'gateway-unreachable' });
+      }
       await new Promise((r) => setTimeout(r, 250));
     }
   }

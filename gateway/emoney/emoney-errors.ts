@@ -25,10 +25,15 @@ export function toEmoneyError(e: unknown, operation: 'pay' | 'cancel' | 'topup' 
   if (isProxyError(e)) return new ApiError(e.status, e.code, e.message);
   if (e instanceof PeerError) {
     if (e.kind === 'unreachable') return new ApiError(502, 'market-unreachable', e.message);
+    if (e.kind === 'timeout') return new ApiError(504, 'market-timeout', e.message);
+    if (e.kind === 'too-large') return new ApiError(502, 'market-answer-too-large', e.message);
+    if (e.kind === 'bad-answer') return new ApiError(502, 'market-bad-answer', e.message);
     if (e.status === 404) return new ApiError(404, 'order-unknown', e.message);
     return new ApiError(409, 'order-not-payable', e.message, { marketCode: e.peerCode ?? null });
   }
   if (isCardError(e)) {
+    // The card driver refused an argument before sending anything: the request's data, not the card.
+    if (e.code === CardErrorCode.InvalidArgument) return new ApiError(400, 'bad-request', `The ${operation} has a field the home card cannot hold (${String(e.context.argument ?? 'argument')})`);
     if (e.code === CardErrorCode.InsufficientFunds) return new ApiError(402, 'insufficient-funds', 'The purse on the home card holds too little for this payment');
     if (e.code === CardErrorCode.LimitExceeded) return new ApiError(409, 'limit-exceeded', 'The home card refused: over its per-payment, daily or maximum-balance limit');
     if (e.code === CardErrorCode.CertificateRejected) return new ApiError(502, 'market-untrusted', `The home card rejected the market's certificate: ${String(e.context.reason ?? '')}`);

@@ -6,7 +6,8 @@
  */
 import type { MarketRecord } from '../registry/index.js';
 import { marketServername } from '../proxy/market-target.js';
-import { httpsJson } from './https-json.js';
+import { httpsJson, PeerError } from './https-json.js';
+import { cancelAuthorizationSchema, marketOrderSchema, presentAnswerSchema } from './peer-answers.js';
 
 export interface MarketOrder {
   orderId: string;
@@ -29,10 +30,13 @@ export class MarketPayments {
   }
 
   async order(m: MarketRecord, orderId: string): Promise<MarketOrder> {
-    return httpsJson<MarketOrder>({ url: this.url(m, `/payment-api/orders/${encodeURIComponent(orderId)}`), method: 'GET', ca: m.anchorPem, servername: servername(m), timeoutMs: this.timeoutMs });
+    const order = await httpsJson({ url: this.url(m, `/payment-api/orders/${encodeURIComponent(orderId)}`), method: 'GET', ca: m.anchorPem, servername: servername(m), timeoutMs: this.timeoutMs, schema: marketOrderSchema });
+    // An answer about another order must not be paid for this one.
+    if (order.orderId !== orderId) throw new PeerError('bad-answer', `${m.name} answered for another order`, 200);
+    return order;
   }
 
-  async present(m: MarketRecord, signedRecord: Buffer, cardCertificate: Buffer): Promise<{ orderId: string; status: string }> {
+  async present(m: MarketRecord, signedRecord: Buffer, cardCertificate: Buffer): Promise<{ orderId?: string; status?: string }> {
     return httpsJson({
       url: this.url(m, '/payment-api/payments'),
       method: 'POST',
@@ -40,17 +44,19 @@ export class MarketPayments {
       ca: m.anchorPem,
       servername: servername(m),
       timeoutMs: this.timeoutMs,
+      schema: presentAnswerSchema,
     });
   }
 
   async cancelAuthorization(m: MarketRecord, orderId: string, cardId: string, seq: number): Promise<CancelAuthorizationAnswer> {
-    const r = await httpsJson<{ authorization: string; signature: string; certificate: string }>({
+    const r = await httpsJson({
       url: this.url(m, `/payment-api/orders/${encodeURIComponent(orderId)}/cancel`),
       method: 'POST',
       body: { cardId, seq },
       ca: m.anchorPem,
       servername: servername(m),
       timeoutMs: this.timeoutMs,
+      schema: cancelAuthorizationSchema,
     });
     return { authorization: Buffer.from(r.authorization, 'base64'), signature: Buffer.from(r.signature, 'base64'), certificate: Buffer.from(r.certificate, 'base64') };
   }

@@ -41,7 +41,15 @@ export interface TicketedSession {
   alpn: string | null;
 }
 
-/** Connect with the card-signed certificate and resolve with the first session ticket. */
+/** After the ticket, how long the market gets to answer our close_notify before the socket is destroyed. */
+const CLOSE_GRACE_MS = 1000;
+
+/**
+ * Connect with the card-signed certificate and resolve with the first session
+ * ticket. Bounded in total by connectTimeoutMs + ticketTimeoutMs: both are
+ * plain timers from the start of their stage, never idle timeouts a market
+ * could keep resetting by trickling bytes.
+ */
 export function connectForTicket(p: TicketedConnectParams): Promise<TicketedSession> {
   const { market } = p;
   const context = { market: market.name, host: market.host, port: market.port };
@@ -61,7 +69,8 @@ export function connectForTicket(p: TicketedConnectParams): Promise<TicketedSess
       // close_notify, so that the market does not count the connection as failed
       // (OpenSSL drops a session from its cache after an unclean shutdown).
       socket.end();
-      socket.setTimeout(1000, () => socket.destroy());
+      // A hard bound, not an idle timeout: a market that keeps trickling bytes must not keep the socket.
+      setTimeout(() => socket.destroy(), CLOSE_GRACE_MS).unref();
       resolve(result!);
     };
     const fail = (code: ProxyErrorCode, message: string, extra: Record<string, unknown>, cause?: unknown): void => {

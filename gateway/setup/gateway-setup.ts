@@ -7,6 +7,7 @@
 import { access, mkdir, writeFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import { join } from 'node:path';
+import { replaceFileAtomically } from '../../card-io/durable/atomic-file.js';
 import { loadOrCreateCa } from '../../provisioning/ca-store.js';
 import { issueGatewayServerCertificate } from '../../provisioning/gateway-server-certificate.js';
 
@@ -46,7 +47,8 @@ export async function setupGateway(o: GatewaySetupOptions): Promise<{ configFile
       terminalApi: { port: o.port ?? 8443 },
       ...o.extra,
     };
-    await writeFile(configFile, JSON.stringify(config, null, 2) + '\n', { mode: 0o600 });
+    // Atomic: `homegate status --wait`, started alongside, must never read half a file.
+    await replaceFileAtomically(configFile, JSON.stringify(config, null, 2) + '\n', { mode: 0o600 });
   }
   return { configFile };
 }

@@ -5,6 +5,7 @@
  */
 export type ApiErrorCode =
   | 'bad-request'
+  | 'body-too-large'
   | 'client-certificate-required'
   | 'signature-invalid'
   | 'signature-identity-mismatch'
@@ -20,6 +21,9 @@ export type ApiErrorCode =
   | 'pin-wrong'
   | 'pin-blocked'
   | 'market-unreachable'
+  | 'market-timeout'
+  | 'market-answer-too-large'
+  | 'market-bad-answer'
   | 'market-untrusted'
   | 'market-certificate-expired'
   | 'market-wrong-host'
@@ -32,6 +36,8 @@ export type ApiErrorCode =
   | 'topup-limit'
   | 'issuer-refused'
   | 'issuer-unreachable'
+  | 'issuer-timeout'
+  | 'issuer-bad-answer'
   | 'decision-unknown'
   | 'cancel-refused'
   | 'card-refused'

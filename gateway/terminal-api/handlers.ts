@@ -51,9 +51,20 @@ function field(body: unknown, name: string, pattern?: RegExp): string {
   return v;
 }
 
-function positiveInt(body: unknown, name: string): number {
+/**
+ * Order ids as the gateway passes them to a market URL and the card (DF52 holds
+ * 1..64 bytes of UTF-8, PROTOCOL.md): printable ASCII from a small set, so one
+ * character is one byte and nothing needs escaping in a path or a log line.
+ */
+const ORDER_ID = /^[A-Za-z0-9._:-]{1,64}$/;
+const MARKET = /^[a-z0-9-]{1,32}$/;
+/** A decision's seq is the card's 4-byte transaction counter (PROTOCOL.md, DF50), from 1. */
+const MAX_SEQ = 0xffff_ffff;
+
+/** An integer in [min, max]; a JSON number only (not "1", not 1.5, not 2^53 − 1 where the card holds 32 bits). */
+function integerIn(body: unknown, name: string, min: number, max: number): number {
   const v = (body as Record<string, unknown> | undefined)?.[name];
-  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) throw new ApiError(400, 'bad-request', `Field "${name}" must be a non-negative integer`);
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min || v > max) throw new ApiError(400, 'bad-request', `Field "${name}" must be an integer from ${min} to ${max}`);
   return v;
 }
 
@@ -97,7 +108,7 @@ export function terminalApiRoutes(s: TerminalApiServices): RouteTable {
     },
     'POST /v1/authorize': {
       access: 'terminal',
-      handle: async ({ terminal, body }) => s.authorize(terminalOf(terminal), field(body, 'market', /^[a-z0-9-]{1,32}$/), field(body, 'pin2', PIN)),
+      handle: async ({ terminal, body }) => s.authorize(terminalOf(terminal), field(body, 'market', MARKET), field(body, 'pin2', PIN)),
     },
     'GET /v1/purse': {
       access: 'terminal',
@@ -109,17 +120,17 @@ export function terminalApiRoutes(s: TerminalApiServices): RouteTable {
     },
     'POST /v1/purse/pay': {
       access: 'terminal',
-      handle: async ({ terminal, body }) => emoneyOf(s).pay(terminalOf(terminal), field(body, 'market', /^[a-z0-9-]{1,32}$/), field(body, 'orderId', /^.{1,64}$/), field(body, 'pin2', PIN)),
+      handle: async ({ terminal, body }) => emoneyOf(s).pay(terminalOf(terminal), field(body, 'market', MARKET), field(body, 'orderId', ORDER_ID), field(body, 'pin2', PIN)),
     },
     'POST /v1/purse/cancel': {
       access: 'terminal',
-      handle: async ({ terminal, body }) => emoneyOf(s).cancel(terminalOf(terminal), positiveInt(body, 'seq')),
+      handle: async ({ terminal, body }) => emoneyOf(s).cancel(terminalOf(terminal), integerIn(body, 'seq', 1, MAX_SEQ)),
     },
     'POST /v1/purse/topup': {
       access: 'terminal',
       handle: async ({ terminal, body }) => {
-        const amount = positiveInt(body, 'amount');
-        if (amount === 0) throw new ApiError(400, 'bad-request', 'A top-up needs an amount above zero');
+        // Minor units, above zero; the card's field is u64, the gateway's numbers are exact up to 2^53 − 1.
+        const amount = integerIn(body, 'amount', 1, Number.MAX_SAFE_INTEGER);
         return emoneyOf(s).topup(terminalOf(terminal), amount);
       },
     },

@@ -71,6 +71,7 @@ async function handle(o: TerminalApiOptions, req: IncomingMessage, res: ServerRe
     const err = isApiError(e) ? e : new ApiError(500, 'internal', 'Internal error; see the gateway log');
     status = err.status;
     if (!isApiError(e)) o.logger.error({ err: (e as Error)?.stack ?? String(e), method, path }, 'terminal request failed');
+    if (err.code === 'body-too-large') closeAfterAnswer(req, res);
     sendJson(res, err.status, err.toJSON());
   } finally {
     o.logger.info({ method, path, terminal: terminal?.id, status, ms: Date.now() - started }, 'terminal request');
@@ -85,20 +86,57 @@ function clientCertificate(req: IncomingMessage): { certificate: X509Certificate
   return { certificate: new X509Certificate(peer.raw), fingerprint: createHash('sha256').update(peer.raw).digest('hex') };
 }
 
+/**
+ * The body, refused as soon as it passes `limit` while it streams in (never
+ * buffered whole). The rest of an oversized body is read and dropped, so the
+ * 400 answer reaches the client: closing a socket with unread data makes the
+ * kernel send a reset (RFC 1122 §4.2.2.13), which can destroy the answer
+ * before the client reads it.
+ */
 function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
+    const declared = Number(req.headers['content-length']);
+    const tooLarge = () => new ApiError(400, 'body-too-large', `Request body over ${limit} bytes`, { limit });
+    if (Number.isFinite(declared) && declared > limit) {
+      req.resume();
+      return reject(tooLarge());
+    }
     const chunks: Buffer[] = [];
     let size = 0;
-    req.on('data', (c: Buffer) => {
+    const onData = (c: Buffer): void => {
       size += c.length;
-      if (size > limit) {
-        reject(new ApiError(400, 'bad-request', `Request body over ${limit} bytes`));
-        req.destroy();
-      } else chunks.push(c);
-    });
+      if (size <= limit) return void chunks.push(c);
+      chunks.length = 0;
+      req.off('data', onData);
+      req.resume();
+      reject(tooLarge());
+    };
+    req.on('data', onData);
     req.on('end', () => resolve(Buffer.concat(chunks)));
     req.on('error', reject);
   });
+}
+
+/** Most a client may still send after an oversized body was refused, and how long it may take, before the socket is cut. */
+const DRAIN_BYTES = 16 * 1024 * 1024;
+const DRAIN_MS = 5000;
+
+/** Answer, then close the connection once the client has finished sending (or the drain bound is hit). */
+function closeAfterAnswer(req: IncomingMessage, res: ServerResponse): void {
+  res.setHeader('connection', 'close');
+  let drained = 0;
+  const cut = (): void => {
+    clearTimeout(timer);
+    req.socket.destroy();
+  };
+  const timer = setTimeout(cut, DRAIN_MS);
+  timer.unref();
+  req.on('data', (c: Buffer) => {
+    drained += c.length;
+    if (drained > DRAIN_BYTES) cut();
+  });
+  req.once('end', () => clearTimeout(timer));
+  req.once('close', () => clearTimeout(timer));
 }
 
 function sendJson(res: ServerResponse, status: number, value: unknown): void {

@@ -417,6 +417,8 @@ export interface RawRequest {
   path: string;
   /** Sent as is, with Content-Type application/jose. */
   body?: string;
+  /** Send the body in 64 kB pieces without Content-Length (chunked transfer coding). */
+  chunked?: boolean;
   timeoutMs?: number;
 }
 
@@ -442,7 +444,7 @@ export function gatewayRequest(r: RawRequest): Promise<RawResponse> {
         servername: url.hostname,
         agent: false,
         timeout: r.timeoutMs ?? 15_000,
-        headers: r.body === undefined ? {} : { 'content-type': 'application/jose', 'content-length': Buffer.byteLength(r.body) },
+        headers: r.body === undefined ? {} : { 'content-type': 'application/jose', ...(r.chunked ? {} : { 'content-length': Buffer.byteLength(r.body) }) },
       },
       (res) => {
         const chunks: Buffer[] = [];
@@ -458,7 +460,17 @@ export function gatewayRequest(r: RawRequest): Promise<RawResponse> {
     );
     req.on('timeout', () => req.destroy(new Error(`no answer from ${r.url}${r.path}`)));
     req.on('error', reject);
-    req.end(r.body);
+    if (!r.chunked || r.body === undefined) return void req.end(r.body);
+    const body = Buffer.from(r.body);
+    let at = 0;
+    const pump = (): void => {
+      while (at < body.length && !req.destroyed) {
+        const piece = body.subarray(at, (at += 64 * 1024));
+        if (!req.write(piece)) return void req.once('drain', pump);
+      }
+      req.end();
+    };
+    pump();
   });
 }
 
