@@ -14,6 +14,8 @@ export const PurseTag = {
   Time: 0xdf55,
   Status: 0xdf56,
   CardId: 0xdf57,
+  /** PAY: the amount the terminal showed and the person agreed to; must equal DF53. */
+  AgreedAmount: 0xdf58,
   Signature: 0xdf5e,
   CancelAuthorization: 0xdf60,
   AuthorizationSignature: 0xdf61,

@@ -83,7 +83,7 @@ export class EmoneyManager {
       const record = await withCard(this.o.sessions, t.id, async (card) => {
         await card.verifyPin2(pin2);
         await card.verifyCertificateChain(chain.chainDer, new Date(this.now()));
-        return card.pay({ orderId, amount: order.amount, currency: order.currency, time: new Date(this.now()) });
+        return card.pay({ orderId, amount: order.amount, agreedAmount: order.amount, currency: order.currency, time: new Date(this.now()) });
       });
       await this.archiveDecision(record, t);
       const presented = await this.present(m, record, cardCert);
