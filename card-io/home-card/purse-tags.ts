@@ -5,6 +5,8 @@
 export const PurseTag = {
   SignedRecord: 0xe1,
   LoadReceipt: 0xe2,
+  /** SIGN CANCEL REQUEST: the card's signed request to a market to cancel one of its decisions. */
+  CancelRequest: 0xe3,
   Balance: 0xdf41,
   Seq: 0xdf50,
   Market: 0xdf51,
