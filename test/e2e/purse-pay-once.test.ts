@@ -18,6 +18,7 @@ import test from 'ava';
 import { AccessCard } from '../../card-io/access-card/access-card.js';
 import { loadTerminalProfile } from '../../card-io/access-card/terminal-profile.js';
 import { silentLogger } from '../../card-io/log.js';
+import { adminRequest, adminSocketPath } from '../../gateway/cli/admin-client.js';
 import { httpsJson, PeerError } from '../../gateway/emoney/https-json.js';
 import { HOMEGATE_BIN } from '../../gateway/sandbox/emulator-child.js';
 import { loadOrCreateCa } from '../../provisioning/ca-store.js';
@@ -180,7 +181,10 @@ test.serial('When another terminal cancels a decision it did not pay, it is refu
 
   // The kitchen terminal reads its mailbox once, so its persistent MQTT session exists before the cancel is mailed.
   await readMailUntil({ url: h.mqttUrl, terminalId: kitchen.id, want: [], idleMs: 200 });
-  await h.inProcess!.registry.setTerminalRole(kitchen.id, 'owner');
+  // The household makes the kitchen an owner on the admin socket (homegate terminals role <id> owner).
+  const set = await adminRequest(adminSocketPath(h.dataDir), 'POST', `/admin/terminals/${kitchen.id}/role`, { role: 'owner' });
+  t.like(set, { terminal: { id: kitchen.id, role: 'owner' } });
+  t.is(h.inProcess!.registry.getTerminal(h.terminalId)?.role ?? 'member', 'member', 'the demo terminal stays a member');
   const cancelled = (await kitchen.access.cancel(seq)) as unknown as Decision;
   t.like(cancelled.record, { seq, status: 'cancelled' });
   t.is(await balanceOf(demo), start, 'refunded');
