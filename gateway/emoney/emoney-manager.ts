@@ -60,10 +60,12 @@ function presentedFields(o: PresentOutcome) {
   return typeof o === 'string' ? { presented: o === 'presented' } : { presented: false, marketRefused: o.refused };
 }
 
-/** The market's code when it refused a presented decision for good (a 4xx other than timeout / rate limit). */
+/** The market's code when it refused a presented decision for good. */
 function marketRefusal(e: unknown): string | undefined {
   if (!(e instanceof PeerError) || e.kind !== 'refused' || e.status === undefined) return undefined;
-  if (e.status < 400 || e.status >= 500 || e.status === 408 || e.status === 429) return undefined;
+  // Final: the request or the record is wrong for this market, or the order cannot take it. Not final: 401/403
+  // (the market's trust configuration can be fixed), 408/429 and 5xx (try again later).
+  if (![400, 404, 409, 410, 422].includes(e.status)) return undefined;
   return e.peerCode !== undefined && /^[a-z0-9-]{1,64}$/.test(e.peerCode) ? e.peerCode : 'refused';
 }
 
@@ -152,7 +154,8 @@ export class EmoneyManager {
         });
         const payer = alreadyPaid && prior ? (this.o.registry.getTerminal(prior.terminalId) ?? t) : t;
         await this.archiveDecision(record, payer);
-        const outcome = await this.present(m, record, cardCert);
+        // A record the card already cancelled is not a payment to present.
+        const outcome: PresentOutcome = record.status === 'paid' ? await this.present(m, record, cardCert) : 'pending';
         this.o.logger.info({ terminal: t.id, market: m.name, seq: record.seq, outcome, alreadyPaid }, 'payment decided');
         return { record: recordFields(record), ...presentedFields(outcome), ...(alreadyPaid ? { alreadyPaid } : {}) };
       } catch (e) {
