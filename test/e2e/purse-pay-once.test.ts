@@ -81,6 +81,28 @@ test.serial('When two pay requests for one order arrive together or one is retri
   t.is((await h.marketOrder(other.orderId)).status, 'open');
 });
 
+test.serial('When the gateway process dies right after the card paid, a retry of the same pay request debits nothing and answers the card\'s decision', async (t) => {
+  const h = await startPurseHousehold(t, { gatewayProcess: true, emulatorLogLevel: 'info' });
+  const access = await h.accessCard();
+  const start = await balanceOf(access);
+  const order = await h.createOrder(access, 'mug');
+  const from = h.cardLog().length;
+  const first = access.pay(SANDBOX_MARKET, order.orderId).then(
+    () => 'answered',
+    () => 'failed',
+  );
+  await until('the card committed the PAY', async () => (/"msg":"Payment recorded"/.test(h.cardLog().slice(from)) ? true : undefined));
+  await h.process!.kill('SIGKILL');
+  t.log(`the first request ${await first}`); // usually failed: the gateway vanished before it answered
+  await h.process!.restart();
+
+  const retry = (await access.pay(SANDBOX_MARKET, order.orderId)) as unknown as Decision;
+  t.like(retry, { alreadyPaid: true, record: { orderId: order.orderId, amount: order.amount, status: 'paid' } });
+  t.is(await balanceOf(access), start - order.amount, 'one debit');
+  t.like(await h.marketOrder(order.orderId), { status: 'paid', seq: retry.record.seq });
+  t.is((await historyOf(access)).filter((e) => e.kind === 'decision' && e.orderId === order.orderId).length, 1);
+});
+
 test.serial('When the terminal CLI pays, it shows the amount and the market before it reads PIN2, and pays that amount', async (t) => {
   const h = await startPurseHousehold(t);
   const access = await h.accessCard();
