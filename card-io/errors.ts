@@ -42,6 +42,8 @@ export const CardErrorCode = {
   NotEnoughMemory: 412,
   InsufficientFunds: 413,
   LimitExceeded: 414,
+  /** 6A89: the card already decided a payment for this market and order (PAY). */
+  AlreadyPaid: 415,
 
   // 5xx: the emulator and its image file
   ImageCorrupt: 500,

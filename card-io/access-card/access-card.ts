@@ -10,6 +10,17 @@ import { handedSessionFromJson, type HandedSession } from './handed-session.js';
 import { marketRequest, type MarketRequest, type MarketResponse } from './market-request.js';
 import type { TerminalProfile } from './terminal-profile.js';
 
+/** `POST /v1/purse/quote` (API.md): what the terminal shows before it asks PIN2. */
+export interface OrderQuote {
+  /** The registered market name, and the market's host name as its certificate names it. */
+  market: string;
+  marketHost: string;
+  orderId: string;
+  amount: number;
+  currency: string;
+  status: string;
+}
+
 /** Where PINs come from: a TTY prompt or stdin lines; never argv or the environment. */
 export type PinSource = (which: 'PIN1' | 'PIN2') => Promise<string>;
 
@@ -65,10 +76,22 @@ export class AccessCard {
     return this.gateway.get('/v1/purse/history');
   }
 
-  /** Pay an order the terminal created at the market (claim 4): PIN2 releases the card. */
-  async pay(market: string, orderId: string): Promise<Record<string, unknown>> {
+  /** The order as the market states it (amount, currency, the market's name), through the gateway. */
+  async quote(market: string, orderId: string): Promise<OrderQuote> {
+    return (await this.gateway.post('/v1/purse/quote', { market, orderId })) as unknown as OrderQuote;
+  }
+
+  /**
+   * Pay an order the terminal created at the market (claim 4): the order's
+   * amount and the market's name are fetched and handed to `show` BEFORE
+   * PIN2 is asked, and the signed pay request carries that amount, so the
+   * gateway and the card debit nothing else (409 amount-mismatch).
+   */
+  async pay(market: string, orderId: string, show: (q: OrderQuote) => void | Promise<void> = () => undefined): Promise<Record<string, unknown>> {
     await this.ensureUnlocked();
-    return this.gateway.post('/v1/purse/pay', { market, orderId, pin2: await this.pins('PIN2') });
+    const q = await this.quote(market, orderId);
+    await show(q);
+    return this.gateway.post('/v1/purse/pay', { market, orderId, amount: q.amount, currency: q.currency, pin2: await this.pins('PIN2') });
   }
 
   /** Cancel a decision by its seq (claim 5): the gateway obtains the market's authorization. */

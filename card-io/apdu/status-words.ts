@@ -26,6 +26,8 @@ export const SW = {
   NOT_ENOUGH_MEMORY: 0x6a84,
   INCORRECT_P1P2: 0x6a86,
   REFERENCED_DATA_NOT_FOUND: 0x6a88,
+  /** 6A89: already exists (PAY: this card already decided a payment for this market and order). */
+  ALREADY_EXISTS: 0x6a89,
   WRONG_P1P2: 0x6b00,
   /** 6Cxx: wrong Le field; xx gives the exact length available. */
   WRONG_LE_BASE: 0x6c00,

@@ -23,6 +23,7 @@ import { getData, select } from './data-commands.js';
 import { activate, factoryReset, generateKeyPair, putData } from './personalization-commands.js';
 import { changeReferenceData, resetRetryCounter, verify } from './pin-commands.js';
 import { cancel } from './purse-cancel.js';
+import { signCancelRequest } from './purse-cancel-request.js';
 import { getLoadChallenge, load } from './purse-load.js';
 import { pay } from './purse-pay.js';
 import { readRecord } from './purse-read.js';
@@ -50,6 +51,7 @@ const COMMANDS: ReadonlyMap<number, CommandHandler> = new Map<number, CommandHan
   [(PROPRIETARY << 8) | 0x52, cancel],
   [(PROPRIETARY << 8) | 0x54, getLoadChallenge],
   [(PROPRIETARY << 8) | 0x56, load],
+  [(PROPRIETARY << 8) | 0x58, signCancelRequest],
   [(ISO << 8) | 0xb2, readRecord],
 ]);
 

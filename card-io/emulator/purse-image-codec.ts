@@ -15,6 +15,9 @@ import {
   EMPTY_PURSE,
   MAX_ORDER_ID_BYTES,
   MAX_TIME_SECONDS,
+  ORDER_KEY_BYTES,
+  orderKey,
+  PAID_ORDERS_SIZE,
   PURSE_LOG_SIZE,
   RecordStatus,
   U32_MAX,
@@ -57,6 +60,7 @@ export function purseToJson(p: PurseState): Json {
     lastTime: p.lastTime,
     issuerKey: p.issuerKey && b64(p.issuerKey),
     log: p.log.map(recordToJson),
+    paidOrders: p.paidOrders.map(b64),
   };
 }
 
@@ -120,11 +124,26 @@ function record(v: unknown, i: number): PurseRecord {
   };
 }
 
+/**
+ * `paidOrders`: absent in an image written before the card kept them, which
+ * then starts from the keys of the payments in its log.
+ */
+function paidOrders(v: unknown, log: readonly PurseRecord[]): Buffer[] {
+  if (v === undefined) return log.map((r) => orderKey(r.market, r.orderId));
+  if (!Array.isArray(v) || v.length > PAID_ORDERS_SIZE) throw corrupt(`purse.paidOrders is not a list of at most ${PAID_ORDERS_SIZE}`);
+  return v.map((k, i) => {
+    const key = base64(k, `purse.paidOrders[${i}]`);
+    if (key.length !== ORDER_KEY_BYTES) throw corrupt(`purse.paidOrders[${i}] is not ${ORDER_KEY_BYTES} bytes`);
+    return key;
+  });
+}
+
 /** The purse from an image body's `purse` member; absent (an older image) is EMPTY_PURSE. */
 export function purseFromJson(v: unknown): PurseState {
   if (v === undefined) return EMPTY_PURSE;
   const o = obj(v, 'purse');
   if (!Array.isArray(o.log) || o.log.length > PURSE_LOG_SIZE) throw corrupt('purse.log is not a list of at most 32');
+  const log = o.log.map(record);
   return {
     currency: o.currency === null ? null : currency(o.currency, 'purse.currency'),
     balance: amount(o.balance, 'purse.balance'),
@@ -136,6 +155,7 @@ export function purseFromJson(v: unknown): PurseState {
     counter: integer(o.counter, 'purse.counter', U32_MAX),
     lastTime: integer(o.lastTime, 'purse.lastTime', MAX_TIME_SECONDS),
     issuerKey: issuerKey(o.issuerKey),
-    log: o.log.map(record),
+    log,
+    paidOrders: paidOrders(o.paidOrders, log),
   };
 }

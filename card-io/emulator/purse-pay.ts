@@ -5,7 +5,12 @@
  * Checks, in order (the first failure decides, and a refused PAY changes
  * nothing, not even the release):
  *   6985 no purse → 6982 not released → 6985 no verified market →
- *   6A80 malformed data, other currency, or a time more than 300 s before the
+ *   6A80 malformed data, other currency, or an agreed amount (DF58, what the
+ *   terminal showed the person) that is not the amount (DF53) →
+ *   6A89 a payment for this market and order was already decided (the
+ *   paid-orders table, so a retry or a second request never debits twice;
+ *   the release is kept, as for every refusal) →
+ *   6A80 a time more than 300 s before the
  *   latest PAY (the day cannot be rolled back) → 6911 amount 0, over the
  *   per-payment limit or over the daily limit → 6910 over the balance.
  *
@@ -19,10 +24,12 @@ import { ok, p1p2, status, type AppletContext, type Reply } from './applet-conte
 import { clearRelease } from './card-state.js';
 import { encodeSignedRecord, signRecord } from './purse-records.js';
 import {
+  appendOrderKey,
   appendRecord,
   MAX_ORDER_ID_BYTES,
   MAX_ROLLBACK_SECONDS,
   nextCounter,
+  orderKey,
   RecordStatus,
   SECONDS_PER_DAY,
 } from './purse-state.js';
@@ -35,15 +42,19 @@ interface PaymentData {
   time: number;
 }
 
-/** `DF52` order id, `DF53` amount, `DF54` currency, `DF55` time; null when malformed. */
+/**
+ * `DF52` order id, `DF53` amount, `DF54` currency, `DF55` time, `DF58` agreed
+ * amount; null when malformed or when the agreed amount is not the amount.
+ */
 function parsePaymentData(data: Buffer): PaymentData | null {
-  const v = readExactTlvs(data, [PurseTag.OrderId, PurseTag.Amount, PurseTag.Currency, PurseTag.Time]);
+  const v = readExactTlvs(data, [PurseTag.OrderId, PurseTag.Amount, PurseTag.Currency, PurseTag.Time, PurseTag.AgreedAmount]);
   if (v === null) return null;
   const orderId = readUtf8(v[0]!, 1, MAX_ORDER_ID_BYTES);
   const amount = readU64(v[1]!);
   const currency = readCurrency(v[2]!);
   const time = readTime(v[3]!);
-  if (orderId === null || amount === null || currency === null || time === null) return null;
+  const agreed = readU64(v[4]!);
+  if (orderId === null || amount === null || currency === null || time === null || agreed !== amount) return null;
   return { orderId, amount, currency, time };
 }
 
@@ -58,6 +69,11 @@ export async function pay(cmd: CommandApdu, ctx: AppletContext): Promise<Reply> 
 
   const p = parsePaymentData(cmd.data);
   if (p === null || p.currency !== purse.currency) return status(SW.WRONG_DATA);
+  const key = orderKey(market, p.orderId);
+  if (purse.paidOrders.some((k) => k.equals(key))) {
+    ctx.logger.info({ market }, 'PAY for an order already decided; refused');
+    return status(SW.ALREADY_EXISTS);
+  }
   if (purse.lastTime - p.time > MAX_ROLLBACK_SECONDS) {
     ctx.logger.info({ time: p.time, lastTime: purse.lastTime }, 'PAY time rolled back; refused');
     return status(SW.WRONG_DATA);
@@ -82,6 +98,7 @@ export async function pay(cmd: CommandApdu, ctx: AppletContext): Promise<Reply> 
       counter: seq,
       lastTime: Math.max(p.time, purse.lastTime),
       log: appendRecord(purse.log, record),
+      paidOrders: appendOrderKey(purse.paidOrders, key),
     },
   });
   clearRelease(ctx.session);

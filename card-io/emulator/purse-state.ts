@@ -8,6 +8,8 @@
  * A purse whose currency is null was never set up (an image written before
  * the purse existed loads that way); every purse command then answers `6985`.
  */
+import { createHash } from 'node:crypto';
+
 export const PURSE_LOG_SIZE = 32;
 /** PAY may give a time at most this much before the latest PAY time (clock skew, not a rollback). */
 export const MAX_ROLLBACK_SECONDS = 300;
@@ -59,6 +61,13 @@ export interface PurseState {
   readonly issuerKey: Buffer | null;
   /** The decision log, oldest first, at most PURSE_LOG_SIZE records. */
   readonly log: readonly PurseRecord[];
+  /**
+   * The (market, order) keys of the latest PAID_ORDERS_SIZE payments, oldest
+   * first (orderKey): PAY refuses a second payment for the same market and
+   * order (6A89) even after its record rolled off the 32-record log, so a
+   * retry cannot debit twice whatever the gateway remembers.
+   */
+  readonly paidOrders: readonly Buffer[];
 }
 
 export const EMPTY_PURSE: PurseState = Object.freeze({
@@ -73,7 +82,32 @@ export const EMPTY_PURSE: PurseState = Object.freeze({
   lastTime: 0,
   issuerKey: null,
   log: Object.freeze([]),
+  paidOrders: Object.freeze([]),
 });
+
+/** How many (market, order) keys the card keeps: 1024 × 16 bytes. */
+export const PAID_ORDERS_SIZE = 1024;
+export const ORDER_KEY_BYTES = 16;
+
+/**
+ * SHA-256("homegate/order" 0 ‖ market ‖ 0 ‖ order id), first 16 bytes. The
+ * market is lower-cased: dNSNames compare ASCII case-insensitively (RFC 4343).
+ * 128 bits keep an accidental collision (a wrongly refused PAY) out of reach.
+ */
+export function orderKey(market: string, orderId: string): Buffer {
+  return createHash('sha256')
+    .update('homegate/order\0')
+    .update(market.toLowerCase(), 'utf8')
+    .update('\0')
+    .update(orderId, 'utf8')
+    .digest()
+    .subarray(0, ORDER_KEY_BYTES);
+}
+
+/** The keys with `key` appended, the oldest dropped beyond PAID_ORDERS_SIZE. */
+export function appendOrderKey(keys: readonly Buffer[], key: Buffer): Buffer[] {
+  return [...keys, key].slice(-PAID_ORDERS_SIZE);
+}
 
 /** The log with `record` appended, the oldest dropped beyond PURSE_LOG_SIZE. */
 export function appendRecord(log: readonly PurseRecord[], record: PurseRecord): PurseRecord[] {

@@ -15,6 +15,7 @@ import { absentAsUndefined, subjectOf } from './card-info.js';
 import { requireBytes } from './commands/arguments.js';
 import * as c from './commands/index.js';
 import type { SignedRecord } from './decision-record.js';
+import type { SignedCancelRequest } from './cancel-request.js';
 import type { CardInfo, NewPins, PinStatus, PurseSetup } from './home-card-types.js';
 import type { LoadReceipt } from './load-receipt.js';
 import { validatePin, type PinId } from './pin-block.js';
@@ -200,6 +201,11 @@ export class HomeCard {
   /** Needs PIN1 and the market's signed cancel authorization; answers the re-signed record. */
   async cancel(r: c.CancelRequest): Promise<SignedRecord> {
     return c.parseCancel(await this.send('cancel', c.buildCancel(r)));
+  }
+
+  /** Needs PIN1; the card-signed request to the market to cancel decision `seq` (paid, in the log). */
+  async signCancelRequest(seq: number): Promise<SignedCancelRequest> {
+    return c.parseSignCancelRequest(await this.send('signCancelRequest', c.buildSignCancelRequest(seq)));
   }
 
   /** Needs PIN1; the 16-byte challenge the issuer's load authorization must carry. */

@@ -61,6 +61,7 @@ const SIMPLE: ReadonlyMap<number, { code: CardErrorCode; text: string }> = new M
   [SW.RECORD_NOT_FOUND, { code: CardErrorCode.NotFound, text: 'record not found' }],
   [SW.INSUFFICIENT_FUNDS, { code: CardErrorCode.InsufficientFunds, text: 'insufficient funds' }],
   [SW.LIMIT_EXCEEDED, { code: CardErrorCode.LimitExceeded, text: 'over a purse limit' }],
+  [SW.ALREADY_EXISTS, { code: CardErrorCode.AlreadyPaid, text: 'a payment for this market and order was already decided' }],
 ]);
 
 function triesText(n: number): string {

@@ -1,6 +1,6 @@
 /**
  * The admin socket's routes: markets (registry + card anchors) and terminals
- * (enroll, list, revoke). Enrollment writes the terminal's profile under
+ * (enroll, list, role, revoke). Enrollment writes the terminal's profile under
  * <data>/terminals/<name>, from where it is carried to the terminal.
  */
 import type { Registry } from '../registry/index.js';
@@ -35,9 +35,16 @@ export function buildAdminRoutes(d: AdminRouteDeps): AdminRoutes {
       return { removed: name };
     },
     'GET /admin/terminals': async () => ({
-      terminals: d.registry.listTerminals().map((t) => ({ id: t.id, name: t.name, mail: t.mail, status: t.status, created: t.created, lastSeen: t.lastSeen })),
+      terminals: d.registry.listTerminals().map((t) => ({ id: t.id, name: t.name, mail: t.mail, status: t.status, role: t.role ?? 'member', created: t.created, lastSeen: t.lastSeen })),
     }),
     'POST /admin/terminals': async (b) => ({ terminal: await d.enroll(str(b, 'name'), str(b, 'mail')) }),
+    // 'owner' may cancel other terminals' payment decisions (API.md, "Whose decision").
+    'POST /admin/terminals/:id/role': async (b, [id]) => {
+      const role = str(b, 'role');
+      if (role !== 'owner' && role !== 'member') throw new ApiError(400, 'bad-request', 'Field "role" must be "owner" or "member"');
+      const t = await d.registry.setTerminalRole(id!, role);
+      return { terminal: { id: t.id, name: t.name, role: t.role ?? 'member' } };
+    },
     'POST /admin/terminals/:id/revoke': async (_b, [id]) => {
       const t = await d.registry.revokeTerminal(id!);
       await d.revoked?.(t.id);

@@ -134,6 +134,16 @@ export function registerGatewayCommands(program: Command): void {
       print(f.json ?? false, r, rows.join('\n') || '(no terminals)');
     });
   terminals
+    .command('role')
+    .description('who may cancel other terminals\' payments: owner, or member (only its own)')
+    .argument('<id>')
+    .argument('<role>', 'owner | member')
+    .option('--json', 'machine-readable output')
+    .action(async (id: string, role: string, f: { json?: boolean }) => {
+      const r = await adminRequest(adminSocketPath(dataDir()), 'POST', `/admin/terminals/${encodeURIComponent(id)}/role`, { role });
+      print(f.json ?? false, r, `terminal ${id} is now ${role}`);
+    });
+  terminals
     .command('revoke')
     .argument('<id>')
     .option('--json', 'machine-readable output')

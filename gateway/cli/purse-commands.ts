@@ -5,7 +5,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
-import type { AccessCard } from '../../card-io/access-card/access-card.js';
+import type { AccessCard, OrderQuote } from '../../card-io/access-card/access-card.js';
 
 type Open = (flags: { profile?: string }) => Promise<{ access: AccessCard; done: () => void; profileDir: string }>;
 
@@ -48,8 +48,15 @@ export function registerPurseCommands(terminal: Command, open: Open): void {
 
   common(terminal.command('pay').description('pay an order created at the market (PIN2)').argument('<market>').argument('<order-id>')).action(async (market: string, orderId: string, flags: { json?: boolean; profile?: string }) =>
     run(async (a, f) => {
-      const r = (await a.pay(market, orderId)) as { record: { seq: number; amount: number; currency: string }; presented: boolean };
-      out(f.json, r, `paid ${money(r.record.amount, r.record.currency)} for ${orderId}: decision ${r.record.seq}${r.presented ? ', accepted by the market' : ', the market will be told as soon as it answers'}`);
+      // The person sees what they are about to agree to before the PIN2 prompt (stderr: stdout stays the result).
+      let quote: OrderQuote | undefined;
+      const show = (q: OrderQuote) => {
+        quote = q;
+        process.stderr.write(`${f.json ? JSON.stringify({ quote: q }) : `order ${q.orderId} at ${q.market} (${q.marketHost}): ${money(q.amount, q.currency)}`}\n`);
+      };
+      const r = (await a.pay(market, orderId, show)) as { record: { seq: number; amount: number; currency: string }; presented: boolean; alreadyPaid?: boolean; marketRefused?: string };
+      const how = r.marketRefused ? `, REFUSED by the market (${r.marketRefused}); cancel it to get the money back` : r.presented ? ', accepted by the market' : ', the market will be told as soon as it answers';
+      out(f.json, { ...r, quote }, `${r.alreadyPaid ? 'already paid' : 'paid'} ${money(r.record.amount, r.record.currency)} for ${orderId}: decision ${r.record.seq}${how}`);
     })(flags),
   );
 

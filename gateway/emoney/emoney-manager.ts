@@ -8,7 +8,8 @@
  * card PAY → archive (presented: false) → notification → presentation. A
  * crash anywhere leaves a state that the start-up reconciliation completes.
  */
-import { isCardErrorInBand } from '../../card-io/errors.js';
+import { CardErrorCode, isCardError, isCardErrorInBand } from '../../card-io/errors.js';
+import type { HomeCard } from '../../card-io/home-card/home-card.js';
 import type { SignedRecord } from '../../card-io/home-card/decision-record.js';
 import type { Logger } from '../../card-io/log.js';
 import type { CardService } from '../card/card-service.js';
@@ -18,7 +19,9 @@ import { createNotification, type Notification } from '../notify/notification.js
 import type { MarketRecord, Registry } from '../registry/index.js';
 import type { TerminalIdentity } from '../terminal-api/routes.js';
 import { toEmoneyError, withCard } from './emoney-errors.js';
+import { PeerError } from './https-json.js';
 import type { IssuerClient } from './issuer-client.js';
+import { KeyedLock } from './keyed-lock.js';
 import { MarketPayments, servername } from './market-payments.js';
 import type { LoadIntents, PaymentIntents } from './payment-intents.js';
 import { checkTopup, startOfMonthUtc, type TopupLimits } from './topup-policy.js';
@@ -51,8 +54,34 @@ export function recordFields(r: SignedRecord) {
   return { seq: r.seq, cardId: r.cardId, market: r.market, orderId: r.orderId, amount: Number(r.amount), currency: r.currency, time: r.time.toISOString(), status: r.status };
 }
 
+type PresentOutcome = 'presented' | 'pending' | { refused: string };
+
+function presentedFields(o: PresentOutcome) {
+  return typeof o === 'string' ? { presented: o === 'presented' } : { presented: false, marketRefused: o.refused };
+}
+
+/** The market's code when it refused a presented decision for good. */
+function marketRefusal(e: unknown): string | undefined {
+  if (!(e instanceof PeerError) || e.kind !== 'refused' || e.status === undefined) return undefined;
+  // Final: the request or the record is wrong for this market, or the order cannot take it. Not final: 401/403
+  // (the market's trust configuration can be fixed), 408/429 and 5xx (try again later).
+  if (![400, 404, 409, 410, 422].includes(e.status)) return undefined;
+  return e.peerCode !== undefined && /^[a-z0-9-]{1,64}$/.test(e.peerCode) ? e.peerCode : 'refused';
+}
+
+/** The card's record for the market and order, from its decision log (READ RECORD). */
+async function decisionOnCard(card: HomeCard, dns: string, orderId: string): Promise<SignedRecord | undefined> {
+  const seqs = await card.logSeqs();
+  for (let n = 1; n <= seqs.length; n++) {
+    const r = await card.readRecord(n);
+    if (r.orderId === orderId && r.market.toLowerCase() === dns.toLowerCase()) return r;
+  }
+  return undefined;
+}
+
 export class EmoneyManager {
   readonly payments: MarketPayments;
+  private readonly orders = new KeyedLock();
   private readonly now: () => number;
 
   constructor(private readonly o: EmoneyManagerOptions) {
@@ -70,77 +99,165 @@ export class EmoneyManager {
     return this.o.registry.listMarkets().find((m) => servername(m) === dns || m.host === dns);
   }
 
-  async pay(t: TerminalIdentity, marketName: string, orderId: string, pin2: string) {
+  /**
+   * The order as the market states it, for the terminal to show before it
+   * asks PIN2 (API.md, `POST /v1/purse/quote`); the pay request then carries
+   * the amount shown.
+   */
+  async quote(marketName: string, orderId: string) {
     const m = this.market(marketName);
-    const cardCert = this.o.cards.certificate;
-    if (!cardCert) throw new ApiError(503, 'card-absent', 'The home card is not available');
     try {
       const order = await this.payments.order(m, orderId);
-      if (order.status !== 'open') throw new ApiError(409, 'order-not-payable', `Order ${orderId} is ${order.status}`);
-      const target = marketTarget(m);
-      const { chain } = await this.o.proxyState.chains.get({ market: target, connectTimeoutMs: this.o.marketTimeoutMs ?? 5000, logger: this.o.logger, now: this.now() });
-      await this.o.intents.record({ terminalId: t.id, mail: t.mail, market: servername(m), orderId });
-      const record = await withCard(this.o.sessions, t.id, async (card) => {
-        await card.verifyPin2(pin2);
-        await card.verifyCertificateChain(chain.chainDer, new Date(this.now()));
-        return card.pay({ orderId, amount: order.amount, currency: order.currency, time: new Date(this.now()) });
-      });
-      await this.archiveDecision(record, t);
-      const presented = await this.present(m, record, cardCert);
-      this.o.logger.info({ terminal: t.id, market: m.name, seq: record.seq, presented }, 'payment decided');
-      return { record: recordFields(record), presented };
+      return { market: m.name, marketHost: servername(m), orderId, amount: order.amount, currency: order.currency, status: order.status };
     } catch (e) {
       throw toEmoneyError(e);
     }
   }
 
+  /**
+   * One order, one debit: requests for the same market and order run one at
+   * a time; one that finds a decision for the order (archived, or on the
+   * card, which refuses a second PAY with 6A89) answers that decision with
+   * `alreadyPaid: true` instead of paying again.
+   */
+  async pay(t: TerminalIdentity, marketName: string, orderId: string, pin2: string, agreed: { amount: number; currency: string }) {
+    const m = this.market(marketName);
+    const cardCert = this.o.cards.certificate;
+    if (!cardCert) throw new ApiError(503, 'card-absent', 'The home card is not available');
+    const dns = servername(m);
+    return this.orders.run(`${dns.toLowerCase()}\0${orderId}`, async () => {
+      try {
+        const earlier = await this.archivedDecision(dns, orderId);
+        if (earlier) return this.earlierAnswer(m, earlier, cardCert);
+        const order = await this.payments.order(m, orderId);
+        if (order.status !== 'open') throw new ApiError(409, 'order-not-payable', `Order ${orderId} is ${order.status}`);
+        if (order.amount !== agreed.amount || order.currency !== agreed.currency) {
+          throw new ApiError(409, 'amount-mismatch', `The market asks ${order.amount} ${order.currency} for order ${orderId}, not the ${agreed.amount} ${agreed.currency} the terminal showed`);
+        }
+        const target = marketTarget(m);
+        const { chain } = await this.o.proxyState.chains.get({ market: target, connectTimeoutMs: this.o.marketTimeoutMs ?? 5000, logger: this.o.logger, now: this.now() });
+        // The first asker, for a decision the card made before a crash (attributed to who asked for it).
+        const prior = await this.o.intents.find(dns, orderId);
+        await this.o.intents.record({ terminalId: t.id, mail: t.mail, market: dns, orderId });
+        const { record, alreadyPaid } = await withCard(this.o.sessions, t.id, async (card) => {
+          await card.verifyPin2(pin2);
+          await card.verifyCertificateChain(chain.chainDer, new Date(this.now()));
+          try {
+            // The card debits order.amount only if it is the amount the terminal showed (DF58).
+            return { record: await card.pay({ orderId, amount: order.amount, agreedAmount: agreed.amount, currency: order.currency, time: new Date(this.now()) }), alreadyPaid: false };
+          } catch (e) {
+            if (!isCardError(e, CardErrorCode.AlreadyPaid)) throw e;
+            const found = await decisionOnCard(card, dns, orderId);
+            if (!found) throw new ApiError(409, 'already-paid', `The home card already paid order ${orderId} at ${m.name}; that decision is no longer in its log`);
+            return { record: found, alreadyPaid: true };
+          }
+        });
+        const payer = alreadyPaid && prior ? (this.o.registry.getTerminal(prior.terminalId) ?? t) : t;
+        await this.archiveDecision(record, payer);
+        // A record the card already cancelled is not a payment to present.
+        const outcome: PresentOutcome = record.status === 'paid' ? await this.present(m, record, cardCert) : 'pending';
+        this.o.logger.info({ terminal: t.id, market: m.name, seq: record.seq, outcome, alreadyPaid }, 'payment decided');
+        return { record: recordFields(record), ...presentedFields(outcome), ...(alreadyPaid ? { alreadyPaid } : {}) };
+      } catch (e) {
+        throw toEmoneyError(e);
+      }
+    });
+  }
+
+  /** The archived decision of this card for the market (DNS name) and order, if any. */
+  private async archivedDecision(dns: string, orderId: string): Promise<HistoryEntry | undefined> {
+    const cardId = this.o.cards.cardId;
+    const entries = await this.o.history.list();
+    return entries.find((e) => e.kind === 'decision' && e.cardId === cardId && e.orderId === orderId && e.market?.toLowerCase() === dns.toLowerCase());
+  }
+
+  /** The answer to a second request for a decided order: the first decision, presented again if still pending. */
+  private async earlierAnswer(m: MarketRecord, e: HistoryEntry, cardCert: Buffer) {
+    let outcome: PresentOutcome = e.marketRefused ? { refused: e.marketRefused } : e.presented ? 'presented' : 'pending';
+    if (outcome === 'pending' && e.status === 'paid') outcome = await this.present(m, e, cardCert);
+    const record = { seq: e.seq, cardId: e.cardId, market: e.market!, orderId: e.orderId!, amount: e.amount, currency: e.currency, time: e.time, status: e.status ?? 'paid' };
+    return { record, ...presentedFields(outcome), alreadyPaid: true };
+  }
+
   private async archiveDecision(record: SignedRecord, t: { id: string; mail: string }): Promise<void> {
     const fields = recordFields(record);
-    await this.o.history.append({ kind: 'decision', ...fields, terminalId: t.id, signedRecord: record.bytes.toString('base64'), presented: false });
+    if (!(await this.o.history.get(`${record.cardId}:decision:${record.seq}`))) {
+      await this.o.history.append({ kind: 'decision', ...fields, terminalId: t.id, signedRecord: record.bytes.toString('base64'), presented: false });
+    }
     await this.o.mailer.notify(createNotification({ type: 'decision', cardId: record.cardId, seq: record.seq, terminalId: t.id, mail: t.mail, record: fields, signedRecord: record.bytes, cardCertificate: this.o.cards.certificate }));
   }
 
-  /** Present a decision; true once the market acknowledged it. Failures leave it for the presenter. */
-  private async present(m: MarketRecord, record: SignedRecord | HistoryEntry, cardCert: Buffer): Promise<boolean> {
+  /**
+   * Present a decision. 'presented' once the market acknowledged it;
+   * 'pending' when it did not answer (the presenter tries again); refused
+   * when it answered a 4xx: that is final, the decision is marked and no
+   * longer presented, and its money comes back with a cancel (PAYMENTS.md).
+   */
+  private async present(m: MarketRecord, record: SignedRecord | HistoryEntry, cardCert: Buffer): Promise<PresentOutcome> {
     const bytes = 'bytes' in record ? record.bytes : Buffer.from(record.signedRecord ?? '', 'base64');
+    const key = `${record.cardId}:decision:${record.seq}` as const;
     try {
       await this.payments.present(m, bytes, cardCert);
     } catch (e) {
+      const refused = marketRefusal(e);
+      if (refused) {
+        await this.o.history.update(key, { marketRefused: refused });
+        this.o.logger.warn({ market: m.name, seq: record.seq, code: refused }, 'the market refused the decision; it can be cancelled');
+        return { refused };
+      }
       this.o.logger.warn({ market: m.name, seq: record.seq, err: (e as Error).message }, 'decision not yet presented to the market');
-      return false;
+      return 'pending';
     }
-    await this.o.history.update(`${record.cardId}:decision:${record.seq}`, { presented: true });
-    return true;
+    await this.o.history.update(key, { presented: true });
+    return 'presented';
   }
 
-  /** Present every archived, unacknowledged decision again (at start and periodically). */
+  /** Present every archived, unacknowledged decision again (at start and periodically); refused ones are left alone. */
   async presentPending(): Promise<number> {
     const cardCert = this.o.cards.certificate;
     if (!cardCert) return 0;
     let done = 0;
     for (const e of await this.o.history.list({ limit: 500 })) {
-      if (e.kind !== 'decision' || e.status !== 'paid' || e.presented !== false || !e.market) continue;
+      if (e.kind !== 'decision' || e.status !== 'paid' || e.presented !== false || e.marketRefused || !e.market) continue;
       const m = this.marketByDnsName(e.market);
-      if (m && (await this.present(m, e, cardCert))) done++;
+      if (m && (await this.present(m, e, cardCert)) === 'presented') done++;
     }
     return done;
   }
 
+  /**
+   * Cancel a decision (claim 5). Only the terminal that paid may, or one the
+   * household made an 'owner' in the registry. The card signs the request to
+   * the market (SIGN CANCEL REQUEST), so the market knows it comes from the
+   * card that paid; the market's authorization then refunds the card. The
+   * canceller and the payer are mailed (once each).
+   */
   async cancel(t: TerminalIdentity, seq: number) {
     const cardId = this.o.cards.cardId;
-    if (!cardId) throw new ApiError(503, 'card-absent', 'The home card is not available');
+    const cardCert = this.o.cards.certificate;
+    if (!cardId || !cardCert) throw new ApiError(503, 'card-absent', 'The home card is not available');
     const entry = await this.o.history.get(`${cardId}:decision:${seq}`);
     if (!entry || !entry.market || !entry.orderId) throw new ApiError(404, 'decision-unknown', `No payment decision ${seq} on this card`);
+    if (entry.terminalId !== t.id && this.o.registry.getTerminal(t.id)?.role !== 'owner') {
+      throw new ApiError(403, 'not-your-decision', `Decision ${seq} was made by another terminal; only it or an owner terminal may cancel it`);
+    }
     if (entry.status === 'cancelled') throw new ApiError(409, 'cancel-refused', `Decision ${seq} is already cancelled`);
     const m = this.marketByDnsName(entry.market);
     if (!m) throw new ApiError(404, 'market-unknown', `The market ${entry.market} is no longer registered`);
+    const orderId = entry.orderId;
     try {
-      const auth = await this.payments.cancelAuthorization(m, entry.orderId, cardId, seq);
-      const record = await withCard(this.o.sessions, t.id, (card) => card.cancel({ authorization: auth.authorization, signature: auth.signature, certificate: auth.certificate }));
+      const record = await withCard(this.o.sessions, t.id, async (card) => {
+        const request = await card.signCancelRequest(seq);
+        const auth = await this.payments.cancelAuthorization(m, orderId, request.bytes, cardCert);
+        return card.cancel({ authorization: auth.authorization, signature: auth.signature, certificate: auth.certificate });
+      });
       const fields = recordFields(record);
       await this.o.history.update(`${cardId}:decision:${seq}`, { status: 'cancelled', signedRecord: record.bytes.toString('base64') });
       await this.o.history.append({ kind: 'cancel', ...fields, time: new Date(this.now()).toISOString(), terminalId: t.id, signedRecord: record.bytes.toString('base64') });
-      await this.o.mailer.notify(createNotification({ type: 'cancel', cardId, seq, terminalId: t.id, mail: t.mail, record: fields, signedRecord: record.bytes, cardCertificate: this.o.cards.certificate }));
+      const mail = { type: 'cancel' as const, cardId, seq, record: fields, signedRecord: record.bytes, cardCertificate: cardCert };
+      await this.o.mailer.notify(createNotification({ ...mail, terminalId: t.id, mail: t.mail }));
+      const payer = entry.terminalId ? this.o.registry.getTerminal(entry.terminalId) : undefined;
+      if (payer && payer.id !== t.id && payer.mail !== t.mail) await this.o.mailer.notify(createNotification({ ...mail, copy: 'payer', terminalId: payer.id, mail: payer.mail }));
       return { record: fields };
     } catch (e) {
       throw toEmoneyError(e, 'cancel');

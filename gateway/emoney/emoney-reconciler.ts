@@ -57,6 +57,10 @@ export async function reconcileCard(o: { cards: CardService; history: HistorySto
     const cancel = await o.history.get(`${r.cardId}:cancel:${r.seq}`);
     const canceller = (cancel?.terminalId && o.registry.getTerminal(cancel.terminalId)) || terminal;
     await o.mailer.notify(createNotification({ type: 'cancel', terminalId: canceller.id, mail: canceller.mail, ...event }));
+    // The payer's copy, as EmoneyManager.cancel sends it when another terminal cancelled.
+    if (canceller.id !== terminal.id && canceller.mail !== terminal.mail) {
+      await o.mailer.notify(createNotification({ type: 'cancel', copy: 'payer', terminalId: terminal.id, mail: terminal.mail, ...event }));
+    }
   }
   if (plan.toAppend.length || plan.toUpdate.length) o.logger.info({ appended: plan.toAppend.length, updated: plan.toUpdate.length }, 'history reconciled with the card');
   return plan.toAppend.length + plan.toUpdate.length + loads;

@@ -48,11 +48,16 @@ export class MarketPayments {
     });
   }
 
-  async cancelAuthorization(m: MarketRecord, orderId: string, cardId: string, seq: number): Promise<CancelAuthorizationAnswer> {
+  /**
+   * The market's signed cancel authorization for the decision the card's
+   * signed cancel request (E3 ‖ DF5E, SIGN CANCEL REQUEST) names; the market
+   * verifies it with the card certificate.
+   */
+  async cancelAuthorization(m: MarketRecord, orderId: string, cancelRequest: Buffer, cardCertificate: Buffer): Promise<CancelAuthorizationAnswer> {
     const r = await httpsJson({
       url: this.url(m, `/payment-api/orders/${encodeURIComponent(orderId)}/cancel`),
       method: 'POST',
-      body: { cardId, seq },
+      body: { cancelRequest: cancelRequest.toString('base64'), cardCertificate: cardCertificate.toString('base64') },
       ca: m.anchorPem,
       servername: servername(m),
       timeoutMs: this.timeoutMs,

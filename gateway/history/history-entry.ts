@@ -40,6 +40,13 @@ export interface HistoryEntry {
   signedRecord?: string;
   /** True once the market acknowledged the decision. */
   presented?: boolean;
+  /**
+   * The market's error code when it refused the decision for good (a 4xx,
+   * e.g. record-mismatch, order-not-open): it is no longer presented, and
+   * the money comes back with a cancel (the market authorizes a refund for
+   * a record it did not accept, PAYMENTS.md).
+   */
+  marketRefused?: string;
   /** ISO 8601 UTC: when the gateway archived it. */
   archivedAt: string;
 }
@@ -48,7 +55,7 @@ export interface HistoryEntry {
 export type NewHistoryEntry = Omit<HistoryEntry, 'archivedAt'> & { archivedAt?: string };
 
 /** What `update` may change; the identity (kind, card, seq) and the time never change. */
-export type HistoryPatch = Partial<Pick<HistoryEntry, 'status' | 'signedRecord' | 'presented' | 'terminalId'>>;
+export type HistoryPatch = Partial<Pick<HistoryEntry, 'status' | 'signedRecord' | 'presented' | 'terminalId' | 'marketRefused'>>;
 
 export type HistoryKey = `${string}:${HistoryKind}:${number}`;
 
@@ -67,10 +74,11 @@ const entrySchema = z.strictObject({
   terminalId: z.string().min(1).max(64).optional(),
   signedRecord: z.string().regex(BASE64).optional(),
   presented: z.boolean().optional(),
+  marketRefused: z.string().regex(/^[a-z0-9-]{1,64}$/).optional(),
   archivedAt: z.string().refine((s) => !Number.isNaN(Date.parse(s)), 'not a date'),
 });
 
-const patchSchema = entrySchema.pick({ status: true, signedRecord: true, presented: true, terminalId: true });
+const patchSchema = entrySchema.pick({ status: true, signedRecord: true, presented: true, terminalId: true, marketRefused: true });
 
 export function historyKey(entry: Pick<HistoryEntry, 'cardId' | 'kind' | 'seq'>): HistoryKey {
   return `${entry.cardId}:${entry.kind}:${entry.seq}`;

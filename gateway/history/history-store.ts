@@ -131,7 +131,7 @@ export class HistoryStore {
     });
   }
 
-  /** Changes status, signedRecord, presented or terminalId of an archived entry; HistoryError('not-found') if there is none. */
+  /** Changes status, signedRecord, presented, marketRefused or terminalId of an archived entry; HistoryError('not-found') if there is none. */
   async update(key: string, patch: HistoryPatch): Promise<HistoryEntry> {
     const checked = checkPatch(patch);
     return this.#run(async () => {

@@ -103,7 +103,7 @@ const loadSchema = z.strictObject({
 
 export const notificationSchema = z
   .strictObject({
-    id: z.string().regex(/^[0-9a-f]{16}:(decision|cancel|topup):\d{1,10}$/),
+    id: z.string().regex(/^[0-9a-f]{16}:(decision|cancel|topup):\d{1,10}(:payer)?$/),
     type: z.enum(NOTIFICATION_TYPES),
     terminalId: z.string().regex(TOPIC_SAFE_ID),
     mail: z.email(),
@@ -120,9 +120,14 @@ export const notificationSchema = z
     if (!n.id.includes(`:${n.type}:`)) ctx.addIssue({ code: 'custom', path: ['id'], message: 'the id names another event type' });
   });
 
-/** The stable id of one card event: `<cardId>:<type>:<seq>`. */
-export function notificationId(event: { cardId: string; type: NotificationType; seq: number }): string {
-  return `${event.cardId}:${event.type}:${event.seq}`;
+/**
+ * The stable id of one card event: `<cardId>:<type>:<seq>`; the copy of a
+ * cancel for the terminal that paid, when another terminal cancelled, is
+ * `<cardId>:cancel:<seq>:payer` (one id per recipient: the outbox sends an
+ * id once).
+ */
+export function notificationId(event: { cardId: string; type: NotificationType; seq: number; copy?: 'payer' }): string {
+  return `${event.cardId}:${event.type}:${event.seq}${event.copy ? `:${event.copy}` : ''}`;
 }
 
 /** The card event a notification is about; `time` defaults to the record's or else now. */
@@ -131,6 +136,8 @@ export interface NotificationEvent {
   cardId: string;
   /** DF50 the event was made at (a cancel: the cancelled decision's seq; a topup: the receipt's counter). */
   seq: number;
+  /** 'payer': the copy of a cancel for the terminal that paid, when another one cancelled. */
+  copy?: 'payer';
   terminalId: string;
   mail: string;
   time?: Date | string;

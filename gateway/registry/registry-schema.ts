@@ -8,6 +8,8 @@ import { z } from 'zod';
 import { RegistryError } from './registry-error.js';
 
 export type TerminalStatus = 'active' | 'revoked';
+/** 'owner' may cancel any terminal's payment decisions; a 'member' only its own. */
+export type TerminalRole = 'owner' | 'member';
 
 export interface TerminalRecord {
   /** 16 lower-case hex characters (8 random bytes); the `kid`/`tid` of signed requests. */
@@ -19,6 +21,8 @@ export interface TerminalRecord {
   /** SHA-256 of the DER client certificate, 64 lower-case hex characters. */
   certFingerprint: string;
   status: TerminalStatus;
+  /** Absent (a registry written before roles existed, or a new terminal): 'member'. */
+  role?: TerminalRole;
   /** ISO 8601. */
   created: string;
   /** ISO 8601, or null when never seen; accurate to TOUCH_INTERVAL_MS (see Registry.touchTerminal). */
@@ -57,6 +61,7 @@ const terminalSchema = z.object({
   mail: z.string().regex(MAIL_PATTERN),
   certFingerprint: z.string().regex(FINGERPRINT_PATTERN),
   status: z.enum(['active', 'revoked']),
+  role: z.enum(['owner', 'member']).optional(),
   created: z.string(),
   lastSeen: z.string().nullable(),
 });

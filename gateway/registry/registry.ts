@@ -27,6 +27,7 @@ import {
   type MarketRecord,
   type RegistryData,
   type TerminalRecord,
+  type TerminalRole,
 } from './registry-schema.js';
 
 /**
@@ -133,6 +134,17 @@ export class Registry {
       if (t.status === 'revoked') return unchanged({ ...t });
       t.status = 'revoked';
       this.#logger.info({ terminalId: id, name: t.name }, 'Terminal revoked');
+      return { ...t };
+    });
+  }
+
+  /** The household's choice of who may cancel other terminals' payments (TerminalRole). */
+  async setTerminalRole(id: string, role: TerminalRole): Promise<TerminalRecord> {
+    return this.#change((data, unchanged) => {
+      const t = findOrThrow(data, id);
+      if ((t.role ?? 'member') === role) return unchanged({ ...t });
+      t.role = role;
+      this.#logger.info({ terminalId: id, role }, 'Terminal role set');
       return { ...t };
     });
   }

@@ -41,6 +41,9 @@ export type ApiErrorCode =
   | 'decision-unknown'
   | 'cancel-refused'
   | 'card-refused'
+  | 'amount-mismatch'
+  | 'already-paid'
+  | 'not-your-decision'
   | 'internal';
 
 export type ApiErrorFields = Record<string, string | number | boolean | null>;

@@ -35,7 +35,10 @@ export interface TerminalApiServices {
 }
 
 export interface EmoneyApi {
-  pay(t: TerminalIdentity, market: string, orderId: string, pin2: string): Promise<unknown>;
+  /** The order as the market states it, shown by the terminal before PIN2. */
+  quote(market: string, orderId: string): Promise<unknown>;
+  /** `agreed`: the amount and currency the terminal showed; the market's order must state the same. */
+  pay(t: TerminalIdentity, market: string, orderId: string, pin2: string, agreed: { amount: number; currency: string }): Promise<unknown>;
   cancel(t: TerminalIdentity, seq: number): Promise<unknown>;
   topup(t: TerminalIdentity, amount: number): Promise<unknown>;
   balance(t: TerminalIdentity): Promise<unknown>;
@@ -118,9 +121,19 @@ export function terminalApiRoutes(s: TerminalApiServices): RouteTable {
       access: 'terminal',
       handle: async ({ terminal }) => ({ entries: await emoneyOf(s).history(terminalOf(terminal)) }),
     },
+    'POST /v1/purse/quote': {
+      access: 'terminal',
+      handle: async ({ terminal, body }) => {
+        terminalOf(terminal);
+        return emoneyOf(s).quote(field(body, 'market', MARKET), field(body, 'orderId', ORDER_ID));
+      },
+    },
     'POST /v1/purse/pay': {
       access: 'terminal',
-      handle: async ({ terminal, body }) => emoneyOf(s).pay(terminalOf(terminal), field(body, 'market', MARKET), field(body, 'orderId', ORDER_ID), field(body, 'pin2', PIN)),
+      handle: async ({ terminal, body }) => {
+        const agreed = { amount: integerIn(body, 'amount', 1, Number.MAX_SAFE_INTEGER), currency: field(body, 'currency', /^[A-Z]{3}$/) };
+        return emoneyOf(s).pay(terminalOf(terminal), field(body, 'market', MARKET), field(body, 'orderId', ORDER_ID), field(body, 'pin2', PIN), agreed);
+      },
     },
     'POST /v1/purse/cancel': {
       access: 'terminal',

@@ -102,7 +102,7 @@ export async function runPurseBench(config = readPurseBenchConfig()): Promise<Re
       setup:
         'All on loopback in this process: the sandbox household (startSandboxHousehold: gateway, market, issuer, embedded MQTT broker; the card emulator is its own process on a TCP line), ' +
         'the demo terminal (AccessCard, PINs 1234/5678) and an MQTT subscriber on the terminal\'s mail topic. Payments are sequential; each pays a freshly created order of the cheapest item. ' +
-        'Times from t0 = just before AccessCard.pay (a GET /v1/whoami, then POST /v1/purse/pay; each on a new mutual-TLS connection, as the access card does): gatewayAnswered = the pay answer (card decision + market accepted), ' +
+        'Times from t0 = just before AccessCard.pay (a GET /v1/whoami, POST /v1/purse/quote, then POST /v1/purse/pay; each on a new mutual-TLS connection, as the access card does): gatewayAnswered = the pay answer (card decision + market accepted), ' +
         'mailArrived = the notification with id <cardId>:decision:<seq> received by the subscriber, endToEnd = both. Nearest-rank percentiles; with n < 100, p99 is the maximum. Warm-up payments are not counted. ' +
         `The gateway ran with the ${small}-record archive in its history directory.`,
       payments: {

@@ -4,7 +4,8 @@
  * card emulator is its own process), with the demo terminal's access card:
  *
  *   order (POST /orders on a delegated session; not timed)
- *   → t0 → AccessCard.pay: GET /v1/whoami, then POST /v1/purse/pay (PIN2):
+ *   → t0 → AccessCard.pay: GET /v1/whoami, POST /v1/purse/quote (shown
+ *     before PIN2), then POST /v1/purse/pay (PIN2):
  *     the gateway journals the intent, the card signs the decision, the
  *     gateway archives it, queues the mail, presents it to the market
  *   → answer (decision + market accepted: `presented: true`)

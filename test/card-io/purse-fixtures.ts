@@ -138,7 +138,7 @@ export async function releaseForMarket(fx: PurseFixture, time: number): Promise<
 /** Release, verify the market and PAY. PIN1 must be verified. */
 export async function payAt(fx: PurseFixture, amount: MinorUnits, time: number, orderId = `order-${time}-${amount}`): Promise<SignedRecord> {
   await releaseForMarket(fx, time);
-  return fx.card.pay({ orderId, amount, currency: CURRENCY, time: new Date(time * 1000) });
+  return fx.card.pay({ orderId, amount, agreedAmount: amount, currency: CURRENCY, time: new Date(time * 1000) });
 }
 
 export interface CancelOverrides {

@@ -92,7 +92,7 @@ test('An image without a purse loads as a purse with currency unset, and purse c
   await conditions(card.load(loadRequest(fx, 1, Buffer.alloc(16))), 'LOAD');
   await conditions(card.readRecord(1), 'READ RECORD');
   await releaseForMarket({ ...fx, card }, DAY0);
-  await conditions(card.pay({ orderId: 'o', amount: 1, currency: CURRENCY, time: new Date(DAY0 * 1000) }), 'PAY');
+  await conditions(card.pay({ orderId: 'o', amount: 1, agreedAmount: 1, currency: CURRENCY, time: new Date(DAY0 * 1000) }), 'PAY');
   t.true(isCardError(await t.throwsAsync(card.purseStatus()), CardErrorCode.NotFound), 'DF40 is absent');
   t.true(isCardError(await t.throwsAsync(card.logSeqs()), CardErrorCode.NotFound), 'DF42 is absent');
   t.is((await card.info()).lifeCycle, 'operational', 'the rest of the card works as before');

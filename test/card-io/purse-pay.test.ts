@@ -49,7 +49,7 @@ test('Amounts above 2^53 - 1 come back as bigint, smaller ones as number', async
 test('PAY without the PIN2 release is refused (6982) and without a verified market (6985); neither changes the image', async (t) => {
   const fx = await purseFixture(t);
   const before = await imageBytes(fx);
-  const order = { orderId: 'o-1', amount: 100, currency: CURRENCY, time: new Date(T * 1000) };
+  const order = { orderId: 'o-1', amount: 100, agreedAmount: 100, currency: CURRENCY, time: new Date(T * 1000) };
   await fx.card.verifyPin1(PINS.pin1);
   const notReleased = await t.throwsAsync(fx.card.pay(order));
   t.true(isCardError(notReleased, CardErrorCode.SecurityStatusNotSatisfied));
@@ -70,7 +70,7 @@ test('PAY debits, answers a record signed by the card key, and uses up the relea
   t.deepEqual(await fx.card.logSeqs(), [1]);
   t.deepEqual((await fx.card.readRecord(1)).bytes, record.bytes);
 
-  const again = await t.throwsAsync(fx.card.pay({ orderId: 'o-2', amount: 1, currency: CURRENCY, time: new Date(T * 1000) }));
+  const again = await t.throwsAsync(fx.card.pay({ orderId: 'o-2', amount: 1, agreedAmount: 1, currency: CURRENCY, time: new Date(T * 1000) }));
   t.true(isCardError(again, CardErrorCode.SecurityStatusNotSatisfied), 'the release was used up');
 });
 
@@ -137,7 +137,7 @@ test('PAY in another currency is refused (6A80)', async (t) => {
   const fx = await purseFixture(t);
   await fx.card.verifyPin1(PINS.pin1);
   await releaseForMarket(fx, T);
-  const e = await t.throwsAsync(fx.card.pay({ orderId: 'o', amount: 10, currency: 'USD', time: new Date(T * 1000) }));
+  const e = await t.throwsAsync(fx.card.pay({ orderId: 'o', amount: 10, agreedAmount: 10, currency: 'USD', time: new Date(T * 1000) }));
   t.true(isCardError(e, CardErrorCode.WrongData));
 });
 
@@ -147,7 +147,7 @@ test('A failed image write during PAY answers 6581 and changes neither balance, 
   await releaseForMarket(fx, T);
   const before = memoryStore(fx).state;
   memoryStore(fx).failCommits = true;
-  const order = { orderId: 'o-6581', amount: 700, currency: CURRENCY, time: new Date(T * 1000) };
+  const order = { orderId: 'o-6581', amount: 700, agreedAmount: 700, currency: CURRENCY, time: new Date(T * 1000) };
   const e = await t.throwsAsync(fx.card.pay(order));
   t.is(e && isCardError(e) ? e.sw : undefined, 0x6581);
   t.is(memoryStore(fx).state, before, 'the committed state object is the same');

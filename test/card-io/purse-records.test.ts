@@ -85,9 +85,9 @@ test('Authorization builders refuse bad fields before anything is signed', (t) =
   t.throws(() => encodeCancelAuthorization({ ...cancel, seq: -1 }));
 });
 
-test('PAY is 80 50 00 00 with order id, amount, currency and time, and an extended Le', (t) => {
-  const apdu = buildPay({ orderId: 'A-1', amount: 1234, currency: 'EUR', time: new Date(1_800_000_000_500) });
-  t.is(apduHex(apdu), '80500000000022' + 'DF5203412D31' + 'DF530800000000000004D2' + 'DF5403455552' + 'DF5508000000006B49D200' + '0000');
+test('PAY is 80 50 00 00 with order id, amount, currency, time and agreed amount, and an extended Le', (t) => {
+  const apdu = buildPay({ orderId: 'A-1', amount: 1234, agreedAmount: 1234, currency: 'EUR', time: new Date(1_800_000_000_500) });
+  t.is(apduHex(apdu), '8050000000002D' + 'DF5203412D31' + 'DF530800000000000004D2' + 'DF5403455552' + 'DF5508000000006B49D200' + 'DF580800000000000004D2' + '0000');
 });
 
 test('The purse status words map to typed errors: 6910 InsufficientFunds, 6911 LimitExceeded, 6A83 NotFound', (t) => {

@@ -30,6 +30,7 @@ import { join } from 'node:path';
 import test, { type ExecutionContext } from 'ava';
 import { CardErrorCode, isCardError } from '../../card-io/errors.js';
 import { connectHomeCard } from '../../card-io/home-card/connect.js';
+import { parseSignedCancelRequest } from '../../card-io/home-card/cancel-request.js';
 import { parseSignedRecord, verifySignedRecord } from '../../card-io/home-card/decision-record.js';
 import { parseLoadReceipt } from '../../card-io/home-card/load-receipt.js';
 import { encodeCancelAuthorization, signAuthorization } from '../../card-io/home-card/purse-authorizations.js';
@@ -101,7 +102,8 @@ async function startRogueMarket(t: ExecutionContext, h: PurseHousehold, marketPk
         res.statusCode = 404;
         return res.end(JSON.stringify({ error: { code: 'order-unknown', message: 'no' } }));
       }
-      const { cardId, seq } = JSON.parse(await readBody(req)) as { cardId: string; seq: number };
+      const { cancelRequest } = JSON.parse(await readBody(req)) as { cancelRequest: string };
+      const { cardId, seq } = parseSignedCancelRequest(Buffer.from(cancelRequest, 'base64'));
       const authorization = encodeCancelAuthorization({ cardId, seq, orderId: order.orderId, amount: order.amount, currency: order.currency });
       res.end(JSON.stringify({ authorization: authorization.toString('base64'), signature: signAuthorization(authorization, signer.key).toString('base64'), certificate: signer.certificate.toString('base64') }));
     })();

@@ -137,7 +137,7 @@ test('When a market answers a cancel authorization that is not base64, the gatew
     res.writeHead(200, { 'content-type': 'application/json' });
     res.end(JSON.stringify({ authorization: 'not base64!', signature: 12, certificate: null }));
   });
-  const e = await peerErrorOf(new MarketPayments(3000).cancelAuthorization(market, 'ord-1', '0011223344556677', 1));
+  const e = await peerErrorOf(new MarketPayments(3000).cancelAuthorization(market, 'ord-1', Buffer.from('e300', 'hex'), Buffer.from('30', 'hex')));
   t.is(e.kind, 'bad-answer');
   t.false(e.message.includes('not base64!'), 'the peer\'s values are not echoed');
 });

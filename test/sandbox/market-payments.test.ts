@@ -4,11 +4,11 @@ import { stat } from 'node:fs/promises';
 import { checkMarketSigner } from '../../card-io/emulator/purse-market-signer.js';
 import { parseCancelAuthorization } from '../../card-io/home-card/purse-authorizations.js';
 import { startSandboxMarket, SandboxMarketOptionsError, type SandboxMarket, type SandboxMarketOptions } from '../../deploy/sandbox/market/index.js';
-import { createCaCertificate, derToPem, generateP256KeyPair } from '../../provisioning/pki/index.js';
+import { certifyCardKey, createCaCertificate, derToPem, generateP256KeyPair } from '../../provisioning/pki/index.js';
 import { x509 } from '../../provisioning/pki/x509-provider.js';
 import { createCardChain, createTlsFixture, type TlsFixture } from '../helpers/tls-fixtures.js';
 import { connectToMarket } from './market-client.js';
-import { codeOf, encodeRecord, httpsJson, signRecord, type JsonAnswer, type RecordFields } from './payments-fixtures.js';
+import { codeOf, encodeRecord, httpsJson, signCancelRequest, signRecord, type JsonAnswer, type RecordFields } from './payments-fixtures.js';
 
 const CARD_ID = '00112233445566ff';
 interface NewOrder { orderId: string; item: string; amount: number; currency: string; status: string }
@@ -58,6 +58,15 @@ async function newOrder(m: SandboxMarket, item = 'coffee-250g', quantity = 2): P
 function paid(order: NewOrder, over: Partial<RecordFields> = {}): RecordFields {
   const time = Math.floor(Date.now() / 1000);
   return { seq: 7, cardId: CARD_ID, market: 'localhost', orderId: order.orderId, amount: order.amount, currency: 'EUR', time, status: 'paid', ...over };
+}
+
+/** The card's signed cancel request for `fields` (a paid record), as the gateway forwards it. */
+function cancelBody(fields: RecordFields, key = fixture.card.privateKey, cardCertificate = fixture.card.certificate) {
+  return { cancelRequest: signCancelRequest(fields, key).toString('base64'), cardCertificate: Buffer.from(cardCertificate).toString('base64') };
+}
+
+function askCancel(m: SandboxMarket, fields: RecordFields, key = fixture.card.privateKey, cardCertificate = fixture.card.certificate): Promise<JsonAnswer> {
+  return anonymous(m, 'POST', `/payment-api/orders/${fields.orderId}/cancel`, cancelBody(fields, key, cardCertificate));
 }
 
 function present(m: SandboxMarket, fields: RecordFields, key = fixture.card.privateKey, cardCertificate = fixture.card.certificate): Promise<JsonAnswer> {
@@ -175,7 +184,7 @@ test('A cancel authorization for a paid order is signed by the market signing ke
   const m = await market();
   const order = await newOrder(m);
   await present(m, paid(order));
-  const answer = await anonymous(m, 'POST', `/payment-api/orders/${order.orderId}/cancel`, { cardId: CARD_ID, seq: 7 });
+  const answer = await askCancel(m, paid(order));
   t.is(answer.status, 200, JSON.stringify(answer.body));
   const [authorization, signature, certificate] = (['authorization', 'signature', 'certificate'] as const).map((k) => Buffer.from(answer.body[k] as string, 'base64'));
   const cert = new X509Certificate(certificate!);
@@ -188,22 +197,48 @@ test('A cancel authorization for a paid order is signed by the market signing ke
   const card = checkMarketSigner(certificate!, [fixture.market.caCertificate], Math.floor(Date.now() / 1000), 'localhost');
   t.true(card.ok, 'the card accepts the signing certificate for market localhost');
   t.is((await anonymous(m, 'GET', `/payment-api/orders/${order.orderId}`)).body.status, 'cancelled');
-  t.deepEqual(await anonymous(m, 'POST', `/payment-api/orders/${order.orderId}/cancel`, { cardId: CARD_ID, seq: 7 }), answer, 'asking again answers the same');
+  t.deepEqual(await askCancel(m, paid(order)), answer, 'asking again answers the same');
   t.is(codeOf(await present(m, paid(order))), 'order-not-open');
 });
 
-test('Cancelling an open order, or a paid one under another seq or card, is 409 order-not-paid', async (t) => {
+test('When a cancel request is not signed by the card that paid, the market signs nothing and the order stays paid', async (t) => {
   const m = await market();
   const order = await newOrder(m);
-  const cancel = (body: object) => anonymous(m, 'POST', `/payment-api/orders/${order.orderId}/cancel`, body);
-  const open = await cancel({ cardId: CARD_ID, seq: 7 });
-  t.is(open.status, 409);
-  t.is(codeOf(open), 'order-not-paid');
   await present(m, paid(order));
-  t.is(codeOf(await cancel({ cardId: CARD_ID, seq: 6 })), 'order-not-paid');
-  t.is(codeOf(await cancel({ cardId: 'ffeeddccbbaa9988', seq: 7 })), 'order-not-paid');
-  t.is(codeOf(await anonymous(m, 'POST', '/payment-api/orders/ord-nope/cancel', { cardId: CARD_ID, seq: 7 })), 'order-unknown');
+  const path = `/payment-api/orders/${order.orderId}/cancel`;
+  const expectRefused = async (answer: JsonAnswer, status: number, code: string, what: string) => {
+    t.is(answer.status, status, what);
+    t.is(codeOf(answer), code, what);
+    t.is(answer.body.authorization, undefined, what);
+  };
+  await expectRefused(await anonymous(m, 'POST', path, { cardId: CARD_ID, seq: 7 }), 400, 'bad-request', 'the old unauthenticated {cardId, seq}');
+  await expectRefused(await anonymous(m, 'POST', path, { cancelRequest: cancelBody(paid(order)).cancelRequest }), 400, 'bad-request', 'no card certificate');
+  await expectRefused(await askCancel(m, paid(order), generateP256KeyPair().privateKey), 401, 'request-signature-invalid', 'signed by another key');
+  const otherKeys = generateP256KeyPair();
+  const otherCard = await certifyCardKey({ subject: 'CN=home card 0002', cardPublicKey: otherKeys.publicKey.export({ type: 'spki', format: 'der' }), issuer: fixture.issuer });
+  await expectRefused(await askCancel(m, paid(order), otherKeys.privateKey, otherCard), 403, 'not-the-payer', 'another trusted card claiming the payer\'s card id and seq');
+  const rogue = (await createCardChain('rogue issuer')).card;
+  await expectRefused(await askCancel(m, paid(order), rogue.privateKey, rogue.certificate), 401, 'card-untrusted', 'a card certificate from another issuer');
+  await expectRefused(await askCancel(m, paid(order, { market: 'elsewhere.example' })), 422, 'request-mismatch', 'a request for another market');
+  await expectRefused(await anonymous(m, 'POST', '/payment-api/orders/ord-other/cancel', cancelBody(paid(order))), 422, 'request-mismatch', 'a request for another order');
   t.is(m.orders.get(order.orderId)?.status, 'paid');
+});
+
+test('When the market did not accept a decision, the card that made it gets a refund authorization, and the record is never accepted afterwards', async (t) => {
+  const m = await market();
+  const order = await newOrder(m);
+  const refused = paid(order, { amount: order.amount + 1 });
+  t.is(codeOf(await present(m, refused)), 'record-mismatch');
+  const answer = await askCancel(m, refused);
+  t.is(answer.status, 200, JSON.stringify(answer.body));
+  const authorization = Buffer.from(answer.body.authorization as string, 'base64');
+  t.deepEqual(parseCancelAuthorization(authorization), { cardId: CARD_ID, seq: 7, orderId: order.orderId, amount: order.amount + 1, currency: 'EUR' }, 'the record\'s own amount goes back');
+  t.deepEqual(await askCancel(m, refused), answer, 'asking again answers the same');
+  t.is(m.orders.get(order.orderId)?.status, 'open', 'the order itself is untouched');
+  const never = paid(order, { seq: 8 });
+  t.is((await askCancel(m, never)).status, 200, 'a decision never presented is refunded too');
+  t.is(codeOf(await present(m, never)), 'record-refunded', 'and then never pays the order');
+  t.is(m.orders.get(order.orderId)?.status, 'open');
 });
 
 test('A market without a signer has no payment API, and a signer that is a CA or names another market is refused at start-up', async (t) => {

@@ -99,3 +99,17 @@ export function httpsJson(r: HttpsJsonRequest, timeoutMs = 5000): Promise<JsonAn
 export function codeOf(a: JsonAnswer): string | undefined {
   return (a.body.error as { code?: string } | undefined)?.code;
 }
+
+/** `E3 { DF57 DF50 DF51 DF52 DF53 DF54 } ‖ DF5E { DER ECDSA by cardKey over SHA-256(value of E3) }`, as SIGN CANCEL REQUEST answers. */
+export function signCancelRequest(r: Omit<RecordFields, 'time' | 'status'>, cardKey: KeyObject): Buffer {
+  const body = encodeTlvs([
+    [PurseTag.CardId, encodeCardId(r.cardId)],
+    [PurseTag.Seq, encodeSeq(r.seq)],
+    [PurseTag.Market, Buffer.from(r.market, 'utf8')],
+    [PurseTag.OrderId, encodeOrderId(r.orderId)],
+    [PurseTag.Amount, encodeAmount(r.amount, 'amount', 1n)],
+    [PurseTag.Currency, encodeCurrency(r.currency)],
+  ]);
+  const signature = sign('sha256', body, { key: cardKey, dsaEncoding: 'der' });
+  return Buffer.concat([encodeTlv(PurseTag.CancelRequest, body), encodeTlv(PurseTag.Signature, signature)]);
+}

@@ -20,6 +20,7 @@ import { GENERATE_KEY_PAIR, buildGenerateKeyPair, parseGenerateKeyPair } from '.
 import { GET_CHALLENGE, buildGetChallenge, parseGetChallenge } from './get-challenge.js';
 import { GET_DATA, buildGetData, parseGetData } from './get-data.js';
 import { CANCEL, buildCancel, parseCancel } from './cancel.js';
+import { SIGN_CANCEL_REQUEST, buildSignCancelRequest, parseSignCancelRequest } from './sign-cancel-request.js';
 import { GET_LOAD_CHALLENGE, buildGetLoadChallenge, parseGetLoadChallenge } from './load-challenge.js';
 import { LOAD, buildLoad, parseLoad } from './load.js';
 import { PAY, buildPay, parsePay } from './pay.js';
@@ -85,6 +86,7 @@ export const homeCardCommands = {
   purseLog: { name: GET_DATA, build: buildPurseLog, parse: parsePurseLog },
   pay: { name: PAY, build: buildPay, parse: parsePay },
   cancel: { name: CANCEL, build: buildCancel, parse: parseCancel },
+  signCancelRequest: { name: SIGN_CANCEL_REQUEST, build: buildSignCancelRequest, parse: parseSignCancelRequest },
   getLoadChallenge: { name: GET_LOAD_CHALLENGE, build: buildGetLoadChallenge, parse: parseGetLoadChallenge },
   load: { name: LOAD, build: buildLoad, parse: parseLoad },
   readRecord: { name: READ_RECORD, build: buildReadRecord, parse: parseReadRecord },
@@ -94,6 +96,7 @@ export type HomeCardCommand = keyof typeof homeCardCommands;
 
 export * from './activate.js';
 export * from './cancel.js';
+export * from './sign-cancel-request.js';
 export * from './change-reference-data.js';
 export * from './compute-signature.js';
 export * from './data-objects.js';

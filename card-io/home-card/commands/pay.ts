@@ -1,10 +1,11 @@
 /**
  * PAY (PROTOCOL.md, "Purse", claim 4): 80 50 00 00 Lc DF52 order id ‖ DF53
- * amount ‖ DF54 currency ‖ DF55 time, Le. Needs the released state (PIN2)
+ * amount ‖ DF54 currency ‖ DF55 time ‖ DF58 agreed amount, Le. Needs the released state (PIN2)
  * with a market verified in it (VERIFY CERTIFICATE first); uses up the
  * release. Answers the signed record (status paid). Refusals: 6910
- * InsufficientFunds, 6911 LimitExceeded, 6A80 WrongData (other currency or a
- * time rolled back more than 300 s), 6982, 6985 (no verified market, no purse).
+ * InsufficientFunds, 6911 LimitExceeded, 6A80 WrongData (other currency, an
+ * agreed amount that is not the amount, or a time rolled back more than 300
+ * s), 6A89 AlreadyPaid (a payment for this market and order was decided), 6982, 6985 (no verified market, no purse).
  *
  * A signed record can exceed 256 bytes (a long market name), so Le is
  * extended (ISO/IEC 7816-4 §5.1, case 4E).
@@ -26,6 +27,8 @@ export interface PaymentRequest {
   currency: string;
   /** Now, as the gateway knows it (whole seconds are sent). */
   time: Date;
+  /** The amount the terminal showed and the person agreed to (DF58); the card refuses (6A80) unless it is `amount`. */
+  agreedAmount: MinorUnits;
 }
 
 export function buildPay(p: PaymentRequest): CommandApdu {
@@ -34,6 +37,7 @@ export function buildPay(p: PaymentRequest): CommandApdu {
     [PurseTag.Amount, encodeAmount(p.amount, 'amount', 1n)],
     [PurseTag.Currency, encodeCurrency(p.currency)],
     [PurseTag.Time, encodeCardTime(p.time)],
+    [PurseTag.AgreedAmount, encodeAmount(p.agreedAmount, 'agreed amount', 1n)],
   ]);
   return commandApdu(0x80, 0x50, 0x00, 0x00, data, MAX_EXTENDED_NE);
 }

@@ -19,6 +19,8 @@ export interface OrderPayment {
   recordBytes: Buffer;
   /** E1 ‖ DF5E as presented. */
   signedRecord: Buffer;
+  /** The paying card's public key (SPKI DER): only that card may ask to cancel. */
+  cardKey: Buffer;
 }
 
 /** The market's signed cancel authorization (PROTOCOL.md, CANCEL), as answered. */
@@ -59,6 +61,20 @@ export function orderView(o: Order): OrderView {
 
 export class OrderBook {
   private readonly orders = new Map<string, Order>();
+  /**
+   * Refunds of decisions this market did not accept (refused or never
+   * presented), by `<cardId>:<seq>`: such a record is never accepted after
+   * its refund, and asking again answers the same authorization.
+   */
+  private readonly refunds = new Map<string, OrderCancellation>();
+
+  refund(cardId: string, seq: number): OrderCancellation | undefined {
+    return this.refunds.get(`${cardId}:${seq}`);
+  }
+
+  markRefunded(cardId: string, seq: number, cancellation: OrderCancellation): void {
+    this.refunds.set(`${cardId}:${seq}`, cancellation);
+  }
 
   constructor(private readonly clock: () => Date = () => new Date()) {}
 

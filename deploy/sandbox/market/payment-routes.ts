@@ -6,19 +6,23 @@
  * - `GET  /payment-api/orders/<orderId>`: the order;
  * - `POST /payment-api/payments`: a signed decision record pays its order;
  * - `POST /payment-api/orders/<orderId>/cancel`: the market's signed cancel
- *   authorization for a paid order (PROTOCOL.md, CANCEL), which cancels it.
+ *   authorization (PROTOCOL.md, CANCEL) for a decision the card asks to
+ *   cancel with its signed cancel request: a paid order is cancelled; a
+ *   decision the market did not accept (refused, or never presented) is
+ *   refunded and never accepted afterwards.
  *
  * The `/payment-api/` routes need no client certificate: a payment proves
- * itself with the card's signature, and a cancel authorization only gives
- * money back to the card that paid.
+ * itself with the card's signature, and so does a cancel request (the
+ * card's signature, verified with the card certificate: for a paid order,
+ * the key that paid it).
  */
 import type { KeyObject, X509Certificate } from 'node:crypto';
 import { encodeCancelAuthorization, signAuthorization } from '../../../card-io/home-card/purse-authorizations.js';
-import { HttpError, base64Field, cardIdField, integerField, readJsonObject, stringField, type JsonRoute } from '../http-json.js';
+import { HttpError, base64Field, integerField, readJsonObject, stringField, type JsonRoute } from '../http-json.js';
 import type { Catalogue } from './catalogue.js';
 import { orderView, type Order, type OrderBook } from './order-book.js';
 import type { MarketLogger } from './options.js';
-import { checkRecordForMarket, trustedCardKey, verifiedRecord } from './payment-verifier.js';
+import { checkRecordForMarket, trustedCardKey, verifiedCancelRequest, verifiedRecord } from './payment-verifier.js';
 
 /** Where the market's payment API lives; every other route needs a verified client certificate. */
 export const PAYMENT_API_PREFIX = '/payment-api/';
@@ -75,27 +79,53 @@ async function presentPayment(ctx: PaymentContext, body: Record<string, unknown>
   if (order.status === 'paid' && order.payment?.recordBytes.equals(record.recordBytes)) {
     return { orderId: order.orderId, status: 'paid' }; // the same decision presented again
   }
+  if (ctx.orders.refund(record.cardId, record.seq)) throw new HttpError(409, 'record-refunded', `Decision ${record.seq} of card ${record.cardId} was refunded`);
   if (order.status !== 'open') throw new HttpError(409, 'order-not-open', `Order ${order.orderId} is ${order.status}`);
-  ctx.orders.markPaid(order, { seq: record.seq, cardId: record.cardId, recordBytes: record.recordBytes, signedRecord });
+  const spki = cardKey.export({ type: 'spki', format: 'der' });
+  ctx.orders.markPaid(order, { seq: record.seq, cardId: record.cardId, recordBytes: record.recordBytes, signedRecord, cardKey: spki });
   ctx.logger?.info({ orderId: order.orderId, seq: record.seq, cardId: record.cardId, amount: order.amount }, 'order paid');
   return { orderId: order.orderId, status: 'paid' };
 }
 
+/**
+ * Only the card that made the decision may ask: its signed cancel request
+ * verifies with a card certificate the market trusts and, for a paid order,
+ * with the key that paid it. A decision that did not pay the order (the
+ * market refused it or never saw it) is refunded: the money is on no order
+ * here, so it goes back to the card, and the record is never accepted later.
+ */
 async function cancelOrder(ctx: PaymentContext, orderId: string, body: Record<string, unknown>): Promise<unknown> {
   const signer = withSigner(ctx);
-  const cardId = cardIdField(body);
-  const seq = integerField(body, 'seq', 0, 0xffff_ffff);
-  const order = orderOrThrow(ctx, orderId);
-  const paidBy = order.payment !== undefined && order.payment.cardId === cardId && order.payment.seq === seq;
-  if (order.status === 'cancelled' && paidBy && order.cancellation) return cancellationJson(order.cancellation);
-  if (order.status !== 'paid' || !paidBy) {
-    throw new HttpError(409, 'order-not-paid', `Order ${orderId} is not paid by card ${cardId} at seq ${seq}`);
+  const requestBytes = base64Field(body, 'cancelRequest');
+  const cardKey = trustedCardKey(base64Field(body, 'cardCertificate'), ctx.issuerCas, ctx.clock());
+  const request = verifiedCancelRequest(requestBytes, cardKey);
+  if (request.market.toLowerCase() !== ctx.serverName.toLowerCase() || request.orderId !== orderId) {
+    throw new HttpError(422, 'request-mismatch', `The cancel request is for order ${request.orderId} at ${request.market}`);
   }
-  const authorization = encodeCancelAuthorization({ cardId, seq, orderId, amount: order.amount, currency: order.currency });
-  const cancellation = { authorization, signature: signAuthorization(authorization, signer.privateKey), certificate: signer.certificate };
-  ctx.orders.markCancelled(order, cancellation);
-  ctx.logger?.info({ orderId, seq, cardId, amount: order.amount }, 'order cancelled');
+  const { cardId, seq } = request;
+  const order = ctx.orders.get(orderId);
+  const payment = order?.payment;
+  if (order && payment && payment.cardId === cardId && payment.seq === seq) {
+    if (!payment.cardKey.equals(cardKey.export({ type: 'spki', format: 'der' }))) {
+      throw new HttpError(403, 'not-the-payer', `Order ${orderId} was paid by another card key`);
+    }
+    if (order.status === 'cancelled' && order.cancellation) return cancellationJson(order.cancellation);
+    const cancellation = sign(signer, { cardId, seq, orderId, amount: order.amount, currency: order.currency });
+    ctx.orders.markCancelled(order, cancellation);
+    ctx.logger?.info({ orderId, seq, cardId, amount: order.amount }, 'order cancelled');
+    return cancellationJson(cancellation);
+  }
+  const earlier = ctx.orders.refund(cardId, seq);
+  if (earlier) return cancellationJson(earlier);
+  const cancellation = sign(signer, { cardId, seq, orderId, amount: request.amount, currency: request.currency });
+  ctx.orders.markRefunded(cardId, seq, cancellation);
+  ctx.logger?.info({ orderId, seq, cardId, amount: Number(request.amount) }, 'decision not accepted here refunded');
   return cancellationJson(cancellation);
+}
+
+function sign(signer: NonNullable<PaymentContext['signer']>, fields: Parameters<typeof encodeCancelAuthorization>[0]) {
+  const authorization = encodeCancelAuthorization(fields);
+  return { authorization, signature: signAuthorization(authorization, signer.privateKey), certificate: signer.certificate };
 }
 
 function cancellationJson(c: { authorization: Buffer; signature: Buffer; certificate: Buffer }): unknown {

@@ -15,6 +15,7 @@
  * The order checks (amount, currency, status) are the caller's.
  */
 import { X509Certificate, type KeyObject } from 'node:crypto';
+import { parseSignedCancelRequest, verifySignedCancelRequest, type SignedCancelRequest } from '../../../card-io/home-card/cancel-request.js';
 import { parseSignedRecord, verifySignedRecord, type SignedRecord } from '../../../card-io/home-card/decision-record.js';
 import { x509 } from '../../../provisioning/pki/x509-provider.js';
 import { HttpError } from '../http-json.js';
@@ -75,4 +76,22 @@ export function checkRecordForMarket(record: SignedRecord, serverName: string): 
     throw new HttpError(422, 'record-mismatch', `The record names market ${record.market}, not ${serverName}`);
   }
   if (record.status !== 'paid') throw new HttpError(422, 'record-mismatch', 'The record is not a payment (status cancelled)');
+}
+
+/**
+ * The card's signed cancel request (PROTOCOL.md, SIGN CANCEL REQUEST),
+ * parsed and verified with the card key; throws HttpError 400 / 401
+ * `request-signature-invalid`.
+ */
+export function verifiedCancelRequest(bytes: Buffer, cardKey: KeyObject): SignedCancelRequest {
+  let request: SignedCancelRequest;
+  try {
+    request = parseSignedCancelRequest(bytes);
+  } catch {
+    throw new HttpError(400, 'bad-request', 'cancelRequest is not E3 { request } ‖ DF5E { signature }');
+  }
+  if (!verifySignedCancelRequest(request, cardKey)) {
+    throw new HttpError(401, 'request-signature-invalid', 'The cancel request signature does not verify with the card certificate key');
+  }
+  return request;
 }
