@@ -56,6 +56,7 @@ export function purseToJson(p: PurseState): Json {
     counter: p.counter,
     lastTime: p.lastTime,
     issuerKey: p.issuerKey && b64(p.issuerKey),
+    lastLoadReceipt: p.lastLoadReceipt && b64(p.lastLoadReceipt),
     log: p.log.map(recordToJson),
   };
 }
@@ -136,6 +137,8 @@ export function purseFromJson(v: unknown): PurseState {
     counter: integer(o.counter, 'purse.counter', U32_MAX),
     lastTime: integer(o.lastTime, 'purse.lastTime', MAX_TIME_SECONDS),
     issuerKey: issuerKey(o.issuerKey),
+    // Absent in images written before the card kept it.
+    lastLoadReceipt: o.lastLoadReceipt === undefined || o.lastLoadReceipt === null ? null : base64(o.lastLoadReceipt, 'purse.lastLoadReceipt'),
     log: o.log.map(record),
   };
 }

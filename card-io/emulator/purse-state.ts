@@ -57,6 +57,12 @@ export interface PurseState {
   readonly lastTime: number;
   /** The issuer's load-signing public key, SPKI DER (P-256). */
   readonly issuerKey: Buffer | null;
+  /**
+   * The signed receipt of the latest successful LOAD, as LOAD answered it
+   * (GET DATA DF43): when that answer is lost on the line, the gateway reads it
+   * here and settles the top-up from the card's own word. Null before any LOAD.
+   */
+  readonly lastLoadReceipt: Buffer | null;
   /** The decision log, oldest first, at most PURSE_LOG_SIZE records. */
   readonly log: readonly PurseRecord[];
 }
@@ -72,6 +78,7 @@ export const EMPTY_PURSE: PurseState = Object.freeze({
   counter: 0,
   lastTime: 0,
   issuerKey: null,
+  lastLoadReceipt: null,
   log: Object.freeze([]),
 });
 

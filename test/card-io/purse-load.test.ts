@@ -109,3 +109,15 @@ test('A new challenge replaces the pending one', async (t) => {
   const fresh = await fx.card.loadChallenge();
   t.like(await fx.card.load(loadRequest(fx, 10, fresh)), { amount: 10 });
 });
+
+test('When the LOAD answer is lost, GET DATA DF43 answers the same signed receipt, committed with the credit; before any LOAD it is empty', async (t) => {
+  const fx = await openCard(t);
+  t.is(await fx.card.lastLoadReceipt(), undefined);
+  const receipt = await fx.card.load(loadRequest(fx, 2_500, await fx.card.loadChallenge()));
+  const kept = await fx.card.lastLoadReceipt();
+  t.deepEqual(kept?.bytes, receipt.bytes);
+  t.true(verifyLoadReceipt(kept!, fx.cardKey));
+  // A refused LOAD leaves the latest successful one in place.
+  await t.throwsAsync(fx.card.load(loadRequest(fx, LIMITS.maxBalance, await fx.card.loadChallenge())));
+  t.deepEqual((await fx.card.lastLoadReceipt())?.bytes, receipt.bytes);
+});

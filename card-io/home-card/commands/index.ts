@@ -25,7 +25,7 @@ import { LOAD, buildLoad, parseLoad } from './load.js';
 import { PAY, buildPay, parsePay } from './pay.js';
 import { buildPinStatusQuery, parsePinStatusQuery } from './pin-status.js';
 import { buildPutInitialBalance, buildPutIssuerKey, buildPutPurseParameters } from './purse-personalization.js';
-import { buildPurseLog, buildPurseStatus, parsePurseLog, parsePurseStatus } from './purse-status.js';
+import { buildLastLoadReceipt, buildPurseLog, buildPurseStatus, parseLastLoadReceipt, parsePurseLog, parsePurseStatus } from './purse-status.js';
 import { READ_RECORD, buildReadRecord, parseReadRecord } from './read-record.js';
 import {
   PUT_DATA,
@@ -83,6 +83,7 @@ export const homeCardCommands = {
   putInitialBalance: { name: PUT_DATA, build: buildPutInitialBalance, parse: parsePutData },
   purseStatus: { name: GET_DATA, build: buildPurseStatus, parse: parsePurseStatus },
   purseLog: { name: GET_DATA, build: buildPurseLog, parse: parsePurseLog },
+  lastLoadReceipt: { name: GET_DATA, build: buildLastLoadReceipt, parse: parseLastLoadReceipt },
   pay: { name: PAY, build: buildPay, parse: parsePay },
   cancel: { name: CANCEL, build: buildCancel, parse: parseCancel },
   getLoadChallenge: { name: GET_LOAD_CHALLENGE, build: buildGetLoadChallenge, parse: parseGetLoadChallenge },

@@ -6,14 +6,16 @@
  * DF40, 47 bytes: balance (8) ‖ currency (3) ‖ counter (4) ‖ maximum balance
  * (8) ‖ per-payment limit (8) ‖ daily limit (8) ‖ spent today (8).
  * DF42: number of records (1) ‖ their seq numbers (4 each), newest first.
+ * DF43: the latest LOAD's signed receipt (load-receipt.ts), empty before any.
  */
 import { MAX_SHORT_NE, commandApdu, type CommandApdu, type ResponseApdu } from '../../apdu/index.js';
 import { decodeCurrency, decodeU32, decodeU64, type MinorUnits } from '../purse-encoding.js';
+import { parseLoadReceipt, type LoadReceipt } from '../load-receipt.js';
 import { checkStatus } from '../status-error.js';
 import { malformedResponse } from './data-objects.js';
 import { GET_DATA } from './get-data.js';
 
-export const PurseDataTag = { Status: 0xdf40, Log: 0xdf42 } as const;
+export const PurseDataTag = { Status: 0xdf40, Log: 0xdf42, LastLoadReceipt: 0xdf43 } as const;
 
 const STATUS_LENGTH = 47;
 
@@ -69,4 +71,18 @@ export function parsePurseLog(response: ResponseApdu): number[] {
   const seqs: number[] = [];
   for (let at = 1; at < v.length; at += 4) seqs.push(v.readUInt32BE(at));
   return seqs;
+}
+
+export function buildLastLoadReceipt(): CommandApdu {
+  return getData(PurseDataTag.LastLoadReceipt);
+}
+
+/**
+ * DF43: the signed receipt of the card's latest LOAD, or undefined before any
+ * LOAD. What settles a top-up whose LOAD answer was lost: its challenge names
+ * the authorization it came from.
+ */
+export function parseLastLoadReceipt(response: ResponseApdu): LoadReceipt | undefined {
+  checkStatus(response, { command: GET_DATA });
+  return response.data.length === 0 ? undefined : parseLoadReceipt(response.data);
 }
