@@ -69,6 +69,8 @@ interface Rig {
   issuer: ReservingIssuer;
   history: HistoryStore;
   loads: LoadIntents;
+  /** The load journal's file, to open it again as a restarted gateway would. */
+  journalPath: string;
   mail: Notification[];
   /** What LOAD does in the manager's hands: by default the card's own LOAD. */
   loadHook: ((card: HomeCard, run: () => ReturnType<HomeCard['load']>) => ReturnType<HomeCard['load']>) | undefined;
@@ -82,10 +84,11 @@ async function rig(t: ExecutionContext, issuerKey?: KeyObject): Promise<Rig> {
   const dir = await mkdtemp(join(tmpdir(), 'hg-topup-'));
   t.teardown(() => rm(dir, { recursive: true, force: true }));
   const history = await HistoryStore.open({ dir: join(dir, 'history'), logger: silentLogger });
-  const loads = new LoadIntents(join(dir, 'load-intents.json'));
+  const journalPath = join(dir, 'load-intents.json');
+  const loads = new LoadIntents(journalPath);
   const issuer = new ReservingIssuer(issuerKey ?? fx.issuerLoadKey, fx.cardKey);
   const mail: Notification[] = [];
-  const r = { fx, issuer, history, loads, mail, loadHook: undefined } as unknown as Rig;
+  const r = { fx, issuer, history, loads, journalPath, mail, loadHook: undefined } as unknown as Rig;
   // The card as the manager sees it: LOAD may be rewired by a test to lose its answer.
   const card = new Proxy(fx.card, {
     get(target, prop, receiver) {
@@ -205,4 +208,22 @@ test('When a top-up\'s answer was lost, the next top-up settles it first, while 
   t.is(await r.archivedLoads(), 2);
   t.is(r.mail.length, 2);
   t.deepEqual(await r.loads.pending(), []);
+});
+
+test('When the gateway dies between the issuer reservation and LOAD, the restarted gateway finds the load not on the card and voids the reservation', async (t) => {
+  const r = await rig(t);
+  // The process dies with LOAD unsent: the journal on disk is all that survives.
+  r.loadHook = async () => {
+    throw new Error('process killed');
+  };
+  await t.throwsAsync(r.manager.topup(TERMINAL, 3_000));
+  const restarted = new LoadIntents(r.journalPath);
+  t.is((await restarted.pending()).length, 1);
+  const settled = await settleLoadsOnCard(r.fx.card, r.fx.cardId, { history: r.history, loads: restarted, mailer: { notify: async (n) => void r.mail.push(n) }, issuer: r.issuer as unknown as IssuerClient, cardCertificate: undefined, logger: silentLogger }, new Date());
+  t.is(settled, 1);
+  t.deepEqual(r.issuer.statuses(), ['voided']);
+  t.is(r.issuer.balance, 1_000_000);
+  t.deepEqual(await restarted.pending(), []);
+  t.is(await r.archivedLoads(), 0);
+  t.like(await r.fx.card.purseStatus(), { balance: INITIAL_BALANCE, counter: 0 });
 });
