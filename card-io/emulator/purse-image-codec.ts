@@ -51,6 +51,7 @@ export function purseToJson(p: PurseState): Json {
     maxBalance: p.maxBalance.toString(),
     perPaymentLimit: p.perPaymentLimit.toString(),
     dailyLimit: p.dailyLimit.toString(),
+    perLoadLimit: p.perLoadLimit.toString(),
     day: p.day,
     spentToday: p.spentToday.toString(),
     counter: p.counter,
@@ -132,6 +133,8 @@ export function purseFromJson(v: unknown): PurseState {
     maxBalance: amount(o.maxBalance, 'purse.maxBalance'),
     perPaymentLimit: amount(o.perPaymentLimit, 'purse.perPaymentLimit'),
     dailyLimit: amount(o.dailyLimit, 'purse.dailyLimit'),
+    // Absent in images written before the card had it: the maximum balance was the only bound.
+    perLoadLimit: o.perLoadLimit === undefined ? amount(o.maxBalance, 'purse.maxBalance') : amount(o.perLoadLimit, 'purse.perLoadLimit'),
     day: integer(o.day, 'purse.day', MAX_TIME_SECONDS),
     spentToday: amount(o.spentToday, 'purse.spentToday'),
     counter: integer(o.counter, 'purse.counter', U32_MAX),

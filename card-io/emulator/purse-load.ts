@@ -9,7 +9,7 @@
  *   6985 no purse or no issuer key → 6982 PIN1 not verified →
  *   6985 no pending challenge → 6A80 malformed, an amount of 0, another
  *   card, currency or challenge, or an issuer signature that does not verify →
- *   6911 over the maximum balance.
+ *   6911 over the per-load limit or the maximum balance.
  * Success credits, counts, keeps the receipt (GET DATA DF43) and commits in
  * one commit, and answers the signed load receipt. LOAD carries no time, so the latest PAY time stays.
  */
@@ -76,7 +76,7 @@ export async function load(cmd: CommandApdu, ctx: AppletContext): Promise<Reply>
     return status(SW.WRONG_DATA);
   }
   const balance = purse.balance + auth.amount;
-  if (balance > purse.maxBalance) return status(SW.LIMIT_EXCEEDED);
+  if (auth.amount > purse.perLoadLimit || balance > purse.maxBalance) return status(SW.LIMIT_EXCEEDED);
   const counter = nextCounter(purse);
   if (counter === null) return status(SW.CONDITIONS_NOT_SATISFIED);
 

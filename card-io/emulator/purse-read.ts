@@ -35,7 +35,8 @@ export function readRecord(cmd: CommandApdu, ctx: AppletContext): Reply {
 
 /**
  * DF40: balance (8) ‖ currency (3) ‖ counter (4) ‖ maximum balance (8) ‖
- * per-payment limit (8) ‖ daily limit (8) ‖ spent today (8) = 47 bytes.
+ * per-payment limit (8) ‖ daily limit (8) ‖ spent today (8) ‖ per-load
+ * limit (8) = 55 bytes (a card before the per-load limit answered the first 47).
  * Spent-today is as stored: the card has no clock, so it cannot know a new
  * day began until a PAY says so.
  */
@@ -50,6 +51,7 @@ function purseStatus(s: CardState): Buffer | undefined {
     u64(p.perPaymentLimit),
     u64(p.dailyLimit),
     u64(p.spentToday),
+    u64(p.perLoadLimit),
   ]);
 }
 

@@ -45,6 +45,11 @@ export interface PurseState {
   readonly maxBalance: bigint;
   readonly perPaymentLimit: bigint;
   readonly dailyLimit: bigint;
+  /**
+   * The most one LOAD may credit. Set with DF15's optional fifth field; when
+   * not set it is the maximum balance (no limit beyond it).
+   */
+  readonly perLoadLimit: bigint;
   /** The Unix day (time / 86400) `spentToday` belongs to. */
   readonly day: number;
   readonly spentToday: bigint;
@@ -73,6 +78,7 @@ export const EMPTY_PURSE: PurseState = Object.freeze({
   maxBalance: 0n,
   perPaymentLimit: 0n,
   dailyLimit: 0n,
+  perLoadLimit: 0n,
   day: 0,
   spentToday: 0n,
   counter: 0,

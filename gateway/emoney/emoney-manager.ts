@@ -201,7 +201,7 @@ export class EmoneyManager {
 
   async balance(t: TerminalIdentity) {
     const s = await withCard(this.o.sessions, t.id, (card) => card.purseStatus());
-    return { balance: Number(s.balance), currency: s.currency, counter: s.counter, maxBalance: Number(s.maxBalance), perPaymentLimit: Number(s.perPaymentLimit), dailyLimit: Number(s.dailyLimit), spentToday: Number(s.spentToday) };
+    return { balance: Number(s.balance), currency: s.currency, counter: s.counter, maxBalance: Number(s.maxBalance), perPaymentLimit: Number(s.perPaymentLimit), dailyLimit: Number(s.dailyLimit), spentToday: Number(s.spentToday), ...(s.perLoadLimit === undefined ? {} : { perLoadLimit: Number(s.perLoadLimit) }) };
   }
 
   async history(t: TerminalIdentity, limit = 100): Promise<HistoryEntry[]> {

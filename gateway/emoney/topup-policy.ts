@@ -29,9 +29,13 @@ export function checkTopup(loadsThisMonth: readonly HistoryEntry[], terminalId: 
 /**
  * The card's own limits, checked before the issuer is asked, so a top-up the
  * card would refuse holds no funds at the issuer: balance + amount must stay
- * within the purse's maximum balance (the card answers 6911 otherwise).
+ * within the purse's maximum balance, and the amount within its per-load
+ * limit when the card reports one (the card answers 6911 otherwise).
  */
-export function checkCardLimits(status: Pick<PurseStatus, 'balance' | 'maxBalance'>, amount: number): void {
+export function checkCardLimits(status: Pick<PurseStatus, 'balance' | 'maxBalance' | 'perLoadLimit'>, amount: number): void {
+  if (status.perLoadLimit !== undefined && BigInt(amount) > BigInt(status.perLoadLimit)) {
+    throw new ApiError(409, 'limit-exceeded', `The home card loads at most ${status.perLoadLimit} at a time`, { perLoadLimit: Number(status.perLoadLimit) });
+  }
   const room = BigInt(status.maxBalance) - BigInt(status.balance);
   if (BigInt(amount) > room) {
     throw new ApiError(409, 'limit-exceeded', `The home card would go over its maximum balance (room for ${room} more)`, { room: Number(room), maxBalance: Number(status.maxBalance) });

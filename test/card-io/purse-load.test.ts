@@ -121,3 +121,17 @@ test('When the LOAD answer is lost, GET DATA DF43 answers the same signed receip
   await t.throwsAsync(fx.card.load(loadRequest(fx, LIMITS.maxBalance, await fx.card.loadChallenge())));
   t.deepEqual((await fx.card.lastLoadReceipt())?.bytes, receipt.bytes);
 });
+
+test('When a per-load limit is set, a LOAD above it is LimitExceeded (6911) and changes nothing; GET DATA DF40 reports the limit', async (t) => {
+  const fx = await purseFixture(t, { purse: { perLoadLimit: 3_000 } });
+  await fx.card.verifyPin1(PINS.pin1);
+  t.like(await fx.card.purseStatus(), { perLoadLimit: 3_000, maxBalance: LIMITS.maxBalance });
+  const over = await refusedUnchanged(t, fx, fx.card.load(loadRequest(fx, 3_001, await fx.card.loadChallenge())));
+  t.is(over.code, CardErrorCode.LimitExceeded);
+  t.like(await fx.card.load(loadRequest(fx, 3_000, await fx.card.loadChallenge())), { amount: 3_000 });
+});
+
+test('Without a per-load limit the card reports its maximum balance as the limit', async (t) => {
+  const fx = await openCard(t);
+  t.like(await fx.card.purseStatus(), { perLoadLimit: LIMITS.maxBalance });
+});

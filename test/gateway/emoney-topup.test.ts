@@ -78,8 +78,8 @@ interface Rig {
   archivedLoads(): Promise<number>;
 }
 
-async function rig(t: ExecutionContext, issuerKey?: KeyObject): Promise<Rig> {
-  const fx = await purseFixture(t, { storage: 'memory' });
+async function rig(t: ExecutionContext, issuerKey?: KeyObject, purse: NonNullable<Parameters<typeof purseFixture>[1]>['purse'] = {}): Promise<Rig> {
+  const fx = await purseFixture(t, { storage: 'memory', purse });
   await fx.card.verifyPin1(PINS.pin1);
   const dir = await mkdtemp(join(tmpdir(), 'hg-topup-'));
   t.teardown(() => rm(dir, { recursive: true, force: true }));
@@ -136,6 +136,14 @@ test('When a top-up would go over the card\'s maximum balance, it is refused bef
   t.like(e, { status: 409, code: 'limit-exceeded' });
   t.deepEqual(r.issuer.calls, []);
   t.deepEqual(await r.loads.pending(), []);
+});
+
+test('When a top-up is above the card\'s per-load limit, it is refused before the issuer is asked', async (t) => {
+  const r = await rig(t, undefined, { perLoadLimit: 1_000 });
+  const e = await t.throwsAsync(r.manager.topup(TERMINAL, 1_001));
+  t.like(e, { status: 409, code: 'limit-exceeded' });
+  t.deepEqual(r.issuer.calls, []);
+  t.like((await r.manager.topup(TERMINAL, 1_000)).load, { amount: 1_000 });
 });
 
 test('A top-up the card accepts is archived, mailed and committed at the issuer once', async (t) => {
