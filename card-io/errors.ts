@@ -18,6 +18,12 @@ export const CardErrorCode = {
   Resynchronized: 203,
   Aborted: 204,
   TransportClosed: 205,
+  /**
+   * The link dropped or came back, or the card was reset, while a command was
+   * in flight: its remaining blocks were dropped, and whether it ran is known
+   * only from the card's own state (log, counters).
+   */
+  ExchangeInterrupted: 206,
 
   // 3xx: the byte link (serial port, TCP, memory)
   LinkDisconnected: 300,

@@ -54,11 +54,13 @@ export function purseToJson(p: PurseState): Json {
     maxBalance: p.maxBalance.toString(),
     perPaymentLimit: p.perPaymentLimit.toString(),
     dailyLimit: p.dailyLimit.toString(),
+    perLoadLimit: p.perLoadLimit.toString(),
     day: p.day,
     spentToday: p.spentToday.toString(),
     counter: p.counter,
     lastTime: p.lastTime,
     issuerKey: p.issuerKey && b64(p.issuerKey),
+    lastLoadReceipt: p.lastLoadReceipt && b64(p.lastLoadReceipt),
     log: p.log.map(recordToJson),
     paidOrders: p.paidOrders.map(b64),
   };
@@ -150,11 +152,15 @@ export function purseFromJson(v: unknown): PurseState {
     maxBalance: amount(o.maxBalance, 'purse.maxBalance'),
     perPaymentLimit: amount(o.perPaymentLimit, 'purse.perPaymentLimit'),
     dailyLimit: amount(o.dailyLimit, 'purse.dailyLimit'),
+    // Absent in images written before the card had it: the maximum balance was the only bound.
+    perLoadLimit: o.perLoadLimit === undefined ? amount(o.maxBalance, 'purse.maxBalance') : amount(o.perLoadLimit, 'purse.perLoadLimit'),
     day: integer(o.day, 'purse.day', MAX_TIME_SECONDS),
     spentToday: amount(o.spentToday, 'purse.spentToday'),
     counter: integer(o.counter, 'purse.counter', U32_MAX),
     lastTime: integer(o.lastTime, 'purse.lastTime', MAX_TIME_SECONDS),
     issuerKey: issuerKey(o.issuerKey),
+    // Absent in images written before the card kept it.
+    lastLoadReceipt: o.lastLoadReceipt === undefined || o.lastLoadReceipt === null ? null : base64(o.lastLoadReceipt, 'purse.lastLoadReceipt'),
     log,
     paidOrders: paidOrders(o.paidOrders, log),
   };

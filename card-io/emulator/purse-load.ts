@@ -9,9 +9,9 @@
  *   6985 no purse or no issuer key → 6982 PIN1 not verified →
  *   6985 no pending challenge → 6A80 malformed, an amount of 0, another
  *   card, currency or challenge, or an issuer signature that does not verify →
- *   6911 over the maximum balance.
- * Success credits, counts and commits in one commit, and answers the signed
- * load receipt. LOAD carries no time, so the latest PAY time stays.
+ *   6911 over the per-load limit or the maximum balance.
+ * Success credits, counts, keeps the receipt (GET DATA DF43) and commits in
+ * one commit, and answers the signed load receipt. LOAD carries no time, so the latest PAY time stays.
  */
 import { timingSafeEqual } from 'node:crypto';
 import { SW } from '../apdu/status-words.js';
@@ -76,11 +76,13 @@ export async function load(cmd: CommandApdu, ctx: AppletContext): Promise<Reply>
     return status(SW.WRONG_DATA);
   }
   const balance = purse.balance + auth.amount;
-  if (balance > purse.maxBalance) return status(SW.LIMIT_EXCEEDED);
+  if (auth.amount > purse.perLoadLimit || balance > purse.maxBalance) return status(SW.LIMIT_EXCEEDED);
   const counter = nextCounter(purse);
   if (counter === null) return status(SW.CONDITIONS_NOT_SATISFIED);
 
-  await ctx.commit({ ...ctx.state, purse: { ...purse, balance, counter } });
+  const receipt = encodeLoadReceipt(keyPair, { cardId, counter, amount: auth.amount, currency: purse.currency, challenge: pending, balance });
+  // The receipt is committed with the credit, so GET DATA DF43 can answer it again if this answer is lost.
+  await ctx.commit({ ...ctx.state, purse: { ...purse, balance, counter, lastLoadReceipt: receipt } });
   ctx.logger.info({ counter }, 'Purse loaded');
-  return ok(encodeLoadReceipt(keyPair, { cardId, counter, amount: auth.amount, currency: purse.currency, challenge: pending, balance }));
+  return ok(Buffer.from(receipt));
 }

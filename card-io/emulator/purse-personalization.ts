@@ -4,7 +4,8 @@
  *
  * - `DF14` the issuer's load-signing public key, SPKI DER, P-256 (`6A80`);
  * - `DF15` currency (3) ‖ maximum balance (8) ‖ per-payment limit (8) ‖
- *   daily limit (8); a balance already above the new maximum is `6911`;
+ *   daily limit (8) [‖ per-load limit (8); without it, the maximum balance];
+ *   a balance already above the new maximum is `6911`;
  * - `DF16` the initial balance (8), after `DF15` (`6985`); above the maximum
  *   balance `6911`.
  *
@@ -18,6 +19,7 @@ import type { PurseState } from './purse-state.js';
 import { readCurrency, readU64 } from './purse-tlv.js';
 
 const PARAMETERS_LENGTH = 3 + 8 + 8 + 8;
+const PARAMETERS_WITH_LOAD_LIMIT_LENGTH = PARAMETERS_LENGTH + 8;
 
 async function commitPurse(ctx: AppletContext, purse: PurseState): Promise<Reply> {
   await ctx.commit({ ...ctx.state, purse });
@@ -42,16 +44,17 @@ export async function putIssuerKey(data: Buffer, ctx: AppletContext): Promise<Re
   return commitPurse(ctx, { ...ctx.state.purse, issuerKey: spki });
 }
 
-/** DF15: currency ‖ maximum balance ‖ per-payment limit ‖ daily limit. */
+/** DF15: currency ‖ maximum balance ‖ per-payment limit ‖ daily limit [‖ per-load limit]. */
 export async function putPurseParameters(data: Buffer, ctx: AppletContext): Promise<Reply> {
   if (notInPersonalization(ctx)) return status(SW.CONDITIONS_NOT_SATISFIED);
-  if (data.length !== PARAMETERS_LENGTH) return status(SW.WRONG_DATA);
+  if (data.length !== PARAMETERS_LENGTH && data.length !== PARAMETERS_WITH_LOAD_LIMIT_LENGTH) return status(SW.WRONG_DATA);
   const currency = readCurrency(data.subarray(0, 3));
   if (currency === null) return status(SW.WRONG_DATA);
   const [maxBalance, perPaymentLimit, dailyLimit] = [3, 11, 19].map((at) => readU64(data.subarray(at, at + 8))!) as [bigint, bigint, bigint];
+  const perLoadLimit = data.length === PARAMETERS_WITH_LOAD_LIMIT_LENGTH ? readU64(data.subarray(27, 35))! : maxBalance;
   const purse = ctx.state.purse;
   if (purse.balance > maxBalance) return status(SW.LIMIT_EXCEEDED);
-  return commitPurse(ctx, { ...purse, currency, maxBalance, perPaymentLimit, dailyLimit });
+  return commitPurse(ctx, { ...purse, currency, maxBalance, perPaymentLimit, dailyLimit, perLoadLimit });
 }
 
 /** DF16: the initial balance (the sandbox's documented starting balance). */

@@ -2,7 +2,7 @@
  * Reading the purse: READ RECORD (ISO/IEC 7816-4 §11.3.3, P2 04 = "record
  * number P1") for the signed decision records, 1 = newest, and the GET DATA
  * values `DF40` (purse status) and `DF42` (the log's seq numbers, newest
- * first). Anyone may read them; records carry the card's signature.
+ * first), `DF43` (the latest LOAD's signed receipt). Anyone may read them; records carry the card's signature.
  */
 import { SW } from '../apdu/status-words.js';
 import type { CommandApdu } from '../apdu/command-apdu.js';
@@ -14,6 +14,7 @@ import { u32, u64 } from './purse-tlv.js';
 export const PurseDataTag = {
   Status: 0xdf40,
   Log: 0xdf42,
+  LastLoadReceipt: 0xdf43,
   IssuerKey: 0xdf14,
   Parameters: 0xdf15,
   InitialBalance: 0xdf16,
@@ -34,7 +35,8 @@ export function readRecord(cmd: CommandApdu, ctx: AppletContext): Reply {
 
 /**
  * DF40: balance (8) ‖ currency (3) ‖ counter (4) ‖ maximum balance (8) ‖
- * per-payment limit (8) ‖ daily limit (8) ‖ spent today (8) = 47 bytes.
+ * per-payment limit (8) ‖ daily limit (8) ‖ spent today (8) ‖ per-load
+ * limit (8) = 55 bytes (a card before the per-load limit answered the first 47).
  * Spent-today is as stored: the card has no clock, so it cannot know a new
  * day began until a PAY says so.
  */
@@ -49,6 +51,7 @@ function purseStatus(s: CardState): Buffer | undefined {
     u64(p.perPaymentLimit),
     u64(p.dailyLimit),
     u64(p.spentToday),
+    u64(p.perLoadLimit),
   ]);
 }
 
@@ -63,5 +66,7 @@ function logSeqs(s: CardState): Buffer | undefined {
 export function purseDataObject(s: CardState, tag: number): Buffer | undefined {
   if (tag === PurseDataTag.Status) return purseStatus(s);
   if (tag === PurseDataTag.Log) return logSeqs(s);
+  // DF43: the latest LOAD's signed receipt; empty before any LOAD.
+  if (tag === PurseDataTag.LastLoadReceipt) return s.purse.currency === null ? undefined : Buffer.from(s.purse.lastLoadReceipt ?? Buffer.alloc(0));
   return undefined;
 }

@@ -47,6 +47,11 @@ export interface PurseState {
   readonly maxBalance: bigint;
   readonly perPaymentLimit: bigint;
   readonly dailyLimit: bigint;
+  /**
+   * The most one LOAD may credit. Set with DF15's optional fifth field; when
+   * not set it is the maximum balance (no limit beyond it).
+   */
+  readonly perLoadLimit: bigint;
   /** The Unix day (time / 86400) `spentToday` belongs to. */
   readonly day: number;
   readonly spentToday: bigint;
@@ -59,6 +64,12 @@ export interface PurseState {
   readonly lastTime: number;
   /** The issuer's load-signing public key, SPKI DER (P-256). */
   readonly issuerKey: Buffer | null;
+  /**
+   * The signed receipt of the latest successful LOAD, as LOAD answered it
+   * (GET DATA DF43): when that answer is lost on the line, the gateway reads it
+   * here and settles the top-up from the card's own word. Null before any LOAD.
+   */
+  readonly lastLoadReceipt: Buffer | null;
   /** The decision log, oldest first, at most PURSE_LOG_SIZE records. */
   readonly log: readonly PurseRecord[];
   /**
@@ -76,11 +87,13 @@ export const EMPTY_PURSE: PurseState = Object.freeze({
   maxBalance: 0n,
   perPaymentLimit: 0n,
   dailyLimit: 0n,
+  perLoadLimit: 0n,
   day: 0,
   spentToday: 0n,
   counter: 0,
   lastTime: 0,
   issuerKey: null,
+  lastLoadReceipt: null,
   log: Object.freeze([]),
   paidOrders: Object.freeze([]),
 });

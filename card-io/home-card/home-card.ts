@@ -218,6 +218,11 @@ export class HomeCard {
     return c.parseLoad(await this.send('load', c.buildLoad(r)));
   }
 
+  /** The signed receipt of the card's latest LOAD (GET DATA DF43), undefined before any; anyone may read it. */
+  async lastLoadReceipt(): Promise<LoadReceipt | undefined> {
+    return c.parseLastLoadReceipt(await this.send('lastLoadReceipt', c.buildLastLoadReceipt()));
+  }
+
   /** Signed record `n`, 1 = newest; NotFound beyond the log. */
   async readRecord(n: number): Promise<SignedRecord> {
     return c.parseReadRecord(await this.send('readRecord', c.buildReadRecord(n)));

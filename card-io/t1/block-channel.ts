@@ -86,6 +86,16 @@ export class BlockChannel {
     });
   }
 
+  /**
+   * End a pending receive now, as a timeout, and drop what is queued: the
+   * caller has learned that the link dropped or came back, and waits no longer
+   * for an answer from a card session that is gone.
+   */
+  interrupt(): void {
+    this.clear();
+    this.waiter?.({ type: 'timeout' });
+  }
+
   /** Drop queued events and partial bytes (after resynchronization). */
   clear(): void {
     this.queue.length = 0;

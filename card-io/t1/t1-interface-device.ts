@@ -16,8 +16,16 @@
  *
  * The APDU itself is never retried here: after a resynchronization the command may
  * or may not have run, so the caller gets CardError(Resynchronized) and decides.
+ *
+ * Link epochs: every disconnected/connected report of the link starts a new
+ * epoch. An exchange belongs to the epoch it started in; when the epoch changes
+ * under it (the line dropped, the card behind it may be freshly powered), the
+ * exchange is abandoned with CardError(ExchangeInterrupted): the blocks not yet
+ * sent are dropped, never sent to the new card session, where a chain's tail
+ * would run as a command of its own; and the next command starts with
+ * S(RESYNCH), which restarts both sequence numbers (§11.6.3.2, rule 6.4).
  */
-import { CardError, CardErrorCode } from '../errors.js';
+import { CardError, CardErrorCode, isCardError } from '../errors.js';
 import type { ByteLink } from '../link/link.js';
 import type { Logger } from '../log.js';
 import type { ApduTransport } from './apdu-transport.js';
@@ -47,6 +55,8 @@ export class T1InterfaceDevice implements ApduTransport {
   /** The card's sequence numbers are unknown until the first S(RESYNCH) (see start()). */
   private needsResynch = true;
   private busy = false;
+  /** Bumped on every link status change; an exchange never outlives its epoch. */
+  private epoch = 0;
   /** Counters for benchmarks and diagnostics. */
   readonly stats = { apdus: 0, blocksSent: 0, retransmissions: 0, resynchs: 0, wtx: 0 };
 
@@ -57,7 +67,11 @@ export class T1InterfaceDevice implements ApduTransport {
     this.channel = new BlockChannel({ link: options.link, logger: options.logger, side: 'ifd', nad: this.opts.nad, edc: this.opts.edc, cwtMs: this.opts.cwtMs });
     // A re-opened line may lead to a card that was powered off or that kept old sequence numbers.
     this.unsubscribeStatus = options.link.onStatus((status) => {
-      if (status === 'connected') this.needsResynch = true;
+      if (status !== 'connected' && status !== 'disconnected') return;
+      this.epoch++;
+      this.needsResynch = true;
+      // A receive waiting for the old card session's answer ends now, not at BWT.
+      this.channel.interrupt();
     });
   }
 
@@ -80,8 +94,14 @@ export class T1InterfaceDevice implements ApduTransport {
     this.stats.apdus++;
     this.transmitDeadline = Date.now() + this.opts.maxTransmitMs;
     try {
+      const epoch = this.epoch;
       if (this.needsResynch) await this.resynchronize();
-      return await this.exchange(apdu);
+      try {
+        return await this.exchange(apdu, epoch);
+      } catch (e) {
+        // Whatever failed after the link changed (a write on a dropped line, a timeout) is an interruption.
+        throw this.epoch !== epoch ? this.interrupted(e) : e;
+      }
     } catch (e) {
       // A broken link or a lost exchange leaves the sequence numbers in doubt.
       if (!(e instanceof CardError) || e.code !== CardErrorCode.Aborted) this.needsResynch = true;
@@ -96,12 +116,22 @@ export class T1InterfaceDevice implements ApduTransport {
     this.channel.close();
   }
 
+  private interrupted(cause?: unknown): CardError {
+    if (isCardError(cause, CardErrorCode.ExchangeInterrupted)) return cause;
+    return new CardError(CardErrorCode.ExchangeInterrupted, 'The card line dropped or was reset during the command; it may or may not have run', {}, { cause });
+  }
+
+  /** Throws ExchangeInterrupted when the link changed since the exchange began. */
+  private checkEpoch(epoch: number): void {
+    if (this.epoch !== epoch) throw this.interrupted();
+  }
+
   private async send(block: Block): Promise<void> {
     this.stats.blocksSent++;
     await this.channel.send(block);
   }
 
-  private async exchange(apdu: Buffer): Promise<Buffer> {
+  private async exchange(apdu: Buffer, epoch: number): Promise<Buffer> {
     const chunks = splitInf(apdu, this.ifsc);
     let index = 0;
     let lastI: IBlock = iBlock(this.ns, chunks.length > 1, chunks[0]!);
@@ -110,12 +140,18 @@ export class T1InterfaceDevice implements ApduTransport {
     const response: Buffer[] = [];
     let retries = 0;
     let waitMs = this.opts.bwtMs;
-    await this.send(lastI);
+    // Every block goes out only within the exchange's epoch.
+    const send = async (b: Block): Promise<void> => {
+      this.checkEpoch(epoch);
+      await this.send(b);
+    };
+    await send(lastI);
     for (;;) {
       // Every wait is bounded (BWT, WTX), their number is not: a card that keeps asking for
       // time or for a new IFSC, or chains its answer forever, is given up on (maxTransmitMs).
       if (Date.now() >= this.transmitDeadline) return this.giveUp();
       const ev = await this.channel.receive(waitMs);
+      this.checkEpoch(epoch);
       waitMs = this.opts.bwtMs;
       if (ev.type === 'block') {
         const b = ev.block;
@@ -124,16 +160,16 @@ export class T1InterfaceDevice implements ApduTransport {
           if (wtxMs !== undefined) {
             this.stats.wtx++;
             waitMs = wtxMs;
-            await this.send(sBlock('WTX', true, b.inf));
+            await send(sBlock('WTX', true, b.inf));
             continue;
           }
           if (b.type === 'IFS') {
             this.ifsc = b.inf[0]!;
-            await this.send(sBlock('IFS', true, b.inf));
+            await send(sBlock('IFS', true, b.inf));
             continue;
           }
           if (b.type === 'ABORT') {
-            await this.send(sBlock('ABORT', true));
+            await send(sBlock('ABORT', true));
             throw new CardError(CardErrorCode.Aborted, 'The card aborted the exchange');
           }
         } else if (b.kind === 'R' && !receiving) {
@@ -144,7 +180,7 @@ export class T1InterfaceDevice implements ApduTransport {
             lastI = iBlock(this.ns, index < chunks.length - 1, chunks[index]!);
             lastSent = lastI;
             retries = 0;
-            await this.send(lastI);
+            await send(lastI);
             continue;
           }
           if (b.nr === lastI.ns) {
@@ -152,7 +188,7 @@ export class T1InterfaceDevice implements ApduTransport {
             if (++retries > this.opts.maxRetries) return this.giveUp();
             this.stats.retransmissions++;
             lastSent = lastI;
-            await this.send(lastI);
+            await send(lastI);
             continue;
           }
         } else if (b.kind === 'I' && b.ns !== this.cardNs) {
@@ -169,7 +205,7 @@ export class T1InterfaceDevice implements ApduTransport {
           retries = 0;
           if (!b.more) return Buffer.concat(response);
           lastSent = rBlock(this.cardNs);
-          await this.send(lastSent);
+          await send(lastSent);
           continue;
         }
       }
@@ -178,7 +214,7 @@ export class T1InterfaceDevice implements ApduTransport {
       this.stats.retransmissions++;
       this.log.debug({ event: ev.type, retries }, 'T=1 error recovery');
       lastSent = this.errorReply(ev, receiving, lastSent);
-      await this.send(lastSent);
+      await send(lastSent);
     }
   }
 

@@ -8,7 +8,7 @@
  * card PAY → archive (presented: false) → notification → presentation. A
  * crash anywhere leaves a state that the start-up reconciliation completes.
  */
-import { CardErrorCode, isCardError, isCardErrorInBand } from '../../card-io/errors.js';
+import { CardErrorCode, isCardError } from '../../card-io/errors.js';
 import type { HomeCard } from '../../card-io/home-card/home-card.js';
 import type { SignedRecord } from '../../card-io/home-card/decision-record.js';
 import type { Logger } from '../../card-io/log.js';
@@ -24,7 +24,8 @@ import type { IssuerClient } from './issuer-client.js';
 import { KeyedLock } from './keyed-lock.js';
 import { MarketPayments, servername } from './market-payments.js';
 import type { LoadIntents, PaymentIntents } from './payment-intents.js';
-import { checkTopup, startOfMonthUtc, type TopupLimits } from './topup-policy.js';
+import { checkCardLimits, checkTopup, startOfMonthUtc, type TopupLimits } from './topup-policy.js';
+import { completeLoad, loadRefusedByCard, releaseLoad, settleLoadsOnCard, type SettlementDeps } from './load-settlement.js';
 import { ApiError } from '../terminal-api/api-error.js';
 import { marketTarget, type ProxyState } from '../proxy/index.js';
 
@@ -270,36 +271,55 @@ export class EmoneyManager {
     const since = startOfMonthUtc(new Date(this.now()));
     const loads = (await this.o.history.list({ since: since.toISOString() })).filter((e) => e.kind === 'load');
     checkTopup(loads, t.id, amount, this.o.limits);
+    const settlement = this.settlement();
+    let running: { cardId: string; counter: number } | undefined;
     try {
-      const receipt = await withCard(this.o.sessions, t.id, async (card) => {
-        const status = await card.purseStatus();
-        const challenge = await card.loadChallenge();
+      const done = await withCard(this.o.sessions, t.id, async (card) => {
         const cardId = this.o.cards.cardId!;
-        const auth = await issuer.requestLoad({ cardId, amount, currency: status.currency, challenge });
-        // Journaled before LOAD: if its answer is lost (crash, line down), reconciliation finds out from the card.
+        // Earlier top-ups whose outcome is unknown are settled first, while the card still holds their receipt (DF43).
+        await settleLoadsOnCard(card, cardId, settlement, new Date(this.now()));
+        const status = await card.purseStatus();
+        // What the card would refuse anyway is refused here, before the issuer holds any funds.
+        checkCardLimits(status, amount);
+        const challenge = await card.loadChallenge();
+        const reservation = await issuer.requestLoad({ cardId, amount, currency: status.currency, challenge });
+        // Journaled before LOAD: if its answer is lost (crash, line down), the settlement asks the card.
         const counter = status.counter + 1;
-        await this.o.loads?.record({ terminalId: t.id, mail: t.mail, cardId, amount, currency: status.currency, counter, balance: Number(status.balance) + amount });
+        running = { cardId, counter };
+        this.o.loads?.begin(cardId, counter);
+        const intent = { terminalId: t.id, mail: t.mail, cardId, amount, currency: status.currency, counter, balance: Number(status.balance) + amount, reservationId: reservation.id, challenge: challenge.toString('base64') };
         try {
-          return await card.load({ authorization: auth.authorization, signature: auth.signature });
+          await this.o.loads?.record(intent);
         } catch (e) {
-          // A status word is a refusal, which changes nothing on the card.
-          if (isCardErrorInBand(e, 400)) await this.o.loads?.clear(cardId, counter);
+          await issuer.voidLoad(reservation.id).catch(() => undefined);
+          throw e;
+        }
+        try {
+          return { intent, receipt: await card.load({ authorization: reservation.authorization, signature: reservation.signature }) };
+        } catch (e) {
+          if (loadRefusedByCard(e)) await releaseLoad(settlement, { ...intent, at: new Date(this.now()).toISOString() });
+          // Otherwise the outcome is unknown: the intent stays for the settlement, which reads the card.
           throw e;
         }
       });
+      const { receipt, intent } = done;
+      await completeLoad(settlement, { ...intent, at: new Date(this.now()).toISOString() }, receipt, new Date(this.now()));
       const load = { cardId: receipt.cardId, counter: receipt.counter, amount: Number(receipt.amount), currency: receipt.currency, newBalance: Number(receipt.balance) };
-      await this.o.history.append({ kind: 'load', cardId: receipt.cardId, seq: receipt.counter, amount: load.amount, currency: load.currency, time: new Date(this.now()).toISOString(), terminalId: t.id, signedRecord: receipt.bytes.toString('base64') });
-      await this.o.mailer.notify(createNotification({ type: 'topup', cardId: receipt.cardId, seq: receipt.counter, terminalId: t.id, mail: t.mail, time: new Date(this.now()), load, signedRecord: receipt.bytes, cardCertificate: this.o.cards.certificate, balance: load.newBalance }));
-      await this.o.loads?.clear(receipt.cardId, receipt.counter);
       return { load };
     } catch (e) {
       throw toEmoneyError(e, 'topup');
+    } finally {
+      if (running) this.o.loads?.end(running.cardId, running.counter);
     }
+  }
+
+  private settlement(): SettlementDeps {
+    return { history: this.o.history, loads: this.o.loads, mailer: this.o.mailer, issuer: this.o.issuer, cardCertificate: this.o.cards.certificate, logger: this.o.logger };
   }
 
   async balance(t: TerminalIdentity) {
     const s = await withCard(this.o.sessions, t.id, (card) => card.purseStatus());
-    return { balance: Number(s.balance), currency: s.currency, counter: s.counter, maxBalance: Number(s.maxBalance), perPaymentLimit: Number(s.perPaymentLimit), dailyLimit: Number(s.dailyLimit), spentToday: Number(s.spentToday) };
+    return { balance: Number(s.balance), currency: s.currency, counter: s.counter, maxBalance: Number(s.maxBalance), perPaymentLimit: Number(s.perPaymentLimit), dailyLimit: Number(s.dailyLimit), spentToday: Number(s.spentToday), ...(s.perLoadLimit === undefined ? {} : { perLoadLimit: Number(s.perLoadLimit) }) };
   }
 
   async history(t: TerminalIdentity, limit = 100): Promise<HistoryEntry[]> {

@@ -4,7 +4,8 @@
  * card's PAY) are archived and mailed, using the payment-intent journal to
  * find the terminal; cancels seen on the card are propagated; every decision
  * and cancel the card holds is mailed; top-ups whose answer was lost are
- * settled from the card's counter and balance (LoadIntents).
+ * settled from the card's latest load receipt (load-settlement.ts): archived,
+ * mailed and committed at the issuer, or their reservation voided.
  */
 import type { HomeCard } from '../../card-io/home-card/home-card.js';
 import type { Logger } from '../../card-io/log.js';
@@ -14,6 +15,8 @@ import type { Registry } from '../registry/index.js';
 import { createNotification } from '../notify/notification.js';
 import type { Mailer } from './emoney-manager.js';
 import { recordFields } from './emoney-manager.js';
+import type { IssuerClient } from './issuer-client.js';
+import { settleLoadsOnCard } from './load-settlement.js';
 import type { LoadIntents, PaymentIntents } from './payment-intents.js';
 import type { PurseStatus } from '../../card-io/home-card/commands/index.js';
 
@@ -27,12 +30,16 @@ export async function readCardLog(card: HomeCard): Promise<CardLogRecord[]> {
   return out;
 }
 
-export async function reconcileCard(o: { cards: CardService; history: HistoryStore; intents: PaymentIntents; loads?: LoadIntents; registry: Registry; mailer: Mailer; logger: Logger }): Promise<number> {
-  const { status, log } = await o.cards.exclusive(async (card) => {
+export async function reconcileCard(o: { cards: CardService; history: HistoryStore; intents: PaymentIntents; loads?: LoadIntents; issuer?: IssuerClient; registry: Registry; mailer: Mailer; logger: Logger }): Promise<number> {
+  const { status, log, settled } = await o.cards.exclusive(async (card) => {
     const status = await card.purseStatus().catch(() => undefined);
-    return { status, log: status?.currency ? await readCardLog(card) : [] };
+    // Loads are settled with the card held, so no top-up's LOAD can be in flight while its receipt is looked for.
+    const settled = status?.currency && o.cards.cardId
+      ? await settleLoadsOnCard(card, o.cards.cardId, { history: o.history, loads: o.loads, mailer: o.mailer, issuer: o.issuer, cardCertificate: o.cards.certificate, logger: o.logger }, new Date())
+      : 0;
+    return { status, settled, log: status?.currency ? await readCardLog(card) : [] };
   });
-  const loads = status?.currency && o.loads ? await reconcileLoads({ ...o, loads: o.loads }, status, log) : 0;
+  const loads = settled + (status?.currency && o.loads ? await reconcileLoads({ ...o, loads: o.loads }, status, log) : 0);
   if (!log.length) return loads;
   const plan = await reconcileWithCard(o.history, log);
   for (const e of plan.toAppend) {
@@ -67,7 +74,8 @@ export async function reconcileCard(o: { cards: CardService; history: HistorySto
 }
 
 /**
- * Top-ups whose LOAD answer was lost: the card's counter and balance tell
+ * Top-ups journaled by an older gateway (no challenge, no issuer reservation)
+ * whose LOAD answer was lost: the card's counter and balance tell
  * whether the LOAD was done (it is the only command that could have made the
  * counter the journaled one with that balance; a PAY there leaves its record
  * in the log). Done: archived (without the receipt, which was lost) and
@@ -77,7 +85,7 @@ export async function reconcileCard(o: { cards: CardService; history: HistorySto
 async function reconcileLoads(o: { cards: CardService; history: HistoryStore; loads: LoadIntents; mailer: Mailer; logger: Logger }, status: PurseStatus, log: readonly CardLogRecord[]): Promise<number> {
   let archived = 0;
   for (const i of await o.loads.pending()) {
-    if (i.cardId !== o.cards.cardId) continue;
+    if (i.cardId !== o.cards.cardId || i.challenge !== undefined || i.receipt !== undefined) continue;
     const key = `${i.cardId}:load:${i.counter}`;
     let entry = await o.history.get(key);
     const paidThere = log.some((r) => r.seq === i.counter);

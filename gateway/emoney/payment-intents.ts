@@ -43,18 +43,27 @@ export interface LoadIntent {
   /** The card's transaction counter and balance after this LOAD. */
   counter: number;
   balance: number;
+  /** The issuer's reservation for this load: committed on the card's receipt, voided if the card has not loaded it. */
+  reservationId?: string;
+  /** The card challenge (base64) the authorization is bound to: the card's receipt for this load carries it. */
+  challenge?: string;
+  /** The card's signed receipt (base64), once known, while the issuer commit is still to be done. */
+  receipt?: string;
   at: string;
 }
 
 /**
  * Top-ups in flight, written durably just before the card's LOAD and removed
- * once the load is archived and mailed, or the card refused it. The card keeps
- * no log of loads: when the gateway dies, or the line drops, after LOAD was
- * sent, the reconciliation tells from the card's counter and balance whether
- * it was done, and archives and mails it.
+ * once the load is archived, mailed and committed at the issuer, or the card
+ * refused it and the issuer released it. When the gateway dies, or the line
+ * drops, after LOAD was sent, the settlement (load-settlement.ts) asks the
+ * card: its latest load receipt (GET DATA DF43) carries this load's challenge
+ * if and only if it was done.
  */
 export class LoadIntents {
   private readonly journal: IntentJournal<LoadIntent>;
+  /** Loads whose top-up is still running in this process: not for the reconciler to settle. */
+  private readonly running = new Set<string>();
 
   constructor(path: string) {
     this.journal = new IntentJournal<LoadIntent>(path);
@@ -68,7 +77,17 @@ export class LoadIntents {
     return this.journal.remove((x) => x.cardId === cardId && x.counter === counter);
   }
 
-  pending(): Promise<LoadIntent[]> {
-    return this.journal.all();
+  /** Mark a top-up as running here (until `end`), so `pending` leaves it to its own run. */
+  begin(cardId: string, counter: number): void {
+    this.running.add(`${cardId}:${counter}`);
+  }
+
+  end(cardId: string, counter: number): void {
+    this.running.delete(`${cardId}:${counter}`);
+  }
+
+  /** The journaled loads no top-up in this process is working on. */
+  async pending(): Promise<LoadIntent[]> {
+    return (await this.journal.all()).filter((x) => !this.running.has(`${x.cardId}:${x.counter}`));
   }
 }

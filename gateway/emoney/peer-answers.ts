@@ -27,4 +27,5 @@ export const presentAnswerSchema = z.object({
 
 export const cancelAuthorizationSchema = z.object({ authorization: base64, signature: base64, certificate: base64 });
 
-export const loadAuthorizationSchema = z.object({ authorization: base64, signature: base64 });
+/** The issuer's answer to `POST /v1/loads`: a reservation and the authorization bound to the card's challenge. */
+export const loadReservationSchema = z.object({ id: z.string().min(1).max(128), authorization: base64, signature: base64 });

@@ -69,7 +69,7 @@ export async function startPurse(d: PurseDeps): Promise<{ manager: EmoneyManager
   const catchUp = () => {
     if (stopped || d.cards.status !== 'present') return;
     running = running
-      .then(() => reconcileCard({ cards: d.cards, history, intents, loads, registry: d.registry, mailer: notifier, logger }))
+      .then(() => reconcileCard({ cards: d.cards, history, intents, loads, issuer, registry: d.registry, mailer: notifier, logger }))
       .then(() => manager.presentPending())
       .catch((e: unknown) => logger.warn({ err: (e as Error).message }, 'purse catch-up failed; will retry'));
   };

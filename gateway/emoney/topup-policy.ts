@@ -1,8 +1,10 @@
 /**
  * The gateway's own top-up policy (claim 6): a monthly limit per household
  * and per terminal, counted from the archived loads of the current month
- * (UTC). The card enforces its maximum balance on top of this.
+ * (UTC); and the card's maximum balance, read from the card before the
+ * issuer is asked (the card enforces it again on LOAD).
  */
+import type { PurseStatus } from '../../card-io/home-card/commands/index.js';
 import type { HistoryEntry } from '../history/index.js';
 import { ApiError } from '../terminal-api/api-error.js';
 
@@ -21,6 +23,22 @@ export function checkTopup(loadsThisMonth: readonly HistoryEntry[], terminalId: 
   }
   if (terminal + amount > limits.terminalMonthly) {
     throw new ApiError(409, 'topup-limit', `This terminal's monthly top-up limit would be exceeded (${terminal} of ${limits.terminalMonthly} used)`, { used: terminal, limit: limits.terminalMonthly });
+  }
+}
+
+/**
+ * The card's own limits, checked before the issuer is asked, so a top-up the
+ * card would refuse holds no funds at the issuer: balance + amount must stay
+ * within the purse's maximum balance, and the amount within its per-load
+ * limit when the card reports one (the card answers 6911 otherwise).
+ */
+export function checkCardLimits(status: Pick<PurseStatus, 'balance' | 'maxBalance' | 'perLoadLimit'>, amount: number): void {
+  if (status.perLoadLimit !== undefined && BigInt(amount) > BigInt(status.perLoadLimit)) {
+    throw new ApiError(409, 'limit-exceeded', `The home card loads at most ${status.perLoadLimit} at a time`, { perLoadLimit: Number(status.perLoadLimit) });
+  }
+  const room = BigInt(status.maxBalance) - BigInt(status.balance);
+  if (BigInt(amount) > room) {
+    throw new ApiError(409, 'limit-exceeded', `The home card would go over its maximum balance (room for ${room} more)`, { room: Number(room), maxBalance: Number(status.maxBalance) });
   }
 }
 

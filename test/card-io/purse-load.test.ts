@@ -109,3 +109,29 @@ test('A new challenge replaces the pending one', async (t) => {
   const fresh = await fx.card.loadChallenge();
   t.like(await fx.card.load(loadRequest(fx, 10, fresh)), { amount: 10 });
 });
+
+test('When the LOAD answer is lost, GET DATA DF43 answers the same signed receipt, committed with the credit; before any LOAD it is empty', async (t) => {
+  const fx = await openCard(t);
+  t.is(await fx.card.lastLoadReceipt(), undefined);
+  const receipt = await fx.card.load(loadRequest(fx, 2_500, await fx.card.loadChallenge()));
+  const kept = await fx.card.lastLoadReceipt();
+  t.deepEqual(kept?.bytes, receipt.bytes);
+  t.true(verifyLoadReceipt(kept!, fx.cardKey));
+  // A refused LOAD leaves the latest successful one in place.
+  await t.throwsAsync(fx.card.load(loadRequest(fx, LIMITS.maxBalance, await fx.card.loadChallenge())));
+  t.deepEqual((await fx.card.lastLoadReceipt())?.bytes, receipt.bytes);
+});
+
+test('When a per-load limit is set, a LOAD above it is LimitExceeded (6911) and changes nothing; GET DATA DF40 reports the limit', async (t) => {
+  const fx = await purseFixture(t, { purse: { perLoadLimit: 3_000 } });
+  await fx.card.verifyPin1(PINS.pin1);
+  t.like(await fx.card.purseStatus(), { perLoadLimit: 3_000, maxBalance: LIMITS.maxBalance });
+  const over = await refusedUnchanged(t, fx, fx.card.load(loadRequest(fx, 3_001, await fx.card.loadChallenge())));
+  t.is(over.code, CardErrorCode.LimitExceeded);
+  t.like(await fx.card.load(loadRequest(fx, 3_000, await fx.card.loadChallenge())), { amount: 3_000 });
+});
+
+test('Without a per-load limit the card reports its maximum balance as the limit', async (t) => {
+  const fx = await openCard(t);
+  t.like(await fx.card.purseStatus(), { perLoadLimit: LIMITS.maxBalance });
+});

@@ -33,6 +33,7 @@ test('Personalization with purse parameters and an initial balance shows them in
     perPaymentLimit: LIMITS.perPaymentLimit,
     dailyLimit: LIMITS.dailyLimit,
     spentToday: 0,
+    perLoadLimit: LIMITS.maxBalance,
   });
   t.deepEqual(await card.logSeqs(), []);
 });

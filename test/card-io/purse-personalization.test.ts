@@ -45,9 +45,19 @@ test('DF15 sets currency and limits, DF16 the initial balance, DF14 the issuer k
   t.is((await card.putData(0xdf14, P256_SPKI)).sw, 0x9000);
   const status = await card.getData(0xdf40);
   t.is(status.sw, 0x9000);
-  t.is(status.data.toString('hex'), u64(60n).toString('hex') + '455552' + '00000000' + [100n, 10n, 50n, 0n].map((n) => u64(n).toString('hex')).join(''));
+  t.is(status.data.toString('hex'), u64(60n).toString('hex') + '455552' + '00000000' + [100n, 10n, 50n, 0n, 100n].map((n) => u64(n).toString('hex')).join(''), 'the per-load limit defaults to the maximum balance');
   t.deepEqual((await card.getData(0xdf42)).data, Buffer.from([0]), 'an empty log');
   t.deepEqual(store.state.purse.issuerKey, P256_SPKI);
+});
+
+test('DF15 with a fifth field sets the per-load limit, which GET DATA DF40 reports last', async (t) => {
+  const { card, adminKey } = await freshCard();
+  await card.adminAuth(adminKey);
+  t.is((await card.putData(0xdf15, Buffer.concat([parameters('EUR', 100n, 10n, 50n), u64(30n)]))).sw, 0x9000);
+  const status = await card.getData(0xdf40);
+  t.is(status.data.length, 55);
+  t.is(status.data.subarray(47).toString('hex'), u64(30n).toString('hex'));
+  t.is((await card.putData(0xdf15, Buffer.concat([parameters('EUR', 100n, 10n, 50n), u64(30n), Buffer.from([0])]))).sw, 0x6a80, 'neither 27 nor 35 bytes');
 });
 
 test('Malformed purse parameters and issuer keys that are not P-256 SPKI are refused (6A80)', async (t) => {

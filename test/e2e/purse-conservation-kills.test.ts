@@ -264,7 +264,7 @@ test.serial('Money is conserved and every card decision is archived and mailed o
   const killPhaseMs = Date.now() - began;
   t.log(`${kills.card} card kills, ${kills.gateway} gateway kills in ${(killPhaseMs / 1000).toFixed(1)} s; ${known.length} archived events; operation times until they settled (ms, killed ones included): ${JSON.stringify(timings)}`);
   const logged = (msg: string) => gateway.log().split('\n').filter((l) => l.includes(`"msg":"${msg}"`)).length;
-  t.log(`the gateway reconciled ${logged('history reconciled with the card')} times with changes, and found ${logged('load found on the card after its answer was lost: archived')} loads whose answer was lost`);
+  t.log(`the gateway reconciled ${logged('history reconciled with the card')} times with changes, and found ${logged('load found on the card after its answer was lost')} loads whose answer was lost`);
   t.true(kills.card + kills.gateway >= MIN_KILLS);
   t.true(kills.card >= 3 && kills.gateway >= 3, 'both processes were killed several times');
 
@@ -283,6 +283,15 @@ test.serial('Money is conserved and every card decision is archived and mailed o
       const order = await h.marketOrder(e.orderId!);
       if (order.status !== e.status) return `order ${e.orderId} (#${e.seq}) is ${order.status} at the market, ${e.status} on the card`;
     }
+    return undefined;
+  });
+
+  // The issuer debited exactly the loads the card made: each committed on the card's receipt, none for a load the card lacks.
+  await settle('the issuer agrees with the archive', async () => {
+    const archived = final.entries.filter((x) => x.kind === 'load');
+    const committed = h.sandbox.issuer.account(h.issuerHousehold)!.loads;
+    const sum = (xs: Array<{ amount: number }>) => xs.reduce((s, x) => s + x.amount, 0);
+    if (committed.length !== archived.length || sum(committed) !== sum(archived)) return `the issuer committed ${committed.length} loads (${sum(committed)}), the archive holds ${archived.length} (${sum(archived)})`;
     return undefined;
   });
 

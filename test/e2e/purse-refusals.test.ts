@@ -137,14 +137,24 @@ test.serial('Refused payments, cancels and top-ups change nothing on the card, i
     { cert: derToPem(issuerPki.serverCertificate), key: pemKey(issuerPki.serverKey), ca: derToPem(issuerCa.certificate), requestCert: true, rejectUnauthorized: true, minVersion: 'TLSv1.3' },
     (req, res) => {
       void (async () => {
-        proxy.requests++;
-        const body = JSON.parse(await readBody(req)) as Record<string, unknown>;
+        if (req.method === 'POST' && req.url === '/v1/loads') proxy.requests++;
+        const text = await readBody(req);
+        const body = text ? (JSON.parse(text) as Record<string, unknown>) : undefined;
+        const isLoad = req.method === 'POST' && req.url === '/v1/loads';
         let answer = issued[0];
-        if (!proxy.replay) {
-          answer = await httpsJson({ url: `${issuer.url}/v1/loads`, method: 'POST', body, ca: derToPem(issuerCa.certificate), cert: credentialPem, key: credentialKey });
-          issued.push(answer);
-        }
         res.setHeader('content-type', 'application/json');
+        if (!proxy.replay || !isLoad) {
+          // Reservations, commits and voids go to the issuer as they are; only new loads are recorded (and replayed).
+          try {
+            answer = await httpsJson({ url: `${issuer.url}${req.url ?? ''}`, method: req.method === 'GET' ? 'GET' : 'POST', ...(body ? { body } : {}), ca: derToPem(issuerCa.certificate), cert: credentialPem, key: credentialKey });
+          } catch (e) {
+            if (!(e instanceof PeerError)) throw e;
+            res.statusCode = e.status ?? 502;
+            res.end(JSON.stringify({ error: { code: e.peerCode, message: e.message } }));
+            return;
+          }
+          if (isLoad) issued.push(answer!);
+        }
         res.end(JSON.stringify(answer));
       })();
     },

@@ -2,7 +2,7 @@
  * An interface device and a card engine joined by an in-memory link, with a
  * fault hook on the wire and a recording command processor, for T=1 tests.
  */
-import { createMemoryLinkPair, type FaultHook } from '../../card-io/link/memory-link.js';
+import { createMemoryLinkPair, type FaultHook, type MemoryLinkPair } from '../../card-io/link/memory-link.js';
 import { silentLogger } from '../../card-io/log.js';
 import { T1CardEngine, type CommandProcessor } from '../../card-io/t1/t1-card-engine.js';
 import { T1InterfaceDevice } from '../../card-io/t1/t1-interface-device.js';
@@ -32,6 +32,8 @@ export interface T1Pair {
   card: T1CardEngine;
   processor: RecordingProcessor;
   setFault(hook: FaultHook | undefined): void;
+  /** The wire itself, to cut and restore it. */
+  line: MemoryLinkPair;
   close(): Promise<void>;
 }
 
@@ -50,6 +52,7 @@ export function createT1Pair(options: { ifd?: T1Options; card?: T1Options } = {}
     card,
     processor,
     setFault: (hook) => pair.setFault(hook),
+    line: pair,
     async close() {
       ifd.close();
       await card.stop();

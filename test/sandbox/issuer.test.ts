@@ -1,5 +1,5 @@
 import test from 'ava';
-import { randomBytes, verify } from 'node:crypto';
+import { generateKeyPairSync, randomBytes, verify, type KeyObject } from 'node:crypto';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,7 +7,7 @@ import { parseLoadAuthorization } from '../../card-io/home-card/purse-authorizat
 import { startSandboxIssuer, SandboxIssuerOptionsError, type SandboxIssuer } from '../../deploy/sandbox/issuer/index.js';
 import { issueHouseholdCredential, loadOrCreateIssuerPki, type HouseholdCredential, type IssuerPki } from '../../deploy/sandbox/issuer-pki.js';
 import { loadOrCreateCa, type StoredCa } from '../../provisioning/ca-store.js';
-import { derToPem } from '../../provisioning/pki/index.js';
+import { createServerCertificate, derToPem } from '../../provisioning/pki/index.js';
 import { PINS, purseFixture, INITIAL_BALANCE } from '../card-io/purse-fixtures.js';
 import { codeOf, httpsJson, type JsonAnswer } from './payments-fixtures.js';
 
@@ -55,6 +55,9 @@ function call(i: SandboxIssuer, method: 'GET' | 'POST', path: string, body?: unk
   return httpsJson({ port: i.port, method, path, body, caPem: derToPem(issuerCa.certificate), client });
 }
 
+/** A certificate for the card's key (any CA will do: the sandbox issuer pins the key it first sees for a card). */
+const cardCertificate = (key: KeyObject) => createServerCertificate({ subject: 'CN=Home card', subjectPublicKey: key, issuer: issuerCa, dnsNames: ['card.invalid'] });
+
 const loadBody = (over: Record<string, unknown> = {}) => ({ cardId: CARD_ID, amount: 1_200, currency: 'EUR', challenge: randomBytes(16).toString('base64'), ...over });
 
 test('A load for a household card answers an authorization bound to the challenge and signed with the load key', async (t) => {
@@ -66,20 +69,22 @@ test('A load for a household card answers an authorization bound to the challeng
   const signature = Buffer.from(answer.body.signature as string, 'base64');
   t.true(verify('sha256', authorization, { key: pki.loadPublicKey, format: 'der', type: 'spki', dsaEncoding: 'der' }, signature));
   t.deepEqual(parseLoadAuthorization(authorization), { cardId: CARD_ID, amount: 1_200, currency: 'EUR', challenge: Buffer.from(body.challenge, 'base64') });
-  t.is(answer.body.accountBalance, BALANCE - 1_200);
+  t.like(answer.body, { status: 'reserved', accountBalance: BALANCE, reserved: 1_200 });
+  t.is(typeof answer.body.id, 'string');
 });
 
-test('The account shows the load and the debited balance', async (t) => {
+test('When a load is asked for, the amount is reserved, not debited, and a later load can use only what is not held', async (t) => {
   const i = await issuer();
-  await call(i, 'POST', '/v1/loads', loadBody({ amount: 700 }));
+  const reserved = await call(i, 'POST', '/v1/loads', loadBody({ amount: 700 }));
   const account = await call(i, 'GET', '/v1/account');
   t.is(account.status, 200);
-  t.like(account.body, { household: HOUSEHOLD, balance: BALANCE - 700, currency: 'EUR', cards: [CARD_ID] });
-  const loads = account.body.loads as Array<Record<string, unknown>>;
-  t.is(loads.length, 1);
-  t.like(loads[0], { cardId: CARD_ID, amount: 700, currency: 'EUR', accountBalance: BALANCE - 700 });
+  t.like(account.body, { household: HOUSEHOLD, balance: BALANCE, reserved: 700, currency: 'EUR', cards: [CARD_ID], loads: [] });
+  t.like((account.body.reservations as unknown[])[0], { id: reserved.body.id, cardId: CARD_ID, amount: 700, status: 'reserved' });
   t.deepEqual(i.account(HOUSEHOLD), account.body);
   t.is(i.account('nobody'), undefined);
+  const over = await call(i, 'POST', '/v1/loads', loadBody({ amount: BALANCE - 700 + 1 }));
+  t.is(codeOf(over), 'insufficient-account-funds');
+  t.is((await call(i, 'POST', '/v1/loads', loadBody({ amount: BALANCE - 700 }))).status, 200);
 });
 
 test('A load for a card the household does not have is 403 card-unknown and debits nothing', async (t) => {
@@ -124,7 +129,7 @@ test('A credential from another CA is refused, and one for a household without a
   t.is(codeOf(answer), 'household-unknown');
 });
 
-test('The card accepts the issuer\'s authorization for its own challenge: LOAD credits the purse', async (t) => {
+test('The card accepts the issuer\'s authorization for its own challenge: LOAD credits the purse, and its receipt commits the debit once', async (t) => {
   const fx = await purseFixture(t, { storage: 'memory', purse: { issuerLoadKey: pki.loadPublicKey } });
   const i = await issuer([fx.cardId]);
   await fx.card.verifyPin1(PINS.pin1);
@@ -136,6 +141,63 @@ test('The card accepts the issuer\'s authorization for its own challenge: LOAD c
     signature: Buffer.from(answer.body.signature as string, 'base64'),
   });
   t.is(receipt.balance, INITIAL_BALANCE + 2_500);
+  const id = answer.body.id as string;
+  const body = { receipt: receipt.bytes.toString('base64'), cardCertificate: (await cardCertificate(fx.cardKey)).toString('base64') };
+  const committed = await call(i, 'POST', `/v1/loads/${id}/commit`, body);
+  t.like(committed, { status: 200, body: { status: 'committed', accountBalance: BALANCE - 2_500, reserved: 0 } });
+  t.like(await call(i, 'POST', `/v1/loads/${id}/commit`, body), { status: 200, body: { accountBalance: BALANCE - 2_500 } }, 'a repeated commit is idempotent');
+  const voided = await call(i, 'POST', `/v1/loads/${id}/void`);
+  t.is(codeOf(voided), 'load-committed');
+  t.like(i.account(HOUSEHOLD), { balance: BALANCE - 2_500, reserved: 0 });
+  t.is(i.account(HOUSEHOLD)!.loads.length, 1);
+});
+
+test('When a commit brings a receipt that is not the card\'s for that reservation, it is 422 receipt-invalid and nothing is debited', async (t) => {
+  const fx = await purseFixture(t, { storage: 'memory', purse: { issuerLoadKey: pki.loadPublicKey } });
+  const i = await issuer([fx.cardId]);
+  await fx.card.verifyPin1(PINS.pin1);
+  const first = await call(i, 'POST', '/v1/loads', loadBody({ cardId: fx.cardId, amount: 1_000, challenge: (await fx.card.loadChallenge()).toString('base64') }));
+  const receipt = await fx.card.load({ authorization: Buffer.from(first.body.authorization as string, 'base64'), signature: Buffer.from(first.body.signature as string, 'base64') });
+  const other = await call(i, 'POST', '/v1/loads', loadBody({ cardId: fx.cardId, amount: 1_000 }));
+  const cert = (await cardCertificate(fx.cardKey)).toString('base64');
+  const stranger = (await cardCertificate(generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey)).toString('base64');
+  const cases: Array<[string, Record<string, string>]> = [
+    ['another reservation\'s receipt', { id: other.body.id as string, receipt: receipt.bytes.toString('base64'), cardCertificate: cert }],
+    ['a receipt with another key\'s certificate', { id: first.body.id as string, receipt: receipt.bytes.toString('base64'), cardCertificate: stranger }],
+    ['an edited receipt', { id: first.body.id as string, receipt: Buffer.from(receipt.bytes).fill(0x41, 20, 24).toString('base64'), cardCertificate: cert }],
+  ];
+  for (const [what, { id, ...body }] of cases) {
+    const answer = await call(i, 'POST', `/v1/loads/${id}/commit`, body);
+    t.is(answer.status, 422, what);
+    t.is(codeOf(answer), 'receipt-invalid', what);
+  }
+  t.like(i.account(HOUSEHOLD), { balance: BALANCE, reserved: 2_000, loads: [] });
+});
+
+test('When a reservation is voided or expires, its funds are released and it can no longer be committed', async (t) => {
+  let now = Date.parse('2030-01-01T00:00:00Z');
+  const i = await startSandboxIssuer({
+    port: 0,
+    serverCert: pki.serverCertificate,
+    serverKey: pki.serverKey,
+    clientCa: issuerCa.certificate,
+    loadKey: pki.loadKey,
+    accounts: [{ household: HOUSEHOLD, cards: [CARD_ID], balance: BALANCE, currency: 'EUR' }],
+    reservationTtlMs: 60_000,
+    clock: () => new Date(now),
+  });
+  issuers.push(i);
+  const a = await call(i, 'POST', '/v1/loads', loadBody({ amount: 1_000 }));
+  const b = await call(i, 'POST', '/v1/loads', loadBody({ amount: 2_000 }));
+  t.like(i.account(HOUSEHOLD), { balance: BALANCE, reserved: 3_000 });
+  t.like(await call(i, 'POST', `/v1/loads/${a.body.id as string}/void`), { status: 200, body: { status: 'voided', reserved: 2_000 } });
+  t.like(await call(i, 'POST', `/v1/loads/${a.body.id as string}/void`), { status: 200, body: { status: 'voided' } }, 'voiding again changes nothing');
+  now += 60_000;
+  t.like(await call(i, 'GET', `/v1/loads/${b.body.id as string}`), { status: 200, body: { status: 'expired' } });
+  t.like(i.account(HOUSEHOLD), { balance: BALANCE, reserved: 0, loads: [] });
+  const commit = await call(i, 'POST', `/v1/loads/${b.body.id as string}/commit`, { receipt: 'AAAA', cardCertificate: 'AAAA' });
+  t.is(codeOf(commit), 'load-released');
+  t.is(codeOf(await call(i, 'POST', '/v1/loads/load-999999/void')), 'load-unknown');
 });
 
 test('The issuer PKI is reused across restarts with owner-only keys; the credential files are owner-only', async (t) => {

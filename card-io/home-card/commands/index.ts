@@ -26,7 +26,7 @@ import { LOAD, buildLoad, parseLoad } from './load.js';
 import { PAY, buildPay, parsePay } from './pay.js';
 import { buildPinStatusQuery, parsePinStatusQuery } from './pin-status.js';
 import { buildPutInitialBalance, buildPutIssuerKey, buildPutPurseParameters } from './purse-personalization.js';
-import { buildPurseLog, buildPurseStatus, parsePurseLog, parsePurseStatus } from './purse-status.js';
+import { buildLastLoadReceipt, buildPurseLog, buildPurseStatus, parseLastLoadReceipt, parsePurseLog, parsePurseStatus } from './purse-status.js';
 import { READ_RECORD, buildReadRecord, parseReadRecord } from './read-record.js';
 import {
   PUT_DATA,
@@ -84,6 +84,7 @@ export const homeCardCommands = {
   putInitialBalance: { name: PUT_DATA, build: buildPutInitialBalance, parse: parsePutData },
   purseStatus: { name: GET_DATA, build: buildPurseStatus, parse: parsePurseStatus },
   purseLog: { name: GET_DATA, build: buildPurseLog, parse: parsePurseLog },
+  lastLoadReceipt: { name: GET_DATA, build: buildLastLoadReceipt, parse: parseLastLoadReceipt },
   pay: { name: PAY, build: buildPay, parse: parsePay },
   cancel: { name: CANCEL, build: buildCancel, parse: parseCancel },
   signCancelRequest: { name: SIGN_CANCEL_REQUEST, build: buildSignCancelRequest, parse: parseSignCancelRequest },

@@ -2,7 +2,8 @@
  * PUT DATA for the purse (PROTOCOL.md, "PUT DATA tags for the purse"), admin
  * authenticated, personalization only (6985 after ACTIVATE):
  * 00 DA DF 14 the issuer's load-signing key (SPKI DER, P-256),
- * 00 DA DF 15 currency (3) ‖ maximum balance (8) ‖ per-payment limit (8) ‖ daily limit (8),
+ * 00 DA DF 15 currency (3) ‖ maximum balance (8) ‖ per-payment limit (8) ‖ daily limit (8)
+ *   [‖ per-load limit (8)],
  * 00 DA DF 16 the initial balance (8), after DF15; above the maximum: 6911.
  */
 import { KeyObject } from 'node:crypto';
@@ -21,6 +22,8 @@ export interface PurseParameters {
   perPaymentLimit: MinorUnits;
   /** Per Unix day (UTC), by the times PAY is given. */
   dailyLimit: MinorUnits;
+  /** The most one LOAD may credit (6911 above it). Omitted: the maximum balance. */
+  perLoadLimit?: MinorUnits;
 }
 
 function putData(tag: number, value: Buffer): CommandApdu {
@@ -44,6 +47,7 @@ export function buildPutPurseParameters(p: PurseParameters): CommandApdu {
     encodeAmount(p.maxBalance, 'maximum balance'),
     encodeAmount(p.perPaymentLimit, 'per-payment limit'),
     encodeAmount(p.dailyLimit, 'daily limit'),
+    ...(p.perLoadLimit === undefined ? [] : [encodeAmount(p.perLoadLimit, 'per-load limit')]),
   ]);
   return putData(PurseSetupTag.Parameters, value);
 }

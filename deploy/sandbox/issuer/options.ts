@@ -39,6 +39,13 @@ export interface SandboxIssuerOptions {
   accounts: readonly IssuerAccountSetup[];
   /** Where request and refusal lines go. Default: nowhere. Never logs a key or a challenge. */
   logger?: IssuerLogger;
+  /**
+   * How long a load reservation holds the funds before it is released on its
+   * own, in ms (a gateway that died between reserve and LOAD). Default 600000 (10 min).
+   */
+  reservationTtlMs?: number;
+  /** The issuer's clock (reservation expiry). Default: the system clock. */
+  clock?: () => Date;
 }
 
 export interface ResolvedIssuerOptions {
@@ -50,6 +57,8 @@ export interface ResolvedIssuerOptions {
   loadKey: KeyObject;
   accounts: IssuerAccountSetup[];
   logger: IssuerLogger | undefined;
+  reservationTtlMs: number;
+  clock: () => Date;
 }
 
 export class SandboxIssuerOptionsError extends Error {
@@ -95,6 +104,7 @@ export function resolveIssuerOptions(o: SandboxIssuerOptions): ResolvedIssuerOpt
   }
   const loadKeyOk = o.loadKey instanceof KeyObject && o.loadKey.type === 'private' && o.loadKey.asymmetricKeyDetails?.namedCurve === 'prime256v1';
   if (!loadKeyOk) problems.push('loadKey must be an EC P-256 private KeyObject');
+  if (o.reservationTtlMs !== undefined && (!Number.isSafeInteger(o.reservationTtlMs) || o.reservationTtlMs < 1)) problems.push('reservationTtlMs must be a positive integer (ms)');
   if (!Array.isArray(o.accounts)) problems.push('accounts must be an array');
   else problems.push(...accountProblems(o.accounts));
   if (problems.length > 0) throw new SandboxIssuerOptionsError(problems);
@@ -107,5 +117,7 @@ export function resolveIssuerOptions(o: SandboxIssuerOptions): ResolvedIssuerOpt
     loadKey: o.loadKey,
     accounts: o.accounts.map((a) => ({ ...a, cards: a.cards.map((c) => c.toLowerCase()) })),
     logger: o.logger,
+    reservationTtlMs: o.reservationTtlMs ?? 600_000,
+    clock: o.clock ?? (() => new Date()),
   };
 }

@@ -12,13 +12,14 @@ import type { AddressInfo } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { AccountBook, type IssuerAccount } from './accounts.js';
 import { resolveIssuerOptions, type SandboxIssuerOptions } from './options.js';
+import { CardKeys } from './load-commit.js';
 import { issuerRequestHandler } from './routes.js';
 
 export interface SandboxIssuer {
   /** `https://<host>:<port>`; a wildcard listen address is reported as `localhost`. */
   readonly url: string;
   readonly port: number;
-  /** A copy of a household's account (balance, cards, loads), or undefined. */
+  /** A copy of a household's account (balance, reserved, cards, loads, reservations), or undefined. */
   account(household: string): IssuerAccount | undefined;
   /** Stops listening and closes open connections; resolves when the server is closed. */
   stop(): Promise<void>;
@@ -43,7 +44,7 @@ export async function startSandboxIssuer(options: SandboxIssuerOptions): Promise
       rejectUnauthorized: true,
       ALPNProtocols: ['http/1.1'],
     },
-    issuerRequestHandler({ accounts, loadKey: o.loadKey, logger: o.logger, clock: () => new Date() }),
+    issuerRequestHandler({ accounts, cardKeys: new CardKeys(), reservationTtlMs: o.reservationTtlMs, loadKey: o.loadKey, logger: o.logger, clock: o.clock }),
   );
   // A missing credential fails the handshake here (alert certificate_required);
   // one that does not verify is closed by Node without an event.
@@ -57,7 +58,7 @@ export async function startSandboxIssuer(options: SandboxIssuerOptions): Promise
   return {
     url: `https://${urlHost(o.host)}:${port}`,
     port,
-    account: (household) => accounts.snapshot(household),
+    account: (household) => accounts.snapshot(household, o.clock()),
     stop: () =>
       new Promise<void>((resolve, reject) => {
         server.close((err) => (err ? reject(err) : resolve()));
