@@ -81,7 +81,7 @@ export class EmoneyManager {
       const { chain } = await this.o.proxyState.chains.get({ market: target, connectTimeoutMs: this.o.marketTimeoutMs ?? 5000, logger: this.o.logger, now: this.now() });
       await this.o.intents.record({ terminalId: t.id, mail: t.mail, market: servername(m), orderId });
       const record = await withCard(this.o.sessions, t.id, async (card) => {
-        await card.verifyPin2(pin2);
+        await this.o.sessions.verifyPin2(t.id, card, pin2);
         await card.verifyCertificateChain(chain.chainDer, new Date(this.now()));
         return card.pay({ orderId, amount: order.amount, currency: order.currency, time: new Date(this.now()) });
       });

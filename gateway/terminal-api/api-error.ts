@@ -19,6 +19,7 @@ export type ApiErrorCode =
   | 'card-absent'
   | 'pin-wrong'
   | 'pin-blocked'
+  | 'pin-throttled'
   | 'market-unreachable'
   | 'market-untrusted'
   | 'market-certificate-expired'
