@@ -25,7 +25,10 @@ const mode = async (path: string): Promise<number> => (await stat(path)).mode & 
 test('--help on the root and on every subcommand exits 0 and lists its subcommands and options', async (t) => {
   const expected: Array<[string[], string[]]> = [
     [[], ['card', 'sandbox', '--data', '--log-level']],
-    [['card'], ['new-image', 'emulate', 'info']],
+    [['card'], ['new-image', 'emulate', 'info', 'unblock', 'change-pin']],
+    [['card', 'unblock'], ['<pin>', '--json', 'the PUK (8 digits)', 'the new PIN again']],
+    [['card', 'change-pin'], ['<pin>', '--json', 'change-pin 2: PIN1, current PIN2, new PIN2, new PIN2 again']],
+    [['terminal'], ['unlock', 'Only "terminal unlock" reads PIN1', 'exit code 3']],
     [['card', 'new-image'], ['<file>', '--admin-key-out', '--json']],
     [['card', 'emulate'], ['--device', '--image', '--slow-ms', '--edc', '--ifsc', '--bwt-ms', '--baud']],
     [['card', 'info'], ['--device', '--json', '--edc', '--ifsc', '--bwt-ms', '--baud']],
