@@ -73,11 +73,12 @@ export class CardSessions {
         throw this.failedTry(terminalId, 'PIN1', e);
       });
       this.owner = terminalId;
+      // Still holding the card: a wrong PIN1 typed elsewhere cannot come
+      // between this right try and the session it opens (it would be missed by dropAll).
+      this.rightTry(terminalId, 'PIN1');
+      this.close(terminalId);
+      this.sessions.set(terminalId, { pin1: Buffer.from(pin1, 'utf8'), timer: this.idleTimer(terminalId) });
     });
-    this.rightTry(terminalId, 'PIN1');
-    this.close(terminalId);
-    const session: OpenSession = { pin1: Buffer.from(pin1, 'utf8'), timer: this.idleTimer(terminalId) };
-    this.sessions.set(terminalId, session);
     this.options.logger.info({ terminal: terminalId }, 'card session opened');
   }
 
