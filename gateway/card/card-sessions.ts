@@ -29,6 +29,8 @@ import { PinThrottle, type ThrottledPin } from './pin-throttle.js';
 
 interface OpenSession {
   pin1: Buffer;
+  /** The card this PIN1 was verified on: never presented to another card (swapped on the line). */
+  cardId: string | undefined;
   timer: NodeJS.Timeout;
 }
 
@@ -77,7 +79,7 @@ export class CardSessions {
       // between this right try and the session it opens (it would be missed by dropAll).
       this.rightTry(terminalId, 'PIN1');
       this.close(terminalId);
-      this.sessions.set(terminalId, { pin1: Buffer.from(pin1, 'utf8'), timer: this.idleTimer(terminalId) });
+      this.sessions.set(terminalId, { pin1: Buffer.from(pin1, 'utf8'), cardId: this.options.cards.cardId, timer: this.idleTimer(terminalId) });
     });
     this.options.logger.info({ terminal: terminalId }, 'card session opened');
   }
@@ -167,6 +169,10 @@ export class CardSessions {
       if (this.owner !== terminalId) {
         this.owner = undefined;
         await card.select();
+        if (session.cardId !== this.options.cards.cardId) {
+          this.close(terminalId);
+          throw cardLocked();
+        }
         const { pin1 } = await card.retryCounters();
         if (pin1.left < pin1.max) {
           // A wrong PIN1 was tried since this terminal's person typed the right

@@ -49,7 +49,8 @@ function fakeCard() {
     exclusive: async <T>(fn: (c: HomeCard) => Promise<T>) => fn(card as unknown as HomeCard),
     lease: async () => ({ card: card as unknown as HomeCard, release: () => undefined }),
     onReset: () => () => undefined,
-  } as unknown as CardService;
+    cardId: 'c0ffee0000000001',
+  } as unknown as CardService & { cardId: string };
   return { cards, counters, presented, card: card as unknown as HomeCard };
 }
 
@@ -101,6 +102,17 @@ test('When the card\'s PIN1 counter is not full at a terminal switch (a wrong tr
   t.is(err.fields.reason, 'pin1-tried');
   t.is(s.presented.length, before, 'no PIN was presented');
   t.is(s.counters.pin1.left, 2);
+  t.false(s.sessions.isOpen('A'));
+});
+
+test('When another card is on the line than the one a terminal unlocked, its cached PIN1 is not presented to it', async (t) => {
+  const s = setup(t);
+  await s.sessions.unlock('A', PIN1);
+  await s.sessions.unlock('B', PIN1);
+  s.cards.cardId = 'c0ffee0000000002'; // swapped while the line was down
+  const before = s.presented.length;
+  t.like(await refusal(s.sessions.lease('A')), { status: 423, code: 'card-locked' });
+  t.is(s.presented.length, before);
   t.false(s.sessions.isOpen('A'));
 });
 
