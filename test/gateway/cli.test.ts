@@ -159,6 +159,16 @@ test('sandbox with an occupied --card-port fails with a message naming the port 
   t.false(r.stderr.includes('    at '), 'a clear message, not a stack trace');
 });
 
+test('card unblock with too few stdin lines fails with exit 1 naming the missing input, before contacting the gateway, and echoes no PIN', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'homegate-cli-unblock-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const r = await runCli(['--data', dir, 'card', 'unblock', '1'], { input: '87654321\n4321\n' });
+  t.is(r.code, 1, transcript(r));
+  t.regex(r.stderr, /No input for "New PIN1 again": stdin ended/);
+  t.notRegex(r.stderr, /\n\s+at /, 'no stack trace');
+  t.deepEqual(secretsIn(`${r.stdout}${r.stderr}`, ['87654321', '4321']), []);
+});
+
 test('Invalid option values are rejected with a non-zero exit code and a message naming the option', async (t) => {
   const device = ['--device', 'tcp://127.0.0.1:9'];
   const cases: Array<[string[], string]> = [
