@@ -166,6 +166,9 @@ export class CardSessions {
     this.touch(terminalId, session);
     const { card, release } = await this.options.cards.lease();
     try {
+      // While this waited for the card, the session may have ended (a wrong
+      // PIN1 elsewhere, lock, PIN1 changed): its PIN1 buffer is zeroed then.
+      if (this.sessions.get(terminalId) !== session) throw cardLocked();
       if (this.owner !== terminalId) {
         this.owner = undefined;
         await card.select();

@@ -192,3 +192,21 @@ test('A blocked PIN1 is refused as pin-blocked with a message naming "homegate c
   t.true(err.message.includes('homegate card unblock 1'), err.message);
   t.is(err.fields.unblockCommand, 'homegate card unblock 1');
 });
+
+test('When a terminal\'s session ends while its request waits for the card, the request is refused as card-locked and its dropped PIN1 is never presented', async (t) => {
+  const s = setup(t);
+  await s.sessions.unlock('A', PIN1);
+  await s.sessions.unlock('B', PIN1);
+  let open!: () => void;
+  const gate = new Promise<void>((resolve) => (open = resolve));
+  const lease = s.cards.lease.bind(s.cards);
+  Object.assign(s.cards, { lease: async () => (await gate, lease()) });
+
+  const waiting = refusal(s.sessions.lease('A'));
+  await refusal(s.sessions.unlock('B', '0000')); // ends A's session
+  await s.sessions.unlock('B', PIN1); // the counter is full again
+  const before = s.presented.length;
+  open();
+  t.like(await waiting, { status: 423, code: 'card-locked' });
+  t.is(s.presented.length, before, 'nothing was presented for A');
+});
