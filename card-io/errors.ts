@@ -31,6 +31,8 @@ export const CardErrorCode = {
   LinkClosed: 302,
   CommandTimeout: 303,
   InvalidLinkAddress: 304,
+  /** Another process holds the line (a tty locked by it); the line has one owner. */
+  LineBusy: 305,
 
   // 4xx: the card answered with a status word that is not 9000
   CardStatus: 400,

@@ -14,6 +14,8 @@ import { MarketAdmin } from './admin-api/market-admin.js';
 import { MarketAuthorizer } from './authorization/market-authorizer.js';
 import { CardService } from './card/card-service.js';
 import { CardSessions } from './card/card-sessions.js';
+import { PinThrottle } from './card/pin-throttle.js';
+import { PinAdmin } from './admin-api/pin-admin.js';
 import { dataPath, type GatewayConfig } from './config/gateway-config.js';
 import { Registry } from './registry/index.js';
 import { loadOrCreateCa } from '../provisioning/ca-store.js';
@@ -62,7 +64,8 @@ export async function startGateway(o: StartGatewayOptions): Promise<RunningGatew
     commandTimeoutMs: config.card.commandTimeoutMs,
   });
   await cards.start();
-  const sessions = new CardSessions({ cards, logger: logger.child({ channel: 'sessions' }), idleTimeoutMs: config.sessions.idleTimeoutSeconds * 1000 });
+  const throttle = new PinThrottle({ baseDelayMs: config.sessions.pinRetryDelayMs, maxDelayMs: config.sessions.pinRetryDelayMaxMs, clock });
+  const sessions = new CardSessions({ cards, logger: logger.child({ channel: 'sessions' }), idleTimeoutMs: config.sessions.idleTimeoutSeconds * 1000, throttle });
   const proxyState = createProxyState();
   const authorizer = new MarketAuthorizer({ registry, cards, sessions, proxy: config.proxy, logger: logger.child({ channel: 'proxy' }), clock, state: proxyState });
   const purse = await startPurse({ dataDir, config, registry, cards, sessions, proxyState, logger: logger.child({ channel: 'purse' }), clock });
@@ -129,7 +132,7 @@ export async function startGateway(o: StartGatewayOptions): Promise<RunningGatew
     // Its broker login goes too (Mosquitto: after the next reload of the password file).
     if (config.mqtt) await removeBrokerUser(path(BROKER_USERS_FILE), id).catch((err: unknown) => logger.warn({ terminal: id, err: (err as Error).message }, 'could not remove the revoked terminal\'s broker user'));
   };
-  const admin: HttpServer = await startAdminServer(path(config.adminSocket), buildAdminRoutes({ markets, registry, enroll, revoked: revokeTerminal }), logger.child({ channel: 'admin' }));
+  const admin: HttpServer = await startAdminServer(path(config.adminSocket), buildAdminRoutes({ markets, registry, enroll, revoked: revokeTerminal, pins: new PinAdmin(sessions, logger.child({ channel: 'admin' })) }), logger.child({ channel: 'admin' }));
   logger.info({ port, card: cards.status }, 'gateway started');
 
   return {

@@ -11,7 +11,9 @@ export type AccessCardErrorCode =
   | 'market-full-handshake'
   | 'profile-invalid'
   | 'pin-input'
-  | 'session-file-refused';
+  | 'session-file-refused'
+  /** This terminal's card session is closed and the command may not ask PIN1 (only `terminal unlock` does). */
+  | 'card-locked';
 
 export class AccessCardError extends Error {
   override readonly name = 'AccessCardError';
@@ -27,4 +29,9 @@ export class AccessCardError extends Error {
 
 export function isAccessCardError(e: unknown): e is AccessCardError {
   return e instanceof AccessCardError;
+}
+
+/** Closed card session, whether found before asking (card-locked) or refused by the gateway (423 card-locked). */
+export function isCardLocked(e: unknown): boolean {
+  return isAccessCardError(e) && (e.code === 'card-locked' || (e.code === 'gateway-refused' && e.gateway?.code === 'card-locked'));
 }

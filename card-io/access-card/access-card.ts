@@ -24,12 +24,24 @@ export interface OrderQuote {
 /** Where PINs come from: a TTY prompt or stdin lines; never argv or the environment. */
 export type PinSource = (which: 'PIN1' | 'PIN2') => Promise<string>;
 
+export interface AccessCardOptions {
+  /**
+   * When a command needs this terminal's card session and it is closed:
+   * open it by asking PIN1 first (true, the default, for programs that hold
+   * both PINs), or fail with AccessCardError card-locked without asking any
+   * PIN (false, the CLI: only `terminal unlock` asks PIN1, so a script's
+   * stdin lines always go to the PIN they were written for).
+   */
+  unlockWhenLocked?: boolean;
+}
+
 export class AccessCard {
   readonly gateway: GatewayClient;
 
   constructor(
     readonly profile: TerminalProfile,
     private readonly pins: PinSource,
+    private readonly options: AccessCardOptions = {},
   ) {
     this.gateway = new GatewayClient(profile);
   }
@@ -54,17 +66,21 @@ export class AccessCard {
 
   /**
    * Ask the gateway to authenticate to `market` with the home card (PIN2).
-   * When this terminal's card session is not open, PIN1 is asked first, so
-   * PINs are always asked in the order PIN1, PIN2.
+   * The card session must be open (see AccessCardOptions.unlockWhenLocked),
+   * so PINs are always asked in the order PIN1, PIN2.
    */
   async authorize(market: string): Promise<HandedSession> {
-    if (!(await this.isUnlocked())) await this.unlock();
+    await this.ensureUnlocked();
     return handedSessionFromJson(await this.gateway.post('/v1/authorize', { market, pin2: await this.pins('PIN2') }));
   }
 
-  /** Open the card session first when needed (PIN1), so PINs come in the order PIN1, PIN2. */
+  /** Open the card session first when needed and allowed (PIN1), else fail as card-locked before any PIN is asked. */
   private async ensureUnlocked(): Promise<void> {
-    if (!(await this.isUnlocked())) await this.unlock();
+    if (await this.isUnlocked()) return;
+    if (this.options.unlockWhenLocked === false) {
+      throw new AccessCardError('card-locked', 'This terminal\'s card session is closed: run "homegate terminal unlock" (asks PIN1) first');
+    }
+    await this.unlock();
   }
 
   async balance(): Promise<Record<string, unknown>> {

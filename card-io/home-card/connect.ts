@@ -3,7 +3,7 @@
  * The one place the gateway and the CLI assemble the stack, so both get the
  * same reconnect and resynchronization behaviour.
  */
-import { CardError, CardErrorCode } from '../errors.js';
+import { CardError, CardErrorCode, isCardError } from '../errors.js';
 import type { ByteLink } from '../link/link.js';
 import { openLink, type OpenLinkOptions } from '../link/open-link.js';
 import { silentLogger, type Logger } from '../log.js';
@@ -30,9 +30,10 @@ export interface HomeCardConnection {
   close(): Promise<void>;
 }
 
-/** Resolves once the line is open; rejects with LinkOpenFailed after the timeout. */
+/** Resolves once the line is open; rejects with LinkOpenFailed after the timeout, or at once with LineBusy. */
 export function waitForConnected(link: ByteLink, timeoutMs: number): Promise<void> {
   if (link.status === 'connected') return Promise.resolve();
+  if (link.status === 'disconnected' && isCardError(link.lastError, CardErrorCode.LineBusy)) return Promise.reject(link.lastError);
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       off();
@@ -43,6 +44,12 @@ export function waitForConnected(link: ByteLink, timeoutMs: number): Promise<voi
         clearTimeout(timer);
         off();
         resolve();
+      }
+      // Another process owns the line: waiting would not help, say so now.
+      if (s === 'disconnected' && isCardError(link.lastError, CardErrorCode.LineBusy)) {
+        clearTimeout(timer);
+        off();
+        reject(link.lastError);
       }
     });
   });

@@ -81,6 +81,11 @@ export class HomeCard {
     return { verified: answer.verified, triesLeft: counter.left, blocked: answer.blocked };
   }
 
+  /** DF03: tries left and maximum of PIN1, PIN2, the PUK and the admin key; never costs a try. */
+  async retryCounters(): Promise<c.RetryCounters> {
+    return c.parseRetryCounters(await this.getData(c.DataTag.RetryCounters));
+  }
+
   /** Forget that this PIN was verified in this session. */
   async resetPinState(which: PinId): Promise<void> {
     c.parseResetPinState(await this.send('resetPinState', c.buildResetPinState(which)), which);

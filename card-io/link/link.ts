@@ -20,6 +20,8 @@ export interface ByteLink {
   onData(listener: (chunk: Buffer) => void): () => void;
   /** Subscribe to status changes; returns the unsubscribe function. */
   onStatus(listener: (status: LinkStatus) => void): () => void;
+  /** Why the link is not connected (the last failed open or loss), when it knows; undefined once connected. */
+  readonly lastError?: unknown;
   /** Close for good: no more reconnects. Idempotent. */
   close(): Promise<void>;
 }

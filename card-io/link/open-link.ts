@@ -65,13 +65,13 @@ export function openLink(address: string, options: OpenLinkOptions = {}): ByteLi
 
 /**
  * The card side (the emulator): serves tcp://host:port to one peer at a time
- * (a new connection replaces the old; see createTcpListener), or opens a
+ * (a second host is refused while one is attached; see createTcpListener), or opens a
  * serial device. Status is 'connected' while a peer is attached.
  */
 export function openCardSideLink(address: string, options: OpenLinkOptions = {}): ByteLink {
   const parsed = parseLinkAddress(address);
   if (parsed.kind === 'tcp') {
-    const listener = createTcpListener(parsed);
+    const listener = createTcpListener(parsed, options.logger);
     return new ReconnectingLink({
       ...linkOptions(options),
       factory: listener.factory,

@@ -62,6 +62,7 @@ export class ReconnectingLink implements ByteLink {
   private readonly statusListeners = new Listeners<LinkStatus>();
 
   private currentStatus: LinkStatus = 'connecting';
+  private lastFailure: unknown;
   private transport: Transport | undefined;
   /** Failed attempts since the link was last connected: the backoff exponent. */
   private retries = 0;
@@ -84,6 +85,10 @@ export class ReconnectingLink implements ByteLink {
     this.random = options.random ?? Math.random;
     this.log.info({ status: this.currentStatus }, 'link connecting');
     this.attempt();
+  }
+
+  get lastError(): unknown {
+    return this.lastFailure;
   }
 
   get status(): LinkStatus {
@@ -208,6 +213,8 @@ export class ReconnectingLink implements ByteLink {
   }
 
   private setStatus(status: LinkStatus, err?: unknown): void {
+    if (status === 'disconnected') this.lastFailure = err;
+    if (status === 'connected') this.lastFailure = undefined;
     if (this.currentStatus === status || this.currentStatus === 'closed') return;
     const from = this.currentStatus;
     this.currentStatus = status;

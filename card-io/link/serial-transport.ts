@@ -64,12 +64,19 @@ async function openSerialTransport(
     stopBits: 1,
     autoOpen: false,
     // An exclusive lock (flock): a second process opening the card's line
-    // would interleave bytes with ours and break T=1 framing.
+    // would interleave bytes with ours and break T=1 framing. It binds every
+    // opener that asks for the lock (homegate, serialport, flock(1) users);
+    // a program that opens the tty without flock is not stopped by it.
     lock: true,
   });
   await new Promise<void>((resolve, reject) => {
     port.open((err) => {
       if (!err) return resolve();
+      if (isLockRefusal(err)) {
+        return reject(
+          new CardError(CardErrorCode.LineBusy, `Serial port ${path} is busy: another process holds it (line busy; while the gateway runs, the card line is the gateway's)`, { path, reason: 'line-busy' }, { cause: err }),
+        );
+      }
       reject(
         new CardError(CardErrorCode.LinkOpenFailed, `Cannot open serial port ${path}`, { path, reason: err.message }, { cause: err }),
       );
@@ -78,6 +85,15 @@ async function openSerialTransport(
   const transport = new SerialTransport(path, port, handlers);
   transport.watchPresence(await deviceIdentity(path), checkMs);
   return transport;
+}
+
+/**
+ * The binding reports a failed flock(LOCK_EX | LOCK_NB) only as text
+ * ("Error Resource temporarily unavailable Cannot lock port"), with no errno
+ * field; this is the one place that text is read, to turn it into LineBusy.
+ */
+function isLockRefusal(err: Error): boolean {
+  return /Cannot lock port/.test(err.message);
 }
 
 /** Which device a path names now (symlinks followed); undefined if it names none. */

@@ -10,6 +10,7 @@
  */
 import net from 'node:net';
 import { CardError, CardErrorCode } from '../errors.js';
+import type { Logger } from '../log.js';
 import type { Transport, TransportFactory, TransportHandlers } from './link.js';
 import { SocketTransport } from './socket-transport.js';
 
@@ -92,17 +93,20 @@ interface Waiter {
 /**
  * Serves tcp://host:port for one peer at a time, like a UART has one other end.
  *
- * A new connection REPLACES the current one (the old socket is dropped and its
- * transport reports onClose). Why not refuse it: a gateway that rebooted or lost
- * Wi-Fi reconnects before the emulator notices the old socket is dead (no FIN
- * arrives), and refusing would lock the real gateway out behind a ghost.
+ * While a host is attached (or one is held waiting for the next factory call),
+ * a new connection is REFUSED: closed at once, with a log line. The line has
+ * one owner, the gateway; a second process that connects (a stray `card info`,
+ * a test tool) must not take the card away from it mid-exchange.
+ *
+ * A host that vanished without a FIN (power loss, Wi-Fi) would keep its slot
+ * as a ghost; TCP keepalive on the accepted socket finds such a peer dead and
+ * frees the slot, after which the host's reconnect is accepted.
  *
  * The server starts listening on the first factory call and stays up across
- * connections (so the replacing peer is accepted while the old one is active);
- * close() stops it. A connection that arrives while nobody waits is held,
- * paused, until the next factory call; if several arrive only the newest is kept.
+ * connections; close() stops it. A connection that arrives while nobody waits
+ * is held, paused, until the next factory call.
  */
-export function createTcpListener(endpoint: TcpEndpoint): TcpListener {
+export function createTcpListener(endpoint: TcpEndpoint, logger?: Logger): TcpListener {
   const address = formatTcpAddress(endpoint);
   let server: net.Server | undefined;
   let listening: Promise<void> | undefined;
@@ -131,16 +135,17 @@ export function createTcpListener(endpoint: TcpEndpoint): TcpListener {
     socket.setNoDelay(true);
     socket.on('error', () => undefined); // reported through 'close' by SocketTransport
     if (closed) return void socket.destroy();
-    if (active) {
-      active.drop(new Error(`Replaced by a new connection from ${socket.remoteAddress ?? '?'}`));
-      active = undefined;
+    const from = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
+    if (active || (held && !held.destroyed)) {
+      logger?.warn({ address, from }, 'line busy: refused a second host on the card line');
+      return void socket.destroy();
     }
+    socket.setKeepAlive(true, KEEPALIVE_DELAY_MS);
     if (waiter) {
       const w = waiter;
       waiter = undefined;
       return handOver(socket, w);
     }
-    held?.destroy();
     held = socket;
     socket.once('close', () => {
       if (held === socket) held = undefined;

@@ -1,12 +1,14 @@
 /**
- * The admin socket's routes: markets (registry + card anchors) and terminals
- * (enroll, list, role, revoke). Enrollment writes the terminal's profile under
+ * The admin socket's routes: markets (registry + card anchors), terminals
+ * (enroll, list, role, revoke) and the card's PINs (unblock with the PUK,
+ * change). Enrollment writes the terminal's profile under
  * <data>/terminals/<name>, from where it is carried to the terminal.
  */
 import type { Registry } from '../registry/index.js';
 import { ApiError } from '../terminal-api/api-error.js';
 import type { AdminRoutes } from './admin-server.js';
 import type { MarketAdmin } from './market-admin.js';
+import { pinFromParam, type PinAdmin } from './pin-admin.js';
 
 export interface AdminRouteDeps {
   markets: MarketAdmin;
@@ -15,12 +17,19 @@ export interface AdminRouteDeps {
   enroll(name: string, mail: string): Promise<{ id: string; name: string; profileDir: string }>;
   /** Called once a terminal is revoked, to end what it still has open (its card session, its PIN1 in memory). */
   revoked?(terminalId: string): Promise<void>;
+  /** The card's PINs; without it the /admin/card/pins routes answer 404. */
+  pins?: PinAdmin;
 }
 
 function str(body: Record<string, unknown>, name: string): string {
   const v = body[name];
   if (typeof v !== 'string' || !v) throw new ApiError(400, 'bad-request', `Field "${name}" is required`);
   return v;
+}
+
+function pinAdmin(d: AdminRouteDeps): PinAdmin {
+  if (!d.pins) throw new ApiError(404, 'not-found', 'This gateway does not manage the card\'s PINs');
+  return d.pins;
 }
 
 export function buildAdminRoutes(d: AdminRouteDeps): AdminRoutes {
@@ -49,6 +58,16 @@ export function buildAdminRoutes(d: AdminRouteDeps): AdminRoutes {
       const t = await d.registry.revokeTerminal(id!);
       await d.revoked?.(t.id);
       return { terminal: { id: t.id, name: t.name, status: t.status } };
+    },
+    'POST /admin/card/pins/:which/unblock': async (b, [which]) => {
+      const pin = pinFromParam(which);
+      await pinAdmin(d).unblock(pin, str(b, 'puk'), str(b, 'newPin'));
+      return { pin, unblocked: true };
+    },
+    'POST /admin/card/pins/:which/change': async (b, [which]) => {
+      const pin = pinFromParam(which);
+      await pinAdmin(d).change(pin, str(b, 'currentPin'), str(b, 'newPin'), pin === 'PIN2' ? str(b, 'pin1') : undefined);
+      return { pin, changed: true };
     },
   };
 }

@@ -48,9 +48,7 @@ export class MarketAuthorizer {
       lease = undefined;
     };
     try {
-      await lease.card.verifyPin2(pin2).catch((e: unknown) => {
-        throw pinError(e);
-      });
+      await this.o.sessions.verifyPin2(terminal.id, lease.card, pin2);
       const signer: CardSigner = {
         cardCertificate,
         verifyMarketChain: async (chain, at) => {

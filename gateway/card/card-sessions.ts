@@ -8,17 +8,29 @@
  * each other's security state.
  *
  * That is why the gateway keeps each open session's PIN1, in memory only, in
- * a buffer it zeroes when the session ends. The alternative, ISO 7816-4
- * logical channels with one security state each, is left for later.
+ * a buffer it zeroes when the session ends. A right VERIFY restores the
+ * card's PIN1 counter (ISO 7816-4 §11.5.6, PROTOCOL.md), so re-presenting a
+ * cached PIN1 after someone typed a wrong one would hand a guesser fresh
+ * tries. Hence the rule: the gateway re-presents a cached PIN1 only while the
+ * card's PIN1 counter is full (read from DF03, which costs no try). Any wrong
+ * PIN1 try, from any terminal or the admin socket, drops every cached PIN1:
+ * each terminal's person must unlock again, and only a person typing the
+ * right PIN1 restores the counter. PIN2 is never kept.
+ *
+ * Every PIN try is logged (terminal, PIN name, outcome, never the PIN) and
+ * slowed down per terminal by a PinThrottle.
  */
 import { CardErrorCode, isCardError, type CardError } from '../../card-io/errors.js';
 import type { HomeCard } from '../../card-io/home-card/home-card.js';
 import type { Logger } from '../../card-io/log.js';
 import { ApiError } from '../terminal-api/api-error.js';
 import type { CardService } from './card-service.js';
+import { PinThrottle, type ThrottledPin } from './pin-throttle.js';
 
 interface OpenSession {
   pin1: Buffer;
+  /** The card this PIN1 was verified on: never presented to another card (swapped on the line). */
+  cardId: string | undefined;
   timer: NodeJS.Timeout;
 }
 
@@ -27,6 +39,8 @@ export interface CardSessionsOptions {
   logger: Logger;
   /** Idle time after which a terminal's card session closes, in ms. Default 600000 (10 min). */
   idleTimeoutMs?: number;
+  /** Delays between one terminal's wrong PIN tries; default: a PinThrottle with its defaults. */
+  throttle?: PinThrottle;
 }
 
 export interface CardLease {
@@ -39,9 +53,11 @@ export class CardSessions {
   /** The terminal whose PIN1 state the card holds right now, if any. */
   private owner: string | undefined;
   readonly idleTimeoutMs: number;
+  private readonly throttle: PinThrottle;
 
   constructor(private readonly options: CardSessionsOptions) {
     this.idleTimeoutMs = options.idleTimeoutMs ?? 600_000;
+    this.throttle = options.throttle ?? new PinThrottle();
     options.cards.onReset(() => (this.owner = undefined));
   }
 
@@ -51,18 +67,81 @@ export class CardSessions {
 
   /** Present PIN1 for this terminal; on success its card session is open. */
   async unlock(terminalId: string, pin1: string): Promise<void> {
+    this.throttle.check(terminalId, 'PIN1');
     await this.options.cards.exclusive(async (card) => {
       this.owner = undefined;
       await card.select();
       await card.verifyPin1(pin1).catch((e: unknown) => {
-        throw pinError(e);
+        throw this.failedTry(terminalId, 'PIN1', e);
       });
       this.owner = terminalId;
+      // Still holding the card: a wrong PIN1 typed elsewhere cannot come
+      // between this right try and the session it opens (it would be missed by dropAll).
+      this.rightTry(terminalId, 'PIN1');
+      this.close(terminalId);
+      this.sessions.set(terminalId, { pin1: Buffer.from(pin1, 'utf8'), cardId: this.options.cards.cardId, timer: this.idleTimer(terminalId) });
     });
-    this.close(terminalId);
-    const session: OpenSession = { pin1: Buffer.from(pin1, 'utf8'), timer: this.idleTimer(terminalId) };
-    this.sessions.set(terminalId, session);
     this.options.logger.info({ terminal: terminalId }, 'card session opened');
+  }
+
+  /**
+   * Present a PIN2 typed at this terminal on a card it holds (from `lease`),
+   * throttled and logged like PIN1. PIN2 releases one operation and is never kept.
+   */
+  async verifyPin2(terminalId: string, card: HomeCard, pin2: string): Promise<void> {
+    this.throttle.check(terminalId, 'PIN2');
+    await card.verifyPin2(pin2).catch((e: unknown) => {
+      throw this.failedTry(terminalId, 'PIN2', e);
+    });
+    this.rightTry(terminalId, 'PIN2');
+  }
+
+  /**
+   * Run `fn` on the card in a fresh card session that no terminal's PIN1
+   * state is in, and end it with a SELECT so nothing verified stays behind
+   * (the admin socket's change-pin and unblock).
+   */
+  async withFreshCard<T>(fn: (card: HomeCard) => Promise<T>): Promise<T> {
+    return this.options.cards.exclusive(async (card) => {
+      this.owner = undefined;
+      await card.select();
+      try {
+        return await fn(card);
+      } finally {
+        await card.select().catch(() => undefined);
+      }
+    });
+  }
+
+  /** End every terminal's session and forget the PIN1s (PIN1 changed, or a wrong PIN1 was tried). */
+  dropAll(reason: string): void {
+    if (this.sessions.size === 0) return;
+    this.options.logger.warn({ terminals: this.sessions.size, reason }, 'card sessions closed: terminals must unlock again with PIN1');
+    this.closeAll();
+  }
+
+  /**
+   * A PIN try failed: log it (never the PIN), count it for the terminal's
+   * delay, and after a wrong PIN1 drop every cached PIN1. Returns the API error.
+   */
+  failedTry(terminalId: string, pin: ThrottledPin | 'PUK', e: unknown): unknown {
+    if (isCardError(e) && e.code === CardErrorCode.WrongPin) {
+      const retryAfterMs = pin === 'PUK' ? 0 : this.throttle.failed(terminalId, pin);
+      const triesLeft = e.context.triesLeft ?? 0;
+      this.options.logger.warn({ terminal: terminalId, pin, triesLeft, retryAfterMs }, 'wrong PIN try');
+      if (pin === 'PIN1') this.dropAll('wrong PIN1 try');
+      const api = pinError(e);
+      return api instanceof ApiError ? new ApiError(api.status, api.code, api.message, { ...api.fields, retryAfterMs }) : api;
+    }
+    if (isCardError(e) && e.code === CardErrorCode.PinBlocked) {
+      this.options.logger.warn({ terminal: terminalId, pin }, 'PIN try on a blocked PIN');
+    }
+    return pinError(e);
+  }
+
+  private rightTry(terminalId: string, pin: ThrottledPin): void {
+    this.throttle.succeeded(terminalId, pin);
+    this.options.logger.info({ terminal: terminalId, pin }, 'PIN accepted');
   }
 
   /** Close this terminal's card session; the card's security state is reset if it was its. */
@@ -87,13 +166,28 @@ export class CardSessions {
     this.touch(terminalId, session);
     const { card, release } = await this.options.cards.lease();
     try {
+      // While this waited for the card, the session may have ended (a wrong
+      // PIN1 elsewhere, lock, PIN1 changed): its PIN1 buffer is zeroed then.
+      if (this.sessions.get(terminalId) !== session) throw cardLocked();
       if (this.owner !== terminalId) {
         this.owner = undefined;
         await card.select();
+        if (session.cardId !== this.options.cards.cardId) {
+          this.close(terminalId);
+          throw cardLocked();
+        }
+        const { pin1 } = await card.retryCounters();
+        if (pin1.left < pin1.max) {
+          // A wrong PIN1 was tried since this terminal's person typed the right
+          // one; re-presenting it now would restore the counter for the guesser.
+          this.close(terminalId);
+          this.options.logger.warn({ terminal: terminalId, pin1TriesLeft: pin1.left }, 'cached PIN1 not re-presented: wrong PIN1 tries since it was verified');
+          throw cardLocked('pin1-tried');
+        }
         await card.verifyPin1(session.pin1.toString('utf8')).catch((e: unknown) => {
           // The card no longer takes this PIN1 (changed, or blocked): end the session.
           this.close(terminalId);
-          throw pinError(e);
+          throw this.failedTry(terminalId, 'PIN1', e);
         });
         this.owner = terminalId;
       }
@@ -131,8 +225,16 @@ export class CardSessions {
   }
 }
 
-function cardLocked(): ApiError {
+function cardLocked(reason?: 'pin1-tried'): ApiError {
+  if (reason === 'pin1-tried') {
+    return new ApiError(423, 'card-locked', 'A wrong PIN1 was tried on the home card since this terminal unlocked it: unlock again with PIN1', { reason });
+  }
   return new ApiError(423, 'card-locked', 'The home card is locked for this terminal: unlock it with PIN1 first');
+}
+
+/** The gateway command that sets a new PIN with the PUK (README, `homegate card unblock`). */
+export function unblockCommand(pin: string): string | null {
+  return pin === 'PIN1' ? 'homegate card unblock 1' : pin === 'PIN2' ? 'homegate card unblock 2' : null;
 }
 
 /** Card PIN errors → API errors; anything else passes through. */
@@ -142,7 +244,11 @@ export function pinError(e: unknown): unknown {
   if (e.code === CardErrorCode.WrongPin) {
     return new ApiError(401, 'pin-wrong', `Wrong ${pin}, ${e.context.triesLeft ?? 0} tries left`, { pin, triesLeft: e.context.triesLeft ?? 0 });
   }
-  if (e.code === CardErrorCode.PinBlocked) return new ApiError(423, 'pin-blocked', `${pin} is blocked; unblock it with the PUK`, { pin });
+  if (e.code === CardErrorCode.PinBlocked) {
+    const command = unblockCommand(pin);
+    const how = command ? `on the gateway, run "${command}" (asks the PUK and a new ${pin})` : 'the card must be reset and personalized again';
+    return new ApiError(423, 'pin-blocked', `${pin} is blocked; ${how}`, { pin, unblockCommand: command });
+  }
   if (e.code === CardErrorCode.SecurityStatusNotSatisfied) return cardLocked();
   return e;
 }

@@ -1,5 +1,6 @@
 /**
- * `homegate card ...`: run the reference card, make a card image, read a card.
+ * `homegate card ...`: run the reference card, make a card image, read a card;
+ * unblock and change the PINs through the gateway (card-pin-commands.ts).
  */
 import { randomBytes } from 'node:crypto';
 import { unlink, writeFile } from 'node:fs/promises';
@@ -12,6 +13,7 @@ import { startCardEmulator } from '../../card-io/emulator/card-emulator.js';
 import { connectHomeCard } from '../../card-io/home-card/connect.js';
 import type { T1Options } from '../../card-io/t1/t1-options.js';
 import { createLogger } from './logger.js';
+import { registerCardPinCommands } from './card-pin-commands.js';
 import { formatCardInfo } from './format-card-info.js';
 
 function intOption(min: number, max: number) {
@@ -52,7 +54,8 @@ function t1From(flags: T1Flags): T1Options {
 }
 
 export function registerCardCommands(program: Command): void {
-  const card = program.command('card').description('the home card: run the reference card, make images, read a card');
+  const card = program.command('card').description('the home card: run the reference card, make images, read a card, unblock or change its PINs');
+  registerCardPinCommands(card, program);
 
   card
     .command('new-image')

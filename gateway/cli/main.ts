@@ -3,6 +3,7 @@
  * Parsing is commander's; each area registers its own subcommands.
  */
 import { Command, CommanderError } from 'commander';
+import { isCardLocked } from '../../card-io/access-card/access-card-error.js';
 import { isCardError } from '../../card-io/errors.js';
 import { GATEWAY_VERSION } from '../version.js';
 import { registerCardCommands } from './card-commands.js';
@@ -25,6 +26,9 @@ export function buildProgram(): Command {
   return program;
 }
 
+/** A command needed this terminal's card session and it was closed. */
+export const EXIT_CARD_LOCKED = 3;
+
 export async function main(argv: string[]): Promise<number> {
   const program = buildProgram();
   try {
@@ -32,6 +36,11 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   } catch (e) {
     if (e instanceof CommanderError) return e.exitCode;
+    // Exit 3: this terminal's card session is closed; "homegate terminal unlock" first (README).
+    if (isCardLocked(e)) {
+      process.stderr.write(`homegate: ${(e as Error).message}\n`);
+      return EXIT_CARD_LOCKED;
+    }
     // Typed errors carry a clear message; anything else is a bug: show the stack.
     if (isCardError(e) || isTypedError(e)) process.stderr.write(`homegate: ${(e as Error).message}\n`);
     else process.stderr.write(`homegate: ${(e as Error)?.stack ?? String(e)}\n`);

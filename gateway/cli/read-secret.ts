@@ -6,6 +6,12 @@
 import { createInterface } from 'node:readline';
 import type { Readable, Writable } from 'node:stream';
 
+/** Stdin ended before the secret a command asks for: a script gave too few lines. */
+export class SecretInputError extends Error {
+  override readonly name = 'SecretInputError';
+  readonly code = 'secret-input';
+}
+
 export interface SecretReader {
   read(prompt: string): Promise<string>;
   close(): void;
@@ -29,7 +35,7 @@ function lineReader(input: Readable): SecretReader {
   return {
     async read(prompt) {
       const line = lines.length ? lines.shift() : ended ? undefined : await new Promise<string | undefined>((r) => waiting.push(r));
-      if (line === undefined) throw new Error(`No input for "${prompt}": stdin ended`);
+      if (line === undefined) throw new SecretInputError(`No input for "${prompt}": stdin ended (see --help for the lines this command reads, in order)`);
       return line.trim();
     },
     close: () => rl.close(),

@@ -56,6 +56,7 @@ export function registerSandboxCommand(program: Command): void {
             '',
             'Demo card passwords: PIN1 1234, PIN2 5678, PUK 87654321.',
             'Try, in another terminal (PINs are asked for; or pipe them, one per line):',
+            `  npx homegate${d} terminal unlock        # PIN1, once per card session; the commands below ask only PIN2`,
             `  npx homegate${d} terminal get sandbox /catalog`,
             `  npx homegate${d} terminal get sandbox /whoami --json`,
             `  npx homegate${d} terminal session sandbox --out session.pem   # then: openssl s_client -connect localhost:${flags.marketPort} -servername localhost -alpn http/1.1 -sess_in session.pem`,

@@ -1,7 +1,9 @@
 /**
  * `homegate terminal ...`: the access card on a household member's terminal
- * (claims 7, 10). PINs come from a TTY prompt or stdin lines (PIN1 first,
- * when the card session is not open, then PIN2); never argv or environment.
+ * (claims 7, 10). PINs come from a TTY prompt or stdin lines, never argv or
+ * environment. Only `terminal unlock` reads PIN1; every other command reads
+ * at most PIN2 and, when the card session is closed, fails with exit code 3
+ * before reading anything, so a script's lines never reach the wrong PIN.
  */
 import type { Command } from 'commander';
 import type { AccessCard } from '../../card-io/access-card/access-card.js';
@@ -25,7 +27,7 @@ async function openAccessCard(program: Command, flags: { profile?: string }): Pr
   const { AccessCard } = await import('../../card-io/access-card/access-card.js');
   const profile = await loadTerminalProfile(profileDir);
   const reader = createSecretReader();
-  const access = new AccessCard(profile, (which) => reader.read(`${which} for the home card`));
+  const access = new AccessCard(profile, (which) => reader.read(`${which} for the home card`), { unlockWhenLocked: false });
   return {
     access,
     done: () => {
@@ -59,7 +61,13 @@ function printResponse(r: MarketResponse, s: HandedSession, json: boolean): void
 }
 
 export function registerTerminalCommands(program: Command): void {
-  const terminal = program.command('terminal').description('the access card: use the home card through the gateway from this terminal');
+  const terminal = program
+    .command('terminal')
+    .description('the access card: use the home card through the gateway from this terminal')
+    .addHelpText(
+      'after',
+      '\nPINs are asked on the TTY, or read one per line from stdin. Only "terminal unlock" reads PIN1;\n"session", "get", "post" and "pay" read one line, PIN2; the others read none. When this\nterminal\'s card session is closed, the commands that need it (session, get, post, pay, cancel,\ntopup, balance) fail with exit code 3 before reading any PIN: run "homegate terminal unlock" first.',
+    );
   registerPurseCommands(terminal, (flags) => openAccessCard(program, flags));
   const common = (c: Command) => c.option('--profile <name>', 'terminal profile under <data>/terminals (default: the only one, or "demo")').option('--json', 'machine-readable output');
 

@@ -103,9 +103,13 @@ export const gatewayConfigSchema = z
       .object({
         /** A terminal's card session closes after this idle time, in s, 10..86400. Default 600. */
         idleTimeoutSeconds: z.number().int().min(10).max(86_400).default(600),
+        /** Wait after a terminal's first wrong PIN try, in ms, 0..60000 (0: no delay); doubles per further wrong try. Default 1000. */
+        pinRetryDelayMs: z.number().int().min(0).max(60_000).default(1000),
+        /** The longest such wait, in ms, 1000..3600000. Default 300000. */
+        pinRetryDelayMaxMs: z.number().int().min(1000).max(3_600_000).default(300_000),
       })
       .strict()
-      .default({ idleTimeoutSeconds: 600 }),
+      .default({ idleTimeoutSeconds: 600, pinRetryDelayMs: 1000, pinRetryDelayMaxMs: 300_000 }),
   })
   .strict();
 

@@ -141,7 +141,7 @@ export class EmoneyManager {
         const prior = await this.o.intents.find(dns, orderId);
         await this.o.intents.record({ terminalId: t.id, mail: t.mail, market: dns, orderId });
         const { record, alreadyPaid } = await withCard(this.o.sessions, t.id, async (card) => {
-          await card.verifyPin2(pin2);
+          await this.o.sessions.verifyPin2(t.id, card, pin2);
           await card.verifyCertificateChain(chain.chainDer, new Date(this.now()));
           try {
             // The card debits order.amount only if it is the amount the terminal showed (DF58).

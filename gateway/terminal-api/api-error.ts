@@ -20,6 +20,7 @@ export type ApiErrorCode =
   | 'card-absent'
   | 'pin-wrong'
   | 'pin-blocked'
+  | 'pin-throttled'
   | 'market-unreachable'
   | 'market-timeout'
   | 'market-answer-too-large'

@@ -5,6 +5,7 @@ import { needsBinary } from '../helpers/binaries.js';
 import { LINK_MODULE_URL, runModuleScript } from '../helpers/exit-probe.js';
 import { collectBytes, delay, waitForStatus } from '../helpers/link-probes.js';
 import { startPtyPair } from '../helpers/pty.js';
+import { runCli, transcript } from '../gateway/cli-process.js';
 
 const socat = needsBinary('socat');
 const fast = { backoff: { initialDelayMs: 10, maxDelayMs: 100 } };
@@ -105,6 +106,27 @@ socat.test('A process with an open serial link on a pty exits by itself after th
   t.false(result.timedOut, 'the process did not exit: the port or a timer was left open');
   t.is(result.code, 0, result.stderr);
   t.is(result.stdout.trim(), 'closed');
+});
+
+socat.test('While a link holds a serial line, a second opener of the same tty fails with LineBusy naming the path, and the first link keeps exchanging bytes', async (t) => {
+  const { pty, host, card } = await openPair(t);
+  const second = serialTransportFactory({ path: pty.hostPath });
+  const err = await t.throwsAsync(second({ onData: () => undefined, onClose: () => undefined }));
+  t.true(isCardError(err, CardErrorCode.LineBusy), String(err));
+  t.like((err as unknown as { context: object }).context, { path: pty.hostPath, reason: 'line-busy' });
+  t.regex(String((err as Error).message), /line busy/);
+  await roundTrip(t, host, card, Buffer.from('still ours'));
+  await roundTrip(t, card, host, Buffer.from('and back'));
+});
+
+socat.test('A second process opening the tty a link holds (homegate card info) exits 1 at once with a line-busy message, and the link keeps working', async (t) => {
+  const { pty, host, card } = await openPair(t);
+  const r = await runCli(['card', 'info', '--device', pty.hostPath], { timeoutMs: 20_000 });
+  t.is(r.code, 1, transcript(r));
+  t.false(r.timedOut);
+  t.regex(r.stderr, /line busy/);
+  t.regex(r.stderr, /HG-305/);
+  await roundTrip(t, host, card, Buffer.from([0x00, 0xc1, 0x01, 0xfe, 0x3e]));
 });
 
 test('Opening a serial path that does not exist fails with LinkOpenFailed naming the path', async (t) => {

@@ -3,7 +3,7 @@ import test from 'ava';
 import { CardErrorCode, isCardError } from '../../card-io/errors.js';
 import { openCardSideLink, openLink, tcpClientTransportFactory, type ByteLink } from '../../card-io/link/index.js';
 import { LINK_MODULE_URL, runModuleScript } from '../helpers/exit-probe.js';
-import { collectBytes, delay, freePort, waitForStatus } from '../helpers/link-probes.js';
+import { capturingLogger, collectBytes, delay, freePort, waitForStatus } from '../helpers/link-probes.js';
 
 const fast = { backoff: { initialDelayMs: 10, maxDelayMs: 100 } };
 
@@ -54,23 +54,43 @@ test('When the TCP server restarts on the same port, the client link reports dis
   t.deepEqual(hostStatuses, ['disconnected', 'connected']);
 });
 
-test('A new connection to the card-side listener replaces the current one, whose socket is closed', async (t) => {
+test('While a host is attached to the card-side listener, a second connection is closed at once with a log line and the first keeps exchanging bytes', async (t) => {
+  const port = await freePort();
+  const logs = capturingLogger();
+  const card = track(t, openCardSideLink(`tcp://127.0.0.1:${port}`, { ...fast, logger: logs }));
+  const received = collectBytes(card);
+  const a = await connect(port);
+  t.teardown(() => void a.destroy());
+  await waitForStatus(card, 'connected');
+
+  const b = await connect(port);
+  b.on('error', () => undefined);
+  const bGot: Buffer[] = [];
+  b.on('data', (c: Buffer) => bGot.push(c));
+  await new Promise<void>((resolve) => b.once('close', () => resolve()));
+  t.deepEqual(bGot, [], 'the refused host received nothing');
+  t.true(logs.records.some((r) => r.msg?.includes('line busy') === true), 'the refusal is logged');
+
+  a.write(Buffer.from('from a'));
+  t.is((await received.waitForLength(6)).toString(), 'from a');
+  await card.write(Buffer.from('to a'));
+  t.is((await readBytes(a, 4)).toString(), 'to a');
+  t.is(card.status, 'connected');
+});
+
+test('When the attached host disconnects, the next host is accepted', async (t) => {
   const port = await freePort();
   const card = track(t, openCardSideLink(`tcp://127.0.0.1:${port}`, fast));
   const received = collectBytes(card);
   const a = await connect(port);
   await waitForStatus(card, 'connected');
-  const aClosed = new Promise<void>((resolve) => a.once('close', () => resolve()));
-  a.on('error', () => undefined);
-
+  a.destroy();
+  await waitForStatus(card, 'disconnected');
   const b = await connect(port);
   t.teardown(() => void b.destroy());
-  await aClosed;
   await waitForStatus(card, 'connected');
   b.write(Buffer.from('from b'));
   t.is((await received.waitForLength(6)).toString(), 'from b');
-  await card.write(Buffer.from('to b'));
-  t.is((await readBytes(b, 4)).toString(), 'to b');
 });
 
 test('Connecting where nothing listens fails with LinkOpenFailed naming the address', async (t) => {

@@ -80,7 +80,7 @@ serialWhen(socat)('On a pty card line, a terminal unlocks with PIN1, the gateway
   t.is(more.length, 0);
 });
 
-test.serial('The terminal CLI gets /whoami from the sandbox market over the resumed session, with PIN1 and PIN2 read from stdin', async (t) => {
+test.serial('The terminal CLI unlocks with PIN1 from stdin, then gets /whoami from the sandbox market over the resumed session with PIN2 from stdin', async (t) => {
   const dataDir = await mkdtemp(join(tmpdir(), 'homegate-e2e-cli-'));
   t.teardown(() => rm(dataDir, { recursive: true, force: true }));
   const ports = { card: await freePort(), gateway: await freePort(), market: await freePort(), issuer: await freePort(), mqtt: await freePort() };
@@ -88,15 +88,21 @@ test.serial('The terminal CLI gets /whoami from the sandbox market over the resu
   t.teardown(() => household.stop());
   const cardSubject = dn(new X509Certificate(household.gateway.cards.certificate!).subject);
 
-  const child = spawn(process.execPath, [HOMEGATE_BIN, '--data', dataDir, 'terminal', 'get', MARKET, '/whoami', '--json'], { stdio: ['pipe', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.setEncoding('utf8').on('data', (s: string) => (stdout += s));
-  child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
-  child.stdin.end(`${DEMO_PINS.pin1}\n${DEMO_PINS.pin2}\n`);
-  const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
-  const code = await new Promise<number | null>((resolve) => child.once('close', (c) => resolve(c)));
-  clearTimeout(timer);
+  const run = async (args: string[], input: string) => {
+    const child = spawn(process.execPath, [HOMEGATE_BIN, '--data', dataDir, 'terminal', ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.setEncoding('utf8').on('data', (s: string) => (out += s));
+    child.stderr.setEncoding('utf8').on('data', (s: string) => (err += s));
+    child.stdin.end(input);
+    const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+    const exit = await new Promise<number | null>((resolve) => child.once('close', (c) => resolve(c)));
+    clearTimeout(timer);
+    return { code: exit, stdout: out, stderr: err };
+  };
+  const unlock = await run(['unlock'], `${DEMO_PINS.pin1}\n`);
+  t.is(unlock.code, 0, unlock.stderr);
+  const { code, stdout, stderr } = await run(['get', MARKET, '/whoami', '--json'], `${DEMO_PINS.pin2}\n`);
 
   t.is(code, 0, stderr);
   const out = JSON.parse(stdout) as { status: number; resumed: boolean; market: string; clientSubject: string; body: WhoAmI };

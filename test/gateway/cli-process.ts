@@ -23,6 +23,8 @@ export interface CliRunOptions {
   cwd?: string;
   /** From the process start; default 30000 ms. */
   timeoutMs?: number;
+  /** Written to the process's stdin, which then ends (PINs as a script feeds them). Default: no stdin. */
+  input?: string;
 }
 
 const MAX_RUNNING = Math.max(2, availableParallelism());
@@ -49,12 +51,16 @@ function runNow(args: readonly string[], options: CliRunOptions): Promise<CliRes
   delete env.HOMEGATE_DATA;
   delete env.HOMEGATE_LOG_LEVEL;
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [HOMEGATE_BIN, ...args], { cwd: options.cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [HOMEGATE_BIN, ...args], { cwd: options.cwd, env, stdio: [options.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
+    if (options.input !== undefined) {
+      child.stdin!.on('error', () => undefined); // the command may exit before reading it all
+      child.stdin!.end(options.input);
+    }
     let stdout = '';
     let stderr = '';
     let timedOut = false;
-    child.stdout.setEncoding('utf8').on('data', (s: string) => (stdout += s));
-    child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
+    child.stdout!.setEncoding('utf8').on('data', (s: string) => (stdout += s));
+    child.stderr!.setEncoding('utf8').on('data', (s: string) => (stderr += s));
     const timer = setTimeout(() => {
       timedOut = true;
       child.kill('SIGKILL');

@@ -25,7 +25,10 @@ const mode = async (path: string): Promise<number> => (await stat(path)).mode & 
 test('--help on the root and on every subcommand exits 0 and lists its subcommands and options', async (t) => {
   const expected: Array<[string[], string[]]> = [
     [[], ['card', 'sandbox', '--data', '--log-level']],
-    [['card'], ['new-image', 'emulate', 'info']],
+    [['card'], ['new-image', 'emulate', 'info', 'unblock', 'change-pin']],
+    [['card', 'unblock'], ['<pin>', '--json', 'the PUK (8 digits)', 'the new PIN again']],
+    [['card', 'change-pin'], ['<pin>', '--json', 'change-pin 2: PIN1, current PIN2, new PIN2, new PIN2 again']],
+    [['terminal'], ['unlock', 'Only "terminal unlock" reads PIN1', 'exit code 3']],
     [['card', 'new-image'], ['<file>', '--admin-key-out', '--json']],
     [['card', 'emulate'], ['--device', '--image', '--slow-ms', '--edc', '--ifsc', '--bwt-ms', '--baud']],
     [['card', 'info'], ['--device', '--json', '--edc', '--ifsc', '--bwt-ms', '--baud']],
@@ -154,6 +157,16 @@ test('sandbox with an occupied --card-port fails with a message naming the port 
   t.is(r.code, 1, transcript(r));
   t.true(r.stderr.includes(`Port ${port}`) && r.stderr.includes('--card-port'), r.stderr);
   t.false(r.stderr.includes('    at '), 'a clear message, not a stack trace');
+});
+
+test('card unblock with too few stdin lines fails with exit 1 naming the missing input, before contacting the gateway, and echoes no PIN', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'homegate-cli-unblock-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const r = await runCli(['--data', dir, 'card', 'unblock', '1'], { input: '87654321\n4321\n' });
+  t.is(r.code, 1, transcript(r));
+  t.regex(r.stderr, /No input for "New PIN1 again": stdin ended/);
+  t.notRegex(r.stderr, /\n\s+at /, 'no stack trace');
+  t.deepEqual(secretsIn(`${r.stdout}${r.stderr}`, ['87654321', '4321']), []);
 });
 
 test('Invalid option values are rejected with a non-zero exit code and a message naming the option', async (t) => {

@@ -247,6 +247,12 @@ export interface HouseholdOptions {
   proxy?: Partial<GatewayConfig['proxy']>;
   /** Overrides of the gateway configuration's card section. */
   card?: Partial<GatewayConfig['card']>;
+  /**
+   * Overrides of the gateway configuration's sessions section. Default here:
+   * pinRetryDelayMs 0, so tests that are not about the PIN delay may type
+   * wrong PINs back to back.
+   */
+  sessions?: Partial<GatewayConfig['sessions']>;
 }
 
 export interface Household {
@@ -337,6 +343,7 @@ export async function startHousehold(t: ExecutionContext, o: HouseholdOptions = 
   config.terminalApi.host = '127.0.0.1';
   config.terminalApi.port = 0; // the gateway binds a free port itself: no race with other tests
   config.proxy = { ...config.proxy, ...o.proxy };
+  config.sessions = { ...config.sessions, pinRetryDelayMs: 0, ...o.sessions };
 
   const market = await startSandboxMarket({ port: 0, serverCert: marketPki.serverCertificate, serverKey: marketPki.serverKey, clientCa: files.issuer.certificate });
   stops.push(() => market.stop());
