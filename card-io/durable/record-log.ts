@@ -174,6 +174,11 @@ export class RecordLog<T> {
     return { log, records, repairedTailBytes: scan.tornBytes };
   }
 
+  /** True when the file exists (an empty log has none until its first append). */
+  get exists(): boolean {
+    return this.#exists;
+  }
+
   /** Bytes in the file, as far as this log knows. */
   get size(): number {
     return this.#size;
