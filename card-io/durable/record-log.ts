@@ -8,11 +8,12 @@
  * append is one write(2) of one line plus one fdatasync, so a change costs the
  * bytes of its record, not the size of the file.
  *
- * A crash mid-append can leave only the LAST line incomplete (no newline, a
- * bad checksum, or zeros where the kernel extended the file before the data
- * reached the disk): `open` cuts such a tail (truncate + fsync) and reports
- * it. A bad line that is not the last is damage no crash of ours makes: it is
- * a RecordLogError('corrupt') naming the file and line, never skipped.
+ * A crash mid-append can leave only the LAST line incomplete (no newline
+ * yet, or zeros where the kernel extended the file before the data reached
+ * the disk): `open` cuts such a tail (truncate + fsync) and reports it. Any
+ * other bad line, a complete last line with a bad checksum included, is
+ * damage no crash of ours makes: a RecordLogError('corrupt') naming the file
+ * and line, never skipped.
  *
  * Rewriting (compaction) goes through replaceFileAtomically: temp file,
  * fsync, rename, directory fsync, so a crash leaves the old or the new log.
@@ -95,14 +96,15 @@ export async function scanRecordLog(path: string): Promise<ScanResult> {
     const nl = data.indexOf(0x0a, at);
     const end = nl === -1 ? data.length : nl;
     const decoded = decodeLine(data.subarray(at, end));
-    const last = nl === -1 || nl === data.length - 1;
+    // A torn append has no newline yet, or zeros where its sectors never reached the disk; a
+    // complete last line that fails its checksum was damaged after it was written.
+    const torn = nl === -1 || (nl === data.length - 1 && data.subarray(at, end).includes(0));
     if (result.corruptLine !== undefined) {
       if (decoded.ok && nl !== -1) result.salvaged.push(decoded.value);
     } else if (decoded.ok && nl !== -1) {
       result.records.push(decoded.value);
       result.goodBytes = nl + 1;
-    } else if (last) {
-      // The record being written when a crash hit: incomplete, or its sectors never reached the disk.
+    } else if (torn) {
       result.tornBytes = data.length - at;
     } else {
       result.corruptLine = line;

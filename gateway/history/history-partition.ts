@@ -15,7 +15,7 @@ import { readFile, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { fsyncDirectory } from '../../card-io/durable/atomic-file.js';
-import { isRecordLogError, RecordLog } from '../../card-io/durable/record-log.js';
+import { isRecordLogError, RecordLog, scanRecordLog } from '../../card-io/durable/record-log.js';
 import type { Logger } from '../../card-io/log.js';
 import { checkPatch, historyKey, monthOf, parseEntries, type HistoryEntry, type HistoryPatch } from './history-entry.js';
 import { HistoryError } from './history-error.js';
@@ -155,6 +155,32 @@ export class Partition {
     this.#records = this.#entries.size;
     return bytes;
   }
+}
+
+/**
+ * What can still be read from a damaged month: the sound records (with
+ * `all`, also those after the damage), folded, those that do not fold
+ * skipped. For serving reads of a damaged month and for `homegate doctor`;
+ * never a basis for writes.
+ */
+export async function salvageMonth(path: string, month: string, all = false): Promise<HistoryEntry[]> {
+  const scan = await scanRecordLog(path);
+  const entries = new Map<string, HistoryEntry>();
+  for (const value of all ? [...scan.records, ...scan.salvaged] : scan.records) {
+    let record: PartitionRecord;
+    try {
+      record = parseRecord(value);
+    } catch {
+      continue;
+    }
+    if ('put' in record) {
+      if (monthOf(record.put.time) === month) entries.set(historyKey(record.put), record.put);
+    } else {
+      const existing = entries.get(record.key);
+      if (existing) entries.set(record.key, { ...existing, ...record.patch });
+    }
+  }
+  return [...entries.values()];
 }
 
 /**

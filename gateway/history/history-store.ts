@@ -28,7 +28,7 @@ import type { Logger } from '../../card-io/log.js';
 import { checkEntry, checkPatch, historyKey, monthOf, parseHistoryKey, type HistoryEntry, type HistoryPatch, type NewHistoryEntry } from './history-entry.js';
 import { HistoryError, isHistoryError } from './history-error.js';
 import { HistoryIndex } from './history-index.js';
-import { LEGACY_MONTH_FILE, migrateLegacyMonth, MONTH_LOG, monthLogPath, Partition, type FileOptions } from './history-partition.js';
+import { LEGACY_MONTH_FILE, migrateLegacyMonth, salvageMonth, MONTH_LOG, monthLogPath, Partition, type FileOptions } from './history-partition.js';
 
 export interface HistoryStoreOptions {
   /** The months' directory, e.g. `<data>/history`; created (0700) if missing. */
@@ -235,7 +235,11 @@ export class HistoryStore {
     });
   }
 
-  /** Entries newest first across months, reading months from the newest until `limit` is reached. */
+  /**
+   * Entries newest first across months, reading months from the newest until
+   * `limit` is reached. Of a damaged month, the records before the damage
+   * (see `damage()`): reads stay served while writes are refused.
+   */
   async list(query: HistoryQuery = {}): Promise<HistoryEntry[]> {
     const { terminalId, since, limit = Infinity } = query;
     if (limit !== Infinity && (!Number.isInteger(limit) || limit < 1)) throw new HistoryError('invalid', 'limit must be a positive integer', { limit });
@@ -245,14 +249,24 @@ export class HistoryStore {
       const result: HistoryEntry[] = [];
       for (const month of this.#index.months()) {
         if (from !== undefined && month < from.slice(0, 7)) break;
-        const entries = (await this.#partition(month))
-          .entries()
+        const entries = (await this.#readable(month))
           .filter((e) => (terminalId === undefined || e.terminalId === terminalId) && (from === undefined || e.time >= from));
         result.push(...entries.sort(newestFirst));
         if (result.length >= limit) break;
       }
       return result.slice(0, limit);
     });
+  }
+
+  /** The month's entries; for a damaged month, what can still be read of it (reads keep being served). */
+  async #readable(month: string): Promise<HistoryEntry[]> {
+    try {
+      return (await this.#partition(month)).entries();
+    } catch (e) {
+      if (!isHistoryError(e, 'corrupt')) throw e;
+      this.#files.logger.warn({ path: this.#damage.get(month)?.path, month }, 'Listing the readable part of a damaged history month');
+      return salvageMonth(monthLogPath(this.dir, month), month);
+    }
   }
 
   async #put(partition: Partition, entry: HistoryEntry): Promise<void> {

@@ -54,6 +54,14 @@ test('When a record before the last is damaged, open refuses with corrupt naming
   }
 });
 
+test('When the last record is complete but fails its checksum, it is corrupt, not a torn tail to cut', async (t) => {
+  const path = await tempLog(t);
+  const text = encodeRecord({ n: 0 }) + encodeRecord({ n: 1 }).replace('"n":1', '"n":5');
+  await writeFile(path, text);
+  t.true(isRecordLogError(await t.throwsAsync(RecordLog.open(path)), 'corrupt'));
+  t.is(await readFile(path, 'utf8'), text);
+});
+
 test('When parse refuses a record, it is corrupt, not skipped', async (t) => {
   const path = await tempLog(t);
   await writeFile(path, encodeRecord({ n: 0 }) + encodeRecord({ n: 'one' }) + encodeRecord({ n: 2 }));
