@@ -35,6 +35,7 @@ export type ApiErrorCode =
   | 'decision-unknown'
   | 'cancel-refused'
   | 'card-refused'
+  | 'archive-damaged'
   | 'internal';
 
 export type ApiErrorFields = Record<string, string | number | boolean | null>;
