@@ -5,6 +5,7 @@
 import { Command, CommanderError } from 'commander';
 import { isCardError } from '../../card-io/errors.js';
 import { registerCardCommands } from './card-commands.js';
+import { registerDoctorCommand } from './doctor-command.js';
 import { registerGatewayCommands } from './gateway-commands.js';
 import { registerSandboxCommand } from './sandbox-command.js';
 import { registerTerminalCommands } from './terminal-commands.js';
@@ -21,6 +22,7 @@ export function buildProgram(): Command {
   registerGatewayCommands(program);
   registerSandboxCommand(program);
   registerTerminalCommands(program);
+  registerDoctorCommand(program);
   return program;
 }
 

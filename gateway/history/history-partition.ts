@@ -158,6 +158,28 @@ export class Partition {
 }
 
 /**
+ * Checks a month's log without changing it: 'torn' when only an incomplete
+ * last record is wrong (open cuts it), 'corrupt' when any other record is
+ * damaged or the records do not fold into the month. For `homegate doctor`.
+ */
+export async function inspectMonth(path: string, month: string): Promise<{ status: 'ok' | 'torn' | 'corrupt'; line?: number; entries: number }> {
+  const scan = await scanRecordLog(path);
+  if (scan.corruptLine !== undefined) return { status: 'corrupt', line: scan.corruptLine, entries: 0 };
+  const keys = new Set<string>();
+  for (const [i, value] of scan.records.entries()) {
+    let record: PartitionRecord;
+    try {
+      record = parseRecord(value);
+    } catch {
+      return { status: 'corrupt', line: i + 1, entries: 0 };
+    }
+    if ('put' in record ? monthOf(record.put.time) !== month : !keys.has(record.key)) return { status: 'corrupt', line: i + 1, entries: 0 };
+    if ('put' in record) keys.add(historyKey(record.put));
+  }
+  return { status: scan.tornBytes > 0 ? 'torn' : 'ok', entries: keys.size };
+}
+
+/**
  * What can still be read from a damaged month: the sound records (with
  * `all`, also those after the damage), folded, those that do not fold
  * skipped. For serving reads of a damaged month and for `homegate doctor`;
