@@ -189,10 +189,16 @@ export class RecordLog<T> {
   /**
    * Appends one record: one write and one fdatasync; resolves to the bytes
    * written once they are durable. Appends run one at a time in call order.
+   * With `sync: false` the fdatasync is left out: the record survives a crash
+   * of the process (it is in the kernel's page cache) and reaches the disk
+   * with the next synced append or the kernel's writeback, but a power cut may
+   * lose it (never an earlier synced one). Only for records whose loss merely
+   * repeats an idempotent step.
    * Refuses with RecordLogError('changed') when the file is not what this log
    * last left (another writer, or damage since open), writing nothing.
    */
-  append(record: T): Promise<number> {
+  append(record: T, options: { sync?: boolean } = {}): Promise<number> {
+    const sync = options.sync ?? true;
     const line = Buffer.from(encodeRecord(record), 'utf8');
     return this.#serial(async () => {
       const created = !this.#exists;
@@ -203,7 +209,7 @@ export class RecordLog<T> {
           throw new RecordLogError('changed', 'The log changed since it was read', this.path, { expected: this.#size, found: before.size });
         }
         await fh.write(line, 0, line.length);
-        await fh.datasync();
+        if (sync) await fh.datasync();
         const after = await fh.stat();
         this.#size = after.size;
         this.#mtimeMs = after.mtimeMs;

@@ -137,8 +137,12 @@ export class Partition {
       record = { key, patch: patch as HistoryPatch };
     }
     let bytes: number;
+    // A presentation mark alone is not fdatasynced: a power cut that loses it makes the presenter
+    // present the decision again, which the market acknowledges as the same decision (PAYMENTS.md).
+    // It reaches the disk with the month's next synced record; a crash of the process keeps it.
+    const sync = !('patch' in record && Object.keys(record.patch).length === 1 && record.patch.presented === true);
     try {
-      bytes = await this.#log.append(record);
+      bytes = await this.#log.append(record, { sync });
     } catch (e) {
       if (!isRecordLogError(e)) throw e;
       throw new HistoryError('corrupt', `History month ${this.month} changed behind the archive`, { ...e.context });
