@@ -17,7 +17,7 @@ import { z } from 'zod';
 import { fsyncDirectory } from '../../card-io/durable/atomic-file.js';
 import { isRecordLogError, RecordLog, scanRecordLog } from '../../card-io/durable/record-log.js';
 import type { Logger } from '../../card-io/log.js';
-import { checkPatch, historyKey, monthOf, parseEntries, type HistoryEntry, type HistoryPatch } from './history-entry.js';
+import { checkPatch, historyKey, monthOf, parseEntries, parseEntry, type HistoryEntry, type HistoryPatch } from './history-entry.js';
 import { HistoryError } from './history-error.js';
 
 export const MONTH_LOG = /^(\d{4}-\d{2})\.jsonl$/;
@@ -34,9 +34,12 @@ export interface FileOptions {
 
 const PATCH_FIELDS = ['status', 'signedRecord', 'presented', 'terminalId'] as const;
 
+// Built once: building a zod schema costs far more than using it.
+const recordShape = z.union([z.strictObject({ put: z.unknown() }), z.strictObject({ key: z.string(), patch: z.record(z.string(), z.unknown()) })]);
+
 function parseRecord(value: unknown): PartitionRecord {
-  const shape = z.union([z.strictObject({ put: z.unknown() }), z.strictObject({ key: z.string(), patch: z.record(z.string(), z.unknown()) })]).parse(value);
-  if ('put' in shape) return { put: parseEntries([shape.put])[0]! };
+  const shape = recordShape.parse(value);
+  if ('put' in shape) return { put: parseEntry(shape.put) };
   return { key: shape.key, patch: checkPatch(shape.patch as HistoryPatch) };
 }
 
