@@ -7,6 +7,7 @@ import { isCardLocked } from '../../card-io/access-card/access-card-error.js';
 import { isCardError } from '../../card-io/errors.js';
 import { GATEWAY_VERSION } from '../version.js';
 import { registerCardCommands } from './card-commands.js';
+import { registerDoctorCommand } from './doctor-command.js';
 import { registerGatewayCommands } from './gateway-commands.js';
 import { registerSandboxCommand } from './sandbox-command.js';
 import { registerTerminalCommands } from './terminal-commands.js';
@@ -23,6 +24,7 @@ export function buildProgram(): Command {
   registerGatewayCommands(program);
   registerSandboxCommand(program);
   registerTerminalCommands(program);
+  registerDoctorCommand(program);
   return program;
 }
 

@@ -17,8 +17,14 @@ interface Intent {
 export class PaymentIntents {
   private readonly journal: IntentJournal<Intent>;
 
-  constructor(path: string) {
-    this.journal = new IntentJournal<Intent>(path);
+  /** `legacyPath`: the JSON file of earlier versions, converted at the first read. */
+  constructor(path: string, legacyPath?: string) {
+    this.journal = new IntentJournal<Intent>(path, legacyPath);
+  }
+
+  /** Reads and checks the journal; rejects with RecordLogError('corrupt') when it is damaged. */
+  open(): Promise<void> {
+    return this.journal.open();
   }
 
   record(i: Omit<Intent, 'at'>): Promise<void> {
@@ -65,8 +71,14 @@ export class LoadIntents {
   /** Loads whose top-up is still running in this process: not for the reconciler to settle. */
   private readonly running = new Set<string>();
 
-  constructor(path: string) {
-    this.journal = new IntentJournal<LoadIntent>(path);
+  /** `legacyPath`: the JSON file of earlier versions, converted at the first read. */
+  constructor(path: string, legacyPath?: string) {
+    this.journal = new IntentJournal<LoadIntent>(path, legacyPath);
+  }
+
+  /** Reads and checks the journal; rejects with RecordLogError('corrupt') when it is damaged. */
+  open(): Promise<void> {
+    return this.journal.open();
   }
 
   record(i: Omit<LoadIntent, 'at'>): Promise<void> {

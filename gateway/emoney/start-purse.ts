@@ -13,6 +13,7 @@ import { HistoryStore } from '../history/index.js';
 import { createNotifier, type Notifier } from '../notify/notifier.js';
 import type { ProxyState } from '../proxy/index.js';
 import type { Registry } from '../registry/index.js';
+import { ArchiveGuard } from './archive-guard.js';
 import { EmoneyManager } from './emoney-manager.js';
 import { reconcileCard } from './emoney-reconciler.js';
 import { IssuerClient } from './issuer-client.js';
@@ -33,7 +34,7 @@ async function secret(dataDir: string, file: string | undefined): Promise<string
   return file ? (await readFile(dataPath(dataDir, file), 'utf8')).trim() : undefined;
 }
 
-export async function startPurse(d: PurseDeps): Promise<{ manager: EmoneyManager; notifier: Notifier; stop(): Promise<void> }> {
+export async function startPurse(d: PurseDeps): Promise<{ manager: EmoneyManager; notifier: Notifier; guard: ArchiveGuard; stop(): Promise<void> }> {
   const { config, dataDir, logger } = d;
   const p = (f: string) => dataPath(dataDir, f);
   const history = await HistoryStore.open({ dir: p(config.historyDir), logger });
@@ -47,9 +48,14 @@ export async function startPurse(d: PurseDeps): Promise<{ manager: EmoneyManager
   const notifier = await createNotifier({ dataDir, mqtt, smtp, logger: logger.child({ channel: 'notify' }) });
   const issuerCfg = config.emoney.issuer;
   const issuer = issuerCfg ? new IssuerClient({ url: issuerCfg.url, caFile: p(issuerCfg.caFile), certFile: p(issuerCfg.certFile), keyFile: p(issuerCfg.keyFile) }) : undefined;
-  const intents = new PaymentIntents(p('payment-intents.json'));
-  const loads = new LoadIntents(p('load-intents.json'));
-  const manager = new EmoneyManager({
+  const intents = new PaymentIntents(p('payment-intents.jsonl'), p('payment-intents.json'));
+  const loads = new LoadIntents(p('load-intents.jsonl'), p('load-intents.json'));
+  const guard = new ArchiveGuard(dataDir, history, logger);
+  await guard.openJournals([
+    { path: p('payment-intents.jsonl'), open: () => intents.open() },
+    { path: p('load-intents.jsonl'), open: () => loads.open() },
+  ]);
+  const unguarded = new EmoneyManager({
     registry: d.registry,
     cards: d.cards,
     sessions: d.sessions,
@@ -63,6 +69,7 @@ export async function startPurse(d: PurseDeps): Promise<{ manager: EmoneyManager
     logger,
     clock: d.clock,
   });
+  const manager = guard.wrap(unguarded, ['pay', 'cancel', 'topup']);
 
   let stopped = false;
   let running: Promise<unknown> = Promise.resolve();
@@ -86,6 +93,7 @@ export async function startPurse(d: PurseDeps): Promise<{ manager: EmoneyManager
   return {
     manager,
     notifier,
+    guard,
     async stop() {
       stopped = true;
       offReset();

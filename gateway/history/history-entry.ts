@@ -118,6 +118,13 @@ function withoutUndefined<T extends object>(value: T): T {
 }
 
 /** Validates the entries of a partition file as it is loaded (FsyncJsonFile `parse`). */
+const entriesSchema = z.array(entrySchema);
+
 export function parseEntries(value: unknown): HistoryEntry[] {
-  return z.array(entrySchema).parse(value) as HistoryEntry[];
+  return entriesSchema.parse(value) as HistoryEntry[];
+}
+
+/** Validates one archived entry (a month log's `put` record). */
+export function parseEntry(value: unknown): HistoryEntry {
+  return entrySchema.parse(value) as HistoryEntry;
 }

@@ -1,118 +1,91 @@
 /**
- * `<dir>/index.json`: for each month partition, the seq range it holds per
- * card and kind, e.g. `{ "2025-03": { "c1:decision": [120, 171] } }`. A
- * lookup by key reads only the partitions whose range covers the seq (one,
- * usually: the card's counter grows with time). Its size grows with months
- * and cards, never with entries, so rewriting it is cheap.
+ * `<dir>/index.json`: the months the history holds, e.g.
+ * `{ "version": 2, "months": ["2025-02", "2025-03"] }`. It grows with
+ * months, never with entries, and is written only when a month starts: after
+ * that month's first record is durable, so every month it names has a file.
+ * A month it names whose file is gone was deleted behind the gateway's back:
+ * that is damage, reported, never an empty month.
  *
- * The index is a conservative hint: it is written BEFORE the partition, so
- * after a crash it may claim a seq no partition holds (a lookup then reads
- * one partition for nothing), but it never misses one. A missing or damaged
- * index, or a partition file it does not name, makes the store rebuild it
- * from the partitions once at open; it is derived data, safe to replace.
+ * A missing or unreadable index (a first start, an earlier version's index)
+ * is rebuilt from the month files found; it is derived data.
  */
-import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Low } from 'lowdb';
 import { z } from 'zod';
 import { FsyncJsonFile } from '../registry/fsync-json-file.js';
 import { isRegistryError } from '../registry/registry-error.js';
-import { parseHistoryKey, type HistoryEntry } from './history-entry.js';
 import type { FileOptions } from './history-partition.js';
 
-/** `${cardId}:${kind}` → [min seq, max seq]. */
-type Ranges = Record<string, [number, number]>;
-
 interface IndexData {
-  version: 1;
-  partitions: Record<string, Ranges>;
+  version: 2;
+  months: string[];
 }
 
-const indexSchema = z.object({
-  version: z.literal(1),
-  partitions: z.record(z.string().regex(/^\d{4}-\d{2}$/), z.record(z.string(), z.tuple([z.number().int(), z.number().int()]))),
-});
-
-function covers(ranges: Ranges | undefined, entry: Pick<HistoryEntry, 'cardId' | 'kind' | 'seq'>): boolean {
-  const range = ranges?.[`${entry.cardId}:${entry.kind}`];
-  return range !== undefined && range[0] <= entry.seq && entry.seq <= range[1];
-}
-
-function widen(ranges: Ranges, entry: Pick<HistoryEntry, 'cardId' | 'kind' | 'seq'>): Ranges {
-  const name = `${entry.cardId}:${entry.kind}`;
-  const range = ranges[name];
-  return { ...ranges, [name]: range ? [Math.min(range[0], entry.seq), Math.max(range[1], entry.seq)] : [entry.seq, entry.seq] };
-}
+const indexSchema = z.strictObject({ version: z.literal(2), months: z.array(z.string().regex(/^\d{4}-\d{2}$/)) });
 
 export class HistoryIndex {
   readonly path: string;
-  readonly #db: Low<IndexData>;
+  readonly #file: FsyncJsonFile<IndexData>;
+  #months: Set<string>;
 
-  private constructor(dir: string, options: FileOptions) {
+  private constructor(dir: string, options: FileOptions, months: Iterable<string>) {
     this.path = join(dir, 'index.json');
-    const adapter = new FsyncJsonFile<IndexData>(this.path, {
+    this.#file = new FsyncJsonFile<IndexData>(this.path, {
       parse: (value) => indexSchema.parse(value) as IndexData,
       logger: options.logger,
       ...(options.rename ? { rename: options.rename } : {}),
     });
-    this.#db = new Low<IndexData>(adapter, { version: 1, partitions: {} });
+    this.#months = new Set(months);
   }
 
-  /**
-   * The index on disk, or null when it is missing, damaged, or does not name
-   * every month in `monthsOnDisk` (then the caller rebuilds it).
-   */
-  static async load(dir: string, monthsOnDisk: readonly string[], options: FileOptions): Promise<HistoryIndex | null> {
-    const index = new HistoryIndex(dir, options);
+  /** The months the index on disk names, or null when it is missing or unreadable. */
+  static async load(dir: string, options: FileOptions): Promise<HistoryIndex | null> {
+    const index = new HistoryIndex(dir, options, []);
     try {
-      await index.#db.read();
+      const data = await index.#file.read();
+      if (!data) return null;
+      index.#months = new Set(data.months);
+      return index;
     } catch (e) {
       if (isRegistryError(e, 'corrupt')) return null;
       throw e;
     }
-    const named = index.#db.data.partitions;
-    return monthsOnDisk.every((m) => m in named) ? index : null;
   }
 
-  /** An index of the given partitions' entries, written durably. Resolves to it and the bytes written. */
-  static async rebuild(dir: string, partitions: ReadonlyMap<string, readonly HistoryEntry[]>, options: FileOptions): Promise<[HistoryIndex, number]> {
-    const index = new HistoryIndex(dir, options);
-    const data: IndexData = { version: 1, partitions: {} };
-    for (const [month, entries] of partitions) data.partitions[month] = entries.reduce(widen, {});
-    index.#db.data = data;
-    await index.#db.write();
-    return [index, await fileSize(index)];
+  /** An index of no months, not written (the first month's start writes it). */
+  static empty(dir: string, options: FileOptions): HistoryIndex {
+    return new HistoryIndex(dir, options, []);
   }
 
-  /** Months with a partition (possibly empty after a crash), newest first. */
+  /** An index of `months`, written durably. Resolves to it and the bytes written. */
+  static async rebuild(dir: string, months: Iterable<string>, options: FileOptions): Promise<[HistoryIndex, number]> {
+    const index = new HistoryIndex(dir, options, months);
+    return [index, await index.#write()];
+  }
+
+  has(month: string): boolean {
+    return this.#months.has(month);
+  }
+
+  /** Months named, newest first. */
   months(): string[] {
-    return Object.keys(this.#db.data.partitions).sort().reverse();
+    return [...this.#months].sort().reverse();
   }
 
-  /** Months whose partition may hold the key, newest first. */
-  candidates(key: string): string[] {
-    const parts = parseHistoryKey(key);
-    return this.months().filter((m) => covers(this.#db.data.partitions[m], parts));
-  }
-
-  /**
-   * Makes the index cover the entry in `month`, writing it only when a range
-   * grows. Call before writing the partition. Resolves to the bytes written (0 if none).
-   */
-  async cover(month: string, entry: Pick<HistoryEntry, 'cardId' | 'kind' | 'seq'>): Promise<number> {
-    const before = this.#db.data;
-    if (covers(before.partitions[month], entry)) return 0;
-    this.#db.data = { ...before, partitions: { ...before.partitions, [month]: widen(before.partitions[month] ?? {}, entry) } };
+  /** Names `month` (after its first record is durable). Resolves to the bytes written: 0 when it was named already. */
+  async add(month: string): Promise<number> {
+    if (this.#months.has(month)) return 0;
+    this.#months.add(month);
     try {
-      await this.#db.write();
+      return await this.#write();
     } catch (e) {
-      this.#db.data = before;
+      this.#months.delete(month);
       throw e;
     }
-    return fileSize(this);
   }
-}
 
-async function fileSize(index: HistoryIndex): Promise<number> {
-  return (await stat(index.path)).size;
+  async #write(): Promise<number> {
+    const data: IndexData = { version: 2, months: [...this.#months].sort() };
+    await this.#file.write(data);
+    return Buffer.byteLength(`${JSON.stringify(data, null, 2)}\n`);
+  }
 }

@@ -2,36 +2,46 @@
  * The gateway's archive of every decision, cancel and load, kept after the
  * card's 32-record log has dropped them (PROTOCOL.md, "Purse").
  *
- * History grows in month partitions, `<dir>/<YYYY-MM>.json` by entry time,
- * plus a small `index.json` (see history-index.ts). An append or update
- * rewrites one partition and at most the index, so the bytes written per
- * change follow one month's activity, not the size of the whole history
- * (ARCHITECTURE.md, state and durability). `bytesWritten` counts them.
+ * Each month is an append-only log, `<dir>/<YYYY-MM>.jsonl` by entry time
+ * (history-partition.ts): an append or a status change is one record, one
+ * write, one fdatasync, so the bytes written per change are those of its
+ * record, flat however large the month or the history. `index.json` (the list
+ * of months, history-index.ts) is written only when a month starts.
+ * `bytesWritten` counts what the store wrote.
  *
- * Partitions are read lazily, newest month first, and the most recently used
- * few stay in memory. Every call runs one at a time through a queue, so a
- * read never sees a partition mid-write. Returned entries are copies.
+ * `open` reads and checks every month once: a torn last record (a crash
+ * mid-append) is cut; any other damage, or a month file the index names that
+ * is gone, is kept in `damage()` and the month is refused on use with
+ * HistoryError('corrupt'), never read as empty. The other months keep
+ * serving. While reading it notes, per month, the seq range of each card and
+ * kind (so `get` reads one month, usually) and the unpresented decisions
+ * (`listPending`). Every use re-checks with one stat that a cached month is
+ * still the file it read, so damage after open is found on use, too.
+ *
+ * The most recently used few months stay in memory. Every call runs one at a
+ * time through a queue, so a read never sees a month mid-write. Returned
+ * entries are copies.
  */
 import { mkdir, readdir, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from '../../card-io/log.js';
-import { checkEntry, checkPatch, historyKey, monthOf, type HistoryEntry, type HistoryPatch, type NewHistoryEntry } from './history-entry.js';
-import { HistoryError } from './history-error.js';
+import { checkEntry, checkPatch, historyKey, monthOf, parseHistoryKey, type HistoryEntry, type HistoryPatch, type NewHistoryEntry } from './history-entry.js';
+import { HistoryError, isHistoryError } from './history-error.js';
 import { HistoryIndex } from './history-index.js';
-import { MONTH_FILE, Partition, type FileOptions } from './history-partition.js';
+import { LEGACY_MONTH_FILE, migrateLegacyMonth, salvageMonth, MONTH_LOG, monthLogPath, Partition, type FileOptions } from './history-partition.js';
 
 export interface HistoryStoreOptions {
-  /** The partitions' directory, e.g. `<data>/history`; created (0700) if missing. */
+  /** The months' directory, e.g. `<data>/history`; created (0700) if missing. */
   dir: string;
   logger: Logger;
   /** Milliseconds since the epoch, for `archivedAt`. Default Date.now. */
   clock?: () => number;
   /**
-   * Month partitions kept in memory, least recently used dropped first; 1..64.
+   * Months kept in memory, least recently used dropped first; 1..64.
    * Default 4: this month and the last cover the card's 32-record log with room for reads of older months.
    */
   cachedPartitions?: number;
-  /** Fault-injection seam for tests, passed to FsyncJsonFile. Default fs.rename. */
+  /** Fault-injection seam for tests, passed to the index's FsyncJsonFile. Default fs.rename. */
   rename?: (from: string, to: string) => Promise<void>;
 }
 
@@ -47,10 +57,19 @@ export interface HistoryQuery {
   limit?: number;
 }
 
+/** A damaged history file: its absolute path and why. */
+export interface HistoryDamage {
+  path: string;
+  month: string;
+  reason: 'corrupt' | 'missing';
+}
+
 /** Newest first; at the same time the higher seq first. */
 function newestFirst(a: HistoryEntry, b: HistoryEntry): number {
   return a.time === b.time ? b.seq - a.seq : a.time < b.time ? 1 : -1;
 }
+
+const isPending = (e: HistoryEntry) => e.kind === 'decision' && e.status === 'paid' && e.presented === false;
 
 export class HistoryStore {
   readonly dir: string;
@@ -58,6 +77,11 @@ export class HistoryStore {
   readonly #files: FileOptions;
   readonly #maxCached: number;
   readonly #cache = new Map<string, Partition>();
+  /** month → `${cardId}:${kind}` → [min seq, max seq], for every sound month. */
+  readonly #ranges = new Map<string, Map<string, [number, number]>>();
+  /** Keys of decisions paid and not yet presented → their month. */
+  readonly #pending = new Map<string, string>();
+  readonly #damage = new Map<string, HistoryDamage>();
   #index: HistoryIndex;
   #bytesWritten = 0;
   #queue: Promise<unknown> = Promise.resolve();
@@ -70,7 +94,7 @@ export class HistoryStore {
     this.#index = index;
   }
 
-  /** Opens (or creates) the history in `options.dir`, rebuilding the index if it is missing or stale. */
+  /** Opens (or creates) the history in `options.dir`, checking every month (see the file comment). */
   static async open(options: HistoryStoreOptions): Promise<HistoryStore> {
     const cached = options.cachedPartitions ?? 4;
     if (!Number.isInteger(cached) || cached < 1 || cached > 64) {
@@ -79,38 +103,88 @@ export class HistoryStore {
     const logger = options.logger.child({ channel: 'history' });
     const files: FileOptions = { logger, ...(options.rename ? { rename: options.rename } : {}) };
     await mkdir(options.dir, { recursive: true, mode: 0o700 });
-    const months: string[] = [];
+    const logs = new Set<string>();
+    const legacy: string[] = [];
     for (const name of await readdir(options.dir)) {
-      const month = MONTH_FILE.exec(name)?.[1];
-      if (month) months.push(month);
-      else if (name.endsWith('.json.tmp')) {
+      const month = MONTH_LOG.exec(name)?.[1];
+      if (month) logs.add(month);
+      else if (LEGACY_MONTH_FILE.exec(name)) legacy.push(LEGACY_MONTH_FILE.exec(name)![1]!);
+      else if (name.endsWith('.tmp')) {
         await unlink(join(options.dir, name));
         logger.warn({ file: name }, 'Removed a stale temp file (an interrupted write); the last complete state is kept');
       }
     }
-    let index = await HistoryIndex.load(options.dir, months, files);
-    let rebuilt = 0;
-    if (!index) {
-      logger.warn({ partitions: months.length }, 'The history index is missing or stale; rebuilding it from the partitions');
-      const all = new Map<string, HistoryEntry[]>();
-      for (const month of months) all.set(month, (await Partition.load(options.dir, month, files)).entries());
-      [index, rebuilt] = await HistoryIndex.rebuild(options.dir, all, files);
+    const damage: HistoryDamage[] = [];
+    for (const month of legacy) {
+      try {
+        await migrateLegacyMonth(options.dir, month, logs.has(month), logger);
+        logs.add(month);
+      } catch (e) {
+        if (!isHistoryError(e, 'corrupt')) throw e;
+        damage.push({ path: join(options.dir, `${month}.json`), month, reason: 'corrupt' });
+      }
+    }
+    let index = await HistoryIndex.load(options.dir, files);
+    let written = 0;
+    if (!index && logs.size === 0) index = HistoryIndex.empty(options.dir, files);
+    else if (!index || [...logs].some((m) => !index!.has(m))) {
+      const months = new Set([...(index?.months() ?? []), ...logs]);
+      if (!index) logger.warn({ months: logs.size }, 'The history index is missing or unreadable; rebuilding it from the month files');
+      [index, written] = await HistoryIndex.rebuild(options.dir, months, files);
     }
     const store = new HistoryStore(options, files, index);
-    store.#bytesWritten = rebuilt;
+    store.#bytesWritten = written;
+    for (const d of damage) store.#damage.set(d.month, d);
+    for (const month of index.months().reverse()) {
+      if (store.#damage.has(month)) continue;
+      if (!logs.has(month)) {
+        store.#damage.set(month, { path: monthLogPath(options.dir, month), month, reason: 'missing' });
+        continue;
+      }
+      try {
+        store.#learn(await store.#partition(month));
+      } catch (e) {
+        if (!isHistoryError(e, 'corrupt')) throw e;
+      }
+    }
+    for (const d of store.#damage.values()) logger.error({ path: d.path, reason: d.reason }, 'A history month is damaged; state changes are refused until `homegate doctor --repair`');
     return store;
   }
 
-  /** Bytes of partition and index files this store has written to disk since it was opened. */
+  /** Bytes of month logs and index this store has written to disk since it was opened. */
   get bytesWritten(): number {
     return this.#bytesWritten;
+  }
+
+  /** Damaged month files found so far (at open or on use), oldest month first. */
+  damage(): HistoryDamage[] {
+    return [...this.#damage.values()].sort((a, b) => (a.month < b.month ? -1 : 1));
+  }
+
+  /**
+   * Re-checks, with one stat each, the cached months and the month of `time`
+   * (default now): a file changed behind the store is read again, and
+   * recorded as damage when it no longer checks. Resolves to `damage()`.
+   * The check to run before a state change the archive must record.
+   */
+  check(time: number = this.#clock()): Promise<HistoryDamage[]> {
+    return this.#run(async () => {
+      const months = new Set([...this.#cache.keys(), new Date(time).toISOString().slice(0, 7)]);
+      for (const month of months) {
+        if (this.#damage.has(month) || !this.#index.has(month)) continue;
+        await this.#partition(month).catch((e: unknown) => {
+          if (!isHistoryError(e, 'corrupt')) throw e;
+        });
+      }
+      return this.damage();
+    });
   }
 
   /**
    * Archives the entry, idempotent by key (`cardId:kind:seq`): a key already
    * archived is left as it is, unless the entry brings a different status
-   * (a decision cancelled on the card), which updates that entry in its own
-   * partition, with the newly signed record when given.
+   * (a decision cancelled on the card), which appends that change to the
+   * entry's month, with the newly signed record when given.
    */
   async append(entry: NewHistoryEntry): Promise<AppendOutcome> {
     const checked = checkEntry(entry, this.#clock);
@@ -121,12 +195,12 @@ export class HistoryStore {
         const [partition, existing] = found;
         if (checked.status === undefined || checked.status === existing.status) return 'unchanged';
         const signed = checked.signedRecord === undefined ? {} : { signedRecord: checked.signedRecord };
-        this.#bytesWritten += await partition.put({ ...existing, status: checked.status, ...signed });
+        await this.#put(partition, { ...existing, status: checked.status, ...signed });
         return 'updated';
       }
       const month = monthOf(checked.time);
-      this.#bytesWritten += await this.#index.cover(month, checked);
-      this.#bytesWritten += await (await this.#partition(month)).put(checked);
+      await this.#put(await this.#partition(month), checked);
+      this.#bytesWritten += await this.#index.add(month); // after the month's first record is durable
       return 'appended';
     });
   }
@@ -139,19 +213,33 @@ export class HistoryStore {
       if (!found) throw new HistoryError('not-found', `No entry ${key}`, { key });
       const [partition, existing] = found;
       const next = { ...existing, ...checked };
-      if (Object.entries(checked).some(([field, value]) => existing[field as keyof HistoryEntry] !== value)) {
-        this.#bytesWritten += await partition.put(next);
-      }
+      await this.#put(partition, next);
       return next;
     });
   }
 
-  /** The archived entry with this key, or undefined. Reads only the partitions the index names for it. */
+  /** The archived entry with this key, or undefined. Reads only the months whose seq range covers it. */
   get(key: string): Promise<HistoryEntry | undefined> {
     return this.#run(async () => (await this.#find(key))?.[1]);
   }
 
-  /** Entries newest first across months, reading partitions from the newest until `limit` is reached. */
+  /** Paid decisions not yet presented to their market, newest first, from every month (kept as the store reads and writes). */
+  listPending(): Promise<HistoryEntry[]> {
+    return this.#run(async () => {
+      const result: HistoryEntry[] = [];
+      for (const [key, month] of this.#pending) {
+        const entry = (await this.#partition(month)).get(key);
+        if (entry && isPending(entry)) result.push(entry);
+      }
+      return result.sort(newestFirst);
+    });
+  }
+
+  /**
+   * Entries newest first across months, reading months from the newest until
+   * `limit` is reached. Of a damaged month, the records before the damage
+   * (see `damage()`): reads stay served while writes are refused.
+   */
   async list(query: HistoryQuery = {}): Promise<HistoryEntry[]> {
     const { terminalId, since, limit = Infinity } = query;
     if (limit !== Infinity && (!Number.isInteger(limit) || limit < 1)) throw new HistoryError('invalid', 'limit must be a positive integer', { limit });
@@ -161,8 +249,7 @@ export class HistoryStore {
       const result: HistoryEntry[] = [];
       for (const month of this.#index.months()) {
         if (from !== undefined && month < from.slice(0, 7)) break;
-        const entries = (await this.#partition(month))
-          .entries()
+        const entries = (await this.#readable(month))
           .filter((e) => (terminalId === undefined || e.terminalId === terminalId) && (from === undefined || e.time >= from));
         result.push(...entries.sort(newestFirst));
         if (result.length >= limit) break;
@@ -171,8 +258,50 @@ export class HistoryStore {
     });
   }
 
+  /** The month's entries; for a damaged month, what can still be read of it (reads keep being served). */
+  async #readable(month: string): Promise<HistoryEntry[]> {
+    try {
+      return (await this.#partition(month)).entries();
+    } catch (e) {
+      if (!isHistoryError(e, 'corrupt')) throw e;
+      this.#files.logger.warn({ path: this.#damage.get(month)?.path, month }, 'Listing the readable part of a damaged history month');
+      return salvageMonth(monthLogPath(this.dir, month), month);
+    }
+  }
+
+  async #put(partition: Partition, entry: HistoryEntry): Promise<void> {
+    try {
+      this.#bytesWritten += await partition.put(entry);
+    } catch (e) {
+      if (isHistoryError(e, 'corrupt')) this.#damage.set(partition.month, { path: partition.path, month: partition.month, reason: 'corrupt' });
+      throw e;
+    }
+    this.#note(partition.month, entry);
+  }
+
+  /** Remembers the entry's seq range and whether it waits for presentation. */
+  #note(month: string, entry: HistoryEntry): void {
+    let ranges = this.#ranges.get(month);
+    if (!ranges) this.#ranges.set(month, (ranges = new Map()));
+    const name = `${entry.cardId}:${entry.kind}`;
+    const range = ranges.get(name);
+    ranges.set(name, range ? [Math.min(range[0], entry.seq), Math.max(range[1], entry.seq)] : [entry.seq, entry.seq]);
+    const key = historyKey(entry);
+    if (isPending(entry)) this.#pending.set(key, month);
+    else this.#pending.delete(key);
+  }
+
+  #learn(partition: Partition): void {
+    for (const entry of partition.entries()) this.#note(partition.month, entry);
+  }
+
   async #find(key: string): Promise<[Partition, HistoryEntry] | undefined> {
-    for (const month of this.#index.candidates(key)) {
+    const { cardId, kind, seq } = parseHistoryKey(key);
+    const name = `${cardId}:${kind}`;
+    for (const month of this.#index.months()) {
+      const range = this.#ranges.get(month)?.get(name);
+      // A damaged month's ranges are unknown: it may hold the key, and must not be read as lacking it.
+      if (!this.#damage.has(month) && (!range || seq < range[0] || seq > range[1])) continue;
       const partition = await this.#partition(month);
       const entry = partition.get(key);
       if (entry) return [partition, entry];
@@ -180,11 +309,32 @@ export class HistoryStore {
     return undefined;
   }
 
-  /** The month's partition from the cache (refreshing its place) or from disk. */
+  /**
+   * The month from the cache (refreshing its place) when its file is still
+   * the one read, else from disk. A month that does not check is recorded as
+   * damage and refused with HistoryError('corrupt'); once it checks again
+   * (after a repair) it serves again.
+   */
   async #partition(month: string): Promise<Partition> {
     let partition = this.#cache.get(month);
     if (partition) this.#cache.delete(month);
-    else partition = await Partition.load(this.dir, month, this.#files);
+    if (!partition || !(await partition.unchanged())) {
+      try {
+        partition = await Partition.load(this.dir, month, this.#files);
+      } catch (e) {
+        if (isHistoryError(e, 'corrupt')) {
+          const path = typeof e.context.path === 'string' ? e.context.path : monthLogPath(this.dir, month);
+          this.#damage.set(month, { path, month, reason: 'corrupt' });
+        }
+        throw e;
+      }
+      if (!partition.exists && this.#index.has(month)) {
+        const path = monthLogPath(this.dir, month);
+        this.#damage.set(month, { path, month, reason: 'missing' });
+        throw new HistoryError('corrupt', `History month ${month} is missing`, { path });
+      }
+      if (this.#damage.delete(month)) this.#learn(partition);
+    }
     this.#cache.set(month, partition);
     for (const oldest of this.#cache.keys()) {
       if (this.#cache.size <= this.#maxCached) break;

@@ -12,6 +12,8 @@ export type RegistryErrorCode =
   | 'invalid'
   /** The registry file is not valid JSON or not a registry; it is left untouched. */
   | 'corrupt'
+  /** The registry file is gone although it was written before (see registry-witness.ts); nothing is created in its place. */
+  | 'missing'
   /** The registry was used before `open()` resolved (or after it failed). */
   | 'not-open';
 

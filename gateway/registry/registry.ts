@@ -15,6 +15,7 @@ import { Low } from 'lowdb';
 import type { Logger } from '../../card-io/log.js';
 import { FsyncJsonFile } from './fsync-json-file.js';
 import { RegistryError } from './registry-error.js';
+import { checkRegistryPresent, witnessRegistry } from './registry-witness.js';
 import {
   checkAnchorPem,
   checkMail,
@@ -65,6 +66,7 @@ export class Registry {
   readonly #clock: () => number;
   readonly #db: Low<RegistryData>;
   #opened = false;
+  #witnessed = false;
   #queue: Promise<unknown> = Promise.resolve();
 
   constructor(options: RegistryOptions) {
@@ -79,10 +81,16 @@ export class Registry {
     this.#db = new Low<RegistryData>(adapter, emptyRegistry());
   }
 
-  /** Load the file (a missing file is an empty registry). Throws RegistryError('corrupt') and leaves the file alone. */
+  /**
+   * Load the file (a missing file is an empty registry on a first start).
+   * Throws RegistryError('corrupt'), or 'missing' when a registry written
+   * before is gone, and leaves the files alone.
+   */
   async open(): Promise<void> {
     await mkdir(dirname(this.path), { recursive: true, mode: 0o700 });
+    await checkRegistryPresent(this.path);
     await this.#db.read();
+    this.#witnessed = await witnessRegistry(this.path);
     this.#opened = true;
     const { terminals, markets } = this.#db.data;
     this.#logger.info({ path: this.path, terminals: terminals.length, markets: markets.length }, 'Registry loaded');
@@ -244,6 +252,7 @@ export class Registry {
       if (!write) return result;
       await this.#db.adapter.write(draft);
       this.#db.data = draft;
+      if (!this.#witnessed) this.#witnessed = await witnessRegistry(this.path);
       return result;
     });
     this.#queue = run.catch(() => undefined);

@@ -45,6 +45,7 @@ export type ApiErrorCode =
   | 'amount-mismatch'
   | 'already-paid'
   | 'not-your-decision'
+  | 'archive-damaged'
   | 'internal';
 
 export type ApiErrorFields = Record<string, string | number | boolean | null>;

@@ -19,21 +19,18 @@
  * E2 { DF57 .. DF41 } ‖ DF5E); the DF5E value is random bytes of a DER
  * ECDSA P-256 signature's length (70..72): the store never verifies them.
  *
- * Written with the store's own file adapter and partition format, one file
- * per month (`<dir>/<YYYY-MM>.json`, FsyncJsonFile, PartitionData): appending
- * 100 000 entries one by one through HistoryStore.append would rewrite the
- * month's file per entry (quadratic). The index is left to HistoryStore.open,
- * which rebuilds it from the partitions with the store's code (and validates
- * every entry while doing so).
+ * Written in the store's own month format, one record log per month
+ * (`<dir>/<YYYY-MM>.jsonl`, one `put` record per entry, written in one go
+ * rather than 100 000 fsynced appends). The index is left to
+ * HistoryStore.open, which rebuilds it from the month files with the store's
+ * code (and validates every entry while doing so).
  */
 import { mkdir } from 'node:fs/promises';
-import { join } from 'node:path';
 import { encodeTlv, encodeTlvs } from '../../card-io/apdu/tlv.js';
 import { PurseTag, encodeAmount, encodeCardId, encodeCurrency, encodeOrderId, encodeSeq } from '../../card-io/home-card/purse-encoding.js';
-import { silentLogger } from '../../card-io/log.js';
 import { checkEntry, type HistoryEntry, type NewHistoryEntry } from '../../gateway/history/history-entry.js';
-import type { PartitionData } from '../../gateway/history/history-partition.js';
-import { FsyncJsonFile } from '../../gateway/registry/fsync-json-file.js';
+import { monthLogPath, type PartitionRecord } from '../../gateway/history/history-partition.js';
+import { RecordLog } from '../../card-io/durable/record-log.js';
 import type { SeededRandom } from '../helpers/seeded-random.js';
 
 export const CARD_LIFETIME_MONTHS = 36;
@@ -221,9 +218,8 @@ export async function buildArchive(dir: string, spec: ArchiveSpec): Promise<Buil
     entries.sort((a, b) => (a.time < b.time ? -1 : a.time > b.time ? 1 : 0)); // archive order is time order; stable: a decision before its cancel
     // The store's own validation and normalization, then its partition format through its file adapter.
     const checked: HistoryEntry[] = entries.map((e) => checkEntry(e, Date.now));
-    const data: PartitionData = { version: 1, month: plan.month, entries: checked };
-    await new FsyncJsonFile<PartitionData>(join(dir, `${plan.month}.json`), { logger: silentLogger }).write(data);
-    partitionFileBytes += Buffer.byteLength(`${JSON.stringify(data, null, 2)}\n`);
+    const { log } = await RecordLog.open<PartitionRecord>(monthLogPath(dir, plan.month));
+    partitionFileBytes += await log.compact(checked.map((put) => ({ put })));
     written += checked.length;
   }
   const current = card(0);

@@ -17,6 +17,7 @@ import { join } from 'node:path';
 import { silentLogger } from '../../card-io/log.js';
 import { monthOf } from '../../gateway/history/history-entry.js';
 import { HistoryStore } from '../../gateway/history/history-store.js';
+import { PaymentIntents } from '../../gateway/emoney/payment-intents.js';
 import type { SeededRandom } from '../helpers/seeded-random.js';
 import { paymentEntry, type BuiltArchive } from './purse-archive.js';
 import { fileBytes, msBetween, readWriteBytes } from './purse-io.js';
@@ -26,8 +27,8 @@ export interface AppendCost {
   month: string;
   /** HistoryStore.bytesWritten after minus before. */
   storeBytesWritten: number;
-  /** Of which the month's partition file (its size after the write) and the index file (the rest; 0 when not rewritten). */
-  partitionFileBytes: number;
+  /** The month's log file size after the write (context: what a rewrite would cost), and the index file's (rewritten only when a month starts). */
+  monthFileBytes: number;
   indexFileBytes: number;
   /** /proc/self/io write_bytes delta around the append; null without /proc. */
   kernelWriteBytes: number | null;
@@ -41,7 +42,7 @@ export interface HistoryAppendResult {
   currentMonthRecords: number;
   cards: number;
   archiveBuildMs: number;
-  /** HistoryStore.open on the archive, index rebuilt from the partitions (every entry validated). */
+  /** HistoryStore.open on the archive: every month read and checked, the index rebuilt. */
   openMs: number;
   indexRebuiltBytes: number;
   midMonth: AppendCost;
@@ -57,13 +58,12 @@ async function appendOnce(store: HistoryStore, entry: Parameters<HistoryStore['a
   const t1 = process.hrtime.bigint();
   const io1 = readWriteBytes();
   const storeBytesWritten = store.bytesWritten - before;
-  const partitionFileBytes = (await fileBytes(join(store.dir, `${month}.json`))) ?? 0;
   return {
     outcome,
     month,
     storeBytesWritten,
-    partitionFileBytes,
-    indexFileBytes: storeBytesWritten - partitionFileBytes,
+    monthFileBytes: (await fileBytes(join(store.dir, `${month}.jsonl`))) ?? 0,
+    indexFileBytes: (await fileBytes(join(store.dir, 'index.json'))) ?? 0,
     kernelWriteBytes: io0 === null || io1 === null ? null : io1 - io0,
     appendMs: Number(msBetween(t0, t1).toFixed(3)),
   };
@@ -89,5 +89,51 @@ export async function measureHistoryAppend(archive: BuiltArchive, random: Seeded
     indexRebuiltBytes,
     midMonth,
     firstOfNextMonth,
+  };
+}
+
+export interface MonthOfPaymentsResult {
+  payments: number;
+  /** /proc/self/io write_bytes per payment (intent + archive + presented), median over each slice of the month. */
+  kernelBytesPerPayment: { first1000: number | null; last1000: number | null; all: number | null };
+  /** HistoryStore.bytesWritten per payment over the month. */
+  storeBytesPerPayment: number;
+  monthFileBytesAtEnd: number;
+  ms: number;
+}
+
+/**
+ * A month's activity through the durable files a payment touches, offline:
+ * per payment the intent journal append, the decision archived (presented:
+ * false) and then marked presented, as the e-money manager does, `payments`
+ * times in one month on top of `archive`. Shows whether the cost per payment
+ * grows as the month fills.
+ */
+export async function measureMonthOfPayments(archive: BuiltArchive, random: SeededRandom, terminalId: string, now: Date, payments: number, intentsPath: string): Promise<MonthOfPaymentsResult> {
+  const store = await HistoryStore.open({ dir: archive.dir, logger: silentLogger });
+  const intents = new PaymentIntents(intentsPath);
+  const monthStart = Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1);
+  const kernel: number[] = [];
+  const before = store.bytesWritten;
+  const t0 = process.hrtime.bigint();
+  for (let i = 0; i < payments; i++) {
+    // Spread over the month's first 27 days, in time order.
+    const at = new Date(monthStart + Math.floor((i * 27 * 86_400_000) / payments));
+    const entry = paymentEntry(random, { cardId: archive.next.cardId, seq: archive.next.seq + 10 + i }, terminalId, at);
+    const io0 = readWriteBytes();
+    await intents.record({ terminalId, mail: 'bench@example.org', market: entry.market!, orderId: entry.orderId! });
+    if ((await store.append(entry)) !== 'appended') throw new Error('a simulated payment was not appended');
+    await store.update(`${entry.cardId}:decision:${entry.seq}`, { presented: true });
+    const io1 = readWriteBytes();
+    if (io0 !== null && io1 !== null) kernel.push(io1 - io0);
+  }
+  const ms = msBetween(t0, process.hrtime.bigint());
+  const median = (xs: number[]) => (xs.length === 0 ? null : [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!);
+  return {
+    payments,
+    kernelBytesPerPayment: { first1000: median(kernel.slice(0, 1000)), last1000: median(kernel.slice(-1000)), all: median(kernel) },
+    storeBytesPerPayment: Math.round((store.bytesWritten - before) / payments),
+    monthFileBytesAtEnd: (await fileBytes(join(store.dir, `${monthOf(new Date(monthStart).toISOString())}.jsonl`))) ?? 0,
+    ms: Number(ms.toFixed(0)),
   };
 }

@@ -19,9 +19,9 @@
  *
  * Disk: /proc/self/io write_bytes from t0 until the notification's outbox
  * file is gone (delivered on every channel: its last write), i.e. every file
- * the gateway writes for one payment: payment-intents.json, the month's
- * history partition (twice: archive, then `presented: true`), the history
- * index, the outbox entry and its removal, delivered.log, and now and then
+ * the gateway writes for one payment: payment-intents.jsonl (one record),
+ * the month's history log (two records: archive, then `presented: true`),
+ * the outbox entry and its removal, delivered.log, and now and then
  * registry.json (lastSeen, at most once a minute). Nothing else in this
  * process writes to disk meanwhile (the market, issuer and broker keep their
  * state in memory; the emulator's card image is another process's).
@@ -195,7 +195,7 @@ export async function runPayments(o: PaymentRunOptions): Promise<PaymentRunResul
       if (balance < item.price) {
         // Top up (untimed) what the rest of the run needs, in whole euros, within the limits.
         const amount = Math.min(Math.ceil(((total - i) * item.price - balance) / 100) * 100, topupLeft - toppedUp, SANDBOX_PURSE.maxBalance - balance);
-        if (amount < item.price) throw new Error(`the purse ran low (${balance} cents) and no top-up is left within the limits`);
+        if (balance + amount < item.price) throw new Error(`the purse ran low (${balance} cents) and no top-up is left within the limits`);
         const { load } = (await card.topup(amount)) as { load: { cardId: string; counter: number; newBalance: number } };
         toppedUp += amount;
         balance = load.newBalance;
@@ -252,9 +252,9 @@ export async function runPayments(o: PaymentRunOptions): Promise<PaymentRunResul
       marketAccepted: accepted,
       gatewayDiskWriteBytesPerPayment: writes.length === answered.length ? summarizeValues(writes, 0) : null,
       gatewayFilesAfterRun: {
-        [`${config.historyDir}/${month}.json`]: await data(join(config.historyDir, `${month}.json`)),
+        [`${config.historyDir}/${month}.jsonl`]: await data(join(config.historyDir, `${month}.jsonl`)),
         [`${config.historyDir}/index.json`]: await data(join(config.historyDir, 'index.json')),
-        'payment-intents.json': await data('payment-intents.json'),
+        'payment-intents.jsonl': await data('payment-intents.jsonl'),
         'outbox/delivered.log': await data(join('outbox', 'delivered.log')),
         [config.registryFile]: await data(config.registryFile),
       },

@@ -1,5 +1,5 @@
 import test from 'ava';
-import { readFile, rename, stat } from 'node:fs/promises';
+import { readFile, rename, stat, unlink } from 'node:fs/promises';
 import { isRegistryError, Registry, TOUCH_INTERVAL_MS } from '../../gateway/registry/index.js';
 import { silentLogger } from '../../card-io/log.js';
 import { fingerprint, marketAnchorPem, openRegistry, tempRegistryPath } from './registry-fixtures.js';
@@ -144,4 +144,15 @@ test('Records handed out are copies: changing one does not change the registry',
   registry.getTerminal(a.id)!.status = 'revoked';
   registry.listTerminals()[0]!.name = 'mallory';
   t.deepEqual(registry.getTerminal(a.id), a);
+});
+
+test('When a registry file that was written is deleted, open refuses with missing and creates nothing in its place', async (t) => {
+  const path = await tempRegistryPath(t);
+  const first = await openRegistry(path);
+  await first.addTerminal({ name: 'dave', mail: 'dave@example.org', certFingerprint: fingerprint('dave') });
+  await unlink(path);
+  const error = await t.throwsAsync(openRegistry(path));
+  t.true(isRegistryError(error, 'missing'));
+  t.like((error as unknown as { context: object }).context, { path });
+  await t.throwsAsync(stat(path), { code: 'ENOENT' }, 'no empty registry was written');
 });
