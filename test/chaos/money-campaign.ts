@@ -28,6 +28,8 @@ export interface CampaignOptions {
   checkpointEvery?: number;
   /** Progress lines (stderr in the runner, t.log in ava). */
   progress?: (line: string) => void;
+  /** Told how to stop the household early (the runner's time-limit backstop). */
+  onStop?: (stop: () => Promise<void>) => void;
   /** Run inside an ava test: its teardown cleans up. */
   t?: ExecutionContext;
 }
@@ -127,6 +129,7 @@ export async function runMoneyCampaign(o: CampaignOptions): Promise<CampaignRepo
   const say = o.progress ?? (() => undefined);
   const rnd = seededRandom(o.seed);
   const c = await startChaosHousehold(o.t ? { t: o.t } : {});
+  o.onStop?.(() => c.stop());
   try {
     const access = await Promise.all([1, 2, 3].map(() => c.h.accessCard()));
     const first = access[0]!;
