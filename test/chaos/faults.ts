@@ -4,7 +4,8 @@
  * - SIGKILL of the card emulator process or of the gateway process (the
  *   closest a process comes to losing power), at a random moment of the
  *   operation, or the moment the card has committed a PAY / CANCEL / LOAD
- *   (its log line), before the gateway archived, mailed or even received it;
+ *   (its log line), before the gateway archived, mailed or even received it,
+ *   or the moment the card holds the first part of a chained command;
  * - the card line cut between T=1 blocks: in the middle of a chained command
  *   (the card holds part of it), or after a random number of blocks.
  *
@@ -18,9 +19,17 @@ import type { SeededRandom } from '../helpers/seeded-random.js';
 import type { ChaosHousehold } from './chaos-household.js';
 import type { CardDecision } from './money-invariants.js';
 
-export type FaultKind = 'card-kill' | 'card-kill-at-commit' | 'gateway-kill' | 'gateway-kill-at-commit' | 'line-cut-mid-chain' | 'line-cut-between-blocks';
+export type FaultKind =
+  | 'card-kill'
+  | 'card-kill-at-commit'
+  | 'card-kill-mid-chain'
+  | 'gateway-kill'
+  | 'gateway-kill-at-commit'
+  | 'gateway-kill-mid-chain'
+  | 'line-cut-mid-chain'
+  | 'line-cut-between-blocks';
 
-export const FAULT_KINDS: readonly FaultKind[] = ['card-kill', 'card-kill-at-commit', 'gateway-kill', 'gateway-kill-at-commit', 'line-cut-mid-chain', 'line-cut-between-blocks'];
+export const FAULT_KINDS: readonly FaultKind[] = ['card-kill', 'card-kill-at-commit', 'card-kill-mid-chain', 'gateway-kill', 'gateway-kill-at-commit', 'gateway-kill-mid-chain', 'line-cut-mid-chain', 'line-cut-between-blocks'];
 
 const COMMIT_LINE = /"msg":"(Payment recorded|Payment cancelled|Purse loaded)"/;
 
@@ -47,6 +56,18 @@ export async function withFault(c: ChaosHousehold, kind: FaultKind, rnd: SeededR
     c.line.disarm();
     return { kind, injected: await cut, outcome };
   }
+  const target = kind.startsWith('card') ? 'card' : 'gateway';
+  const kill = () => (target === 'card' ? c.h.killCard() : c.h.process!.kill('SIGKILL'));
+  if (kind.endsWith('mid-chain')) {
+    let killed: Promise<void> | undefined;
+    const hit = c.line.arm({ kind: 'mid-chain', instead: () => void (killed = kill()) });
+    const outcome = await operation();
+    c.line.disarm();
+    if (!(await hit)) return { kind, injected: false, outcome };
+    while (!killed) await delay(5); // the kill starts once the chained block is written
+    await killed;
+    return { kind, injected: true, ...(await recover(c, target, outcome)) };
+  }
   const atCommit = kind.endsWith('at-commit');
   // Operations take ~50-500 ms here: mostly inside that span, sometimes after it.
   const killAfter = atCommit ? 0 : rnd.next() < 0.85 ? rnd.int(0, 250) : rnd.int(250, 800);
@@ -58,16 +79,17 @@ export async function withFault(c: ChaosHousehold, kind: FaultKind, rnd: SeededR
   });
   if (atCommit) await cardCommitted(c, logFrom, () => settled);
   else await delay(killAfter);
-  if (kind.startsWith('card')) {
-    await c.h.killCard();
-    const outcome = await done;
+  await kill();
+  return { kind, injected: true, ...(await recover(c, target, await done)) };
+}
+
+/** The killed process started again; while the gateway is down, the card is read directly. */
+async function recover(c: ChaosHousehold, target: 'card' | 'gateway', outcome: string): Promise<{ outcome: string; cardDecisions?: CardDecision[] }> {
+  if (target === 'card') {
     await c.h.restartCard();
-    return { kind, injected: true, outcome };
+    return { outcome };
   }
-  const gateway = c.h.process!;
-  await gateway.kill('SIGKILL');
-  const outcome = await done;
   const card = await c.readCard();
-  await gateway.restart();
-  return { kind, injected: true, outcome, cardDecisions: card.decisions };
+  await c.h.process!.restart();
+  return { outcome, cardDecisions: card.decisions };
 }

@@ -9,6 +9,9 @@
  * - `after-blocks N`: after N more complete blocks in either direction;
  * - `now`: at once.
  *
+ * A mid-chain point can also run something else instead of the cut (a
+ * SIGKILL of the card or the gateway while the card holds half a chain).
+ *
  * Blocks are split by their prologue (NAD, PCB, LEN; ISO 7816-3 §11.3.1) and
  * an epilogue of `edcLength` bytes (1 for LRC, 2 for CRC). Everything is
  * forwarded unchanged until the cut; a cut destroys both sockets, and the
@@ -16,7 +19,8 @@
  */
 import net from 'node:net';
 
-export type LineCut = { kind: 'mid-chain' } | { kind: 'after-blocks'; blocks: number } | { kind: 'now' };
+/** `instead`: do this (e.g. kill a process) at that point rather than cut the line. */
+export type LineCut = { kind: 'mid-chain'; instead?: () => void } | { kind: 'after-blocks'; blocks: number } | { kind: 'now' };
 
 export interface LineProxy {
   readonly port: number;
@@ -78,6 +82,14 @@ export async function startLineProxy(o: { edcLength?: number } = {}): Promise<Li
       const a = armed;
       if (!a) break;
       const cutHere = a.cut.kind === 'mid-chain' ? fromGateway && isChainedIBlock(block.pcb) : --a.left <= 0;
+      if (cutHere && a.cut.kind === 'mid-chain' && a.cut.instead) {
+        const instead = a.cut.instead;
+        armed = undefined;
+        severing = true; // hold everything after this point until the connection is gone
+        to.write(chunk.subarray(0, block.end), () => instead());
+        a.done(true);
+        return;
+      }
       if (cutHere) {
         severing = true;
         to.write(chunk.subarray(0, block.end), () => cutAll());
@@ -88,6 +100,7 @@ export async function startLineProxy(o: { edcLength?: number } = {}): Promise<Li
   };
 
   const server = net.createServer((gateway) => {
+    severing = false;
     sockets.add(gateway);
     gateway.on('error', () => undefined);
     gateway.once('close', () => sockets.delete(gateway));

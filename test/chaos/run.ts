@@ -54,6 +54,9 @@ async function main(argv: readonly string[]): Promise<number> {
     void Promise.race([stopHousehold(), new Promise((r) => setTimeout(r, 10_000))]).finally(() => process.exit(2));
   }, (args.timeLimitS + 120) * 1000);
   watchdog.unref();
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => void stopHousehold().finally(() => process.exit(130)));
+  }
   const report = await runMoneyCampaign({ ...args, onStop: (stop) => (stopHousehold = stop), progress: args.quiet ? undefined : (line) => process.stderr.write(`${line}\n`) });
   process.stdout.write(JSON.stringify(report, null, 2) + '\n');
   return report.violations.length > 0 ? 1 : 0;
