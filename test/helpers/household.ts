@@ -19,14 +19,12 @@
  *
  * Every household is stopped and its directory removed when the test ends.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { X509Certificate, type KeyObject } from 'node:crypto';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer as createHttpsServer, request } from 'node:https';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import type { DetailedPeerCertificate, TLSSocket } from 'node:tls';
 import test, { type ExecutionContext } from 'ava';
 import { AccessCard, type PinSource } from '../../card-io/access-card/access-card.js';
@@ -39,7 +37,6 @@ import { startSandboxMarket, type SandboxMarket } from '../../deploy/sandbox/mar
 import { adminRequest, adminSocketPath } from '../../gateway/cli/admin-client.js';
 import { loadGatewayConfig, type GatewayConfig } from '../../gateway/config/gateway-config.js';
 import { startGateway, type RunningGateway } from '../../gateway/gateway.js';
-import { HOMEGATE_BIN } from '../../gateway/sandbox/emulator-child.js';
 import { DEMO_PINS, ensureMarketAnchor, ensurePersonalized, prepareSandboxCard } from '../../gateway/sandbox/sandbox-card.js';
 import { DEMO_TERMINAL } from '../../gateway/sandbox/sandbox-registry.js';
 import { setupGateway } from '../../gateway/setup/gateway-setup.js';
@@ -55,74 +52,9 @@ const DAY_MS = 24 * 3600 * 1000;
 
 // ---------------------------------------------------------------- emulator
 
-export interface EmulatorProcess {
-  /** The address the emulator serves (tcp://... or the pty's card side). */
-  readonly device: string;
-  readonly pid: number | undefined;
-  /** Everything the emulator wrote to stderr so far (its JSON log lines), over all restarts. */
-  stderr(): string;
-  /** Signal the process and wait until it is gone. */
-  kill(signal?: NodeJS.Signals): Promise<void>;
-  /** Start it again on the same image and line (after kill). */
-  restart(): Promise<void>;
-  stop(): Promise<void>;
-}
-
-/** Generous: a CLI process starting on a loaded two-core CI machine may take seconds. */
-const EMULATOR_READY_MS = 30_000;
-
-function exited(child: ChildProcess): boolean {
-  return child.exitCode !== null || child.signalCode !== null;
-}
-
-function spawnReady(device: string, imagePath: string, logLevel: LogLevel, onStderr: (s: string) => void): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [HOMEGATE_BIN, '--log-level', logLevel, 'card', 'emulate', '--device', device, '--image', imagePath], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  child.stderr!.setEncoding('utf8').on('data', onStderr);
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`card emulator on ${device} was not ready within ${EMULATOR_READY_MS / 1000} s`));
-    }, EMULATOR_READY_MS);
-    const onExit = (code: number | null) => {
-      clearTimeout(timer);
-      reject(new Error(`card emulator exited (code ${code}) before it was ready`));
-    };
-    child.once('exit', onExit);
-    createInterface({ input: child.stdout! }).on('line', (line) => {
-      if (!line.includes('"ready"')) return;
-      clearTimeout(timer);
-      child.off('exit', onExit);
-      resolve(child);
-    });
-  });
-}
-
-export async function startEmulatorProcess(device: string, imagePath: string, logLevel: LogLevel = 'error'): Promise<EmulatorProcess> {
-  let stderr = '';
-  const collect = (s: string) => (stderr += s);
-  let child = await spawnReady(device, imagePath, logLevel, collect);
-  const kill = async (signal: NodeJS.Signals = 'SIGTERM') => {
-    if (exited(child)) return;
-    const gone = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-    child.kill(signal);
-    await gone;
-  };
-  return {
-    device,
-    get pid() {
-      return child.pid;
-    },
-    stderr: () => stderr,
-    kill,
-    async restart() {
-      await kill('SIGKILL');
-      child = await spawnReady(device, imagePath, logLevel, collect);
-    },
-    stop: () => kill('SIGTERM'),
-  };
-}
+// In its own file so that runners outside ava (npm run chaos) can use it; this file imports ava.
+import { startEmulatorProcess, type EmulatorProcess } from './emulator-child-process.js';
+export { startEmulatorProcess, type EmulatorProcess };
 
 // ---------------------------------------------------------------- relay
 

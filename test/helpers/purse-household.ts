@@ -49,7 +49,7 @@ import { SANDBOX_MARKET, SANDBOX_PURSE, startSandboxHousehold, type SandboxHouse
 import { DEMO_PINS } from '../../gateway/sandbox/sandbox-card.js';
 import { DEMO_TERMINAL } from '../../gateway/sandbox/sandbox-registry.js';
 import { derToPem } from '../../provisioning/pki/index.js';
-import { startEmulatorProcess, type EmulatorProcess } from './household.js';
+import { startEmulatorProcess, type EmulatorProcess } from './emulator-child-process.js';
 import { freePort } from './link-probes.js';
 
 export { DEMO_PINS, SANDBOX_MARKET, SANDBOX_PURSE };
