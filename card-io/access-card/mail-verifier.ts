@@ -10,7 +10,8 @@
  *     LOAD's `E2 { receipt } ‖ DF5E`) verifies with the key of the card
  *     certificate this terminal pinned at enrollment (never the certificate
  *     the mail itself carries);
- *  2. every visible field equals the signed one: id (`<cardId>:<type>:<seq>`),
+ *  2. every visible field equals the signed one: id (`<cardId>:<type>:<seq>`, a
+ *     cancel's copy to the payer `<cardId>:cancel:<seq>:payer`),
  *     record / load fields, the decision time, and a cancel's record says
  *     `cancelled` (a decision re-mailed after reconciliation may, too);
  *  3. it is addressed to this terminal.
@@ -99,7 +100,9 @@ function sameAmount(shown: unknown, signed: number | bigint): boolean {
 
 function checkRecord(n: Obj, type: 'decision' | 'cancel', s: SignedRecord, terminalId: string): VerifiedMail | MailRejection {
   const r = n.record;
-  const id = `${s.cardId}:${type}:${s.seq}`;
+  const signedId = `${s.cardId}:${type}:${s.seq}`;
+  // A cancel is mailed to the canceller and, as a copy with the suffix `:payer`, to the terminal that paid.
+  const id = type === 'cancel' && n.id === `${signedId}:payer` ? n.id : signedId;
   const time = s.time.toISOString();
   const ok =
     isObj(r) &&

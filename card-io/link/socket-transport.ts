@@ -7,6 +7,9 @@ import type { Socket } from 'node:net';
 import { CardError, CardErrorCode } from '../errors.js';
 import type { Transport, TransportHandlers } from './link.js';
 
+/** How long close() waits for the peer to answer our FIN before it cuts the connection, in ms. */
+const GRACEFUL_CLOSE_MS = 500;
+
 export class SocketTransport implements Transport {
   private ended = false;
   private closedByUs = false;
@@ -52,8 +55,14 @@ export class SocketTransport implements Transport {
     if (this.socket.destroyed) return;
     await new Promise<void>((resolve) => {
       this.socket.once('close', () => resolve());
-      // destroy, not end: the link is going away, nothing queued is worth waiting for.
-      this.socket.destroy();
+      // A graceful end, so that the peer has seen our FIN before close() resolves:
+      // a card line serves one host at a time, and a host that closes and at once
+      // reconnects must not find its old connection still holding the line. A
+      // peer that does not answer the FIN in time is cut off.
+      const cutOff = setTimeout(() => this.socket.destroy(), GRACEFUL_CLOSE_MS);
+      cutOff.unref();
+      this.socket.once('close', () => clearTimeout(cutOff));
+      this.socket.end();
     });
   }
 

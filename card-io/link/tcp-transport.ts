@@ -128,6 +128,11 @@ export function createTcpListener(endpoint: TcpEndpoint, logger?: Logger): TcpLi
       },
     });
     active = transport;
+    // The host's FIN frees the line at once (before our own 'close'), so a host
+    // that closes and reconnects right away is not refused as a second host.
+    socket.once('end', () => {
+      if (active === transport) active = undefined;
+    });
     w.resolve(transport);
   };
 

@@ -218,8 +218,9 @@ export class EmoneyManager {
     const cardCert = this.o.cards.certificate;
     if (!cardCert) return 0;
     let done = 0;
-    for (const e of await this.o.history.list({ limit: 500 })) {
-      if (e.kind !== 'decision' || e.status !== 'paid' || e.presented !== false || e.marketRefused || !e.market) continue;
+    // Every month's unpresented decisions, from the store's index: not only the newest entries.
+    for (const e of await this.o.history.listPending()) {
+      if (!e.market) continue;
       const m = this.marketByDnsName(e.market);
       if (m && (await this.present(m, e, cardCert)) === 'presented') done++;
     }

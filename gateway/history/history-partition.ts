@@ -32,7 +32,7 @@ export interface FileOptions {
   rename?: (from: string, to: string) => Promise<void>;
 }
 
-const PATCH_FIELDS = ['status', 'signedRecord', 'presented', 'terminalId'] as const;
+const PATCH_FIELDS = ['status', 'signedRecord', 'presented', 'terminalId', 'marketRefused'] as const;
 
 // Built once: building a zod schema costs far more than using it.
 const recordShape = z.union([z.strictObject({ put: z.unknown() }), z.strictObject({ key: z.string(), patch: z.record(z.string(), z.unknown()) })]);
@@ -135,7 +135,7 @@ export class Partition {
       const patch: Record<string, unknown> = {};
       for (const field of PATCH_FIELDS) if (entry[field] !== existing[field]) patch[field] = entry[field];
       const others = (Object.keys({ ...existing, ...entry }) as Array<keyof HistoryEntry>).filter((f) => !(PATCH_FIELDS as readonly string[]).includes(f) && entry[f] !== existing[f]);
-      if (others.length > 0) throw new HistoryError('invalid', 'Only status, signedRecord, presented and terminalId of an archived entry change', { key, fields: others });
+      if (others.length > 0) throw new HistoryError('invalid', 'Only status, signedRecord, presented, terminalId and marketRefused of an archived entry change', { key, fields: others });
       if (Object.keys(patch).length === 0) return 0;
       record = { key, patch: patch as HistoryPatch };
     }

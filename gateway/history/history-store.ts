@@ -69,7 +69,7 @@ function newestFirst(a: HistoryEntry, b: HistoryEntry): number {
   return a.time === b.time ? b.seq - a.seq : a.time < b.time ? 1 : -1;
 }
 
-const isPending = (e: HistoryEntry) => e.kind === 'decision' && e.status === 'paid' && e.presented === false;
+const isPending = (e: HistoryEntry) => e.kind === 'decision' && e.status === 'paid' && e.presented === false && !e.marketRefused;
 
 export class HistoryStore {
   readonly dir: string;

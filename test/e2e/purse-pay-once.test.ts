@@ -13,18 +13,14 @@
  *   owner; the cancel is mailed to the canceller and to the payer.
  */
 import { spawn } from 'node:child_process';
-import { join } from 'node:path';
 import test from 'ava';
 import { AccessCard } from '../../card-io/access-card/access-card.js';
 import { loadTerminalProfile } from '../../card-io/access-card/terminal-profile.js';
-import { silentLogger } from '../../card-io/log.js';
 import { adminRequest, adminSocketPath } from '../../gateway/cli/admin-client.js';
 import { httpsJson, PeerError } from '../../gateway/emoney/https-json.js';
 import { HOMEGATE_BIN } from '../../gateway/sandbox/emulator-child.js';
-import { loadOrCreateCa } from '../../provisioning/ca-store.js';
-import { enrollTerminal } from '../../provisioning/enroll-terminal.js';
 import { refusalOf } from '../helpers/household.js';
-import { DEMO_PINS, SANDBOX_MARKET, readMailUntil, recordingPins, startPurseHousehold, type PurseHousehold } from '../helpers/purse-household.js';
+import { DEMO_PINS, SANDBOX_MARKET, readMailUntil, recordingPins, registerMailLogin, startPurseHousehold, type PurseHousehold } from '../helpers/purse-household.js';
 
 interface Decision {
   record: { seq: number; orderId: string; amount: number; currency: string; status: string };
@@ -107,7 +103,7 @@ test.serial('When the terminal CLI pays, it shows the amount and the market befo
   const h = await startPurseHousehold(t);
   const access = await h.accessCard();
   const order = await h.createOrder(access, 'mug');
-  await access.lock(); // the CLI then reads PIN1, shows the order, and only then reads PIN2
+  // The terminal's card session is open (unlocked above): the CLI reads only PIN2, after it showed the order.
   const child = spawn(process.execPath, [HOMEGATE_BIN, '--data', h.dataDir, 'terminal', 'pay', SANDBOX_MARKET, order.orderId, '--profile', 'demo'], { stdio: ['pipe', 'pipe', 'pipe'] });
   t.teardown(() => void child.kill('SIGKILL'));
   let stderr = '';
@@ -115,7 +111,6 @@ test.serial('When the terminal CLI pays, it shows the amount and the market befo
   child.stderr.on('data', (c: Buffer) => (stderr += c.toString('utf8')));
   child.stdout.on('data', (c: Buffer) => (stdout += c.toString('utf8')));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  child.stdin.write(`${DEMO_PINS.pin1}\n`);
   await until('the order shown on stderr', async () => (stderr.includes(order.orderId) ? true : undefined));
   t.regex(stderr, /12\.50 EUR/, 'the amount');
   t.regex(stderr, new RegExp(`${SANDBOX_MARKET} \\(${h.marketServerName.replace(/\./g, '\\.')}\\)`), 'the market name and host');
@@ -169,14 +164,14 @@ test.serial('When the market refuses a decision, the gateway stops presenting it
   t.like((await historyOf(access)).find((e) => e.kind === 'decision' && e.seq === paid.record.seq), { status: 'cancelled' });
 });
 
+/** A second terminal, enrolled through the gateway's admin socket as the household does (its own broker login, the pinned card certificate). */
 async function enrollKitchen(h: PurseHousehold) {
-  const registry = h.inProcess!.registry;
-  const householdCa = await loadOrCreateCa(join(h.dataDir, 'pki'), 'household-ca', 'CN=homegate household CA');
-  const demo = await h.profile();
-  const enrolled = await enrollTerminal({ registry, householdCa, name: 'kitchen', mail: 'kitchen@household.example', gatewayUrl: demo.gatewayUrl, terminalsDir: join(h.dataDir, 'terminals'), logger: silentLogger });
-  const access = new AccessCard(await loadTerminalProfile(join(h.dataDir, 'terminals', 'kitchen')), recordingPins());
+  const answer = await adminRequest(adminSocketPath(h.dataDir), 'POST', '/admin/terminals', { name: 'kitchen', mail: 'kitchen@household.example' });
+  const enrolled = answer.terminal as { id: string; profileDir: string };
+  await registerMailLogin(enrolled.id, enrolled.profileDir);
+  const access = new AccessCard(await loadTerminalProfile(enrolled.profileDir), recordingPins());
   t_teardowns.push(() => access.close());
-  return { id: enrolled.terminal.id, access };
+  return { id: enrolled.id, access };
 }
 const t_teardowns: Array<() => void> = [];
 test.afterEach.always(() => {

@@ -214,6 +214,12 @@ export async function collectMail(o: { url: string; terminalId: string; topicPre
  */
 const mailLogins = new Map<string, { broker?: { username: string; password: string }; cardCertificate: string }>();
 
+/** Makes a terminal enrolled during a test known to the mail helpers, from its profile. */
+export async function registerMailLogin(terminalId: string, profileDir: string): Promise<void> {
+  const loaded = await loadTerminalProfile(profileDir);
+  mailLogins.set(terminalId, { ...(loaded.broker ? { broker: loaded.broker } : {}), cardCertificate: loaded.cardCertificatePem ?? '' });
+}
+
 export function mailLoginFor(terminalId: string): { username?: string; password?: string; cardCertificate: string } {
   const l = mailLogins.get(terminalId);
   if (!l) throw new Error(`no household profile for terminal ${terminalId}`);
@@ -387,8 +393,7 @@ export async function startPurseHousehold(t: ExecutionContext, o: PurseHousehold
   const marketCaPem = derToPem(market.caCertificate);
   const profileDir = join(dataDir, 'terminals', DEMO_TERMINAL.name);
   const profile = () => loadTerminalProfile(profileDir);
-  const loaded = await profile();
-  mailLogins.set(terminal.id, { ...(loaded.broker ? { broker: loaded.broker } : {}), cardCertificate: loaded.cardCertificatePem ?? '' });
+  await registerMailLogin(terminal.id, profileDir);
 
   return {
     dataDir,
