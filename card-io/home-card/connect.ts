@@ -58,22 +58,44 @@ export function waitForConnected(link: ByteLink, timeoutMs: number): Promise<voi
 export async function connectHomeCard(options: ConnectHomeCardOptions): Promise<HomeCardConnection> {
   const logger = options.logger ?? silentLogger;
   const link = openLink(options.device, { ...options.link, logger: logger.child({ channel: 'link' }) });
+  const openTimeoutMs = options.openTimeoutMs ?? 5000;
+  const deadline = Date.now() + openTimeoutMs;
   try {
-    await waitForConnected(link, options.openTimeoutMs ?? 5000);
-    const ifd = new T1InterfaceDevice({ ...options.t1, link, logger: logger.child({ channel: 't1' }) });
-    await ifd.start();
-    const card = new HomeCard({ transport: ifd, logger: logger.child({ channel: 'card' }), commandTimeoutMs: options.commandTimeoutMs });
-    return {
-      card,
-      link,
-      ifd,
-      async close() {
+    for (;;) {
+      await waitForConnected(link, Math.max(1, deadline - Date.now()));
+      const ifd = new T1InterfaceDevice({ ...options.t1, link, logger: logger.child({ channel: 't1' }) });
+      try {
+        await ifd.start();
+      } catch (e) {
         ifd.close();
-        await link.close();
-      },
-    };
+        // The line dropped right after it opened: a card-side listener still
+        // serving the host before us (its FIN not yet seen) refuses a second
+        // host. Within the open timeout that is worth another try.
+        if (!droppedAtStart(e) || Date.now() >= deadline) throw e;
+        logger.debug({ address: link.address }, 'card line dropped while starting; trying again');
+        await new Promise((resolve) => setTimeout(resolve, RESTART_PAUSE_MS));
+        continue;
+      }
+      const card = new HomeCard({ transport: ifd, logger: logger.child({ channel: 'card' }), commandTimeoutMs: options.commandTimeoutMs });
+      return {
+        card,
+        link,
+        ifd,
+        async close() {
+          ifd.close();
+          await link.close();
+        },
+      };
+    }
   } catch (e) {
     await link.close();
     throw e;
   }
+}
+
+/** Pause between two starts of the T=1 exchange on a line that dropped, in ms. */
+const RESTART_PAUSE_MS = 50;
+
+function droppedAtStart(e: unknown): boolean {
+  return isCardError(e, CardErrorCode.LinkDisconnected) || isCardError(e, CardErrorCode.ExchangeInterrupted) || isCardError(e, CardErrorCode.TransportClosed);
 }

@@ -212,12 +212,15 @@ export function createTcpListener(endpoint: TcpEndpoint, logger?: Logger): TcpLi
     waiter = undefined;
     held?.destroy();
     held = undefined;
-    await active?.close();
-    active = undefined;
     const s = server;
     server = undefined;
     await listening?.catch(() => undefined);
-    if (s?.listening) await new Promise<void>((resolve) => s.close(() => resolve()));
+    // Stop accepting first: the host sees our FIN while the current connection
+    // closes gracefully, and its reconnect must find nobody listening.
+    const stopped = s?.listening ? new Promise<void>((resolve) => s.close(() => resolve())) : Promise.resolve();
+    await active?.close();
+    active = undefined;
+    await stopped;
   };
 
   return { factory, close };

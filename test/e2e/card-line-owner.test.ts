@@ -5,6 +5,7 @@
  */
 import net from 'node:net';
 import test from 'ava';
+import { connectHomeCard } from '../../card-io/home-card/connect.js';
 import { needsBinary } from '../helpers/binaries.js';
 import { MARKET, startHousehold } from '../helpers/household.js';
 import { runCli, transcript } from '../gateway/cli-process.js';
@@ -50,4 +51,18 @@ socat.test('"homegate card info" on the gateway\'s tty while the gateway runs ex
   t.is(r.code, 1, transcript(r));
   t.regex(r.stderr, /line busy/);
   t.true((await access.authorize(MARKET)).session.length > 0);
+});
+
+test.serial('A host that connects while the previous host is still leaving the TCP card line gets the card once the line is free, within its open timeout', async (t) => {
+  const h = await startHousehold(t);
+  const { hostname, port } = new URL(h.cardDevice);
+  // Stand-in for a host that is still attached (a killed gateway whose FIN is on its way): hold the line, leave shortly.
+  await h.gateway.stop();
+  const holder = net.connect({ host: hostname, port: Number(port) });
+  holder.on('error', () => undefined);
+  await new Promise<void>((resolve) => holder.once('connect', () => resolve()));
+  setTimeout(() => holder.end(), 300);
+  const conn = await connectHomeCard({ device: h.cardDevice, openTimeoutMs: 10_000 });
+  t.teardown(() => conn.close());
+  t.truthy((await conn.card.select()).cardId, 'the second host speaks to the card');
 });
