@@ -8,7 +8,7 @@
 import { SW } from '../apdu/status-words.js';
 import type { CommandApdu } from '../apdu/command-apdu.js';
 import { CardError, CardErrorCode } from '../errors.js';
-import type { Logger } from '../log.js';
+import type { Logger } from '../base/log.js';
 import type { CardSession, CardState } from './card-state.js';
 
 export interface Reply {

@@ -14,7 +14,7 @@ import { describeCommandApdu, parseCommandApdu, type CommandApdu } from '../apdu
 import { encodeResponseApdu } from '../apdu/response-apdu.js';
 import { SW, swHex } from '../apdu/status-words.js';
 import { CardErrorCode, isCardError } from '../errors.js';
-import { silentLogger, type Logger } from '../log.js';
+import { silentLogger, type Logger } from '../base/log.js';
 import { externalAuthenticate, getChallenge } from './admin-auth.js';
 import { status, writeFailed, type AppletContext, type CommandHandler, type Reply } from './applet-context.js';
 import { newSession, type CardSession, type CardState } from './card-state.js';

@@ -7,7 +7,7 @@
 import type { ByteLink } from '../link/link.js';
 import { openCardSideLink, type OpenLinkOptions } from '../link/open-link.js';
 import { waitForConnected } from '../home-card/connect.js';
-import { silentLogger, type Logger } from '../log.js';
+import { silentLogger, type Logger } from '../base/log.js';
 import { T1CardEngine } from '../t1/t1-card-engine.js';
 import type { T1Options } from '../t1/t1-options.js';
 import { createHomeCardApplet, type HomeCardApplet } from './applet.js';

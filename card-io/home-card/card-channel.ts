@@ -8,7 +8,7 @@
  */
 import { encodeCommandApdu, parseResponseApdu, swHex, type CommandApdu, type ResponseApdu } from '../apdu/index.js';
 import { isCardError } from '../errors.js';
-import type { Logger } from '../log.js';
+import type { Logger } from '../base/log.js';
 import type { ApduTransport } from '../t1/apdu-transport.js';
 import { CommandQueue, type CommandQueueOptions } from './command-queue.js';
 import { homeCardCommands, type HomeCardCommand } from './commands/index.js';

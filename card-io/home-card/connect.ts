@@ -6,7 +6,7 @@
 import { CardError, CardErrorCode, isCardError } from '../errors.js';
 import type { ByteLink } from '../link/link.js';
 import { openLink, type OpenLinkOptions } from '../link/open-link.js';
-import { silentLogger, type Logger } from '../log.js';
+import { silentLogger, type Logger } from '../base/log.js';
 import { T1InterfaceDevice } from '../t1/t1-interface-device.js';
 import type { T1Options } from '../t1/t1-options.js';
 import { HomeCard } from './home-card.js';

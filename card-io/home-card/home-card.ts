@@ -7,7 +7,7 @@
 import { randomBytes, type KeyObject } from 'node:crypto';
 import type { CommandApdu, ResponseApdu } from '../apdu/index.js';
 import { CardError, CardErrorCode } from '../errors.js';
-import { silentLogger, type Logger } from '../log.js';
+import { silentLogger, type Logger } from '../base/log.js';
 import type { ApduTransport } from '../t1/apdu-transport.js';
 import { ADMIN_KEY_LENGTH, cardCryptogramMatches, expectedCardCryptogram, hostCryptogram } from './admin-auth.js';
 import { CardChannel } from './card-channel.js';

@@ -11,7 +11,7 @@
  * typo such as "localhost:2000" would otherwise be retried as a device path forever.
  */
 import { CardError, CardErrorCode } from '../errors.js';
-import type { Logger } from '../log.js';
+import type { Logger } from '../base/log.js';
 import type { BackoffOptions } from './backoff.js';
 import type { ByteLink } from './link.js';
 import { ReconnectingLink } from './reconnecting-link.js';

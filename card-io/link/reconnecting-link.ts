@@ -10,7 +10,7 @@
  * they are logged at debug with the attempt number and delay.
  */
 import { CardError, CardErrorCode, isCardError } from '../errors.js';
-import { silentLogger, type Logger } from '../log.js';
+import { silentLogger, type Logger } from '../base/log.js';
 import { backoffDelay, resolveBackoff, type BackoffOptions, type ResolvedBackoff } from './backoff.js';
 import type { ByteLink, LinkStatus, Transport, TransportFactory, TransportHandlers } from './link.js';
 import { Listeners } from './listeners.js';

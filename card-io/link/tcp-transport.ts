@@ -10,7 +10,7 @@
  */
 import net from 'node:net';
 import { CardError, CardErrorCode } from '../errors.js';
-import type { Logger } from '../log.js';
+import type { Logger } from '../base/log.js';
 import type { Transport, TransportFactory, TransportHandlers } from './link.js';
 import { SocketTransport } from './socket-transport.js';
 

@@ -6,7 +6,7 @@
  * VERIFY PIN or a key in transit. That is why the link only calls this when
  * its `traceBytes` option is also set (see reconnecting-link.ts).
  */
-import type { Logger } from '../log.js';
+import type { Logger } from '../base/log.js';
 
 /** 'out': written by us; 'in': received from the peer. */
 export type TraceDirection = 'in' | 'out';

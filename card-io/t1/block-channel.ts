@@ -6,7 +6,7 @@
  */
 import { CardError, CardErrorCode } from '../errors.js';
 import type { ByteLink } from '../link/link.js';
-import type { Logger } from '../log.js';
+import type { Logger } from '../base/log.js';
 import { describeBlock, encodeBlock, type Block } from './block.js';
 import { BlockParser, type BlockEvent } from './block-parser.js';
 import type { EdcKind } from './edc.js';

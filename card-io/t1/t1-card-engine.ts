@@ -15,7 +15,7 @@
  * The card never times out: it only ever answers.
  */
 import type { ByteLink } from '../link/link.js';
-import type { Logger } from '../log.js';
+import type { Logger } from '../base/log.js';
 import { encodeResponseApdu, responseApdu } from '../apdu/response-apdu.js';
 import { SW } from '../apdu/status-words.js';
 import { iBlock, rBlock, sBlock, type Block, type IBlock, type SeqNo } from './block.js';

@@ -27,7 +27,7 @@
  */
 import { CardError, CardErrorCode, isCardError } from '../errors.js';
 import type { ByteLink } from '../link/link.js';
-import type { Logger } from '../log.js';
+import type { Logger } from '../base/log.js';
 import type { ApduTransport } from './apdu-transport.js';
 import { DEFAULT_IFS, iBlock, rBlock, sBlock, type Block, type IBlock, type SBlock, type SeqNo } from './block.js';
 import { BlockChannel, type ReceiveResult } from './block-channel.js';

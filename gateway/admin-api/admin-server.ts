@@ -6,7 +6,7 @@
  */
 import { chmod, unlink } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { Logger } from '../../card-io/log.js';
+import type { Logger } from '../../card-io/base/log.js';
 import { ApiError, isApiError } from '../terminal-api/api-error.js';
 
 export type AdminHandler = (body: Record<string, unknown>, params: string[]) => Promise<unknown>;

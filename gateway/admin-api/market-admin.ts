@@ -8,7 +8,7 @@
 import { X509Certificate, createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import type { HomeCard } from '../../card-io/home-card/home-card.js';
-import type { Logger } from '../../card-io/log.js';
+import type { Logger } from '../../card-io/base/log.js';
 import type { CardService } from '../card/card-service.js';
 import type { MarketRecord, Registry } from '../registry/index.js';
 import { ApiError } from '../terminal-api/api-error.js';

@@ -13,7 +13,7 @@
  * session: their cached PIN1 is no longer the card's.
  */
 import { CardError, CardErrorCode } from '../../card-io/errors.js';
-import type { Logger } from '../../card-io/log.js';
+import type { Logger } from '../../card-io/base/log.js';
 import { validatePin, type PinId } from '../../card-io/home-card/pin-block.js';
 import type { CardSessions } from '../card/card-sessions.js';
 import { ApiError } from '../terminal-api/api-error.js';

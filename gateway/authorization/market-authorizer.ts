@@ -7,7 +7,7 @@
  * becomes the terminal's common key. The card is held only while it is
  * needed: it is handed back as soon as it has signed, before the handshake.
  */
-import type { Logger } from '../../card-io/log.js';
+import type { Logger } from '../../card-io/base/log.js';
 import { CardErrorCode, isCardError } from '../../card-io/errors.js';
 import type { CardService } from '../card/card-service.js';
 import { pinError, type CardLease, type CardSessions } from '../card/card-sessions.js';

@@ -8,7 +8,7 @@ import { CardErrorCode, isCardError } from '../../card-io/errors.js';
 import { connectHomeCard, type ConnectHomeCardOptions, type HomeCardConnection } from '../../card-io/home-card/connect.js';
 import type { HomeCard } from '../../card-io/home-card/home-card.js';
 import { Listeners } from '../../card-io/link/listeners.js';
-import type { Logger } from '../../card-io/log.js';
+import type { Logger } from '../../card-io/base/log.js';
 import { ApiError } from '../terminal-api/api-error.js';
 import { Mutex } from './mutex.js';
 

@@ -22,7 +22,7 @@
  */
 import { CardErrorCode, isCardError, type CardError } from '../../card-io/errors.js';
 import type { HomeCard } from '../../card-io/home-card/home-card.js';
-import type { Logger } from '../../card-io/log.js';
+import type { Logger } from '../../card-io/base/log.js';
 import { ApiError } from '../terminal-api/api-error.js';
 import type { CardService } from './card-service.js';
 import { PinThrottle, type ThrottledPin } from './pin-throttle.js';

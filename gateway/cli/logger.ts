@@ -5,7 +5,7 @@
  * HOMEGATE_LOG_LEVEL. `trace` turns on the direction-tagged T=1 block log.
  */
 import { pino } from 'pino';
-import type { Logger, LogLevel } from '../../card-io/log.js';
+import type { Logger, LogLevel } from '../../card-io/base/log.js';
 
 export const LOG_LEVELS: readonly LogLevel[] = ['trace', 'debug', 'info', 'warn', 'error'];
 

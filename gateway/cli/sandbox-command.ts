@@ -1,6 +1,6 @@
 /**
  * `homegate sandbox` (what `npm start` runs): a whole household on this
- * machine, see gateway/sandbox/household.ts. `--demo` (what `npm run demo`
+ * machine, see deploy/sandbox/household/household.ts. `--demo` (what `npm run demo`
  * runs) adds the scripted terminal walkthrough and exits with its verdict.
  */
 import { join } from 'node:path';
@@ -36,14 +36,14 @@ export function registerSandboxCommand(program: Command): void {
       const logger = createLogger(global.logLevel, 'sandbox', 'warn');
       const say = (line: string) => process.stdout.write(`  ✓ ${line}\n`);
       process.stdout.write(`homegate sandbox — data in ${dataDir}\n`);
-      const { SANDBOX_MARKET, startSandboxHousehold } = await import('../sandbox/household.js');
+      const { SANDBOX_MARKET, startSandboxHousehold } = await import('../../deploy/sandbox/household/household.js');
       const household = await startSandboxHousehold({ dataDir, ports: { card: flags.cardPort, gateway: flags.gatewayPort, market: flags.marketPort, issuer: flags.issuerPort, mqtt: flags.mqttPort }, logger, say, ...(flags.mqtt ? { mqttUrl: flags.mqtt } : {}) });
       let exitCode = 0;
       try {
         if (flags.demo) {
-          const { demoSucceeded, runDemoWalkthrough } = await import('../sandbox/demo-walkthrough.js');
-          const { DEMO_PINS } = await import('../sandbox/sandbox-card.js');
-          const { DEMO_TERMINAL } = await import('../sandbox/sandbox-registry.js');
+          const { demoSucceeded, runDemoWalkthrough } = await import('../../deploy/sandbox/household/demo-walkthrough.js');
+          const { DEMO_PINS } = await import('../../deploy/sandbox/household/sandbox-card.js');
+          const { DEMO_TERMINAL } = await import('../../deploy/sandbox/household/sandbox-registry.js');
           const result = await runDemoWalkthrough({ profileDir: join(dataDir, 'terminals', DEMO_TERMINAL.name), market: SANDBOX_MARKET, pins: DEMO_PINS, cardCertificate: household.gateway.cards.certificate!, say });
           const ok = demoSucceeded(result);
           process.stdout.write(ok ? '\ndemo passed: the market saw a resumed session carrying the home card\'s identity\n' : `\ndemo FAILED: ${JSON.stringify(result)}\n`);

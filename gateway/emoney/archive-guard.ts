@@ -12,8 +12,8 @@
  * --repair` fixes what can be fixed.
  */
 import { relative } from 'node:path';
-import { isRecordLogError } from '../../card-io/durable/record-log.js';
-import type { Logger } from '../../card-io/log.js';
+import { isRecordLogError } from '../../card-io/base/durable/record-log.js';
+import type { Logger } from '../../card-io/base/log.js';
 import type { HistoryStore } from '../history/index.js';
 import { ApiError } from '../terminal-api/api-error.js';
 

@@ -11,7 +11,7 @@
 import { CardErrorCode, isCardError } from '../../card-io/errors.js';
 import type { HomeCard } from '../../card-io/home-card/home-card.js';
 import type { SignedRecord } from '../../card-io/home-card/decision-record.js';
-import type { Logger } from '../../card-io/log.js';
+import type { Logger } from '../../card-io/base/log.js';
 import type { CardService } from '../card/card-service.js';
 import type { CardSessions } from '../card/card-sessions.js';
 import type { HistoryEntry, HistoryStore } from '../history/index.js';

@@ -8,7 +8,7 @@
  * mailed and committed at the issuer, or their reservation voided.
  */
 import type { HomeCard } from '../../card-io/home-card/home-card.js';
-import type { Logger } from '../../card-io/log.js';
+import type { Logger } from '../../card-io/base/log.js';
 import type { CardService } from '../card/card-service.js';
 import { reconcileWithCard, type CardLogRecord, type HistoryStore } from '../history/index.js';
 import type { Registry } from '../registry/index.js';

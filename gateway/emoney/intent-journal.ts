@@ -3,7 +3,7 @@
  * BEFORE the card acts, so reconciliation after a crash knows what was asked
  * and by whom. Shared by payments and top-ups.
  *
- * On disk an append-only record log (card-io/durable/record-log.ts): an
+ * On disk an append-only record log (card-io/base/durable/record-log.ts): an
  * added intent is one `{ id, add }` record, dropped ones one `{ drop: [ids] }`
  * record, each one write + fdatasync. When dead records outnumber the live
  * ones the log is compacted (atomic replace), rarely: the list stays small.
@@ -11,7 +11,7 @@
  * empty list: a forgotten intent is a payment nobody is told about.
  */
 import { z } from 'zod';
-import { RecordLog } from '../../card-io/durable/record-log.js';
+import { RecordLog } from '../../card-io/base/durable/record-log.js';
 import { removeDurably } from '../notify/durable-fs.js';
 import { FsyncJsonFile } from '../registry/fsync-json-file.js';
 

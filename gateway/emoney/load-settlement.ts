@@ -20,7 +20,7 @@
 import { CardErrorCode, isCardError } from '../../card-io/errors.js';
 import type { HomeCard } from '../../card-io/home-card/home-card.js';
 import { parseLoadReceipt, type LoadReceipt } from '../../card-io/home-card/load-receipt.js';
-import type { Logger } from '../../card-io/log.js';
+import type { Logger } from '../../card-io/base/log.js';
 import type { HistoryStore } from '../history/index.js';
 import { createNotification } from '../notify/notification.js';
 import { PeerError } from './https-json.js';

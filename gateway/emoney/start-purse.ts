@@ -5,7 +5,7 @@
  * card insertion, and presents unacknowledged decisions periodically.
  */
 import { readFile } from 'node:fs/promises';
-import type { Logger } from '../../card-io/log.js';
+import type { Logger } from '../../card-io/base/log.js';
 import type { CardService } from '../card/card-service.js';
 import type { CardSessions } from '../card/card-sessions.js';
 import { dataPath, type GatewayConfig } from '../config/gateway-config.js';

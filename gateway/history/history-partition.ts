@@ -1,6 +1,6 @@
 /**
  * One month of history: `<dir>/<YYYY-MM>.jsonl`, an append-only record log
- * (card-io/durable/record-log.ts). A new entry is appended as `{ put }`; a
+ * (card-io/base/durable/record-log.ts). A new entry is appended as `{ put }`; a
  * change to an archived entry (cancelled, presented, re-signed) as its own
  * `{ key, patch }` record, never a rewrite. So a change costs the bytes of
  * its record, whatever the size of the month or of the history.
@@ -14,9 +14,9 @@
 import { readFile, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { fsyncDirectory } from '../../card-io/durable/atomic-file.js';
-import { isRecordLogError, RecordLog, scanRecordLog } from '../../card-io/durable/record-log.js';
-import type { Logger } from '../../card-io/log.js';
+import { fsyncDirectory } from '../../card-io/base/durable/atomic-file.js';
+import { isRecordLogError, RecordLog, scanRecordLog } from '../../card-io/base/durable/record-log.js';
+import type { Logger } from '../../card-io/base/log.js';
 import { checkPatch, historyKey, monthOf, parseEntries, parseEntry, type HistoryEntry, type HistoryPatch } from './history-entry.js';
 import { HistoryError } from './history-error.js';
 

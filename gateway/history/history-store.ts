@@ -24,7 +24,7 @@
  */
 import { mkdir, readdir, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Logger } from '../../card-io/log.js';
+import type { Logger } from '../../card-io/base/log.js';
 import { checkEntry, checkPatch, historyKey, monthOf, parseHistoryKey, type HistoryEntry, type HistoryPatch, type NewHistoryEntry } from './history-entry.js';
 import { HistoryError, isHistoryError } from './history-error.js';
 import { HistoryIndex } from './history-index.js';

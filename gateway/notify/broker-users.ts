@@ -17,7 +17,7 @@
 import { pbkdf2Sync, randomBytes, timingSafeEqual } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { isErrno, replaceFileAtomically } from '../../card-io/durable/atomic-file.js';
+import { isErrno, replaceFileAtomically } from '../../card-io/base/durable/atomic-file.js';
 import { ensureDirectory } from './durable-fs.js';
 
 export const GATEWAY_BROKER_USER = 'homegate-gateway';

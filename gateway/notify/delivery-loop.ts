@@ -11,7 +11,7 @@
  * the notification; a permanent refusal (NotifyError 'rejected') gives that
  * notification up on this channel only, loudly.
  */
-import type { Logger } from '../../card-io/log.js';
+import type { Logger } from '../../card-io/base/log.js';
 import type { Notification } from './notification.js';
 import { isNotifyError } from './notify-error.js';
 import type { ChannelName, Outbox } from './outbox.js';

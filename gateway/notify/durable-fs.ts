@@ -7,7 +7,7 @@
 import { mkdir, open, unlink } from 'node:fs/promises';
 import { dirname } from 'node:path';
 
-import { fsyncDirectory, isErrno } from '../../card-io/durable/atomic-file.js';
+import { fsyncDirectory, isErrno } from '../../card-io/base/durable/atomic-file.js';
 
 export { fsyncDirectory, isErrno };
 

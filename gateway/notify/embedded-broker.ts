@@ -17,7 +17,7 @@
  */
 import net from 'node:net';
 import { Aedes } from 'aedes';
-import { silentLogger, type Logger } from '../../card-io/log.js';
+import { silentLogger, type Logger } from '../../card-io/base/log.js';
 import { clientIdAllowed, GATEWAY_BROKER_USER, readBrokerUsers, verifyBrokerPassword } from './broker-users.js';
 import { NotifyError } from './notify-error.js';
 

@@ -18,11 +18,11 @@
  */
 import mqtt, { type MqttClient } from 'mqtt';
 import { z } from 'zod';
-import type { Logger } from '../../card-io/log.js';
+import type { Logger } from '../../card-io/base/log.js';
 import type { DeliveryChannel } from './delivery-loop.js';
 import { serializeNotification, type Notification } from './notification.js';
 import { invalidOptions } from './notify-error.js';
-import { stableJson, type JsonValue } from './stable-json.js';
+import { stableJson, type JsonValue } from '../../card-io/base/stable-json.js';
 
 export interface MqttNotifierOptions {
   /** Broker URL, `mqtt://host:port` or `mqtts://host:port` (TLS). */

@@ -19,7 +19,7 @@
  */
 import { z } from 'zod';
 import { NotifyError } from './notify-error.js';
-import { stableJson, type JsonValue } from './stable-json.js';
+import { stableJson, type JsonValue } from '../../card-io/base/stable-json.js';
 
 export const NOTIFICATION_TYPES = ['decision', 'cancel', 'topup'] as const;
 export type NotificationType = (typeof NOTIFICATION_TYPES)[number];

@@ -6,14 +6,14 @@
  * notifications are reloaded and resent at start), and is at-least-once with
  * a stable id per card event.
  */
-import { silentLogger, type Logger } from '../../card-io/log.js';
+import { silentLogger, type Logger } from '../../card-io/base/log.js';
 import { DEFAULT_BACKOFF, DeliveryLoop, type BackoffOptions, type DeliveryChannel } from './delivery-loop.js';
 import { MqttNotifier, resolveMqttOptions, type MqttNotifierOptions } from './mqtt-notifier.js';
 import type { Notification } from './notification.js';
 import { NotifyError } from './notify-error.js';
 import { Outbox, type ChannelName, type OutboxEntry } from './outbox.js';
 import { resolveSmtpOptions, SmtpNotifier, type SmtpNotifierOptions } from './smtp-notifier.js';
-import type { JsonValue } from './stable-json.js';
+import type { JsonValue } from '../../card-io/base/stable-json.js';
 
 export interface NotifierOptions {
   /** The gateway's data directory; the outbox lives in `<dataDir>/outbox`. */

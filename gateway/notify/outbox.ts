@@ -19,7 +19,7 @@ import { createHash } from 'node:crypto';
 import { readdir, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { silentLogger, type Logger } from '../../card-io/log.js';
+import { silentLogger, type Logger } from '../../card-io/base/log.js';
 import { FsyncJsonFile } from '../registry/fsync-json-file.js';
 import { DeliveredJournal } from './delivered-journal.js';
 import { ensureDirectory, removeDurably } from './durable-fs.js';

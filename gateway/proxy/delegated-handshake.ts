@@ -14,7 +14,7 @@
  */
 import { X509Certificate } from 'node:crypto';
 import { CardErrorCode, isCardError } from '../../card-io/errors.js';
-import { silentLogger, type Logger } from '../../card-io/log.js';
+import { silentLogger, type Logger } from '../../card-io/base/log.js';
 import { generateP256KeyPair } from '../../provisioning/pki/keys.js';
 import { derToPem } from '../../provisioning/pki/pem.js';
 import { MarketChainCache, marketKey, sha256, type MarketChain, type MarketChainFetcher } from './market-chain.js';

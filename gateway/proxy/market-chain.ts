@@ -17,7 +17,7 @@
  */
 import { createHash, X509Certificate } from 'node:crypto';
 import tls from 'node:tls';
-import type { Logger } from '../../card-io/log.js';
+import type { Logger } from '../../card-io/base/log.js';
 import { derToPem } from '../../provisioning/pki/pem.js';
 import type { MarketTarget } from './proxy-options.js';
 import { ProxyError, ProxyErrorCode } from './proxy-error.js';

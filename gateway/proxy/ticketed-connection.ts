@@ -15,7 +15,7 @@
  *   2c. no tickets at all: the connection just stays open → market-no-ticket.
  */
 import tls from 'node:tls';
-import type { Logger } from '../../card-io/log.js';
+import type { Logger } from '../../card-io/base/log.js';
 import { marketTlsOptions, sha256 } from './market-chain.js';
 import type { MarketTarget } from './proxy-options.js';
 import { ProxyError, ProxyErrorCode } from './proxy-error.js';

@@ -15,9 +15,9 @@
  * never became the file; `read()` removes it.
  */
 import { readFile, rename, unlink } from 'node:fs/promises';
-import { isErrno, replaceFileAtomically } from '../../card-io/durable/atomic-file.js';
+import { isErrno, replaceFileAtomically } from '../../card-io/base/durable/atomic-file.js';
 import type { Adapter } from 'lowdb';
-import { silentLogger, type Logger } from '../../card-io/log.js';
+import { silentLogger, type Logger } from '../../card-io/base/log.js';
 import { RegistryError } from './registry-error.js';
 
 export interface FsyncJsonFileOptions<T> {

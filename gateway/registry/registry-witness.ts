@@ -8,7 +8,7 @@
  */
 import { open, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { fsyncDirectory, isErrno } from '../../card-io/durable/atomic-file.js';
+import { fsyncDirectory, isErrno } from '../../card-io/base/durable/atomic-file.js';
 import { RegistryError } from './registry-error.js';
 
 const exists = (path: string) =>

@@ -12,7 +12,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { Low } from 'lowdb';
-import type { Logger } from '../../card-io/log.js';
+import type { Logger } from '../../card-io/base/log.js';
 import { FsyncJsonFile } from './fsync-json-file.js';
 import { RegistryError } from './registry-error.js';
 import { checkRegistryPresent, witnessRegistry } from './registry-witness.js';

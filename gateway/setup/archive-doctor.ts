@@ -20,9 +20,9 @@
  */
 import { readdir, readFile, rename, stat } from 'node:fs/promises';
 import { join, relative } from 'node:path';
-import { fsyncDirectory, isErrno } from '../../card-io/durable/atomic-file.js';
-import { RecordLog, scanRecordLog } from '../../card-io/durable/record-log.js';
-import { silentLogger } from '../../card-io/log.js';
+import { fsyncDirectory, isErrno } from '../../card-io/base/durable/atomic-file.js';
+import { RecordLog, scanRecordLog } from '../../card-io/base/durable/record-log.js';
+import { silentLogger } from '../../card-io/base/log.js';
 import { dataPath } from '../config/gateway-config.js';
 import { HistoryIndex } from '../history/history-index.js';
 import { inspectMonth, LEGACY_MONTH_FILE, MONTH_LOG, monthLogPath, salvageMonth, type PartitionRecord } from '../history/history-partition.js';

@@ -7,7 +7,7 @@
 import { access, mkdir, writeFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import { join } from 'node:path';
-import { replaceFileAtomically } from '../../card-io/durable/atomic-file.js';
+import { replaceFileAtomically } from '../../card-io/base/durable/atomic-file.js';
 import { loadOrCreateCa } from '../../provisioning/ca-store.js';
 import { issueGatewayServerCertificate } from '../../provisioning/gateway-server-certificate.js';
 

@@ -10,7 +10,7 @@ import { createHash, X509Certificate } from 'node:crypto';
 import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { TLSSocket } from 'node:tls';
-import type { Logger } from '../../card-io/log.js';
+import type { Logger } from '../../card-io/base/log.js';
 import { ApiError, isApiError } from './api-error.js';
 import { routeKey, type RouteTable, type TerminalIdentity } from './routes.js';
 

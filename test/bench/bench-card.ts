@@ -10,7 +10,7 @@ import { createCardImage } from '../../card-io/emulator/card-image.js';
 import { waitForConnected } from '../../card-io/home-card/connect.js';
 import { HomeCard } from '../../card-io/home-card/home-card.js';
 import type { ByteLink } from '../../card-io/link/link.js';
-import { silentLogger } from '../../card-io/log.js';
+import { silentLogger } from '../../card-io/base/log.js';
 import { T1InterfaceDevice } from '../../card-io/t1/t1-interface-device.js';
 import { personalizeCard } from '../../provisioning/personalize-card.js';
 import { createRootCa, generateP256KeyPair } from '../../provisioning/pki/index.js';

@@ -16,7 +16,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DEFAULT_SANDBOX_PORTS, type SandboxPorts } from '../../gateway/sandbox/household.js';
+import { DEFAULT_SANDBOX_PORTS, type SandboxPorts } from '../../deploy/sandbox/household/household.js';
 import { freePort } from '../helpers/link-probes.js';
 import { measureCardOps } from './delegated-card-ops.js';
 import { prepareSandboxData, setReuseSessionCertificate, startSandboxChild } from './delegated-child.js';

@@ -14,8 +14,8 @@
  * One unmeasured authorization per terminal comes first, so with
  * reuseSessionCertificate the figure is the steady state (leaf reused).
  */
-import { silentLogger } from '../../card-io/log.js';
-import { startSandboxHousehold, type SandboxPorts } from '../../gateway/sandbox/household.js';
+import { silentLogger } from '../../card-io/base/log.js';
+import { startSandboxHousehold, type SandboxPorts } from '../../deploy/sandbox/household/household.js';
 import { setReuseSessionCertificate } from './delegated-child.js';
 import { round } from './delegated-stats.js';
 import { authorize, loadTerminals, terminalName, type BenchTerminal } from './delegated-terminals.js';

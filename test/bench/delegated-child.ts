@@ -15,8 +15,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { HOMEGATE_BIN } from '../../gateway/sandbox/emulator-child.js';
-import type { SandboxPorts } from '../../gateway/sandbox/household.js';
+import { HOMEGATE_BIN } from '../../deploy/sandbox/household/emulator-child.js';
+import type { SandboxPorts } from '../../deploy/sandbox/household/household.js';
 
 export interface SandboxChild {
   readonly pid: number;

@@ -14,8 +14,8 @@ import { handedSessionFromJson, type HandedSession } from '../../card-io/access-
 import { marketRequest } from '../../card-io/access-card/market-request.js';
 import { loadTerminalProfile } from '../../card-io/access-card/terminal-profile.js';
 import { adminRequest, adminSocketPath } from '../../gateway/cli/admin-client.js';
-import { SANDBOX_MARKET } from '../../gateway/sandbox/household.js';
-import { DEMO_PINS } from '../../gateway/sandbox/sandbox-card.js';
+import { SANDBOX_MARKET } from '../../deploy/sandbox/household/household.js';
+import { DEMO_PINS } from '../../deploy/sandbox/household/sandbox-card.js';
 
 export interface BenchTerminal {
   readonly name: string;

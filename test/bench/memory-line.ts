@@ -7,7 +7,7 @@ import { createHomeCardApplet } from '../../card-io/emulator/applet.js';
 import { loadCardImage } from '../../card-io/emulator/card-image.js';
 import { createMemoryLinkPair, type FaultHook } from '../../card-io/link/memory-link.js';
 import type { ByteLink } from '../../card-io/link/link.js';
-import { silentLogger } from '../../card-io/log.js';
+import { silentLogger } from '../../card-io/base/log.js';
 import { T1CardEngine } from '../../card-io/t1/t1-card-engine.js';
 
 export interface CardLine {

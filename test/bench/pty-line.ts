@@ -6,7 +6,7 @@
 import { accessSync, constants } from 'node:fs';
 import path from 'node:path';
 import { openLink } from '../../card-io/link/open-link.js';
-import { spawnEmulator } from '../../gateway/sandbox/emulator-child.js';
+import { spawnEmulator } from '../../deploy/sandbox/household/emulator-child.js';
 import { startPtyPair } from '../helpers/pty.js';
 import type { CardLine } from './memory-line.js';
 

@@ -30,7 +30,7 @@ import { encodeTlv, encodeTlvs } from '../../card-io/apdu/tlv.js';
 import { PurseTag, encodeAmount, encodeCardId, encodeCurrency, encodeOrderId, encodeSeq } from '../../card-io/home-card/purse-encoding.js';
 import { checkEntry, type HistoryEntry, type NewHistoryEntry } from '../../gateway/history/history-entry.js';
 import { monthLogPath, type PartitionRecord } from '../../gateway/history/history-partition.js';
-import { RecordLog } from '../../card-io/durable/record-log.js';
+import { RecordLog } from '../../card-io/base/durable/record-log.js';
 import type { SeededRandom } from '../helpers/seeded-random.js';
 
 export const CARD_LIFETIME_MONTHS = 36;

@@ -14,7 +14,7 @@
  *   a new, one-entry partition, so the index's share is seen alone.
  */
 import { join } from 'node:path';
-import { silentLogger } from '../../card-io/log.js';
+import { silentLogger } from '../../card-io/base/log.js';
 import { monthOf } from '../../gateway/history/history-entry.js';
 import { HistoryStore } from '../../gateway/history/history-store.js';
 import { PaymentIntents } from '../../gateway/emoney/payment-intents.js';

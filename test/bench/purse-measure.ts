@@ -24,7 +24,7 @@
 import { cp, mkdtemp, rm } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DEFAULT_SANDBOX_PORTS, type SandboxPorts } from '../../gateway/sandbox/household.js';
+import { DEFAULT_SANDBOX_PORTS, type SandboxPorts } from '../../deploy/sandbox/household/household.js';
 import { freePort } from '../helpers/link-probes.js';
 import { seededRandom, seedFromEnv } from '../helpers/seeded-random.js';
 import { round } from './bench-stats.js';

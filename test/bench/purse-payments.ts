@@ -32,12 +32,12 @@ import { join } from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
 import { AccessCard, type PinSource } from '../../card-io/access-card/access-card.js';
 import { loadTerminalProfile } from '../../card-io/access-card/terminal-profile.js';
-import { silentLogger } from '../../card-io/log.js';
+import { silentLogger } from '../../card-io/base/log.js';
 import { SANDBOX_CATALOGUE } from '../../deploy/sandbox/market/catalogue.js';
 import { loadGatewayConfig } from '../../gateway/config/gateway-config.js';
-import { DEMO_PINS } from '../../gateway/sandbox/sandbox-card.js';
-import { DEMO_TERMINAL } from '../../gateway/sandbox/sandbox-registry.js';
-import { SANDBOX_MARKET, SANDBOX_PURSE, startSandboxHousehold, type SandboxPorts } from '../../gateway/sandbox/household.js';
+import { DEMO_PINS } from '../../deploy/sandbox/household/sandbox-card.js';
+import { DEMO_TERMINAL } from '../../deploy/sandbox/household/sandbox-registry.js';
+import { SANDBOX_MARKET, SANDBOX_PURSE, startSandboxHousehold, type SandboxPorts } from '../../deploy/sandbox/household/household.js';
 import { delay } from '../helpers/link-probes.js';
 import { fileBytes, msBetween, readWriteBytes, summarizeValues, type ValueSummary } from './purse-io.js';
 

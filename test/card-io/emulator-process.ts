@@ -5,7 +5,7 @@
  * the closest a process comes to losing power.
  */
 import { connectHomeCard, type HomeCardConnection } from '../../card-io/home-card/connect.js';
-import { spawnEmulator, type EmulatorChild } from '../../gateway/sandbox/emulator-child.js';
+import { spawnEmulator, type EmulatorChild } from '../../deploy/sandbox/household/emulator-child.js';
 
 export interface EmulatorProcess {
   readonly conn: HomeCardConnection;

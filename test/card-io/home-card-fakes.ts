@@ -3,7 +3,7 @@
  * log-capturing logger, hex helpers and one real certificate. The emulator
  * integration lives elsewhere.
  */
-import type { Logger, LogFn } from '../../card-io/log.js';
+import type { Logger, LogFn } from '../../card-io/base/log.js';
 import type { ApduTransport } from '../../card-io/t1/apdu-transport.js';
 import { encodeCommandApdu, type CommandApdu } from '../../card-io/apdu/index.js';
 

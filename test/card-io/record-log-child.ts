@@ -6,8 +6,8 @@
  *   history     HistoryStore decisions with seq n (argv[3] is the history dir)
  *   intents     PaymentIntents for order `order-n`
  */
-import { RecordLog } from '../../card-io/durable/record-log.js';
-import { silentLogger } from '../../card-io/log.js';
+import { RecordLog } from '../../card-io/base/durable/record-log.js';
+import { silentLogger } from '../../card-io/base/log.js';
 import { PaymentIntents } from '../../gateway/emoney/payment-intents.js';
 import { HistoryStore } from '../../gateway/history/index.js';
 

@@ -4,8 +4,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { RecordLog } from '../../card-io/durable/record-log.js';
-import { silentLogger } from '../../card-io/log.js';
+import { RecordLog } from '../../card-io/base/durable/record-log.js';
+import { silentLogger } from '../../card-io/base/log.js';
 import { PaymentIntents } from '../../gateway/emoney/payment-intents.js';
 import { HistoryStore } from '../../gateway/history/index.js';
 

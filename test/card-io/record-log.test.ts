@@ -2,7 +2,7 @@ import test from 'ava';
 import { appendFile, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { encodeRecord, isRecordLogError, RecordLog, scanRecordLog } from '../../card-io/durable/record-log.js';
+import { encodeRecord, isRecordLogError, RecordLog, scanRecordLog } from '../../card-io/base/durable/record-log.js';
 
 async function tempLog(t: { teardown(fn: () => Promise<void>): void }): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'hg-record-log-'));

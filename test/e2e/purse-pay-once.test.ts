@@ -18,7 +18,7 @@ import { AccessCard } from '../../card-io/access-card/access-card.js';
 import { loadTerminalProfile } from '../../card-io/access-card/terminal-profile.js';
 import { adminRequest, adminSocketPath } from '../../gateway/cli/admin-client.js';
 import { httpsJson, PeerError } from '../../gateway/emoney/https-json.js';
-import { HOMEGATE_BIN } from '../../gateway/sandbox/emulator-child.js';
+import { HOMEGATE_BIN } from '../../deploy/sandbox/household/emulator-child.js';
 import { refusalOf } from '../helpers/household.js';
 import { DEMO_PINS, SANDBOX_MARKET, readMailUntil, recordingPins, registerMailLogin, startPurseHousehold, type PurseHousehold } from '../helpers/purse-household.js';
 

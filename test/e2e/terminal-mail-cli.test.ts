@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test, { type ExecutionContext } from 'ava';
 import { BROKER_USERS_FILE, setBrokerUser } from '../../gateway/notify/broker-users.js';
-import { DEMO_TERMINAL } from '../../gateway/sandbox/sandbox-registry.js';
+import { DEMO_TERMINAL } from '../../deploy/sandbox/household/sandbox-registry.js';
 import { needsBinary } from '../helpers/binaries.js';
 import { serialWhen } from '../helpers/household.js';
 import { shippedMosquittoConfig, startMosquitto } from '../helpers/mosquitto.js';

@@ -11,7 +11,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test, { type ExecutionContext } from 'ava';
-import { replaceFileAtomically } from '../../card-io/durable/atomic-file.js';
+import { replaceFileAtomically } from '../../card-io/base/durable/atomic-file.js';
 import { GatewayNotConfigured, waitForGatewayTarget } from '../../gateway/cli/wait-for-gateway.js';
 import { setupGateway } from '../../gateway/setup/gateway-setup.js';
 import { runCli, transcript } from './cli-process.js';

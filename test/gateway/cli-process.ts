@@ -10,7 +10,7 @@
  */
 import { spawn } from 'node:child_process';
 import { availableParallelism } from 'node:os';
-import { HOMEGATE_BIN } from '../../gateway/sandbox/emulator-child.js';
+import { HOMEGATE_BIN } from '../../deploy/sandbox/household/emulator-child.js';
 
 export interface CliResult {
   code: number | null;

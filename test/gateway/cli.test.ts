@@ -9,8 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test, { type ExecutionContext } from 'ava';
 import { decodeImage } from '../../card-io/emulator/image-codec.js';
-import { spawnEmulator } from '../../gateway/sandbox/emulator-child.js';
-import { isPortFree } from '../../gateway/sandbox/port-check.js';
+import { spawnEmulator } from '../../deploy/sandbox/household/emulator-child.js';
+import { isPortFree } from '../../deploy/sandbox/household/port-check.js';
 import { freePort } from '../helpers/link-probes.js';
 import { runCli, secretsIn, transcript } from './cli-process.js';
 

@@ -8,7 +8,7 @@ import test from 'ava';
 import { appendFile, mkdtemp, readdir, readFile, rm, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { silentLogger } from '../../card-io/log.js';
+import { silentLogger } from '../../card-io/base/log.js';
 import { PaymentIntents } from '../../gateway/emoney/payment-intents.js';
 import { HistoryStore, type NewHistoryEntry } from '../../gateway/history/index.js';
 import { Registry } from '../../gateway/registry/index.js';

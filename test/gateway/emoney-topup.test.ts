@@ -13,7 +13,7 @@ import { CardError, CardErrorCode } from '../../card-io/errors.js';
 import type { HomeCard } from '../../card-io/home-card/home-card.js';
 import { encodeLoadAuthorization, signAuthorization } from '../../card-io/home-card/purse-authorizations.js';
 import { verifyLoadReceipt } from '../../card-io/home-card/load-receipt.js';
-import { silentLogger } from '../../card-io/log.js';
+import { silentLogger } from '../../card-io/base/log.js';
 import { EmoneyManager, type EmoneyManagerOptions } from '../../gateway/emoney/emoney-manager.js';
 import type { IssuerClient, LoadReservation } from '../../gateway/emoney/issuer-client.js';
 import { settleLoadsOnCard } from '../../gateway/emoney/load-settlement.js';

@@ -2,7 +2,7 @@ import test from 'ava';
 import { appendFile, mkdir, mkdtemp, readFile, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { silentLogger } from '../../card-io/log.js';
+import { silentLogger } from '../../card-io/base/log.js';
 import { HistoryStore, isHistoryError, type HistoryEntry, type HistoryError, type HistoryStoreOptions, type NewHistoryEntry } from '../../gateway/history/index.js';
 
 type Teardown = { teardown(fn: () => Promise<void>): void };

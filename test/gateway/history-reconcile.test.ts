@@ -2,7 +2,7 @@ import test from 'ava';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { silentLogger } from '../../card-io/log.js';
+import { silentLogger } from '../../card-io/base/log.js';
 import { HistoryStore, reconcile, reconcileWithCard, type CardLogRecord, type HistoryEntry } from '../../gateway/history/index.js';
 
 const CARD = '0102030405060708';

@@ -2,7 +2,7 @@ import test from 'ava';
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { isRecordLogError } from '../../card-io/durable/record-log.js';
+import { isRecordLogError } from '../../card-io/base/durable/record-log.js';
 import { LoadIntents, PaymentIntents } from '../../gateway/emoney/payment-intents.js';
 
 async function tempDir(t: { teardown(fn: () => Promise<void>): void }): Promise<string> {

@@ -11,7 +11,7 @@ import { createNotification, type Notification } from '../../gateway/notify/noti
 import { createNotifier } from '../../gateway/notify/notifier.js';
 import { isNotifyError } from '../../gateway/notify/notify-error.js';
 import { Outbox } from '../../gateway/notify/outbox.js';
-import { silentLogger } from '../../card-io/log.js';
+import { silentLogger } from '../../card-io/base/log.js';
 import { delay, freePort } from '../helpers/link-probes.js';
 
 const CARD = '9999888877776666';

@@ -1,7 +1,7 @@
 import test from 'ava';
 import { readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { silentLogger } from '../../card-io/log.js';
+import { silentLogger } from '../../card-io/base/log.js';
 import { isRegistryError, Registry } from '../../gateway/registry/index.js';
 import { fingerprint, openRegistry, tempRegistryPath } from './registry-fixtures.js';
 

@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { silentLogger } from '../../card-io/log.js';
+import { silentLogger } from '../../card-io/base/log.js';
 import { Registry, type RegistryOptions } from '../../gateway/registry/index.js';
 import { createRootCa, derToPem, generateP256KeyPair } from '../../provisioning/pki/index.js';
 

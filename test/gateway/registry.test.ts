@@ -1,7 +1,7 @@
 import test from 'ava';
 import { readFile, rename, stat, unlink } from 'node:fs/promises';
 import { isRegistryError, Registry, TOUCH_INTERVAL_MS } from '../../gateway/registry/index.js';
-import { silentLogger } from '../../card-io/log.js';
+import { silentLogger } from '../../card-io/base/log.js';
 import { fingerprint, marketAnchorPem, openRegistry, tempRegistryPath } from './registry-fixtures.js';
 
 test('Terminals, markets and settings survive closing and reopening the registry', async (t) => {

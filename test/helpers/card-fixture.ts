@@ -28,7 +28,7 @@ import { connectHomeCard } from '../../card-io/home-card/connect.js';
 import { HomeCard } from '../../card-io/home-card/home-card.js';
 import type { ByteLink } from '../../card-io/link/link.js';
 import { createMemoryLinkPair, type MemoryLinkPair } from '../../card-io/link/memory-link.js';
-import { silentLogger, type Logger } from '../../card-io/log.js';
+import { silentLogger, type Logger } from '../../card-io/base/log.js';
 import { T1CardEngine } from '../../card-io/t1/t1-card-engine.js';
 import { T1InterfaceDevice } from '../../card-io/t1/t1-interface-device.js';
 import type { T1Options } from '../../card-io/t1/t1-options.js';

@@ -5,8 +5,8 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
-import type { LogLevel } from '../../card-io/log.js';
-import { HOMEGATE_BIN } from '../../gateway/sandbox/emulator-child.js';
+import type { LogLevel } from '../../card-io/base/log.js';
+import { HOMEGATE_BIN } from '../../deploy/sandbox/household/emulator-child.js';
 
 export interface EmulatorProcess {
   /** The address the emulator serves (tcp://... or the pty's card side). */

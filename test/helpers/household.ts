@@ -1,7 +1,7 @@
 /**
  * A whole household for end-to-end tests, each on its own free ports and in
  * its own temporary data directory, composed from the same parts as the
- * sandbox (gateway/sandbox/household.ts): a card personalized with the demo
+ * sandbox (deploy/sandbox/household/household.ts): a card personalized with the demo
  * PINs, the market "sandbox", the demo terminal enrolled (on the admin
  * socket, once the gateway listens). With the seams the tests need:
  *
@@ -31,14 +31,14 @@ import { AccessCard, type PinSource } from '../../card-io/access-card/access-car
 import { isAccessCardError } from '../../card-io/access-card/access-card-error.js';
 import { loadTerminalProfile, type TerminalProfile } from '../../card-io/access-card/terminal-profile.js';
 import { connectHomeCard } from '../../card-io/home-card/connect.js';
-import { silentLogger, type Logger, type LogLevel } from '../../card-io/log.js';
+import { silentLogger, type Logger, type LogLevel } from '../../card-io/base/log.js';
 import { loadOrCreateMarketPki, type MarketPki } from '../../deploy/sandbox/market-pki.js';
 import { startSandboxMarket, type SandboxMarket } from '../../deploy/sandbox/market/index.js';
 import { adminRequest, adminSocketPath } from '../../gateway/cli/admin-client.js';
 import { loadGatewayConfig, type GatewayConfig } from '../../gateway/config/gateway-config.js';
 import { startGateway, type RunningGateway } from '../../gateway/gateway.js';
-import { DEMO_PINS, ensureMarketAnchor, ensurePersonalized, prepareSandboxCard } from '../../gateway/sandbox/sandbox-card.js';
-import { DEMO_TERMINAL } from '../../gateway/sandbox/sandbox-registry.js';
+import { DEMO_PINS, ensureMarketAnchor, ensurePersonalized, prepareSandboxCard } from '../../deploy/sandbox/household/sandbox-card.js';
+import { DEMO_TERMINAL } from '../../deploy/sandbox/household/sandbox-registry.js';
 import { setupGateway } from '../../gateway/setup/gateway-setup.js';
 import { loadOrCreateCa, type StoredCa } from '../../provisioning/ca-store.js';
 import { createRootCa, derToPem, generateP256KeyPair } from '../../provisioning/pki/index.js';

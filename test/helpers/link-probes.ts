@@ -5,7 +5,7 @@
  */
 import net from 'node:net';
 import type { ByteLink, LinkStatus } from '../../card-io/link/link.js';
-import type { LogFn, Logger, LogLevel } from '../../card-io/log.js';
+import type { LogFn, Logger, LogLevel } from '../../card-io/base/log.js';
 
 /** Resolves when `link.status` is (or becomes) `status`; rejects after `timeoutMs`. */
 export function waitForStatus(link: ByteLink, status: LinkStatus, timeoutMs = 5000): Promise<void> {

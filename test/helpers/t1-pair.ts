@@ -3,7 +3,7 @@
  * fault hook on the wire and a recording command processor, for T=1 tests.
  */
 import { createMemoryLinkPair, type FaultHook, type MemoryLinkPair } from '../../card-io/link/memory-link.js';
-import { silentLogger } from '../../card-io/log.js';
+import { silentLogger } from '../../card-io/base/log.js';
 import { T1CardEngine, type CommandProcessor } from '../../card-io/t1/t1-card-engine.js';
 import { T1InterfaceDevice } from '../../card-io/t1/t1-interface-device.js';
 import type { T1Options } from '../../card-io/t1/t1-options.js';

@@ -20,7 +20,7 @@ import { isCardError } from '../../card-io/errors.js';
 import { HomeCard } from '../../card-io/home-card/home-card.js';
 import type { ByteLink } from '../../card-io/link/link.js';
 import { createMemoryLinkPair } from '../../card-io/link/memory-link.js';
-import { silentLogger } from '../../card-io/log.js';
+import { silentLogger } from '../../card-io/base/log.js';
 import { BlockParser } from '../../card-io/t1/block-parser.js';
 import { computeEdc } from '../../card-io/t1/edc.js';
 import { T1InterfaceDevice } from '../../card-io/t1/t1-interface-device.js';

@@ -8,11 +8,11 @@ import { chmod, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isTerminalProfileError, loadTerminalProfile } from '../../card-io/access-card/terminal-profile.js';
-import { silentLogger } from '../../card-io/log.js';
+import { silentLogger } from '../../card-io/base/log.js';
 import { readBrokerUsers, verifyBrokerPassword } from '../../gateway/notify/broker-users.js';
 import { Registry } from '../../gateway/registry/index.js';
 import { loadOrCreateCa } from '../../provisioning/ca-store.js';
-import { enrollTerminal } from '../../provisioning/enroll-terminal.js';
+import { enrollTerminal } from '../../gateway/enrollment/enroll-terminal.js';
 import { derToPem } from '../../provisioning/pki/index.js';
 import { capturingLogger } from '../helpers/link-probes.js';
 import { signingCard } from '../helpers/signed-mail.js';

@@ -7,12 +7,12 @@ import { join } from 'node:path';
 import { connect, createServer, type TLSSocket } from 'node:tls';
 import { signRequest } from '../../card-io/access-card/request-signer.js';
 import { isTerminalProfileError, loadTerminalProfile } from '../../card-io/access-card/terminal-profile.js';
-import { silentLogger } from '../../card-io/log.js';
+import { silentLogger } from '../../card-io/base/log.js';
 import { isRegistryError, Registry } from '../../gateway/registry/index.js';
 import { SignedRequestVerifier } from '../../gateway/terminal-api/request-signature.js';
 import { loadOrCreateCa } from '../../provisioning/ca-store.js';
-import { enrollTerminal } from '../../provisioning/enroll-terminal.js';
-import { isEnrollmentError } from '../../provisioning/enrollment-error.js';
+import { enrollTerminal } from '../../gateway/enrollment/enroll-terminal.js';
+import { isEnrollmentError } from '../../gateway/enrollment/enrollment-error.js';
 import { issueGatewayServerCertificate } from '../../provisioning/gateway-server-certificate.js';
 import { derToPem } from '../../provisioning/pki/index.js';
 

@@ -8,12 +8,12 @@ import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadTerminalProfile } from '../../card-io/access-card/terminal-profile.js';
-import { silentLogger } from '../../card-io/log.js';
+import { silentLogger } from '../../card-io/base/log.js';
 import { BROKER_USERS_FILE, GATEWAY_BROKER_USER, readBrokerUsers, verifyBrokerPassword } from '../../gateway/notify/broker-users.js';
 import { Registry } from '../../gateway/registry/index.js';
-import { completeProfileMail, ensureGatewayBrokerUser, GATEWAY_PASSWORD_FILE } from '../../gateway/sandbox/sandbox-mail.js';
+import { completeProfileMail, ensureGatewayBrokerUser, GATEWAY_PASSWORD_FILE } from '../../deploy/sandbox/household/sandbox-mail.js';
 import { loadOrCreateCa } from '../../provisioning/ca-store.js';
-import { enrollTerminal } from '../../provisioning/enroll-terminal.js';
+import { enrollTerminal } from '../../gateway/enrollment/enroll-terminal.js';
 import { derToPem } from '../../provisioning/pki/index.js';
 import { signingCard } from '../helpers/signed-mail.js';
 

@@ -8,23 +8,23 @@
  * market and the gateway run here.
  */
 import { join } from 'node:path';
-import { connectHomeCard } from '../../card-io/home-card/connect.js';
-import type { Logger } from '../../card-io/log.js';
-import { loadOrCreateMarketPki, type MarketPki } from '../../deploy/sandbox/market-pki.js';
-import { startSandboxMarket, type SandboxMarket } from '../../deploy/sandbox/market/index.js';
-import { derToPem } from '../../provisioning/pki/index.js';
-import { loadGatewayConfig } from '../config/gateway-config.js';
-import { startGateway, type RunningGateway } from '../gateway.js';
-import { setupGateway } from '../setup/gateway-setup.js';
+import { connectHomeCard } from '../../../card-io/home-card/connect.js';
+import type { Logger } from '../../../card-io/base/log.js';
+import { loadOrCreateMarketPki, type MarketPki } from '../market-pki.js';
+import { startSandboxMarket, type SandboxMarket } from '../market/index.js';
+import { derToPem } from '../../../provisioning/pki/index.js';
+import { loadGatewayConfig } from '../../../gateway/config/gateway-config.js';
+import { startGateway, type RunningGateway } from '../../../gateway/gateway.js';
+import { setupGateway } from '../../../gateway/setup/gateway-setup.js';
 import { spawnEmulator, type EmulatorChild } from './emulator-child.js';
-import { issueHouseholdCredential, loadOrCreateIssuerPki } from '../../deploy/sandbox/issuer-pki.js';
-import { startSandboxIssuer, type SandboxIssuer } from '../../deploy/sandbox/issuer/index.js';
-import { startEmbeddedBroker } from '../notify/embedded-broker.js';
-import { primeMailbox } from '../notify/prime-mailbox.js';
-import { BROKER_USERS_FILE } from '../notify/broker-users.js';
+import { issueHouseholdCredential, loadOrCreateIssuerPki } from '../issuer-pki.js';
+import { startSandboxIssuer, type SandboxIssuer } from '../issuer/index.js';
+import { startEmbeddedBroker } from '../../../gateway/notify/embedded-broker.js';
+import { primeMailbox } from '../../../gateway/notify/prime-mailbox.js';
+import { BROKER_USERS_FILE } from '../../../gateway/notify/broker-users.js';
 import { ensureGatewayBrokerUser, terminalBrokerLogins } from './sandbox-mail.js';
-import { Registry } from '../registry/index.js';
-import { dataPath } from '../config/gateway-config.js';
+import { Registry } from '../../../gateway/registry/index.js';
+import { dataPath } from '../../../gateway/config/gateway-config.js';
 import { access } from 'node:fs/promises';
 import { assertPortFree } from './port-check.js';
 import { ensureMarketAnchor, ensurePersonalized, prepareSandboxCard } from './sandbox-card.js';

@@ -8,12 +8,12 @@
  */
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { OPTIONAL_PROFILE_FILES } from '../../card-io/access-card/terminal-profile.js';
-import { isErrno } from '../../card-io/durable/atomic-file.js';
-import { derToPem } from '../../provisioning/pki/index.js';
-import { BROKER_USERS_FILE, GATEWAY_BROKER_USER, generateBrokerPassword, readBrokerUsers, setBrokerUser, type BrokerCredentials } from '../notify/broker-users.js';
-import { ensureDirectory } from '../notify/durable-fs.js';
-import { dataPath } from '../config/gateway-config.js';
+import { OPTIONAL_PROFILE_FILES } from '../../../card-io/access-card/terminal-profile.js';
+import { isErrno } from '../../../card-io/base/durable/atomic-file.js';
+import { derToPem } from '../../../provisioning/pki/index.js';
+import { BROKER_USERS_FILE, GATEWAY_BROKER_USER, generateBrokerPassword, readBrokerUsers, setBrokerUser, type BrokerCredentials } from '../../../gateway/notify/broker-users.js';
+import { ensureDirectory } from '../../../gateway/notify/durable-fs.js';
+import { dataPath } from '../../../gateway/config/gateway-config.js';
 
 export const GATEWAY_PASSWORD_FILE = 'mqtt/gateway.password';
 

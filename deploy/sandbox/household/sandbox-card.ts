@@ -6,10 +6,10 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { access, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createCardImage } from '../../card-io/emulator/card-image.js';
-import type { HomeCard, PurseSetup } from '../../card-io/home-card/home-card.js';
-import { loadOrCreateCa, type StoredCa } from '../../provisioning/ca-store.js';
-import { personalizeCard, type CardPins } from '../../provisioning/personalize-card.js';
+import { createCardImage } from '../../../card-io/emulator/card-image.js';
+import type { HomeCard, PurseSetup } from '../../../card-io/home-card/home-card.js';
+import { loadOrCreateCa, type StoredCa } from '../../../provisioning/ca-store.js';
+import { personalizeCard, type CardPins } from '../../../provisioning/personalize-card.js';
 
 /** Documented in README.md; a sandbox only, never a real household's card. */
 export const DEMO_PINS: CardPins = { pin1: '1234', pin2: '5678', puk: '87654321' };

@@ -7,8 +7,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 
-/** bin/homegate.js, found from this compiled file (dist/gateway/sandbox/). */
-export const HOMEGATE_BIN = fileURLToPath(new URL('../../../bin/homegate.js', import.meta.url));
+/** bin/homegate.js, found from this compiled file (dist/deploy/sandbox/household/). */
+export const HOMEGATE_BIN = fileURLToPath(new URL('../../../../bin/homegate.js', import.meta.url));
 
 export interface EmulatorChild {
   readonly process: ChildProcess;

@@ -6,10 +6,10 @@
  * identity (a session certificate issued by the home card).
  */
 import { X509Certificate } from 'node:crypto';
-import { AccessCard } from '../../card-io/access-card/access-card.js';
-import { marketRequest } from '../../card-io/access-card/market-request.js';
-import { loadTerminalProfile } from '../../card-io/access-card/terminal-profile.js';
-import type { CardPins } from '../../provisioning/personalize-card.js';
+import { AccessCard } from '../../../card-io/access-card/access-card.js';
+import { marketRequest } from '../../../card-io/access-card/market-request.js';
+import { loadTerminalProfile } from '../../../card-io/access-card/terminal-profile.js';
+import type { CardPins } from '../../../provisioning/personalize-card.js';
 
 export interface DemoResult {
   resumed: boolean;

@@ -5,11 +5,11 @@
  */
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Logger } from '../../card-io/log.js';
-import { loadOrCreateCa } from '../../provisioning/ca-store.js';
-import { enrollTerminal } from '../../provisioning/enroll-terminal.js';
-import { dataPath } from '../config/gateway-config.js';
-import { Registry } from '../registry/index.js';
+import type { Logger } from '../../../card-io/base/log.js';
+import { loadOrCreateCa } from '../../../provisioning/ca-store.js';
+import { enrollTerminal } from '../../../gateway/enrollment/enroll-terminal.js';
+import { dataPath } from '../../../gateway/config/gateway-config.js';
+import { Registry } from '../../../gateway/registry/index.js';
 import { completeProfileMail } from './sandbox-mail.js';
 
 export const DEMO_TERMINAL = { name: 'demo', mail: 'demo@household.example' } as const;

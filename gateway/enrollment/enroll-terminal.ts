@@ -21,13 +21,13 @@
  */
 import type { KeyObject } from 'node:crypto';
 import { join } from 'node:path';
-import { OPTIONAL_PROFILE_FILES, PROFILE_FILES, type TerminalProfileJson } from '../card-io/access-card/terminal-profile.js';
-import type { Logger } from '../card-io/log.js';
-import { generateBrokerPassword, setBrokerUser, type BrokerCredentials } from '../gateway/notify/broker-users.js';
-import { checkMail, checkTerminalName, type Registry, type TerminalRecord } from '../gateway/registry/index.js';
+import { OPTIONAL_PROFILE_FILES, PROFILE_FILES, type TerminalProfileJson } from '../../card-io/access-card/terminal-profile.js';
+import type { Logger } from '../../card-io/base/log.js';
+import { generateBrokerPassword, setBrokerUser, type BrokerCredentials } from '../notify/broker-users.js';
+import { checkMail, checkTerminalName, type Registry, type TerminalRecord } from '../registry/index.js';
 import { EnrollmentError } from './enrollment-error.js';
-import { createClientCertificate, derToPem, generateP256KeyPair, sha256Fingerprint, type IssuingCa } from './pki/index.js';
-import { createProfileDir, fsyncDir, KEY_FILE_MODE, PUBLIC_FILE_MODE, removeProfileDir, writeNewFile } from './profile-files.js';
+import { createClientCertificate, derToPem, generateP256KeyPair, sha256Fingerprint, type IssuingCa } from '../../provisioning/pki/index.js';
+import { createProfileDir, fsyncDir, KEY_FILE_MODE, PUBLIC_FILE_MODE, removeProfileDir, writeNewFile } from '../../provisioning/profile-files.js';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 /** Terminal certificates live two years; re-enrolling replaces one. */
