@@ -5,7 +5,7 @@
  */
 import type { KeyObject } from 'node:crypto';
 import { createServerCertificate, derToPem, generateP256KeyPair, type IssuingCa } from './pki/index.js';
-import { EnrollmentError } from '../gateway/enrollment/enrollment-error.js';
+import { EnrollmentError } from './enrollment-error.js';
 
 export interface GatewayServerCertificate {
   /** DER. */

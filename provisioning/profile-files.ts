@@ -7,7 +7,7 @@
  */
 import { chmod, mkdir, open, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { EnrollmentError } from '../gateway/enrollment/enrollment-error.js';
+import { EnrollmentError } from './enrollment-error.js';
 
 export const PROFILE_DIR_MODE = 0o700;
 export const KEY_FILE_MODE = 0o600;

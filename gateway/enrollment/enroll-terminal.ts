@@ -25,7 +25,7 @@ import { OPTIONAL_PROFILE_FILES, PROFILE_FILES, type TerminalProfileJson } from 
 import type { Logger } from '../../card-io/base/log.js';
 import { generateBrokerPassword, setBrokerUser, type BrokerCredentials } from '../notify/broker-users.js';
 import { checkMail, checkTerminalName, type Registry, type TerminalRecord } from '../registry/index.js';
-import { EnrollmentError } from './enrollment-error.js';
+import { EnrollmentError } from '../../provisioning/enrollment-error.js';
 import { createClientCertificate, derToPem, generateP256KeyPair, sha256Fingerprint, type IssuingCa } from '../../provisioning/pki/index.js';
 import { createProfileDir, fsyncDir, KEY_FILE_MODE, PUBLIC_FILE_MODE, removeProfileDir, writeNewFile } from '../../provisioning/profile-files.js';
 

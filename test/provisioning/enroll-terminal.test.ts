@@ -12,7 +12,7 @@ import { isRegistryError, Registry } from '../../gateway/registry/index.js';
 import { SignedRequestVerifier } from '../../gateway/terminal-api/request-signature.js';
 import { loadOrCreateCa } from '../../provisioning/ca-store.js';
 import { enrollTerminal } from '../../gateway/enrollment/enroll-terminal.js';
-import { isEnrollmentError } from '../../gateway/enrollment/enrollment-error.js';
+import { isEnrollmentError } from '../../provisioning/enrollment-error.js';
 import { issueGatewayServerCertificate } from '../../provisioning/gateway-server-certificate.js';
 import { derToPem } from '../../provisioning/pki/index.js';
 
