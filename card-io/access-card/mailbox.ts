@@ -29,6 +29,7 @@
  * import the gateway).
  */
 import type { KeyObject } from 'node:crypto';
+import tls from 'node:tls';
 import mqtt, { type IConnackPacket, type MqttClient } from 'mqtt';
 import { cardKeyOf, verifyMail } from './mail-verifier.js';
 
@@ -51,6 +52,12 @@ export interface MailboxOptions {
   seen?: ReadonlySet<string>;
   /** The card certificate pinned at enrollment (DER, or PEM text): only mail the card signed is shown. */
   cardCertificate: Uint8Array | string;
+  /**
+   * Extra trust anchors (PEM) for an `mqtts://` broker, beside the system's:
+   * the household CA from the terminal's profile, which issues the household
+   * broker's certificate (deploy/mosquitto/homegate.conf).
+   */
+  ca?: string;
 }
 
 /** One notification as received: its id and type, and the whole JSON object. */
@@ -136,6 +143,8 @@ async function collect(options: Omit<MailboxOptions, 'cardCertificate'>, accept:
     password: options.password,
     connectTimeout: options.connectTimeoutMs ?? 10_000,
     reconnectPeriod: 0, // one read: a failure is reported, not retried
+    // mqtts: the system's anchors plus the household CA; the broker's name is checked as always.
+    ...(options.ca ? { ca: [...tls.rootCertificates, options.ca] } : {}),
   });
   // Attached before the CONNACK: a persistent session's queued messages follow it at once.
   client.on('message', (t, payload) => {

@@ -83,7 +83,16 @@ export function registerPurseCommands(terminal: Command, open: Open): void {
       const { readMailbox } = await import('../../card-io/access-card/mailbox.js');
       // The terminal's own broker login and the card certificate pinned at enrollment (terminal-profile.ts).
       const { broker, cardCertificatePem } = a.profile;
-      const r = await readMailbox({ url: who.mailbox.url, topicPrefix: who.mailbox.topicPrefix, terminalId: who.terminal.id, idleMs: flags.idleMs, seen, cardCertificate: cardCertificatePem ?? '', ...(broker ?? {}) });
+      const r = await readMailbox({
+        url: who.mailbox.url,
+        topicPrefix: who.mailbox.topicPrefix,
+        terminalId: who.terminal.id,
+        idleMs: flags.idleMs,
+        seen,
+        cardCertificate: cardCertificatePem ?? '',
+        ca: a.profile.householdCaPem, // an mqtts broker with a household-CA certificate
+        ...(broker ?? {}),
+      });
       if (r.rejected > 0) process.stderr.write(`ignored ${r.rejected} message(s) the home card did not sign as shown\n`);
       for (const m of r.messages) seen.add(m.id);
       await writeFile(seenFile, JSON.stringify([...seen].slice(-10_000)), { mode: 0o600 });
