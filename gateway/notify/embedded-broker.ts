@@ -15,8 +15,9 @@
  * subscribes only to its own mail topic and to the gateway's status.
  * Without one it is open (tests of the transport only).
  */
+import { unwatchFile, watchFile } from 'node:fs';
 import net from 'node:net';
-import { Aedes } from 'aedes';
+import { Aedes, type Client } from 'aedes';
 import { silentLogger, type Logger } from '../../card-io/base/log.js';
 import { clientIdAllowed, GATEWAY_BROKER_USER, readBrokerUsers, verifyBrokerPassword } from './broker-users.js';
 import { NotifyError } from './notify-error.js';
@@ -50,7 +51,7 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions = {}): 
   const logger = (options.logger ?? silentLogger).child({ component: 'mqtt-broker' });
   // drainTimeout: a client that stops reading is cut after 30 s instead of stalling delivery to everyone.
   const aedes = await Aedes.createBroker({ drainTimeout: 30_000 });
-  if (options.passwordFile !== undefined) enforceUsers(aedes, options.passwordFile, options.topicPrefix ?? 'homegate', logger);
+  const stopEnforcing = options.passwordFile === undefined ? () => undefined : enforceUsers(aedes, options.passwordFile, options.topicPrefix ?? 'homegate', logger);
   const sockets = new Set<net.Socket>();
   const server = net.createServer((socket) => {
     sockets.add(socket);
@@ -72,6 +73,7 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions = {}): 
   let stopping: Promise<void> | undefined;
   const stop = () =>
     (stopping ??= (async () => {
+      stopEnforcing();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       await new Promise<void>((resolve) => aedes.close(() => resolve()));
       for (const socket of sockets) socket.destroy(); // aedes ended the sessions; nothing left to flush
@@ -90,8 +92,30 @@ function refuse(returnCode: number, message: string) {
   return Object.assign(new Error(message), { returnCode });
 }
 
-function enforceUsers(aedes: Aedes, passwordFile: string, prefix: string, logger: Logger): void {
+/** How often the password file is checked for removed users, in ms. */
+const USERS_POLL_MS = 500;
+
+/** Installs the user rules; returns the function that stops watching the password file. */
+function enforceUsers(aedes: Aedes, passwordFile: string, prefix: string, logger: Logger): () => void {
   const users = new WeakMap<object, string>();
+  const connected = new Set<Client>();
+  aedes.on('clientReady', (client) => connected.add(client));
+  aedes.on('clientDisconnect', (client) => connected.delete(client));
+  // A revoked terminal's user leaves the password file (removeBrokerUser): its
+  // connected clients are cut at once, not only refused at their next connect.
+  const dropRemovedUsers = () => {
+    void readBrokerUsers(passwordFile)
+      .then((hashes) => {
+        for (const client of connected) {
+          const username = users.get(client);
+          if (username === undefined || hashes.has(username)) continue;
+          logger.warn({ username, clientId: client.id }, 'MQTT user removed: its client is disconnected');
+          client.close();
+        }
+      })
+      .catch((e: unknown) => logger.error({ err: (e as Error).message }, 'MQTT password file unreadable'));
+  };
+  watchFile(passwordFile, { interval: USERS_POLL_MS, persistent: false }, dropRemovedUsers);
   aedes.authenticate = (client, username, password, done) => {
     void (async () => {
       const hashes = await readBrokerUsers(passwordFile);
@@ -121,6 +145,7 @@ function enforceUsers(aedes: Aedes, passwordFile: string, prefix: string, logger
     logger.warn({ username, topic: sub.topic }, 'MQTT subscription refused');
     callback(null, null); // SUBACK 0x80 for this filter
   };
+  return () => unwatchFile(passwordFile, dropRemovedUsers);
 }
 
 /** A terminal's own mail topic, and the gateway's status and availability (a filter confined to `<prefix>/gateway/`). */

@@ -176,3 +176,13 @@ for (const [name, register, start] of brokers) {
     await t.notThrowsAsync(readUnverifiedMailbox(mailbox(h, ALICE)));
   });
 }
+
+test('embedded broker: When a terminal\'s user is removed while its client is connected, that client is disconnected and the others stay', async (t) => {
+  const h = await household(t, brokers[0]![2]);
+  const bob = await connect(t, h.url, { clientId: mailboxClientId(BOB), username: BOB, password: h.password[BOB], clean: false });
+  const alice = await connect(t, h.url, { clientId: mailboxClientId(ALICE), username: ALICE, password: h.password[ALICE], clean: false });
+  const bobGone = new Promise<void>((resolve) => bob.once('close', () => resolve()));
+  await removeBrokerUser(h.file, BOB);
+  await bobGone;
+  t.true(alice.connected, 'another terminal keeps its connection');
+});
