@@ -1,5 +1,6 @@
 /** Poll the gateway's health endpoint until it answers or the time is up. */
 import { request } from 'node:https';
+import { CodedError } from '../../card-io/base/coded-error.js';
 
 export interface GatewayHealth {
   ok: boolean;
@@ -38,9 +39,12 @@ export interface GatewayTarget {
  * gateway.json, as while a first `npm start` is still creating it): retried
  * until the deadline, then reported as `gateway-not-configured`.
  */
-export class GatewayNotConfigured extends Error {
+export class GatewayNotConfigured extends CodedError<'gateway-not-configured'> {
   override readonly name = 'GatewayNotConfigured';
-  readonly code = 'gateway-not-configured';
+  readonly family = 'cli';
+  constructor(message: string) {
+    super('gateway-not-configured', message, {});
+  }
 }
 
 export async function waitForGateway(url: string, ca: Buffer | undefined, waitMs: number): Promise<GatewayHealth> {
