@@ -16,6 +16,10 @@ export type ApiErrorCode =
   | 'request-replayed'
   | 'terminal-unknown'
   | 'terminal-revoked'
+  /** Admin API: the card refused the admin key's authentication. */
+  | 'admin-auth-failed'
+  /** Admin API: the name, certificate or profile is already taken. */
+  | 'conflict'
   | 'market-unknown'
   | 'not-found'
   | 'card-locked'
