@@ -26,3 +26,6 @@ export abstract class CodedError<C extends string | number = string | number, X 
 export function isCodedError(e: unknown): e is CodedError {
   return e instanceof CodedError;
 }
+
+/** Context values an edge may show as they are: plain scalars, no objects, nothing secret. */
+export type SafeFields = Record<string, string | number | boolean | null>;
