@@ -47,6 +47,15 @@ export class GatewayNotConfigured extends CodedError<'gateway-not-configured'> {
   }
 }
 
+/** The gateway did not answer its health check before the deadline. */
+export class GatewayUnreachable extends CodedError<'gateway-unreachable'> {
+  override readonly name = 'GatewayUnreachable';
+  readonly family = 'cli';
+  constructor(url: string, message: string, options?: { cause?: unknown }) {
+    super('gateway-unreachable', message, { url }, options);
+  }
+}
+
 export async function waitForGateway(url: string, ca: Buffer | undefined, waitMs: number): Promise<GatewayHealth> {
   return waitForGatewayTarget(async () => ({ url, ca }), waitMs);
 }
@@ -63,7 +72,7 @@ export async function waitForGatewayTarget(locate: () => Promise<GatewayTarget>,
       if (target === undefined && !(e instanceof GatewayNotConfigured)) throw e;
       if (Date.now() >= deadline) {
         if (target === undefined) throw e;
-        throw Object.assign(new Error(`The gateway at ${target.url} does not answer: ${(e as Error).message}`), { code: 'gateway-unreachable' });
+        throw new GatewayUnreachable(target.url, `The gateway at ${target.url} does not answer: ${(e as Error).message}`, { cause: e });
       }
       await new Promise((r) => setTimeout(r, 250));
     }
