@@ -6,6 +6,8 @@
  * Secrets never go into a message or the context: a context holds lengths,
  * status words and names, not PINs, keys or APDU payloads.
  */
+import { CodedError } from './base/coded-error.js';
+
 export const CardErrorCode = {
   // 1xx: APDU format (ISO/IEC 7816-4 §5.1)
   MalformedApdu: 100,
@@ -79,15 +81,12 @@ export interface CardErrorContext {
   [key: string]: unknown;
 }
 
-export class CardError extends Error {
+export class CardError extends CodedError<CardErrorCode, CardErrorContext> {
   override readonly name = 'CardError';
-  readonly code: CardErrorCode;
-  readonly context: CardErrorContext;
+  readonly family = 'card';
 
   constructor(code: CardErrorCode, message: string, context: CardErrorContext = {}, options?: { cause?: unknown }) {
-    super(`${message} (HG-${code})`, options);
-    this.code = code;
-    this.context = context;
+    super(code, `${message} (HG-${code})`, context, options);
   }
 
   /** The status word the card answered, if this error came from the card. */

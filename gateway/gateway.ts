@@ -22,7 +22,7 @@ import { loadOrCreateCa } from '../provisioning/ca-store.js';
 import { enrollTerminal } from './enrollment/enroll-terminal.js';
 import { primeMailbox } from './notify/prime-mailbox.js';
 import { BROKER_USERS_FILE, removeBrokerUser } from './notify/broker-users.js';
-import { ApiError } from './terminal-api/api-error.js';
+import { AuthorizationError } from './authorization/authorization-error.js';
 import { terminalApiRoutes } from './terminal-api/handlers.js';
 import { SignedRequestVerifier } from './terminal-api/request-signature.js';
 import { createTerminalApiServer } from './terminal-api/server.js';
@@ -97,11 +97,11 @@ export async function startGateway(o: StartGatewayOptions): Promise<RunningGatew
       const t = registry.findTerminalByFingerprint(fingerprint);
       if (!t) {
         log.warn({ fingerprint }, 'unregistered terminal refused');
-        throw new ApiError(403, 'terminal-unknown', 'This terminal is not registered with the gateway');
+        throw new AuthorizationError('terminal-unknown', 'This terminal is not registered with the gateway');
       }
       if (t.status !== 'active') {
         log.warn({ terminal: t.id }, 'revoked terminal refused');
-        throw new ApiError(403, 'terminal-revoked', 'This terminal has been revoked');
+        throw new AuthorizationError('terminal-revoked', 'This terminal has been revoked');
       }
       void registry.touchTerminal(t.id).catch(() => undefined);
       return { id: t.id, name: t.name, mail: t.mail };

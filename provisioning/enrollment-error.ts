@@ -2,21 +2,20 @@
  * The one error class of terminal enrollment. Registry problems (a duplicate
  * certificate or active name, an invalid name or mail) stay RegistryErrors.
  */
+import { CodedError } from '../card-io/base/coded-error.js';
+
 export type EnrollmentErrorCode =
   /** The profile directory exists; enrollment never overwrites a terminal's key. */
   | 'profile-exists'
   /** An argument failed validation (gateway URL, server certificate names). */
   | 'invalid';
 
-export class EnrollmentError extends Error {
+export class EnrollmentError extends CodedError<EnrollmentErrorCode> {
   override readonly name = 'EnrollmentError';
-  readonly code: EnrollmentErrorCode;
-  readonly context: Record<string, unknown>;
+  readonly family = 'enrollment';
 
   constructor(code: EnrollmentErrorCode, message: string, context: Record<string, unknown> = {}, options?: { cause?: unknown }) {
-    super(`${message} (${code})`, options);
-    this.code = code;
-    this.context = context;
+    super(code, `${message} (${code})`, context, options);
   }
 }
 

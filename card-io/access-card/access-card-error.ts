@@ -3,6 +3,8 @@
  * gateway's own error fields when the gateway refused (API.md). Never a PIN,
  * key or session in any of them.
  */
+import { CodedError } from '../base/coded-error.js';
+
 export type AccessCardErrorCode =
   | 'gateway-unreachable'
   | 'gateway-refused'
@@ -15,15 +17,16 @@ export type AccessCardErrorCode =
   /** This terminal's card session is closed and the command may not ask PIN1 (only `terminal unlock` does). */
   | 'card-locked';
 
-export class AccessCardError extends Error {
+export class AccessCardError extends CodedError<AccessCardErrorCode> {
   override readonly name = 'AccessCardError';
+  readonly family = 'access-card';
   constructor(
-    readonly code: AccessCardErrorCode,
+    code: AccessCardErrorCode,
     message: string,
     /** For gateway-refused: the gateway's error code and fields (e.g. triesLeft). */
     readonly gateway?: { status: number; code: string; [k: string]: unknown },
   ) {
-    super(message);
+    super(code, message, { ...(gateway ? { gateway } : {}) });
   }
 }
 

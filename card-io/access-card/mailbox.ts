@@ -32,6 +32,7 @@ import type { KeyObject } from 'node:crypto';
 import tls from 'node:tls';
 import mqtt, { type IConnackPacket, type MqttClient } from 'mqtt';
 import { cardKeyOf, verifyMail } from './mail-verifier.js';
+import { CodedError } from '../base/coded-error.js';
 
 export interface MailboxOptions {
   /** Broker URL, `mqtt://host:port` or `mqtts://host:port`. */
@@ -82,14 +83,11 @@ export interface MailboxRead {
 
 export type MailboxErrorCode = 'invalid-options' | 'no-card-certificate' | 'broker-unreachable' | 'broker-refused' | 'subscribe-refused';
 
-export class MailboxError extends Error {
+export class MailboxError extends CodedError<MailboxErrorCode> {
   override readonly name = 'MailboxError';
-  constructor(
-    readonly code: MailboxErrorCode,
-    message: string,
-    options?: { cause?: unknown },
-  ) {
-    super(`${message} (mailbox:${code})`, options);
+  readonly family = 'mailbox';
+  constructor(code: MailboxErrorCode, message: string, options?: { cause?: unknown }) {
+    super(code, `${message} (mailbox:${code})`, {}, options);
   }
 }
 

@@ -22,6 +22,7 @@
 import { createPrivateKey, X509Certificate, type KeyObject } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { CodedError } from '../base/coded-error.js';
 
 export const PROFILE_FILES = {
   profile: 'profile.json',
@@ -75,18 +76,15 @@ export type TerminalProfileErrorCode =
   /** terminal.key is readable by group or others; refused until chmod 600. */
   | 'key-permissions';
 
-export class TerminalProfileError extends Error {
+export class TerminalProfileError extends CodedError<TerminalProfileErrorCode> {
   override readonly name = 'TerminalProfileError';
-  readonly code: TerminalProfileErrorCode;
+  readonly family = 'terminal-profile';
   /** 'warning' for key-permissions (fix and retry), 'error' otherwise. */
   readonly level: 'error' | 'warning';
-  readonly context: Record<string, unknown>;
 
   constructor(code: TerminalProfileErrorCode, message: string, context: Record<string, unknown> = {}, options?: { cause?: unknown }) {
-    super(`${message} (${code})`, options);
-    this.code = code;
+    super(code, `${message} (${code})`, context, options);
     this.level = code === 'key-permissions' ? 'warning' : 'error';
-    this.context = context;
   }
 }
 

@@ -3,6 +3,16 @@
  * (enroll, list, role, revoke) and the card's PINs (unblock with the PUK,
  * change). Enrollment writes the terminal's profile under
  * <data>/terminals/<name>, from where it is carried to the terminal.
+ *
+ * Errors are answered like the terminal API's (`{ error: { code, message, ... } }`),
+ * mapped once by terminal-api/http-errors.ts:
+ *   400 bad-request        a missing or invalid field (registry or enrollment `invalid`, a card argument)
+ *   403 admin-auth-failed  the card refused the admin key's authentication
+ *   404 not-found          no such route, terminal or PIN service; 404 market-unknown for a market
+ *   409 conflict           a name or certificate already taken, a profile that exists, no admin key configured
+ *   401/423/429            pin-wrong, pin-blocked / card-locked, pin-throttled (as in API.md)
+ *   503 card-absent        the card does not answer
+ *   500 internal           anything else (a bug, a disk error): the message is in the gateway log only
  */
 import type { Registry } from '../registry/index.js';
 import { ApiError } from '../terminal-api/api-error.js';

@@ -7,7 +7,8 @@
 import { chmod, unlink } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Logger } from '../../card-io/base/log.js';
-import { ApiError, isApiError } from '../terminal-api/api-error.js';
+import { ApiError } from '../terminal-api/api-error.js';
+import { toHttpError } from '../terminal-api/http-errors.js';
 
 export type AdminHandler = (body: Record<string, unknown>, params: string[]) => Promise<unknown>;
 /** "METHOD /path/:param" → handler; a plain map. */
@@ -46,9 +47,10 @@ export async function startAdminServer(socketPath: string, routes: AdminRoutes, 
       if (!found) throw new ApiError(404, 'not-found', `No such admin endpoint: ${req.method} ${path}`);
       send(res, 200, await found.handler(await readJson(req), found.params));
     } catch (e) {
-      const err = isApiError(e) ? e : toApiError(e);
-      if (err.code === 'internal') logger.error({ err: (e as Error)?.stack ?? String(e), path }, 'admin request failed');
-      send(res, err.status, err.toJSON());
+      // The terminal API's mapping (terminal-api/http-errors.ts): one answer per error, codes listed there.
+      const err = toHttpError(e);
+      if (err.log) logger.error({ err: (e as Error)?.stack ?? String(e), path }, 'admin request failed');
+      send(res, err.status, err.body);
     }
   }
   await new Promise<void>((resolve, reject) => {
@@ -57,15 +59,6 @@ export async function startAdminServer(socketPath: string, routes: AdminRoutes, 
   });
   await chmod(socketPath, 0o600);
   return server;
-}
-
-/** Typed errors of other layers keep their message; anything else is internal. */
-function toApiError(e: unknown): ApiError {
-  if (e instanceof Error && 'code' in e && typeof (e as { code: unknown }).code === 'string') {
-    return new ApiError(400, 'bad-request', e.message, { reason: String((e as { code: string }).code) });
-  }
-  if (e instanceof Error && e.name === 'CardError') return new ApiError(502, 'card-absent', e.message);
-  return new ApiError(500, 'internal', 'Internal error; see the gateway log');
 }
 
 function send(res: ServerResponse, status: number, value: unknown): void {

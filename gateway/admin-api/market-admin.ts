@@ -67,7 +67,7 @@ export class MarketAdmin {
   }
 
   private async asAdmin(fn: (card: HomeCard) => Promise<void>): Promise<void> {
-    if (!this.o.adminKeyFile) throw new ApiError(409, 'bad-request', 'No card admin key configured (card.adminKeyFile): markets cannot be put on the card');
+    if (!this.o.adminKeyFile) throw new ApiError(409, 'conflict', 'No card admin key configured (card.adminKeyFile): markets cannot be put on the card');
     const key = Buffer.from((await readFile(this.o.adminKeyFile, 'utf8')).trim(), 'hex');
     try {
       await this.o.cards.exclusive(async (card) => {

@@ -8,12 +8,12 @@
  * needed: it is handed back as soon as it has signed, before the handshake.
  */
 import type { Logger } from '../../card-io/base/log.js';
-import { CardErrorCode, isCardError } from '../../card-io/errors.js';
 import type { CardService } from '../card/card-service.js';
+import { CardSessionError } from '../card/card-session-error.js';
 import { pinError, type CardLease, type CardSessions } from '../card/card-sessions.js';
-import { createProxyState, delegatedHandshake, isProxyError, marketTarget, type CardSigner, type ProxyOptions, type ProxyState } from '../proxy/index.js';
+import { createProxyState, delegatedHandshake, marketTarget, type CardSigner, type ProxyOptions, type ProxyState } from '../proxy/index.js';
 import type { Registry } from '../registry/index.js';
-import { ApiError } from '../terminal-api/api-error.js';
+import { AuthorizationError } from './authorization-error.js';
 import type { AuthorizeAnswer } from '../terminal-api/handlers.js';
 import type { TerminalIdentity } from '../terminal-api/routes.js';
 
@@ -38,9 +38,9 @@ export class MarketAuthorizer {
 
   async authorize(terminal: TerminalIdentity, marketName: string, pin2: string): Promise<AuthorizeAnswer> {
     const market = this.o.registry.getMarket(marketName);
-    if (!market) throw new ApiError(404, 'market-unknown', `No market named ${marketName} is registered`);
+    if (!market) throw new AuthorizationError('market-unknown', `No market named ${marketName} is registered`);
     const cardCertificate = this.o.cards.certificate;
-    if (!cardCertificate) throw new ApiError(503, 'card-absent', 'The home card is not available');
+    if (!cardCertificate) throw new AuthorizationError('card-absent', 'The home card is not available');
 
     let lease: CardLease | undefined = await this.o.sessions.lease(terminal.id);
     const handBack = () => {
@@ -82,7 +82,8 @@ export class MarketAuthorizer {
         marketCa: market.anchorPem,
       };
     } catch (e) {
-      throw toApiError(e);
+      // PIN refusals become session errors; proxy and card errors reach the edge as they are.
+      throw pinError(e);
     } finally {
       handBack();
     }
@@ -90,16 +91,6 @@ export class MarketAuthorizer {
 }
 
 function held(lease: CardLease | undefined): CardLease {
-  if (!lease) throw new ApiError(500, 'internal', 'The card was used after it was handed back');
+  if (!lease) throw new CardSessionError('internal', 'The card was used after it was handed back');
   return lease;
-}
-
-
-function toApiError(e: unknown): unknown {
-  if (e instanceof ApiError) return e;
-  if (isProxyError(e)) return new ApiError(e.status, e.code, e.message, { stage: e.context.stage ?? null });
-  const pin = pinError(e);
-  if (pin instanceof ApiError) return pin;
-  if (isCardError(e) && (e.code < 400 || e.code === CardErrorCode.CommandTimeout)) return new ApiError(503, 'card-absent', `The home card did not answer: ${e.message}`);
-  return e;
 }

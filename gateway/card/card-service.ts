@@ -9,7 +9,7 @@ import { connectHomeCard, type ConnectHomeCardOptions, type HomeCardConnection }
 import type { HomeCard } from '../../card-io/home-card/home-card.js';
 import { Listeners } from '../../card-io/link/listeners.js';
 import type { Logger } from '../../card-io/base/log.js';
-import { ApiError } from '../terminal-api/api-error.js';
+import { CardSessionError } from './card-session-error.js';
 import { Mutex } from './mutex.js';
 
 export type CardPresence = 'present' | 'absent';
@@ -66,7 +66,7 @@ export class CardService {
     this.connection = undefined;
   }
 
-  /** Run `fn` with the card to itself. Throws ApiError card-absent without a card. */
+  /** Run `fn` with the card to itself. Throws CardSessionError card-absent without a card. */
   async exclusive<T>(fn: (card: HomeCard) => Promise<T>): Promise<T> {
     const release = await this.mutex.acquire();
     try {
@@ -133,7 +133,7 @@ export class CardService {
   }
 }
 
-function cardAbsent(cause?: unknown): ApiError {
+function cardAbsent(cause?: unknown): CardSessionError {
   const code = isCardError(cause) ? cause.code : CardErrorCode.LinkDisconnected;
-  return new ApiError(503, 'card-absent', 'The home card does not answer (absent or line down)', { cardErrorCode: code });
+  return new CardSessionError('card-absent', 'The home card does not answer (absent or line down)', { cardErrorCode: code });
 }

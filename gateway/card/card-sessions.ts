@@ -23,7 +23,7 @@
 import { CardErrorCode, isCardError, type CardError } from '../../card-io/errors.js';
 import type { HomeCard } from '../../card-io/home-card/home-card.js';
 import type { Logger } from '../../card-io/base/log.js';
-import { ApiError } from '../terminal-api/api-error.js';
+import { CardSessionError } from './card-session-error.js';
 import type { CardService } from './card-service.js';
 import { PinThrottle, type ThrottledPin } from './pin-throttle.js';
 
@@ -122,7 +122,7 @@ export class CardSessions {
 
   /**
    * A PIN try failed: log it (never the PIN), count it for the terminal's
-   * delay, and after a wrong PIN1 drop every cached PIN1. Returns the API error.
+   * delay, and after a wrong PIN1 drop every cached PIN1. Returns the error to throw.
    */
   failedTry(terminalId: string, pin: ThrottledPin | 'PUK', e: unknown): unknown {
     if (isCardError(e) && e.code === CardErrorCode.WrongPin) {
@@ -131,7 +131,7 @@ export class CardSessions {
       this.options.logger.warn({ terminal: terminalId, pin, triesLeft, retryAfterMs }, 'wrong PIN try');
       if (pin === 'PIN1') this.dropAll('wrong PIN1 try');
       const api = pinError(e);
-      return api instanceof ApiError ? new ApiError(api.status, api.code, api.message, { ...api.fields, retryAfterMs }) : api;
+      return api instanceof CardSessionError ? new CardSessionError(api.code, api.message, { ...api.context, retryAfterMs }) : api;
     }
     if (isCardError(e) && e.code === CardErrorCode.PinBlocked) {
       this.options.logger.warn({ terminal: terminalId, pin }, 'PIN try on a blocked PIN');
@@ -158,7 +158,7 @@ export class CardSessions {
 
   /**
    * Take the card for this terminal, in its PIN1 state, until `release()`.
-   * Throws ApiError card-locked when the terminal has no open session.
+   * Throws CardSessionError card-locked when the terminal has no open session.
    */
   async lease(terminalId: string): Promise<CardLease> {
     const session = this.sessions.get(terminalId);
@@ -225,11 +225,11 @@ export class CardSessions {
   }
 }
 
-function cardLocked(reason?: 'pin1-tried'): ApiError {
+function cardLocked(reason?: 'pin1-tried'): CardSessionError {
   if (reason === 'pin1-tried') {
-    return new ApiError(423, 'card-locked', 'A wrong PIN1 was tried on the home card since this terminal unlocked it: unlock again with PIN1', { reason });
+    return new CardSessionError('card-locked', 'A wrong PIN1 was tried on the home card since this terminal unlocked it: unlock again with PIN1', { reason });
   }
-  return new ApiError(423, 'card-locked', 'The home card is locked for this terminal: unlock it with PIN1 first');
+  return new CardSessionError('card-locked', 'The home card is locked for this terminal: unlock it with PIN1 first');
 }
 
 /** The gateway command that sets a new PIN with the PUK (README, `homegate card unblock`). */
@@ -237,17 +237,17 @@ export function unblockCommand(pin: string): string | null {
   return pin === 'PIN1' ? 'homegate card unblock 1' : pin === 'PIN2' ? 'homegate card unblock 2' : null;
 }
 
-/** Card PIN errors → API errors; anything else passes through. */
+/** Card PIN errors → card session errors; anything else passes through. */
 export function pinError(e: unknown): unknown {
   if (!isCardError(e)) return e;
   const pin = (e as CardError).context.pin ?? 'PIN';
   if (e.code === CardErrorCode.WrongPin) {
-    return new ApiError(401, 'pin-wrong', `Wrong ${pin}, ${e.context.triesLeft ?? 0} tries left`, { pin, triesLeft: e.context.triesLeft ?? 0 });
+    return new CardSessionError('pin-wrong', `Wrong ${pin}, ${e.context.triesLeft ?? 0} tries left`, { pin, triesLeft: e.context.triesLeft ?? 0 });
   }
   if (e.code === CardErrorCode.PinBlocked) {
     const command = unblockCommand(pin);
     const how = command ? `on the gateway, run "${command}" (asks the PUK and a new ${pin})` : 'the card must be reset and personalized again';
-    return new ApiError(423, 'pin-blocked', `${pin} is blocked; ${how}`, { pin, unblockCommand: command });
+    return new CardSessionError('pin-blocked', `${pin} is blocked; ${how}`, { pin, unblockCommand: command });
   }
   if (e.code === CardErrorCode.SecurityStatusNotSatisfied) return cardLocked();
   return e;

@@ -10,7 +10,7 @@
  * reaches the card and so costs no try. State is in memory: a restart of the
  * gateway forgets delays but never the card's counter.
  */
-import { ApiError } from '../terminal-api/api-error.js';
+import { CardSessionError } from './card-session-error.js';
 
 export type ThrottledPin = 'PIN1' | 'PIN2';
 
@@ -41,12 +41,12 @@ export class PinThrottle {
     this.clock = o.clock ?? Date.now;
   }
 
-  /** Throws ApiError 429 pin-throttled (with `retryAfterMs`) while this terminal must wait. */
+  /** Throws CardSessionError pin-throttled (with `retryAfterMs`) while this terminal must wait. */
   check(terminalId: string, pin: ThrottledPin): void {
     const f = this.failures.get(key(terminalId, pin));
     const wait = f ? f.notBefore - this.clock() : 0;
     if (wait > 0) {
-      throw new ApiError(429, 'pin-throttled', `Too many wrong ${pin} tries from this terminal: wait ${Math.ceil(wait / 1000)} s before the next`, {
+      throw new CardSessionError('pin-throttled', `Too many wrong ${pin} tries from this terminal: wait ${Math.ceil(wait / 1000)} s before the next`, {
         pin,
         retryAfterMs: wait,
       });

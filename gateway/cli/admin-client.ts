@@ -1,14 +1,14 @@
 /** The CLI side of the admin socket: JSON over HTTP on <data>/gateway.sock. */
 import { request } from 'node:http';
 import { join } from 'node:path';
+import { CodedError } from '../../card-io/base/coded-error.js';
 
-export class AdminClientError extends Error {
+/** `code` is the gateway's answer code (API.md, admin API) or `gateway-not-running`; `context.status` its HTTP status. */
+export class AdminClientError extends CodedError<string> {
   override readonly name = 'AdminClientError';
-  constructor(
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
+  readonly family = 'admin-client';
+  constructor(code: string, message: string, context: Record<string, unknown> = {}) {
+    super(code, message, context);
   }
 }
 
@@ -26,7 +26,7 @@ export function adminRequest(socketPath: string, method: 'GET' | 'POST' | 'DELET
         const json = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}') as Record<string, unknown>;
         if ((res.statusCode ?? 500) >= 400) {
           const e = (json.error ?? {}) as { code?: string; message?: string };
-          return reject(new AdminClientError(e.code ?? 'error', e.message ?? `HTTP ${res.statusCode}`));
+          return reject(new AdminClientError(e.code ?? 'error', e.message ?? `HTTP ${res.statusCode}`, { status: res.statusCode }));
         }
         resolve(json);
       });

@@ -3,11 +3,10 @@
  * Parsing is commander's; each area registers its own subcommands.
  */
 import { Command, CommanderError } from 'commander';
-import { isCardLocked } from '../../card-io/access-card/access-card-error.js';
-import { isCardError } from '../../card-io/errors.js';
 import { GATEWAY_VERSION } from '../version.js';
 import { registerCardCommands } from './card-commands.js';
 import { registerDoctorCommand } from './doctor-command.js';
+import { errorExit } from './error-exit.js';
 import { registerGatewayCommands } from './gateway-commands.js';
 import { registerSandboxCommand } from './sandbox-command.js';
 import { registerTerminalCommands } from './terminal-commands.js';
@@ -28,8 +27,7 @@ export function buildProgram(): Command {
   return program;
 }
 
-/** A command needed this terminal's card session and it was closed. */
-export const EXIT_CARD_LOCKED = 3;
+export { EXIT_CARD_LOCKED } from './error-exit.js';
 
 export async function main(argv: string[]): Promise<number> {
   const program = buildProgram();
@@ -38,21 +36,10 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   } catch (e) {
     if (e instanceof CommanderError) return e.exitCode;
-    // Exit 3: this terminal's card session is closed; "homegate terminal unlock" first (README).
-    if (isCardLocked(e)) {
-      process.stderr.write(`homegate: ${(e as Error).message}\n`);
-      return EXIT_CARD_LOCKED;
-    }
-    // Typed errors carry a clear message; anything else is a bug: show the stack.
-    if (isCardError(e) || isTypedError(e)) process.stderr.write(`homegate: ${(e as Error).message}\n`);
-    else process.stderr.write(`homegate: ${(e as Error)?.stack ?? String(e)}\n`);
-    return 1;
+    const { exitCode, text } = errorExit(e);
+    process.stderr.write(text);
+    return exitCode;
   }
-}
-
-/** Our error classes carry a `code` (or a list of problems) and a message written for people. */
-function isTypedError(e: unknown): boolean {
-  return e instanceof Error && ('code' in e || 'problems' in e || e.name === 'PortInUseError') && !('syscall' in e);
 }
 
 const code = await main(process.argv);

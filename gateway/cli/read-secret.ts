@@ -5,11 +5,15 @@
  */
 import { createInterface } from 'node:readline';
 import type { Readable, Writable } from 'node:stream';
+import { CodedError } from '../../card-io/base/coded-error.js';
 
 /** Stdin ended before the secret a command asks for: a script gave too few lines. */
-export class SecretInputError extends Error {
+export class SecretInputError extends CodedError<'secret-input'> {
   override readonly name = 'SecretInputError';
-  readonly code = 'secret-input';
+  readonly family = 'cli';
+  constructor(message: string) {
+    super('secret-input', message, {});
+  }
 }
 
 export interface SecretReader {

@@ -1,5 +1,6 @@
 /** Poll the gateway's health endpoint until it answers or the time is up. */
 import { request } from 'node:https';
+import { CodedError } from '../../card-io/base/coded-error.js';
 
 export interface GatewayHealth {
   ok: boolean;
@@ -38,9 +39,21 @@ export interface GatewayTarget {
  * gateway.json, as while a first `npm start` is still creating it): retried
  * until the deadline, then reported as `gateway-not-configured`.
  */
-export class GatewayNotConfigured extends Error {
+export class GatewayNotConfigured extends CodedError<'gateway-not-configured'> {
   override readonly name = 'GatewayNotConfigured';
-  readonly code = 'gateway-not-configured';
+  readonly family = 'cli';
+  constructor(message: string) {
+    super('gateway-not-configured', message, {});
+  }
+}
+
+/** The gateway did not answer its health check before the deadline. */
+export class GatewayUnreachable extends CodedError<'gateway-unreachable'> {
+  override readonly name = 'GatewayUnreachable';
+  readonly family = 'cli';
+  constructor(url: string, message: string, options?: { cause?: unknown }) {
+    super('gateway-unreachable', message, { url }, options);
+  }
 }
 
 export async function waitForGateway(url: string, ca: Buffer | undefined, waitMs: number): Promise<GatewayHealth> {
@@ -59,7 +72,7 @@ export async function waitForGatewayTarget(locate: () => Promise<GatewayTarget>,
       if (target === undefined && !(e instanceof GatewayNotConfigured)) throw e;
       if (Date.now() >= deadline) {
         if (target === undefined) throw e;
-        throw Object.assign(new Error(`The gateway at ${target.url} does not answer: ${(e as Error).message}`), { code: 'gateway-unreachable' });
+        throw new GatewayUnreachable(target.url, `The gateway at ${target.url} does not answer: ${(e as Error).message}`, { cause: e });
       }
       await new Promise((r) => setTimeout(r, 250));
     }

@@ -7,6 +7,7 @@
 import { readFile } from 'node:fs/promises';
 import { isAbsolute, join } from 'node:path';
 import { z } from 'zod';
+import { CodedError } from '../../card-io/base/coded-error.js';
 import { DEFAULT_PROXY_OPTIONS, proxyOptionsSchema } from '../proxy/proxy-options.js';
 
 const port = z.number().int().min(1).max(65535);
@@ -115,13 +116,14 @@ export const gatewayConfigSchema = z
 
 export type GatewayConfig = z.infer<typeof gatewayConfigSchema>;
 
-export class ConfigError extends Error {
+export class ConfigError extends CodedError<'invalid'> {
   override readonly name = 'ConfigError';
+  readonly family = 'config';
   constructor(
     readonly file: string,
     readonly problems: string[],
   ) {
-    super(`Invalid configuration in ${file}:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    super('invalid', `Invalid configuration in ${file}:\n${problems.map((p) => `  - ${p}`).join('\n')}`, { file, problems });
   }
 }
 

@@ -15,7 +15,7 @@ import { relative } from 'node:path';
 import { isRecordLogError } from '../../card-io/base/durable/record-log.js';
 import type { Logger } from '../../card-io/base/log.js';
 import type { HistoryStore } from '../history/index.js';
-import { ApiError } from '../terminal-api/api-error.js';
+import { EmoneyError } from './emoney-error.js';
 
 export interface CheckedJournal {
   readonly path: string;
@@ -50,11 +50,11 @@ export class ArchiveGuard {
     return [...history, ...this.#journalDamage].map((p) => relative(this.dataDir, p));
   }
 
-  /** Resolves when state may change; else ApiError 503 archive-damaged naming the files. */
+  /** Resolves when state may change; else EmoneyError archive-damaged naming the files. */
   async guard(): Promise<void> {
     const files = await this.damagedFiles();
     if (files.length === 0) return;
-    throw new ApiError(503, 'archive-damaged', `The gateway's archive is damaged (${files.join(', ')}); nothing was changed. Run \`homegate doctor --repair\`.`, { files: files.join(',') });
+    throw new EmoneyError('archive-damaged', `The gateway's archive is damaged (${files.join(', ')}); nothing was changed. Run \`homegate doctor --repair\`.`, { files: files.join(',') });
   }
 
   /** `target` with `methods` refused (before they run) while the archive is damaged. */

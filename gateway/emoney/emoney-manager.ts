@@ -18,7 +18,8 @@ import type { HistoryEntry, HistoryStore } from '../history/index.js';
 import { createNotification, type Notification } from '../notify/notification.js';
 import type { MarketRecord, Registry } from '../registry/index.js';
 import type { TerminalIdentity } from '../terminal-api/routes.js';
-import { toEmoneyError, withCard } from './emoney-errors.js';
+import { withCard } from '../card/with-card.js';
+import { toEmoneyError } from './emoney-errors.js';
 import { PeerError } from './https-json.js';
 import type { IssuerClient } from './issuer-client.js';
 import { KeyedLock } from './keyed-lock.js';
@@ -26,7 +27,7 @@ import { MarketPayments, servername } from './market-payments.js';
 import type { LoadIntents, PaymentIntents } from './payment-intents.js';
 import { checkCardLimits, checkTopup, startOfMonthUtc, type TopupLimits } from './topup-policy.js';
 import { completeLoad, loadRefusedByCard, releaseLoad, settleLoadsOnCard, type SettlementDeps } from './load-settlement.js';
-import { ApiError } from '../terminal-api/api-error.js';
+import { EmoneyError } from './emoney-error.js';
 import { marketTarget, type ProxyState } from '../proxy/index.js';
 
 export interface Mailer {
@@ -92,7 +93,7 @@ export class EmoneyManager {
 
   private market(name: string): MarketRecord {
     const m = this.o.registry.getMarket(name);
-    if (!m) throw new ApiError(404, 'market-unknown', `No market named ${name} is registered`);
+    if (!m) throw new EmoneyError('market-unknown', `No market named ${name} is registered`);
     return m;
   }
 
@@ -124,16 +125,16 @@ export class EmoneyManager {
   async pay(t: TerminalIdentity, marketName: string, orderId: string, pin2: string, agreed: { amount: number; currency: string }) {
     const m = this.market(marketName);
     const cardCert = this.o.cards.certificate;
-    if (!cardCert) throw new ApiError(503, 'card-absent', 'The home card is not available');
+    if (!cardCert) throw new EmoneyError('card-absent', 'The home card is not available');
     const dns = servername(m);
     return this.orders.run(`${dns.toLowerCase()}\0${orderId}`, async () => {
       try {
         const earlier = await this.archivedDecision(dns, orderId);
         if (earlier) return this.earlierAnswer(m, earlier, cardCert);
         const order = await this.payments.order(m, orderId);
-        if (order.status !== 'open') throw new ApiError(409, 'order-not-payable', `Order ${orderId} is ${order.status}`);
+        if (order.status !== 'open') throw new EmoneyError('order-not-payable', `Order ${orderId} is ${order.status}`);
         if (order.amount !== agreed.amount || order.currency !== agreed.currency) {
-          throw new ApiError(409, 'amount-mismatch', `The market asks ${order.amount} ${order.currency} for order ${orderId}, not the ${agreed.amount} ${agreed.currency} the terminal showed`);
+          throw new EmoneyError('amount-mismatch', `The market asks ${order.amount} ${order.currency} for order ${orderId}, not the ${agreed.amount} ${agreed.currency} the terminal showed`);
         }
         const target = marketTarget(m);
         const { chain } = await this.o.proxyState.chains.get({ market: target, connectTimeoutMs: this.o.marketTimeoutMs ?? 5000, logger: this.o.logger, now: this.now() });
@@ -149,7 +150,7 @@ export class EmoneyManager {
           } catch (e) {
             if (!isCardError(e, CardErrorCode.AlreadyPaid)) throw e;
             const found = await decisionOnCard(card, dns, orderId);
-            if (!found) throw new ApiError(409, 'already-paid', `The home card already paid order ${orderId} at ${m.name}; that decision is no longer in its log`);
+            if (!found) throw new EmoneyError('already-paid', `The home card already paid order ${orderId} at ${m.name}; that decision is no longer in its log`);
             return { record: found, alreadyPaid: true };
           }
         });
@@ -237,15 +238,15 @@ export class EmoneyManager {
   async cancel(t: TerminalIdentity, seq: number) {
     const cardId = this.o.cards.cardId;
     const cardCert = this.o.cards.certificate;
-    if (!cardId || !cardCert) throw new ApiError(503, 'card-absent', 'The home card is not available');
+    if (!cardId || !cardCert) throw new EmoneyError('card-absent', 'The home card is not available');
     const entry = await this.o.history.get(`${cardId}:decision:${seq}`);
-    if (!entry || !entry.market || !entry.orderId) throw new ApiError(404, 'decision-unknown', `No payment decision ${seq} on this card`);
+    if (!entry || !entry.market || !entry.orderId) throw new EmoneyError('decision-unknown', `No payment decision ${seq} on this card`);
     if (entry.terminalId !== t.id && this.o.registry.getTerminal(t.id)?.role !== 'owner') {
-      throw new ApiError(403, 'not-your-decision', `Decision ${seq} was made by another terminal; only it or an owner terminal may cancel it`);
+      throw new EmoneyError('not-your-decision', `Decision ${seq} was made by another terminal; only it or an owner terminal may cancel it`);
     }
-    if (entry.status === 'cancelled') throw new ApiError(409, 'cancel-refused', `Decision ${seq} is already cancelled`);
+    if (entry.status === 'cancelled') throw new EmoneyError('cancel-refused', `Decision ${seq} is already cancelled`);
     const m = this.marketByDnsName(entry.market);
-    if (!m) throw new ApiError(404, 'market-unknown', `The market ${entry.market} is no longer registered`);
+    if (!m) throw new EmoneyError('market-unknown', `The market ${entry.market} is no longer registered`);
     const orderId = entry.orderId;
     try {
       const record = await withCard(this.o.sessions, t.id, async (card) => {
@@ -267,7 +268,7 @@ export class EmoneyManager {
   }
 
   async topup(t: TerminalIdentity, amount: number) {
-    if (!this.o.issuer) throw new ApiError(409, 'issuer-refused', 'No issuer is configured for top-ups');
+    if (!this.o.issuer) throw new EmoneyError('issuer-refused', 'No issuer is configured for top-ups');
     const issuer = this.o.issuer;
     const since = startOfMonthUtc(new Date(this.now()));
     const loads = (await this.o.history.list({ since: since.toISOString() })).filter((e) => e.kind === 'load');

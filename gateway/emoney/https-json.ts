@@ -15,6 +15,7 @@
 import { request } from 'node:https';
 import { isIP } from 'node:net';
 import type { ZodType } from 'zod';
+import { CodedError } from '../../card-io/base/coded-error.js';
 
 /**
  * 'unreachable': no answer or a 5xx (retry later); 'refused': the peer answered
@@ -23,8 +24,10 @@ import type { ZodType } from 'zod';
  */
 export type PeerErrorKind = 'unreachable' | 'refused' | 'timeout' | 'too-large' | 'bad-answer';
 
-export class PeerError extends Error {
+/** `code` is the kind; the context holds the peer's HTTP status and error code, never its body. */
+export class PeerError extends CodedError<PeerErrorKind> {
   override readonly name = 'PeerError';
+  readonly family = 'peer';
   constructor(
     readonly kind: PeerErrorKind,
     message: string,
@@ -33,7 +36,7 @@ export class PeerError extends Error {
     /** Body bytes received before the call ended (what the gateway held at most). */
     readonly bytesRead = 0,
   ) {
-    super(message);
+    super(kind, message, { status, peerCode, bytesRead });
   }
 }
 

@@ -7,7 +7,7 @@
  * releases it.
  */
 import { readFile } from 'node:fs/promises';
-import { ApiError } from '../terminal-api/api-error.js';
+import { EmoneyError } from './emoney-error.js';
 import { httpsJson, PeerError } from './https-json.js';
 import type { ZodType } from 'zod';
 import { loadReservationSchema } from './peer-answers.js';
@@ -47,11 +47,11 @@ export class IssuerClient {
       challenge: p.challenge.toString('base64'),
     }, loadReservationSchema).catch((e: unknown) => {
       if (!(e instanceof PeerError)) throw e;
-      if (e.kind === 'timeout') throw new ApiError(504, 'issuer-timeout', `The issuer did not answer in time: ${e.message}`);
-      if (e.kind === 'too-large' || e.kind === 'bad-answer') throw new ApiError(502, 'issuer-bad-answer', `The issuer's answer is unusable: ${e.message}`);
+      if (e.kind === 'timeout') throw new EmoneyError('issuer-timeout', `The issuer did not answer in time: ${e.message}`);
+      if (e.kind === 'too-large' || e.kind === 'bad-answer') throw new EmoneyError('issuer-bad-answer', `The issuer's answer is unusable: ${e.message}`);
       throw e.kind === 'unreachable'
-        ? new ApiError(502, 'issuer-unreachable', `The issuer does not answer: ${e.message}`)
-        : new ApiError(409, 'issuer-refused', `The issuer refused the top-up: ${e.message}`, { issuerCode: e.peerCode ?? null });
+        ? new EmoneyError('issuer-unreachable', `The issuer does not answer: ${e.message}`)
+        : new EmoneyError('issuer-refused', `The issuer refused the top-up: ${e.message}`, { issuerCode: e.peerCode ?? null });
     });
     return { id: r.id, authorization: Buffer.from(r.authorization, 'base64'), signature: Buffer.from(r.signature, 'base64') };
   }

@@ -6,7 +6,7 @@
  */
 import type { PurseStatus } from '../../card-io/home-card/commands/index.js';
 import type { HistoryEntry } from '../history/index.js';
-import { ApiError } from '../terminal-api/api-error.js';
+import { EmoneyError } from './emoney-error.js';
 
 export interface TopupLimits {
   /** Minor units per calendar month (UTC) for the whole household. */
@@ -19,10 +19,10 @@ export function checkTopup(loadsThisMonth: readonly HistoryEntry[], terminalId: 
   const household = loadsThisMonth.reduce((s, e) => s + e.amount, 0);
   const terminal = loadsThisMonth.filter((e) => e.terminalId === terminalId).reduce((s, e) => s + e.amount, 0);
   if (household + amount > limits.householdMonthly) {
-    throw new ApiError(409, 'topup-limit', `The household's monthly top-up limit would be exceeded (${household} of ${limits.householdMonthly} used)`, { used: household, limit: limits.householdMonthly });
+    throw new EmoneyError('topup-limit', `The household's monthly top-up limit would be exceeded (${household} of ${limits.householdMonthly} used)`, { used: household, limit: limits.householdMonthly });
   }
   if (terminal + amount > limits.terminalMonthly) {
-    throw new ApiError(409, 'topup-limit', `This terminal's monthly top-up limit would be exceeded (${terminal} of ${limits.terminalMonthly} used)`, { used: terminal, limit: limits.terminalMonthly });
+    throw new EmoneyError('topup-limit', `This terminal's monthly top-up limit would be exceeded (${terminal} of ${limits.terminalMonthly} used)`, { used: terminal, limit: limits.terminalMonthly });
   }
 }
 
@@ -34,11 +34,11 @@ export function checkTopup(loadsThisMonth: readonly HistoryEntry[], terminalId: 
  */
 export function checkCardLimits(status: Pick<PurseStatus, 'balance' | 'maxBalance' | 'perLoadLimit'>, amount: number): void {
   if (status.perLoadLimit !== undefined && BigInt(amount) > BigInt(status.perLoadLimit)) {
-    throw new ApiError(409, 'limit-exceeded', `The home card loads at most ${status.perLoadLimit} at a time`, { perLoadLimit: Number(status.perLoadLimit) });
+    throw new EmoneyError('limit-exceeded', `The home card loads at most ${status.perLoadLimit} at a time`, { perLoadLimit: Number(status.perLoadLimit) });
   }
   const room = BigInt(status.maxBalance) - BigInt(status.balance);
   if (BigInt(amount) > room) {
-    throw new ApiError(409, 'limit-exceeded', `The home card would go over its maximum balance (room for ${room} more)`, { room: Number(room), maxBalance: Number(status.maxBalance) });
+    throw new EmoneyError('limit-exceeded', `The home card would go over its maximum balance (room for ${room} more)`, { room: Number(room), maxBalance: Number(status.maxBalance) });
   }
 }
 

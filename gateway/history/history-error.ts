@@ -4,6 +4,8 @@
  * "No entry c1:decision:7 (history:not-found)". The context holds keys and
  * paths, never a signed record.
  */
+import { CodedError } from '../../card-io/base/coded-error.js';
+
 export type HistoryErrorCode =
   /** An entry, key or patch failed validation. */
   | 'invalid'
@@ -12,15 +14,12 @@ export type HistoryErrorCode =
   /** A partition file is not valid JSON or not a partition; it is left untouched. */
   | 'corrupt';
 
-export class HistoryError extends Error {
+export class HistoryError extends CodedError<HistoryErrorCode> {
   override readonly name = 'HistoryError';
-  readonly code: HistoryErrorCode;
-  readonly context: Record<string, unknown>;
+  readonly family = 'history';
 
   constructor(code: HistoryErrorCode, message: string, context: Record<string, unknown> = {}, options?: { cause?: unknown }) {
-    super(`${message} (history:${code})`, options);
-    this.code = code;
-    this.context = context;
+    super(code, `${message} (history:${code})`, context, options);
   }
 }
 

@@ -4,6 +4,8 @@
  * code, e.g. "Port 1883 ... (notify:broker-port-in-use)". The context holds
  * hosts, ports, paths and notification ids, never a password.
  */
+import { CodedError } from '../../card-io/base/coded-error.js';
+
 export type NotifyErrorCode =
   /** Notifier options failed validation; the message lists every problem at once. */
   | 'invalid-options'
@@ -20,15 +22,12 @@ export type NotifyErrorCode =
   /** flush() gave up before the outbox was empty. */
   | 'flush-timeout';
 
-export class NotifyError extends Error {
+export class NotifyError extends CodedError<NotifyErrorCode> {
   override readonly name = 'NotifyError';
-  readonly code: NotifyErrorCode;
-  readonly context: Record<string, unknown>;
+  readonly family = 'notify';
 
   constructor(code: NotifyErrorCode, message: string, context: Record<string, unknown> = {}, options?: { cause?: unknown }) {
-    super(`${message} (notify:${code})`, options);
-    this.code = code;
-    this.context = context;
+    super(code, `${message} (notify:${code})`, context, options);
   }
 }
 

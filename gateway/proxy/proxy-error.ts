@@ -7,6 +7,8 @@
  * The context holds names, hosts, ports, fingerprints and the TLS error code:
  * never a key, a PIN or the session.
  */
+import { CodedError } from '../../card-io/base/coded-error.js';
+
 export const ProxyErrorCode = {
   /** Connect failed or timed out, or TLS failed for a reason unrelated to certificates. */
   MarketUnreachable: 'market-unreachable',
@@ -40,15 +42,12 @@ export interface ProxyErrorContext {
   [key: string]: unknown;
 }
 
-export class ProxyError extends Error {
+export class ProxyError extends CodedError<ProxyErrorCode, ProxyErrorContext> {
   override readonly name = 'ProxyError';
-  readonly code: ProxyErrorCode;
-  readonly context: ProxyErrorContext;
+  readonly family = 'proxy';
 
   constructor(code: ProxyErrorCode, message: string, context: ProxyErrorContext = {}, options?: { cause?: unknown }) {
-    super(`${message} (${code})`, options);
-    this.code = code;
-    this.context = context;
+    super(code, `${message} (${code})`, context, options);
   }
 
   /** HTTP status for the terminal API: 502 for every market failure, 500 for `internal`. */

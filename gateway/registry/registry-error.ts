@@ -3,6 +3,8 @@
  * on message text; messages end with the code, e.g. "Market sandbox exists
  * (registry:duplicate)". The context holds names and ids, never keys.
  */
+import { CodedError } from '../../card-io/base/coded-error.js';
+
 export type RegistryErrorCode =
   /** A terminal fingerprint or an active terminal name, or a market name, is already taken. */
   | 'duplicate'
@@ -17,15 +19,12 @@ export type RegistryErrorCode =
   /** The registry was used before `open()` resolved (or after it failed). */
   | 'not-open';
 
-export class RegistryError extends Error {
+export class RegistryError extends CodedError<RegistryErrorCode> {
   override readonly name = 'RegistryError';
-  readonly code: RegistryErrorCode;
-  readonly context: Record<string, unknown>;
+  readonly family = 'registry';
 
   constructor(code: RegistryErrorCode, message: string, context: Record<string, unknown> = {}, options?: { cause?: unknown }) {
-    super(`${message} (registry:${code})`, options);
-    this.code = code;
-    this.context = context;
+    super(code, `${message} (registry:${code})`, context, options);
   }
 }
 

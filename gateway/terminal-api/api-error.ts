@@ -3,6 +3,8 @@
  * kebab-case code from API.md, a message for people and a few safe fields
  * (e.g. triesLeft). Never a PIN, key or session in any of them.
  */
+import { CodedError } from '../../card-io/base/coded-error.js';
+
 export type ApiErrorCode =
   | 'bad-request'
   | 'body-too-large'
@@ -14,6 +16,10 @@ export type ApiErrorCode =
   | 'request-replayed'
   | 'terminal-unknown'
   | 'terminal-revoked'
+  /** Admin API: the card refused the admin key's authentication. */
+  | 'admin-auth-failed'
+  /** Admin API: the name, certificate or profile is already taken. */
+  | 'conflict'
   | 'market-unknown'
   | 'not-found'
   | 'card-locked'
@@ -50,16 +56,23 @@ export type ApiErrorCode =
 
 export type ApiErrorFields = Record<string, string | number | boolean | null>;
 
-export class ApiError extends Error {
+/** The edge's own error (a malformed request, an unknown route); domain errors are mapped to it by toHttpError. */
+export class ApiError extends CodedError<ApiErrorCode, ApiErrorFields> {
   override readonly name = 'ApiError';
+  readonly family = 'api';
 
   constructor(
     readonly status: number,
-    readonly code: ApiErrorCode,
+    code: ApiErrorCode,
     message: string,
-    readonly fields: ApiErrorFields = {},
+    fields: ApiErrorFields = {},
   ) {
-    super(message);
+    super(code, message, fields);
+  }
+
+  /** The safe fields the answer carries beside code and message. */
+  get fields(): ApiErrorFields {
+    return this.context;
   }
 
   toJSON(): { error: { code: ApiErrorCode; message: string } & ApiErrorFields } {

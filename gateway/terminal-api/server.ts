@@ -11,7 +11,8 @@ import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { TLSSocket } from 'node:tls';
 import type { Logger } from '../../card-io/base/log.js';
-import { ApiError, isApiError } from './api-error.js';
+import { ApiError } from './api-error.js';
+import { toHttpError } from './http-errors.js';
 import { routeKey, type RouteTable, type TerminalIdentity } from './routes.js';
 
 export interface TerminalApiOptions {
@@ -68,11 +69,11 @@ async function handle(o: TerminalApiOptions, req: IncomingMessage, res: ServerRe
     const result = await route.handle({ terminal, body, req });
     sendJson(res, 200, result);
   } catch (e) {
-    const err = isApiError(e) ? e : new ApiError(500, 'internal', 'Internal error; see the gateway log');
+    const err = toHttpError(e);
     status = err.status;
-    if (!isApiError(e)) o.logger.error({ err: (e as Error)?.stack ?? String(e), method, path }, 'terminal request failed');
+    if (err.log) o.logger.error({ err: (e as Error)?.stack ?? String(e), method, path }, 'terminal request failed');
     if (err.code === 'body-too-large') closeAfterAnswer(req, res);
-    sendJson(res, err.status, err.toJSON());
+    sendJson(res, err.status, err.body);
   } finally {
     o.logger.info({ method, path, terminal: terminal?.id, status, ms: Date.now() - started }, 'terminal request');
   }

@@ -9,7 +9,8 @@ import type { HomeCard } from '../../card-io/home-card/home-card.js';
 import { CardSessions } from '../../gateway/card/card-sessions.js';
 import type { CardService } from '../../gateway/card/card-service.js';
 import { PinThrottle } from '../../gateway/card/pin-throttle.js';
-import { isApiError, type ApiError } from '../../gateway/terminal-api/api-error.js';
+import { isCardSessionError } from '../../gateway/card/card-session-error.js';
+import { toHttpError } from '../../gateway/terminal-api/http-errors.js';
 import { capturingLogger } from '../helpers/link-probes.js';
 
 const PIN1 = '1234';
@@ -64,12 +65,14 @@ function setup(t: ExecutionContext, o: { baseDelayMs?: number } = {}) {
   return { ...f, logger, clock, sessions };
 }
 
-async function refusal(p: Promise<unknown>): Promise<ApiError> {
+/** The card session's refusal, as the terminal API answers it (status, code and fields). */
+async function refusal(p: Promise<unknown>): Promise<{ status: number; code: string; message: string; fields: Record<string, unknown> }> {
   try {
     await p;
   } catch (e) {
-    if (isApiError(e)) return e;
-    throw e;
+    if (!isCardSessionError(e)) throw e;
+    const { status, code, body } = toHttpError(e);
+    return { status, code, message: body.error.message, fields: body.error };
   }
   throw new Error('expected a refusal');
 }

@@ -21,6 +21,8 @@ import { LoadIntents } from '../../gateway/emoney/payment-intents.js';
 import { HistoryStore } from '../../gateway/history/index.js';
 import type { Notification } from '../../gateway/notify/notification.js';
 import { INITIAL_BALANCE, LIMITS, PINS, purseFixture, type PurseFixture } from '../card-io/purse-fixtures.js';
+import { isEmoneyError } from '../../gateway/emoney/emoney-error.js';
+import { toHttpError } from '../../gateway/terminal-api/http-errors.js';
 
 const TERMINAL = { id: 'term-0001', name: 'kitchen', mail: 'kitchen@home.example' };
 
@@ -133,7 +135,8 @@ test('When the card refuses the LOAD, the issuer reservation is voided, nothing 
 test('When a top-up would go over the card\'s maximum balance, it is refused before the issuer is asked', async (t) => {
   const r = await rig(t);
   const e = await t.throwsAsync(r.manager.topup(TERMINAL, LIMITS.maxBalance - INITIAL_BALANCE + 1));
-  t.like(e, { status: 409, code: 'limit-exceeded' });
+  t.true(isEmoneyError(e, 'limit-exceeded'));
+  t.like(toHttpError(e), { status: 409, code: 'limit-exceeded' });
   t.deepEqual(r.issuer.calls, []);
   t.deepEqual(await r.loads.pending(), []);
 });
@@ -141,7 +144,8 @@ test('When a top-up would go over the card\'s maximum balance, it is refused bef
 test('When a top-up is above the card\'s per-load limit, it is refused before the issuer is asked', async (t) => {
   const r = await rig(t, undefined, { perLoadLimit: 1_000 });
   const e = await t.throwsAsync(r.manager.topup(TERMINAL, 1_001));
-  t.like(e, { status: 409, code: 'limit-exceeded' });
+  t.true(isEmoneyError(e, 'limit-exceeded'));
+  t.like(toHttpError(e), { status: 409, code: 'limit-exceeded' });
   t.deepEqual(r.issuer.calls, []);
   t.like((await r.manager.topup(TERMINAL, 1_000)).load, { amount: 1_000 });
 });

@@ -21,6 +21,7 @@
 import { open, readFile, stat, truncate } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { crc32 } from 'node:zlib';
+import { CodedError } from '../coded-error.js';
 import { fsyncDirectory, isErrno, replaceFileAtomically } from './atomic-file.js';
 
 export type RecordLogErrorCode =
@@ -29,17 +30,14 @@ export type RecordLogErrorCode =
   /** The file changed under the log since its last read or append (size or mtime differ and it no longer holds what we wrote). */
   | 'changed';
 
-export class RecordLogError extends Error {
+export class RecordLogError extends CodedError<RecordLogErrorCode> {
   override readonly name = 'RecordLogError';
-  readonly code: RecordLogErrorCode;
+  readonly family = 'record-log';
   readonly path: string;
-  readonly context: Record<string, unknown>;
 
   constructor(code: RecordLogErrorCode, message: string, path: string, context: Record<string, unknown> = {}) {
-    super(`${message}: ${path} (record-log:${code})`);
-    this.code = code;
+    super(code, `${message}: ${path} (record-log:${code})`, { path, ...context });
     this.path = path;
-    this.context = { path, ...context };
   }
 }
 

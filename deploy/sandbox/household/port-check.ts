@@ -1,10 +1,12 @@
 /** Fail early and clearly when a TCP port the sandbox needs is taken. */
 import net from 'node:net';
+import { CodedError } from '../../../card-io/base/coded-error.js';
 
-export class PortInUseError extends Error {
+export class PortInUseError extends CodedError<'port-in-use'> {
   override readonly name = 'PortInUseError';
+  readonly family = 'sandbox';
   constructor(readonly port: number, readonly what: string, readonly flag: string) {
-    super(`Port ${port} for the ${what} is already in use. Stop whatever uses it, or choose another port with ${flag} <port>.`);
+    super('port-in-use', `Port ${port} for the ${what} is already in use. Stop whatever uses it, or choose another port with ${flag} <port>.`, { port, what, flag });
   }
 }
 

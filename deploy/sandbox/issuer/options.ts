@@ -4,6 +4,7 @@
  */
 import { createPrivateKey, KeyObject } from 'node:crypto';
 import { toPem, type CertificateInput, type MarketLogger } from '../market/options.js';
+import { CodedError } from '../../../card-io/base/coded-error.js';
 
 /** The log calls the issuer makes (the market's shape; pino's Logger fits). */
 export type IssuerLogger = MarketLogger;
@@ -61,10 +62,11 @@ export interface ResolvedIssuerOptions {
   clock: () => Date;
 }
 
-export class SandboxIssuerOptionsError extends Error {
+export class SandboxIssuerOptionsError extends CodedError<'invalid-options'> {
+  override readonly name = 'SandboxIssuerOptionsError';
+  readonly family = 'sandbox';
   constructor(readonly problems: readonly string[]) {
-    super(`Invalid sandbox issuer options: ${problems.join('; ')}`);
-    this.name = 'SandboxIssuerOptionsError';
+    super('invalid-options', `Invalid sandbox issuer options: ${problems.join('; ')}`, { problems });
   }
 }
 

@@ -9,6 +9,7 @@
 import { createPrivateKey, KeyObject, X509Certificate } from 'node:crypto';
 import { derToPem } from '../../../provisioning/pki/index.js';
 import { SANDBOX_CATALOGUE, type Catalogue } from './catalogue.js';
+import { CodedError } from '../../../card-io/base/coded-error.js';
 
 /** The log calls the market makes: structured fields first, then a message. */
 export interface MarketLogger {
@@ -89,10 +90,11 @@ export interface ResolvedMarketOptions {
   issuerCas: X509Certificate[];
 }
 
-export class SandboxMarketOptionsError extends Error {
+export class SandboxMarketOptionsError extends CodedError<'invalid-options'> {
+  override readonly name = 'SandboxMarketOptionsError';
+  readonly family = 'sandbox';
   constructor(readonly problems: readonly string[]) {
-    super(`Invalid sandbox market options: ${problems.join('; ')}`);
-    this.name = 'SandboxMarketOptionsError';
+    super('invalid-options', `Invalid sandbox market options: ${problems.join('; ')}`, { problems });
   }
 }
 
