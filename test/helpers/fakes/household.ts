@@ -14,6 +14,7 @@ import { silentLogger } from '../../../card-io/base/log.js';
 import { CardSessions } from '../../../gateway/card/card-sessions.js';
 import { PinThrottle } from '../../../gateway/card/pin-throttle.js';
 import { EmoneyManager } from '../../../gateway/emoney/emoney-manager.js';
+import type { TopupLimits } from '../../../gateway/emoney/topup-policy.js';
 import { LoadIntents, PaymentIntents } from '../../../gateway/emoney/payment-intents.js';
 import { HistoryStore } from '../../../gateway/history/index.js';
 import type { Notification } from '../../../gateway/notify/notification.js';
@@ -50,7 +51,7 @@ export interface MoneyHousehold {
   /** A terminal enrolled in the registry with the given role, its card session opened with PIN1. */
   terminal(name: string, role?: 'owner' | 'member'): Promise<TerminalRecord>;
   /** A manager over this household (a new one shares the card, the archive and the journals). */
-  manager(over?: { history?: HistoryStore }): EmoneyManager;
+  manager(over?: { history?: HistoryStore; limits?: TopupLimits; issuer?: null }): EmoneyManager;
 }
 
 let terminals = 0;
@@ -94,8 +95,8 @@ export async function moneyHousehold(t: ExecutionContext): Promise<MoneyHousehol
         loads,
         mailer: { notify: async (n) => void mail.push(n) },
         proxyState,
-        issuer: issuer.client,
-        limits: { householdMonthly: 10_000_000, terminalMonthly: 10_000_000 },
+        issuer: over.issuer === null ? undefined : issuer.client,
+        limits: over.limits ?? { householdMonthly: 10_000_000, terminalMonthly: 10_000_000 },
         logger: silentLogger,
         clock: () => h.now,
       });

@@ -12,6 +12,8 @@ export class ReservingIssuer {
   readonly reservations = new Map<string, { amount: number; status: 'reserved' | 'committed' | 'voided'; challenge: Buffer }>();
   readonly calls: string[] = [];
   balance = 1_000_000;
+  /** Set to make commitLoad fail with this error (the issuer down, or a final refusal). */
+  commitFails: Error | undefined;
   constructor(private readonly loadKey: KeyObject, private readonly cardKey: KeyObject) {}
 
   /** As the gateway's IssuerClient. */
@@ -29,6 +31,7 @@ export class ReservingIssuer {
 
   async commitLoad(id: string, receipt: Buffer): Promise<void> {
     this.calls.push(`commit ${id}`);
+    if (this.commitFails) throw this.commitFails;
     const r = this.reservations.get(id)!;
     const parsed = parseLoadReceipt(receipt);
     if (!verifyLoadReceipt(parsed, this.cardKey) || !parsed.challenge.equals(r.challenge)) throw new Error('receipt-invalid');
