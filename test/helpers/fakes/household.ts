@@ -11,6 +11,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { silentLogger } from '../../../card-io/base/log.js';
+import { createHomeCardApplet } from '../../../card-io/emulator/applet.js';
+import { createMemoryCardStore } from '../../../card-io/emulator/card-store.js';
+import { HomeCard } from '../../../card-io/home-card/home-card.js';
 import { CardSessions } from '../../../gateway/card/card-sessions.js';
 import { PinThrottle } from '../../../gateway/card/pin-throttle.js';
 import { EmoneyManager } from '../../../gateway/emoney/emoney-manager.js';
@@ -55,9 +58,26 @@ export interface MoneyHousehold {
 }
 
 let terminals = 0;
+let template: Promise<PurseFixture> | undefined;
+
+/**
+ * A personalized card of its own for each household, cloned from one card
+ * personalized once per test process (its state is immutable: the applet
+ * commits a new state object per change), so each test starts in
+ * milliseconds instead of generating keys and certificates again.
+ */
+async function freshCard(t: ExecutionContext): Promise<PurseFixture> {
+  template ??= purseFixture(t, { storage: 'memory' });
+  const fx = await template;
+  const store = createMemoryCardStore(fx.store.state);
+  const applet = createHomeCardApplet({ store });
+  const card = new HomeCard({ transport: { transmit: (apdu) => applet.process(apdu) } });
+  await card.select();
+  return { ...fx, store, card };
+}
 
 export async function moneyHousehold(t: ExecutionContext): Promise<MoneyHousehold> {
-  const fx = await purseFixture(t, { storage: 'memory' });
+  const fx = await freshCard(t);
   const cardCertificate = (await fx.card.info()).certificate!;
   const dir = await mkdtemp(join(tmpdir(), 'hg-money-'));
   t.teardown(() => rm(dir, { recursive: true, force: true }));
