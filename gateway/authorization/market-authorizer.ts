@@ -101,5 +101,10 @@ function toApiError(e: unknown): unknown {
   const pin = pinError(e);
   if (pin instanceof ApiError) return pin;
   if (isCardError(e) && (e.code < 400 || e.code === CardErrorCode.CommandTimeout)) return new ApiError(503, 'card-absent', `The home card did not answer: ${e.message}`);
+  // The card refused what it was asked to sign (e.g. a session name its verified market leaf does not cover, 6A80):
+  // a refusal that changed nothing, not an internal error.
+  if (isCardError(e) && (e.code === CardErrorCode.WrongData || e.code === CardErrorCode.ConditionsNotSatisfied)) {
+    return new ApiError(409, 'card-refused', 'The home card refused to sign for this market in its present state');
+  }
   return e;
 }

@@ -90,3 +90,13 @@ test('When the card has signed but the market cannot be reached, the answer is m
   t.false(heldWhileConnecting, 'handed back as soon as it signed');
   t.false(h.cards.held());
 });
+
+test('When the card refuses to sign because the market\'s certificate does not name its registered host, the answer is card-refused, not an internal error', async (t) => {
+  const h = await moneyHousehold(t);
+  const kitchen = await h.terminal('kitchen');
+  // Registered as localhost, while its (trusted) leaf only names shop.example: the card answers 6A80 to the signing.
+  await h.registry.addMarket({ name: 'misnamed', url: 'https://127.0.0.1:1', anchorPem: h.shop.anchorPem });
+  const e = await t.throwsAsync(authorizer(h).authorize(kitchen, 'misnamed', PINS.pin2));
+  t.like(e, { status: 409, code: 'card-refused' });
+  t.false(h.cards.held());
+});
