@@ -18,8 +18,9 @@ import { settleLoadsOnCard } from '../../gateway/emoney/load-settlement.js';
 import { LoadIntents } from '../../gateway/emoney/payment-intents.js';
 import { HistoryStore } from '../../gateway/history/index.js';
 import type { Notification } from '../../gateway/notify/notification.js';
+import { clonedPurseCard } from '../helpers/fakes/household.js';
 import { ReservingIssuer } from '../helpers/fakes/issuer.js';
-import { INITIAL_BALANCE, LIMITS, PINS, purseFixture, type PurseFixture } from '../card-io/purse-fixtures.js';
+import { INITIAL_BALANCE, LIMITS, PINS, type purseFixture, type PurseFixture } from '../card-io/purse-fixtures.js';
 
 const TERMINAL = { id: 'term-0001', name: 'kitchen', mail: 'kitchen@home.example' };
 
@@ -39,7 +40,7 @@ interface Rig {
 }
 
 async function rig(t: ExecutionContext, issuerKey?: KeyObject, purse: NonNullable<Parameters<typeof purseFixture>[1]>['purse'] = {}): Promise<Rig> {
-  const fx = await purseFixture(t, { storage: 'memory', purse });
+  const fx = await clonedPurseCard(t, purse);
   await fx.card.verifyPin1(PINS.pin1);
   const dir = await mkdtemp(join(tmpdir(), 'hg-topup-'));
   t.teardown(() => rm(dir, { recursive: true, force: true }));

@@ -25,7 +25,7 @@ import { createProxyState, type ProxyState } from '../../../gateway/proxy/index.
 import { describeChain } from '../../../gateway/proxy/market-chain.js';
 import { Registry, type MarketRecord, type TerminalRecord } from '../../../gateway/registry/index.js';
 import { derToPem } from '../../../provisioning/pki/index.js';
-import { DAY0, PINS, purseFixture, type PurseFixture } from '../../card-io/purse-fixtures.js';
+import { DAY0, PINS, purseFixture, type PurseFixture, type PurseFixtureOptions } from '../../card-io/purse-fixtures.js';
 import { fakeCardService, type FakeCardService } from './card-service.js';
 import { ReservingIssuer } from './issuer.js';
 import { FakeMarket } from './market.js';
@@ -58,17 +58,18 @@ export interface MoneyHousehold {
 }
 
 let terminals = 0;
-let template: Promise<PurseFixture> | undefined;
+const templates = new Map<string, Promise<PurseFixture>>();
 
 /**
- * A personalized card of its own for each household, cloned from one card
- * personalized once per test process (its state is immutable: the applet
- * commits a new state object per change), so each test starts in
- * milliseconds instead of generating keys and certificates again.
+ * A personalized card of its own for each test, cloned from one card
+ * personalized once per test process and purse set-up (its state is
+ * immutable: the applet commits a new state object per change), so each test
+ * starts in milliseconds instead of generating keys and certificates again.
  */
-async function freshCard(t: ExecutionContext): Promise<PurseFixture> {
-  template ??= purseFixture(t, { storage: 'memory' });
-  const fx = await template;
+export async function clonedPurseCard(t: ExecutionContext, purse: PurseFixtureOptions['purse'] = {}): Promise<PurseFixture> {
+  const key = JSON.stringify(purse);
+  if (!templates.has(key)) templates.set(key, purseFixture(t, { storage: 'memory', purse }));
+  const fx = await templates.get(key)!;
   const store = createMemoryCardStore(fx.store.state);
   const applet = createHomeCardApplet({ store });
   const card = new HomeCard({ transport: { transmit: (apdu) => applet.process(apdu) } });
@@ -77,7 +78,7 @@ async function freshCard(t: ExecutionContext): Promise<PurseFixture> {
 }
 
 export async function moneyHousehold(t: ExecutionContext): Promise<MoneyHousehold> {
-  const fx = await freshCard(t);
+  const fx = await clonedPurseCard(t);
   const cardCertificate = (await fx.card.info()).certificate!;
   const dir = await mkdtemp(join(tmpdir(), 'hg-money-'));
   t.teardown(() => rm(dir, { recursive: true, force: true }));
