@@ -17,7 +17,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ExecutionContext } from 'ava';
 import { httpsJson } from '../../gateway/emoney/https-json.js';
-import { collectMail, startPurseHousehold, type CollectedMail, type PurseHousehold } from '../helpers/purse-household.js';
+import { collectMail, startPurseHousehold, type CollectedMail, type PurseHousehold } from '../helpers/household/purse-household.js';
 import { startLineProxy, type LineProxy } from './line-proxy.js';
 import type { ArchivedEvent, CardDecision, MailSeen } from './money-invariants.js';
 

@@ -9,7 +9,7 @@ import type { AccessCard } from '../../card-io/access-card/access-card.js';
 import { isAccessCardError } from '../../card-io/access-card/access-card-error.js';
 import { SANDBOX_CATALOGUE } from '../../deploy/sandbox/market/catalogue.js';
 import type { SeededRandom } from '../helpers/seeded-random.js';
-import { SANDBOX_MARKET, SANDBOX_PURSE, type PurseHousehold } from '../helpers/purse-household.js';
+import { SANDBOX_MARKET, SANDBOX_PURSE, type PurseHousehold } from '../helpers/household/purse-household.js';
 
 export type OpKind = 'pay' | 'concurrent-pay' | 'cancel' | 'topup-near-limit';
 

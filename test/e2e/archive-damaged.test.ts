@@ -12,8 +12,7 @@
 import test from 'ava';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { refusalOf } from '../helpers/household.js';
-import { SANDBOX_MARKET, startPurseHousehold } from '../helpers/purse-household.js';
+import { refusalOf, SANDBOX_MARKET, startPurseHousehold } from '../helpers/household/index.js';
 import { runCli } from '../gateway/cli-process.js';
 
 interface Decision {

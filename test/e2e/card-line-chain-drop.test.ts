@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { CardError, CardErrorCode } from '../../card-io/errors.js';
 import { createCardImage } from '../../card-io/emulator/card-image.js';
 import { connectHomeCard } from '../../card-io/home-card/connect.js';
-import { startEmulatorProcess } from '../helpers/household.js';
+import { startEmulatorProcess } from '../helpers/household/index.js';
 import { freePort, waitForStatus } from '../helpers/link-probes.js';
 
 const PCB_I_MORE = 0x20;

@@ -6,7 +6,7 @@
  */
 import test from 'ava';
 import { marketRequest } from '../../card-io/access-card/market-request.js';
-import { MARKET, eventually, gatewayRequest, refusalOf, startHousehold, normName } from '../helpers/household.js';
+import { MARKET, eventually, gatewayRequest, refusalOf, startHousehold, normName } from '../helpers/household/index.js';
 
 
 test.serial('When the card emulator is killed while the gateway authorizes, the terminal gets card-absent; restarted on the same image and port, the card is found again and, unlocked again, authorizes', async (t) => {

@@ -7,7 +7,7 @@ import net from 'node:net';
 import test from 'ava';
 import { connectHomeCard } from '../../card-io/home-card/connect.js';
 import { needsBinary } from '../helpers/binaries.js';
-import { MARKET, startHousehold } from '../helpers/household.js';
+import { MARKET, startHousehold } from '../helpers/household/index.js';
 import { runCli, transcript } from '../gateway/cli-process.js';
 
 const socat = needsBinary('socat');

@@ -8,7 +8,7 @@ import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import test from 'ava';
 import type { PinSource } from '../../card-io/access-card/access-card.js';
-import { DEMO_PINS, MARKET, refusalOf, startHousehold } from '../helpers/household.js';
+import { DEMO_PINS, MARKET, refusalOf, startHousehold } from '../helpers/household/index.js';
 import { runCli, transcript } from '../gateway/cli-process.js';
 
 const pins = (pin1: string, pin2: string): PinSource => async (which) => (which === 'PIN1' ? pin1 : pin2);

@@ -6,7 +6,7 @@
 import test from 'ava';
 import type { PinSource } from '../../card-io/access-card/access-card.js';
 import { marketRequest } from '../../card-io/access-card/market-request.js';
-import { DEMO_PINS, MARKET, refusalOf, startHousehold, normName } from '../helpers/household.js';
+import { DEMO_PINS, MARKET, refusalOf, startHousehold, normName } from '../helpers/household/index.js';
 import { capturingLogger } from '../helpers/link-probes.js';
 
 const pins = (pin1: string, pin2: string): PinSource => async (which) => (which === 'PIN1' ? pin1 : pin2);

@@ -18,7 +18,7 @@ import { HOMEGATE_BIN } from '../../deploy/sandbox/household/emulator-child.js';
 import { startSandboxHousehold } from '../../deploy/sandbox/household/household.js';
 import { derToPem } from '../../provisioning/pki/index.js';
 import { needsBinary } from '../helpers/binaries.js';
-import { DEMO_PINS, MARKET, dn, serialWhen, startHousehold, startRecordingMarket, normName } from '../helpers/household.js';
+import { DEMO_PINS, MARKET, dn, serialWhen, startHousehold, startRecordingMarket, normName } from '../helpers/household/index.js';
 import { freePort } from '../helpers/link-probes.js';
 
 const socat = needsBinary('socat');

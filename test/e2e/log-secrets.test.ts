@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import test from 'ava';
 import { marketRequest } from '../../card-io/access-card/market-request.js';
 import { capturingLogger } from '../helpers/link-probes.js';
-import { DEMO_PINS, MARKET, refusalOf, startHousehold } from '../helpers/household.js';
+import { DEMO_PINS, MARKET, refusalOf, startHousehold } from '../helpers/household/index.js';
 import { ANY_PRIVATE_KEY, findSecrets, pinNeedle, privateKeyNeedle, stringsOf, windows, type Needle } from './secret-needles.js';
 
 async function keyFiles(dir: string): Promise<string[]> {

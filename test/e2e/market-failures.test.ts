@@ -8,7 +8,7 @@ import { signRequest } from '../../card-io/access-card/request-signer.js';
 import { startSandboxMarket } from '../../deploy/sandbox/market/index.js';
 import { createRootCa, createServerCertificate, derToPem, generateP256KeyPair } from '../../provisioning/pki/index.js';
 import { needsBinary } from '../helpers/binaries.js';
-import { DEMO_PINS, MARKET, asTerminal, errorOf, gatewayRequest, refusalOf, serialWhen, startHousehold } from '../helpers/household.js';
+import { DEMO_PINS, MARKET, asTerminal, errorOf, gatewayRequest, refusalOf, serialWhen, startHousehold } from '../helpers/household/index.js';
 import { startOpensslMarketWithoutTickets } from '../helpers/proxy-fixtures.js';
 
 const openssl = needsBinary('openssl');

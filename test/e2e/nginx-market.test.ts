@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { marketRequest } from '../../card-io/access-card/market-request.js';
 import { derToPem } from '../../provisioning/pki/index.js';
 import { needsBinary } from '../helpers/binaries.js';
-import { serialWhen, startHousehold } from '../helpers/household.js';
+import { serialWhen, startHousehold } from '../helpers/household/index.js';
 import { startNginxMarket } from '../helpers/nginx.js';
 
 const nginx = needsBinary('nginx');

@@ -34,7 +34,7 @@ import { isAccessCardError } from '../../card-io/access-card/access-card-error.j
 import { SANDBOX_CATALOGUE } from '../../deploy/sandbox/market/catalogue.js';
 import type { HistoryEntry } from '../../gateway/history/index.js';
 import { delay } from '../helpers/link-probes.js';
-import { archiveSums, collectMail, SANDBOX_MARKET, SANDBOX_PURSE, startPurseHousehold, type CardRead, type CollectedMail, type PurseHousehold } from '../helpers/purse-household.js';
+import { archiveSums, collectMail, SANDBOX_MARKET, SANDBOX_PURSE, startPurseHousehold, type CardRead, type CollectedMail, type PurseHousehold } from '../helpers/household/index.js';
 import { seededRandom, type SeededRandom } from '../helpers/seeded-random.js';
 
 /** Kill iterations go on until there were at least this many kills and MIN_KILL_PHASE_MS passed. */

@@ -14,7 +14,7 @@ import test from 'ava';
 import type { MailMessage } from '../../card-io/access-card/mailbox.js';
 import { parseSignedRecord, verifySignedRecord } from '../../card-io/home-card/decision-record.js';
 import { parseLoadReceipt, verifyLoadReceipt } from '../../card-io/home-card/load-receipt.js';
-import { SANDBOX_MARKET, SANDBOX_PURSE, readMailUntil, recordingPins, startPurseHousehold } from '../helpers/purse-household.js';
+import { SANDBOX_MARKET, SANDBOX_PURSE, readMailUntil, recordingPins, startPurseHousehold } from '../helpers/household/index.js';
 
 interface Decision {
   record: { seq: number; cardId: string; market: string; orderId: string; amount: number; currency: string; time: string; status: string };

@@ -15,8 +15,7 @@ import test, { type ExecutionContext } from 'ava';
 import { loadOrCreateMarketPki } from '../../deploy/sandbox/market-pki.js';
 import { orderView } from '../../deploy/sandbox/market/order-book.js';
 import { derToPem } from '../../provisioning/pki/index.js';
-import { refusalOf } from '../helpers/household.js';
-import { SANDBOX_MARKET, recordingPins, startPurseHousehold, type PurseHousehold } from '../helpers/purse-household.js';
+import { refusalOf, SANDBOX_MARKET, recordingPins, startPurseHousehold, type PurseHousehold } from '../helpers/household/index.js';
 
 type Handler = (req: IncomingMessage, res: ServerResponse, h: PurseHousehold) => void;
 

@@ -17,9 +17,8 @@ import test from 'ava';
 import { isMailboxError, readMailbox } from '../../card-io/access-card/mailbox.js';
 import { parseSignedRecord, verifySignedRecord } from '../../card-io/home-card/decision-record.js';
 import { needsBinary } from '../helpers/binaries.js';
-import { serialWhen } from '../helpers/household.js';
+import { serialWhen, SANDBOX_MARKET, mailLoginFor, readMailUntil, startPurseHousehold } from '../helpers/household/index.js';
 import { startMosquitto } from '../helpers/mosquitto.js';
-import { SANDBOX_MARKET, mailLoginFor, readMailUntil, startPurseHousehold } from '../helpers/purse-household.js';
 import { header, mimeParts, startSmtpServer } from '../helpers/smtp.js';
 
 const mosquitto = needsBinary('mosquitto');

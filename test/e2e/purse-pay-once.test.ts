@@ -19,8 +19,7 @@ import { loadTerminalProfile } from '../../card-io/access-card/terminal-profile.
 import { adminRequest, adminSocketPath } from '../../gateway/cli/admin-client.js';
 import { httpsJson, PeerError } from '../../gateway/emoney/https-json.js';
 import { HOMEGATE_BIN } from '../../deploy/sandbox/household/emulator-child.js';
-import { refusalOf } from '../helpers/household.js';
-import { DEMO_PINS, SANDBOX_MARKET, readMailUntil, recordingPins, registerMailLogin, startPurseHousehold, type PurseHousehold } from '../helpers/purse-household.js';
+import { refusalOf, DEMO_PINS, SANDBOX_MARKET, readMailUntil, recordingPins, registerMailLogin, startPurseHousehold, type PurseHousehold } from '../helpers/household/index.js';
 
 interface Decision {
   record: { seq: number; orderId: string; amount: number; currency: string; status: string };

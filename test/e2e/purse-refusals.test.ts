@@ -41,8 +41,7 @@ import { dnsNamesOf, startSandboxMarket } from '../../deploy/sandbox/market/inde
 import { httpsJson, PeerError } from '../../gateway/emoney/https-json.js';
 import { loadOrCreateCa } from '../../provisioning/ca-store.js';
 import { derToPem } from '../../provisioning/pki/index.js';
-import { refusalOf } from '../helpers/household.js';
-import { DEMO_PINS, SANDBOX_MARKET, readMailUntil, recordingPins, startPurseHousehold, type PurseHousehold } from '../helpers/purse-household.js';
+import { refusalOf, DEMO_PINS, SANDBOX_MARKET, readMailUntil, recordingPins, startPurseHousehold, type PurseHousehold } from '../helpers/household/index.js';
 
 interface HistoryRow {
   kind: string;

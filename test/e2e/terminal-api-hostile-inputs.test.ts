@@ -8,8 +8,7 @@
  */
 import test from 'ava';
 import { signRequest } from '../../card-io/access-card/request-signer.js';
-import { asTerminal, errorOf, gatewayRequest, type RawResponse } from '../helpers/household.js';
-import { DEMO_PINS, SANDBOX_MARKET, recordingPins, startPurseHousehold } from '../helpers/purse-household.js';
+import { asTerminal, errorOf, gatewayRequest, type RawResponse, DEMO_PINS, SANDBOX_MARKET, recordingPins, startPurseHousehold } from '../helpers/household/index.js';
 
 const emoji64 = '\u{1F4B8}'.repeat(64);
 const market = SANDBOX_MARKET;

@@ -7,7 +7,7 @@
 import test, { type ExecutionContext } from 'ava';
 import { signRequest } from '../../card-io/access-card/request-signer.js';
 import { createClientCertificate, createRootCa, derToPem, generateP256KeyPair, type IssuingCa } from '../../provisioning/pki/index.js';
-import { DEMO_PINS, MARKET, asTerminal, errorOf, gatewayRequest, refusalOf, startHousehold, type Household } from '../helpers/household.js';
+import { DEMO_PINS, MARKET, asTerminal, errorOf, gatewayRequest, refusalOf, startHousehold, type Household } from '../helpers/household/index.js';
 
 /** What a refused request must not have touched: card commands and market connections. */
 function untouched(t: ExecutionContext, h: Household): () => void {

@@ -13,9 +13,8 @@ import test, { type ExecutionContext } from 'ava';
 import { BROKER_USERS_FILE, setBrokerUser } from '../../gateway/notify/broker-users.js';
 import { DEMO_TERMINAL } from '../../deploy/sandbox/household/sandbox-registry.js';
 import { needsBinary } from '../helpers/binaries.js';
-import { serialWhen } from '../helpers/household.js';
+import { serialWhen, SANDBOX_MARKET, startPurseHousehold, type PurseHousehold } from '../helpers/household/index.js';
 import { shippedMosquittoConfig, startMosquitto } from '../helpers/mosquitto.js';
-import { SANDBOX_MARKET, startPurseHousehold, type PurseHousehold } from '../helpers/purse-household.js';
 import { runCli, type CliResult } from '../gateway/cli-process.js';
 
 const mosquitto = needsBinary('mosquitto');

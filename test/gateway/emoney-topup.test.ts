@@ -11,59 +11,20 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CardError, CardErrorCode } from '../../card-io/errors.js';
 import type { HomeCard } from '../../card-io/home-card/home-card.js';
-import { encodeLoadAuthorization, signAuthorization } from '../../card-io/home-card/purse-authorizations.js';
-import { verifyLoadReceipt } from '../../card-io/home-card/load-receipt.js';
 import { silentLogger } from '../../card-io/base/log.js';
 import { EmoneyManager, type EmoneyManagerOptions } from '../../gateway/emoney/emoney-manager.js';
-import type { IssuerClient, LoadReservation } from '../../gateway/emoney/issuer-client.js';
+import type { IssuerClient } from '../../gateway/emoney/issuer-client.js';
 import { settleLoadsOnCard } from '../../gateway/emoney/load-settlement.js';
 import { LoadIntents } from '../../gateway/emoney/payment-intents.js';
 import { HistoryStore } from '../../gateway/history/index.js';
 import type { Notification } from '../../gateway/notify/notification.js';
-import { INITIAL_BALANCE, LIMITS, PINS, purseFixture, type PurseFixture } from '../card-io/purse-fixtures.js';
+import { clonedPurseCard } from '../helpers/fakes/household.js';
+import { ReservingIssuer } from '../helpers/fakes/issuer.js';
+import { INITIAL_BALANCE, LIMITS, PINS, type purseFixture, type PurseFixture } from '../card-io/purse-fixtures.js';
 import { isEmoneyError } from '../../gateway/emoney/emoney-error.js';
 import { toHttpError } from '../../gateway/terminal-api/http-errors.js';
 
 const TERMINAL = { id: 'term-0001', name: 'kitchen', mail: 'kitchen@home.example' };
-
-/** An issuer in memory with the sandbox's contract: reserve, commit on the card's receipt, void. */
-class ReservingIssuer {
-  readonly reservations = new Map<string, { amount: number; status: 'reserved' | 'committed' | 'voided'; challenge: Buffer }>();
-  readonly calls: string[] = [];
-  balance = 1_000_000;
-  constructor(private readonly loadKey: KeyObject, private readonly cardKey: KeyObject) {}
-
-  async requestLoad(p: { cardId: string; amount: number; currency: string; challenge: Buffer }): Promise<LoadReservation> {
-    this.calls.push('reserve');
-    const id = `load-${this.reservations.size + 1}`;
-    this.reservations.set(id, { amount: p.amount, status: 'reserved', challenge: p.challenge });
-    const authorization = encodeLoadAuthorization(p);
-    return { id, authorization, signature: signAuthorization(authorization, this.loadKey) };
-  }
-
-  async commitLoad(id: string, receipt: Buffer): Promise<void> {
-    this.calls.push(`commit ${id}`);
-    const r = this.reservations.get(id)!;
-    const { parseLoadReceipt } = await import('../../card-io/home-card/load-receipt.js');
-    const parsed = parseLoadReceipt(receipt);
-    if (!verifyLoadReceipt(parsed, this.cardKey) || !parsed.challenge.equals(r.challenge)) throw new Error('receipt-invalid');
-    if (r.status === 'committed') return;
-    if (r.status !== 'reserved') throw new Error('load-released');
-    r.status = 'committed';
-    this.balance -= r.amount;
-  }
-
-  async voidLoad(id: string): Promise<void> {
-    this.calls.push(`void ${id}`);
-    const r = this.reservations.get(id)!;
-    if (r.status === 'committed') throw new Error('load-committed');
-    r.status = 'voided';
-  }
-
-  statuses(): string[] {
-    return [...this.reservations.values()].map((r) => r.status);
-  }
-}
 
 interface Rig {
   fx: PurseFixture;
@@ -81,7 +42,7 @@ interface Rig {
 }
 
 async function rig(t: ExecutionContext, issuerKey?: KeyObject, purse: NonNullable<Parameters<typeof purseFixture>[1]>['purse'] = {}): Promise<Rig> {
-  const fx = await purseFixture(t, { storage: 'memory', purse });
+  const fx = await clonedPurseCard(t, purse);
   await fx.card.verifyPin1(PINS.pin1);
   const dir = await mkdtemp(join(tmpdir(), 'hg-topup-'));
   t.teardown(() => rm(dir, { recursive: true, force: true }));

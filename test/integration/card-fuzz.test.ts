@@ -24,7 +24,7 @@ import { silentLogger } from '../../card-io/base/log.js';
 import { BlockParser } from '../../card-io/t1/block-parser.js';
 import { computeEdc } from '../../card-io/t1/edc.js';
 import { T1InterfaceDevice } from '../../card-io/t1/t1-interface-device.js';
-import { TEST_PINS, bootMemoryCard, personalizeTestCard, type MemoryCard } from '../helpers/card-fixture.js';
+import { TEST_PINS, bootMemoryCard, personalizeTestCard, type MemoryCard } from '../helpers/household/index.js';
 import { delay } from '../helpers/link-probes.js';
 
 const CWT_MS = 20;

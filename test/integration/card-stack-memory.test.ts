@@ -3,7 +3,7 @@
  * this process, the card's state in a real image file.
  */
 import test from 'ava';
-import { bootMemoryCard } from '../helpers/card-fixture.js';
+import { bootMemoryCard } from '../helpers/household/index.js';
 import { registerCardStackSuite } from './card-stack-suite.js';
 
 registerCardStackSuite(test, (t) => bootMemoryCard(t));

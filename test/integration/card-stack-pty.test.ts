@@ -10,7 +10,7 @@ import { CardErrorCode, isCardError, isCardErrorInBand } from '../../card-io/err
 import type { HomeCard } from '../../card-io/home-card/home-card.js';
 import type { LinkStatus } from '../../card-io/link/link.js';
 import { needsBinary } from '../helpers/binaries.js';
-import { TEST_PINS, bootPtyCard, personalizeTestCard } from '../helpers/card-fixture.js';
+import { TEST_PINS, bootPtyCard, personalizeTestCard } from '../helpers/household/index.js';
 import { waitForStatus } from '../helpers/link-probes.js';
 import { expectCardError, registerCardStackSuite } from './card-stack-suite.js';
 

@@ -11,7 +11,7 @@ import type { ExecutionContext } from 'ava';
 import { CardErrorCode, isCardError, type CardError } from '../../card-io/errors.js';
 import { sha256Fingerprint } from '../../provisioning/pki/index.js';
 import type { RegisterTest } from '../helpers/binaries.js';
-import { MARKET_HOSTS, TEST_PINS, createMarketPki, personalizeTestCard, type MakeCard } from '../helpers/card-fixture.js';
+import { MARKET_HOSTS, TEST_PINS, createMarketPki, personalizeTestCard, type MakeCard } from '../helpers/household/index.js';
 import { buildSessionTbs } from './session-tbs.js';
 
 const WRONG_PIN1 = '9999';

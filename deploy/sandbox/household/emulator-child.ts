@@ -16,16 +16,40 @@ export interface EmulatorChild {
   stop(): Promise<void>;
 }
 
-export async function spawnEmulator(device: string, imagePath: string, extraArgs: string[] = [], logLevel = 'error'): Promise<EmulatorChild> {
+export interface SpawnEmulatorOptions {
+  /** Receives the emulator's stderr (JSON log lines) instead of it going to this process's stderr. */
+  onStderr?: (chunk: string) => void;
+  /** Kill the emulator and reject when it has not printed its ready line within this many ms. Default: wait. */
+  readyTimeoutMs?: number;
+}
+
+function isReadyLine(line: string): boolean {
+  try {
+    return (JSON.parse(line) as { event?: unknown }).event === 'ready';
+  } catch {
+    return false;
+  }
+}
+
+export async function spawnEmulator(device: string, imagePath: string, extraArgs: readonly string[] = [], logLevel = 'error', o: SpawnEmulatorOptions = {}): Promise<EmulatorChild> {
   const child = spawn(process.execPath, [HOMEGATE_BIN, '--log-level', logLevel, 'card', 'emulate', '--device', device, '--image', imagePath, ...extraArgs], {
-    stdio: ['ignore', 'pipe', 'inherit'],
+    stdio: ['ignore', 'pipe', o.onStderr ? 'pipe' : 'inherit'],
   });
+  if (o.onStderr) child.stderr!.setEncoding('utf8').on('data', o.onStderr);
   await new Promise<void>((resolve, reject) => {
     const lines = createInterface({ input: child.stdout! });
-    const onExit = (code: number | null) => reject(new Error(`card emulator exited (code ${code}) before it was ready`));
+    const timer = o.readyTimeoutMs === undefined ? undefined : setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`card emulator on ${device} was not ready within ${o.readyTimeoutMs} ms`));
+    }, o.readyTimeoutMs);
+    const onExit = (code: number | null, signal: NodeJS.Signals | null) => {
+      clearTimeout(timer);
+      reject(new Error(`card emulator exited (${code ?? signal}) before it was ready`));
+    };
     child.once('exit', onExit);
     lines.on('line', (line) => {
-      if (line.includes('"ready"')) {
+      if (isReadyLine(line)) {
+        clearTimeout(timer);
         child.off('exit', onExit);
         resolve();
       }

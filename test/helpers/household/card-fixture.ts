@@ -16,31 +16,30 @@
  * and the market PKI (root → issuing CA → server leaf) the card verifies.
  * Suites using the pty variant must register their tests with needsBinary('socat').
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { ExecutionContext } from 'ava';
-import { createCardImage } from '../../card-io/emulator/card-image.js';
-import { createHomeCardApplet, type HomeCardApplet } from '../../card-io/emulator/applet.js';
-import { connectHomeCard } from '../../card-io/home-card/connect.js';
-import { HomeCard } from '../../card-io/home-card/home-card.js';
-import type { ByteLink } from '../../card-io/link/link.js';
-import { createMemoryLinkPair, type MemoryLinkPair } from '../../card-io/link/memory-link.js';
-import { silentLogger, type Logger } from '../../card-io/base/log.js';
-import { T1CardEngine } from '../../card-io/t1/t1-card-engine.js';
-import { T1InterfaceDevice } from '../../card-io/t1/t1-interface-device.js';
-import type { T1Options } from '../../card-io/t1/t1-options.js';
-import { personalizeCard } from '../../provisioning/personalize-card.js';
+import { createCardImage } from '../../../card-io/emulator/card-image.js';
+import { createHomeCardApplet, type HomeCardApplet } from '../../../card-io/emulator/applet.js';
+import { connectHomeCard } from '../../../card-io/home-card/connect.js';
+import { HomeCard } from '../../../card-io/home-card/home-card.js';
+import type { ByteLink } from '../../../card-io/link/link.js';
+import { createMemoryLinkPair, type MemoryLinkPair } from '../../../card-io/link/memory-link.js';
+import { silentLogger, type Logger } from '../../../card-io/base/log.js';
+import { T1CardEngine } from '../../../card-io/t1/t1-card-engine.js';
+import { T1InterfaceDevice } from '../../../card-io/t1/t1-interface-device.js';
+import type { T1Options } from '../../../card-io/t1/t1-options.js';
+import { personalizeCard } from '../../../provisioning/personalize-card.js';
 import {
   createCaCertificate,
   createRootCa,
   createServerCertificate,
   generateP256KeyPair,
   type IssuingCa,
-} from '../../provisioning/pki/index.js';
-import { startPtyPair, type PtyPair } from './pty.js';
+} from '../../../provisioning/pki/index.js';
+import { startPtyPair, type PtyPair } from '../pty.js';
+import { startEmulatorProcess, type EmulatorProcess } from './emulator-process.js';
 
 /** What every transport variant hands to a shared suite. */
 export interface CardUnderTest {
@@ -119,7 +118,7 @@ export async function bootPtyCard(t: ExecutionContext, options: CardFixtureOptio
   const pty = await startPtyPair(t);
   const imagePath = path.join(await tempDir(t), 'card.img');
   const { adminKey } = await createCardImage(imagePath);
-  let emulator = await startEmulatorProcess(t, { device: pty.cardPath, imagePath });
+  let emulator = await startTestEmulator(t, pty.cardPath, imagePath);
   const conn = await connectHomeCard({
     device: pty.hostPath,
     logger: options.logger,
@@ -142,7 +141,7 @@ export async function bootPtyCard(t: ExecutionContext, options: CardFixtureOptio
     },
     async restartEmulator(signal: NodeJS.Signals = 'SIGKILL') {
       await emulator.kill(signal);
-      emulator = await startEmulatorProcess(t, { device: pty.cardPath, imagePath });
+      emulator = await startTestEmulator(t, pty.cardPath, imagePath);
     },
   };
 }
@@ -150,120 +149,14 @@ export async function bootPtyCard(t: ExecutionContext, options: CardFixtureOptio
 // ---------------------------------------------------------------------------
 // The emulator process
 
-export interface EmulatorProcess {
-  readonly pid: number;
-  /** The last few KB the process wrote on stderr (its JSON log lines), for failure messages. */
-  stderr(): string;
-  /** Sends `signal` (default SIGKILL) and resolves once the process has exited. Idempotent. */
-  kill(signal?: NodeJS.Signals): Promise<void>;
-}
-
-export interface EmulatorProcessOptions {
-  /** Serial device (the pty's card side) or tcp://host:port. */
-  device: string;
-  imagePath: string;
-  /** Extra CLI arguments, e.g. ['--slow-ms', '100']. */
-  args?: readonly string[];
-  /** How long the process may take to print its ready line, in ms, once it was spawned; default 30000. */
-  readyTimeoutMs?: number;
-}
-
-const HOMEGATE_BIN = fileURLToPath(new URL('../../../bin/homegate.js', import.meta.url));
-
-/** Emulator processes still running, killed if this worker exits before the teardowns ran. */
-const running = new Set<ChildProcess>();
-process.once('exit', () => {
-  for (const child of running) child.kill('SIGKILL');
-});
-
 /**
- * At most this many emulator processes start at once in one worker: a Node
- * start-up of the CLI is CPU-bound (seconds on a loaded machine), and a
- * dozen at once starve each other past any ready timeout.
+ * `homegate card emulate` on `device` (info log, kept for failure messages),
+ * ready once it printed {"event":"ready"}; killed when the test ends.
  */
-const MAX_STARTING = 3;
-let starting = 0;
-const startQueue: Array<() => void> = [];
-
-async function startSlot(): Promise<() => void> {
-  while (starting >= MAX_STARTING) await new Promise<void>((resolve) => startQueue.push(resolve));
-  starting++;
-  return () => {
-    starting--;
-    startQueue.shift()?.();
-  };
-}
-
-/**
- * Starts `homegate card emulate` and resolves when it printed {"event":"ready"}
- * on stdout; rejects (with its stderr) if it exits or stays silent first.
- * The process is killed when the test ends.
- */
-export async function startEmulatorProcess(t: ExecutionContext, o: EmulatorProcessOptions): Promise<EmulatorProcess> {
-  const done = await startSlot();
-  try {
-    return await spawnEmulator(t, o);
-  } finally {
-    done();
-  }
-}
-
-async function spawnEmulator(t: ExecutionContext, o: EmulatorProcessOptions): Promise<EmulatorProcess> {
-  const child = spawn(
-    process.execPath,
-    [HOMEGATE_BIN, '--log-level', 'info', 'card', 'emulate', '--device', o.device, '--image', o.imagePath, ...(o.args ?? [])],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  running.add(child);
-  const exited = new Promise<void>((resolve) => {
-    child.once('exit', () => {
-      running.delete(child);
-      resolve();
-    });
-  });
-  let stderr = '';
-  child.stderr!.setEncoding('utf8').on('data', (s: string) => {
-    stderr = (stderr + s).slice(-8000);
-  });
-  const kill = async (signal: NodeJS.Signals = 'SIGKILL'): Promise<void> => {
-    if (child.exitCode === null && child.signalCode === null) child.kill(signal);
-    await exited;
-  };
-  t.teardown(() => kill('SIGKILL'));
-  await waitForReadyLine(child, exited, () => stderr, o.readyTimeoutMs ?? 30_000).catch(async (e: unknown) => {
-    await kill('SIGKILL');
-    throw e;
-  });
-  return { pid: child.pid!, stderr: () => stderr, kill };
-}
-
-function waitForReadyLine(child: ChildProcess, exited: Promise<void>, stderr: () => string, timeoutMs: number): Promise<void> {
-  return new Promise((resolve, reject) => {
-    let stdout = '';
-    const done = (err?: Error): void => {
-      clearTimeout(timer);
-      child.stdout!.off('data', onData);
-      if (err) reject(err);
-      else resolve();
-    };
-    const timer = setTimeout(() => done(new Error(`emulator not ready within ${timeoutMs} ms:\n${stderr()}`)), timeoutMs);
-    const onData = (s: string): void => {
-      stdout += s;
-      for (const line of stdout.split('\n').slice(0, -1)) {
-        if (isReadyLine(line)) return done();
-      }
-    };
-    child.stdout!.setEncoding('utf8').on('data', onData);
-    void exited.then(() => done(new Error(`emulator exited (${child.exitCode ?? child.signalCode}) before ready:\n${stderr()}`)));
-  });
-}
-
-function isReadyLine(line: string): boolean {
-  try {
-    return (JSON.parse(line) as { event?: unknown }).event === 'ready';
-  } catch {
-    return false;
-  }
+async function startTestEmulator(t: ExecutionContext, device: string, imagePath: string): Promise<EmulatorProcess> {
+  const emulator = await startEmulatorProcess(device, imagePath, 'info');
+  t.teardown(() => emulator.kill('SIGKILL'));
+  return emulator;
 }
 
 // ---------------------------------------------------------------------------

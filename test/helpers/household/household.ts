@@ -27,24 +27,24 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { DetailedPeerCertificate, TLSSocket } from 'node:tls';
 import test, { type ExecutionContext } from 'ava';
-import { AccessCard, type PinSource } from '../../card-io/access-card/access-card.js';
-import { isAccessCardError } from '../../card-io/access-card/access-card-error.js';
-import { loadTerminalProfile, type TerminalProfile } from '../../card-io/access-card/terminal-profile.js';
-import { connectHomeCard } from '../../card-io/home-card/connect.js';
-import { silentLogger, type Logger, type LogLevel } from '../../card-io/base/log.js';
-import { loadOrCreateMarketPki, type MarketPki } from '../../deploy/sandbox/market-pki.js';
-import { startSandboxMarket, type SandboxMarket } from '../../deploy/sandbox/market/index.js';
-import { adminRequest, adminSocketPath } from '../../gateway/cli/admin-client.js';
-import { loadGatewayConfig, type GatewayConfig } from '../../gateway/config/gateway-config.js';
-import { startGateway, type RunningGateway } from '../../gateway/gateway.js';
-import { DEMO_PINS, ensureMarketAnchor, ensurePersonalized, prepareSandboxCard } from '../../deploy/sandbox/household/sandbox-card.js';
-import { DEMO_TERMINAL } from '../../deploy/sandbox/household/sandbox-registry.js';
-import { setupGateway } from '../../gateway/setup/gateway-setup.js';
-import { loadOrCreateCa, type StoredCa } from '../../provisioning/ca-store.js';
-import { createRootCa, derToPem, generateP256KeyPair } from '../../provisioning/pki/index.js';
-import type { BinaryRequirement, RegisterTest } from './binaries.js';
-import { freePort } from './link-probes.js';
-import { startPtyPair } from './pty.js';
+import { AccessCard, type PinSource } from '../../../card-io/access-card/access-card.js';
+import { isAccessCardError } from '../../../card-io/access-card/access-card-error.js';
+import { loadTerminalProfile, type TerminalProfile } from '../../../card-io/access-card/terminal-profile.js';
+import { connectHomeCard } from '../../../card-io/home-card/connect.js';
+import { silentLogger, type Logger, type LogLevel } from '../../../card-io/base/log.js';
+import { loadOrCreateMarketPki, type MarketPki } from '../../../deploy/sandbox/market-pki.js';
+import { startSandboxMarket, type SandboxMarket } from '../../../deploy/sandbox/market/index.js';
+import { adminRequest, adminSocketPath } from '../../../gateway/cli/admin-client.js';
+import { loadGatewayConfig, type GatewayConfig } from '../../../gateway/config/gateway-config.js';
+import { startGateway, type RunningGateway } from '../../../gateway/gateway.js';
+import { DEMO_PINS, ensureMarketAnchor, ensurePersonalized, prepareSandboxCard } from '../../../deploy/sandbox/household/sandbox-card.js';
+import { DEMO_TERMINAL } from '../../../deploy/sandbox/household/sandbox-registry.js';
+import { setupGateway } from '../../../gateway/setup/gateway-setup.js';
+import { loadOrCreateCa, type StoredCa } from '../../../provisioning/ca-store.js';
+import { createRootCa, derToPem, generateP256KeyPair } from '../../../provisioning/pki/index.js';
+import type { BinaryRequirement, RegisterTest } from '../binaries.js';
+import { freePort } from '../link-probes.js';
+import { startPtyPair } from '../pty.js';
 
 export { DEMO_PINS };
 export const MARKET = 'sandbox';
@@ -53,7 +53,7 @@ const DAY_MS = 24 * 3600 * 1000;
 // ---------------------------------------------------------------- emulator
 
 // In its own file so that runners outside ava (npm run chaos) can use it; this file imports ava.
-import { startEmulatorProcess, type EmulatorProcess } from './emulator-child-process.js';
+import { startEmulatorProcess, type EmulatorProcess } from './emulator-process.js';
 export { startEmulatorProcess, type EmulatorProcess };
 
 // ---------------------------------------------------------------- relay
