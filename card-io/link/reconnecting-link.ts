@@ -34,8 +34,8 @@ export interface ReconnectingLinkOptions {
    */
   traceBytes?: boolean;
   /**
-   * Called once by close(), after the last transport closed, to free what the
-   * factory holds across transports (the TCP listener's socket).
+   * Called once by close(), before the last transport is closed, to free what
+   * the factory holds across transports (the TCP listener's socket).
    */
   release?: () => Promise<void>;
   /** Timer seam for tests; default setTimeout/clearTimeout. */
@@ -137,8 +137,10 @@ export class ReconnectingLink implements ByteLink {
     await this.pendingOpen;
     const transport = this.transport;
     this.transport = undefined;
+    // Released first: a listener stops accepting before its host is told the line closed.
+    const released = this.release?.().catch((err: unknown) => this.log.warn({ err }, 'error releasing link resources'));
     await transport?.close().catch((err: unknown) => this.log.warn({ err }, 'error closing transport'));
-    await this.release?.().catch((err: unknown) => this.log.warn({ err }, 'error releasing link resources'));
+    await released;
     this.setStatus('closed');
   }
 

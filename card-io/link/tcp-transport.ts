@@ -214,10 +214,11 @@ export function createTcpListener(endpoint: TcpEndpoint, logger?: Logger): TcpLi
     held = undefined;
     const s = server;
     server = undefined;
-    await listening?.catch(() => undefined);
-    // Stop accepting first: the host sees our FIN while the current connection
-    // closes gracefully, and its reconnect must find nobody listening.
-    const stopped = s?.listening ? new Promise<void>((resolve) => s.close(() => resolve())) : Promise.resolve();
+    // Stop accepting first, before anything else yields: the host sees our FIN
+    // while the current connection closes gracefully, and its reconnect must
+    // find nobody listening.
+    const stopServer = () => (s?.listening ? new Promise<void>((resolve) => s.close(() => resolve())) : Promise.resolve());
+    const stopped = s?.listening ? stopServer() : (listening ?? Promise.resolve()).then(stopServer, () => undefined);
     await active?.close();
     active = undefined;
     await stopped;
