@@ -35,6 +35,7 @@ import { loadTerminalProfile } from '../../card-io/access-card/terminal-profile.
 import { silentLogger } from '../../card-io/base/log.js';
 import { SANDBOX_CATALOGUE } from '../../deploy/sandbox/market/catalogue.js';
 import { loadGatewayConfig } from '../../gateway/config/gateway-config.js';
+import { terminalClientId } from '../../gateway/notify/broker-users.js';
 import { DEMO_PINS } from '../../deploy/sandbox/household/sandbox-card.js';
 import { DEMO_TERMINAL } from '../../deploy/sandbox/household/sandbox-registry.js';
 import { SANDBOX_MARKET, SANDBOX_PURSE, startSandboxHousehold, type SandboxPorts } from '../../deploy/sandbox/household/household.js';
@@ -87,8 +88,10 @@ class MailObserver {
 
   private constructor(readonly client: MqttClient) {}
 
-  static async start(url: string, topic: string): Promise<MailObserver> {
-    const client = await mqtt.connectAsync(url, { clientId: `homegate-bench-observer-${process.pid}`, clean: true, reconnectPeriod: 0, connectTimeout: 10_000 });
+  /** Logs in as the terminal (the broker admits only known users, a terminal only as its own mailbox client). */
+  static async start(url: string, topic: string, login: { username: string; password: string }): Promise<MailObserver> {
+    const { username, password } = login;
+    const client = await mqtt.connectAsync(url, { clientId: terminalClientId(username), username, password, clean: true, reconnectPeriod: 0, connectTimeout: 10_000 });
     const observer = new MailObserver(client);
     client.on('message', (t, payload) => {
       const at = process.hrtime.bigint();
@@ -157,13 +160,15 @@ export async function runPayments(o: PaymentRunOptions): Promise<PaymentRunResul
   let observer: MailObserver | undefined;
   try {
     const config = await loadGatewayConfig(join(o.dataDir, 'gateway.json'));
-    const card = new AccessCard(await loadTerminalProfile(join(o.dataDir, 'terminals', DEMO_TERMINAL.name)), pins);
+    const profile = await loadTerminalProfile(join(o.dataDir, 'terminals', DEMO_TERMINAL.name));
+    const card = new AccessCard(profile, pins);
     await card.unlock();
     const whoami = await card.gateway.get('/v1/whoami');
     const terminalId = String((whoami.terminal as { id?: unknown } | undefined)?.id);
     const mailbox = whoami.mailbox as { url?: string; topicPrefix?: string } | undefined;
     const topic = `${mailbox?.topicPrefix ?? config.mqtt?.topicPrefix ?? 'homegate'}/terminals/${terminalId}/mail`;
-    observer = await MailObserver.start(household.mqttUrl, topic);
+    if (profile.broker === undefined) throw new Error('the demo terminal profile has no broker login');
+    observer = await MailObserver.start(household.mqttUrl, topic, profile.broker);
 
     // Money: the sandbox purse, its daily limit and the gateway's monthly top-up limits.
     const purse = await card.balance();
