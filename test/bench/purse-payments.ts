@@ -70,7 +70,7 @@ export interface PaymentRunResult {
     orderCreation: ValueSummary;
   };
   marketAccepted: number;
-  /** write_bytes per payment (t0 until the outbox file is gone), or null without /proc. */
+  /** write_bytes per payment (t0 until the outbox log records the notification delivered), or null without /proc. */
   gatewayDiskWriteBytesPerPayment: ValueSummary | null;
   /** The gateway's files after the run, bytes: what the per-payment writes rewrite. */
   gatewayFilesAfterRun: Record<string, number | null>;

@@ -91,7 +91,7 @@ test('A recipient the server refuses for good is given up loudly and does not ho
   t.true(logger.records.some((r) => r.level === 'error' && r.fields.id === decision(3).id));
 });
 
-test('With MQTT and SMTP, the outbox file stays until both channels acknowledged', async (t) => {
+test('With MQTT and SMTP, a notification stays in the outbox until both channels acknowledged', async (t) => {
   const smtp = await smtpServer(t);
   await smtp.stop();
   const broker = await startEmbeddedBroker({ port: 0 });
