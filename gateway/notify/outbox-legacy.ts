@@ -11,7 +11,8 @@
  *   mid-append, never counted).
  *
  * An entry file that does not parse is moved aside to `<name>.corrupt`, never
- * deleted: it may be the only copy of a notification.
+ * deleted: it may be the only copy of a notification; so is a damaged
+ * `delivered.json` (kept for inspection).
  */
 import { readdir, readFile, rename } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -57,8 +58,18 @@ async function readOptional(path: string): Promise<string | undefined> {
 export async function readLegacyOutbox(dir: string, logger: Logger): Promise<LegacyOutbox | null> {
   const names = await readdir(dir);
   const found: LegacyOutbox = { entries: [], delivered: [], files: [] };
-  const snapshot = await readOptional(join(dir, 'delivered.json'));
-  if (snapshot !== undefined) found.delivered.push(...snapshotSchema.parse(JSON.parse(snapshot)).ids);
+  const snapshotPath = join(dir, 'delivered.json');
+  const snapshot = await readOptional(snapshotPath);
+  if (snapshot !== undefined) {
+    try {
+      found.delivered.push(...snapshotSchema.parse(JSON.parse(snapshot)).ids);
+    } catch (e) {
+      // Only a memory against duplicates (receivers drop those by id), never a notification: kept for inspection.
+      logger.error({ path: snapshotPath, err: (e as Error).message }, 'Unreadable delivered journal moved aside to .corrupt');
+      await rename(snapshotPath, `${snapshotPath}.corrupt`);
+      names.splice(names.indexOf('delivered.json'), 1);
+    }
+  }
   const log = await readOptional(join(dir, 'delivered.log'));
   if (log !== undefined) {
     const complete = log.slice(0, log.lastIndexOf('\n') + 1); // a torn last line never counted

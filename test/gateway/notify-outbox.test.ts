@@ -235,3 +235,14 @@ test('When a conversion was interrupted after the log was written, the next open
   t.deepEqual(outbox.entries().map((e) => e.notification.id), [decision(41).id, decision(42).id]);
   t.deepEqual(await entryFiles(dir), [`${'b'.repeat(32)}.json.corrupt`]);
 });
+
+test('When the older delivered journal snapshot is unreadable, open moves it aside and still carries every pending notification', async (t) => {
+  const dir = await dataDir(t);
+  await writeLegacyOutbox(dir);
+  await writeFile(join(dir, 'outbox', 'delivered.json'), '{"version": 1, "ids": [');
+  const outbox = await Outbox.open({ dataDir: dir });
+  t.deepEqual(outbox.entries().map((e) => e.notification.id), [decision(41).id, decision(42).id]);
+  t.true(outbox.isDelivered(decision(3).id));
+  t.false(outbox.isDelivered(decision(1).id));
+  t.true((await readdir(join(dir, 'outbox'))).includes('delivered.json.corrupt'));
+});
