@@ -94,7 +94,8 @@ export async function readLegacyOutbox(dir: string, logger: Logger): Promise<Leg
     found.files.push(path);
   }
   for (const e of entries.sort((a, b) => a.order - b.order)) {
-    if (e.pending.length === 0) found.delivered.push(e.notification.id); // the crash came before its removal
+    if (e.pending.length === 0)
+      found.delivered.push(e.notification.id); // the crash came before its removal
     else found.entries.push({ notification: e.notification, enqueuedAt: e.enqueuedAt, pending: e.pending });
   }
   return found.files.length > 0 ? found : null;

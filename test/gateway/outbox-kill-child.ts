@@ -18,7 +18,16 @@ export function killDecision(seq: number) {
     seq,
     terminalId: 'a1b2c3d4e5f60718',
     mail: 'owner@home.example',
-    record: { seq, cardId: CARD, market: 'shop.example', orderId: `order-${seq}`, amount: 100, currency: 'EUR', time: '2025-03-01T10:00:00.000Z', status: 'paid' },
+    record: {
+      seq,
+      cardId: CARD,
+      market: 'shop.example',
+      orderId: `order-${seq}`,
+      amount: 100,
+      currency: 'EUR',
+      time: '2025-03-01T10:00:00.000Z',
+      status: 'paid',
+    },
     signedRecord: Buffer.alloc(200, seq & 0xff),
   });
 }
