@@ -12,7 +12,7 @@
  */
 import { z } from 'zod';
 import { RecordLog } from '../../card-io/base/durable/record-log.js';
-import { removeDurably } from '../notify/durable-fs.js';
+import { removeDurably } from '../../card-io/base/durable/atomic-file.js';
 import { FsyncJsonFile } from '../registry/fsync-json-file.js';
 
 /** An intent added (with the ids it replaces dropped in the same write), or intents dropped. */

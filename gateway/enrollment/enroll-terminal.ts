@@ -27,7 +27,8 @@ import { generateBrokerPassword, setBrokerUser, type BrokerCredentials } from '.
 import { checkMail, checkTerminalName, type Registry, type TerminalRecord } from '../registry/index.js';
 import { EnrollmentError } from '../../provisioning/enrollment-error.js';
 import { createClientCertificate, derToPem, generateP256KeyPair, sha256Fingerprint, type IssuingCa } from '../../provisioning/pki/index.js';
-import { createProfileDir, fsyncDir, KEY_FILE_MODE, PUBLIC_FILE_MODE, removeProfileDir, writeNewFile } from '../../provisioning/profile-files.js';
+import { createProfileDir, KEY_FILE_MODE, PUBLIC_FILE_MODE, removeProfileDir, writeNewFile } from './profile-dir.js';
+import { fsyncDirectory } from '../../card-io/base/durable/atomic-file.js';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 /** Terminal certificates live two years; re-enrolling replaces one. */
@@ -117,7 +118,7 @@ export async function enrollTerminal(p: EnrollTerminalParams): Promise<EnrolledT
     }
     const profile: TerminalProfileJson = { name, terminalId: terminal.id, gatewayUrl, mail };
     await writeNewFile(profileDir, PROFILE_FILES.profile, `${JSON.stringify(profile, null, 2)}\n`, PUBLIC_FILE_MODE);
-    await fsyncDir(profileDir);
+    await fsyncDirectory(profileDir);
   } catch (e) {
     await p.registry.revokeTerminal(terminal.id).catch((re: unknown) => {
       logger.error({ terminalId: terminal.id, err: String(re) }, 'Enrollment failed and the new terminal could not be revoked; revoke it by hand');

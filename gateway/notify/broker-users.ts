@@ -17,8 +17,7 @@
 import { pbkdf2Sync, randomBytes, timingSafeEqual } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { isErrno, replaceFileAtomically } from '../../card-io/base/durable/atomic-file.js';
-import { ensureDirectory } from './durable-fs.js';
+import { ensureDirectory, isErrno, replaceFileAtomically } from '../../card-io/base/durable/atomic-file.js';
 
 export const GATEWAY_BROKER_USER = 'homegate-gateway';
 /** Where the gateway keeps the broker's users, relative to its data directory. */

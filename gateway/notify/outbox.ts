@@ -1,43 +1,42 @@
 /**
  * The durable outbox (ARCHITECTURE.md, "State and durability"): a
- * notification is recorded before it is sent and removed only after every
+ * notification is recorded before it is sent and forgotten only after every
  * channel it was queued for (MQTT, SMTP) acknowledged it, so a broker, mail
  * server or power outage delays notifications but never loses them.
  *
- * One file per notification in `<dataDir>/outbox/<sha256(id)[0..32]>.json`
- * (mode 0600: it names a mail address), replaced atomically (temp + fsync +
- * rename + directory fsync, FsyncJsonFile). `enqueue` resolves only once the
- * file is durable. Marking a channel done rewrites the file; the last one
- * records the id in the delivered journal, then removes the file.
+ * Kept as one append-only record log, `<dataDir>/outbox/outbox.log`
+ * (outbox-log.ts): an enqueue appends `{add}` and resolves once it is
+ * fsynced; an acknowledgement appends `{done}`. Delivered ids stay in memory
+ * (the last `deliveredCapacity`) and in the log, so enqueueing an id that is
+ * pending or recently delivered is a no-op and one card event never becomes
+ * two notifications. The log is rewritten (atomically) only when its dead
+ * records outweigh the live ones, so a notification costs the bytes of its
+ * records, not a file of its own.
  *
- * Delivery is at-least-once: a crash after a send and before its mark leaves
- * the file, and the notification is sent again (same id) after restart.
- * Enqueueing an id that is pending, or among the last N delivered, is a no-op,
- * so one card event never becomes two notifications.
+ * Delivery is at-least-once: a crash after a send and before its `done`
+ * reaches the log sends it again (same id) after restart.
+ *
+ * A `done` is appended WITHOUT its own fdatasync: it is in the page cache the
+ * moment the append returns, so it survives a crash of the process (SIGKILL)
+ * and becomes durable with the next `add` (whose fdatasync flushes the whole
+ * file) or the kernel's writeback. Power loss in between can only undo the
+ * `done`: the notification is then sent once more with the same id, which
+ * receivers drop by id (card-io/access-card/mailbox.ts) — the same duplicate
+ * a crash between the send and its record already makes. It can never lose a
+ * notification, which is why the `add` keeps its fsync.
+ *
+ * The formats of earlier versions (one file per entry, `delivered.log`) are
+ * carried into the log at open (outbox-legacy.ts).
  */
-import { createHash } from 'node:crypto';
-import { readdir, rename } from 'node:fs/promises';
 import { join } from 'node:path';
-import { z } from 'zod';
+import { ensureDirectory, removeDurably } from '../../card-io/base/durable/atomic-file.js';
+import { RecordLog } from '../../card-io/base/durable/record-log.js';
 import { silentLogger, type Logger } from '../../card-io/base/log.js';
-import { FsyncJsonFile } from '../registry/fsync-json-file.js';
-import { DeliveredJournal } from './delivered-journal.js';
-import { ensureDirectory, removeDurably } from './durable-fs.js';
-import { notificationSchema, parseNotification, type Notification } from './notification.js';
+import { readLegacyOutbox } from './outbox-legacy.js';
+import { OUTBOX_LOG, OutboxState, parseOutboxRecord, type ChannelName, type OutboxRecord } from './outbox-log.js';
+import { parseNotification, type Notification } from './notification.js';
 
-export const CHANNEL_NAMES = ['mqtt', 'smtp'] as const;
-export type ChannelName = (typeof CHANNEL_NAMES)[number];
-
-const entrySchema = z.strictObject({
-  version: z.literal(1),
-  notification: notificationSchema,
-  enqueuedAt: z.iso.datetime(),
-  /** Enqueue order, increasing across restarts (times can tie or step back). */
-  order: z.number().int().min(0),
-  pending: z.array(z.enum(CHANNEL_NAMES)),
-  done: z.array(z.enum(CHANNEL_NAMES)),
-});
-type EntryFile = z.infer<typeof entrySchema>;
+export { CHANNEL_NAMES, type ChannelName } from './outbox-log.js';
 
 export interface OutboxEntry {
   readonly notification: Notification;
@@ -46,133 +45,144 @@ export interface OutboxEntry {
   readonly enqueuedAt: string;
 }
 
-interface Slot {
-  notification: Notification;
-  enqueuedAt: string;
-  order: number;
-  pending: Set<ChannelName>;
-  done: Set<ChannelName>;
-  file: FsyncJsonFile<EntryFile>;
-  /** False until the first write is durable: only durable entries are delivered. */
-  durable: boolean;
-  /** Resolves when the first write is durable. */
-  written: Promise<void>;
-  /** Serializes this entry's marks. */
-  queue: Promise<unknown>;
-}
-
 export interface OutboxOptions {
   /** The gateway's data directory; the outbox is `<dataDir>/outbox`. */
   dataDir: string;
   logger?: Logger;
   /** How many delivered ids are remembered for deduplication. Default 10 000. */
   deliveredCapacity?: number;
+  /** The log is compacted only above this size (bytes). Default 1 MiB. */
+  compactAtBytes?: number;
 }
 
-const ENTRY_FILE = /^[0-9a-f]{32}\.json$/;
+/** Below this the log is never compacted: rewriting a small file saves nothing. */
+const COMPACT_AT_BYTES = 1 << 20;
+/** Rough bytes of a `{delivered}` record beyond its id, for the live-size estimate. */
+const DELIVERED_RECORD_OVERHEAD = 30;
 
 export class Outbox {
   readonly dir: string;
   readonly #logger: Logger;
-  readonly #journal: DeliveredJournal;
-  readonly #slots = new Map<string, Slot>();
+  readonly #log: RecordLog<OutboxRecord>;
+  readonly #state: OutboxState;
+  /** Entries whose `add` is not durable yet (a concurrent enqueue of the id waits for it). */
+  readonly #adding = new Map<string, Promise<void>>();
+  /** Bytes of each pending entry's record, for the live-size estimate. */
+  readonly #entryBytes = new Map<string, number>();
   readonly #listeners = new Set<() => void>();
-  #nextOrder = 0;
+  readonly #compactAtBytes: number;
+  /** Delivered ids whose last `done` is not in the log yet: still counted by `size`, so a flush waits for it. */
+  #finishing = 0;
+  #deliveredBytes = 0;
+  #queue: Promise<unknown> = Promise.resolve();
 
-  private constructor(dir: string, journal: DeliveredJournal, logger: Logger) {
+  private constructor(dir: string, log: RecordLog<OutboxRecord>, state: OutboxState, logger: Logger, compactAtBytes: number) {
     this.dir = dir;
-    this.#journal = journal;
+    this.#compactAtBytes = compactAtBytes;
+    this.#log = log;
+    this.#state = state;
     this.#logger = logger;
   }
 
-  /** Opens (creating) `<dataDir>/outbox` and reloads every pending notification. */
+  /**
+   * Opens (creating) `<dataDir>/outbox` and reloads every pending
+   * notification. Rejects with RecordLogError('corrupt') naming the log when a
+   * record other than a torn last one is damaged (`homegate doctor --repair`
+   * salvages it); a torn last record, what a crash mid-append leaves, is cut.
+   */
   static async open(options: OutboxOptions): Promise<Outbox> {
     const dir = join(options.dataDir, 'outbox');
+    const logger = options.logger ?? silentLogger;
     await ensureDirectory(dir);
-    const journal = await DeliveredJournal.open(dir, options.deliveredCapacity);
-    const outbox = new Outbox(dir, journal, options.logger ?? silentLogger);
-    await outbox.#reload();
+    const { log, records, repairedTailBytes } = await RecordLog.open<OutboxRecord>(join(dir, OUTBOX_LOG), { parse: parseOutboxRecord });
+    if (repairedTailBytes > 0) logger.warn({ path: log.path, bytes: repairedTailBytes }, 'Outbox log: an incomplete last record (a crash mid-append) was cut');
+    const state = new OutboxState(options.deliveredCapacity ?? 10_000);
+    for (const r of records) state.apply(r);
+    const outbox = new Outbox(dir, log, state, logger, options.compactAtBytes ?? COMPACT_AT_BYTES);
+    await outbox.#convertLegacy();
+    outbox.#recount();
+    if (state.pending.size > 0) logger.info({ pending: state.pending.size }, 'Outbox reloaded pending notifications');
     return outbox;
   }
 
   /**
-   * Records `notification` for `channels`; resolves true once the file is
+   * Records `notification` for `channels`; resolves true once that is
    * durable, or false when the id is already pending or recently delivered
    * (then nothing is written and nothing will be sent again).
    */
   async enqueue(notification: Notification, channels: readonly ChannelName[]): Promise<boolean> {
     const n = parseNotification(notification);
-    const existing = this.#slots.get(n.id);
-    if (existing !== undefined) {
-      await existing.written;
+    const adding = this.#adding.get(n.id);
+    if (adding !== undefined) {
+      await adding.catch(() => undefined);
       return false;
     }
-    if (this.#journal.has(n.id) || channels.length === 0) return false;
-    const slot: Slot = {
-      notification: n,
-      enqueuedAt: new Date().toISOString(),
-      order: this.#nextOrder++,
-      pending: new Set(channels),
-      done: new Set(),
-      file: new FsyncJsonFile<EntryFile>(join(this.dir, `${fileStem(n.id)}.json`)),
-      durable: false,
-      written: Promise.resolve(),
-      queue: Promise.resolve(),
-    };
-    this.#slots.set(n.id, slot); // before the write: a concurrent enqueue of this id waits for it
-    slot.written = slot.file.write(toFile(slot));
-    slot.queue = slot.written.catch(() => undefined);
+    if (this.#state.pending.has(n.id) || this.#state.isDelivered(n.id) || channels.length === 0) return false;
+    const unique = [...new Set(channels)];
+    const at = new Date().toISOString();
+    const write = this.#serial(async () => {
+      const bytes = await this.#log.append({ add: n, channels: unique, at });
+      this.#state.add(n, unique, at); // only once durable: only durable entries are delivered
+      this.#entryBytes.set(n.id, bytes);
+      await this.#compactIfMostlyDead();
+    });
+    this.#adding.set(n.id, write);
     try {
-      await slot.written;
-    } catch (e) {
-      this.#slots.delete(n.id);
-      throw e;
+      await write;
+    } finally {
+      this.#adding.delete(n.id);
     }
-    slot.durable = true;
-    this.#logger.debug({ id: n.id, channels }, 'Notification queued');
+    this.#logger.debug({ id: n.id, channels: unique }, 'Notification queued');
     this.#changed();
     return true;
   }
 
   /** Durable notifications still waiting for `channel`, oldest first. */
   pendingFor(channel: ChannelName): Notification[] {
-    return this.#ordered()
-      .filter((s) => s.pending.has(channel))
-      .map((s) => s.notification);
+    return this.#state
+      .ordered()
+      .filter((e) => e.pending.has(channel))
+      .map((e) => e.notification);
   }
 
   entries(): OutboxEntry[] {
-    return this.#ordered().map((s) => ({ notification: s.notification, pending: [...s.pending], enqueuedAt: s.enqueuedAt }));
+    return this.#state.ordered().map((e) => ({ notification: e.notification, pending: [...e.pending], enqueuedAt: e.enqueuedAt }));
   }
 
   /** Number of notifications not yet delivered on every channel. */
   get size(): number {
-    return this.#slots.size;
+    return this.#state.pending.size + this.#finishing;
   }
 
-  /** Whether `id` is among the recently delivered (and removed) notifications. */
+  /** Whether `id` is among the recently delivered notifications. */
   isDelivered(id: string): boolean {
-    return this.#journal.has(id);
+    return this.#state.isDelivered(id);
   }
 
-  /** Records that `channel` acknowledged `id`; removes the file once no channel is pending. */
+  /**
+   * Records that `channel` acknowledged `id` (a `done` record, not fsynced on
+   * its own: see the file comment). This process never sends it on that
+   * channel again from the moment of the call.
+   */
   markDone(id: string, channel: ChannelName): Promise<void> {
-    const slot = this.#slots.get(id);
-    if (slot === undefined || !slot.pending.has(channel)) return Promise.resolve();
-    slot.pending.delete(channel); // at once: this process never sends it on this channel again
-    slot.done.add(channel);
-    const run = slot.queue.then(async () => {
-      if (slot.pending.size > 0) {
-        await slot.file.write(toFile(slot));
-      } else if (this.#slots.get(id) === slot) {
-        await this.#journal.add(id); // first: a crash before the removal then only re-sends
-        await removeDurably(slot.file.path);
-        this.#slots.delete(id);
-        this.#logger.debug({ id }, 'Notification delivered on every channel');
-      }
-      this.#changed();
+    const entry = this.#state.pending.get(id);
+    if (entry === undefined || !entry.pending.has(channel)) return Promise.resolve();
+    const delivered = this.#state.done(id, channel);
+    if (delivered) {
+      this.#finishing += 1;
+      this.#entryBytes.delete(id);
+      this.#deliveredBytes += id.length + DELIVERED_RECORD_OVERHEAD;
+      this.#logger.debug({ id }, 'Notification delivered on every channel');
+    }
+    const run = this.#serial(async () => {
+      await this.#log.append({ done: id, channel }, { sync: false });
+      await this.#compactIfMostlyDead();
     });
-    slot.queue = run.catch(() => undefined);
+    const settled = () => {
+      if (delivered) this.#finishing -= 1;
+      this.#changed();
+    };
+    void run.then(settled, settled);
     return run;
   }
 
@@ -182,67 +192,58 @@ export class Outbox {
     return () => this.#listeners.delete(listener);
   }
 
-  #ordered(): Slot[] {
-    return [...this.#slots.values()]
-      .filter((s) => s.durable)
-      .sort((a, b) => a.order - b.order);
-  }
-
   #changed(): void {
     for (const listener of this.#listeners) listener();
   }
 
-  async #reload(): Promise<void> {
-    for (const name of await readdir(this.dir)) {
-      if (name.endsWith('.tmp') && ENTRY_FILE.test(name.slice(0, -4))) {
-        // The first write of an enqueue that never resolved: its caller was not told it was queued.
-        await removeDurably(join(this.dir, name));
-        continue;
-      }
-      if (!ENTRY_FILE.test(name)) continue;
-      await this.#reloadEntry(join(this.dir, name));
-    }
-    if (this.#slots.size > 0) this.#logger.info({ pending: this.#slots.size }, 'Outbox reloaded pending notifications');
+  #serial<R>(fn: () => Promise<R>): Promise<R> {
+    const run = this.#queue.then(fn);
+    this.#queue = run.catch(() => undefined);
+    return run;
   }
 
-  async #reloadEntry(path: string): Promise<void> {
-    const file = new FsyncJsonFile<EntryFile>(path, { parse: (v) => entrySchema.parse(v), logger: this.#logger });
-    let entry: EntryFile | null;
-    try {
-      entry = await file.read();
-    } catch (e) {
-      // Never deleted: it may be the only copy of a notification. Moved aside so it does not block the rest.
-      this.#logger.error({ path, err: (e as Error).message }, 'Unreadable outbox entry moved aside to .corrupt');
-      await rename(path, `${path}.corrupt`);
-      return;
-    }
-    if (entry === null) return;
-    const { notification, pending, done, enqueuedAt, order } = entry;
-    if (pending.length === 0 || this.#journal.has(notification.id)) {
-      await this.#journal.add(notification.id); // delivered; the crash came before the removal
-      await removeDurably(path);
-      return;
-    }
-    this.#nextOrder = Math.max(this.#nextOrder, order + 1);
-    this.#slots.set(notification.id, {
-      notification,
-      enqueuedAt,
-      order,
-      pending: new Set(pending),
-      done: new Set(done),
-      file,
-      durable: true,
-      written: Promise.resolve(),
-      queue: Promise.resolve(),
-    });
+  /** Sets the live-size estimate from the state (after open). */
+  #recount(): void {
+    this.#entryBytes.clear();
+    for (const [id, e] of this.#state.pending) this.#entryBytes.set(id, JSON.stringify(e.notification).length + 100);
+    this.#deliveredBytes = this.#state.delivered().reduce((sum, id) => sum + id.length + DELIVERED_RECORD_OVERHEAD, 0);
   }
-}
 
-function fileStem(id: string): string {
-  return createHash('sha256').update(id).digest('hex').slice(0, 32);
-}
+  /**
+   * Rewrites the log to its live records once it is both over 1 MiB and more
+   * than three quarters dead (delivered notifications, done records): rarely,
+   * so the rewrite costs a small share of the bytes each notification
+   * appends. Atomic (RecordLog.compact): a crash leaves the old or new log.
+   */
+  async #compactIfMostlyDead(): Promise<void> {
+    let live = this.#deliveredBytes;
+    for (const bytes of this.#entryBytes.values()) live += bytes;
+    if (this.#log.size < this.#compactAtBytes || this.#log.size < 4 * live) return;
+    await this.#compact();
+  }
 
-function toFile(slot: Slot): EntryFile {
-  const { notification, enqueuedAt, order } = slot;
-  return { version: 1, notification, enqueuedAt, order, pending: [...slot.pending], done: [...slot.done] };
+  async #compact(): Promise<void> {
+    await this.#log.compact(this.#state.compacted());
+    this.#recount();
+  }
+
+  /** Carries what earlier versions left in the directory into the log, then removes the old files. */
+  async #convertLegacy(): Promise<void> {
+    const legacy = await readLegacyOutbox(this.dir, this.#logger);
+    if (legacy === null) return;
+    // Older than anything in the log: remembered first, so the log's own deliveries stay the newest.
+    const known = this.#state.delivered();
+    for (const id of legacy.delivered) this.#state.remember(id);
+    for (const id of known) this.#state.remember(id);
+    let carried = 0;
+    for (const e of legacy.entries) {
+      // Already carried by a conversion a crash interrupted before it removed the files, or delivered.
+      if (this.#state.pending.has(e.notification.id) || this.#state.isDelivered(e.notification.id)) continue;
+      this.#state.add(e.notification, e.pending, e.enqueuedAt);
+      carried += 1;
+    }
+    await this.#log.compact(this.#state.compacted()); // durable before any old file goes
+    for (const path of legacy.files) await removeDurably(path);
+    this.#logger.info({ pending: carried, delivered: legacy.delivered.length }, 'Outbox converted from the one-file-per-notification format');
+  }
 }

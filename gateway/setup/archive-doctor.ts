@@ -12,7 +12,12 @@
  *   next start (READ RECORD on the card line, gateway/emoney/emoney-reconciler.ts);
  * - a history month the index names whose file is gone is dropped from the
  *   index (same: the card's log refills what it still holds);
- * - an outbox file that does not parse is moved aside;
+ * - the outbox log (gateway/notify/outbox-log.ts) is checked like the
+ *   journals: a torn tail cut; damage moved aside and replaced by every
+ *   record that verifies (a notification whose `add` was lost cannot be
+ *   sent; one whose `done` was lost is sent again, and receivers drop it by
+ *   id); a file of the older one-file-per-notification outbox that does not
+ *   parse is moved aside;
  * - a missing or damaged registry is NOT repairable here: restore it from a
  *   backup (an empty one would forget every terminal and market).
  *
@@ -30,6 +35,7 @@ import { FsyncJsonFile } from '../registry/fsync-json-file.js';
 import { isRegistryError } from '../registry/registry-error.js';
 import { parseRegistryData } from '../registry/registry-schema.js';
 import { checkRegistryPresent } from '../registry/registry-witness.js';
+import { OUTBOX_LOG, parseOutboxRecord } from '../notify/outbox-log.js';
 
 export type FileStatus = 'ok' | 'repaired-tail' | 'corrupt' | 'missing' | 'repaired';
 
@@ -56,6 +62,15 @@ export interface DoctorOptions {
 }
 
 const exists = (path: string) => stat(path).then(() => true, (e: unknown) => (isErrno(e, 'ENOENT') ? false : Promise.reject(e)));
+
+function accepts(parse: (v: unknown) => unknown, record: unknown): boolean {
+  try {
+    parse(record);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 export async function runDoctor(o: DoctorOptions): Promise<DoctorReport> {
   const files: FileReport[] = [];
@@ -111,11 +126,24 @@ export async function runDoctor(o: DoctorOptions): Promise<DoctorReport> {
     await HistoryIndex.rebuild(historyDir, index.months().filter((m) => !missing.includes(m)), { logger: silentLogger });
   }
 
-  // ---- intent journals
-  for (const name of ['payment-intents.jsonl', 'load-intents.jsonl']) {
+  // ---- intent journals and the outbox log
+  const logs: [string, (v: unknown) => unknown][] = [
+    ['payment-intents.jsonl', (v) => v],
+    ['load-intents.jsonl', (v) => v],
+    [join('outbox', OUTBOX_LOG), parseOutboxRecord],
+  ];
+  for (const [name, parse] of logs) {
     const path = join(o.dataDir, name);
     if (!(await exists(path))) continue;
     const scan = await scanRecordLog(path);
+    const unparsed = scan.records.findIndex((r) => !accepts(parse, r));
+    if (unparsed !== -1 && scan.corruptLine === undefined) {
+      // A sound line that is not a valid record: the same damage to the reader, so the same repair.
+      scan.salvaged.unshift(...scan.records.splice(unparsed));
+      scan.corruptLine = unparsed + 1;
+    }
+    scan.records = scan.records.filter((r) => accepts(parse, r));
+    scan.salvaged = scan.salvaged.filter((r) => accepts(parse, r));
     if (scan.corruptLine === undefined) {
       if (scan.tornBytes > 0 && o.repair) await RecordLog.open(path);
       files.push({ file: name, status: scan.tornBytes > 0 ? 'repaired-tail' : 'ok' });
@@ -129,7 +157,7 @@ export async function runDoctor(o: DoctorOptions): Promise<DoctorReport> {
     }
   }
 
-  // ---- outbox: one JSON file per pending notification
+  // ---- outbox files of the older format (carried into the log at the gateway's next start)
   const outboxDir = join(o.dataDir, 'outbox');
   const outbox = await readdir(outboxDir).catch((e: unknown) => (isErrno(e, 'ENOENT') ? [] : Promise.reject(e)));
   let movedOutbox = false;

@@ -141,9 +141,9 @@ export async function runPurseBench(config = readPurseBenchConfig()): Promise<Re
         },
         wholeGateway: {
           method:
-            `/proc/self/io write_bytes of this process from t0 until the payment's outbox file is gone, per measured payment, with the ${small}-record archive. ` +
+            `/proc/self/io write_bytes of this process from t0 until the outbox log records the payment's notification delivered, per measured payment, with the ${small}-record archive. ` +
             'Counts every file the gateway writes for a payment: payment-intents.jsonl (one appended record), the month\'s history log (two appended records: archived, then presented: true), ' +
-            'the outbox entry (written, then removed), outbox/delivered.log, and registry.json when lastSeen is due (at most once a minute). Whole 4 KiB pages, temp files included. ' +
+            'outbox/outbox.log (an add, fsynced, then a done per channel, not fsynced on its own), and registry.json when lastSeen is due (at most once a minute). Whole 4 KiB pages, temp files included. ' +
             'Nothing else in this process writes files (market, issuer and broker keep memory state; the card emulator is another process).',
           available: readWriteBytes() !== null,
           [`archive${small}BytesPerPayment`]: gatewayPerPayment,

@@ -17,17 +17,15 @@
  * queued before the market is presented the decision, so it may arrive
  * before the answer.
  *
- * Disk: /proc/self/io write_bytes from t0 until the notification's outbox
- * file is gone (delivered on every channel: its last write), i.e. every file
+ * Disk: /proc/self/io write_bytes from t0 until the outbox log records the
+ * notification delivered (its last `done`: the last write), i.e. every file
  * the gateway writes for one payment: payment-intents.jsonl (one record),
  * the month's history log (two records: archive, then `presented: true`),
- * the outbox entry and its removal, delivered.log, and now and then
+ * the outbox log (its `add`, then one `done` per channel), and now and then
  * registry.json (lastSeen, at most once a minute). Nothing else in this
  * process writes to disk meanwhile (the market, issuer and broker keep their
  * state in memory; the emulator's card image is another process's).
  */
-import { createHash } from 'node:crypto';
-import { access } from 'node:fs/promises';
 import { join } from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
 import { AccessCard, type PinSource } from '../../card-io/access-card/access-card.js';
@@ -35,6 +33,9 @@ import { loadTerminalProfile } from '../../card-io/access-card/terminal-profile.
 import { silentLogger } from '../../card-io/base/log.js';
 import { SANDBOX_CATALOGUE } from '../../deploy/sandbox/market/catalogue.js';
 import { loadGatewayConfig } from '../../gateway/config/gateway-config.js';
+import { terminalClientId } from '../../gateway/notify/broker-users.js';
+import { OUTBOX_LOG, OutboxState, parseOutboxRecord } from '../../gateway/notify/outbox-log.js';
+import { scanRecordLog } from '../../card-io/base/durable/record-log.js';
 import { DEMO_PINS } from '../../deploy/sandbox/household/sandbox-card.js';
 import { DEMO_TERMINAL } from '../../deploy/sandbox/household/sandbox-registry.js';
 import { SANDBOX_MARKET, SANDBOX_PURSE, startSandboxHousehold, type SandboxPorts } from '../../deploy/sandbox/household/household.js';
@@ -69,7 +70,7 @@ export interface PaymentRunResult {
     orderCreation: ValueSummary;
   };
   marketAccepted: number;
-  /** write_bytes per payment (t0 until the outbox file is gone), or null without /proc. */
+  /** write_bytes per payment (t0 until the outbox log records the notification delivered), or null without /proc. */
   gatewayDiskWriteBytesPerPayment: ValueSummary | null;
   /** The gateway's files after the run, bytes: what the per-payment writes rewrite. */
   gatewayFilesAfterRun: Record<string, number | null>;
@@ -87,8 +88,10 @@ class MailObserver {
 
   private constructor(readonly client: MqttClient) {}
 
-  static async start(url: string, topic: string): Promise<MailObserver> {
-    const client = await mqtt.connectAsync(url, { clientId: `homegate-bench-observer-${process.pid}`, clean: true, reconnectPeriod: 0, connectTimeout: 10_000 });
+  /** Logs in as the terminal (the broker admits only known users, a terminal only as its own mailbox client). */
+  static async start(url: string, topic: string, login: { username: string; password: string }): Promise<MailObserver> {
+    const { username, password } = login;
+    const client = await mqtt.connectAsync(url, { clientId: terminalClientId(username), username, password, clean: true, reconnectPeriod: 0, connectTimeout: 10_000 });
     const observer = new MailObserver(client);
     client.on('message', (t, payload) => {
       const at = process.hrtime.bigint();
@@ -130,16 +133,14 @@ class MailObserver {
   }
 }
 
-/** Resolves once the outbox file of notification `id` is gone: the last write its delivery makes (outbox.ts). */
+/** Resolves once the outbox log records notification `id` delivered: the last write its delivery makes (outbox.ts). */
 async function outboxDrained(dataDir: string, id: string): Promise<void> {
-  const file = join(dataDir, 'outbox', `${createHash('sha256').update(id).digest('hex').slice(0, 32)}.json`);
+  const path = join(dataDir, 'outbox', OUTBOX_LOG);
   const deadline = Date.now() + WAIT_MS;
   for (;;) {
-    const present = await access(file).then(
-      () => true,
-      () => false,
-    );
-    if (!present) return;
+    const state = new OutboxState(Number.MAX_SAFE_INTEGER);
+    for (const r of (await scanRecordLog(path)).records) state.apply(parseOutboxRecord(r));
+    if (state.isDelivered(id)) return;
     if (Date.now() > deadline) throw new Error(`notification ${id} still in the outbox after ${WAIT_MS} ms`);
     await delay(2);
   }
@@ -157,13 +158,15 @@ export async function runPayments(o: PaymentRunOptions): Promise<PaymentRunResul
   let observer: MailObserver | undefined;
   try {
     const config = await loadGatewayConfig(join(o.dataDir, 'gateway.json'));
-    const card = new AccessCard(await loadTerminalProfile(join(o.dataDir, 'terminals', DEMO_TERMINAL.name)), pins);
+    const profile = await loadTerminalProfile(join(o.dataDir, 'terminals', DEMO_TERMINAL.name));
+    const card = new AccessCard(profile, pins);
     await card.unlock();
     const whoami = await card.gateway.get('/v1/whoami');
     const terminalId = String((whoami.terminal as { id?: unknown } | undefined)?.id);
     const mailbox = whoami.mailbox as { url?: string; topicPrefix?: string } | undefined;
     const topic = `${mailbox?.topicPrefix ?? config.mqtt?.topicPrefix ?? 'homegate'}/terminals/${terminalId}/mail`;
-    observer = await MailObserver.start(household.mqttUrl, topic);
+    if (profile.broker === undefined) throw new Error('the demo terminal profile has no broker login');
+    observer = await MailObserver.start(household.mqttUrl, topic, profile.broker);
 
     // Money: the sandbox purse, its daily limit and the gateway's monthly top-up limits.
     const purse = await card.balance();
@@ -255,7 +258,7 @@ export async function runPayments(o: PaymentRunOptions): Promise<PaymentRunResul
         [`${config.historyDir}/${month}.jsonl`]: await data(join(config.historyDir, `${month}.jsonl`)),
         [`${config.historyDir}/index.json`]: await data(join(config.historyDir, 'index.json')),
         'payment-intents.jsonl': await data('payment-intents.jsonl'),
-        'outbox/delivered.log': await data(join('outbox', 'delivered.log')),
+        [`outbox/${OUTBOX_LOG}`]: await data(join('outbox', OUTBOX_LOG)),
         [config.registryFile]: await data(config.registryFile),
       },
       purseAfterRun: await card.balance(),

@@ -12,6 +12,8 @@ import { silentLogger } from '../../card-io/base/log.js';
 import { PaymentIntents } from '../../gateway/emoney/payment-intents.js';
 import { HistoryStore, type NewHistoryEntry } from '../../gateway/history/index.js';
 import { Registry } from '../../gateway/registry/index.js';
+import { createNotification } from '../../gateway/notify/notification.js';
+import { Outbox } from '../../gateway/notify/outbox.js';
 import { runCli } from './cli-process.js';
 
 const CARD = '0102030405060708';
@@ -94,4 +96,29 @@ test('When a history month named by the index is deleted, doctor reports it miss
   const store = await HistoryStore.open({ dir: join(dir, 'history'), logger: silentLogger });
   t.deepEqual(store.damage(), []);
   t.deepEqual((await store.list()).map((e) => e.seq), [3, 2, 1]);
+});
+
+test('When the outbox log is damaged, doctor reports it corrupt without changing it; --repair moves it aside and keeps every verified notification, which the outbox then opens', async (t) => {
+  const dir = await household(t);
+  const outbox = await Outbox.open({ dataDir: dir });
+  const mail = (seq: number) =>
+    createNotification({ type: 'decision', cardId: CARD, seq, terminalId: 'a1b2c3d4e5f60718', mail: 'a@example.org', record: { seq, cardId: CARD, market: 'shop.example', orderId: `o-${seq}`, amount: 100, currency: 'EUR', time: '2025-02-01T00:00:00.000Z', status: 'paid' } });
+  for (const seq of [1, 2, 3]) await outbox.enqueue(mail(seq), ['mqtt']);
+  const path = join(dir, 'outbox', 'outbox.log');
+  const lines = (await readFile(path, 'utf8')).split('\n');
+  const garbled = [lines[0], lines[1]!.replace('"o-2"', '"o-9"'), ...lines.slice(2)].join('\n');
+  await writeFile(path, garbled);
+  await t.throwsAsync(Outbox.open({ dataDir: dir }), { message: /outbox\.log/ });
+
+  const checked = await doctor(dir);
+  t.is(checked.code, 2);
+  t.is(statusOf(checked.report, 'outbox/outbox.log'), 'corrupt');
+  t.is(await readFile(path, 'utf8'), garbled);
+
+  const repaired = await doctor(dir, '--repair');
+  t.is(repaired.code, 0);
+  t.is(statusOf(repaired.report, 'outbox/outbox.log'), 'repaired');
+  t.true((await readdir(join(dir, 'outbox'))).some((n) => n.startsWith('outbox.log.corrupt-')));
+  const reopened = await Outbox.open({ dataDir: dir });
+  t.deepEqual(reopened.pendingFor('mqtt').map((n) => n.id), [mail(1).id, mail(3).id]);
 });

@@ -4,7 +4,7 @@
  * Every scenario runs on both.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test, { type ExecutionContext } from 'ava';
@@ -16,6 +16,7 @@ import { createNotifier, type Notifier } from '../../gateway/notify/notifier.js'
 import { needsBinary, type RegisterTest } from '../helpers/binaries.js';
 import { delay, freePort } from '../helpers/link-probes.js';
 import { startMosquitto } from '../helpers/mosquitto.js';
+import { pendingIdsOnDisk } from '../helpers/outbox-on-disk.js';
 
 const CARD = 'fedcba9876543210';
 const TERMINAL = '00112233aabbccdd';
@@ -130,7 +131,6 @@ async function retained(url: string, expected: number): Promise<Map<string, stri
   }
 }
 
-const outboxFiles = async (dir: string) => (await readdir(join(dir, 'outbox'))).filter((f) => /^[0-9a-f]{32}\.json$/.test(f));
 
 const mosquitto = needsBinary('mosquitto');
 const brokers: [string, () => Promise<BrokerUnderTest>, RegisterTest][] = [
@@ -152,11 +152,11 @@ for (const [name, start, register] of brokers) {
     broker.freeze();
     await gw.notifier.notify(decision(1));
     await delay(500);
-    t.is((await outboxFiles(gw.dataDir)).length, 1, 'no PUBACK yet: still in the outbox');
+    t.is((await pendingIdsOnDisk(gw.dataDir)).length, 1, 'no PUBACK yet: still in the outbox');
     t.is(gw.notifier.pending(), 1);
     broker.thaw();
     await gw.notifier.flush(10_000);
-    t.deepEqual(await outboxFiles(gw.dataDir), []);
+    t.deepEqual(await pendingIdsOnDisk(gw.dataDir), []);
     await eventually('the subscriber got it', () => sub.received.length >= 1);
     await delay(300);
     t.deepEqual(sub.received, [{ id: decision(1).id, qos: 1, retain: false }]);
@@ -169,9 +169,9 @@ for (const [name, start, register] of brokers) {
     await broker.stop();
     const sent = [1, 2, 3, 4, 5].map(decision);
     for (const n of sent) await gw.notifier.notify(n);
-    t.is((await outboxFiles(gw.dataDir)).length, 5);
+    t.is((await pendingIdsOnDisk(gw.dataDir)).length, 5);
     await delay(500); // reconnect attempts fail meanwhile
-    t.is((await outboxFiles(gw.dataDir)).length, 5, 'nothing is dropped while the broker is down');
+    t.is((await pendingIdsOnDisk(gw.dataDir)).length, 5, 'nothing is dropped while the broker is down');
     await broker.restart(gw.clientId);
     await eventually('the subscriber reconnected', () => sub.client.connected);
     await sub.client.subscribeAsync(TOPIC, { qos: 1 }); // the embedded broker forgot it; Mosquitto kept it
@@ -179,7 +179,7 @@ for (const [name, start, register] of brokers) {
     await gw.notifier.flush(15_000);
     await eventually('all five arrived', () => new Set(sub.received.map((r) => r.id)).size === 5);
     t.deepEqual([...new Set(sub.received.map((r) => r.id))].sort(), sent.map((n) => n.id).sort());
-    t.deepEqual(await outboxFiles(gw.dataDir), []);
+    t.deepEqual(await pendingIdsOnDisk(gw.dataDir), []);
   });
 
   register(`${name}: a restarted gateway resends what was pending when it stopped`, async (t) => {

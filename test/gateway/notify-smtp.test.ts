@@ -1,7 +1,7 @@
 /**
  * The notifier's SMTP channel against a real SMTP peer (smtp-server).
  */
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test, { type ExecutionContext } from 'ava';
@@ -10,6 +10,7 @@ import { createNotification, type Notification } from '../../gateway/notify/noti
 import { createNotifier, type NotifierOptions } from '../../gateway/notify/notifier.js';
 import { capturingLogger, delay } from '../helpers/link-probes.js';
 import { header, mimeParts, startSmtpServer, type RunningSmtp } from '../helpers/smtp.js';
+import { pendingIdsOnDisk, pendingOnDisk } from '../helpers/outbox-on-disk.js';
 
 const CARD = '0a0b0c0d0e0f1011';
 
@@ -37,7 +38,6 @@ async function smtpServer(t: ExecutionContext, refuse?: string[]): Promise<Runni
   return smtp;
 }
 
-const outboxFiles = async (dir: string) => (await readdir(join(dir, 'outbox'))).filter((f) => /^[0-9a-f]{32}\.json$/.test(f));
 
 test('A decision is mailed to the owner with a readable summary and the notification JSON attached', async (t) => {
   const smtp = await smtpServer(t);
@@ -45,7 +45,7 @@ test('A decision is mailed to the owner with a readable summary and the notifica
   const n = decision(1);
   await notifier.notify(n);
   await notifier.flush(10_000);
-  t.deepEqual(await outboxFiles(dataDir), []);
+  t.deepEqual(await pendingIdsOnDisk(dataDir), []);
   const [mail] = await smtp.waitForMails(1);
   t.deepEqual(mail!.to, ['owner@home.example']);
   t.is(mail!.from, 'homegate@home.example');
@@ -67,7 +67,7 @@ test('With the mail server down the notification stays pending, and is mailed on
   await notifier.notify(decision(2));
   await delay(600); // several attempts, each refused
   t.is(notifier.pending(), 1);
-  t.is((await outboxFiles(dataDir)).length, 1);
+  t.is((await pendingIdsOnDisk(dataDir)).length, 1);
   t.true(logger.records.some((r) => r.level === 'warn' && r.fields.channel === 'smtp'));
   await smtp.start();
   await notifier.flush(10_000);
@@ -91,20 +91,19 @@ test('A recipient the server refuses for good is given up loudly and does not ho
   t.true(logger.records.some((r) => r.level === 'error' && r.fields.id === decision(3).id));
 });
 
-test('With MQTT and SMTP, the outbox file stays until both channels acknowledged', async (t) => {
+test('With MQTT and SMTP, a notification stays in the outbox until both channels acknowledged', async (t) => {
   const smtp = await smtpServer(t);
   await smtp.stop();
   const broker = await startEmbeddedBroker({ port: 0 });
   t.teardown(() => broker.stop());
   const { notifier, dataDir } = await notifierFor(t, smtp, { mqtt: { url: broker.url, reconnectPeriodMs: 200 } });
   await notifier.notify(decision(5));
-  const [file] = await outboxFiles(dataDir);
-  const pendingInFile = async () => (JSON.parse(await readFile(join(dataDir, 'outbox', file!), 'utf8')) as { pending: string[] }).pending;
+  const pendingInFile = async () => (await pendingOnDisk(dataDir)).get(decision(5).id) ?? [];
   for (const deadline = Date.now() + 10_000; (await pendingInFile()).includes('mqtt') && Date.now() < deadline; ) await delay(25);
-  t.deepEqual(await pendingInFile(), ['smtp'], 'MQTT acknowledged: recorded, and the file stays for SMTP');
+  t.deepEqual(await pendingInFile(), ['smtp'], 'MQTT acknowledged: recorded, and the notification stays for SMTP');
   t.is(smtp.mails.length, 0);
   await smtp.start();
   await notifier.flush(10_000);
-  t.deepEqual(await outboxFiles(dataDir), []);
+  t.deepEqual(await pendingIdsOnDisk(dataDir), []);
   t.is(smtp.mails.length, 1);
 });

@@ -5,8 +5,14 @@
  * the target (atomic within one file system), fsync the directory (so the
  * rename itself survives). A crash leaves the old or the new file, never a
  * mix; a leftover temp file never became the target.
+ *
+ * Beside it the few other durable steps homegate needs, so there is one
+ * place for them: a created directory, a removed file and an exclusively
+ * created file whose directory entries survive power loss (fsync of the
+ * directory: a rename, create or unlink is only durable once its directory
+ * is, fsync(2) NOTES).
  */
-import { open, rename as fsRename, unlink } from 'node:fs/promises';
+import { mkdir, open, rename as fsRename, unlink } from 'node:fs/promises';
 import { dirname } from 'node:path';
 
 export function isErrno(e: unknown, code: string): boolean {
@@ -54,3 +60,41 @@ export async function replaceFileAtomically(path: string, data: Uint8Array | str
   }
   await fsyncDirectory(dirname(path));
 }
+
+/**
+ * Creates `dir` and its parents with `mode` (default 0700: what we keep is
+ * secret or personal) and fsyncs the parent of the first one created.
+ */
+export async function ensureDirectory(dir: string, mode = 0o700): Promise<void> {
+  const created = await mkdir(dir, { recursive: true, mode });
+  if (created !== undefined) await fsyncDirectory(dirname(created));
+}
+
+/** Removes the file (a missing one is fine) and fsyncs its directory so the removal survives. */
+export async function removeDurably(path: string): Promise<void> {
+  try {
+    await unlink(path);
+  } catch (e) {
+    if (isErrno(e, 'ENOENT')) return;
+    throw e;
+  }
+  await fsyncDirectory(dirname(path));
+}
+
+/**
+ * Creates `path` exclusively (O_EXCL: EEXIST when the name is taken, so a
+ * file is never replaced), sets `mode` explicitly (the open mode is masked by
+ * umask), writes `data` and fsyncs it. The caller fsyncs the directory once
+ * after its last file (fsyncDirectory).
+ */
+export async function createFileExclusive(path: string, data: Uint8Array | string, mode: number): Promise<void> {
+  const fh = await open(path, 'wx', mode);
+  try {
+    await fh.chmod(mode);
+    await fh.writeFile(data);
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
