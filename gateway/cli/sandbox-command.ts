@@ -8,6 +8,7 @@ import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
 // The household's modules load only when the sandbox runs (fast start for other subcommands).
 const DEFAULT_SANDBOX_PORTS = { card: 7816, gateway: 8443, market: 8444, issuer: 8445, mqtt: 1884 } as const;
+import { mqttUrlSchema } from '../notify/mqtt-options.js';
 import { ensureDataDir, resolveDataDir } from './data-dir.js';
 import { createLogger } from './logger.js';
 
@@ -30,7 +31,9 @@ export function registerSandboxCommand(program: Command): void {
     .option('--once', 'start everything, print the next steps and stop')
     .option('--demo', 'run the scripted demo walkthrough and exit 0 only if it succeeds')
     .action(async (flags: { cardPort: number; gatewayPort: number; marketPort: number; issuerPort: number; mqttPort: number; mqtt?: string; once?: boolean; demo?: boolean }) => {
-      if (flags.mqtt && !/^mqtts?:\/\/[^/]+/.test(flags.mqtt)) throw new InvalidArgumentError('--mqtt must be a broker URL such as mqtt://127.0.0.1:1883');
+      if (flags.mqtt && !mqttUrlSchema.safeParse(flags.mqtt).success) {
+        throw new InvalidArgumentError('--mqtt must be a broker URL such as mqtt://127.0.0.1:1883, without a user or password');
+      }
       const global = program.opts<{ data?: string; logLevel?: string }>();
       const dataDir = ensureDataDir(resolveDataDir(global.data));
       const logger = createLogger(global.logLevel, 'sandbox', 'warn');

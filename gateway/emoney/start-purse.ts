@@ -10,7 +10,9 @@ import type { CardService } from '../card/card-service.js';
 import type { CardSessions } from '../card/card-sessions.js';
 import { dataPath, type GatewayConfig } from '../config/gateway-config.js';
 import { HistoryStore } from '../history/index.js';
+import { mqttOptionsFromConfig } from '../notify/mqtt-options.js';
 import { createNotifier, type Notifier } from '../notify/notifier.js';
+import { smtpOptionsFromConfig } from '../notify/smtp-options.js';
 import type { ProxyState } from '../proxy/index.js';
 import type { Registry } from '../registry/index.js';
 import { ArchiveGuard } from './archive-guard.js';
@@ -38,13 +40,8 @@ export async function startPurse(d: PurseDeps): Promise<{ manager: EmoneyManager
   const { config, dataDir, logger } = d;
   const p = (f: string) => dataPath(dataDir, f);
   const history = await HistoryStore.open({ dir: p(config.historyDir), logger });
-  const mqtt = config.mqtt
-    ? { url: config.mqtt.url, clientId: config.mqtt.clientId, topicPrefix: config.mqtt.topicPrefix, username: config.mqtt.username, password: await secret(dataDir, config.mqtt.passwordFile) }
-    : undefined;
-  const smtpPass = await secret(dataDir, config.smtp?.passwordFile);
-  const smtp = config.smtp
-    ? { host: config.smtp.host, port: config.smtp.port, secure: config.smtp.secure, from: config.smtp.from, ...(config.smtp.user && smtpPass ? { auth: { user: config.smtp.user, pass: smtpPass } } : {}) }
-    : undefined;
+  const mqtt = config.mqtt ? mqttOptionsFromConfig(config.mqtt, await secret(dataDir, config.mqtt.passwordFile)) : undefined;
+  const smtp = config.smtp ? smtpOptionsFromConfig(config.smtp, await secret(dataDir, config.smtp.passwordFile)) : undefined;
   const notifier = await createNotifier({ dataDir, mqtt, smtp, logger: logger.child({ channel: 'notify' }) });
   const issuerCfg = config.emoney.issuer;
   const issuer = issuerCfg ? new IssuerClient({ url: issuerCfg.url, caFile: p(issuerCfg.caFile), certFile: p(issuerCfg.certFile), keyFile: p(issuerCfg.keyFile) }) : undefined;

@@ -19,6 +19,7 @@ import net from 'node:net';
 import { Aedes } from 'aedes';
 import { silentLogger, type Logger } from '../../card-io/base/log.js';
 import { clientIdAllowed, GATEWAY_BROKER_USER, readBrokerUsers, verifyBrokerPassword } from './broker-users.js';
+import { DEFAULT_TOPIC_PREFIX } from './mqtt-options.js';
 import { NotifyError } from './notify-error.js';
 
 export interface EmbeddedBrokerOptions {
@@ -50,7 +51,7 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions = {}): 
   const logger = (options.logger ?? silentLogger).child({ component: 'mqtt-broker' });
   // drainTimeout: a client that stops reading is cut after 30 s instead of stalling delivery to everyone.
   const aedes = await Aedes.createBroker({ drainTimeout: 30_000 });
-  if (options.passwordFile !== undefined) enforceUsers(aedes, options.passwordFile, options.topicPrefix ?? 'homegate', logger);
+  if (options.passwordFile !== undefined) enforceUsers(aedes, options.passwordFile, options.topicPrefix ?? DEFAULT_TOPIC_PREFIX, logger);
   const sockets = new Set<net.Socket>();
   const server = net.createServer((socket) => {
     sockets.add(socket);

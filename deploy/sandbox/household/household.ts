@@ -22,6 +22,7 @@ import { startSandboxIssuer, type SandboxIssuer } from '../issuer/index.js';
 import { startEmbeddedBroker } from '../../../gateway/notify/embedded-broker.js';
 import { primeMailbox } from '../../../gateway/notify/prime-mailbox.js';
 import { BROKER_USERS_FILE } from '../../../gateway/notify/broker-users.js';
+import { DEFAULT_MQTT_CLIENT_ID, DEFAULT_TOPIC_PREFIX } from '../../../gateway/notify/mqtt-options.js';
 import { ensureGatewayBrokerUser, terminalBrokerLogins } from './sandbox-mail.js';
 import { Registry } from '../../../gateway/registry/index.js';
 import { dataPath } from '../../../gateway/config/gateway-config.js';
@@ -111,7 +112,7 @@ export async function startSandboxHousehold(o: StartSandboxOptions): Promise<San
     const gatewayBrokerUser = await ensureGatewayBrokerUser(dataDir);
     if (!mqttUrl) {
       // Users and ACL as on the household's Mosquitto (deploy/mosquitto): no anonymous client, client ids tied to users.
-      const broker = await startEmbeddedBroker({ port: ports.mqtt, logger, passwordFile: brokerUsersFile, topicPrefix: 'homegate' });
+      const broker = await startEmbeddedBroker({ port: ports.mqtt, logger, passwordFile: brokerUsersFile, topicPrefix: DEFAULT_TOPIC_PREFIX });
       stops.push(() => broker.stop());
       mqttUrl = broker.url;
       say(`embedded MQTT broker at ${mqttUrl}`);
@@ -122,7 +123,7 @@ export async function startSandboxHousehold(o: StartSandboxOptions): Promise<San
     config.card.device = cardDevice;
     config.terminalApi.host = '127.0.0.1';
     config.terminalApi.port = ports.gateway;
-    config.mqtt = { url: mqttUrl, clientId: 'homegate-gateway', topicPrefix: 'homegate', ...gatewayBrokerUser };
+    config.mqtt = { url: mqttUrl, clientId: DEFAULT_MQTT_CLIENT_ID, topicPrefix: DEFAULT_TOPIC_PREFIX, ...gatewayBrokerUser };
     config.emoney.issuer = { url: issuer.url, caFile: 'pki/issuer-ca.pem', certFile: 'pki/issuer-credential.pem', keyFile: 'pki/issuer-credential.key' };
     const gatewayUrl = `https://localhost:${ports.gateway}`;
     await ensureSandboxRegistry({
