@@ -1,5 +1,5 @@
 /**
- * "Never a secret in a log line" (STYLE.md 8; API.md): a whole flow with every
+ * Never a secret in a log line: a whole flow with every
  * logger at its most verbose, the gateway's in-process (trace) and the card
  * emulator process's stderr (--log-level trace), and not one PIN, private key
  * or byte of the handed session in any of it.

@@ -1,5 +1,5 @@
 /**
- * The delegated handshake against an unmodified nginx (ARCHITECTURE.md: "this
+ * The delegated handshake against an unmodified nginx (docs/ARCHITECTURE.md: "this
  * was checked against an unmodified nginx with ssl_verify_client on"): nginx
  * is registered as a market on the admin socket, the gateway authenticates to
  * it with the card, and the terminal resumes the session nginx issued.

@@ -1,6 +1,6 @@
 /**
  * The sandbox electronic market: an HTTPS server that behaves like the
- * markets homegate delegates to (ARCHITECTURE.md, "The delegated handshake"):
+ * markets homegate delegates to (docs/ARCHITECTURE.md, "The delegated handshake"):
  *
  * - TLS 1.3 only (RFC 8446), ALPN `http/1.1` (RFC 7301);
  * - mutual TLS: a client certificate is requested and must chain to the
