@@ -62,7 +62,8 @@ export function registerSandboxCommand(program: Command): void {
             `  npx homegate${d} terminal unlock        # PIN1, once per card session; the commands below ask only PIN2`,
             `  npx homegate${d} terminal get sandbox /catalog`,
             `  npx homegate${d} terminal get sandbox /whoami --json`,
-            `  npx homegate${d} terminal session sandbox --out session.pem   # then: openssl s_client -connect localhost:${flags.marketPort} -servername localhost -alpn http/1.1 -sess_in session.pem`,
+            `  npx homegate${d} terminal session sandbox --out session.pem   # then: openssl s_client -connect localhost:${flags.marketPort} -servername ` +
+              `localhost -alpn http/1.1 -sess_in session.pem`,
             `  npx homegate${d} terminal post sandbox /orders --body '{"item":"coffee-250g"}'   # then: terminal pay sandbox <orderId>`,
             `  npx homegate${d} terminal balance        terminal topup 2000        terminal history        terminal mail`,
             `  npx homegate${d} status`,

@@ -66,7 +66,10 @@ export function registerTerminalCommands(program: Command): void {
     .description('the access card: use the home card through the gateway from this terminal')
     .addHelpText(
       'after',
-      '\nPINs are asked on the TTY, or read one per line from stdin. Only "terminal unlock" reads PIN1;\n"session", "get", "post" and "pay" read one line, PIN2; the others read none. When this\nterminal\'s card session is closed, the commands that need it (session, get, post, pay, cancel,\ntopup, balance) fail with exit code 3 before reading any PIN: run "homegate terminal unlock" first.',
+      '\nPINs are asked on the TTY, or read one per line from stdin. Only "terminal unlock" reads PIN1;\n' +
+        '"session", "get", "post" and "pay" read one line, PIN2; the others read none. When this\n' +
+        'terminal\'s card session is closed, the commands that need it (session, get, post, pay, cancel,\n' +
+        'topup, balance) fail with exit code 3 before reading any PIN: run "homegate terminal unlock" first.',
     );
   registerPurseCommands(terminal, (flags) => openAccessCard(program, flags));
   const common = (c: Command) => c.option('--profile <name>', 'terminal profile under <data>/terminals (default: the only one, or "demo")').option('--json', 'machine-readable output');

@@ -53,7 +53,8 @@ socat.test('"homegate card info" on the gateway\'s tty while the gateway runs ex
   t.true((await access.authorize(MARKET)).session.length > 0);
 });
 
-test.serial('A host that connects while the previous host is still leaving the TCP card line gets the card once the line is free, within its open timeout', async (t) => {
+test.serial('A host that connects while the previous host is still leaving the TCP card line gets the card once the line is free, within its open ' +
+  'timeout', async (t) => {
   const h = await startHousehold(t);
   const { hostname, port } = new URL(h.cardDevice);
   // Stand-in for a host that is still attached (a killed gateway whose FIN is on its way): hold the line, leave shortly.

@@ -32,7 +32,8 @@ interface WhoAmI {
   tlsVersion: string | null;
 }
 
-serialWhen(socat)('On a pty card line, a terminal unlocks with PIN1, the gateway authenticates with the card after PIN2, and the terminal resumes the handed session as the card', async (t) => {
+serialWhen(socat)('On a pty card line, a terminal unlocks with PIN1, the gateway authenticates with the card after PIN2, and the terminal resumes the handed ' +
+  'session as the card', async (t) => {
   const h = await startHousehold(t, { line: 'pty' });
   t.true(h.cardDevice.startsWith('/'), `the gateway opens the card on the pty (${h.cardDevice})`);
   const asked: string[] = [];

@@ -17,7 +17,8 @@ async function keyFiles(dir: string): Promise<string[]> {
   return entries.filter((e) => e.isFile() && e.name.endsWith('.key') && e.name !== 'card-admin.key').map((e) => join(e.parentPath, e.name));
 }
 
-test.serial('A whole flow logged at trace level, in the gateway and in the card emulator process, shows no PIN, no private key and no byte of the handed session', async (t) => {
+test.serial('A whole flow logged at trace level, in the gateway and in the card emulator process, shows no PIN, no private key and no byte of the handed ' +
+  'session', async (t) => {
   const logger = capturingLogger();
   const h = await startHousehold(t, { logger, emulatorLogLevel: 'trace' });
   const wrong = await h.accessCard(undefined, async (which) => (which === 'PIN1' ? '4321' : '8765'));

@@ -16,7 +16,8 @@ const nginx = needsBinary('nginx');
 /** RFC 2253 (nginx, most significant RDN first) and Node's order name the same RDNs. */
 const rdns = (name: unknown) => String(name ?? '').split(/\s*,\s*/).sort();
 
-serialWhen(nginx)('An unmodified nginx registered as a market sees the terminal resume the gateway\'s session: ssl_session_reused r, ssl_client_verify SUCCESS, issued by the home card', async (t) => {
+serialWhen(nginx)('An unmodified nginx registered as a market sees the terminal resume the gateway\'s session: ssl_session_reused r, ssl_client_verify ' +
+  'SUCCESS, issued by the home card', async (t) => {
   const h = await startHousehold(t);
   const market = await startNginxMarket({
     serverCertPath: h.marketPki.serverCertPath,

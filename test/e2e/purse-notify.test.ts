@@ -28,7 +28,8 @@ interface Decision {
   record: { seq: number; orderId: string; amount: number; status: string };
 }
 
-serialWhen(mosquitto)('With Mosquitto as the household broker, two payments made while it is down succeed, and after it is back both notifications reach the terminal\'s persistent mailbox exactly once', async (t) => {
+serialWhen(mosquitto)('With Mosquitto as the household broker, two payments made while it is down succeed, and after it is back both notifications reach the ' +
+  'terminal\'s persistent mailbox exactly once', async (t) => {
   const broker = await startMosquitto();
   t.teardown(() => broker.dispose());
   const h = await startPurseHousehold(t, { mqttUrl: broker.url });

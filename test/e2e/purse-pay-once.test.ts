@@ -50,7 +50,8 @@ async function until<T>(what: string, probe: () => Promise<T | undefined>, timeo
   }
 }
 
-test.serial('When two pay requests for one order arrive together or one is retried, the card debits once and every answer is the first decision; a pay request for another amount is refused', async (t) => {
+test.serial('When two pay requests for one order arrive together or one is retried, the card debits once and every answer is the first decision; a pay ' +
+  'request for another amount is refused', async (t) => {
   const h = await startPurseHousehold(t);
   const first = await h.accessCard();
   const second = await h.accessCard(); // the same terminal on a second connection
@@ -178,7 +179,8 @@ test.afterEach.always(() => {
   while (t_teardowns.length) t_teardowns.pop()!();
 });
 
-test.serial('When another terminal cancels a decision it did not pay, it is refused (403) unless it is an owner; the cancel is mailed to the canceller and to the payer', async (t) => {
+test.serial('When another terminal cancels a decision it did not pay, it is refused (403) unless it is an owner; the cancel is mailed to the canceller and ' +
+  'to the payer', async (t) => {
   const h = await startPurseHousehold(t);
   const demo = await h.accessCard();
   const kitchen = await enrollKitchen(h);

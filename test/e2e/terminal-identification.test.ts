@@ -107,7 +107,8 @@ test.serial('A request signed by a terminal in the name of another terminal is r
   check();
 });
 
-test.serial('The exact same signed authorization sent twice is refused the second time as request-replayed, and the replay touches neither the card nor the market', async (t) => {
+test.serial('The exact same signed authorization sent twice is refused the second time as request-replayed, and the replay touches neither the card nor the ' +
+  'market', async (t) => {
   const h = await startHousehold(t);
   const access = await h.accessCard();
   await access.unlock();

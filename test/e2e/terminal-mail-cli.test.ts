@@ -65,7 +65,8 @@ async function mailWithAndWithoutLogin(t: ExecutionContext, h: PurseHousehold): 
   t.is(refused.stdout, '');
 }
 
-test.serial('When the sandbox terminal reads its mail with its profile\'s broker login it sees the signed decision; without the login the embedded broker refuses it', async (t) => {
+test.serial('When the sandbox terminal reads its mail with its profile\'s broker login it sees the signed decision; without the login the embedded broker ' +
+  'refuses it', async (t) => {
   const h = await startPurseHousehold(t);
   await mailWithAndWithoutLogin(t, h);
 });
