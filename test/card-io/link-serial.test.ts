@@ -121,7 +121,8 @@ socat.test('While a link holds a serial line, a second opener of the same tty fa
   await roundTrip(t, card, host, Buffer.from('and back'));
 });
 
-socat.test('A second process opening the tty a link holds (homegate card info) exits 1 at once with a line-busy message, and the link keeps working', async (t) => {
+socat.test('A second process opening the tty a link holds (homegate card info) exits 1 at once with a line-busy message, ' +
+  'and the link keeps working', async (t) => {
   const { pty, host, card } = await openPair(t);
   const r = await runCli(['card', 'info', '--device', pty.hostPath], { timeoutMs: 20_000 });
   t.is(r.code, 1, transcript(r));

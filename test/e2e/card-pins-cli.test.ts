@@ -13,7 +13,8 @@ import { runCli, transcript } from '../gateway/cli-process.js';
 
 const pins = (pin1: string, pin2: string): PinSource => async (which) => (which === 'PIN1' ? pin1 : pin2);
 
-test.serial('After PIN1 is blocked, "homegate card unblock 1" with the PUK and the new PIN1 twice on stdin sets it, and the new PIN1 opens the card', async (t) => {
+test.serial('After PIN1 is blocked, "homegate card unblock 1" with the PUK and the new PIN1 twice on stdin sets it, ' +
+  'and the new PIN1 opens the card', async (t) => {
   const h = await startHousehold(t);
   const wrong = await h.accessCard(undefined, pins('0000', DEMO_PINS.pin2));
   for (let i = 0; i < 3; i++) await refusalOf(wrong.unlock());

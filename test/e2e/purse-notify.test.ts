@@ -81,7 +81,8 @@ serialWhen(mosquitto)('With Mosquitto as the household broker, two payments made
   t.log(`redeliveries dropped by id: ${after.duplicates + later.duplicates}`);
 });
 
-test.serial('With an SMTP server configured, a payment is mailed to the terminal\'s registered address with the decision and the card-signed record', async (t) => {
+test.serial('With an SMTP server configured, a payment is mailed to the terminal\'s registered address ' +
+  'with the decision and the card-signed record', async (t) => {
   const smtp = await startSmtpServer();
   t.teardown(() => smtp.stop());
   const h = await startPurseHousehold(t, {

@@ -78,7 +78,8 @@ test.serial('When two pay requests for one order arrive together or one is retri
   t.is((await h.marketOrder(other.orderId)).status, 'open');
 });
 
-test.serial('When the gateway process dies right after the card paid, a retry of the same pay request debits nothing and answers the card\'s decision', async (t) => {
+test.serial('When the gateway process dies right after the card paid, ' +
+  'a retry of the same pay request debits nothing and answers the card\'s decision', async (t) => {
   const h = await startPurseHousehold(t, { gatewayProcess: true, emulatorLogLevel: 'info' });
   const access = await h.accessCard();
   const start = await balanceOf(access);
