@@ -18,6 +18,17 @@ const port = (v: string): number => {
   return n;
 };
 
+interface SandboxFlags {
+  cardPort: number;
+  gatewayPort: number;
+  marketPort: number;
+  issuerPort: number;
+  mqttPort: number;
+  mqtt?: string;
+  once?: boolean;
+  demo?: boolean;
+}
+
 export function registerSandboxCommand(program: Command): void {
   program
     .command('sandbox')
@@ -30,7 +41,7 @@ export function registerSandboxCommand(program: Command): void {
     .option('--mqtt <url>', 'use this external broker (e.g. mqtt://127.0.0.1:1883, Mosquitto) instead of the embedded one')
     .option('--once', 'start everything, print the next steps and stop')
     .option('--demo', 'run the scripted demo walkthrough and exit 0 only if it succeeds')
-    .action(async (flags: { cardPort: number; gatewayPort: number; marketPort: number; issuerPort: number; mqttPort: number; mqtt?: string; once?: boolean; demo?: boolean }) => {
+    .action(async (flags: SandboxFlags) => {
       if (flags.mqtt && !mqttUrlSchema.safeParse(flags.mqtt).success) {
         throw new InvalidArgumentError('--mqtt must be a broker URL such as mqtt://127.0.0.1:1883, without a user or password');
       }
@@ -40,16 +51,25 @@ export function registerSandboxCommand(program: Command): void {
       const say = (line: string) => process.stdout.write(`  ✓ ${line}\n`);
       process.stdout.write(`homegate sandbox — data in ${dataDir}\n`);
       const { SANDBOX_MARKET, startSandboxHousehold } = await import('../../deploy/sandbox/household/household.js');
-      const household = await startSandboxHousehold({ dataDir, ports: { card: flags.cardPort, gateway: flags.gatewayPort, market: flags.marketPort, issuer: flags.issuerPort, mqtt: flags.mqttPort }, logger, say, ...(flags.mqtt ? { mqttUrl: flags.mqtt } : {}) });
+      const ports = { card: flags.cardPort, gateway: flags.gatewayPort, market: flags.marketPort, issuer: flags.issuerPort, mqtt: flags.mqttPort };
+      const household = await startSandboxHousehold({ dataDir, ports, logger, say, ...(flags.mqtt ? { mqttUrl: flags.mqtt } : {}) });
       let exitCode = 0;
       try {
         if (flags.demo) {
           const { demoSucceeded, runDemoWalkthrough } = await import('../../deploy/sandbox/household/demo-walkthrough.js');
           const { DEMO_PINS } = await import('../../deploy/sandbox/household/sandbox-card.js');
           const { DEMO_TERMINAL } = await import('../../deploy/sandbox/household/sandbox-registry.js');
-          const result = await runDemoWalkthrough({ profileDir: join(dataDir, 'terminals', DEMO_TERMINAL.name), market: SANDBOX_MARKET, pins: DEMO_PINS, cardCertificate: household.gateway.cards.certificate!, say });
+          const result = await runDemoWalkthrough({
+            profileDir: join(dataDir, 'terminals', DEMO_TERMINAL.name),
+            market: SANDBOX_MARKET,
+            pins: DEMO_PINS,
+            cardCertificate: household.gateway.cards.certificate!,
+            say,
+          });
           const ok = demoSucceeded(result);
-          process.stdout.write(ok ? '\ndemo passed: the market saw a resumed session carrying the home card\'s identity\n' : `\ndemo FAILED: ${JSON.stringify(result)}\n`);
+          process.stdout.write(
+            ok ? '\ndemo passed: the market saw a resumed session carrying the home card\'s identity\n' : `\ndemo FAILED: ${JSON.stringify(result)}\n`,
+          );
           exitCode = ok ? 0 : 1;
           return;
         }

@@ -44,7 +44,9 @@ export async function startPurse(d: PurseDeps): Promise<{ manager: EmoneyManager
   const smtp = config.smtp ? smtpOptionsFromConfig(config.smtp, await secret(dataDir, config.smtp.passwordFile)) : undefined;
   const notifier = await createNotifier({ dataDir, mqtt, smtp, logger: logger.child({ channel: 'notify' }) });
   const issuerCfg = config.emoney.issuer;
-  const issuer = issuerCfg ? new IssuerClient({ url: issuerCfg.url, caFile: p(issuerCfg.caFile), certFile: p(issuerCfg.certFile), keyFile: p(issuerCfg.keyFile) }) : undefined;
+  const issuer = issuerCfg
+    ? new IssuerClient({ url: issuerCfg.url, caFile: p(issuerCfg.caFile), certFile: p(issuerCfg.certFile), keyFile: p(issuerCfg.keyFile) })
+    : undefined;
   const intents = new PaymentIntents(p('payment-intents.jsonl'), p('payment-intents.json'));
   const loads = new LoadIntents(p('load-intents.jsonl'), p('load-intents.json'));
   const guard = new ArchiveGuard(dataDir, history, logger);
@@ -79,7 +81,9 @@ export async function startPurse(d: PurseDeps): Promise<{ manager: EmoneyManager
   };
   const presentOnly = () => {
     if (stopped || d.cards.status !== 'present') return;
-    running = running.then(() => manager.presentPending()).catch((e: unknown) => logger.warn({ err: (e as Error).message }, 'presenting decisions failed; will retry'));
+    running = running
+      .then(() => manager.presentPending())
+      .catch((e: unknown) => logger.warn({ err: (e as Error).message }, 'presenting decisions failed; will retry'));
   };
   // Reading the card's whole log takes the card for ~33 commands: only at start and on insertion.
   const offReset = d.cards.onReset(() => setImmediate(catchUp));

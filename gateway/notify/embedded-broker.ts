@@ -151,5 +151,6 @@ function listenError(e: NodeJS.ErrnoException, host: string, port: number): Noti
       { cause: e },
     );
   }
-  return new NotifyError('broker-start-failed', `The embedded MQTT broker cannot listen on ${host}:${port}: ${e.message}`, { host, port, errno: e.code }, { cause: e });
+  const message = `The embedded MQTT broker cannot listen on ${host}:${port}: ${e.message}`;
+  return new NotifyError('broker-start-failed', message, { host, port, errno: e.code }, { cause: e });
 }

@@ -94,7 +94,9 @@ export async function startSandboxHousehold(o: StartSandboxOptions): Promise<San
     const conn = await connectHomeCard({ device: cardDevice, logger });
     try {
       const purse = { ...SANDBOX_PURSE, issuerLoadKey: issuerPki.loadPublicKey };
-      if (await ensurePersonalized(conn.card, files, [marketPki.caCertificate], purse)) say('card personalized: key generated on the card, certified by the issuer, PINs set, purse with 100.00 EUR, locked');
+      if (await ensurePersonalized(conn.card, files, [marketPki.caCertificate], purse)) {
+        say('card personalized: key generated on the card, certified by the issuer, PINs set, purse with 100.00 EUR, locked');
+      }
       await ensureMarketAnchor(conn.card, files, marketPki.caCertificate);
     } finally {
       await conn.close();
@@ -104,7 +106,14 @@ export async function startSandboxHousehold(o: StartSandboxOptions): Promise<San
     const cardId = cardInfo.cardId ?? 'unknown';
     const household = `household-${cardId}`;
     if (!(await exists(join(dataDir, 'pki', 'issuer-credential.pem')))) await issueHouseholdCredential(files.issuer, household, { dir: join(dataDir, 'pki') });
-    const issuer = await startSandboxIssuer({ port: ports.issuer, serverCert: issuerPki.serverCertificate, serverKey: issuerPki.serverKey, clientCa: files.issuer.certificate, loadKey: issuerPki.loadKey, accounts: [{ household, cards: [cardId], balance: 1_000_000, currency: 'EUR' }] });
+    const issuer = await startSandboxIssuer({
+      port: ports.issuer,
+      serverCert: issuerPki.serverCertificate,
+      serverKey: issuerPki.serverKey,
+      clientCa: files.issuer.certificate,
+      loadKey: issuerPki.loadKey,
+      accounts: [{ household, cards: [cardId], balance: 1_000_000, currency: 'EUR' }],
+    });
     stops.push(() => issuer.stop());
     say(`sandbox issuer at ${issuer.url} (household account 10000.00 EUR)`);
     let mqttUrl = o.mqttUrl;
@@ -151,7 +160,9 @@ export async function startSandboxHousehold(o: StartSandboxOptions): Promise<San
       await reg.open();
       const active = new Set(reg.listTerminals().filter((x) => x.status === 'active').map((x) => x.id));
       // Each session is opened with that terminal's own login: the broker ties its client id to it.
-      for (const login of await terminalBrokerLogins(dataDir, active)) await primeMailbox({ url: mqttUrl, terminalId: login.username, topicPrefix: config.mqtt.topicPrefix, ...login });
+      for (const login of await terminalBrokerLogins(dataDir, active)) {
+        await primeMailbox({ url: mqttUrl, terminalId: login.username, topicPrefix: config.mqtt.topicPrefix, ...login });
+      }
     }
     const gateway = await startGateway({ dataDir, config, logger });
     stops.push(() => gateway.stop());
