@@ -62,7 +62,14 @@ export class MarketAuthorizer {
           }
         },
       };
-      const result = await delegatedHandshake({ market: marketTarget(market), signer, options: this.o.proxy, logger: this.o.logger, clock: this.o.clock, state: this.state });
+      const result = await delegatedHandshake({
+        market: marketTarget(market),
+        signer,
+        options: this.o.proxy,
+        logger: this.o.logger,
+        clock: this.o.clock,
+        state: this.state,
+      });
       if (lease) {
         // A reused session certificate: PIN2 was checked but the card was not used; end the release.
         await lease.card.resetPinState('PIN2');
@@ -100,6 +107,8 @@ function toApiError(e: unknown): unknown {
   if (isProxyError(e)) return new ApiError(e.status, e.code, e.message, { stage: e.context.stage ?? null });
   const pin = pinError(e);
   if (pin instanceof ApiError) return pin;
-  if (isCardError(e) && (e.code < 400 || e.code === CardErrorCode.CommandTimeout)) return new ApiError(503, 'card-absent', `The home card did not answer: ${e.message}`);
+  if (isCardError(e) && (e.code < 400 || e.code === CardErrorCode.CommandTimeout)) {
+    return new ApiError(503, 'card-absent', `The home card did not answer: ${e.message}`);
+  }
   return e;
 }

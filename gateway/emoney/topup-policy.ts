@@ -19,10 +19,12 @@ export function checkTopup(loadsThisMonth: readonly HistoryEntry[], terminalId: 
   const household = loadsThisMonth.reduce((s, e) => s + e.amount, 0);
   const terminal = loadsThisMonth.filter((e) => e.terminalId === terminalId).reduce((s, e) => s + e.amount, 0);
   if (household + amount > limits.householdMonthly) {
-    throw new ApiError(409, 'topup-limit', `The household's monthly top-up limit would be exceeded (${household} of ${limits.householdMonthly} used)`, { used: household, limit: limits.householdMonthly });
+    const message = `The household's monthly top-up limit would be exceeded (${household} of ${limits.householdMonthly} used)`;
+    throw new ApiError(409, 'topup-limit', message, { used: household, limit: limits.householdMonthly });
   }
   if (terminal + amount > limits.terminalMonthly) {
-    throw new ApiError(409, 'topup-limit', `This terminal's monthly top-up limit would be exceeded (${terminal} of ${limits.terminalMonthly} used)`, { used: terminal, limit: limits.terminalMonthly });
+    const message = `This terminal's monthly top-up limit would be exceeded (${terminal} of ${limits.terminalMonthly} used)`;
+    throw new ApiError(409, 'topup-limit', message, { used: terminal, limit: limits.terminalMonthly });
   }
 }
 
@@ -38,7 +40,8 @@ export function checkCardLimits(status: Pick<PurseStatus, 'balance' | 'maxBalanc
   }
   const room = BigInt(status.maxBalance) - BigInt(status.balance);
   if (BigInt(amount) > room) {
-    throw new ApiError(409, 'limit-exceeded', `The home card would go over its maximum balance (room for ${room} more)`, { room: Number(room), maxBalance: Number(status.maxBalance) });
+    const message = `The home card would go over its maximum balance (room for ${room} more)`;
+    throw new ApiError(409, 'limit-exceeded', message, { room: Number(room), maxBalance: Number(status.maxBalance) });
   }
 }
 

@@ -49,7 +49,15 @@ function presentedCertificate(socket: TLSSocket): boolean {
 export async function startSandboxMarket(options: SandboxMarketOptions): Promise<SandboxMarket> {
   const o = resolveMarketOptions(options);
   const orders = new OrderBook();
-  const payments = { catalogue: o.catalogue, orders, serverName: o.serverName, issuerCas: o.issuerCas, signer: o.signer, logger: o.logger, clock: () => new Date() };
+  const payments = {
+    catalogue: o.catalogue,
+    orders,
+    serverName: o.serverName,
+    issuerCas: o.issuerCas,
+    signer: o.signer,
+    logger: o.logger,
+    clock: () => new Date(),
+  };
   const server = https.createServer(
     {
       cert: o.certPem,
