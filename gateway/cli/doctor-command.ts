@@ -45,7 +45,12 @@ export function registerDoctorCommand(program: Command): void {
         process.exitCode = DOCTOR_EXIT.gatewayRunning;
         return;
       }
-      const report = await runDoctor({ dataDir, registryFile: config?.registryFile ?? 'registry.json', historyDir: config?.historyDir ?? 'history', repair: f.repair === true });
+      const report = await runDoctor({
+        dataDir,
+        registryFile: config?.registryFile ?? 'registry.json',
+        historyDir: config?.historyDir ?? 'history',
+        repair: f.repair === true,
+      });
       if (f.json) process.stdout.write(JSON.stringify(report) + '\n');
       else {
         for (const r of report.files) process.stdout.write(`${r.status.padEnd(14)} ${r.file}${r.detail ? `  (${r.detail})` : ''}\n`);
