@@ -101,7 +101,8 @@ export async function runDoctor(o: DoctorOptions): Promise<DoctorReport> {
       const aside = await moveAside(path);
       const { log } = await RecordLog.open<PartitionRecord>(path);
       await log.compact(entries.map((put) => ({ put })));
-      const detail = `moved aside to ${rel(aside)}; ${entries.length} verified entries kept; the card's log refills its last decisions at the next gateway start`;
+      const refill = "the card's log refills its last decisions at the next gateway start";
+      const detail = `moved aside to ${rel(aside)}; ${entries.length} verified entries kept; ${refill}`;
       files.push({ file: rel(path), status: 'repaired', detail });
     }
   }
