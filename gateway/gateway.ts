@@ -65,9 +65,22 @@ export async function startGateway(o: StartGatewayOptions): Promise<RunningGatew
   });
   await cards.start();
   const throttle = new PinThrottle({ baseDelayMs: config.sessions.pinRetryDelayMs, maxDelayMs: config.sessions.pinRetryDelayMaxMs, clock });
-  const sessions = new CardSessions({ cards, logger: logger.child({ channel: 'sessions' }), idleTimeoutMs: config.sessions.idleTimeoutSeconds * 1000, throttle });
+  const sessions = new CardSessions({
+    cards,
+    logger: logger.child({ channel: 'sessions' }),
+    idleTimeoutMs: config.sessions.idleTimeoutSeconds * 1000,
+    throttle,
+  });
   const proxyState = createProxyState();
-  const authorizer = new MarketAuthorizer({ registry, cards, sessions, proxy: config.proxy, logger: logger.child({ channel: 'proxy' }), clock, state: proxyState });
+  const authorizer = new MarketAuthorizer({
+    registry,
+    cards,
+    sessions,
+    proxy: config.proxy,
+    logger: logger.child({ channel: 'proxy' }),
+    clock,
+    state: proxyState,
+  });
   const purse = await startPurse({ dataDir, config, registry, cards, sessions, proxyState, logger: logger.child({ channel: 'purse' }), clock });
   const verifier = new SignedRequestVerifier({ startedAt: clock(), clock });
   const log = logger.child({ channel: 'terminal-api' });
@@ -113,13 +126,22 @@ export async function startGateway(o: StartGatewayOptions): Promise<RunningGatew
     server.listen(config.terminalApi.port, config.terminalApi.host, () => resolve());
   });
   const port = (server.address() as AddressInfo).port;
-  const markets = new MarketAdmin({ registry, cards, adminKeyFile: config.card.adminKeyFile ? path(config.card.adminKeyFile) : undefined, logger: logger.child({ channel: 'admin' }) });
+  const markets = new MarketAdmin({
+    registry,
+    cards,
+    adminKeyFile: config.card.adminKeyFile ? path(config.card.adminKeyFile) : undefined,
+    logger: logger.child({ channel: 'admin' }),
+  });
   const host = config.terminalApi.host === '0.0.0.0' ? '127.0.0.1' : config.terminalApi.host;
   const enroll = async (name: string, mail: string) => {
     const householdCa = await loadOrCreateCa(path('pki'), 'household-ca', 'CN=homegate household CA');
     // Mail: the profile pins the card certificate and gets the terminal's own broker user (BROKER_USERS_FILE).
-    const mailParams = { ...(cards.certificate ? { cardCertificate: cards.certificate } : {}), ...(config.mqtt ? { brokerUsersFile: path(BROKER_USERS_FILE) } : {}) };
-    const e = await enrollTerminal({ registry, householdCa, name, mail, gatewayUrl: `https://${host === '127.0.0.1' ? 'localhost' : host}:${port}`, terminalsDir: path('terminals'), logger, clock, ...mailParams });
+    const mailParams = {
+      ...(cards.certificate ? { cardCertificate: cards.certificate } : {}),
+      ...(config.mqtt ? { brokerUsersFile: path(BROKER_USERS_FILE) } : {}),
+    };
+    const gatewayUrl = `https://${host === '127.0.0.1' ? 'localhost' : host}:${port}`;
+    const e = await enrollTerminal({ registry, householdCa, name, mail, gatewayUrl, terminalsDir: path('terminals'), logger, clock, ...mailParams });
     if (config.mqtt && e.broker) {
       await primeMailbox({ url: config.mqtt.url, terminalId: e.terminal.id, topicPrefix: config.mqtt.topicPrefix, ...e.broker }).catch((err: unknown) =>
         logger.warn({ terminal: e.terminal.id, err: (err as Error).message }, 'could not open the terminal\'s mail session; its first mail read opens it'),
@@ -130,9 +152,15 @@ export async function startGateway(o: StartGatewayOptions): Promise<RunningGatew
   const revokeTerminal = async (id: string) => {
     await sessions.lock(id).catch(() => undefined);
     // Its broker login goes too (Mosquitto: after the next reload of the password file).
-    if (config.mqtt) await removeBrokerUser(path(BROKER_USERS_FILE), id).catch((err: unknown) => logger.warn({ terminal: id, err: (err as Error).message }, 'could not remove the revoked terminal\'s broker user'));
+    if (config.mqtt) {
+      await removeBrokerUser(path(BROKER_USERS_FILE), id).catch((err: unknown) =>
+        logger.warn({ terminal: id, err: (err as Error).message }, 'could not remove the revoked terminal\'s broker user'),
+      );
+    }
   };
-  const admin: HttpServer = await startAdminServer(path(config.adminSocket), buildAdminRoutes({ markets, registry, enroll, revoked: revokeTerminal, pins: new PinAdmin(sessions, logger.child({ channel: 'admin' })) }), logger.child({ channel: 'admin' }));
+  const adminLogger = logger.child({ channel: 'admin' });
+  const adminRoutes = buildAdminRoutes({ markets, registry, enroll, revoked: revokeTerminal, pins: new PinAdmin(sessions, adminLogger) });
+  const admin: HttpServer = await startAdminServer(path(config.adminSocket), adminRoutes, adminLogger);
   logger.info({ port, card: cards.status }, 'gateway started');
 
   return {

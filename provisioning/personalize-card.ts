@@ -1,5 +1,5 @@
 /**
- * Card personalization over the serial line (ARCHITECTURE.md, provisioning):
+ * Card personalization over the serial line (docs/ARCHITECTURE.md, folders):
  * the key pair is generated ON the card, the issuer CA certifies the card's
  * public key as a constrained CA (pathLength 0, so markets accept chains
  * ending in the card), PINs and PUK are set, trust anchors stored, and the

@@ -76,7 +76,8 @@ export class GatewayClient {
             }
             if ((res.statusCode ?? 500) >= 400) {
               const err = (json.error ?? {}) as { code?: string; message?: string };
-              return reject(new AccessCardError('gateway-refused', err.message ?? `HTTP ${res.statusCode}`, { ...err, status: res.statusCode ?? 0, code: err.code ?? 'unknown' }));
+              const context = { ...err, status: res.statusCode ?? 0, code: err.code ?? 'unknown' };
+              return reject(new AccessCardError('gateway-refused', err.message ?? `HTTP ${res.statusCode}`, context));
             }
             resolve(json);
           });

@@ -7,7 +7,7 @@ export interface HandedSession {
   market: string;
   host: string;
   port: number;
-  /** SNI: a TLS 1.3 ticket is bound to it (ARCHITECTURE.md). */
+  /** SNI: a TLS 1.3 ticket is bound to it (RFC 8446 §4.6.1; docs/ARCHITECTURE.md, the delegated handshake). */
   servername: string;
   /** ALPN protocol the ticket was issued under; tickets are bound to it too. */
   alpn: string | null;

@@ -142,5 +142,9 @@ function checkLoad(n: Obj, s: LoadReceipt, terminalId: string): VerifiedMail | M
   const load = { cardId: s.cardId, counter: s.counter, amount: Number(s.amount), currency: s.currency, newBalance: Number(s.balance) };
   // The card does not sign the time of a load; it is shown as the gateway stated it.
   const time = typeof n.time === 'string' && !Number.isNaN(Date.parse(n.time)) ? n.time : undefined;
-  return { id, type: 'topup', notification: { id, type: 'topup', terminalId, ...(time ? { time } : {}), load, balance: load.newBalance, signedRecord: n.signedRecord } };
+  return {
+    id,
+    type: 'topup',
+    notification: { id, type: 'topup', terminalId, ...(time ? { time } : {}), load, balance: load.newBalance, signedRecord: n.signedRecord },
+  };
 }

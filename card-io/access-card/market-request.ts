@@ -52,7 +52,8 @@ export function resumeMarketConnection(s: HandedSession, timeoutMs = 5000): Prom
       clearTimeout(timer);
       if (!socket.isSessionReused()) {
         socket.destroy();
-        return reject(new AccessCardError('market-full-handshake', `The market ${s.market} did not resume the delegated session (it asked for a full handshake); the terminal has no key for that`));
+        const message = `The market ${s.market} did not resume the delegated session (it asked for a full handshake); the terminal has no key for that`;
+        return reject(new AccessCardError('market-full-handshake', message));
       }
       resolve(socket);
     });

@@ -1,5 +1,5 @@
 /**
- * Stable JSON (STYLE.md item 9): object keys sorted at every depth, no
+ * Stable JSON, the form of every retained payload: object keys sorted at every depth, no
  * whitespace, `undefined` members left out. The same value always gives the
  * same bytes, so a receiver can compare or hash payloads, and a resent
  * notification is byte-identical to the first send.

@@ -1,7 +1,7 @@
 /**
  * The card's persistent memory: ONE image file, replaced atomically so that
  * power loss mid-write ("tearing") leaves the old or the new state, never a mix
- * (ARCHITECTURE.md, the emulator).
+ * (docs/ARCHITECTURE.md, state and durability).
  *
  * A commit writes `<image>.tmp` in the same directory, fsyncs it, renames it
  * over the image and fsyncs the directory (rename(2) is atomic within one file

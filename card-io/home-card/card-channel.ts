@@ -11,7 +11,6 @@ import { isCardError } from '../errors.js';
 import type { Logger } from '../base/log.js';
 import type { ApduTransport } from '../t1/apdu-transport.js';
 import { CommandQueue, type CommandQueueOptions } from './command-queue.js';
-import { homeCardCommands, type HomeCardCommand } from './commands/index.js';
 
 export interface CardChannelOptions extends CommandQueueOptions {
   transport: ApduTransport;
@@ -29,9 +28,8 @@ export class CardChannel {
     this.queue = new CommandQueue(queueOptions);
   }
 
-  /** Send one command, after every earlier one has settled; resolves with any SW. */
-  async exchange(command: HomeCardCommand, apdu: CommandApdu): Promise<ResponseApdu> {
-    const name = homeCardCommands[command].name;
+  /** Send one command (`name` as in the command map), after every earlier one has settled; resolves with any SW. */
+  async exchange(name: string, apdu: CommandApdu): Promise<ResponseApdu> {
     const bytes = encodeCommandApdu(apdu);
     let response: ResponseApdu;
     try {

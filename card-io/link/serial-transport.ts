@@ -74,7 +74,12 @@ async function openSerialTransport(
       if (!err) return resolve();
       if (isLockRefusal(err)) {
         return reject(
-          new CardError(CardErrorCode.LineBusy, `Serial port ${path} is busy: another process holds it (line busy; while the gateway runs, the card line is the gateway's)`, { path, reason: 'line-busy' }, { cause: err }),
+          new CardError(
+            CardErrorCode.LineBusy,
+            `Serial port ${path} is busy: another process holds it (line busy; while the gateway runs, the card line is the gateway's)`,
+            { path, reason: 'line-busy' },
+            { cause: err },
+          ),
         );
       }
       reject(

@@ -75,7 +75,11 @@ export class BlockChannel {
         this.waiter = undefined;
         // A partial frame at the deadline is a broken block, not silence.
         const partial = this.parser.flush();
-        resolve(partial ? { type: 'invalid', reason: 'incomplete block', raw: partial.type === 'discarded' ? partial.bytes : Buffer.alloc(0) } : { type: 'timeout' });
+        resolve(
+          partial
+            ? { type: 'invalid', reason: 'incomplete block', raw: partial.type === 'discarded' ? partial.bytes : Buffer.alloc(0) }
+            : { type: 'timeout' },
+        );
       }, timeoutMs);
       if (!keepAlive) timer.unref();
       this.waiter = (r) => {

@@ -56,7 +56,8 @@ export class T1CardEngine {
     this.opts = resolveT1Options(options);
     this.log = options.logger;
     this.ifsd = this.opts.ifsd;
-    this.channel = new BlockChannel({ link: options.link, logger: options.logger, side: 'card', nad: this.opts.nad, edc: this.opts.edc, cwtMs: this.opts.cwtMs });
+    const { nad, edc, cwtMs } = this.opts;
+    this.channel = new BlockChannel({ link: options.link, logger: options.logger, side: 'card', nad, edc, cwtMs });
   }
 
   start(): void {

@@ -64,7 +64,8 @@ export class T1InterfaceDevice implements ApduTransport {
     this.opts = resolveT1Options(options);
     this.log = options.logger;
     this.ifsc = this.opts.ifsc;
-    this.channel = new BlockChannel({ link: options.link, logger: options.logger, side: 'ifd', nad: this.opts.nad, edc: this.opts.edc, cwtMs: this.opts.cwtMs });
+    const { nad, edc, cwtMs } = this.opts;
+    this.channel = new BlockChannel({ link: options.link, logger: options.logger, side: 'ifd', nad, edc, cwtMs });
     // A re-opened line may lead to a card that was powered off or that kept old sequence numbers.
     this.unsubscribeStatus = options.link.onStatus((status) => {
       if (status !== 'connected' && status !== 'disconnected') return;

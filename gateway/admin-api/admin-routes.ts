@@ -54,7 +54,9 @@ export function buildAdminRoutes(d: AdminRouteDeps): AdminRoutes {
       return { removed: name };
     },
     'GET /admin/terminals': async () => ({
-      terminals: d.registry.listTerminals().map((t) => ({ id: t.id, name: t.name, mail: t.mail, status: t.status, role: t.role ?? 'member', created: t.created, lastSeen: t.lastSeen })),
+      terminals: d.registry
+        .listTerminals()
+        .map((t) => ({ id: t.id, name: t.name, mail: t.mail, status: t.status, role: t.role ?? 'member', created: t.created, lastSeen: t.lastSeen })),
     }),
     'POST /admin/terminals': async (b) => ({ terminal: await d.enroll(str(b, 'name'), str(b, 'mail')) }),
     // 'owner' may cancel other terminals' payment decisions (API.md, "Whose decision").

@@ -62,7 +62,14 @@ export class MarketAuthorizer {
           }
         },
       };
-      const result = await delegatedHandshake({ market: marketTarget(market), signer, options: this.o.proxy, logger: this.o.logger, clock: this.o.clock, state: this.state });
+      const result = await delegatedHandshake({
+        market: marketTarget(market),
+        signer,
+        options: this.o.proxy,
+        logger: this.o.logger,
+        clock: this.o.clock,
+        state: this.state,
+      });
       if (lease) {
         // A reused session certificate: PIN2 was checked but the card was not used; end the release.
         await lease.card.resetPinState('PIN2');

@@ -32,7 +32,12 @@ export function adminRequest(socketPath: string, method: 'GET' | 'POST' | 'DELET
       });
     });
     req.on('error', (e: NodeJS.ErrnoException) =>
-      reject(new AdminClientError('gateway-not-running', `The gateway is not running (no admin socket at ${socketPath}: ${e.code ?? e.message}); start it with "homegate gateway run" or "npm start"`)),
+      reject(
+        new AdminClientError(
+          'gateway-not-running',
+          `The gateway is not running (no admin socket at ${socketPath}: ${e.code ?? e.message}); start it with "homegate gateway run" or "npm start"`,
+        ),
+      ),
     );
     req.end(payload);
   });

@@ -74,7 +74,8 @@ export function registerCardCommands(program: Command): void {
         if (flags.adminKeyOut) await unlink(flags.adminKeyOut).catch(() => undefined);
         throw e;
       }
-      const out = { image: file, cardId: cardId.toString('hex'), ...(flags.adminKeyOut ? { adminKeyFile: flags.adminKeyOut } : { adminKey: adminKey.toString('hex') }) };
+      const key = flags.adminKeyOut ? { adminKeyFile: flags.adminKeyOut } : { adminKey: adminKey.toString('hex') };
+      const out = { image: file, cardId: cardId.toString('hex'), ...key };
       if (flags.json) process.stdout.write(JSON.stringify(out) + '\n');
       else {
         process.stdout.write(`card image ${file} created, card id ${out.cardId}\n`);
@@ -92,7 +93,14 @@ export function registerCardCommands(program: Command): void {
       .option('--slow-ms <ms>', 'extra processing time per command, to exercise S(WTX)', intOption(0, 60000), 0),
   ).action(async (flags: T1Flags & { device: string; image: string; slowMs: number }) => {
     const logger = createLogger(program.opts().logLevel, 'card-emulator');
-    const emulator = await startCardEmulator({ device: flags.device, imagePath: flags.image, logger, t1: t1From(flags), slowMs: flags.slowMs, link: { baudRate: flags.baud } });
+    const emulator = await startCardEmulator({
+      device: flags.device,
+      imagePath: flags.image,
+      logger,
+      t1: t1From(flags),
+      slowMs: flags.slowMs,
+      link: { baudRate: flags.baud },
+    });
     process.stdout.write(JSON.stringify({ event: 'ready', device: emulator.link.address }) + '\n');
     const stop = async () => {
       await emulator.stop();

@@ -30,7 +30,8 @@ function gatewayRunning(socket: string): Promise<boolean> {
 export function registerDoctorCommand(program: Command): void {
   program
     .command('doctor')
-    .description('check the registry, history, intent journals and outbox; --repair fixes what it can (exit 0 healthy, 2 damaged, 3 damage left, 4 gateway running)')
+    .description('check the registry, history, intent journals and outbox; --repair fixes what it can (exit 0 healthy, 2 damaged, 3 damage left, 4 gateway ' +
+      'running)')
     .option('--repair', 'cut torn tails, move damaged files aside and keep their verified records (the gateway must be stopped)')
     .option('--json', 'print the report as JSON')
     .action(async (f: { repair?: boolean; json?: boolean }) => {
@@ -44,7 +45,12 @@ export function registerDoctorCommand(program: Command): void {
         process.exitCode = DOCTOR_EXIT.gatewayRunning;
         return;
       }
-      const report = await runDoctor({ dataDir, registryFile: config?.registryFile ?? 'registry.json', historyDir: config?.historyDir ?? 'history', repair: f.repair === true });
+      const report = await runDoctor({
+        dataDir,
+        registryFile: config?.registryFile ?? 'registry.json',
+        historyDir: config?.historyDir ?? 'history',
+        repair: f.repair === true,
+      });
       if (f.json) process.stdout.write(JSON.stringify(report) + '\n');
       else {
         for (const r of report.files) process.stdout.write(`${r.status.padEnd(14)} ${r.file}${r.detail ? `  (${r.detail})` : ''}\n`);

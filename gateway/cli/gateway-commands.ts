@@ -100,7 +100,9 @@ export function registerGatewayCommands(program: Command): void {
     .description('list registered markets')
     .action(async (f: { json?: boolean }) => {
       const r = await adminRequest(adminSocketPath(dataDir()), 'GET', '/admin/markets');
-      const rows = (r.markets as Array<{ name: string; url: string; anchorFingerprint: string }>).map((m) => `${m.name}\t${m.url}\tanchor ${m.anchorFingerprint.slice(0, 16)}…`);
+      const rows = (r.markets as Array<{ name: string; url: string; anchorFingerprint: string }>).map(
+        (m) => `${m.name}\t${m.url}\tanchor ${m.anchorFingerprint.slice(0, 16)}…`,
+      );
       print(f.json ?? false, r, rows.join('\n') || '(no markets)');
     });
   market

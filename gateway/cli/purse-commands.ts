@@ -35,7 +35,8 @@ export function registerPurseCommands(terminal: Command, open: Open): void {
   common(terminal.command('balance').description('the purse balance on the home card')).action(
     run(async (a, f) => {
       const b = await a.balance();
-      out(f.json, b, `balance ${money(b.balance, b.currency)} (spent today ${money(b.spentToday, b.currency)}, limits ${money(b.perPaymentLimit, b.currency)} per payment, ${money(b.dailyLimit, b.currency)} per day)`);
+      out(f.json, b, `balance ${money(b.balance, b.currency)} (spent today ${money(b.spentToday, b.currency)}, limits ` +
+        `${money(b.perPaymentLimit, b.currency)} per payment, ${money(b.dailyLimit, b.currency)} per day)`);
     }),
   );
 
@@ -70,7 +71,8 @@ export function registerPurseCommands(terminal: Command, open: Open): void {
   common(terminal.command('history').description('this terminal\'s decisions, cancels and loads, newest first')).action(
     run(async (a, f) => {
       const r = (await a.history()) as { entries: Array<{ kind: string; seq: number; time: string; amount: number; currency: string; orderId?: string; status?: string }> };
-      out(f.json, r, r.entries.map((e) => `${e.time}  ${e.kind.padEnd(8)} #${e.seq}  ${money(e.amount, e.currency)}${e.orderId ? '  order ' + e.orderId : ''}${e.status ? '  ' + e.status : ''}`).join('\n') || '(no history)');
+      out(f.json, r, r.entries.map((e) => `${e.time}  ${e.kind.padEnd(8)} #${e.seq}  ` +
+        `${money(e.amount, e.currency)}${e.orderId ? '  order ' + e.orderId : ''}${e.status ? '  ' + e.status : ''}`).join('\n') || '(no history)');
     }),
   );
 

@@ -40,7 +40,16 @@ async function openAccessCard(program: Command, flags: { profile?: string }): Pr
 
 function sessionSummary(s: HandedSession): Record<string, unknown> {
   // Everything but the session itself.
-  return { market: s.market, host: s.host, port: s.port, servername: s.servername, alpn: s.alpn, ticketLifetimeSeconds: s.ticketLifetimeSeconds, clientSubject: s.clientSubject, certificateExpiresAt: s.certificateExpiresAt };
+  return {
+    market: s.market,
+    host: s.host,
+    port: s.port,
+    servername: s.servername,
+    alpn: s.alpn,
+    ticketLifetimeSeconds: s.ticketLifetimeSeconds,
+    clientSubject: s.clientSubject,
+    certificateExpiresAt: s.certificateExpiresAt,
+  };
 }
 
 function printResponse(r: MarketResponse, s: HandedSession, json: boolean): void {
@@ -66,10 +75,14 @@ export function registerTerminalCommands(program: Command): void {
     .description('the access card: use the home card through the gateway from this terminal')
     .addHelpText(
       'after',
-      '\nPINs are asked on the TTY, or read one per line from stdin. Only "terminal unlock" reads PIN1;\n"session", "get", "post" and "pay" read one line, PIN2; the others read none. When this\nterminal\'s card session is closed, the commands that need it (session, get, post, pay, cancel,\ntopup, balance) fail with exit code 3 before reading any PIN: run "homegate terminal unlock" first.',
+      '\nPINs are asked on the TTY, or read one per line from stdin. Only "terminal unlock" reads PIN1;\n' +
+        '"session", "get", "post" and "pay" read one line, PIN2; the others read none. When this\n' +
+        'terminal\'s card session is closed, the commands that need it (session, get, post, pay, cancel,\n' +
+        'topup, balance) fail with exit code 3 before reading any PIN: run "homegate terminal unlock" first.',
     );
   registerPurseCommands(terminal, (flags) => openAccessCard(program, flags));
-  const common = (c: Command) => c.option('--profile <name>', 'terminal profile under <data>/terminals (default: the only one, or "demo")').option('--json', 'machine-readable output');
+  const common = (c: Command) =>
+    c.option('--profile <name>', 'terminal profile under <data>/terminals (default: the only one, or "demo")').option('--json', 'machine-readable output');
 
   common(terminal.command('unlock').description('open this terminal\'s card session with PIN1')).action(async (flags: TerminalFlags) => {
     const { access, done } = await openAccessCard(program, flags);
@@ -104,7 +117,8 @@ export function registerTerminalCommands(program: Command): void {
       const s = await access.authorize(market);
       await writeSessionFile(flags.out, sessionToPem(s.session));
       const summary = { ...sessionSummary(s), sessionFile: flags.out };
-      process.stdout.write(flags.json ? JSON.stringify(summary) + '\n' : `session for ${s.market} (${s.host}:${s.port}, SNI ${s.servername}) written to ${flags.out}\n`);
+      const written = `session for ${s.market} (${s.host}:${s.port}, SNI ${s.servername}) written to ${flags.out}\n`;
+      process.stdout.write(flags.json ? JSON.stringify(summary) + '\n' : written);
     } finally {
       done();
     }
@@ -133,7 +147,12 @@ export function registerTerminalCommands(program: Command): void {
       // So that the old `--json BODY` gets the message below instead of "too many arguments".
       .allowExcessArguments(),
   ).action(async (market: string, path: string, flags: TerminalFlags & { body?: string }, command: Command) => {
-    if (command.args.length > 2) command.error('error: --json takes no value (it asks for machine-readable output); give the request body with --body JSON', { code: 'homegate.post-body', exitCode: 2 });
+    if (command.args.length > 2) {
+      command.error('error: --json takes no value (it asks for machine-readable output); give the request body with --body JSON', {
+        code: 'homegate.post-body',
+        exitCode: 2,
+      });
+    }
     const body = flags.body;
     if (body === undefined) command.error('error: give the request body with --body JSON', { code: 'homegate.post-body', exitCode: 2 });
     try {

@@ -22,6 +22,9 @@ export async function chooseProfileDir(dataDir: string, name: string | undefined
     // no profiles at all: reported below
   }
   if (names.includes(DEMO_PROFILE) || names.length === 1) return join(profilesDir(dataDir), names.includes(DEMO_PROFILE) ? DEMO_PROFILE : names[0]!);
-  const why = names.length === 0 ? `no terminal profile in ${profilesDir(dataDir)} (enroll one, or run the sandbox)` : `several profiles (${names.join(', ')}): choose one with --profile NAME`;
+  const why =
+    names.length === 0
+      ? `no terminal profile in ${profilesDir(dataDir)} (enroll one, or run the sandbox)`
+      : `several profiles (${names.join(', ')}): choose one with --profile NAME`;
   throw new AccessCardError('profile-invalid', `Which terminal? ${why}`);
 }

@@ -11,7 +11,17 @@ export interface GatewayHealth {
 function healthOnce(url: string, ca: Buffer | undefined): Promise<GatewayHealth> {
   const u = new URL('/v1/health', url);
   return new Promise((resolve, reject) => {
-    const req = request({ host: u.hostname, port: u.port, path: u.pathname, ca, rejectUnauthorized: ca !== undefined, minVersion: 'TLSv1.3', agent: false, timeout: 3000 }, (res) => {
+    const options = {
+      host: u.hostname,
+      port: u.port,
+      path: u.pathname,
+      ca,
+      rejectUnauthorized: ca !== undefined,
+      minVersion: 'TLSv1.3',
+      agent: false,
+      timeout: 3000,
+    } as const;
+    const req = request(options, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => {

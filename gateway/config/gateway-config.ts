@@ -8,6 +8,8 @@ import { readFile } from 'node:fs/promises';
 import { isAbsolute, join } from 'node:path';
 import { z } from 'zod';
 import { CodedError } from '../../card-io/base/coded-error.js';
+import { mqttConfigSchema } from '../notify/mqtt-options.js';
+import { smtpConfigSchema } from '../notify/smtp-options.js';
 import { DEFAULT_PROXY_OPTIONS, proxyOptionsSchema } from '../proxy/proxy-options.js';
 
 const port = z.number().int().min(1).max(65535);
@@ -55,35 +57,10 @@ export const gatewayConfigSchema = z
     proxy: proxyOptionsSchema.default(DEFAULT_PROXY_OPTIONS),
     /** The archive of decisions, cancels and loads (one file per month). Default history. */
     historyDir: z.string().default('history'),
-    /** MQTT for mail notifications and status; absent: no MQTT. */
-    mqtt: z
-      .object({
-        /** Broker URL, mqtt://host:port or mqtts://host:port. */
-        url: z.string().regex(/^mqtts?:\/\//),
-        /** Client id; two gateways on one broker need two. Default homegate-gateway. */
-        clientId: z.string().min(1).default('homegate-gateway'),
-        /** First topic level. Default homegate. */
-        topicPrefix: z.string().regex(/^[^/+#]+$/).default('homegate'),
-        username: z.string().optional(),
-        /** File holding the MQTT password (0600), so it is not in this file. */
-        passwordFile: z.string().optional(),
-      })
-      .strict()
-      .optional(),
-    /** SMTP for mail notifications; absent: MQTT only. */
-    smtp: z
-      .object({
-        host: z.string().min(1),
-        /** Default 587 (465 when secure). */
-        port: port.optional(),
-        secure: z.boolean().default(false),
-        from: z.string().min(3),
-        user: z.string().optional(),
-        /** File holding the SMTP password (0600). */
-        passwordFile: z.string().optional(),
-      })
-      .strict()
-      .optional(),
+    /** MQTT for mail notifications and status; absent: no MQTT. Options documented in notify/mqtt-options.ts. */
+    mqtt: mqttConfigSchema.optional(),
+    /** SMTP for mail notifications; absent: MQTT only. Options documented in notify/smtp-options.ts. */
+    smtp: smtpConfigSchema.optional(),
     emoney: z
       .object({
         /** The e-money issuer for top-ups: its URL, its CA and the household's credential. */

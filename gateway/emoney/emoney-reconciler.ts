@@ -30,12 +30,26 @@ export async function readCardLog(card: HomeCard): Promise<CardLogRecord[]> {
   return out;
 }
 
-export async function reconcileCard(o: { cards: CardService; history: HistoryStore; intents: PaymentIntents; loads?: LoadIntents; issuer?: IssuerClient; registry: Registry; mailer: Mailer; logger: Logger }): Promise<number> {
+export async function reconcileCard(o: {
+  cards: CardService;
+  history: HistoryStore;
+  intents: PaymentIntents;
+  loads?: LoadIntents;
+  issuer?: IssuerClient;
+  registry: Registry;
+  mailer: Mailer;
+  logger: Logger;
+}): Promise<number> {
   const { status, log, settled } = await o.cards.exclusive(async (card) => {
     const status = await card.purseStatus().catch(() => undefined);
     // Loads are settled with the card held, so no top-up's LOAD can be in flight while its receipt is looked for.
     const settled = status?.currency && o.cards.cardId
-      ? await settleLoadsOnCard(card, o.cards.cardId, { history: o.history, loads: o.loads, mailer: o.mailer, issuer: o.issuer, cardCertificate: o.cards.certificate, logger: o.logger }, new Date())
+      ? await settleLoadsOnCard(
+          card,
+          o.cards.cardId,
+          { history: o.history, loads: o.loads, mailer: o.mailer, issuer: o.issuer, cardCertificate: o.cards.certificate, logger: o.logger },
+          new Date(),
+        )
       : 0;
     return { status, settled, log: status?.currency ? await readCardLog(card) : [] };
   });
@@ -58,7 +72,17 @@ export async function reconcileCard(o: { cards: CardService; history: HistorySto
     const decision = await o.history.get(`${r.cardId}:decision:${r.seq}`);
     const terminal = decision?.terminalId ? o.registry.getTerminal(decision.terminalId) : undefined;
     if (!terminal) continue;
-    const event = { cardId: r.cardId, seq: r.seq, record: { seq: r.seq, cardId: r.cardId, market: r.market, orderId: r.orderId, amount: Number(r.amount), currency: r.currency, time: new Date(r.time).toISOString(), status: r.status }, signedRecord: Buffer.from(r.signedRecord, 'base64'), cardCertificate: o.cards.certificate };
+    const record = {
+      seq: r.seq,
+      cardId: r.cardId,
+      market: r.market,
+      orderId: r.orderId,
+      amount: Number(r.amount),
+      currency: r.currency,
+      time: new Date(r.time).toISOString(),
+      status: r.status,
+    };
+    const event = { cardId: r.cardId, seq: r.seq, record, signedRecord: Buffer.from(r.signedRecord, 'base64'), cardCertificate: o.cards.certificate };
     await o.mailer.notify(createNotification({ type: 'decision', terminalId: terminal.id, mail: terminal.mail, ...event }));
     if (r.status !== 'cancelled') continue;
     const cancel = await o.history.get(`${r.cardId}:cancel:${r.seq}`);
@@ -69,7 +93,9 @@ export async function reconcileCard(o: { cards: CardService; history: HistorySto
       await o.mailer.notify(createNotification({ type: 'cancel', copy: 'payer', terminalId: terminal.id, mail: terminal.mail, ...event }));
     }
   }
-  if (plan.toAppend.length || plan.toUpdate.length) o.logger.info({ appended: plan.toAppend.length, updated: plan.toUpdate.length }, 'history reconciled with the card');
+  if (plan.toAppend.length || plan.toUpdate.length) {
+    o.logger.info({ appended: plan.toAppend.length, updated: plan.toUpdate.length }, 'history reconciled with the card');
+  }
   return plan.toAppend.length + plan.toUpdate.length + loads;
 }
 
@@ -82,7 +108,11 @@ export async function reconcileCard(o: { cards: CardService; history: HistorySto
  * mailed. An archived one is mailed again in case the crash came before its
  * mail (the outbox drops it if it was).
  */
-async function reconcileLoads(o: { cards: CardService; history: HistoryStore; loads: LoadIntents; mailer: Mailer; logger: Logger }, status: PurseStatus, log: readonly CardLogRecord[]): Promise<number> {
+async function reconcileLoads(
+  o: { cards: CardService; history: HistoryStore; loads: LoadIntents; mailer: Mailer; logger: Logger },
+  status: PurseStatus,
+  log: readonly CardLogRecord[],
+): Promise<number> {
   let archived = 0;
   for (const i of await o.loads.pending()) {
     if (i.cardId !== o.cards.cardId || i.challenge !== undefined || i.receipt !== undefined) continue;
@@ -95,12 +125,27 @@ async function reconcileLoads(o: { cards: CardService; history: HistoryStore; lo
       archived++;
       o.logger.info({ counter: i.counter, amount: i.amount }, 'load found on the card after its answer was lost: archived');
     } else if (!entry && !paidThere && status.counter > i.counter) {
-      o.logger.error({ counter: i.counter, amount: i.amount, cardCounter: status.counter }, 'cannot tell whether a top-up whose answer was lost was loaded; compare the card balance with the issuer account');
+      o.logger.error(
+        { counter: i.counter, amount: i.amount, cardCounter: status.counter },
+        'cannot tell whether a top-up whose answer was lost was loaded; compare the card balance with the issuer account',
+      );
     }
     if (entry) {
       const load = { cardId: i.cardId, counter: i.counter, amount: entry.amount, currency: entry.currency, newBalance: i.balance };
       const signedRecord = entry.signedRecord ? Buffer.from(entry.signedRecord, 'base64') : undefined;
-      await o.mailer.notify(createNotification({ type: 'topup', cardId: i.cardId, seq: i.counter, terminalId: i.terminalId, mail: i.mail, time: entry.time, load, balance: i.balance, ...(signedRecord ? { signedRecord, cardCertificate: o.cards.certificate } : {}) }));
+      await o.mailer.notify(
+        createNotification({
+          type: 'topup',
+          cardId: i.cardId,
+          seq: i.counter,
+          terminalId: i.terminalId,
+          mail: i.mail,
+          time: entry.time,
+          load,
+          balance: i.balance,
+          ...(signedRecord ? { signedRecord, cardCertificate: o.cards.certificate } : {}),
+        }),
+      );
     }
     await o.loads.clear(i.cardId, i.counter);
   }

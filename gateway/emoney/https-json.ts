@@ -106,7 +106,9 @@ export function httpsJson<T = Record<string, unknown>>(o: HttpsJsonOptions<T>): 
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => {
           bytesRead += c.length;
-          if (bytesRead > maxBytes) finish(new PeerError('too-large', `${u.origin} sent an answer over the limit of ${maxBytes} bytes`, status, undefined, bytesRead));
+          if (bytesRead > maxBytes) {
+            finish(new PeerError('too-large', `${u.origin} sent an answer over the limit of ${maxBytes} bytes`, status, undefined, bytesRead));
+          }
           else chunks.push(c);
         });
         res.on('error', (e) => finish(new PeerError('unreachable', `${u.origin} broke off its answer: ${e.message}`, status, undefined, bytesRead)));

@@ -22,7 +22,10 @@ function parseRecord<T>(value: unknown): JournalRecord<T> {
   const v = value as Record<string, unknown> | null;
   const ids = (x: unknown) => Array.isArray(x) && x.every(Number.isSafeInteger);
   if (v && typeof v === 'object' && 'add' in v) {
-    if (Number.isSafeInteger(v.id) && v.add && typeof v.add === 'object' && typeof (v.add as { at?: unknown }).at === 'string' && (v.drop === undefined || ids(v.drop))) return v as JournalRecord<T>;
+    const add = v.add as { at?: unknown } | undefined;
+    if (Number.isSafeInteger(v.id) && add && typeof add === 'object' && typeof add.at === 'string' && (v.drop === undefined || ids(v.drop))) {
+      return v as JournalRecord<T>;
+    }
   } else if (v && typeof v === 'object' && ids(v.drop)) return v as JournalRecord<T>;
   throw new Error('not a journal record');
 }

@@ -35,7 +35,16 @@ export class IssuerClient {
   private async call<T>(method: 'GET' | 'POST', path: string, body?: unknown, schema?: ZodType<T>): Promise<T> {
     this.files ??= Promise.all([readFile(this.o.caFile), readFile(this.o.certFile), readFile(this.o.keyFile)]);
     const [ca, cert, key] = await this.files;
-    return httpsJson<T>({ url: new URL(path, this.o.url).href, method, ...(body === undefined ? {} : { body }), ca, cert, key, timeoutMs: this.o.timeoutMs ?? 5000, ...(schema ? { schema } : {}) });
+    return httpsJson<T>({
+      url: new URL(path, this.o.url).href,
+      method,
+      ...(body === undefined ? {} : { body }),
+      ca,
+      cert,
+      key,
+      timeoutMs: this.o.timeoutMs ?? 5000,
+      ...(schema ? { schema } : {}),
+    });
   }
 
   /** Reserve a load: funds held at the issuer, not debited, until commit, void or expiry. */
@@ -58,7 +67,10 @@ export class IssuerClient {
 
   /** Debit a reservation on the card's signed load receipt. Idempotent at the issuer. Throws PeerError. */
   async commitLoad(id: string, receipt: Buffer, cardCertificate: Buffer): Promise<void> {
-    await this.call('POST', `/v1/loads/${encodeURIComponent(id)}/commit`, { receipt: receipt.toString('base64'), cardCertificate: cardCertificate.toString('base64') });
+    await this.call('POST', `/v1/loads/${encodeURIComponent(id)}/commit`, {
+      receipt: receipt.toString('base64'),
+      cardCertificate: cardCertificate.toString('base64'),
+    });
   }
 
   /** Release a reservation whose load is not on the card. Idempotent at the issuer. Throws PeerError. */

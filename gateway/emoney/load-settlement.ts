@@ -38,7 +38,12 @@ export interface SettlementDeps {
 }
 
 /** The card's refusals of LOAD: 6982, 6985, 6A80, 6911 (PROTOCOL.md). They change nothing on the card. */
-const LOAD_REFUSALS: ReadonlySet<number> = new Set([CardErrorCode.SecurityStatusNotSatisfied, CardErrorCode.ConditionsNotSatisfied, CardErrorCode.WrongData, CardErrorCode.LimitExceeded]);
+const LOAD_REFUSALS: ReadonlySet<number> = new Set([
+  CardErrorCode.SecurityStatusNotSatisfied,
+  CardErrorCode.ConditionsNotSatisfied,
+  CardErrorCode.WrongData,
+  CardErrorCode.LimitExceeded,
+]);
 
 /** True only when `e` is the card's refusal of the LOAD as sent; false: the outcome is unknown. */
 export function loadRefusedByCard(e: unknown): boolean {
@@ -52,11 +57,37 @@ export async function completeLoad(d: SettlementDeps, i: LoadIntent, receipt: Lo
     // The receipt is journaled first: from here on, a crash still leaves what the issuer commit needs.
     await d.loads?.record({ ...withoutAt(i), receipt: signedRecord });
   }
-  await d.history.append({ kind: 'load', cardId: receipt.cardId, seq: receipt.counter, amount: Number(receipt.amount), currency: receipt.currency, time: time.toISOString(), terminalId: i.terminalId, signedRecord });
+  await d.history.append({
+    kind: 'load',
+    cardId: receipt.cardId,
+    seq: receipt.counter,
+    amount: Number(receipt.amount),
+    currency: receipt.currency,
+    time: time.toISOString(),
+    terminalId: i.terminalId,
+    signedRecord,
+  });
   const archived = await d.history.get(`${receipt.cardId}:load:${receipt.counter}`);
-  const load = { cardId: receipt.cardId, counter: receipt.counter, amount: Number(receipt.amount), currency: receipt.currency, newBalance: Number(receipt.balance) };
+  const load = {
+    cardId: receipt.cardId,
+    counter: receipt.counter,
+    amount: Number(receipt.amount),
+    currency: receipt.currency,
+    newBalance: Number(receipt.balance),
+  };
   await d.mailer.notify(
-    createNotification({ type: 'topup', cardId: receipt.cardId, seq: receipt.counter, terminalId: i.terminalId, mail: i.mail, time: new Date(archived?.time ?? time), load, balance: load.newBalance, signedRecord: receipt.bytes, ...(d.cardCertificate ? { cardCertificate: d.cardCertificate } : {}) }),
+    createNotification({
+      type: 'topup',
+      cardId: receipt.cardId,
+      seq: receipt.counter,
+      terminalId: i.terminalId,
+      mail: i.mail,
+      time: new Date(archived?.time ?? time),
+      load,
+      balance: load.newBalance,
+      signedRecord: receipt.bytes,
+      ...(d.cardCertificate ? { cardCertificate: d.cardCertificate } : {}),
+    }),
   );
   if (i.reservationId) {
     if (!d.issuer || !d.cardCertificate) return keep(d, i, 'no issuer or card certificate to commit the load with');
@@ -65,7 +96,10 @@ export async function completeLoad(d: SettlementDeps, i: LoadIntent, receipt: Lo
     } catch (e) {
       if (retryable(e)) return keep(d, i, `issuer commit failed: ${(e as Error).message}`);
       // The issuer answered no for good (e.g. the reservation expired while the gateway was down): retrying cannot change it.
-      d.logger.error({ counter: i.counter, amount: i.amount, reservation: i.reservationId, issuerCode: (e as PeerError).peerCode }, 'the issuer refused to commit a load the card made; settle it with the issuer');
+      d.logger.error(
+        { counter: i.counter, amount: i.amount, reservation: i.reservationId, issuerCode: (e as PeerError).peerCode },
+        'the issuer refused to commit a load the card made; settle it with the issuer',
+      );
     }
   }
   await d.loads?.clear(i.cardId, i.counter);
@@ -79,7 +113,10 @@ export async function releaseLoad(d: SettlementDeps, i: LoadIntent): Promise<voi
       await d.issuer.voidLoad(i.reservationId);
     } catch (e) {
       if (retryable(e)) return keep(d, i, `issuer void failed: ${(e as Error).message}`);
-      d.logger.error({ counter: i.counter, amount: i.amount, reservation: i.reservationId, issuerCode: (e as PeerError).peerCode }, 'the issuer refused to void a load the card does not hold; settle it with the issuer');
+      d.logger.error(
+        { counter: i.counter, amount: i.amount, reservation: i.reservationId, issuerCode: (e as PeerError).peerCode },
+        'the issuer refused to void a load the card does not hold; settle it with the issuer',
+      );
     }
   }
   await d.loads?.clear(i.cardId, i.counter);

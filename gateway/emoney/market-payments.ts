@@ -30,7 +30,14 @@ export class MarketPayments {
   }
 
   async order(m: MarketRecord, orderId: string): Promise<MarketOrder> {
-    const order = await httpsJson({ url: this.url(m, `/payment-api/orders/${encodeURIComponent(orderId)}`), method: 'GET', ca: m.anchorPem, servername: servername(m), timeoutMs: this.timeoutMs, schema: marketOrderSchema });
+    const order = await httpsJson({
+      url: this.url(m, `/payment-api/orders/${encodeURIComponent(orderId)}`),
+      method: 'GET',
+      ca: m.anchorPem,
+      servername: servername(m),
+      timeoutMs: this.timeoutMs,
+      schema: marketOrderSchema,
+    });
     // An answer about another order must not be paid for this one.
     if (order.orderId !== orderId) throw new PeerError('bad-answer', `${m.name} answered for another order`, 200);
     return order;
@@ -63,7 +70,11 @@ export class MarketPayments {
       timeoutMs: this.timeoutMs,
       schema: cancelAuthorizationSchema,
     });
-    return { authorization: Buffer.from(r.authorization, 'base64'), signature: Buffer.from(r.signature, 'base64'), certificate: Buffer.from(r.certificate, 'base64') };
+    return {
+      authorization: Buffer.from(r.authorization, 'base64'),
+      signature: Buffer.from(r.signature, 'base64'),
+      certificate: Buffer.from(r.certificate, 'base64'),
+    };
   }
 }
 

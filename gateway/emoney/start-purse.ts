@@ -10,7 +10,9 @@ import type { CardService } from '../card/card-service.js';
 import type { CardSessions } from '../card/card-sessions.js';
 import { dataPath, type GatewayConfig } from '../config/gateway-config.js';
 import { HistoryStore } from '../history/index.js';
+import { mqttOptionsFromConfig } from '../notify/mqtt-options.js';
 import { createNotifier, type Notifier } from '../notify/notifier.js';
+import { smtpOptionsFromConfig } from '../notify/smtp-options.js';
 import type { ProxyState } from '../proxy/index.js';
 import type { Registry } from '../registry/index.js';
 import { ArchiveGuard } from './archive-guard.js';
@@ -38,16 +40,13 @@ export async function startPurse(d: PurseDeps): Promise<{ manager: EmoneyManager
   const { config, dataDir, logger } = d;
   const p = (f: string) => dataPath(dataDir, f);
   const history = await HistoryStore.open({ dir: p(config.historyDir), logger });
-  const mqtt = config.mqtt
-    ? { url: config.mqtt.url, clientId: config.mqtt.clientId, topicPrefix: config.mqtt.topicPrefix, username: config.mqtt.username, password: await secret(dataDir, config.mqtt.passwordFile) }
-    : undefined;
-  const smtpPass = await secret(dataDir, config.smtp?.passwordFile);
-  const smtp = config.smtp
-    ? { host: config.smtp.host, port: config.smtp.port, secure: config.smtp.secure, from: config.smtp.from, ...(config.smtp.user && smtpPass ? { auth: { user: config.smtp.user, pass: smtpPass } } : {}) }
-    : undefined;
+  const mqtt = config.mqtt ? mqttOptionsFromConfig(config.mqtt, await secret(dataDir, config.mqtt.passwordFile)) : undefined;
+  const smtp = config.smtp ? smtpOptionsFromConfig(config.smtp, await secret(dataDir, config.smtp.passwordFile)) : undefined;
   const notifier = await createNotifier({ dataDir, mqtt, smtp, logger: logger.child({ channel: 'notify' }) });
   const issuerCfg = config.emoney.issuer;
-  const issuer = issuerCfg ? new IssuerClient({ url: issuerCfg.url, caFile: p(issuerCfg.caFile), certFile: p(issuerCfg.certFile), keyFile: p(issuerCfg.keyFile) }) : undefined;
+  const issuer = issuerCfg
+    ? new IssuerClient({ url: issuerCfg.url, caFile: p(issuerCfg.caFile), certFile: p(issuerCfg.certFile), keyFile: p(issuerCfg.keyFile) })
+    : undefined;
   const intents = new PaymentIntents(p('payment-intents.jsonl'), p('payment-intents.json'));
   const loads = new LoadIntents(p('load-intents.jsonl'), p('load-intents.json'));
   const guard = new ArchiveGuard(dataDir, history, logger);
@@ -82,7 +81,9 @@ export async function startPurse(d: PurseDeps): Promise<{ manager: EmoneyManager
   };
   const presentOnly = () => {
     if (stopped || d.cards.status !== 'present') return;
-    running = running.then(() => manager.presentPending()).catch((e: unknown) => logger.warn({ err: (e as Error).message }, 'presenting decisions failed; will retry'));
+    running = running
+      .then(() => manager.presentPending())
+      .catch((e: unknown) => logger.warn({ err: (e as Error).message }, 'presenting decisions failed; will retry'));
   };
   // Reading the card's whole log takes the card for ~33 commands: only at start and on insertion.
   const offReset = d.cards.onReset(() => setImmediate(catchUp));

@@ -134,8 +134,13 @@ export class Partition {
     } else {
       const patch: Record<string, unknown> = {};
       for (const field of PATCH_FIELDS) if (entry[field] !== existing[field]) patch[field] = entry[field];
-      const others = (Object.keys({ ...existing, ...entry }) as Array<keyof HistoryEntry>).filter((f) => !(PATCH_FIELDS as readonly string[]).includes(f) && entry[f] !== existing[f]);
-      if (others.length > 0) throw new HistoryError('invalid', 'Only status, signedRecord, presented, terminalId and marketRefused of an archived entry change', { key, fields: others });
+      const others = (Object.keys({ ...existing, ...entry }) as Array<keyof HistoryEntry>).filter(
+        (f) => !(PATCH_FIELDS as readonly string[]).includes(f) && entry[f] !== existing[f],
+      );
+      if (others.length > 0) {
+        const message = 'Only status, signedRecord, presented, terminalId and marketRefused of an archived entry change';
+        throw new HistoryError('invalid', message, { key, fields: others });
+      }
       if (Object.keys(patch).length === 0) return 0;
       record = { key, patch: patch as HistoryPatch };
     }

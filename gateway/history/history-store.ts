@@ -147,7 +147,9 @@ export class HistoryStore {
         if (!isHistoryError(e, 'corrupt')) throw e;
       }
     }
-    for (const d of store.#damage.values()) logger.error({ path: d.path, reason: d.reason }, 'A history month is damaged; state changes are refused until `homegate doctor --repair`');
+    for (const d of store.#damage.values()) {
+      logger.error({ path: d.path, reason: d.reason }, 'A history month is damaged; state changes are refused until `homegate doctor --repair`');
+    }
     return store;
   }
 

@@ -1,7 +1,7 @@
 /**
  * Reconciles the card's decision log with the gateway's archive.
  *
- * The card is authoritative for money (ARCHITECTURE.md, state and
+ * The card is authoritative for money (docs/ARCHITECTURE.md, state and
  * durability; PROTOCOL.md, "Purse"): where the card and the archive disagree
  * about a decision the card holds, the card wins. The archive is
  * authoritative only for what the card no longer holds: the log keeps the

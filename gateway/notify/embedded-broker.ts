@@ -20,6 +20,7 @@ import net from 'node:net';
 import { Aedes, type Client } from 'aedes';
 import { silentLogger, type Logger } from '../../card-io/base/log.js';
 import { clientIdAllowed, GATEWAY_BROKER_USER, readBrokerUsers, verifyBrokerPassword } from './broker-users.js';
+import { DEFAULT_TOPIC_PREFIX } from './mqtt-options.js';
 import { NotifyError } from './notify-error.js';
 
 export interface EmbeddedBrokerOptions {
@@ -51,7 +52,7 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions = {}): 
   const logger = (options.logger ?? silentLogger).child({ component: 'mqtt-broker' });
   // drainTimeout: a client that stops reading is cut after 30 s instead of stalling delivery to everyone.
   const aedes = await Aedes.createBroker({ drainTimeout: 30_000 });
-  const stopEnforcing = options.passwordFile === undefined ? () => undefined : enforceUsers(aedes, options.passwordFile, options.topicPrefix ?? 'homegate', logger);
+  const stopEnforcing = options.passwordFile === undefined ? () => undefined : enforceUsers(aedes, options.passwordFile, options.topicPrefix ?? DEFAULT_TOPIC_PREFIX, logger);
   const sockets = new Set<net.Socket>();
   const server = net.createServer((socket) => {
     sockets.add(socket);
@@ -175,5 +176,6 @@ function listenError(e: NodeJS.ErrnoException, host: string, port: number): Noti
       { cause: e },
     );
   }
-  return new NotifyError('broker-start-failed', `The embedded MQTT broker cannot listen on ${host}:${port}: ${e.message}`, { host, port, errno: e.code }, { cause: e });
+  const message = `The embedded MQTT broker cannot listen on ${host}:${port}: ${e.message}`;
+  return new NotifyError('broker-start-failed', message, { host, port, errno: e.code }, { cause: e });
 }

@@ -10,3 +10,5 @@ export * from './notifier.js';
 export { MqttNotifier, mailTopic, type MqttNotifierOptions } from './mqtt-notifier.js';
 export { SmtpNotifier, type SmtpNotifierOptions } from './smtp-notifier.js';
 export * from './embedded-broker.js';
+export * from './mqtt-options.js';
+export * from './smtp-options.js';

@@ -31,7 +31,10 @@ export function mailText(n: Notification): string {
     row('Balance', formatAmount(n.load.newBalance, n.load.currency));
   } else if (n.record) {
     const r = n.record;
-    lines.push(n.type === 'cancel' ? 'A payment made with the home card was cancelled; the amount is back in the purse.' : 'The home card made a payment decision.', '');
+    lines.push(
+      n.type === 'cancel' ? 'A payment made with the home card was cancelled; the amount is back in the purse.' : 'The home card made a payment decision.',
+      '',
+    );
     row('Market', r.market);
     row('Order', r.orderId);
     row('Amount', formatAmount(r.amount, r.currency));

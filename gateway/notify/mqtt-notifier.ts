@@ -10,55 +10,25 @@
  * in flight when the connection drops stays in MQTT.js's store, is resent
  * (DUP) after the reconnect, and its PUBACK completes it.
  *
- * Hygiene (STYLE.md item 9, like Zigbee2MQTT's lib/mqtt.ts): a retained last
+ * Hygiene (retained payloads are stable JSON, like Zigbee2MQTT's lib/mqtt.ts): a retained last
  * will `<prefix>/gateway/availability` = `offline`; `online` published
  * retained on every connect; `offline` published before a clean stop; the
  * gateway status retained on `<prefix>/gateway/status` as stable JSON,
  * republished on every connect.
  */
 import mqtt, { type MqttClient } from 'mqtt';
-import { z } from 'zod';
 import type { Logger } from '../../card-io/base/log.js';
 import type { DeliveryChannel } from './delivery-loop.js';
 import { serializeNotification, type Notification } from './notification.js';
 import { invalidOptions } from './notify-error.js';
+import { mqttNotifierOptionsSchema, type MqttNotifierOptions, type ResolvedMqttOptions } from './mqtt-options.js';
 import { stableJson, type JsonValue } from '../../card-io/base/stable-json.js';
 
-export interface MqttNotifierOptions {
-  /** Broker URL, `mqtt://host:port` or `mqtts://host:port` (TLS). */
-  url: string;
-  /** MQTT client id. Default `homegate-gateway`. Two gateways on one broker need two ids. */
-  clientId?: string;
-  username?: string;
-  password?: string;
-  /** First topic level of everything the gateway publishes. Default `homegate`. No `/`, `+` or `#`. */
-  topicPrefix?: string;
-  /** Delay between reconnect attempts, ms, 100..3 600 000. Default 5000. */
-  reconnectPeriodMs?: number;
-  /** How long to wait for CONNACK, ms, 100..120 000. Default 10 000. */
-  connectTimeoutMs?: number;
-  /** MQTT keep-alive, s, 0..65 535. Default 60. */
-  keepaliveSeconds?: number;
-  /** QoS 1 publishes awaiting PUBACK at once, 1..1000. Default 16. */
-  inflight?: number;
-}
-
-const optionsSchema = z.strictObject({
-  url: z.url({ protocol: /^(mqtts?|tcp|ssl|wss?)$/, error: 'must be an mqtt://, mqtts://, ws:// or wss:// URL' }),
-  clientId: z.string().min(1).max(128).default('homegate-gateway'),
-  username: z.string().min(1).optional(),
-  password: z.string().optional(),
-  topicPrefix: z.string().regex(/^[^/+#\s]+$/, 'one topic level without /, + or #').default('homegate'),
-  reconnectPeriodMs: z.number().int().min(100).max(3_600_000).default(5000),
-  connectTimeoutMs: z.number().int().min(100).max(120_000).default(10_000),
-  keepaliveSeconds: z.number().int().min(0).max(65_535).default(60),
-  inflight: z.number().int().min(1).max(1000).default(16),
-});
-export type ResolvedMqttOptions = z.infer<typeof optionsSchema>;
+export type { MqttNotifierOptions, ResolvedMqttOptions } from './mqtt-options.js';
 
 /** Validates every option at once; NotifyError('invalid-options') lists each problem. */
 export function resolveMqttOptions(options: MqttNotifierOptions): ResolvedMqttOptions {
-  const result = optionsSchema.safeParse(options);
+  const result = mqttNotifierOptionsSchema.safeParse(options);
   if (!result.success) throw invalidOptions('mqtt', result.error.issues);
   return result.data;
 }

@@ -1,5 +1,5 @@
 /**
- * The durable outbox (ARCHITECTURE.md, "State and durability"): a
+ * The durable outbox (docs/ARCHITECTURE.md, "State and durability"): a
  * notification is recorded before it is sent and forgotten only after every
  * channel it was queued for (MQTT, SMTP) acknowledged it, so a broker, mail
  * server or power outage delays notifications but never loses them.

@@ -15,43 +15,17 @@
 import { createHash } from 'node:crypto';
 import nodemailer, { type Transporter } from 'nodemailer';
 import type SMTPTransport from 'nodemailer/lib/smtp-transport/index.js';
-import { z } from 'zod';
 import type { DeliveryChannel } from './delivery-loop.js';
 import { mailSubject, mailText } from './mail-summary.js';
 import { serializeNotification, type Notification } from './notification.js';
 import { invalidOptions, NotifyError } from './notify-error.js';
+import { smtpNotifierOptionsSchema, type ResolvedSmtpOptions, type SmtpNotifierOptions } from './smtp-options.js';
 
-export interface SmtpNotifierOptions {
-  /** Mail server host name. */
-  host: string;
-  /** Default 465 when `secure`, else 587. */
-  port?: number;
-  /** TLS from the first byte (port 465). Default false: STARTTLS when the server offers it. */
-  secure?: boolean;
-  /** Refuse to send unless STARTTLS succeeds. Default false (a LAN relay may have no TLS). */
-  requireTls?: boolean;
-  auth?: { user: string; pass: string };
-  /** The sender, `address` or `"Name" <address>`. */
-  from: string;
-  /** Connect, greeting and socket timeouts, ms, 1000..300 000. Default 30 000. */
-  timeoutMs?: number;
-}
+export type { ResolvedSmtpOptions, SmtpNotifierOptions } from './smtp-options.js';
 
-const optionsSchema = z
-  .strictObject({
-    host: z.string().min(1),
-    port: z.number().int().min(1).max(65_535).optional(),
-    secure: z.boolean().default(false),
-    requireTls: z.boolean().default(false),
-    auth: z.strictObject({ user: z.string().min(1), pass: z.string() }).optional(),
-    from: z.string().min(3),
-    timeoutMs: z.number().int().min(1000).max(300_000).default(30_000),
-  })
-  .transform((o) => ({ ...o, port: o.port ?? (o.secure ? 465 : 587) }));
-export type ResolvedSmtpOptions = z.infer<typeof optionsSchema>;
-
+/** Validates every option at once; NotifyError('invalid-options') lists each problem. */
 export function resolveSmtpOptions(options: SmtpNotifierOptions): ResolvedSmtpOptions {
-  const result = optionsSchema.safeParse(options);
+  const result = smtpNotifierOptionsSchema.safeParse(options);
   if (!result.success) throw invalidOptions('smtp', result.error.issues);
   return result.data;
 }

@@ -1,5 +1,5 @@
 /**
- * The delegated handshake (ARCHITECTURE.md; claims 1 and 2): the gateway
+ * The delegated handshake (docs/ARCHITECTURE.md; claims 1 and 2): the gateway
  * authenticates to a market on a terminal's behalf with a short-lived client
  * certificate the home card signs, and hands back the TLS session the
  * terminal resumes.

@@ -5,8 +5,8 @@
  * the final Certificate. Single-byte tags only (all tags used here are below
  * 31) and definite lengths only, as DER requires (§10.1).
  *
- * The reader never throws: malformed input gives `null` (STYLE.md: parsers
- * never throw on line noise).
+ * The reader never throws: malformed input gives `null` (parsers never throw
+ * on line noise: bytes from a peer are data, not a reason to crash).
  */
 
 /** One TLV inside a buffer: `tag` at `start`, contents in [`contentStart`, `end`). */

@@ -1,5 +1,5 @@
 /**
- * The short-lived client leaf the card signs (ARCHITECTURE.md, the delegated
+ * The short-lived client leaf the card signs (docs/ARCHITECTURE.md, the delegated
  * handshake, step 2): built here as a TBSCertificate (RFC 5280 §4.1) that
  * passes the card's session-certificate rules (PROTOCOL.md), then assembled
  * with the card's signature into a Certificate.

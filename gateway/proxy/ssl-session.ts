@@ -1,7 +1,7 @@
 /**
  * The serialized TLS session (OpenSSL `SSL_SESSION`, what Node's 'session'
  * event and `tlsSocket.getSession()` give) is the common key handed to the
- * terminal (ARCHITECTURE.md, the delegated handshake, step 4). Two things are
+ * terminal (docs/ARCHITECTURE.md, the delegated handshake, step 4). Two things are
  * read or written here, nothing else: it is a secret and is never logged.
  *
  * Layout, from OpenSSL `ssl/ssl_asn1.c` (SSL_SESSION_ASN1):

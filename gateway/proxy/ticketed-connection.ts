@@ -1,5 +1,5 @@
 /**
- * The authenticated TLS 1.3 connection to the market (ARCHITECTURE.md, the
+ * The authenticated TLS 1.3 connection to the market (docs/ARCHITECTURE.md, the
  * delegated handshake, step 3) and the wait for its session ticket.
  *
  * Order of events as the client sees them (RFC 8446 §2, §4.6.1):

@@ -1,7 +1,7 @@
 /**
  * A lowdb adapter that replaces its JSON file atomically and durably, so that
  * power loss mid-write leaves the old or the new content, never a mix
- * (ARCHITECTURE.md, state and durability).
+ * (docs/ARCHITECTURE.md, state and durability).
  *
  * A write goes to `<file>.tmp` in the same directory (mode 0600), is fsynced
  * there, renamed over the file (rename(2) is atomic within one file system),

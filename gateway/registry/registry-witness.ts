@@ -27,7 +27,8 @@ export function witnessPath(registryPath: string): string {
 /** RegistryError('missing') when the registry file is gone but was written before. */
 export async function checkRegistryPresent(registryPath: string): Promise<void> {
   if (!(await exists(registryPath)) && (await exists(witnessPath(registryPath)))) {
-    throw new RegistryError('missing', 'The registry file is missing but was written before; restore it from a backup (it is never replaced by an empty one)', { path: registryPath });
+    const message = 'The registry file is missing but was written before; restore it from a backup (it is never replaced by an empty one)';
+    throw new RegistryError('missing', message, { path: registryPath });
   }
 }
 

@@ -107,7 +107,8 @@ export async function runDoctor(o: DoctorOptions): Promise<DoctorReport> {
     if (found.status === 'ok') files.push({ file: rel(path), status: 'ok', detail: `${found.entries} entries` });
     else if (found.status === 'torn') {
       if (o.repair) await RecordLog.open(path); // cuts the torn tail
-      files.push({ file: rel(path), status: 'repaired-tail', detail: o.repair ? 'an incomplete last record was cut' : 'an incomplete last record (cut at the next open)' });
+      const detail = o.repair ? 'an incomplete last record was cut' : 'an incomplete last record (cut at the next open)';
+      files.push({ file: rel(path), status: 'repaired-tail', detail });
     } else if (!o.repair) {
       files.push({ file: rel(path), status: 'corrupt', detail: `record ${found.line} is damaged` });
     } else {
@@ -115,12 +116,17 @@ export async function runDoctor(o: DoctorOptions): Promise<DoctorReport> {
       const aside = await moveAside(path);
       const { log } = await RecordLog.open<PartitionRecord>(path);
       await log.compact(entries.map((put) => ({ put })));
-      files.push({ file: rel(path), status: 'repaired', detail: `moved aside to ${rel(aside)}; ${entries.length} verified entries kept; the card's log refills its last decisions at the next gateway start` });
+      const refill = "the card's log refills its last decisions at the next gateway start";
+      const detail = `moved aside to ${rel(aside)}; ${entries.length} verified entries kept; ${refill}`;
+      files.push({ file: rel(path), status: 'repaired', detail });
     }
   }
   for (const month of missing) {
     const path = monthLogPath(historyDir, month);
-    files.push({ file: rel(path), status: o.repair ? 'repaired' : 'missing', detail: o.repair ? "dropped from the index; the card's log refills its last decisions at the next gateway start" : 'named by the index, but the file is gone' });
+    const detail = o.repair
+      ? "dropped from the index; the card's log refills its last decisions at the next gateway start"
+      : 'named by the index, but the file is gone';
+    files.push({ file: rel(path), status: o.repair ? 'repaired' : 'missing', detail });
   }
   if (o.repair && missing.length > 0 && index) {
     await HistoryIndex.rebuild(historyDir, index.months().filter((m) => !missing.includes(m)), { logger: silentLogger });
@@ -153,7 +159,8 @@ export async function runDoctor(o: DoctorOptions): Promise<DoctorReport> {
       const aside = await moveAside(path);
       const { log } = await RecordLog.open(path);
       await log.compact([...scan.records, ...scan.salvaged]);
-      files.push({ file: name, status: 'repaired', detail: `moved aside to ${rel(aside)}; ${scan.records.length + scan.salvaged.length} verified records kept` });
+      const kept = scan.records.length + scan.salvaged.length;
+      files.push({ file: name, status: 'repaired', detail: `moved aside to ${rel(aside)}; ${kept} verified records kept` });
     }
   }
 
@@ -170,7 +177,8 @@ export async function runDoctor(o: DoctorOptions): Promise<DoctorReport> {
         await moveAside(path);
         movedOutbox = true;
       }
-      files.push({ file: rel(path), status: o.repair ? 'repaired' : 'corrupt', detail: o.repair ? 'moved aside (a notification that cannot be read cannot be sent)' : 'not JSON' });
+      const detail = o.repair ? 'moved aside (a notification that cannot be read cannot be sent)' : 'not JSON';
+      files.push({ file: rel(path), status: o.repair ? 'repaired' : 'corrupt', detail });
     }
   }
   if (movedOutbox) await fsyncDirectory(outboxDir);

@@ -96,7 +96,7 @@ export async function createCaCertificate(p: SubjectParams & { pathLength?: numb
 /**
  * Certify the key a home card generated on the card (GET DATA DF04, SPKI DER)
  * as a constrained CA with pathLength 0: the card may sign its short-lived
- * session leaves and nothing below them (ARCHITECTURE.md, delegated handshake).
+ * session leaves and nothing below them (docs/ARCHITECTURE.md, delegated handshake).
  */
 export async function certifyCardKey(
   p: CertificateValidity & { subject: string; cardPublicKey: Uint8Array; issuer: IssuingCa },

@@ -95,8 +95,10 @@ export async function runDelegatedBench(): Promise<object> {
       benchmark: 'delegated-path',
       environment: { node: process.version, platform: `${process.platform}/${process.arch}`, cpus: cpus().length, cpuModel: cpus()[0]?.model ?? null, loadAverage1m5m15m: { atStart: loadAtStart, atEnd: loadavg().map((x) => round(x, 2)) } },
       setup:
-        'all on loopback; the card emulator (own process, TCP line), the gateway and the sandbox market run in a child process (`homegate sandbox`); this process is the terminal(s). ' +
-        'Terminal CPU = process.cpuUsage() of this process around the terminal-side work. Gateway memory = VmRSS of the child: the gateway plus every sandbox service `homegate sandbox` runs in its process (the market, and the issuer and MQTT broker where the sandbox has them), not the emulator. ' +
+        'all on loopback; the card emulator (own process, TCP line), the gateway and the sandbox market run in a child process (`homegate sandbox`); this ' +
+          'process is the terminal(s). ' +
+        'Terminal CPU = process.cpuUsage() of this process around the terminal-side work. Gateway memory = VmRSS of the child: the gateway plus every ' +
+          'sandbox service `homegate sandbox` runs in its process (the market, and the issuer and MQTT broker where the sandbox has them), not the emulator. ' +
         'Card operations are counted in a separate in-process run (gateway.cards.commandCount). With n latency samples, p99 is the max unless n >= 100.',
       config: { ...cfg, dataDir: cfg.keepData ? dataDir : undefined },
       summary: {

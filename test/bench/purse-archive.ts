@@ -85,7 +85,8 @@ function planMonths(spec: ArchiveSpec): MonthPlan[] {
   let left = spec.records;
   for (let monthsAgo = 0; left > 0; monthsAgo++) {
     const start = monthStart(spec.now, monthsAgo);
-    if (start < 0) throw new Error(`${spec.records} records at ${spec.perMonth} a month would reach back before 1970 (the card's time is unsigned); raise HOMEGATE_BENCH_ARCHIVE_PER_MONTH`);
+    if (start < 0) throw new Error(`${spec.records} records at ${spec.perMonth} a month would reach back before 1970 (the card's time is unsigned); raise ` +
+      `HOMEGATE_BENCH_ARCHIVE_PER_MONTH`);
     const end = monthsAgo === 0 ? spec.now.getTime() - 1000 : monthStart(spec.now, monthsAgo - 1) - 1000;
     const count = Math.min(left, monthsAgo === 0 ? Math.max(1, Math.floor(spec.perMonth / 2)) : spec.perMonth);
     plans.push({ month: monthName(start), start, end: Math.max(start, end), count, monthsAgo });

@@ -105,14 +105,19 @@ export async function runPurseBench(config = readPurseBenchConfig()): Promise<Re
     const gatewayPerPayment = payments.gatewayDiskWriteBytesPerPayment;
     const syntheticSignedRecord = (paymentEntry(random, archiveSmall.next, payments.terminalId, now).signedRecord ?? '').length;
     return {
-      benchmark: 'purse: payments end to end (terminal → card-signed decision → market accepted → mail received) and disk bytes written per payment with 1 000 and 100 000 archived records',
+      benchmark: 'purse: payments end to end (terminal → card-signed decision → market accepted → mail received) and disk bytes written per payment with ' +
+        '1 000 and 100 000 archived records',
       environment: { node: process.version, platform: `${process.platform}/${process.arch}`, cpus: cpus().length, cpuModel: cpus()[0]?.model ?? null, loadAverage1m5m15m: { atStart: loadAtStart, atEnd: loadavg().map((x) => round(x, 2)) } },
       config,
       setup:
-        'All on loopback in this process: the sandbox household (startSandboxHousehold: gateway, market, issuer, embedded MQTT broker; the card emulator is its own process on a TCP line), ' +
-        'the demo terminal (AccessCard, PINs 1234/5678) and an MQTT subscriber on the terminal\'s mail topic. Payments are sequential; each pays a freshly created order of the cheapest item. ' +
-        'Times from t0 = just before AccessCard.pay (a GET /v1/whoami, POST /v1/purse/quote, then POST /v1/purse/pay; each on a new mutual-TLS connection, as the access card does): gatewayAnswered = the pay answer (card decision + market accepted), ' +
-        'mailArrived = the notification with id <cardId>:decision:<seq> received by the subscriber, endToEnd = both. Nearest-rank percentiles; with n < 100, p99 is the maximum. Warm-up payments are not counted. ' +
+        'All on loopback in this process: the sandbox household (startSandboxHousehold: gateway, market, issuer, embedded MQTT broker; the card emulator is ' +
+          'its own process on a TCP line), ' +
+        'the demo terminal (AccessCard, PINs 1234/5678) and an MQTT subscriber on the terminal\'s mail topic. Payments are sequential; each pays a freshly ' +
+          'created order of the cheapest item. ' +
+        'Times from t0 = just before AccessCard.pay (a GET /v1/whoami, POST /v1/purse/quote, then POST /v1/purse/pay; each on a new mutual-TLS connection, ' +
+          'as the access card does): gatewayAnswered = the pay answer (card decision + market accepted), ' +
+        'mailArrived = the notification with id <cardId>:decision:<seq> received by the subscriber, endToEnd = both. Nearest-rank percentiles; with n < 100, ' +
+          'p99 is the maximum. Warm-up payments are not counted. ' +
         `The gateway ran with the ${small}-record archive in its history directory.`,
       payments: {
         n: payments.payments,
@@ -124,13 +129,18 @@ export async function runPurseBench(config = readPurseBenchConfig()): Promise<Re
       },
       diskBytesPerPayment: {
         archive:
-          `Synthetic archives (purse-archive.ts, seed ${config.seed}): ${config.archivePerMonth} records per month spread back from now (current month ${Math.floor(config.archivePerMonth / 2)}, i.e. mid-month), ` +
-          'decisions with card-encoded signed records (E1‖DF5E, random signature bytes), 3 % cancelled (+ cancel entry), loads (none in the current month), a new card every 36 months, 3 terminals, 5 markets. ' +
-          'Built by writing each month\'s record log directly in the store\'s format (one put record per entry, entries through checkEntry) in one go rather than 100 000 fsynced appends; ' +
+          `Synthetic archives (purse-archive.ts, seed ${config.seed}): ${config.archivePerMonth} records per month spread back from now (current month ` +
+            `${Math.floor(config.archivePerMonth / 2)}, i.e. mid-month), ` +
+          'decisions with card-encoded signed records (E1‖DF5E, random signature bytes), 3 % cancelled (+ cancel entry), loads (none in the current month), ' +
+            'a new card every 36 months, 3 terminals, 5 markets. ' +
+          'Built by writing each month\'s record log directly in the store\'s format (one put record per entry, entries through checkEntry) in one go rather ' +
+            'than 100 000 fsynced appends; ' +
           'the index is rebuilt by HistoryStore.open, which reads and checks every month. ' +
           `Signed record length: synthetic ${syntheticSignedRecord} base64 chars, real card ${payments.realSignedRecordBase64Chars}.`,
         historyOnly: {
-          method: 'HistoryStore.bytesWritten around one append of a payment\'s decision entry (as the e-money manager archives it), offline, mid-month and as the first payment of the next month (which also writes the index); kernelWriteBytes = /proc/self/io write_bytes around the same append (whole pages).',
+          method: 'HistoryStore.bytesWritten around one append of a payment\'s decision entry (as the e-money manager archives it), offline, mid-month and ' +
+            'as the first payment of the next month (which also writes the index); kernelWriteBytes = /proc/self/io write_bytes around the same append ' +
+            '(whole pages).',
           [`archive${small}`]: historySmall,
           [`archive${large}`]: historyLarge,
           ratioLargeToSmall: {
@@ -153,7 +163,9 @@ export async function runPurseBench(config = readPurseBenchConfig()): Promise<Re
           gatewayFilesAfterRun: payments.gatewayFilesAfterRun,
           /** Median per real payment over one history append on the same archive, both as /proc/self/io write_bytes. */
           monthOfPayments: {
-            method: `Offline, on the ${large}-record archive: ${config.monthPayments} payments in the current month, each journaling its intent, archiving its decision and marking it presented (the durable writes a payment makes besides the outbox); /proc/self/io write_bytes per payment, median over the first and the last 1 000.`,
+            method: `Offline, on the ${large}-record archive: ${config.monthPayments} payments in the current month, each journaling its intent, archiving ` +
+              `its decision and marking it presented (the durable writes a payment makes besides the outbox); /proc/self/io write_bytes per payment, median ` +
+              `over the first and the last 1 000.`,
             ...month,
           },
           ratioToOneHistoryAppend: gatewayPerPayment && historySmall.midMonth.kernelWriteBytes ? ratio(gatewayPerPayment.median, historySmall.midMonth.kernelWriteBytes) : null,

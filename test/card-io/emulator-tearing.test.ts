@@ -129,7 +129,8 @@ async function runLane(t: ExecutionContext, lane: number, rnd: SeededRandom, kil
   }
 }
 
-test('A SIGKILL at any moment of a state-changing command leaves a loadable image holding a state the command committed, and never gives back a wrong try', async (t) => {
+test('A SIGKILL at any moment of a state-changing command leaves a loadable image holding a state the command committed, and never gives back a wrong ' +
+  'try', async (t) => {
   const seed = seedFromEnv();
   t.log(`seed ${seed} (replay: HOMEGATE_SEED=${seed}), ${KILLS} kills in ${LANES} lanes`);
   const tally: Tally = { before: 0, step: 0, after: 0, answered: 0, tempLeft: 0, failed: false };
@@ -143,5 +144,6 @@ test('A SIGKILL at any moment of a state-changing command leaves a loadable imag
   // Every lane ends before the test does (and its teardown removes the images).
   const failure = (await Promise.allSettled(lanes)).find((r) => r.status === 'rejected');
   if (failure) throw failure.reason;
-  t.log(`image after the kill: as before ${tally.before}, at a committed step ${tally.step}, as after ${tally.after}; answered before the kill ${tally.answered}; temp file left ${tally.tempLeft}`);
+  t.log(`image after the kill: as before ${tally.before}, at a committed step ${tally.step}, as after ${tally.after}; answered before the kill ` +
+    `${tally.answered}; temp file left ${tally.tempLeft}`);
 });

@@ -1,6 +1,6 @@
 /**
  * Logs carry the command name and status word only: no PIN, no PIN block, no
- * admin key, no challenge or cryptogram (STYLE.md item 8).
+ * admin key, no challenge or cryptogram (never a secret in a log line).
  */
 import { createHmac } from 'node:crypto';
 import test from 'ava';

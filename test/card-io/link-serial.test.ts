@@ -45,7 +45,8 @@ socat.test('A 64 KiB write over a real pty pair arrives intact and in order', as
   t.log(`arrived in ${received.chunkCount} chunks`);
 });
 
-socat.test('When the serial device vanishes the link reports disconnected, and when it returns on the same path the link reconnects and the next write is received', async (t) => {
+socat.test('When the serial device vanishes the link reports disconnected, and when it returns on the same path the link reconnects and the next write is ' +
+  'received', async (t) => {
   const { pty, host, card } = await openPair(t);
   const hostStatuses: string[] = [];
   host.onStatus((s) => hostStatuses.push(s));
@@ -108,7 +109,8 @@ socat.test('A process with an open serial link on a pty exits by itself after th
   t.is(result.stdout.trim(), 'closed');
 });
 
-socat.test('While a link holds a serial line, a second opener of the same tty fails with LineBusy naming the path, and the first link keeps exchanging bytes', async (t) => {
+socat.test('While a link holds a serial line, a second opener of the same tty fails with LineBusy naming the path, and the first link keeps exchanging ' +
+  'bytes', async (t) => {
   const { pty, host, card } = await openPair(t);
   const second = serialTransportFactory({ path: pty.hostPath });
   const err = await t.throwsAsync(second({ onData: () => undefined, onClose: () => undefined }));
@@ -119,7 +121,8 @@ socat.test('While a link holds a serial line, a second opener of the same tty fa
   await roundTrip(t, card, host, Buffer.from('and back'));
 });
 
-socat.test('A second process opening the tty a link holds (homegate card info) exits 1 at once with a line-busy message, and the link keeps working', async (t) => {
+socat.test('A second process opening the tty a link holds (homegate card info) exits 1 at once with a line-busy message, ' +
+  'and the link keeps working', async (t) => {
   const { pty, host, card } = await openPair(t);
   const r = await runCli(['card', 'info', '--device', pty.hostPath], { timeoutMs: 20_000 });
   t.is(r.code, 1, transcript(r));

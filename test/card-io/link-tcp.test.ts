@@ -54,7 +54,8 @@ test('When the TCP server restarts on the same port, the client link reports dis
   t.deepEqual(hostStatuses, ['disconnected', 'connected']);
 });
 
-test('While a host is attached to the card-side listener, a second connection is closed at once with a log line and the first keeps exchanging bytes', async (t) => {
+test('While a host is attached to the card-side listener, a second connection is closed at once with a log line and the first keeps exchanging ' +
+  'bytes', async (t) => {
   const port = await freePort();
   const logs = capturingLogger();
   const card = track(t, openCardSideLink(`tcp://127.0.0.1:${port}`, { ...fast, logger: logs }));

@@ -109,7 +109,8 @@ test('Blocks split into single bytes on the wire are reassembled', async (t) => 
   await p.close();
 });
 
-test('When the card stops answering, the command fails with a typed error, and after it answers again the link resynchronizes and the next command succeeds', async (t) => {
+test('When the card stops answering, the command fails with a typed error, and after it answers again the link resynchronizes and the next command ' +
+  'succeeds', async (t) => {
   const p = createT1Pair({ ifd: { bwtMs: 80 }, card: { bwtMs: 80 } });
   await p.ifd.transmit(apdu(3));
   p.setFault((chunk, dir) => (dir === 'b-to-a' ? [] : [chunk]));

@@ -28,7 +28,8 @@ interface HistoryRow {
   orderId?: string;
 }
 
-test.serial('When a history month is garbled, pay, cancel and top-up are refused with 503 archive-damaged naming it, the card is not touched, reads are served, and doctor --repair brings payments back', async (t) => {
+test.serial('When a history month is garbled, pay, cancel and top-up are refused with 503 archive-damaged naming it, the card is not touched, reads are ' +
+  'served, and doctor --repair brings payments back', async (t) => {
   const h = await startPurseHousehold(t, { gatewayProcess: true });
   const gateway = h.process!;
   t.teardown(() => {

@@ -80,7 +80,8 @@ async function startRelay(target: number) {
   return r;
 }
 
-test.serial('When the line drops mid-chain and comes back to a freshly powered card, the command fails as interrupted and the new card never receives the rest of the chain', async (t) => {
+test.serial('When the line drops mid-chain and comes back to a freshly powered card, the command fails as interrupted and the new card never receives the ' +
+  'rest of the chain', async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'hg-chain-drop-'));
   t.teardown(() => rm(dir, { recursive: true, force: true }));
   const image = join(dir, 'card.img');

@@ -9,7 +9,8 @@ import { marketRequest } from '../../card-io/access-card/market-request.js';
 import { MARKET, eventually, gatewayRequest, refusalOf, startHousehold, normName } from '../helpers/household/index.js';
 
 
-test.serial('When the card emulator is killed while the gateway authorizes, the terminal gets card-absent; restarted on the same image and port, the card is found again and, unlocked again, authorizes', async (t) => {
+test.serial('When the card emulator is killed while the gateway authorizes, the terminal gets card-absent; restarted on the same image and port, the card is ' +
+  'found again and, unlocked again, authorizes', async (t) => {
   // A command timeout far above what the test allows: the terminal must learn of the loss from the line itself.
   const h = await startHousehold(t, { card: { commandTimeoutMs: 30_000 } });
   const access = await h.accessCard();

@@ -12,7 +12,8 @@ import { runCli, transcript } from '../gateway/cli-process.js';
 
 const socat = needsBinary('socat');
 
-test.serial('A second TCP client on the emulator\'s card line is closed without receiving a byte, and the gateway\'s card exchanges keep working', async (t) => {
+test.serial('A second TCP client on the emulator\'s card line is closed without receiving a byte, ' +
+  'and the gateway\'s card exchanges keep working', async (t) => {
   const h = await startHousehold(t);
   const { hostname, port } = new URL(h.cardDevice);
   const access = await h.accessCard();
@@ -43,7 +44,8 @@ test.serial('"homegate card info" on the gateway\'s TCP card line while the gate
   t.true((await access.authorize(MARKET)).session.length > 0);
 });
 
-socat.test('"homegate card info" on the gateway\'s tty while the gateway runs exits 1 at once with a line-busy message, and the gateway keeps the card', async (t) => {
+socat.test('"homegate card info" on the gateway\'s tty while the gateway runs exits 1 at once with a line-busy message, ' +
+  'and the gateway keeps the card', async (t) => {
   const h = await startHousehold(t, { line: 'pty' });
   const access = await h.accessCard();
   await access.unlock();
@@ -53,7 +55,8 @@ socat.test('"homegate card info" on the gateway\'s tty while the gateway runs ex
   t.true((await access.authorize(MARKET)).session.length > 0);
 });
 
-test.serial('A host that connects while the previous host is still leaving the TCP card line gets the card once the line is free, within its open timeout', async (t) => {
+test.serial('A host that connects while the previous host is still leaving the TCP card line gets the card once the line is free, within its open ' +
+  'timeout', async (t) => {
   const h = await startHousehold(t);
   const { hostname, port } = new URL(h.cardDevice);
   // Stand-in for a host that is still attached (a killed gateway whose FIN is on its way): hold the line, leave shortly.

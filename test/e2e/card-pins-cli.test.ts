@@ -13,7 +13,8 @@ import { runCli, transcript } from '../gateway/cli-process.js';
 
 const pins = (pin1: string, pin2: string): PinSource => async (which) => (which === 'PIN1' ? pin1 : pin2);
 
-test.serial('After PIN1 is blocked, "homegate card unblock 1" with the PUK and the new PIN1 twice on stdin sets it, and the new PIN1 opens the card', async (t) => {
+test.serial('After PIN1 is blocked, "homegate card unblock 1" with the PUK and the new PIN1 twice on stdin sets it, ' +
+  'and the new PIN1 opens the card', async (t) => {
   const h = await startHousehold(t);
   const wrong = await h.accessCard(undefined, pins('0000', DEMO_PINS.pin2));
   for (let i = 0; i < 3; i++) await refusalOf(wrong.unlock());
@@ -37,7 +38,8 @@ test.serial('After PIN1 is blocked, "homegate card unblock 1" with the PUK and t
   t.like(await refusalOf(wrong.unlock()), { code: 'pin-wrong', triesLeft: 2 }, 'the PIN1 counter is full again');
 });
 
-test.serial('"homegate card change-pin 1" ends every terminal\'s card session, and "change-pin 2" (PIN1 first) changes PIN2; a wrong current PIN changes nothing', async (t) => {
+test.serial('"homegate card change-pin 1" ends every terminal\'s card session, and "change-pin 2" (PIN1 first) changes PIN2; a wrong current PIN changes ' +
+  'nothing', async (t) => {
   const h = await startHousehold(t);
   const demo = await h.accessCard();
   await demo.unlock();
@@ -75,7 +77,8 @@ test.serial('The admin socket refuses a malformed new PIN before the card is ask
   t.is(bad?.code, 'bad-request');
 });
 
-test.serial('Scripted terminal commands: only "terminal unlock" reads PIN1; while locked, "terminal session" exits 3 without reading stdin, and after unlock it reads one line as PIN2', async (t) => {
+test.serial('Scripted terminal commands: only "terminal unlock" reads PIN1; while locked, "terminal session" exits 3 without reading stdin, and after unlock ' +
+  'it reads one line as PIN2', async (t) => {
   const h = await startHousehold(t);
   const data = ['--data', h.dataDir];
   const out = join(h.dataDir, 'session.pem');

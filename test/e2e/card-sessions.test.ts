@@ -54,7 +54,8 @@ test.serial('PIN2 without PIN1 (an authorization without unlocking) is refused a
   t.is(h.relay.connections(), 0);
 });
 
-test.serial('Two terminals unlock and authorize at the same time, round after round: both get sessions that resume as the card, and neither sees the other\'s card session', async (t) => {
+test.serial('Two terminals unlock and authorize at the same time, round after round: both get sessions that resume as the card, and neither sees the ' +
+  'other\'s card session', async (t) => {
   const h = await startHousehold(t);
   const laptop = (await h.admin('POST', '/admin/terminals', { name: 'laptop', mail: 'laptop@household.example' })).terminal as { id: string; profileDir: string };
   t.is(laptop.profileDir, h.profileDir('laptop'));
@@ -89,7 +90,8 @@ test.serial('Two terminals unlock and authorize at the same time, round after ro
   t.true((await b.authorize(MARKET)).session.length > 0);
 });
 
-test.serial('When terminal B types wrong PIN1s, requests from unlocked terminal A do not restore the card\'s counter: it goes down with every wrong try until a person types the right PIN1', async (t) => {
+test.serial('When terminal B types wrong PIN1s, requests from unlocked terminal A do not restore the card\'s counter: it goes down with every wrong try ' +
+  'until a person types the right PIN1', async (t) => {
   const h = await startHousehold(t);
   await h.admin('POST', '/admin/terminals', { name: 'laptop', mail: 'laptop@household.example' });
   const a = await h.accessCard('demo');
@@ -109,7 +111,8 @@ test.serial('When terminal B types wrong PIN1s, requests from unlocked terminal 
   t.true(String(blocked.message).includes('homegate card unblock 1'), String(blocked.message));
 });
 
-test.serial('A terminal that repeats a wrong PIN1 is told to wait (retryAfterMs), its early retry is refused as pin-throttled without costing a try, and the tries are logged without the PIN', async (t) => {
+test.serial('A terminal that repeats a wrong PIN1 is told to wait (retryAfterMs), its early retry is refused as pin-throttled without costing a try, and the ' +
+  'tries are logged without the PIN', async (t) => {
   const logger = capturingLogger();
   const h = await startHousehold(t, { logger, sessions: { pinRetryDelayMs: 60_000 } });
   await h.admin('POST', '/admin/terminals', { name: 'laptop', mail: 'laptop@household.example' });

@@ -32,7 +32,8 @@ interface WhoAmI {
   tlsVersion: string | null;
 }
 
-serialWhen(socat)('On a pty card line, a terminal unlocks with PIN1, the gateway authenticates with the card after PIN2, and the terminal resumes the handed session as the card', async (t) => {
+serialWhen(socat)('On a pty card line, a terminal unlocks with PIN1, the gateway authenticates with the card after PIN2, and the terminal resumes the handed ' +
+  'session as the card', async (t) => {
   const h = await startHousehold(t, { line: 'pty' });
   t.true(h.cardDevice.startsWith('/'), `the gateway opens the card on the pty (${h.cardDevice})`);
   const asked: string[] = [];
@@ -80,7 +81,8 @@ serialWhen(socat)('On a pty card line, a terminal unlocks with PIN1, the gateway
   t.is(more.length, 0);
 });
 
-test.serial('The terminal CLI unlocks with PIN1 from stdin, then gets /whoami from the sandbox market over the resumed session with PIN2 from stdin', async (t) => {
+test.serial('The terminal CLI unlocks with PIN1 from stdin, ' +
+  'then gets /whoami from the sandbox market over the resumed session with PIN2 from stdin', async (t) => {
   const dataDir = await mkdtemp(join(tmpdir(), 'homegate-e2e-cli-'));
   t.teardown(() => rm(dataDir, { recursive: true, force: true }));
   const ports = { card: await freePort(), gateway: await freePort(), market: await freePort(), issuer: await freePort(), mqtt: await freePort() };

@@ -1,5 +1,5 @@
 /**
- * "Never a secret in a log line" (STYLE.md 8; API.md): a whole flow with every
+ * Never a secret in a log line: a whole flow with every
  * logger at its most verbose, the gateway's in-process (trace) and the card
  * emulator process's stderr (--log-level trace), and not one PIN, private key
  * or byte of the handed session in any of it.
@@ -17,7 +17,8 @@ async function keyFiles(dir: string): Promise<string[]> {
   return entries.filter((e) => e.isFile() && e.name.endsWith('.key') && e.name !== 'card-admin.key').map((e) => join(e.parentPath, e.name));
 }
 
-test.serial('A whole flow logged at trace level, in the gateway and in the card emulator process, shows no PIN, no private key and no byte of the handed session', async (t) => {
+test.serial('A whole flow logged at trace level, in the gateway and in the card emulator process, shows no PIN, no private key and no byte of the handed ' +
+  'session', async (t) => {
   const logger = capturingLogger();
   const h = await startHousehold(t, { logger, emulatorLogLevel: 'trace' });
   const wrong = await h.accessCard(undefined, async (which) => (which === 'PIN1' ? '4321' : '8765'));

@@ -46,7 +46,8 @@ serialWhen(openssl)('A market that issues no session tickets (openssl s_server -
   t.like(await refusalOf(access.authorize('no-tickets')), { status: 502, code: 'market-no-ticket' });
 });
 
-test.serial('A gateway whose clock is 20 minutes behind has the card sign a leaf that has already expired, which the market refuses: market-refused-client-certificate', async (t) => {
+test.serial('A gateway whose clock is 20 minutes behind has the card sign a leaf that has already expired, which the market refuses: ' +
+  'market-refused-client-certificate', async (t) => {
   const behind = () => Date.now() - 20 * 60_000;
   const h = await startHousehold(t, { clock: behind });
   const demo = await h.loadProfile();

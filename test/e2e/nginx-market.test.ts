@@ -1,5 +1,5 @@
 /**
- * The delegated handshake against an unmodified nginx (ARCHITECTURE.md: "this
+ * The delegated handshake against an unmodified nginx (docs/ARCHITECTURE.md: "this
  * was checked against an unmodified nginx with ssl_verify_client on"): nginx
  * is registered as a market on the admin socket, the gateway authenticates to
  * it with the card, and the terminal resumes the session nginx issued.
@@ -16,7 +16,8 @@ const nginx = needsBinary('nginx');
 /** RFC 2253 (nginx, most significant RDN first) and Node's order name the same RDNs. */
 const rdns = (name: unknown) => String(name ?? '').split(/\s*,\s*/).sort();
 
-serialWhen(nginx)('An unmodified nginx registered as a market sees the terminal resume the gateway\'s session: ssl_session_reused r, ssl_client_verify SUCCESS, issued by the home card', async (t) => {
+serialWhen(nginx)('An unmodified nginx registered as a market sees the terminal resume the gateway\'s session: ssl_session_reused r, ssl_client_verify ' +
+  'SUCCESS, issued by the home card', async (t) => {
   const h = await startHousehold(t);
   const market = await startNginxMarket({
     serverCertPath: h.marketPki.serverCertPath,

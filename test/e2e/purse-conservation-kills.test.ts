@@ -188,7 +188,8 @@ class Run {
   }
 }
 
-test.serial('Money is conserved and every card decision is archived and mailed once, over random pay / cancel / top-up with the card emulator and the gateway process SIGKILLed at random moments', async (t) => {
+test.serial('Money is conserved and every card decision is archived and mailed once, over random pay / cancel / top-up with the card emulator and the ' +
+  'gateway process SIGKILLed at random moments', async (t) => {
   t.timeout(170_000);
   const rnd = seededRandom();
   t.log(`seed ${rnd.seed} (replay with HOMEGATE_SEED=${rnd.seed})`);
@@ -257,14 +258,17 @@ test.serial('Money is conserved and every card decision is archived and mailed o
       card = await h.readCard();
       await gateway.restart();
       kills.gateway++;
-      run.log.push(`#${i} ${outcome} | gateway SIGKILL ${when}; card: balance ${card.status.balance}, counter ${card.status.counter}, ${card.log.length} decisions`);
+      run.log.push(`#${i} ${outcome} | gateway SIGKILL ${when}; card: balance ${card.status.balance}, counter ${card.status.counter}, ${card.log.length} ` +
+        `decisions`);
     }
     known = (await run.settled(card)).entries;
   }
   const killPhaseMs = Date.now() - began;
-  t.log(`${kills.card} card kills, ${kills.gateway} gateway kills in ${(killPhaseMs / 1000).toFixed(1)} s; ${known.length} archived events; operation times until they settled (ms, killed ones included): ${JSON.stringify(timings)}`);
+  t.log(`${kills.card} card kills, ${kills.gateway} gateway kills in ${(killPhaseMs / 1000).toFixed(1)} s; ${known.length} archived events; operation times ` +
+    `until they settled (ms, killed ones included): ${JSON.stringify(timings)}`);
   const logged = (msg: string) => gateway.log().split('\n').filter((l) => l.includes(`"msg":"${msg}"`)).length;
-  t.log(`the gateway reconciled ${logged('history reconciled with the card')} times with changes, and found ${logged('load found on the card after its answer was lost')} loads whose answer was lost`);
+  t.log(`the gateway reconciled ${logged('history reconciled with the card')} times with changes, and found ` +
+    `${logged('load found on the card after its answer was lost')} loads whose answer was lost`);
   t.true(kills.card + kills.gateway >= MIN_KILLS);
   t.true(kills.card >= 3 && kills.gateway >= 3, 'both processes were killed several times');
 

@@ -38,7 +38,8 @@ function only(messages: MailMessage[], id: string): Record<string, unknown> {
   return found[0]!.notification;
 }
 
-test.serial('A terminal creates an order on the handed session, pays it with PIN2, cancels it with the market\'s authorization and tops up with the issuer\'s; card, market, archive and mailbox agree at every step', async (t) => {
+test.serial('A terminal creates an order on the handed session, pays it with PIN2, cancels it with the market\'s authorization and tops up with the ' +
+  'issuer\'s; card, market, archive and mailbox agree at every step', async (t) => {
   const h = await startPurseHousehold(t);
   const pins = recordingPins();
   const access = await h.accessCard(pins);

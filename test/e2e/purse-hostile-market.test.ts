@@ -22,7 +22,8 @@ type Handler = (req: IncomingMessage, res: ServerResponse, h: PurseHousehold) =>
 /** A server with the market's TLS certificate and key, registered as market "sandbox" in the running gateway. */
 async function hostileMarket(t: ExecutionContext, h: PurseHousehold, handler: Handler): Promise<void> {
   const pki = await loadOrCreateMarketPki(join(h.dataDir, 'sandbox', 'market'));
-  const server = createServer({ cert: derToPem(pki.serverCertificate), key: pki.serverKey.export({ type: 'pkcs8', format: 'pem' }), minVersion: 'TLSv1.3' }, (req, res) => handler(req, res, h));
+  const tls = { cert: derToPem(pki.serverCertificate), key: pki.serverKey.export({ type: 'pkcs8', format: 'pem' }), minVersion: 'TLSv1.3' } as const;
+  const server = createServer(tls, (req, res) => handler(req, res, h));
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
   t.teardown(() => {
     server.closeAllConnections();
@@ -64,10 +65,20 @@ function orderOf(h: PurseHousehold, url: string | undefined) {
 }
 
 const cases: Array<[string, Handler, number, string]> = [
-  ['an order answer trickled one byte every 200 ms', (req, res, h) => trickle(res, JSON.stringify(orderOf(h, req.url)) + ' '.repeat(100)), 504, 'market-timeout'],
+  [
+    'an order answer trickled one byte every 200 ms',
+    (req, res, h) => trickle(res, JSON.stringify(orderOf(h, req.url)) + ' '.repeat(100)),
+    504,
+    'market-timeout',
+  ],
   ['a 50 MB order answer', (_req, res) => flood(res), 502, 'market-answer-too-large'],
   ['an order answer with a negative amount', (req, res, h) => res.end(JSON.stringify({ ...orderOf(h, req.url), amount: -500 })), 502, 'market-bad-answer'],
-  ['an order answer with the amount as a string', (req, res, h) => res.end(JSON.stringify({ ...orderOf(h, req.url), amount: '500' })), 502, 'market-bad-answer'],
+  [
+    'an order answer with the amount as a string',
+    (req, res, h) => res.end(JSON.stringify({ ...orderOf(h, req.url), amount: '500' })),
+    502,
+    'market-bad-answer',
+  ],
   ['an order answer without an amount', (req, res, h) => res.end(JSON.stringify({ ...orderOf(h, req.url), amount: undefined })), 502, 'market-bad-answer'],
   ['an order answer with a numeric currency', (req, res, h) => res.end(JSON.stringify({ ...orderOf(h, req.url), currency: 978 })), 502, 'market-bad-answer'],
 ];

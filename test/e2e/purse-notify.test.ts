@@ -27,7 +27,8 @@ interface Decision {
   record: { seq: number; orderId: string; amount: number; status: string };
 }
 
-serialWhen(mosquitto)('With Mosquitto as the household broker, two payments made while it is down succeed, and after it is back both notifications reach the terminal\'s persistent mailbox exactly once', async (t) => {
+serialWhen(mosquitto)('With Mosquitto as the household broker, two payments made while it is down succeed, and after it is back both notifications reach the ' +
+  'terminal\'s persistent mailbox exactly once', async (t) => {
   const broker = await startMosquitto();
   t.teardown(() => broker.dispose());
   const h = await startPurseHousehold(t, { mqttUrl: broker.url });
@@ -79,7 +80,8 @@ serialWhen(mosquitto)('With Mosquitto as the household broker, two payments made
   t.log(`redeliveries dropped by id: ${after.duplicates + later.duplicates}`);
 });
 
-test.serial('With an SMTP server configured, a payment is mailed to the terminal\'s registered address with the decision and the card-signed record', async (t) => {
+test.serial('With an SMTP server configured, a payment is mailed to the terminal\'s registered address ' +
+  'with the decision and the card-signed record', async (t) => {
   const smtp = await startSmtpServer();
   t.teardown(() => smtp.stop());
   const h = await startPurseHousehold(t, {

@@ -49,7 +49,8 @@ async function until<T>(what: string, probe: () => Promise<T | undefined>, timeo
   }
 }
 
-test.serial('When two pay requests for one order arrive together or one is retried, the card debits once and every answer is the first decision; a pay request for another amount is refused', async (t) => {
+test.serial('When two pay requests for one order arrive together or one is retried, the card debits once and every answer is the first decision; a pay ' +
+  'request for another amount is refused', async (t) => {
   const h = await startPurseHousehold(t);
   const first = await h.accessCard();
   const second = await h.accessCard(); // the same terminal on a second connection
@@ -68,15 +69,18 @@ test.serial('When two pay requests for one order arrive together or one is retri
   t.like(await h.marketOrder(order.orderId), { status: 'paid', seq: both[0]!.record.seq });
 
   const other = await h.createOrder(first, 'coffee-250g');
-  const pay = (amount: number, currency = other.currency) => first.gateway.post('/v1/purse/pay', { market: SANDBOX_MARKET, orderId: other.orderId, amount, currency, pin2: DEMO_PINS.pin2 });
+  const pay = (amount: number, currency = other.currency) =>
+    first.gateway.post('/v1/purse/pay', { market: SANDBOX_MARKET, orderId: other.orderId, amount, currency, pin2: DEMO_PINS.pin2 });
   t.like(await refusalOf(pay(other.amount - 1)), { status: 409, code: 'amount-mismatch' });
   t.like(await refusalOf(pay(other.amount, 'USD')), { status: 409, code: 'amount-mismatch' });
-  t.like(await refusalOf(first.gateway.post('/v1/purse/pay', { market: SANDBOX_MARKET, orderId: other.orderId, pin2: DEMO_PINS.pin2 })), { status: 400, code: 'bad-request' }, 'no amount at all');
+  const noAmount = first.gateway.post('/v1/purse/pay', { market: SANDBOX_MARKET, orderId: other.orderId, pin2: DEMO_PINS.pin2 });
+  t.like(await refusalOf(noAmount), { status: 400, code: 'bad-request' }, 'no amount at all');
   t.is(await balanceOf(first), start - order.amount, 'nothing debited');
   t.is((await h.marketOrder(other.orderId)).status, 'open');
 });
 
-test.serial('When the gateway process dies right after the card paid, a retry of the same pay request debits nothing and answers the card\'s decision', async (t) => {
+test.serial('When the gateway process dies right after the card paid, ' +
+  'a retry of the same pay request debits nothing and answers the card\'s decision', async (t) => {
   const h = await startPurseHousehold(t, { gatewayProcess: true, emulatorLogLevel: 'info' });
   const access = await h.accessCard();
   const start = await balanceOf(access);
@@ -103,7 +107,8 @@ test.serial('When the terminal CLI pays, it shows the amount and the market befo
   const access = await h.accessCard();
   const order = await h.createOrder(access, 'mug');
   // The terminal's card session is open (unlocked above): the CLI reads only PIN2, after it showed the order.
-  const child = spawn(process.execPath, [HOMEGATE_BIN, '--data', h.dataDir, 'terminal', 'pay', SANDBOX_MARKET, order.orderId, '--profile', 'demo'], { stdio: ['pipe', 'pipe', 'pipe'] });
+  const args = [HOMEGATE_BIN, '--data', h.dataDir, 'terminal', 'pay', SANDBOX_MARKET, order.orderId, '--profile', 'demo'];
+  const child = spawn(process.execPath, args, { stdio: ['pipe', 'pipe', 'pipe'] });
   t.teardown(() => void child.kill('SIGKILL'));
   let stderr = '';
   let stdout = '';
@@ -144,7 +149,9 @@ test.serial('When the market refuses a decision, the gateway stops presenting it
   // Meanwhile the merchant cancels the open order: the next presentation is refused (409 order-not-open).
   book.get(order.orderId)!.status = 'cancelled';
   down = false;
-  const refused = await until('the refusal archived', async () => (await historyOf(access)).find((e) => e.kind === 'decision' && e.seq === paid.record.seq && e.marketRefused));
+  const refused = await until('the refusal archived', async () =>
+    (await historyOf(access)).find((e) => e.kind === 'decision' && e.seq === paid.record.seq && e.marketRefused),
+  );
   t.is(refused.marketRefused, 'order-not-open');
   const triesAfterRefusal = gets.get(order.orderId);
 
@@ -156,7 +163,8 @@ test.serial('When the market refuses a decision, the gateway stops presenting it
   await until('the later decision presented', async () => ((await h.marketOrder(later.orderId)).status === 'paid' ? true : undefined));
   t.is(gets.get(order.orderId), triesAfterRefusal, 'the refused decision was not presented again');
 
-  t.like(await access.pay(SANDBOX_MARKET, order.orderId), { alreadyPaid: true, presented: false, marketRefused: 'order-not-open' }, 'a retry neither pays nor presents');
+  const retry = await access.pay(SANDBOX_MARKET, order.orderId);
+  t.like(retry, { alreadyPaid: true, presented: false, marketRefused: 'order-not-open' }, 'a retry neither pays nor presents');
   const cancelled = (await access.cancel(paid.record.seq)) as unknown as Decision;
   t.like(cancelled.record, { seq: paid.record.seq, status: 'cancelled' });
   t.is(await balanceOf(access), start - later.amount, 'the refused decision\'s money is back');
@@ -177,7 +185,8 @@ test.afterEach.always(() => {
   while (t_teardowns.length) t_teardowns.pop()!();
 });
 
-test.serial('When another terminal cancels a decision it did not pay, it is refused (403) unless it is an owner; the cancel is mailed to the canceller and to the payer', async (t) => {
+test.serial('When another terminal cancels a decision it did not pay, it is refused (403) unless it is an owner; the cancel is mailed to the canceller and ' +
+  'to the payer', async (t) => {
   const h = await startPurseHousehold(t);
   const demo = await h.accessCard();
   const kitchen = await enrollKitchen(h);
@@ -191,7 +200,13 @@ test.serial('When another terminal cancels a decision it did not pay, it is refu
   t.is((await h.marketOrder(order.orderId)).status, 'paid', 'the market was not asked');
 
   // The sandbox market itself refuses a cancel request that does not come from the card.
-  const unauthenticated = await httpsJson({ url: `https://127.0.0.1:${h.ports.market}/payment-api/orders/${order.orderId}/cancel`, method: 'POST', body: { cardId: h.cardId, seq }, ca: h.marketCaPem, servername: h.marketServerName }).catch((e: unknown) => e);
+  const unauthenticated = await httpsJson({
+    url: `https://127.0.0.1:${h.ports.market}/payment-api/orders/${order.orderId}/cancel`,
+    method: 'POST',
+    body: { cardId: h.cardId, seq },
+    ca: h.marketCaPem,
+    servername: h.marketServerName,
+  }).catch((e: unknown) => e);
   t.true(unauthenticated instanceof PeerError && unauthenticated.status === 400, String(unauthenticated));
   t.is((await h.marketOrder(order.orderId)).status, 'paid');
 

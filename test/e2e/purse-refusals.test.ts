@@ -117,7 +117,8 @@ async function pointMarketAt(h: PurseHousehold, port: number): Promise<void> {
   await registry.addMarket({ name: SANDBOX_MARKET, url: `https://localhost:${port}`, anchorPem: h.marketCaPem });
 }
 
-test.serial('Refused payments, cancels and top-ups change nothing on the card, in the archive, at the market, at the issuer or in the mailbox; forged and replayed authorizations reach the card and are refused there', async (t) => {
+test.serial('Refused payments, cancels and top-ups change nothing on the card, in the archive, at the market, at the issuer or in the mailbox; forged and ' +
+  'replayed authorizations reach the card and are refused there', async (t) => {
   const h = await startPurseHousehold(t);
   const access = await h.accessCard(recordingPins());
   const marketPki = await loadOrCreateMarketPki(join(h.dataDir, 'sandbox', 'market'));

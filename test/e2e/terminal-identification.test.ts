@@ -45,7 +45,8 @@ async function assertUnknownTerminalRefused(t: ExecutionContext, h: Household, c
   check();
 }
 
-test.serial('A certificate from the household CA that was never registered is refused as terminal-unknown, and nothing reaches the card or the market', async (t) => {
+test.serial('A certificate from the household CA that was never registered is refused as terminal-unknown, ' +
+  'and nothing reaches the card or the market', async (t) => {
   const h = await startHousehold(t);
   await assertUnknownTerminalRefused(t, h, h.householdCa);
 });
@@ -92,7 +93,8 @@ test.serial('A request signed with another key than the terminal certificate\'s 
   t.is(whoami.json.cardUnlocked, false, 'the forged unlock opened no card session');
 });
 
-test.serial('A request signed by a terminal in the name of another terminal is refused as signature-identity-mismatch, without touching the card', async (t) => {
+test.serial('A request signed by a terminal in the name of another terminal is refused as signature-identity-mismatch, ' +
+  'without touching the card', async (t) => {
   const h = await startHousehold(t);
   const enrolled = (await h.admin('POST', '/admin/terminals', { name: 'laptop', mail: 'laptop@household.example' })).terminal as { id: string };
   const demo = await h.loadProfile();
@@ -107,7 +109,8 @@ test.serial('A request signed by a terminal in the name of another terminal is r
   check();
 });
 
-test.serial('The exact same signed authorization sent twice is refused the second time as request-replayed, and the replay touches neither the card nor the market', async (t) => {
+test.serial('The exact same signed authorization sent twice is refused the second time as request-replayed, and the replay touches neither the card nor the ' +
+  'market', async (t) => {
   const h = await startHousehold(t);
   const access = await h.accessCard();
   await access.unlock();

@@ -64,12 +64,14 @@ async function mailWithAndWithoutLogin(t: ExecutionContext, h: PurseHousehold): 
   t.is(refused.stdout, '');
 }
 
-test.serial('When the sandbox terminal reads its mail with its profile\'s broker login it sees the signed decision; without the login the embedded broker refuses it', async (t) => {
+test.serial('When the sandbox terminal reads its mail with its profile\'s broker login it sees the signed decision; without the login the embedded broker ' +
+  'refuses it', async (t) => {
   const h = await startPurseHousehold(t);
   await mailWithAndWithoutLogin(t, h);
 });
 
-serialWhen(mosquitto)('When the household runs Mosquitto with the shipped configuration, terminal mail reads with the profile\'s login and is refused without it', async (t) => {
+serialWhen(mosquitto)('When the household runs Mosquitto with the shipped configuration, ' +
+  'terminal mail reads with the profile\'s login and is refused without it', async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'homegate-mail-cli-'));
   t.teardown(() => rm(dir, { recursive: true, force: true }));
   const passwordFile = join(dir, 'homegate.passwd');

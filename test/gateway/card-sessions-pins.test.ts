@@ -77,7 +77,8 @@ async function refusal(p: Promise<unknown>): Promise<{ status: number; code: str
   throw new Error('expected a refusal');
 }
 
-test('When terminal B types a wrong PIN1, unlocked terminal A\'s next request does not re-present its PIN1, so the counter only goes down until a person types the right PIN1', async (t) => {
+test('When terminal B types a wrong PIN1, unlocked terminal A\'s next request does not re-present its PIN1, so the counter only goes down until a person ' +
+  'types the right PIN1', async (t) => {
   const s = setup(t);
   await s.sessions.unlock('A', PIN1);
   const before = s.presented.length;
@@ -93,7 +94,8 @@ test('When terminal B types a wrong PIN1, unlocked terminal A\'s next request do
   t.is(s.counters.pin1.left, 3);
 });
 
-test('When the card\'s PIN1 counter is not full at a terminal switch (a wrong try the gateway did not see), the cached PIN1 is not re-presented and the session ends', async (t) => {
+test('When the card\'s PIN1 counter is not full at a terminal switch (a wrong try the gateway did not see), the cached PIN1 is not re-presented and the ' +
+  'session ends', async (t) => {
   const s = setup(t);
   await s.sessions.unlock('A', PIN1);
   await s.sessions.unlock('B', PIN1);
@@ -129,7 +131,8 @@ test('When the card\'s PIN1 counter is full, switching terminals re-presents the
   t.is(s.presented.at(-1), 'PIN1');
 });
 
-test('Repeated wrong PIN tries from one terminal get a growing delay (retryAfterMs), a try inside it is refused as pin-throttled without reaching the card, and other terminals are not delayed', async (t) => {
+test('Repeated wrong PIN tries from one terminal get a growing delay (retryAfterMs), a try inside it is refused as pin-throttled without reaching the card, ' +
+  'and other terminals are not delayed', async (t) => {
   const s = setup(t, { baseDelayMs: 1000 });
   const first = await refusal(s.sessions.unlock('B', '0000'));
   t.like(first, { status: 401, code: 'pin-wrong' });
@@ -196,7 +199,8 @@ test('A blocked PIN1 is refused as pin-blocked with a message naming "homegate c
   t.is(err.fields.unblockCommand, 'homegate card unblock 1');
 });
 
-test('When a terminal\'s session ends while its request waits for the card, the request is refused as card-locked and its dropped PIN1 is never presented', async (t) => {
+test('When a terminal\'s session ends while its request waits for the card, the request is refused as card-locked and its dropped PIN1 is never ' +
+  'presented', async (t) => {
   const s = setup(t);
   await s.sessions.unlock('A', PIN1);
   await s.sessions.unlock('B', PIN1);

@@ -50,7 +50,8 @@ test('When every durable file is sound, doctor reports each ok and exits 0', asy
   t.deepEqual(report.files.map((f) => [f.file, f.status]), [['registry.json', 'ok'], ['history/2025-01.jsonl', 'ok'], ['history/2025-02.jsonl', 'ok'], ['payment-intents.jsonl', 'ok']]);
 });
 
-test('When a month is garbled, doctor reports it corrupt and exits 2 without changing it; --repair moves it aside, keeps its verified entries and exits 0', async (t) => {
+test('When a month is garbled, doctor reports it corrupt and exits 2 without changing it; --repair moves it aside, keeps its verified entries and exits ' +
+  '0', async (t) => {
   const dir = await household(t);
   const path = join(dir, 'history', '2025-01.jsonl');
   const lines = (await readFile(path, 'utf8')).split('\n');

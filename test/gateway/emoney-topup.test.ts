@@ -183,7 +183,8 @@ test('When a top-up\'s answer was lost, the next top-up settles it first, while 
   t.deepEqual(await r.loads.pending(), []);
 });
 
-test('When the gateway dies between the issuer reservation and LOAD, the restarted gateway finds the load not on the card and voids the reservation', async (t) => {
+test('When the gateway dies between the issuer reservation and LOAD, the restarted gateway finds the load not on the card and voids the ' +
+  'reservation', async (t) => {
   const r = await rig(t);
   // The process dies with LOAD unsent: the journal on disk is all that survives.
   r.loadHook = async () => {

@@ -3,7 +3,14 @@ import { appendFile, mkdir, mkdtemp, readFile, rm, stat, unlink, writeFile } fro
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { silentLogger } from '../../card-io/base/log.js';
-import { HistoryStore, isHistoryError, type HistoryEntry, type HistoryError, type HistoryStoreOptions, type NewHistoryEntry } from '../../gateway/history/index.js';
+import {
+  HistoryStore,
+  isHistoryError,
+  type HistoryEntry,
+  type HistoryError,
+  type HistoryStoreOptions,
+  type NewHistoryEntry,
+} from '../../gateway/history/index.js';
 
 type Teardown = { teardown(fn: () => Promise<void>): void };
 const CARD = '0102030405060708';
@@ -82,7 +89,10 @@ test('A write touches only its month: the other months keep their content, and t
   t.true((await snapshot('2025-01.jsonl')).text.startsWith(january!.text));
 
   const reopened = await openStore(dir);
-  t.deepEqual((await reopened.list()).map((e) => [e.seq, e.status, e.presented]), [[3, 'paid', undefined], [4, 'paid', undefined], [2, 'cancelled', undefined], [1, 'paid', true]]);
+  t.deepEqual(
+    (await reopened.list()).map((e) => [e.seq, e.status, e.presented]),
+    [[3, 'paid', undefined], [4, 'paid', undefined], [2, 'cancelled', undefined], [1, 'paid', true]],
+  );
 });
 
 test('Bytes written per append stay flat whether 1 000 or 10 000 entries are archived before it', async (t) => {
@@ -91,7 +101,8 @@ test('Bytes written per append stay flat whether 1 000 or 10 000 entries are arc
   const largeDir = await tempDir(t);
   const small = await bytesPerAppend(smallDir, await seedHistory(smallDir, 10, 100));
   const large = await bytesPerAppend(largeDir, await seedHistory(largeDir, 100, 100));
-  const totalLarge = (await Promise.all(Array.from({ length: 100 }, (_, m) => stat(join(largeDir, `${new Date(Date.UTC(2010, m, 1)).toISOString().slice(0, 7)}.jsonl`))))).reduce((n, s) => n + s.size, 0);
+  const monthFile = (m: number) => join(largeDir, `${new Date(Date.UTC(2010, m, 1)).toISOString().slice(0, 7)}.jsonl`);
+  const totalLarge = (await Promise.all(Array.from({ length: 100 }, (_, m) => stat(monthFile(m))))).reduce((n, s) => n + s.size, 0);
   t.log({ small: Math.round(small), large: Math.round(large), totalLarge });
   t.true(large < small * 1.5, `per append: ${large} bytes after 10 000 entries vs ${small} after 1 000`);
   t.true(large < 1024, 'an append writes its own record (~600 bytes), not its month');

@@ -25,9 +25,13 @@ function marketPki() {
   return pki;
 }
 
-async function hostileMarket(t: ExecutionContext, handler: (req: IncomingMessage, res: ServerResponse) => void): Promise<{ market: MarketRecord; url: string; ca: string }> {
+async function hostileMarket(
+  t: ExecutionContext,
+  handler: (req: IncomingMessage, res: ServerResponse) => void,
+): Promise<{ market: MarketRecord; url: string; ca: string }> {
   const { ca, server: id } = await marketPki();
-  const server: Server = createServer({ key: id.key.export({ type: 'pkcs8', format: 'pem' }), cert: id.chain.map((d) => derToPem(d)).join(''), minVersion: 'TLSv1.3' }, handler);
+  const tls = { key: id.key.export({ type: 'pkcs8', format: 'pem' }), cert: id.chain.map((d) => derToPem(d)).join(''), minVersion: 'TLSv1.3' } as const;
+  const server: Server = createServer(tls, handler);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
   t.teardown(() => {
     server.closeAllConnections();
@@ -35,7 +39,11 @@ async function hostileMarket(t: ExecutionContext, handler: (req: IncomingMessage
   });
   const port = (server.address() as AddressInfo).port;
   const anchorPem = derToPem(ca.certificate);
-  return { market: { name: 'hostile', url: `https://127.0.0.1:${port}/`, host: '127.0.0.1', port, anchorPem, created: new Date().toISOString() }, url: `https://127.0.0.1:${port}`, ca: anchorPem };
+  return {
+    market: { name: 'hostile', url: `https://127.0.0.1:${port}/`, host: '127.0.0.1', port, anchorPem, created: new Date().toISOString() },
+    url: `https://127.0.0.1:${port}`,
+    ca: anchorPem,
+  };
 }
 
 async function peerErrorOf(p: Promise<unknown>): Promise<PeerError> {

@@ -107,7 +107,8 @@ for (const [name, register, start] of brokers) {
     t.deepEqual(own.messages, [], 'with its own login the terminal is admitted');
   });
 
-  register(`${name}: When a terminal subscribes to another terminal's mail, directly or by wildcard, it receives none of it and the owner gets it`, async (t) => {
+  register(`${name}: When a terminal subscribes to another terminal's mail, directly or by wildcard, ` +
+    `it receives none of it and the owner gets it`, async (t) => {
     const h = await household(t, start);
     await readUnverifiedMailbox(mailbox(h, ALICE)); // Alice's persistent session
     const bob = await connect(t, h.url, { clientId: mailboxClientId(BOB), username: BOB, password: h.password[BOB] });

@@ -15,8 +15,18 @@ import { pendingIdsOnDisk, pendingOnDisk } from '../helpers/outbox-on-disk.js';
 const CARD = '0a0b0c0d0e0f1011';
 
 function decision(seq: number, mail = 'owner@home.example'): Notification {
-  const record = { seq, cardId: CARD, market: 'shop.example', orderId: `order-${seq}`, amount: 1250, currency: 'EUR', time: '2025-03-01T10:00:00.000Z', status: 'paid' as const };
-  return createNotification({ type: 'decision', cardId: CARD, seq, terminalId: 'c0ffee0000000001', mail, record, signedRecord: Buffer.from('e1df5e', 'hex'), balance: 8750 });
+  const record = {
+    seq,
+    cardId: CARD,
+    market: 'shop.example',
+    orderId: `order-${seq}`,
+    amount: 1250,
+    currency: 'EUR',
+    time: '2025-03-01T10:00:00.000Z',
+    status: 'paid' as const,
+  };
+  const signedRecord = Buffer.from('e1df5e', 'hex');
+  return createNotification({ type: 'decision', cardId: CARD, seq, terminalId: 'c0ffee0000000001', mail, record, signedRecord, balance: 8750 });
 }
 
 async function notifierFor(t: ExecutionContext, smtp: RunningSmtp, extra: Partial<NotifierOptions> = {}) {

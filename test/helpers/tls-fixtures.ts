@@ -1,6 +1,6 @@
 /**
  * A complete sandbox PKI in a temporary directory, for any test that needs
- * the delegated handshake (ARCHITECTURE.md) against a market:
+ * the delegated handshake (docs/ARCHITECTURE.md) against a market:
  *
  * - the issuer root CA (what markets trust for client certificates);
  * - a "card" CA certificate under it (pathLength 0, as `certifyCardKey`

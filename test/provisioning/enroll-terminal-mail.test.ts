@@ -31,7 +31,8 @@ async function enrolled(t: ExecutionContext, logger = silentLogger) {
 
 const mode = async (path: string) => (await stat(path)).mode & 0o777;
 
-test('When a terminal is enrolled, its profile pins the card certificate and holds its own broker login, 0600, and the gateway keeps only a hash', async (t) => {
+test('When a terminal is enrolled, its profile pins the card certificate and holds its own broker login, 0600, ' +
+  'and the gateway keeps only a hash', async (t) => {
   const logger = capturingLogger();
   const { profileDir, terminal, card, brokerUsersFile, broker } = await enrolled(t, logger);
   t.is(await readFile(join(profileDir, 'card.pem'), 'utf8'), derToPem(card.certificate));

@@ -68,7 +68,8 @@ test('A server leaf has serverAuth, digitalSignature and its DNS names; a client
   t.is(new Date(s.validFrom).getTime(), notBefore.getTime());
   t.is(new Date(s.validTo).getTime(), notAfter.getTime());
   t.is(ext(server, x509.KeyUsagesExtension)!.usages, x509.KeyUsageFlags.digitalSignature);
-  const client = new X509Certificate(await createClientCertificate({ subject: 'CN=terminal 1', subjectPublicKey: generateP256KeyPair().publicKey, issuer: inter }));
+  const clientDer = await createClientCertificate({ subject: 'CN=terminal 1', subjectPublicKey: generateP256KeyPair().publicKey, issuer: inter });
+  const client = new X509Certificate(clientDer);
   t.deepEqual(client.keyUsage, ['1.3.6.1.5.5.7.3.2']);
   t.true(client.verify(new X509Certificate(inter.certificate).publicKey));
 });
@@ -99,7 +100,12 @@ test('Keys other than P-256, a mismatched issuer key and an empty validity are r
   const refused = [
     () => createRootCa({ subject: 'CN=x', privateKey: p384.privateKey }),
     () => createCaCertificate({ subject: 'CN=x', subjectPublicKey: p384.publicKey, issuer: root }),
-    () => createCaCertificate({ subject: 'CN=x', subjectPublicKey: generateP256KeyPair().publicKey, issuer: { ...root, privateKey: generateP256KeyPair().privateKey } }),
+    () =>
+      createCaCertificate({
+        subject: 'CN=x',
+        subjectPublicKey: generateP256KeyPair().publicKey,
+        issuer: { ...root, privateKey: generateP256KeyPair().privateKey },
+      }),
     () => createRootCa({ subject: 'CN=x', privateKey: generateP256KeyPair().privateKey, notBefore: new Date(2000), notAfter: new Date(1000) }),
     () => createServerCertificate({ subject: 'CN=x', subjectPublicKey: generateP256KeyPair().publicKey, issuer: root, dnsNames: [] }),
   ];

@@ -56,9 +56,16 @@ function call(i: SandboxIssuer, method: 'GET' | 'POST', path: string, body?: unk
 }
 
 /** A certificate for the card's key (any CA will do: the sandbox issuer pins the key it first sees for a card). */
-const cardCertificate = (key: KeyObject) => createServerCertificate({ subject: 'CN=Home card', subjectPublicKey: key, issuer: issuerCa, dnsNames: ['card.invalid'] });
+const cardCertificate = (key: KeyObject) =>
+  createServerCertificate({ subject: 'CN=Home card', subjectPublicKey: key, issuer: issuerCa, dnsNames: ['card.invalid'] });
 
-const loadBody = (over: Record<string, unknown> = {}) => ({ cardId: CARD_ID, amount: 1_200, currency: 'EUR', challenge: randomBytes(16).toString('base64'), ...over });
+const loadBody = (over: Record<string, unknown> = {}) => ({
+  cardId: CARD_ID,
+  amount: 1_200,
+  currency: 'EUR',
+  challenge: randomBytes(16).toString('base64'),
+  ...over,
+});
 
 test('A load for a household card answers an authorization bound to the challenge and signed with the load key', async (t) => {
   const i = await issuer();
@@ -156,8 +163,12 @@ test('When a commit brings a receipt that is not the card\'s for that reservatio
   const fx = await purseFixture(t, { storage: 'memory', purse: { issuerLoadKey: pki.loadPublicKey } });
   const i = await issuer([fx.cardId]);
   await fx.card.verifyPin1(PINS.pin1);
-  const first = await call(i, 'POST', '/v1/loads', loadBody({ cardId: fx.cardId, amount: 1_000, challenge: (await fx.card.loadChallenge()).toString('base64') }));
-  const receipt = await fx.card.load({ authorization: Buffer.from(first.body.authorization as string, 'base64'), signature: Buffer.from(first.body.signature as string, 'base64') });
+  const challenge = (await fx.card.loadChallenge()).toString('base64');
+  const first = await call(i, 'POST', '/v1/loads', loadBody({ cardId: fx.cardId, amount: 1_000, challenge }));
+  const receipt = await fx.card.load({
+    authorization: Buffer.from(first.body.authorization as string, 'base64'),
+    signature: Buffer.from(first.body.signature as string, 'base64'),
+  });
   const other = await call(i, 'POST', '/v1/loads', loadBody({ cardId: fx.cardId, amount: 1_000 }));
   const cert = (await cardCertificate(fx.cardKey)).toString('base64');
   const stranger = (await cardCertificate(generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey)).toString('base64');

@@ -186,7 +186,9 @@ test('A cancel authorization for a paid order is signed by the market signing ke
   await present(m, paid(order));
   const answer = await askCancel(m, paid(order));
   t.is(answer.status, 200, JSON.stringify(answer.body));
-  const [authorization, signature, certificate] = (['authorization', 'signature', 'certificate'] as const).map((k) => Buffer.from(answer.body[k] as string, 'base64'));
+  const [authorization, signature, certificate] = (['authorization', 'signature', 'certificate'] as const).map((k) =>
+    Buffer.from(answer.body[k] as string, 'base64'),
+  );
   const cert = new X509Certificate(certificate!);
   const marketCa = new X509Certificate(fixture.market.caCertificate);
   t.true(cert.checkIssued(marketCa) && cert.verify(marketCa.publicKey), 'issued by the market CA');
@@ -215,12 +217,18 @@ test('When a cancel request is not signed by the card that paid, the market sign
   await expectRefused(await anonymous(m, 'POST', path, { cancelRequest: cancelBody(paid(order)).cancelRequest }), 400, 'bad-request', 'no card certificate');
   await expectRefused(await askCancel(m, paid(order), generateP256KeyPair().privateKey), 401, 'request-signature-invalid', 'signed by another key');
   const otherKeys = generateP256KeyPair();
-  const otherCard = await certifyCardKey({ subject: 'CN=home card 0002', cardPublicKey: otherKeys.publicKey.export({ type: 'spki', format: 'der' }), issuer: fixture.issuer });
-  await expectRefused(await askCancel(m, paid(order), otherKeys.privateKey, otherCard), 403, 'not-the-payer', 'another trusted card claiming the payer\'s card id and seq');
+  const otherCard = await certifyCardKey({
+    subject: 'CN=home card 0002',
+    cardPublicKey: otherKeys.publicKey.export({ type: 'spki', format: 'der' }),
+    issuer: fixture.issuer,
+  });
+  const claim = await askCancel(m, paid(order), otherKeys.privateKey, otherCard);
+  await expectRefused(claim, 403, 'not-the-payer', 'another trusted card claiming the payer\'s card id and seq');
   const rogue = (await createCardChain('rogue issuer')).card;
   await expectRefused(await askCancel(m, paid(order), rogue.privateKey, rogue.certificate), 401, 'card-untrusted', 'a card certificate from another issuer');
   await expectRefused(await askCancel(m, paid(order, { market: 'elsewhere.example' })), 422, 'request-mismatch', 'a request for another market');
-  await expectRefused(await anonymous(m, 'POST', '/payment-api/orders/ord-other/cancel', cancelBody(paid(order))), 422, 'request-mismatch', 'a request for another order');
+  const otherOrder = await anonymous(m, 'POST', '/payment-api/orders/ord-other/cancel', cancelBody(paid(order)));
+  await expectRefused(otherOrder, 422, 'request-mismatch', 'a request for another order');
   t.is(m.orders.get(order.orderId)?.status, 'paid');
 });
 
@@ -232,7 +240,11 @@ test('When the market did not accept a decision, the card that made it gets a re
   const answer = await askCancel(m, refused);
   t.is(answer.status, 200, JSON.stringify(answer.body));
   const authorization = Buffer.from(answer.body.authorization as string, 'base64');
-  t.deepEqual(parseCancelAuthorization(authorization), { cardId: CARD_ID, seq: 7, orderId: order.orderId, amount: order.amount + 1, currency: 'EUR' }, 'the record\'s own amount goes back');
+  t.deepEqual(
+    parseCancelAuthorization(authorization),
+    { cardId: CARD_ID, seq: 7, orderId: order.orderId, amount: order.amount + 1, currency: 'EUR' },
+    'the record\'s own amount goes back',
+  );
   t.deepEqual(await askCancel(m, refused), answer, 'asking again answers the same');
   t.is(m.orders.get(order.orderId)?.status, 'open', 'the order itself is untouched');
   const never = paid(order, { seq: 8 });
@@ -244,7 +256,9 @@ test('When the market did not accept a decision, the card that made it gets a re
 test('A market without a signer has no payment API, and a signer that is a CA or names another market is refused at start-up', async (t) => {
   const m = await market({ signer: undefined });
   t.is((await anonymous(m, 'GET', '/payment-api/orders/ord-x')).status, 404);
-  const err = await t.throwsAsync(market({ signer: { certificate: fixture.market.caCertificate, privateKey: fixture.market.caKey } }), { instanceOf: SandboxMarketOptionsError });
+  const err = await t.throwsAsync(market({ signer: { certificate: fixture.market.caCertificate, privateKey: fixture.market.caKey } }), {
+    instanceOf: SandboxMarketOptionsError,
+  });
   t.deepEqual(err?.problems, ['signer.certificate must not be a CA', 'signer.certificate must name the market localhost as a dNSName']);
 });
 
@@ -256,5 +270,8 @@ test('The market PKI keeps an owner-only signing key whose certificate is a digi
   t.is(cert.getExtension(x509.ExtendedKeyUsageExtension), null);
   t.deepEqual(cert.getExtension(x509.SubjectAlternativeNameExtension)!.names.toJSON(), [{ type: 'dns', value: 'localhost' }]);
   t.true(new X509Certificate(fixture.market.signingCertificate).checkPrivateKey(fixture.market.signingKey));
-  t.notDeepEqual(createPublicKey(fixture.market.signingKey).export({ format: 'der', type: 'spki' }), createPublicKey(fixture.market.serverKey).export({ format: 'der', type: 'spki' }));
+  t.notDeepEqual(
+    createPublicKey(fixture.market.signingKey).export({ format: 'der', type: 'spki' }),
+    createPublicKey(fixture.market.serverKey).export({ format: 'der', type: 'spki' }),
+  );
 });

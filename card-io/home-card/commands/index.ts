@@ -1,7 +1,9 @@
 /**
  * Every home-card command, by name, in one plain map (as Zigbee2MQTT's
- * `requestLookup`): no decorators, no reflection. A new command is one new
- * file in this folder plus one entry here. `name` is what logs and errors say.
+ * `requestLookup`): no decorators, no reflection. The driver (home-card.ts)
+ * sends every command through this map, `run(homeCardCommands.pay, request)`,
+ * so build, parse and the logged name cannot drift apart. A new command is
+ * one new file in this folder plus one entry here.
  */
 import { ACTIVATE, buildActivate, parseActivate } from './activate.js';
 import {
@@ -18,7 +20,19 @@ import {
 import { FACTORY_RESET, buildFactoryReset, parseFactoryReset } from './factory-reset.js';
 import { GENERATE_KEY_PAIR, buildGenerateKeyPair, parseGenerateKeyPair } from './generate-key-pair.js';
 import { GET_CHALLENGE, buildGetChallenge, parseGetChallenge } from './get-challenge.js';
-import { GET_DATA, buildGetData, parseGetData } from './get-data.js';
+import { cardCommand } from './card-command.js';
+import { DataTag } from './data-objects.js';
+import {
+  GET_DATA,
+  buildGetData,
+  parseCardId,
+  parseCertificate,
+  parseLifeCycle,
+  parsePublicKey,
+  parseRetryCounters,
+  parseTrustAnchors,
+  parseVersion,
+} from './get-data.js';
 import { CANCEL, buildCancel, parseCancel } from './cancel.js';
 import { SIGN_CANCEL_REQUEST, buildSignCancelRequest, parseSignCancelRequest } from './sign-cancel-request.js';
 import { GET_LOAD_CHALLENGE, buildGetLoadChallenge, parseGetLoadChallenge } from './load-challenge.js';
@@ -48,54 +62,50 @@ import { VERIFY_CERTIFICATE, buildVerifyCertificate, parseVerifyCertificate } fr
 import { VERIFY, buildVerifyPin, parseVerifyPin } from './verify-pin.js';
 
 export const homeCardCommands = {
-  select: { name: SELECT, build: buildSelect, parse: parseSelect },
-  getChallenge: { name: GET_CHALLENGE, build: buildGetChallenge, parse: parseGetChallenge },
-  externalAuthenticate: {
-    name: EXTERNAL_AUTHENTICATE,
-    build: buildExternalAuthenticate,
-    parse: parseExternalAuthenticate,
-  },
-  verifyPin: { name: VERIFY, build: buildVerifyPin, parse: parseVerifyPin },
-  pinStatus: { name: VERIFY, build: buildPinStatusQuery, parse: parsePinStatusQuery },
-  resetPinState: { name: VERIFY, build: buildResetPinState, parse: parseResetPinState },
-  changeReferenceData: {
-    name: CHANGE_REFERENCE_DATA,
-    build: buildChangeReferenceData,
-    parse: parseChangeReferenceData,
-  },
-  resetRetryCounter: { name: RESET_RETRY_COUNTER, build: buildResetRetryCounter, parse: parseResetRetryCounter },
-  getData: { name: GET_DATA, build: buildGetData, parse: parseGetData },
-  generateKeyPair: { name: GENERATE_KEY_PAIR, build: buildGenerateKeyPair, parse: parseGenerateKeyPair },
-  putCertificate: { name: PUT_DATA, build: buildPutCertificate, parse: parsePutData },
-  putPin: { name: PUT_DATA, build: buildPutPin, parse: parsePutData },
-  addTrustAnchor: { name: PUT_DATA, build: buildAddTrustAnchor, parse: parsePutData },
-  removeTrustAnchor: { name: PUT_DATA, build: buildRemoveTrustAnchor, parse: parsePutData },
-  activate: { name: ACTIVATE, build: buildActivate, parse: parseActivate },
-  verifyCertificate: { name: VERIFY_CERTIFICATE, build: buildVerifyCertificate, parse: parseVerifyCertificate },
-  computeSignature: { name: COMPUTE_SIGNATURE, build: buildComputeSignature, parse: parseComputeSignature },
-  signSessionCertificate: {
-    name: SIGN_SESSION_CERTIFICATE,
-    build: buildSignSessionCertificate,
-    parse: parseSignSessionCertificate,
-  },
-  factoryReset: { name: FACTORY_RESET, build: buildFactoryReset, parse: parseFactoryReset },
-  putIssuerKey: { name: PUT_DATA, build: buildPutIssuerKey, parse: parsePutData },
-  putPurseParameters: { name: PUT_DATA, build: buildPutPurseParameters, parse: parsePutData },
-  putInitialBalance: { name: PUT_DATA, build: buildPutInitialBalance, parse: parsePutData },
-  purseStatus: { name: GET_DATA, build: buildPurseStatus, parse: parsePurseStatus },
-  purseLog: { name: GET_DATA, build: buildPurseLog, parse: parsePurseLog },
-  lastLoadReceipt: { name: GET_DATA, build: buildLastLoadReceipt, parse: parseLastLoadReceipt },
-  pay: { name: PAY, build: buildPay, parse: parsePay },
-  cancel: { name: CANCEL, build: buildCancel, parse: parseCancel },
-  signCancelRequest: { name: SIGN_CANCEL_REQUEST, build: buildSignCancelRequest, parse: parseSignCancelRequest },
-  getLoadChallenge: { name: GET_LOAD_CHALLENGE, build: buildGetLoadChallenge, parse: parseGetLoadChallenge },
-  load: { name: LOAD, build: buildLoad, parse: parseLoad },
-  readRecord: { name: READ_RECORD, build: buildReadRecord, parse: parseReadRecord },
+  select: cardCommand(SELECT, buildSelect, parseSelect),
+  getChallenge: cardCommand(GET_CHALLENGE, buildGetChallenge, parseGetChallenge),
+  externalAuthenticate: cardCommand(EXTERNAL_AUTHENTICATE, buildExternalAuthenticate, parseExternalAuthenticate),
+  verifyPin: cardCommand(VERIFY, buildVerifyPin, (r, [which]) => parseVerifyPin(r, which)),
+  pinStatus: cardCommand(VERIFY, buildPinStatusQuery, (r, [which]) => parsePinStatusQuery(r, which)),
+  resetPinState: cardCommand(VERIFY, buildResetPinState, (r, [which]) => parseResetPinState(r, which)),
+  changeReferenceData: cardCommand(CHANGE_REFERENCE_DATA, buildChangeReferenceData, (r, [which]) => parseChangeReferenceData(r, which)),
+  resetRetryCounter: cardCommand(RESET_RETRY_COUNTER, buildResetRetryCounter, parseResetRetryCounter),
+  // GET DATA, one entry per data object: each has its own parser (data-objects.ts).
+  cardId: cardCommand(GET_DATA, () => buildGetData(DataTag.CardId), parseCardId),
+  version: cardCommand(GET_DATA, () => buildGetData(DataTag.Version), parseVersion),
+  lifeCycle: cardCommand(GET_DATA, () => buildGetData(DataTag.LifeCycle), parseLifeCycle),
+  retryCounters: cardCommand(GET_DATA, () => buildGetData(DataTag.RetryCounters), parseRetryCounters),
+  publicKey: cardCommand(GET_DATA, () => buildGetData(DataTag.PublicKey), parsePublicKey),
+  certificate: cardCommand(GET_DATA, () => buildGetData(DataTag.Certificate), parseCertificate),
+  trustAnchors: cardCommand(GET_DATA, () => buildGetData(DataTag.TrustAnchors), parseTrustAnchors),
+  generateKeyPair: cardCommand(GENERATE_KEY_PAIR, buildGenerateKeyPair, parseGenerateKeyPair),
+  putCertificate: cardCommand(PUT_DATA, buildPutCertificate, parsePutData),
+  putPin: cardCommand(PUT_DATA, buildPutPin, parsePutData),
+  addTrustAnchor: cardCommand(PUT_DATA, buildAddTrustAnchor, parsePutData),
+  removeTrustAnchor: cardCommand(PUT_DATA, buildRemoveTrustAnchor, parsePutData),
+  activate: cardCommand(ACTIVATE, buildActivate, parseActivate),
+  verifyCertificate: cardCommand(VERIFY_CERTIFICATE, buildVerifyCertificate, parseVerifyCertificate),
+  computeSignature: cardCommand(COMPUTE_SIGNATURE, buildComputeSignature, parseComputeSignature),
+  signSessionCertificate: cardCommand(SIGN_SESSION_CERTIFICATE, buildSignSessionCertificate, parseSignSessionCertificate),
+  factoryReset: cardCommand(FACTORY_RESET, buildFactoryReset, parseFactoryReset),
+  putIssuerKey: cardCommand(PUT_DATA, buildPutIssuerKey, parsePutData),
+  putPurseParameters: cardCommand(PUT_DATA, buildPutPurseParameters, parsePutData),
+  putInitialBalance: cardCommand(PUT_DATA, buildPutInitialBalance, parsePutData),
+  purseStatus: cardCommand(GET_DATA, buildPurseStatus, parsePurseStatus),
+  purseLog: cardCommand(GET_DATA, buildPurseLog, parsePurseLog),
+  lastLoadReceipt: cardCommand(GET_DATA, buildLastLoadReceipt, parseLastLoadReceipt),
+  pay: cardCommand(PAY, buildPay, parsePay),
+  cancel: cardCommand(CANCEL, buildCancel, parseCancel),
+  signCancelRequest: cardCommand(SIGN_CANCEL_REQUEST, buildSignCancelRequest, parseSignCancelRequest),
+  getLoadChallenge: cardCommand(GET_LOAD_CHALLENGE, buildGetLoadChallenge, parseGetLoadChallenge),
+  load: cardCommand(LOAD, buildLoad, parseLoad),
+  readRecord: cardCommand(READ_RECORD, buildReadRecord, parseReadRecord),
 } as const;
 
 export type HomeCardCommand = keyof typeof homeCardCommands;
 
 export * from './activate.js';
+export * from './card-command.js';
 export * from './cancel.js';
 export * from './sign-cancel-request.js';
 export * from './change-reference-data.js';

@@ -19,14 +19,22 @@ export interface DemoResult {
   catalogueItems: number;
 }
 
-export async function runDemoWalkthrough(o: { profileDir: string; market: string; pins: CardPins; cardCertificate: Buffer; say: (l: string) => void }): Promise<DemoResult> {
+export async function runDemoWalkthrough(o: {
+  profileDir: string;
+  market: string;
+  pins: CardPins;
+  cardCertificate: Buffer;
+  say: (l: string) => void;
+}): Promise<DemoResult> {
   const profile = await loadTerminalProfile(o.profileDir);
   const access = new AccessCard(profile, async (which) => (which === 'PIN1' ? o.pins.pin1 : o.pins.pin2));
   await access.unlock();
   o.say(`terminal "${profile.name}" unlocked the home card with PIN1`);
   const session = await access.authorize(o.market);
-  o.say(`the gateway authenticated to "${o.market}" with the card (PIN2) and handed over the session (${session.session.length}-byte SSL_SESSION, client "${session.clientSubject}")`);
-  const who = JSON.parse((await marketRequest(session, { method: 'GET', path: '/whoami' })).body.toString('utf8')) as { resumed: boolean; clientSubject: string | null; clientIssuer: string | null };
+  o.say(`the gateway authenticated to "${o.market}" with the card (PIN2) and handed over the session (${session.session.length}-byte SSL_SESSION, client ` +
+    `"${session.clientSubject}")`);
+  const whoami = await marketRequest(session, { method: 'GET', path: '/whoami' });
+  const who = JSON.parse(whoami.body.toString('utf8')) as { resumed: boolean; clientSubject: string | null; clientIssuer: string | null };
   const cardSubject = new X509Certificate(o.cardCertificate).subject.split('\n').join(',');
   o.say(`the terminal resumed the session itself: the market saw resumed=${who.resumed}, client "${who.clientSubject}" issued by "${who.clientIssuer}"`);
   const catalogue = JSON.parse((await marketRequest(session, { method: 'GET', path: '/catalog' })).body.toString('utf8')) as { items?: unknown[] };

@@ -22,6 +22,7 @@ import { startSandboxIssuer, type SandboxIssuer } from '../issuer/index.js';
 import { startEmbeddedBroker } from '../../../gateway/notify/embedded-broker.js';
 import { primeMailbox } from '../../../gateway/notify/prime-mailbox.js';
 import { BROKER_USERS_FILE } from '../../../gateway/notify/broker-users.js';
+import { DEFAULT_MQTT_CLIENT_ID, DEFAULT_TOPIC_PREFIX } from '../../../gateway/notify/mqtt-options.js';
 import { ensureGatewayBrokerUser, terminalBrokerLogins } from './sandbox-mail.js';
 import { Registry } from '../../../gateway/registry/index.js';
 import { dataPath } from '../../../gateway/config/gateway-config.js';
@@ -93,7 +94,9 @@ export async function startSandboxHousehold(o: StartSandboxOptions): Promise<San
     const conn = await connectHomeCard({ device: cardDevice, logger });
     try {
       const purse = { ...SANDBOX_PURSE, issuerLoadKey: issuerPki.loadPublicKey };
-      if (await ensurePersonalized(conn.card, files, [marketPki.caCertificate], purse)) say('card personalized: key generated on the card, certified by the issuer, PINs set, purse with 100.00 EUR, locked');
+      if (await ensurePersonalized(conn.card, files, [marketPki.caCertificate], purse)) {
+        say('card personalized: key generated on the card, certified by the issuer, PINs set, purse with 100.00 EUR, locked');
+      }
       await ensureMarketAnchor(conn.card, files, marketPki.caCertificate);
     } finally {
       await conn.close();
@@ -103,7 +106,14 @@ export async function startSandboxHousehold(o: StartSandboxOptions): Promise<San
     const cardId = cardInfo.cardId ?? 'unknown';
     const household = `household-${cardId}`;
     if (!(await exists(join(dataDir, 'pki', 'issuer-credential.pem')))) await issueHouseholdCredential(files.issuer, household, { dir: join(dataDir, 'pki') });
-    const issuer = await startSandboxIssuer({ port: ports.issuer, serverCert: issuerPki.serverCertificate, serverKey: issuerPki.serverKey, clientCa: files.issuer.certificate, loadKey: issuerPki.loadKey, accounts: [{ household, cards: [cardId], balance: 1_000_000, currency: 'EUR' }] });
+    const issuer = await startSandboxIssuer({
+      port: ports.issuer,
+      serverCert: issuerPki.serverCertificate,
+      serverKey: issuerPki.serverKey,
+      clientCa: files.issuer.certificate,
+      loadKey: issuerPki.loadKey,
+      accounts: [{ household, cards: [cardId], balance: 1_000_000, currency: 'EUR' }],
+    });
     stops.push(() => issuer.stop());
     say(`sandbox issuer at ${issuer.url} (household account 10000.00 EUR)`);
     let mqttUrl = o.mqttUrl;
@@ -111,7 +121,7 @@ export async function startSandboxHousehold(o: StartSandboxOptions): Promise<San
     const gatewayBrokerUser = await ensureGatewayBrokerUser(dataDir);
     if (!mqttUrl) {
       // Users and ACL as on the household's Mosquitto (deploy/mosquitto): no anonymous client, client ids tied to users.
-      const broker = await startEmbeddedBroker({ port: ports.mqtt, logger, passwordFile: brokerUsersFile, topicPrefix: 'homegate' });
+      const broker = await startEmbeddedBroker({ port: ports.mqtt, logger, passwordFile: brokerUsersFile, topicPrefix: DEFAULT_TOPIC_PREFIX });
       stops.push(() => broker.stop());
       mqttUrl = broker.url;
       say(`embedded MQTT broker at ${mqttUrl}`);
@@ -122,7 +132,7 @@ export async function startSandboxHousehold(o: StartSandboxOptions): Promise<San
     config.card.device = cardDevice;
     config.terminalApi.host = '127.0.0.1';
     config.terminalApi.port = ports.gateway;
-    config.mqtt = { url: mqttUrl, clientId: 'homegate-gateway', topicPrefix: 'homegate', ...gatewayBrokerUser };
+    config.mqtt = { url: mqttUrl, clientId: DEFAULT_MQTT_CLIENT_ID, topicPrefix: DEFAULT_TOPIC_PREFIX, ...gatewayBrokerUser };
     config.emoney.issuer = { url: issuer.url, caFile: 'pki/issuer-ca.pem', certFile: 'pki/issuer-credential.pem', keyFile: 'pki/issuer-credential.key' };
     const gatewayUrl = `https://localhost:${ports.gateway}`;
     await ensureSandboxRegistry({
@@ -150,7 +160,9 @@ export async function startSandboxHousehold(o: StartSandboxOptions): Promise<San
       await reg.open();
       const active = new Set(reg.listTerminals().filter((x) => x.status === 'active').map((x) => x.id));
       // Each session is opened with that terminal's own login: the broker ties its client id to it.
-      for (const login of await terminalBrokerLogins(dataDir, active)) await primeMailbox({ url: mqttUrl, terminalId: login.username, topicPrefix: config.mqtt.topicPrefix, ...login });
+      for (const login of await terminalBrokerLogins(dataDir, active)) {
+        await primeMailbox({ url: mqttUrl, terminalId: login.username, topicPrefix: config.mqtt.topicPrefix, ...login });
+      }
     }
     const gateway = await startGateway({ dataDir, config, logger });
     stops.push(() => gateway.stop());

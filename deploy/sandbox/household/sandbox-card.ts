@@ -52,7 +52,15 @@ async function adminKey(files: SandboxCardFiles): Promise<Buffer> {
 export async function ensurePersonalized(card: HomeCard, files: SandboxCardFiles, anchors: readonly Buffer[] = [], purse?: PurseSetup): Promise<boolean> {
   const { lifeCycle, cardId } = await card.select();
   if (lifeCycle === 'operational') return false;
-  await personalizeCard({ card, adminKey: await adminKey(files), issuer: files.issuer, subject: `CN=Home card ${cardId},O=homegate sandbox household`, pins: DEMO_PINS, anchors, ...(purse ? { purse } : {}) });
+  await personalizeCard({
+    card,
+    adminKey: await adminKey(files),
+    issuer: files.issuer,
+    subject: `CN=Home card ${cardId},O=homegate sandbox household`,
+    pins: DEMO_PINS,
+    anchors,
+    ...(purse ? { purse } : {}),
+  });
   return true;
 }
 

@@ -40,7 +40,8 @@ export async function ensureSandboxRegistry(o: SandboxRegistryOptions): Promise<
   if (!profile) {
     const householdCa = await loadOrCreateCa(join(o.dataDir, 'pki'), 'household-ca', 'CN=homegate household CA');
     const mail = o.mail ? { brokerUsersFile: o.mail.brokerUsersFile, ...(o.mail.cardCertificate ? { cardCertificate: o.mail.cardCertificate } : {}) } : {};
-    await enrollTerminal({ registry, householdCa, ...DEMO_TERMINAL, gatewayUrl: o.gatewayUrl, terminalsDir: join(o.dataDir, 'terminals'), logger: o.logger, ...mail });
+    const terminalsDir = join(o.dataDir, 'terminals');
+    await enrollTerminal({ registry, householdCa, ...DEMO_TERMINAL, gatewayUrl: o.gatewayUrl, terminalsDir, logger: o.logger, ...mail });
     return;
   }
   if (profile.gatewayUrl !== o.gatewayUrl) {

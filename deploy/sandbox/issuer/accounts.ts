@@ -57,7 +57,15 @@ export class AccountBook {
 
   constructor(setups: readonly IssuerAccountSetup[]) {
     for (const s of setups) {
-      this.accounts.set(s.household, { household: s.household, balance: s.balance, reserved: 0, currency: s.currency, cards: [...s.cards], loads: [], reservations: [] });
+      this.accounts.set(s.household, {
+        household: s.household,
+        balance: s.balance,
+        reserved: 0,
+        currency: s.currency,
+        cards: [...s.cards],
+        loads: [],
+        reservations: [],
+      });
     }
   }
 

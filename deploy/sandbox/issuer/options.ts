@@ -106,7 +106,9 @@ export function resolveIssuerOptions(o: SandboxIssuerOptions): ResolvedIssuerOpt
   }
   const loadKeyOk = o.loadKey instanceof KeyObject && o.loadKey.type === 'private' && o.loadKey.asymmetricKeyDetails?.namedCurve === 'prime256v1';
   if (!loadKeyOk) problems.push('loadKey must be an EC P-256 private KeyObject');
-  if (o.reservationTtlMs !== undefined && (!Number.isSafeInteger(o.reservationTtlMs) || o.reservationTtlMs < 1)) problems.push('reservationTtlMs must be a positive integer (ms)');
+  if (o.reservationTtlMs !== undefined && (!Number.isSafeInteger(o.reservationTtlMs) || o.reservationTtlMs < 1)) {
+    problems.push('reservationTtlMs must be a positive integer (ms)');
+  }
   if (!Array.isArray(o.accounts)) problems.push('accounts must be an array');
   else problems.push(...accountProblems(o.accounts));
   if (problems.length > 0) throw new SandboxIssuerOptionsError(problems);

@@ -56,7 +56,15 @@ async function load(ctx: IssuerContext, req: IncomingMessage): Promise<unknown> 
   const signature = signAuthorization(authorization, ctx.loadKey);
   const r = ctx.accounts.reserve(account, { cardId, amount, challenge }, now, ctx.reservationTtlMs);
   ctx.logger?.info({ household: account.household, cardId, amount, id: r.id, expiresAt: r.expiresAt }, 'load reserved');
-  return { id: r.id, status: r.status, expiresAt: r.expiresAt, authorization: authorization.toString('base64'), signature: signature.toString('base64'), accountBalance: account.balance, reserved: account.reserved };
+  return {
+    id: r.id,
+    status: r.status,
+    expiresAt: r.expiresAt,
+    authorization: authorization.toString('base64'),
+    signature: signature.toString('base64'),
+    accountBalance: account.balance,
+    reserved: account.reserved,
+  };
 }
 
 async function commit(ctx: IssuerContext, req: IncomingMessage, id: string): Promise<unknown> {

@@ -1,6 +1,6 @@
 /**
  * The sandbox electronic market: an HTTPS server that behaves like the
- * markets homegate delegates to (ARCHITECTURE.md, "The delegated handshake"):
+ * markets homegate delegates to (docs/ARCHITECTURE.md, "The delegated handshake"):
  *
  * - TLS 1.3 only (RFC 8446), ALPN `http/1.1` (RFC 7301);
  * - mutual TLS: a client certificate is requested and must chain to the
@@ -49,7 +49,15 @@ function presentedCertificate(socket: TLSSocket): boolean {
 export async function startSandboxMarket(options: SandboxMarketOptions): Promise<SandboxMarket> {
   const o = resolveMarketOptions(options);
   const orders = new OrderBook();
-  const payments = { catalogue: o.catalogue, orders, serverName: o.serverName, issuerCas: o.issuerCas, signer: o.signer, logger: o.logger, clock: () => new Date() };
+  const payments = {
+    catalogue: o.catalogue,
+    orders,
+    serverName: o.serverName,
+    issuerCas: o.issuerCas,
+    signer: o.signer,
+    logger: o.logger,
+    clock: () => new Date(),
+  };
   const server = https.createServer(
     {
       cert: o.certPem,
