@@ -29,6 +29,7 @@ import { createTerminalApiServer } from './terminal-api/server.js';
 import { createProxyState } from './proxy/index.js';
 import { startPurse } from './emoney/start-purse.js';
 import { GATEWAY_VERSION } from './version.js';
+import { readSecretFile } from '../card-io/base/durable/secret-file.js';
 
 
 export interface StartGatewayOptions {
@@ -99,7 +100,7 @@ export async function startGateway(o: StartGatewayOptions): Promise<RunningGatew
     emoney: purse.manager,
     ...(config.mqtt ? { mailbox: { url: config.mqtt.url, topicPrefix: config.mqtt.topicPrefix } } : {}),
   });
-  const [cert, key, ca] = await Promise.all([config.terminalApi.certFile, config.terminalApi.keyFile, config.terminalApi.caFile].map((f) => readFile(path(f))));
+  const [cert, key, ca] = await Promise.all([readFile(path(config.terminalApi.certFile)), readSecretFile(path(config.terminalApi.keyFile)), readFile(path(config.terminalApi.caFile))]);
   const server: Server = createTerminalApiServer({
     cert: cert!,
     key: key!,

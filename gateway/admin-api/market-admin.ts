@@ -6,12 +6,12 @@
  * failure undoes the registry entry.
  */
 import { X509Certificate, createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
 import type { HomeCard } from '../../card-io/home-card/home-card.js';
 import type { Logger } from '../../card-io/base/log.js';
 import type { CardService } from '../card/card-service.js';
 import type { MarketRecord, Registry } from '../registry/index.js';
 import { ApiError } from '../terminal-api/api-error.js';
+import { readSecretFile } from '../../card-io/base/durable/secret-file.js';
 
 export interface MarketAdminOptions {
   registry: Registry;
@@ -68,7 +68,7 @@ export class MarketAdmin {
 
   private async asAdmin(fn: (card: HomeCard) => Promise<void>): Promise<void> {
     if (!this.o.adminKeyFile) throw new ApiError(409, 'conflict', 'No card admin key configured (card.adminKeyFile): markets cannot be put on the card');
-    const key = Buffer.from((await readFile(this.o.adminKeyFile, 'utf8')).trim(), 'hex');
+    const key = Buffer.from((await readSecretFile(this.o.adminKeyFile)).toString('utf8').trim(), 'hex');
     try {
       await this.o.cards.exclusive(async (card) => {
         await card.select();

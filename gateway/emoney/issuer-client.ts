@@ -11,6 +11,7 @@ import { EmoneyError } from './emoney-error.js';
 import { httpsJson, PeerError } from './https-json.js';
 import type { ZodType } from 'zod';
 import { loadReservationSchema } from './peer-answers.js';
+import { readSecretFile } from '../../card-io/base/durable/secret-file.js';
 
 export interface IssuerClientOptions {
   url: string;
@@ -33,7 +34,7 @@ export class IssuerClient {
   constructor(private readonly o: IssuerClientOptions) {}
 
   private async call<T>(method: 'GET' | 'POST', path: string, body?: unknown, schema?: ZodType<T>): Promise<T> {
-    this.files ??= Promise.all([readFile(this.o.caFile), readFile(this.o.certFile), readFile(this.o.keyFile)]);
+    this.files ??= Promise.all([readFile(this.o.caFile), readFile(this.o.certFile), readSecretFile(this.o.keyFile)]);
     const [ca, cert, key] = await this.files;
     return httpsJson<T>({
       url: new URL(path, this.o.url).href,

@@ -4,7 +4,6 @@
  * client, the e-money manager; reconciles with the card at start and on each
  * card insertion, and presents unacknowledged decisions periodically.
  */
-import { readFile } from 'node:fs/promises';
 import type { Logger } from '../../card-io/base/log.js';
 import type { CardService } from '../card/card-service.js';
 import type { CardSessions } from '../card/card-sessions.js';
@@ -20,6 +19,7 @@ import { EmoneyManager } from './emoney-manager.js';
 import { reconcileCard } from './emoney-reconciler.js';
 import { IssuerClient } from './issuer-client.js';
 import { LoadIntents, PaymentIntents } from './payment-intents.js';
+import { readSecretFile } from '../../card-io/base/durable/secret-file.js';
 
 export interface PurseDeps {
   dataDir: string;
@@ -33,7 +33,7 @@ export interface PurseDeps {
 }
 
 async function secret(dataDir: string, file: string | undefined): Promise<string | undefined> {
-  return file ? (await readFile(dataPath(dataDir, file), 'utf8')).trim() : undefined;
+  return file ? (await readSecretFile(dataPath(dataDir, file))).toString('utf8').trim() : undefined;
 }
 
 export async function startPurse(d: PurseDeps): Promise<{ manager: EmoneyManager; notifier: Notifier; guard: ArchiveGuard; stop(): Promise<void> }> {
