@@ -7,6 +7,7 @@ import { createPrivateKey, type KeyObject } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createRootCa, derToPem, generateP256KeyPair, pemToDer, type IssuingCa } from './pki/index.js';
+import { readSecretFile, SecretFileError } from '../card-io/base/durable/secret-file.js';
 
 export interface StoredCa extends IssuingCa {
   certificate: Buffer;
@@ -18,10 +19,12 @@ export async function loadOrCreateCa(dir: string, name: string, subject: string)
   const certificatePath = join(dir, `${name}.pem`);
   const keyPath = join(dir, `${name}.key`);
   try {
-    const [certPem, keyPem] = await Promise.all([readFile(certificatePath, 'utf8'), readFile(keyPath, 'utf8')]);
+    // The CA key only from a file no one else may read (secret-file.ts).
+    const [certPem, keyPem] = await Promise.all([readFile(certificatePath, 'utf8'), readSecretFile(keyPath)]);
     return { certificate: pemToDer(certPem), privateKey: createPrivateKey(keyPem), certificatePath };
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+    const cause = e instanceof SecretFileError ? (e.cause as NodeJS.ErrnoException | undefined) : (e as NodeJS.ErrnoException);
+    if (cause?.code !== 'ENOENT') throw e;
   }
   await mkdir(dir, { recursive: true, mode: 0o700 });
   const { privateKey } = generateP256KeyPair();
