@@ -5,7 +5,7 @@
  */
 import { Agent, request } from 'node:https';
 import { AccessCardError } from './access-card-error.js';
-import { signRequest } from './request-signer.js';
+import { SIGNED_REQUEST_CONTENT_TYPE, signRequest } from './request-signer.js';
 import type { TerminalProfile } from './terminal-profile.js';
 
 export interface GatewayClientOptions {
@@ -62,7 +62,7 @@ export class GatewayClient {
           servername: this.url.hostname,
           agent: this.agent,
           timeout: timeoutMs,
-          headers: payload ? { 'content-type': 'application/jose', 'content-length': Buffer.byteLength(payload) } : {},
+          headers: payload ? { 'content-type': SIGNED_REQUEST_CONTENT_TYPE, 'content-length': Buffer.byteLength(payload) } : {},
         },
         (res) => {
           const chunks: Buffer[] = [];
