@@ -31,7 +31,6 @@ import { startPurse } from './emoney/start-purse.js';
 import { GATEWAY_VERSION } from './version.js';
 import { readSecretFile } from '../card-io/base/durable/secret-file.js';
 
-
 export interface StartGatewayOptions {
   dataDir: string;
   config: GatewayConfig;
@@ -100,7 +99,11 @@ export async function startGateway(o: StartGatewayOptions): Promise<RunningGatew
     emoney: purse.manager,
     ...(config.mqtt ? { mailbox: { url: config.mqtt.url, topicPrefix: config.mqtt.topicPrefix } } : {}),
   });
-  const [cert, key, ca] = await Promise.all([readFile(path(config.terminalApi.certFile)), readSecretFile(path(config.terminalApi.keyFile)), readFile(path(config.terminalApi.caFile))]);
+  const [cert, key, ca] = await Promise.all([
+    readFile(path(config.terminalApi.certFile)),
+    readSecretFile(path(config.terminalApi.keyFile)),
+    readFile(path(config.terminalApi.caFile)),
+  ]);
   const server: Server = createTerminalApiServer({
     cert: cert!,
     key: key!,
@@ -145,7 +148,7 @@ export async function startGateway(o: StartGatewayOptions): Promise<RunningGatew
     const e = await enrollTerminal({ registry, householdCa, name, mail, gatewayUrl, terminalsDir: path('terminals'), logger, clock, ...mailParams });
     if (config.mqtt && e.broker) {
       await primeMailbox({ url: config.mqtt.url, terminalId: e.terminal.id, topicPrefix: config.mqtt.topicPrefix, ...e.broker }).catch((err: unknown) =>
-        logger.warn({ terminal: e.terminal.id, err: (err as Error).message }, 'could not open the terminal\'s mail session; its first mail read opens it'),
+        logger.warn({ terminal: e.terminal.id, err: (err as Error).message }, "could not open the terminal's mail session; its first mail read opens it"),
       );
     }
     return { id: e.terminal.id, name: e.terminal.name, profileDir: e.profileDir };
@@ -155,7 +158,7 @@ export async function startGateway(o: StartGatewayOptions): Promise<RunningGatew
     // Its broker login goes too (Mosquitto: after the next reload of the password file).
     if (config.mqtt) {
       await removeBrokerUser(path(BROKER_USERS_FILE), id).catch((err: unknown) =>
-        logger.warn({ terminal: id, err: (err as Error).message }, 'could not remove the revoked terminal\'s broker user'),
+        logger.warn({ terminal: id, err: (err as Error).message }, "could not remove the revoked terminal's broker user"),
       );
     }
   };

@@ -25,28 +25,50 @@ function imports(file: string): string[] {
 }
 
 function violations(dir: string, allowed: (target: string, file: string) => boolean): string[] {
-  return sources(dir).flatMap((f) => imports(f).filter((t) => !allowed(t, f)).map((t) => `${f} → ${t}`));
+  return sources(dir).flatMap((f) =>
+    imports(f)
+      .filter((t) => !allowed(t, f))
+      .map((t) => `${f} → ${t}`),
+  );
 }
 
 const under = (p: string, ...dirs: string[]) => dirs.some((d) => p === d || p.startsWith(`${d}/`));
 
 test('card-io imports nothing of the gateway, provisioning or deploy', (t) => {
-  t.deepEqual(violations('card-io', (target) => under(target, 'card-io')), []);
+  t.deepEqual(
+    violations('card-io', (target) => under(target, 'card-io')),
+    [],
+  );
 });
 
 test('card-io/base, the ground floor, imports nothing but itself', (t) => {
-  t.deepEqual(violations('card-io/base', (target) => under(target, 'card-io/base')), []);
+  t.deepEqual(
+    violations('card-io/base', (target) => under(target, 'card-io/base')),
+    [],
+  );
 });
 
 test('provisioning imports only card-io and itself', (t) => {
-  t.deepEqual(violations('provisioning', (target) => under(target, 'card-io', 'provisioning')), []);
+  t.deepEqual(
+    violations('provisioning', (target) => under(target, 'card-io', 'provisioning')),
+    [],
+  );
 });
 
-test('Only the CLI\'s sandbox command imports the sandbox; the gateway imports nothing else of deploy', (t) => {
-  t.deepEqual(violations('gateway', (target, file) => !under(target, 'deploy') || file === 'gateway/cli/sandbox-command.ts'), []);
+test("Only the CLI's sandbox command imports the sandbox; the gateway imports nothing else of deploy", (t) => {
+  t.deepEqual(
+    violations('gateway', (target, file) => !under(target, 'deploy') || file === 'gateway/cli/sandbox-command.ts'),
+    [],
+  );
 });
 
 test('The sandbox market and issuer use nothing of the gateway', (t) => {
-  t.deepEqual(violations('deploy/sandbox/market', (target) => !under(target, 'gateway')), []);
-  t.deepEqual(violations('deploy/sandbox/issuer', (target) => !under(target, 'gateway')), []);
+  t.deepEqual(
+    violations('deploy/sandbox/market', (target) => !under(target, 'gateway')),
+    [],
+  );
+  t.deepEqual(
+    violations('deploy/sandbox/issuer', (target) => !under(target, 'gateway')),
+    [],
+  );
 });

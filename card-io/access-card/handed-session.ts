@@ -46,6 +46,9 @@ export function handedSessionFromJson(j: Record<string, unknown>): HandedSession
 
 /** OpenSSL's PEM form of an SSL_SESSION, readable by `openssl s_client -sess_in`. */
 export function sessionToPem(session: Buffer): string {
-  const b64 = session.toString('base64').replace(/(.{64})/g, '$1\n').replace(/\n$/, '');
+  const b64 = session
+    .toString('base64')
+    .replace(/(.{64})/g, '$1\n')
+    .replace(/\n$/, '');
   return `-----BEGIN SSL SESSION PARAMETERS-----\n${b64}\n-----END SSL SESSION PARAMETERS-----\n`;
 }

@@ -49,7 +49,7 @@ export async function signRequest(p: SignRequestParams): Promise<string> {
   const { privateKey } = p;
   if (privateKey.type !== 'private' || privateKey.asymmetricKeyDetails?.namedCurve !== 'prime256v1') {
     // A clear error here beats a 401 signature-invalid from the gateway.
-    throw new TypeError('signRequest needs the terminal\'s EC P-256 private key');
+    throw new TypeError("signRequest needs the terminal's EC P-256 private key");
   }
   const payload: SignedRequestPayload = {
     tid: p.terminalId,
@@ -59,7 +59,5 @@ export async function signRequest(p: SignRequestParams): Promise<string> {
     path: p.path,
     body: p.body,
   };
-  return new CompactSign(new TextEncoder().encode(JSON.stringify(payload)))
-    .setProtectedHeader({ alg: SIGNED_REQUEST_ALG, kid: p.terminalId })
-    .sign(privateKey);
+  return new CompactSign(new TextEncoder().encode(JSON.stringify(payload))).setProtectedHeader({ alg: SIGNED_REQUEST_ALG, kid: p.terminalId }).sign(privateKey);
 }

@@ -23,15 +23,13 @@ export interface CommandApdu {
   readonly ne: number;
 }
 
-export function commandApdu(
-  cla: number,
-  ins: number,
-  p1: number,
-  p2: number,
-  data: Uint8Array = Buffer.alloc(0),
-  ne = 0,
-): CommandApdu {
-  for (const [name, v] of [['CLA', cla], ['INS', ins], ['P1', p1], ['P2', p2]] as const) {
+export function commandApdu(cla: number, ins: number, p1: number, p2: number, data: Uint8Array = Buffer.alloc(0), ne = 0): CommandApdu {
+  for (const [name, v] of [
+    ['CLA', cla],
+    ['INS', ins],
+    ['P1', p1],
+    ['P2', p2],
+  ] as const) {
     if (!Number.isInteger(v) || v < 0 || v > 0xff) {
       throw new CardError(CardErrorCode.MalformedApdu, `${name} must be one byte`, { [name]: v });
     }

@@ -43,9 +43,7 @@ export async function externalAuthenticate(cmd: CommandApdu, ctx: AppletContext)
   const rh = cmd.data.subarray(0, CHALLENGE_LENGTH);
   const hostCryptogram = cmd.data.subarray(CHALLENGE_LENGTH);
   const key = ctx.state.adminKey;
-  const failure = await countedCheck(ctx, 'admin', () =>
-    timingSafeEqual(adminCryptogram(key, 'HG-ADMIN-HOST', rc, rh), hostCryptogram),
-  );
+  const failure = await countedCheck(ctx, 'admin', () => timingSafeEqual(adminCryptogram(key, 'HG-ADMIN-HOST', rc, rh), hostCryptogram));
   if (failure !== null) return failure;
   ctx.session.adminAuthenticated = true;
   return ok(adminCryptogram(key, 'HG-ADMIN-CARD', rh, rc));

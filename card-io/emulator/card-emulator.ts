@@ -36,9 +36,7 @@ export async function startCardEmulator(options: CardEmulatorOptions): Promise<R
   const image = await loadCardImage(options.imagePath, { logger });
   const applet = createHomeCardApplet({ store: image, logger: logger.child({ channel: 'applet' }) });
   const slowMs = options.slowMs ?? 0;
-  const processor = slowMs
-    ? { process: async (apdu: Buffer) => (await new Promise((r) => setTimeout(r, slowMs)), applet.process(apdu)) }
-    : applet;
+  const processor = slowMs ? { process: async (apdu: Buffer) => (await new Promise((r) => setTimeout(r, slowMs)), applet.process(apdu)) } : applet;
   const link = openCardSideLink(options.device, { ...options.link, logger: logger.child({ channel: 'link' }) });
   const engine = new T1CardEngine({ ...options.t1, link, logger: logger.child({ channel: 't1' }), processor });
   const unsubscribe = link.onStatus((status) => {

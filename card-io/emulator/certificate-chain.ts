@@ -25,9 +25,7 @@ export const RejectReason = {
 } as const;
 export type RejectReason = (typeof RejectReason)[keyof typeof RejectReason];
 
-export type ChainResult =
-  | { ok: true; leafFingerprint: Buffer; dnsNames: string[] }
-  | { ok: false; reason: RejectReason };
+export type ChainResult = { ok: true; leafFingerprint: Buffer; dnsNames: string[] } | { ok: false; reason: RejectReason };
 
 export function sha256(der: Buffer): Buffer {
   return createHash('sha256').update(der).digest();

@@ -46,10 +46,12 @@ export function select(cmd: CommandApdu, ctx: AppletContext): Reply {
 }
 
 function retryCounters(s: CardState): Buffer {
-  return Buffer.from((['pin1', 'pin2', 'puk', 'admin'] as const).flatMap((ref) => {
-    const c = getCounter(s, ref);
-    return [c.left, c.max];
-  }));
+  return Buffer.from(
+    (['pin1', 'pin2', 'puk', 'admin'] as const).flatMap((ref) => {
+      const c = getCounter(s, ref);
+      return [c.left, c.max];
+    }),
+  );
 }
 
 /** The value of a GET DATA tag; undefined when unknown or absent. */

@@ -12,15 +12,7 @@
  */
 import { createHash, createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
 import { CardError, CardErrorCode } from '../errors.js';
-import {
-  ADMIN_KEY_LENGTH,
-  CARD_ID_LENGTH,
-  LifeCycle,
-  MAX_TRUST_ANCHORS,
-  type CardState,
-  type PinRecord,
-  type RetryCounter,
-} from './card-state.js';
+import { ADMIN_KEY_LENGTH, CARD_ID_LENGTH, LifeCycle, MAX_TRUST_ANCHORS, type CardState, type PinRecord, type RetryCounter } from './card-state.js';
 import { purseFromJson, purseToJson } from './purse-image-codec.js';
 
 const FORMAT = 'homegate-card-image';
@@ -44,8 +36,7 @@ export function encodeImage(s: CardState): Buffer {
     pin2: pinToJson(s.pin2),
     puk: pinToJson(s.puk),
     keyPair: s.keyPair && {
-      privateKey: createPrivateKey({ key: s.keyPair.privateKeyPkcs8, format: 'der', type: 'pkcs8' })
-        .export({ type: 'pkcs8', format: 'pem' }),
+      privateKey: createPrivateKey({ key: s.keyPair.privateKeyPkcs8, format: 'der', type: 'pkcs8' }).export({ type: 'pkcs8', format: 'pem' }),
       publicKey: b64(s.keyPair.publicKeySpki),
     },
     certificate: s.certificate && b64(s.certificate),

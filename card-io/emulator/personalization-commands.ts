@@ -13,14 +13,7 @@ import { createPublicKey, generateKeyPairSync } from 'node:crypto';
 import { SW } from '../apdu/status-words.js';
 import type { CommandApdu } from '../apdu/command-apdu.js';
 import { ok, p1p2, status, type AppletContext, type Reply } from './applet-context.js';
-import {
-  clearPin1,
-  DEFAULT_TRIES,
-  factoryResetState,
-  LifeCycle,
-  MAX_TRUST_ANCHORS,
-  type PinRef,
-} from './card-state.js';
+import { clearPin1, DEFAULT_TRIES, factoryResetState, LifeCycle, MAX_TRUST_ANCHORS, type PinRef } from './card-state.js';
 import { sha256 } from './certificate-chain.js';
 import { parseCertificate } from './certificate-parse.js';
 import { Tag } from './data-commands.js';

@@ -67,11 +67,7 @@ export async function cancel(cmd: CommandApdu, ctx: AppletContext): Promise<Repl
     return reject(signer.reason);
   }
   if (!verifiesWith(signer.publicKey, authBytes, signature)) return reject(RejectReason.BadSignature);
-  const matches =
-    auth.cardId.equals(cardId) &&
-    auth.orderId === record.orderId &&
-    auth.amount === record.amount &&
-    auth.currency === record.currency;
+  const matches = auth.cardId.equals(cardId) && auth.orderId === record.orderId && auth.amount === record.amount && auth.currency === record.currency;
   if (!matches) return status(SW.WRONG_DATA);
   if (record.status === RecordStatus.Cancelled) return status(SW.CONDITIONS_NOT_SATISFIED);
   const counter = nextCounter(purse);

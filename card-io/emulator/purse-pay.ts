@@ -23,16 +23,7 @@ import type { CommandApdu } from '../apdu/command-apdu.js';
 import { ok, p1p2, status, type AppletContext, type Reply } from './applet-context.js';
 import { clearRelease } from './card-state.js';
 import { encodeSignedRecord, signRecord } from './purse-records.js';
-import {
-  appendOrderKey,
-  appendRecord,
-  MAX_ORDER_ID_BYTES,
-  MAX_ROLLBACK_SECONDS,
-  nextCounter,
-  orderKey,
-  RecordStatus,
-  SECONDS_PER_DAY,
-} from './purse-state.js';
+import { appendOrderKey, appendRecord, MAX_ORDER_ID_BYTES, MAX_ROLLBACK_SECONDS, nextCounter, orderKey, RecordStatus, SECONDS_PER_DAY } from './purse-state.js';
 import { PurseTag, readCurrency, readExactTlvs, readTime, readU64, readUtf8 } from './purse-tlv.js';
 
 interface PaymentData {

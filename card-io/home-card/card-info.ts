@@ -22,9 +22,14 @@ export function subjectOf(certificate: Buffer | undefined): string | undefined {
     // Node prints one RDN per line; one line reads better in logs and tables.
     return new X509Certificate(certificate).subject.split('\n').join(', ');
   } catch (cause) {
-    throw new CardError(CardErrorCode.MalformedApdu, 'GET DATA answered a certificate that does not parse', {
-      command: GET_DATA,
-      length: certificate.length,
-    }, { cause });
+    throw new CardError(
+      CardErrorCode.MalformedApdu,
+      'GET DATA answered a certificate that does not parse',
+      {
+        command: GET_DATA,
+        length: certificate.length,
+      },
+      { cause },
+    );
   }
 }

@@ -40,14 +40,7 @@ export interface LoadReceipt {
   bytes: Buffer;
 }
 
-const RECEIPT_TAGS = [
-  PurseTag.CardId,
-  PurseTag.Seq,
-  PurseTag.Amount,
-  PurseTag.Currency,
-  PurseTag.Challenge,
-  PurseTag.Balance,
-] as const;
+const RECEIPT_TAGS = [PurseTag.CardId, PurseTag.Seq, PurseTag.Amount, PurseTag.Currency, PurseTag.Challenge, PurseTag.Balance] as const;
 
 /** Parse a load receipt; throws CardError(MalformedApdu). Does not verify. */
 export function parseLoadReceipt(bytes: Uint8Array): LoadReceipt {

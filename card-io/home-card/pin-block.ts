@@ -33,8 +33,7 @@ const DIGITS_RANGE: Readonly<Record<PinBlockKind, { min: number; max: number; te
 /** Throws CardError(InvalidArgument) unless `pin` is a well-formed value of this kind. */
 export function validatePin(kind: PinBlockKind, pin: unknown): asserts pin is string {
   const range = DIGITS_RANGE[kind];
-  const ok =
-    typeof pin === 'string' && /^[0-9]+$/.test(pin) && pin.length >= range.min && pin.length <= range.max;
+  const ok = typeof pin === 'string' && /^[0-9]+$/.test(pin) && pin.length >= range.min && pin.length <= range.max;
   if (!ok) {
     throw new CardError(CardErrorCode.InvalidArgument, `${kind} must be ${range.text}`, { pin: kind });
   }

@@ -15,7 +15,6 @@ import { CardError, CardErrorCode } from '../errors.js';
 
 export { PurseTag } from './purse-tags.js';
 
-
 /** Minor units: a number up to 2^53 − 1, a bigint above. */
 export type MinorUnits = number | bigint;
 

@@ -10,13 +10,7 @@ import { CardError, CardErrorCode, type CardErrorContext } from '../errors.js';
 export type Credential = 'PIN1' | 'PIN2' | 'PUK' | 'ADMIN';
 
 /** Why VERIFY CERTIFICATE rejected a chain (PROTOCOL.md, reason byte after SW 6300). */
-export type CertificateRejectionReason =
-  | 'untrusted'
-  | 'bad-signature'
-  | 'expired'
-  | 'not-a-ca'
-  | 'wrong-usage'
-  | 'malformed';
+export type CertificateRejectionReason = 'untrusted' | 'bad-signature' | 'expired' | 'not-a-ca' | 'wrong-usage' | 'malformed';
 
 export const CERTIFICATE_REJECTION_REASONS: Readonly<Record<number, CertificateRejectionReason>> = {
   0x01: 'untrusted',
@@ -43,14 +37,8 @@ const CREDENTIAL_TEXT: Readonly<Record<Credential, string>> = {
 
 /** Simple rows: one status word, one code, one message. */
 const SIMPLE: ReadonlyMap<number, { code: CardErrorCode; text: string }> = new Map([
-  [
-    SW.SECURITY_STATUS_NOT_SATISFIED,
-    { code: CardErrorCode.SecurityStatusNotSatisfied, text: 'security status not satisfied' },
-  ],
-  [
-    SW.CONDITIONS_NOT_SATISFIED,
-    { code: CardErrorCode.ConditionsNotSatisfied, text: 'conditions of use not satisfied' },
-  ],
+  [SW.SECURITY_STATUS_NOT_SATISFIED, { code: CardErrorCode.SecurityStatusNotSatisfied, text: 'security status not satisfied' }],
+  [SW.CONDITIONS_NOT_SATISFIED, { code: CardErrorCode.ConditionsNotSatisfied, text: 'conditions of use not satisfied' }],
   [SW.WRONG_DATA, { code: CardErrorCode.WrongData, text: 'wrong data' }],
   [SW.REFERENCED_DATA_NOT_FOUND, { code: CardErrorCode.NotFound, text: 'referenced data not found' }],
   [SW.FILE_NOT_FOUND, { code: CardErrorCode.NotFound, text: 'application not found' }],

@@ -46,13 +46,7 @@ export function serialTransportFactory(options: SerialTransportOptions): Transpo
   return (handlers, signal) => openSerialTransport(options.path, baudRate, checkMs, handlers, signal);
 }
 
-async function openSerialTransport(
-  path: string,
-  baudRate: number,
-  checkMs: number,
-  handlers: TransportHandlers,
-  signal?: AbortSignal,
-): Promise<Transport> {
+async function openSerialTransport(path: string, baudRate: number, checkMs: number, handlers: TransportHandlers, signal?: AbortSignal): Promise<Transport> {
   if (signal?.aborted) {
     throw new CardError(CardErrorCode.LinkOpenFailed, `Opening serial port ${path} was aborted`, { path });
   }
@@ -82,9 +76,7 @@ async function openSerialTransport(
           ),
         );
       }
-      reject(
-        new CardError(CardErrorCode.LinkOpenFailed, `Cannot open serial port ${path}`, { path, reason: err.message }, { cause: err }),
-      );
+      reject(new CardError(CardErrorCode.LinkOpenFailed, `Cannot open serial port ${path}`, { path, reason: err.message }, { cause: err }));
     });
   });
   const transport = new SerialTransport(path, port, handlers);
@@ -204,11 +196,6 @@ class SerialTransport implements Transport {
   }
 
   private disconnectedError(cause?: Error): CardError {
-    return new CardError(
-      CardErrorCode.LinkDisconnected,
-      `Serial port ${this.path} is not open`,
-      { path: this.path, reason: cause?.message },
-      { cause },
-    );
+    return new CardError(CardErrorCode.LinkDisconnected, `Serial port ${this.path} is not open`, { path: this.path, reason: cause?.message }, { cause });
   }
 }

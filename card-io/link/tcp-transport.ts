@@ -149,7 +149,8 @@ export function createTcpListener(endpoint: TcpEndpoint, logger?: Logger): TcpLi
     if (waiter) {
       const w = waiter;
       waiter = undefined;
-      return handOver(socket, w);
+      handOver(socket, w);
+      return;
     }
     held = socket;
     socket.once('close', () => {

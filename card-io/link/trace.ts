@@ -16,10 +16,7 @@ export const TRACE_MAX_BYTES = 256;
 
 export function traceBytes(logger: Logger, direction: TraceDirection, bytes: Uint8Array): void {
   if (!logger.isLevelEnabled('trace')) return;
-  logger.trace(
-    { direction, length: bytes.length, hex: hexDump(bytes, TRACE_MAX_BYTES) },
-    direction === 'out' ? '» link out' : '« link in',
-  );
+  logger.trace({ direction, length: bytes.length, hex: hexDump(bytes, TRACE_MAX_BYTES) }, direction === 'out' ? '» link out' : '« link in');
 }
 
 /** "00 c1 01 fe" for up to `maxBytes` bytes, then " … (+n bytes)". */

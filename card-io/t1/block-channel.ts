@@ -76,9 +76,7 @@ export class BlockChannel {
         // A partial frame at the deadline is a broken block, not silence.
         const partial = this.parser.flush();
         resolve(
-          partial
-            ? { type: 'invalid', reason: 'incomplete block', raw: partial.type === 'discarded' ? partial.bytes : Buffer.alloc(0) }
-            : { type: 'timeout' },
+          partial ? { type: 'invalid', reason: 'incomplete block', raw: partial.type === 'discarded' ? partial.bytes : Buffer.alloc(0) } : { type: 'timeout' },
         );
       }, timeoutMs);
       if (!keepAlive) timer.unref();

@@ -45,7 +45,7 @@ export class BlockParser {
     this.pending = this.pending.length ? Buffer.concat([this.pending, chunk]) : Buffer.from(chunk);
     const events: BlockEvent[] = [];
     const edcLen = edcLength(this.edc);
-    let p = this.pending;
+    const p = this.pending;
     let start = 0;
     let skipFrom = -1;
     const endSkip = (at: number) => {

@@ -118,7 +118,13 @@ export function matchRoute(routes: readonly JsonRoute[], method: string, path: s
     throw err;
   }
   try {
-    return { route, params: route.pattern.exec(path)!.slice(1).map((p) => decodeURIComponent(p)) };
+    return {
+      route,
+      params: route.pattern
+        .exec(path)!
+        .slice(1)
+        .map((p) => decodeURIComponent(p)),
+    };
   } catch {
     throw new HttpError(400, 'bad-request', `Malformed path ${path}`);
   }

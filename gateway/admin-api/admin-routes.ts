@@ -38,7 +38,7 @@ function str(body: Record<string, unknown>, name: string): string {
 }
 
 function pinAdmin(d: AdminRouteDeps): PinAdmin {
-  if (!d.pins) throw new ApiError(404, 'not-found', 'This gateway does not manage the card\'s PINs');
+  if (!d.pins) throw new ApiError(404, 'not-found', "This gateway does not manage the card's PINs");
   return d.pins;
 }
 

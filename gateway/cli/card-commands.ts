@@ -27,7 +27,7 @@ function intOption(min: number, max: number) {
 function addT1Options(cmd: Command): Command {
   return cmd
     .addOption(new Option('--edc <kind>', 'T=1 epilogue: lrc or crc').choices(['lrc', 'crc']).default('lrc'))
-    .option('--ifsc <bytes>', 'IFSC, the card\'s block size (1..254)', intOption(1, 254), 32)
+    .option('--ifsc <bytes>', "IFSC, the card's block size (1..254)", intOption(1, 254), 32)
     .option('--bwt-ms <ms>', 'block waiting time in ms (10..60000)', intOption(10, 60000), 1500)
     .option('--baud <rate>', 'serial line speed in bit/s (8N1)', intOption(1200, 4000000), 115200);
 }

@@ -37,14 +37,14 @@ export function registerCardPinCommands(card: Command, program: Command): void {
 
   card
     .command('unblock')
-    .description('set a new PIN1 or PIN2 with the PUK, through the running gateway; the PIN\'s tries are full again')
+    .description("set a new PIN1 or PIN2 with the PUK, through the running gateway; the PIN's tries are full again")
     .argument('<pin>', '1 (PIN1) or 2 (PIN2)', pinArg)
     .option('--json', 'machine-readable output')
     .addHelpText(
       'after',
       '\nAsks on the TTY, or reads from stdin one per line in this order:\n' +
         '  1. the PUK (8 digits)\n  2. the new PIN\n  3. the new PIN again\n' +
-        'Unblocking PIN1 ends every terminal\'s card session: terminals unlock again with the new PIN1.\n' +
+        "Unblocking PIN1 ends every terminal's card session: terminals unlock again with the new PIN1.\n" +
         'A wrong PUK costs one of its tries. Exit 0 on success, 1 on any refusal.',
     )
     .action(async (which: '1' | '2', flags: { json?: boolean }) => {
@@ -64,7 +64,7 @@ export function registerCardPinCommands(card: Command, program: Command): void {
       '\nAsks on the TTY, or reads from stdin one per line in this order:\n' +
         '  change-pin 1: current PIN1, new PIN1, new PIN1 again\n' +
         '  change-pin 2: PIN1, current PIN2, new PIN2, new PIN2 again (the card wants PIN1 first)\n' +
-        'Changing PIN1 ends every terminal\'s card session. A wrong current PIN costs a try. Exit 0 on success, 1 on any refusal.',
+        "Changing PIN1 ends every terminal's card session. A wrong current PIN costs a try. Exit 0 on success, 1 on any refusal.",
     )
     .action(async (which: '1' | '2', flags: { json?: boolean }) => {
       const name = `PIN${which}`;

@@ -30,8 +30,9 @@ function gatewayRunning(socket: string): Promise<boolean> {
 export function registerDoctorCommand(program: Command): void {
   program
     .command('doctor')
-    .description('check the registry, history, intent journals and outbox; --repair fixes what it can (exit 0 healthy, 2 damaged, 3 damage left, 4 gateway ' +
-      'running)')
+    .description(
+      'check the registry, history, intent journals and outbox; --repair fixes what it can (exit 0 healthy, 2 damaged, 3 damage left, 4 gateway ' + 'running)',
+    )
     .option('--repair', 'cut torn tails, move damaged files aside and keep their verified records (the gateway must be stopped)')
     .option('--json', 'print the report as JSON')
     .action(async (f: { repair?: boolean; json?: boolean }) => {

@@ -70,7 +70,12 @@ export function registerGatewayCommands(program: Command): void {
       const locate = async () => {
         const ca = await readFile(join(dir, 'pki', 'household-ca.pem')).catch(() => undefined);
         if (f.url) return { url: f.url, ca };
-        if (!(await access(configFile).then(() => true, () => false))) {
+        if (
+          !(await access(configFile).then(
+            () => true,
+            () => false,
+          ))
+        ) {
           throw new GatewayNotConfigured(`No gateway is set up in ${dir} (no gateway.json); run "homegate gateway init" or "npm start"`);
         }
         const { loadGatewayConfig } = await import('../config/gateway-config.js');
@@ -87,7 +92,7 @@ export function registerGatewayCommands(program: Command): void {
     .command('add')
     .argument('<name>', 'short name, [a-z0-9-]')
     .requiredOption('--url <https-url>', 'the market, e.g. https://shop.example:443')
-    .requiredOption('--ca <pem-file>', 'the market\'s trust anchor (CA certificate, PEM)')
+    .requiredOption('--ca <pem-file>', "the market's trust anchor (CA certificate, PEM)")
     .option('--json', 'machine-readable output')
     .description('register a market and put its trust anchor on the home card (admin authentication)')
     .action(async (name: string, f: { url: string; ca: string; json?: boolean }) => {
@@ -119,7 +124,7 @@ export function registerGatewayCommands(program: Command): void {
   terminals
     .command('enroll')
     .argument('<name>')
-    .requiredOption('--mail <address>', 'where this terminal\'s notifications go')
+    .requiredOption('--mail <address>', "where this terminal's notifications go")
     .option('--json', 'machine-readable output')
     .description('enroll a terminal: client certificate, registry entry, profile under <data>/terminals/<name>')
     .action(async (name: string, f: { mail: string; json?: boolean }) => {
@@ -137,7 +142,7 @@ export function registerGatewayCommands(program: Command): void {
     });
   terminals
     .command('role')
-    .description('who may cancel other terminals\' payments: owner, or member (only its own)')
+    .description("who may cancel other terminals' payments: owner, or member (only its own)")
     .argument('<id>')
     .argument('<role>', 'owner | member')
     .option('--json', 'machine-readable output')

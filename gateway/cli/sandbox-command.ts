@@ -34,7 +34,7 @@ export function registerSandboxCommand(program: Command): void {
     .command('sandbox')
     .description('run a sandbox household on this machine: card emulator, gateway, market and an enrolled demo terminal')
     .option('--card-port <port>', 'TCP port of the virtual serial line to the card', port, DEFAULT_SANDBOX_PORTS.card)
-    .option('--gateway-port <port>', 'TCP port of the gateway\'s terminal listener', port, DEFAULT_SANDBOX_PORTS.gateway)
+    .option('--gateway-port <port>', "TCP port of the gateway's terminal listener", port, DEFAULT_SANDBOX_PORTS.gateway)
     .option('--market-port <port>', 'TCP port of the sandbox market', port, DEFAULT_SANDBOX_PORTS.market)
     .option('--issuer-port <port>', 'TCP port of the sandbox e-money issuer', port, DEFAULT_SANDBOX_PORTS.issuer)
     .option('--mqtt-port <port>', 'TCP port of the embedded MQTT broker (1884: a household Mosquitto usually has 1883)', port, DEFAULT_SANDBOX_PORTS.mqtt)
@@ -68,7 +68,7 @@ export function registerSandboxCommand(program: Command): void {
           });
           const ok = demoSucceeded(result);
           process.stdout.write(
-            ok ? '\ndemo passed: the market saw a resumed session carrying the home card\'s identity\n' : `\ndemo FAILED: ${JSON.stringify(result)}\n`,
+            ok ? "\ndemo passed: the market saw a resumed session carrying the home card's identity\n" : `\ndemo FAILED: ${JSON.stringify(result)}\n`,
           );
           exitCode = ok ? 0 : 1;
           return;

@@ -77,14 +77,14 @@ export function registerTerminalCommands(program: Command): void {
       'after',
       '\nPINs are asked on the TTY, or read one per line from stdin. Only "terminal unlock" reads PIN1;\n' +
         '"session", "get", "post" and "pay" read one line, PIN2; the others read none. When this\n' +
-        'terminal\'s card session is closed, the commands that need it (session, get, post, pay, cancel,\n' +
+        "terminal's card session is closed, the commands that need it (session, get, post, pay, cancel,\n" +
         'topup, balance) fail with exit code 3 before reading any PIN: run "homegate terminal unlock" first.',
     );
   registerPurseCommands(terminal, (flags) => openAccessCard(program, flags));
   const common = (c: Command) =>
     c.option('--profile <name>', 'terminal profile under <data>/terminals (default: the only one, or "demo")').option('--json', 'machine-readable output');
 
-  common(terminal.command('unlock').description('open this terminal\'s card session with PIN1')).action(async (flags: TerminalFlags) => {
+  common(terminal.command('unlock').description("open this terminal's card session with PIN1")).action(async (flags: TerminalFlags) => {
     const { access, done } = await openAccessCard(program, flags);
     try {
       await access.unlock();
@@ -94,7 +94,7 @@ export function registerTerminalCommands(program: Command): void {
     }
   });
 
-  common(terminal.command('lock').description('close this terminal\'s card session')).action(async (flags: TerminalFlags) => {
+  common(terminal.command('lock').description("close this terminal's card session")).action(async (flags: TerminalFlags) => {
     const { access, done } = await openAccessCard(program, flags);
     try {
       await access.lock();

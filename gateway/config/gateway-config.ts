@@ -64,10 +64,7 @@ export const gatewayConfigSchema = z
     emoney: z
       .object({
         /** The e-money issuer for top-ups: its URL, its CA and the household's credential. */
-        issuer: z
-          .object({ url: z.string().url(), caFile: z.string(), certFile: z.string(), keyFile: z.string() })
-          .strict()
-          .optional(),
+        issuer: z.object({ url: z.string().url(), caFile: z.string(), certFile: z.string(), keyFile: z.string() }).strict().optional(),
         /** Household top-ups per calendar month (UTC), minor units. Default 50000. */
         householdMonthlyTopupLimit: z.number().int().min(0).default(50_000),
         /** One terminal's top-ups per calendar month (UTC), minor units. Default 20000. */

@@ -54,7 +54,9 @@ export class ArchiveGuard {
   async guard(): Promise<void> {
     const files = await this.damagedFiles();
     if (files.length === 0) return;
-    throw new EmoneyError('archive-damaged', `The gateway's archive is damaged (${files.join(', ')}); nothing was changed. Run \`homegate doctor --repair\`.`, { files: files.join(',') });
+    throw new EmoneyError('archive-damaged', `The gateway's archive is damaged (${files.join(', ')}); nothing was changed. Run \`homegate doctor --repair\`.`, {
+      files: files.join(','),
+    });
   }
 
   /** `target` with `methods` refused (before they run) while the archive is damaged. */

@@ -22,12 +22,17 @@ export function toEmoneyError(e: unknown, operation: 'pay' | 'cancel' | 'topup' 
   }
   if (isCardError(e)) {
     // The card driver refused an argument before sending anything: the request's data, not the card.
-    if (e.code === CardErrorCode.InvalidArgument) return new EmoneyError('bad-request', `The ${operation} has a field the home card cannot hold (${String(e.context.argument ?? 'argument')})`);
-    if (e.code === CardErrorCode.InsufficientFunds) return new EmoneyError('insufficient-funds', 'The purse on the home card holds too little for this payment');
-    if (e.code === CardErrorCode.LimitExceeded) return new EmoneyError('limit-exceeded', 'The home card refused: over its per-payment, daily or maximum-balance limit');
-    if (e.code === CardErrorCode.CertificateRejected) return new EmoneyError('market-untrusted', `The home card rejected the market's certificate: ${String(e.context.reason ?? '')}`);
+    if (e.code === CardErrorCode.InvalidArgument)
+      return new EmoneyError('bad-request', `The ${operation} has a field the home card cannot hold (${String(e.context.argument ?? 'argument')})`);
+    if (e.code === CardErrorCode.InsufficientFunds)
+      return new EmoneyError('insufficient-funds', 'The purse on the home card holds too little for this payment');
+    if (e.code === CardErrorCode.LimitExceeded)
+      return new EmoneyError('limit-exceeded', 'The home card refused: over its per-payment, daily or maximum-balance limit');
+    if (e.code === CardErrorCode.CertificateRejected)
+      return new EmoneyError('market-untrusted', `The home card rejected the market's certificate: ${String(e.context.reason ?? '')}`);
     if (e.code === CardErrorCode.ConditionsNotSatisfied) return new EmoneyError(refused, `The home card refused the ${operation} in its present state`);
-    if (e.code === CardErrorCode.WrongData || e.code === CardErrorCode.NotFound) return new EmoneyError(refused, `The home card refused the data it was given for the ${operation}`);
+    if (e.code === CardErrorCode.WrongData || e.code === CardErrorCode.NotFound)
+      return new EmoneyError(refused, `The home card refused the data it was given for the ${operation}`);
     if (e.code < 400) return new EmoneyError('card-absent', `The home card did not answer: ${e.message}`);
   }
   return pinError(e);

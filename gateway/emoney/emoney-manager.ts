@@ -53,7 +53,16 @@ export interface EmoneyManagerOptions {
 }
 
 export function recordFields(r: SignedRecord) {
-  return { seq: r.seq, cardId: r.cardId, market: r.market, orderId: r.orderId, amount: Number(r.amount), currency: r.currency, time: r.time.toISOString(), status: r.status };
+  return {
+    seq: r.seq,
+    cardId: r.cardId,
+    market: r.market,
+    orderId: r.orderId,
+    amount: Number(r.amount),
+    currency: r.currency,
+    time: r.time.toISOString(),
+    status: r.status,
+  };
 }
 
 type PresentOutcome = 'presented' | 'pending' | { refused: string };
@@ -134,10 +143,18 @@ export class EmoneyManager {
         const order = await this.payments.order(m, orderId);
         if (order.status !== 'open') throw new EmoneyError('order-not-payable', `Order ${orderId} is ${order.status}`);
         if (order.amount !== agreed.amount || order.currency !== agreed.currency) {
-          throw new EmoneyError('amount-mismatch', `The market asks ${order.amount} ${order.currency} for order ${orderId}, not the ${agreed.amount} ${agreed.currency} the terminal showed`);
+          throw new EmoneyError(
+            'amount-mismatch',
+            `The market asks ${order.amount} ${order.currency} for order ${orderId}, not the ${agreed.amount} ${agreed.currency} the terminal showed`,
+          );
         }
         const target = marketTarget(m);
-        const { chain } = await this.o.proxyState.chains.get({ market: target, connectTimeoutMs: this.o.marketTimeoutMs ?? 5000, logger: this.o.logger, now: this.now() });
+        const { chain } = await this.o.proxyState.chains.get({
+          market: target,
+          connectTimeoutMs: this.o.marketTimeoutMs ?? 5000,
+          logger: this.o.logger,
+          now: this.now(),
+        });
         // The first asker, for a decision the card made before a crash (attributed to who asked for it).
         const prior = await this.o.intents.find(dns, orderId);
         await this.o.intents.record({ terminalId: t.id, mail: t.mail, market: dns, orderId });
@@ -146,11 +163,15 @@ export class EmoneyManager {
           await card.verifyCertificateChain(chain.chainDer, new Date(this.now()));
           try {
             // The card debits order.amount only if it is the amount the terminal showed (DF58).
-            return { record: await card.pay({ orderId, amount: order.amount, agreedAmount: agreed.amount, currency: order.currency, time: new Date(this.now()) }), alreadyPaid: false };
+            return {
+              record: await card.pay({ orderId, amount: order.amount, agreedAmount: agreed.amount, currency: order.currency, time: new Date(this.now()) }),
+              alreadyPaid: false,
+            };
           } catch (e) {
             if (!isCardError(e, CardErrorCode.AlreadyPaid)) throw e;
             const found = await decisionOnCard(card, dns, orderId);
-            if (!found) throw new EmoneyError('already-paid', `The home card already paid order ${orderId} at ${m.name}; that decision is no longer in its log`);
+            if (!found)
+              throw new EmoneyError('already-paid', `The home card already paid order ${orderId} at ${m.name}; that decision is no longer in its log`);
             return { record: found, alreadyPaid: true };
           }
         });
@@ -177,7 +198,16 @@ export class EmoneyManager {
   private async earlierAnswer(m: MarketRecord, e: HistoryEntry, cardCert: Buffer) {
     let outcome: PresentOutcome = e.marketRefused ? { refused: e.marketRefused } : e.presented ? 'presented' : 'pending';
     if (outcome === 'pending' && e.status === 'paid') outcome = await this.present(m, e, cardCert);
-    const record = { seq: e.seq, cardId: e.cardId, market: e.market!, orderId: e.orderId!, amount: e.amount, currency: e.currency, time: e.time, status: e.status ?? 'paid' };
+    const record = {
+      seq: e.seq,
+      cardId: e.cardId,
+      market: e.market!,
+      orderId: e.orderId!,
+      amount: e.amount,
+      currency: e.currency,
+      time: e.time,
+      status: e.status ?? 'paid',
+    };
     return { record, ...presentedFields(outcome), alreadyPaid: true };
   }
 
@@ -186,7 +216,18 @@ export class EmoneyManager {
     if (!(await this.o.history.get(`${record.cardId}:decision:${record.seq}`))) {
       await this.o.history.append({ kind: 'decision', ...fields, terminalId: t.id, signedRecord: record.bytes.toString('base64'), presented: false });
     }
-    await this.o.mailer.notify(createNotification({ type: 'decision', cardId: record.cardId, seq: record.seq, terminalId: t.id, mail: t.mail, record: fields, signedRecord: record.bytes, cardCertificate: this.o.cards.certificate }));
+    await this.o.mailer.notify(
+      createNotification({
+        type: 'decision',
+        cardId: record.cardId,
+        seq: record.seq,
+        terminalId: t.id,
+        mail: t.mail,
+        record: fields,
+        signedRecord: record.bytes,
+        cardCertificate: this.o.cards.certificate,
+      }),
+    );
   }
 
   /**
@@ -240,7 +281,7 @@ export class EmoneyManager {
     const cardCert = this.o.cards.certificate;
     if (!cardId || !cardCert) throw new EmoneyError('card-absent', 'The home card is not available');
     const entry = await this.o.history.get(`${cardId}:decision:${seq}`);
-    if (!entry || !entry.market || !entry.orderId) throw new EmoneyError('decision-unknown', `No payment decision ${seq} on this card`);
+    if (!entry?.market || !entry.orderId) throw new EmoneyError('decision-unknown', `No payment decision ${seq} on this card`);
     if (entry.terminalId !== t.id && this.o.registry.getTerminal(t.id)?.role !== 'owner') {
       throw new EmoneyError('not-your-decision', `Decision ${seq} was made by another terminal; only it or an owner terminal may cancel it`);
     }
@@ -256,11 +297,18 @@ export class EmoneyManager {
       });
       const fields = recordFields(record);
       await this.o.history.update(`${cardId}:decision:${seq}`, { status: 'cancelled', signedRecord: record.bytes.toString('base64') });
-      await this.o.history.append({ kind: 'cancel', ...fields, time: new Date(this.now()).toISOString(), terminalId: t.id, signedRecord: record.bytes.toString('base64') });
+      await this.o.history.append({
+        kind: 'cancel',
+        ...fields,
+        time: new Date(this.now()).toISOString(),
+        terminalId: t.id,
+        signedRecord: record.bytes.toString('base64'),
+      });
       const mail = { type: 'cancel' as const, cardId, seq, record: fields, signedRecord: record.bytes, cardCertificate: cardCert };
       await this.o.mailer.notify(createNotification({ ...mail, terminalId: t.id, mail: t.mail }));
       const payer = entry.terminalId ? this.o.registry.getTerminal(entry.terminalId) : undefined;
-      if (payer && payer.id !== t.id && payer.mail !== t.mail) await this.o.mailer.notify(createNotification({ ...mail, copy: 'payer', terminalId: payer.id, mail: payer.mail }));
+      if (payer && payer.id !== t.id && payer.mail !== t.mail)
+        await this.o.mailer.notify(createNotification({ ...mail, copy: 'payer', terminalId: payer.id, mail: payer.mail }));
       return { record: fields };
     } catch (e) {
       throw toEmoneyError(e, 'cancel');
@@ -289,7 +337,17 @@ export class EmoneyManager {
         const counter = status.counter + 1;
         running = { cardId, counter };
         this.o.loads?.begin(cardId, counter);
-        const intent = { terminalId: t.id, mail: t.mail, cardId, amount, currency: status.currency, counter, balance: Number(status.balance) + amount, reservationId: reservation.id, challenge: challenge.toString('base64') };
+        const intent = {
+          terminalId: t.id,
+          mail: t.mail,
+          cardId,
+          amount,
+          currency: status.currency,
+          counter,
+          balance: Number(status.balance) + amount,
+          reservationId: reservation.id,
+          challenge: challenge.toString('base64'),
+        };
         try {
           await this.o.loads?.record(intent);
         } catch (e) {
@@ -306,7 +364,13 @@ export class EmoneyManager {
       });
       const { receipt, intent } = done;
       await completeLoad(settlement, { ...intent, at: new Date(this.now()).toISOString() }, receipt, new Date(this.now()));
-      const load = { cardId: receipt.cardId, counter: receipt.counter, amount: Number(receipt.amount), currency: receipt.currency, newBalance: Number(receipt.balance) };
+      const load = {
+        cardId: receipt.cardId,
+        counter: receipt.counter,
+        amount: Number(receipt.amount),
+        currency: receipt.currency,
+        newBalance: Number(receipt.balance),
+      };
       return { load };
     } catch (e) {
       throw toEmoneyError(e, 'topup');
@@ -316,12 +380,28 @@ export class EmoneyManager {
   }
 
   private settlement(): SettlementDeps {
-    return { history: this.o.history, loads: this.o.loads, mailer: this.o.mailer, issuer: this.o.issuer, cardCertificate: this.o.cards.certificate, logger: this.o.logger };
+    return {
+      history: this.o.history,
+      loads: this.o.loads,
+      mailer: this.o.mailer,
+      issuer: this.o.issuer,
+      cardCertificate: this.o.cards.certificate,
+      logger: this.o.logger,
+    };
   }
 
   async balance(t: TerminalIdentity) {
     const s = await withCard(this.o.sessions, t.id, (card) => card.purseStatus());
-    return { balance: Number(s.balance), currency: s.currency, counter: s.counter, maxBalance: Number(s.maxBalance), perPaymentLimit: Number(s.perPaymentLimit), dailyLimit: Number(s.dailyLimit), spentToday: Number(s.spentToday), ...(s.perLoadLimit === undefined ? {} : { perLoadLimit: Number(s.perLoadLimit) }) };
+    return {
+      balance: Number(s.balance),
+      currency: s.currency,
+      counter: s.counter,
+      maxBalance: Number(s.maxBalance),
+      perPaymentLimit: Number(s.perPaymentLimit),
+      dailyLimit: Number(s.dailyLimit),
+      spentToday: Number(s.spentToday),
+      ...(s.perLoadLimit === undefined ? {} : { perLoadLimit: Number(s.perLoadLimit) }),
+    };
   }
 
   async history(t: TerminalIdentity, limit = 100): Promise<HistoryEntry[]> {

@@ -43,14 +43,15 @@ export async function reconcileCard(o: {
   const { status, log, settled } = await o.cards.exclusive(async (card) => {
     const status = await card.purseStatus().catch(() => undefined);
     // Loads are settled with the card held, so no top-up's LOAD can be in flight while its receipt is looked for.
-    const settled = status?.currency && o.cards.cardId
-      ? await settleLoadsOnCard(
-          card,
-          o.cards.cardId,
-          { history: o.history, loads: o.loads, mailer: o.mailer, issuer: o.issuer, cardCertificate: o.cards.certificate, logger: o.logger },
-          new Date(),
-        )
-      : 0;
+    const settled =
+      status?.currency && o.cards.cardId
+        ? await settleLoadsOnCard(
+            card,
+            o.cards.cardId,
+            { history: o.history, loads: o.loads, mailer: o.mailer, issuer: o.issuer, cardCertificate: o.cards.certificate, logger: o.logger },
+            new Date(),
+          )
+        : 0;
     return { status, settled, log: status?.currency ? await readCardLog(card) : [] };
   });
   const loads = settled + (status?.currency && o.loads ? await reconcileLoads({ ...o, loads: o.loads }, status, log) : 0);

@@ -108,8 +108,7 @@ export function httpsJson<T = Record<string, unknown>>(o: HttpsJsonOptions<T>): 
           bytesRead += c.length;
           if (bytesRead > maxBytes) {
             finish(new PeerError('too-large', `${u.origin} sent an answer over the limit of ${maxBytes} bytes`, status, undefined, bytesRead));
-          }
-          else chunks.push(c);
+          } else chunks.push(c);
         });
         res.on('error', (e) => finish(new PeerError('unreachable', `${u.origin} broke off its answer: ${e.message}`, status, undefined, bytesRead)));
         res.on('end', () => finish(...interpret<T>(o, u, status, Buffer.concat(chunks), bytesRead)));

@@ -64,7 +64,9 @@ export class IntentJournal<T extends { at: string }> {
     if (records.length === 0 && this.legacyPath) {
       const legacy = await new FsyncJsonFile<T[]>(this.legacyPath, { parse: (v) => z.array(z.looseObject({ at: z.string() })).parse(v) as T[] }).read();
       if (legacy) {
-        legacy.forEach((add, id) => this.items.set(id, add));
+        legacy.forEach((add, id) => {
+          this.items.set(id, add);
+        });
         this.nextId = legacy.length;
         await log.compact([...this.items].map(([id, add]) => ({ id, add })));
       }

@@ -50,12 +50,17 @@ export class IssuerClient {
 
   /** Reserve a load: funds held at the issuer, not debited, until commit, void or expiry. */
   async requestLoad(p: { cardId: string; amount: number; currency: string; challenge: Buffer }): Promise<LoadReservation> {
-    const r = await this.call('POST', '/v1/loads', {
-      cardId: p.cardId,
-      amount: p.amount,
-      currency: p.currency,
-      challenge: p.challenge.toString('base64'),
-    }, loadReservationSchema).catch((e: unknown) => {
+    const r = await this.call(
+      'POST',
+      '/v1/loads',
+      {
+        cardId: p.cardId,
+        amount: p.amount,
+        currency: p.currency,
+        challenge: p.challenge.toString('base64'),
+      },
+      loadReservationSchema,
+    ).catch((e: unknown) => {
       if (!(e instanceof PeerError)) throw e;
       if (e.kind === 'timeout') throw new EmoneyError('issuer-timeout', `The issuer did not answer in time: ${e.message}`);
       if (e.kind === 'too-large' || e.kind === 'bad-answer') throw new EmoneyError('issuer-bad-answer', `The issuer's answer is unusable: ${e.message}`);

@@ -151,7 +151,7 @@ export async function settleFromCard(d: SettlementDeps, i: LoadIntent, lastRecei
  * reconciliation's counter check.
  */
 export async function settleLoadsOnCard(card: HomeCard, cardId: string, d: SettlementDeps, now: Date): Promise<number> {
-  const open = (await d.loads?.pending() ?? []).filter((i) => i.cardId === cardId && (i.challenge !== undefined || i.receipt !== undefined));
+  const open = ((await d.loads?.pending()) ?? []).filter((i) => i.cardId === cardId && (i.challenge !== undefined || i.receipt !== undefined));
   if (!open.length) return 0;
   const lastReceipt = await card.lastLoadReceipt();
   for (const i of open) await settleFromCard(d, i, lastReceipt, now);

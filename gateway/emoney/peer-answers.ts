@@ -11,7 +11,11 @@ export const minorUnits = z.number().int().positive().max(Number.MAX_SAFE_INTEGE
 /** ISO 4217 alphabetic code, as the card stores it (PROTOCOL.md, DF54). */
 export const currencyCode = z.string().regex(/^[A-Z]{3}$/);
 /** Standard base64 (RFC 4648 §4) of a bounded binary field. */
-const base64 = z.string().min(1).max(64 * 1024).regex(/^[A-Za-z0-9+/]+={0,2}$/);
+const base64 = z
+  .string()
+  .min(1)
+  .max(64 * 1024)
+  .regex(/^[A-Za-z0-9+/]+={0,2}$/);
 
 export const marketOrderSchema = z.object({
   orderId: z.string().min(1).max(64),

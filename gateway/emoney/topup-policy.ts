@@ -19,10 +19,16 @@ export function checkTopup(loadsThisMonth: readonly HistoryEntry[], terminalId: 
   const household = loadsThisMonth.reduce((s, e) => s + e.amount, 0);
   const terminal = loadsThisMonth.filter((e) => e.terminalId === terminalId).reduce((s, e) => s + e.amount, 0);
   if (household + amount > limits.householdMonthly) {
-    throw new EmoneyError('topup-limit', `The household's monthly top-up limit would be exceeded (${household} of ${limits.householdMonthly} used)`, { used: household, limit: limits.householdMonthly });
+    throw new EmoneyError('topup-limit', `The household's monthly top-up limit would be exceeded (${household} of ${limits.householdMonthly} used)`, {
+      used: household,
+      limit: limits.householdMonthly,
+    });
   }
   if (terminal + amount > limits.terminalMonthly) {
-    throw new EmoneyError('topup-limit', `This terminal's monthly top-up limit would be exceeded (${terminal} of ${limits.terminalMonthly} used)`, { used: terminal, limit: limits.terminalMonthly });
+    throw new EmoneyError('topup-limit', `This terminal's monthly top-up limit would be exceeded (${terminal} of ${limits.terminalMonthly} used)`, {
+      used: terminal,
+      limit: limits.terminalMonthly,
+    });
   }
 }
 
@@ -38,7 +44,10 @@ export function checkCardLimits(status: Pick<PurseStatus, 'balance' | 'maxBalanc
   }
   const room = BigInt(status.maxBalance) - BigInt(status.balance);
   if (BigInt(amount) > room) {
-    throw new EmoneyError('limit-exceeded', `The home card would go over its maximum balance (room for ${room} more)`, { room: Number(room), maxBalance: Number(status.maxBalance) });
+    throw new EmoneyError('limit-exceeded', `The home card would go over its maximum balance (room for ${room} more)`, {
+      room: Number(room),
+      maxBalance: Number(status.maxBalance),
+    });
   }
 }
 

@@ -74,7 +74,10 @@ const entrySchema = z.strictObject({
   terminalId: z.string().min(1).max(64).optional(),
   signedRecord: z.string().regex(BASE64).optional(),
   presented: z.boolean().optional(),
-  marketRefused: z.string().regex(/^[a-z0-9-]{1,64}$/).optional(),
+  marketRefused: z
+    .string()
+    .regex(/^[a-z0-9-]{1,64}$/)
+    .optional(),
   archivedAt: z.string().refine((s) => !Number.isNaN(Date.parse(s)), 'not a date'),
 });
 

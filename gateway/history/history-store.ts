@@ -251,8 +251,9 @@ export class HistoryStore {
       const result: HistoryEntry[] = [];
       for (const month of this.#index.months()) {
         if (from !== undefined && month < from.slice(0, 7)) break;
-        const entries = (await this.#readable(month))
-          .filter((e) => (terminalId === undefined || e.terminalId === terminalId) && (from === undefined || e.time >= from));
+        const entries = (await this.#readable(month)).filter(
+          (e) => (terminalId === undefined || e.terminalId === terminalId) && (from === undefined || e.time >= from),
+        );
         result.push(...entries.sort(newestFirst));
         if (result.length >= limit) break;
       }

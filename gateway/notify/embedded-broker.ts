@@ -52,7 +52,8 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions = {}): 
   const logger = (options.logger ?? silentLogger).child({ component: 'mqtt-broker' });
   // drainTimeout: a client that stops reading is cut after 30 s instead of stalling delivery to everyone.
   const aedes = await Aedes.createBroker({ drainTimeout: 30_000 });
-  const stopEnforcing = options.passwordFile === undefined ? () => undefined : enforceUsers(aedes, options.passwordFile, options.topicPrefix ?? DEFAULT_TOPIC_PREFIX, logger);
+  const stopEnforcing =
+    options.passwordFile === undefined ? () => undefined : enforceUsers(aedes, options.passwordFile, options.topicPrefix ?? DEFAULT_TOPIC_PREFIX, logger);
   const sockets = new Set<net.Socket>();
   const server = net.createServer((socket) => {
     sockets.add(socket);

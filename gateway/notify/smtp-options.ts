@@ -13,7 +13,11 @@ const headerSafe = (what: string) => z.string().regex(/^[^\r\n]*$/, `${what} mus
 /** Everything but the credentials. */
 export const smtpConnectionShape = {
   /** Mail server host name. Required. */
-  host: z.string().min(1).max(253).regex(/^[^\s/]+$/, 'a host name without white space or /'),
+  host: z
+    .string()
+    .min(1)
+    .max(253)
+    .regex(/^[^\s/]+$/, 'a host name without white space or /'),
   /** TCP port, 1..65 535. Default 465 when `secure`, else 587 (RFC 8314 §3.3, RFC 6409 §3.1). */
   port: z.number().int().min(1).max(65_535).optional(),
   /** TLS from the first byte (port 465). Default false: STARTTLS when the server offers it. */

@@ -92,16 +92,19 @@ function cardRejection(e: unknown, market: MarketTarget): unknown {
   if (!isCardError(e, CardErrorCode.CertificateRejected)) return e;
   const reason = typeof e.context.reason === 'string' ? e.context.reason : 'rejected';
   const code = reason === 'expired' ? ProxyErrorCode.MarketCertificateExpired : ProxyErrorCode.MarketUntrusted;
-  return new ProxyError(code, `The card rejected the certificate chain of market ${market.name}: ${reason}`, {
-    market: market.name,
-    stage: 'card',
-    reason,
-  }, { cause: e });
+  return new ProxyError(
+    code,
+    `The card rejected the certificate chain of market ${market.name}: ${reason}`,
+    {
+      market: market.name,
+      stage: 'card',
+      reason,
+    },
+    { cause: e },
+  );
 }
 
-async function cardSignedCredential(
-  p: DelegatedHandshakeParams, chain: MarketChain, now: number, lifetimeSeconds: number,
-): Promise<ClientCredential> {
+async function cardSignedCredential(p: DelegatedHandshakeParams, chain: MarketChain, now: number, lifetimeSeconds: number): Promise<ClientCredential> {
   const { market, signer } = p;
   try {
     await signer.verifyMarketChain(chain.chainDer, new Date(now));

@@ -111,10 +111,12 @@ export function fetchMarketChain(p: FetchChainParams): Promise<MarketChain> {
       else resolve(chain!);
     };
     const timer = setTimeout(() => {
-      finish(new ProxyError(ProxyErrorCode.MarketUnreachable, `Market ${market.name} did not complete a TLS handshake in time`, {
-        ...context,
-        reason: 'timeout',
-      }));
+      finish(
+        new ProxyError(ProxyErrorCode.MarketUnreachable, `Market ${market.name} did not complete a TLS handshake in time`, {
+          ...context,
+          reason: 'timeout',
+        }),
+      );
     }, p.connectTimeoutMs);
     socket.once('secureConnect', () => {
       const chainDer = chainFromPeer(socket.getPeerCertificate(true));
@@ -132,10 +134,12 @@ export function fetchMarketChain(p: FetchChainParams): Promise<MarketChain> {
       finish(new ProxyError(code, `Pre-flight to market ${market.name} failed: ${tlsCode ?? 'error'}`, { ...context, tlsCode }, { cause: e }));
     });
     socket.once('close', () => {
-      finish(new ProxyError(ProxyErrorCode.MarketUnreachable, `Market ${market.name} closed the connection during the handshake`, {
-        ...context,
-        reason: 'closed',
-      }));
+      finish(
+        new ProxyError(ProxyErrorCode.MarketUnreachable, `Market ${market.name} closed the connection during the handshake`, {
+          ...context,
+          reason: 'closed',
+        }),
+      );
     });
   });
 }

@@ -15,11 +15,34 @@
 import { createHash, randomBytes, type KeyObject } from 'node:crypto';
 import { AsnConvert } from '@peculiar/asn1-schema';
 import {
-  AlgorithmIdentifier, AttributeTypeAndValue, AttributeValue, AuthorityKeyIdentifier, BasicConstraints, Certificate,
-  ExtendedKeyUsage, Extension, Extensions, GeneralName, id_ce_authorityKeyIdentifier, id_ce_basicConstraints,
-  id_ce_extKeyUsage, id_ce_keyUsage, id_ce_subjectAltName, id_ce_subjectKeyIdentifier, id_kp_clientAuth, KeyIdentifier,
-  KeyUsage, KeyUsageFlags, Name, RelativeDistinguishedName, SubjectAlternativeName, SubjectKeyIdentifier,
-  SubjectPublicKeyInfo, TBSCertificate, Validity, Version,
+  AlgorithmIdentifier,
+  AttributeTypeAndValue,
+  AttributeValue,
+  AuthorityKeyIdentifier,
+  BasicConstraints,
+  Certificate,
+  ExtendedKeyUsage,
+  Extension,
+  Extensions,
+  GeneralName,
+  id_ce_authorityKeyIdentifier,
+  id_ce_basicConstraints,
+  id_ce_extKeyUsage,
+  id_ce_keyUsage,
+  id_ce_subjectAltName,
+  id_ce_subjectKeyIdentifier,
+  id_kp_clientAuth,
+  KeyIdentifier,
+  KeyUsage,
+  KeyUsageFlags,
+  Name,
+  RelativeDistinguishedName,
+  SubjectAlternativeName,
+  SubjectKeyIdentifier,
+  SubjectPublicKeyInfo,
+  TBSCertificate,
+  Validity,
+  Version,
 } from '@peculiar/asn1-x509';
 import { OctetString } from '@peculiar/asn1-schema';
 import { childrenOf, encodeTlv, readOuterSequence, type Tlv } from './der.js';
@@ -88,7 +111,7 @@ function cardKeyIdentifier(card: Certificate): Buffer {
 
 function positiveSerial(): ArrayBuffer {
   const b = randomBytes(16);
-  b[0] = (b[0]! & 0x7f) || 0x01; // positive and minimal (RFC 5280 §4.1.2.2)
+  b[0] = b[0]! & 0x7f || 0x01; // positive and minimal (RFC 5280 §4.1.2.2)
   return new Uint8Array(b).buffer;
 }
 
@@ -117,9 +140,7 @@ export function buildSessionTbs(req: SessionTbsRequest): SessionTbs {
     issuer: card.tbsCertificate.subject,
     validity: new Validity({ notBefore, notAfter }),
     subject: new Name([
-      new RelativeDistinguishedName([
-        new AttributeTypeAndValue({ type: ID_AT_COMMON_NAME, value: new AttributeValue({ utf8String: commonName }) }),
-      ]),
+      new RelativeDistinguishedName([new AttributeTypeAndValue({ type: ID_AT_COMMON_NAME, value: new AttributeValue({ utf8String: commonName }) })]),
     ]),
     subjectPublicKeyInfo: spki,
     extensions: new Extensions([

@@ -61,7 +61,11 @@ export interface DoctorOptions {
   clock?: () => number;
 }
 
-const exists = (path: string) => stat(path).then(() => true, (e: unknown) => (isErrno(e, 'ENOENT') ? false : Promise.reject(e)));
+const exists = (path: string) =>
+  stat(path).then(
+    () => true,
+    (e: unknown) => (isErrno(e, 'ENOENT') ? false : Promise.reject(e)),
+  );
 
 function accepts(parse: (v: unknown) => unknown, record: unknown): boolean {
   try {
@@ -129,7 +133,11 @@ export async function runDoctor(o: DoctorOptions): Promise<DoctorReport> {
     files.push({ file: rel(path), status: o.repair ? 'repaired' : 'missing', detail });
   }
   if (o.repair && missing.length > 0 && index) {
-    await HistoryIndex.rebuild(historyDir, index.months().filter((m) => !missing.includes(m)), { logger: silentLogger });
+    await HistoryIndex.rebuild(
+      historyDir,
+      index.months().filter((m) => !missing.includes(m)),
+      { logger: silentLogger },
+    );
   }
 
   // ---- intent journals and the outbox log

@@ -36,7 +36,11 @@ export async function setupGateway(o: GatewaySetupOptions): Promise<{ configFile
   const householdCa = await loadOrCreateCa(pki, 'household-ca', 'CN=homegate household CA');
   if (!(await exists(join(pki, 'gateway.pem')))) {
     const hosts = o.hosts ?? ['localhost', '127.0.0.1'];
-    const cert = await issueGatewayServerCertificate(householdCa, hosts.filter((h) => !isIP(h)), hosts.filter((h) => isIP(h)));
+    const cert = await issueGatewayServerCertificate(
+      householdCa,
+      hosts.filter((h) => !isIP(h)),
+      hosts.filter((h) => isIP(h)),
+    );
     await writeFile(join(pki, 'gateway.key'), cert.keyPem, { mode: 0o600 });
     await writeFile(join(pki, 'gateway.pem'), cert.certificatePem, { mode: 0o644 });
   }

@@ -67,7 +67,8 @@ const MAX_SEQ = 0xffff_ffff;
 /** An integer in [min, max]; a JSON number only (not "1", not 1.5, not 2^53 − 1 where the card holds 32 bits). */
 function integerIn(body: unknown, name: string, min: number, max: number): number {
   const v = (body as Record<string, unknown> | undefined)?.[name];
-  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min || v > max) throw new ApiError(400, 'bad-request', `Field "${name}" must be an integer from ${min} to ${max}`);
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min || v > max)
+    throw new ApiError(400, 'bad-request', `Field "${name}" must be an integer from ${min} to ${max}`);
   return v;
 }
 

@@ -90,7 +90,18 @@ type Mapped = { code: ApiErrorCode; fields: SafeFields };
 function mapCoded(e: CodedError): Mapped | undefined {
   if (e instanceof ApiError) return { code: e.code, fields: e.fields };
   if (e instanceof CardError) return mapCard(e);
-  if (e instanceof PeerError) return { code: e.kind === 'timeout' ? 'market-timeout' : e.kind === 'too-large' ? 'market-answer-too-large' : e.kind === 'bad-answer' ? 'market-bad-answer' : 'market-unreachable', fields: {} };
+  if (e instanceof PeerError)
+    return {
+      code:
+        e.kind === 'timeout'
+          ? 'market-timeout'
+          : e.kind === 'too-large'
+            ? 'market-answer-too-large'
+            : e.kind === 'bad-answer'
+              ? 'market-bad-answer'
+              : 'market-unreachable',
+      fields: {},
+    };
   const code = String(e.code);
   switch (e.family) {
     // These families speak the API's words already (their codes are API codes).

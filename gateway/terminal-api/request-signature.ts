@@ -19,11 +19,7 @@
  */
 import { createHash, X509Certificate, type KeyObject } from 'node:crypto';
 import { compactVerify, decodeProtectedHeader } from 'jose';
-import {
-  NONCE_BYTES,
-  SIGNED_REQUEST_ALG,
-  type SignedRequestPayload,
-} from '../../card-io/access-card/request-signer.js';
+import { NONCE_BYTES, SIGNED_REQUEST_ALG, type SignedRequestPayload } from '../../card-io/access-card/request-signer.js';
 import { ReplayGuard } from './replay-guard.js';
 import { RequestSignatureError } from './request-signature-error.js';
 

@@ -82,7 +82,7 @@ async function handle(o: TerminalApiOptions, req: IncomingMessage, res: ServerRe
 function clientCertificate(req: IncomingMessage): { certificate: X509Certificate; fingerprint: string } {
   const socket = req.socket as TLSSocket;
   const peer = socket.getPeerCertificate();
-  if (!peer || !peer.raw) throw new ApiError(401, 'client-certificate-required', 'A terminal certificate from the household CA is required');
+  if (!peer?.raw) throw new ApiError(401, 'client-certificate-required', 'A terminal certificate from the household CA is required');
   if (!socket.authorized) throw new ApiError(403, 'terminal-unknown', 'The terminal certificate is not from this household');
   return { certificate: new X509Certificate(peer.raw), fingerprint: createHash('sha256').update(peer.raw).digest('hex') };
 }

@@ -41,11 +41,7 @@ function caExtensions(pathLength: number | undefined): x509.Extension[] {
   ];
 }
 
-function leafExtensions(
-  eku: x509.ExtendedKeyUsage,
-  dnsNames: readonly string[],
-  ipAddresses: readonly string[] = [],
-): x509.Extension[] {
+function leafExtensions(eku: x509.ExtendedKeyUsage, dnsNames: readonly string[], ipAddresses: readonly string[] = []): x509.Extension[] {
   const ext: x509.Extension[] = [
     new x509.BasicConstraintsExtension(false, undefined, true),
     new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
@@ -71,9 +67,7 @@ function signer(ca: IssuingCa): CertificateSigner {
 }
 
 /** A self-signed root CA (default lifetime 10 years). */
-export async function createRootCa(
-  p: CertificateValidity & { subject: string; privateKey: KeyObject; pathLength?: number },
-): Promise<Buffer> {
+export async function createRootCa(p: CertificateValidity & { subject: string; privateKey: KeyObject; pathLength?: number }): Promise<Buffer> {
   return issueCertificate({
     ...p,
     subjectPublicKey: p.privateKey,
@@ -98,9 +92,7 @@ export async function createCaCertificate(p: SubjectParams & { pathLength?: numb
  * as a constrained CA with pathLength 0: the card may sign its short-lived
  * session leaves and nothing below them (docs/ARCHITECTURE.md, delegated handshake).
  */
-export async function certifyCardKey(
-  p: CertificateValidity & { subject: string; cardPublicKey: Uint8Array; issuer: IssuingCa },
-): Promise<Buffer> {
+export async function certifyCardKey(p: CertificateValidity & { subject: string; cardPublicKey: Uint8Array; issuer: IssuingCa }): Promise<Buffer> {
   return createCaCertificate({ ...p, subjectPublicKey: p.cardPublicKey, pathLength: 0 });
 }
 
@@ -109,9 +101,7 @@ export async function certifyCardKey(
  * `ipAddresses` (optional, e.g. `127.0.0.1`, `::1`) adds iPAddress SANs, so that
  * clients connecting by address verify it too.
  */
-export async function createServerCertificate(
-  p: SubjectParams & { dnsNames: readonly string[]; ipAddresses?: readonly string[] },
-): Promise<Buffer> {
+export async function createServerCertificate(p: SubjectParams & { dnsNames: readonly string[]; ipAddresses?: readonly string[] }): Promise<Buffer> {
   if (p.dnsNames.length === 0) {
     throw new CardError(CardErrorCode.InvalidArgument, 'A server certificate needs at least one DNS name');
   }

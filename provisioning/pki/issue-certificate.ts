@@ -9,7 +9,7 @@
  * name is the issuer certificate's subject *as encoded there*: the home card
  * compares names byte for byte, so re-encoding a parsed name is not an option.
  */
-import { createPublicKey, KeyObject, randomBytes } from 'node:crypto';
+import { createPublicKey, type KeyObject, randomBytes } from 'node:crypto';
 import { CardError, CardErrorCode } from '../../card-io/errors.js';
 import { spkiDer, toPublicCryptoKey, toSigningCryptoKey, type PublicKeyInput } from './keys.js';
 import { ECDSA_P256_SHA256, pkiCrypto, x509 } from './x509-provider.js';
@@ -51,7 +51,7 @@ export interface IssueCertificateParams extends CertificateValidity {
 
 function randomSerial(): string {
   const b = randomBytes(16);
-  b[0] = (b[0]! & 0x7f) || 0x01; // positive and minimal: first byte 01..7f
+  b[0] = b[0]! & 0x7f || 0x01; // positive and minimal: first byte 01..7f
   return b.toString('hex');
 }
 

@@ -37,7 +37,12 @@ function positiveInt(env: NodeJS.ProcessEnv, name: string, fallback: number): nu
 
 export function readCardLinkBenchConfig(env: NodeJS.ProcessEnv = process.env): CardLinkBenchConfig {
   const iterations = positiveInt(env, 'HOMEGATE_BENCH_N', 200);
-  return { iterations, warmup: Math.min(20, Math.ceil(iterations / 10)), faultInjections: positiveInt(env, 'HOMEGATE_BENCH_FAULTS', 100), seed: seedFromEnv(env) };
+  return {
+    iterations,
+    warmup: Math.min(20, Math.ceil(iterations / 10)),
+    faultInjections: positiveInt(env, 'HOMEGATE_BENCH_FAULTS', 100),
+    seed: seedFromEnv(env),
+  };
 }
 
 interface OpenLine {
@@ -57,7 +62,7 @@ async function openLine(kind: 'memory' | 'pty', imagePath: string, seed: number)
     const memory = await startMemoryLine(imagePath);
     memory.setFault((chunk, direction) => [direction === 'b-to-a' ? flipper.apply(chunk) : chunk]);
     line = memory;
-    faultInjection = 'memory link fault hook on the card\'s write';
+    faultInjection = "memory link fault hook on the card's write";
   } else {
     const pty = await startPtyLine(imagePath);
     line = { ...pty, hostLink: new FaultyReceiveLink(pty.hostLink, (chunk) => flipper.apply(chunk)) };

@@ -93,23 +93,46 @@ export async function runDelegatedBench(): Promise<object> {
     const perSecond = (p: GatewayPhase) => Object.fromEntries(p.throughput.map((l) => [String(l.concurrency), l.perSecond]));
     return {
       benchmark: 'delegated-path',
-      environment: { node: process.version, platform: `${process.platform}/${process.arch}`, cpus: cpus().length, cpuModel: cpus()[0]?.model ?? null, loadAverage1m5m15m: { atStart: loadAtStart, atEnd: loadavg().map((x) => round(x, 2)) } },
+      environment: {
+        node: process.version,
+        platform: `${process.platform}/${process.arch}`,
+        cpus: cpus().length,
+        cpuModel: cpus()[0]?.model ?? null,
+        loadAverage1m5m15m: { atStart: loadAtStart, atEnd: loadavg().map((x) => round(x, 2)) },
+      },
       setup:
         'all on loopback; the card emulator (own process, TCP line), the gateway and the sandbox market run in a child process (`homegate sandbox`); this ' +
-          'process is the terminal(s). ' +
+        'process is the terminal(s). ' +
         'Terminal CPU = process.cpuUsage() of this process around the terminal-side work. Gateway memory = VmRSS of the child: the gateway plus every ' +
-          'sandbox service `homegate sandbox` runs in its process (the market, and the issuer and MQTT broker where the sandbox has them), not the emulator. ' +
+        'sandbox service `homegate sandbox` runs in its process (the market, and the issuer and MQTT broker where the sandbox has them), not the emulator. ' +
         'Card operations are counted in a separate in-process run (gateway.cards.commandCount). With n latency samples, p99 is the max unless n >= 100.',
       config: { ...cfg, dataDir: cfg.keepData ? dataDir : undefined },
       summary: {
-        latencyMedianMs: { direct: plain.latency.direct?.latencyMs.median, delegated: plain.latency.delegated.latencyMs.median, delegatedReuse: reused.latency.delegated.latencyMs.median },
-        latencyP99Ms: { direct: plain.latency.direct?.latencyMs.p99, delegated: plain.latency.delegated.latencyMs.p99, delegatedReuse: reused.latency.delegated.latencyMs.p99 },
-        terminalCpuMsPerConnectionMean: { direct: plain.latency.direct?.terminalCpuMsPerConnection.mean, delegated: plain.latency.delegated.terminalCpuMsPerConnection.mean },
+        latencyMedianMs: {
+          direct: plain.latency.direct?.latencyMs.median,
+          delegated: plain.latency.delegated.latencyMs.median,
+          delegatedReuse: reused.latency.delegated.latencyMs.median,
+        },
+        latencyP99Ms: {
+          direct: plain.latency.direct?.latencyMs.p99,
+          delegated: plain.latency.delegated.latencyMs.p99,
+          delegatedReuse: reused.latency.delegated.latencyMs.p99,
+        },
+        terminalCpuMsPerConnectionMean: {
+          direct: plain.latency.direct?.terminalCpuMsPerConnection.mean,
+          delegated: plain.latency.delegated.terminalCpuMsPerConnection.mean,
+        },
         ratiosDelegatedOverDirect: plain.latency.ratios,
         authorizationsPerSecond: { reuseSessionCertificateFalse: perSecond(plain), reuseSessionCertificateTrue: perSecond(reused) },
         apdusPerAuthorization: {
-          reuseSessionCertificateFalse: { sameTerminal: cardOpsPlain.apdusPerAuthorizationSameTerminal, alternatingTerminals: cardOpsPlain.apdusPerAuthorizationAlternatingTerminals },
-          reuseSessionCertificateTrue: { sameTerminal: cardOpsReused.apdusPerAuthorizationSameTerminal, alternatingTerminals: cardOpsReused.apdusPerAuthorizationAlternatingTerminals },
+          reuseSessionCertificateFalse: {
+            sameTerminal: cardOpsPlain.apdusPerAuthorizationSameTerminal,
+            alternatingTerminals: cardOpsPlain.apdusPerAuthorizationAlternatingTerminals,
+          },
+          reuseSessionCertificateTrue: {
+            sameTerminal: cardOpsReused.apdusPerAuthorizationSameTerminal,
+            alternatingTerminals: cardOpsReused.apdusPerAuthorizationAlternatingTerminals,
+          },
         },
         gatewayRssMiB: {
           reuseSessionCertificateFalse: { idle: plain.gatewayMemoryMiB.idleRss, underMaxLoadMax: plain.gatewayMemoryMiB.underMaxLoadRssMax },

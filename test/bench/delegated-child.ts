@@ -47,7 +47,9 @@ function exited(child: ChildProcess): Promise<number | null> {
 
 /** `homegate status --wait` until the gateway's health endpoint answers. */
 async function waitReady(dataDir: string, url: string, waitSeconds: number): Promise<void> {
-  const status = spawn(process.execPath, [HOMEGATE_BIN, '--data', dataDir, 'status', '--wait', String(waitSeconds), '--url', url, '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const status = spawn(process.execPath, [HOMEGATE_BIN, '--data', dataDir, 'status', '--wait', String(waitSeconds), '--url', url, '--json'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const output = tail(status);
   const code = await exited(status);
   if (code !== 0) throw new Error(`homegate status --wait ${waitSeconds} failed (exit ${code}): ${output()}`);

@@ -73,15 +73,18 @@ function fullHandshake(t: DirectTerminal, port: number, timeoutMs: number): Prom
 export async function directWhoami(t: DirectTerminal, port: number, timeoutMs = 5000): Promise<void> {
   const socket = await fullHandshake(t, port, timeoutMs);
   const { status, body } = await new Promise<{ status: number; body: Buffer }>((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, method: 'GET', path: '/whoami', headers: { host: MARKET_SERVER_NAME }, createConnection: () => socket }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => {
-        socket.end();
-        resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks) });
-      });
-      res.on('error', reject);
-    });
+    const req = request(
+      { host: '127.0.0.1', port, method: 'GET', path: '/whoami', headers: { host: MARKET_SERVER_NAME }, createConnection: () => socket },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          socket.end();
+          resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks) });
+        });
+        res.on('error', reject);
+      },
+    );
     req.on('error', reject);
     req.end();
   });

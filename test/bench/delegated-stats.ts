@@ -22,7 +22,14 @@ function percentile(sorted: number[], p: number): number {
 export function summarize(values: number[]): Summary {
   const s = [...values].sort((a, b) => a - b);
   const mean = s.reduce((a, b) => a + b, 0) / (s.length || 1);
-  return { n: s.length, median: round(percentile(s, 50)), p99: round(percentile(s, 99)), mean: round(mean), min: round(s[0] ?? NaN), max: round(s[s.length - 1] ?? NaN) };
+  return {
+    n: s.length,
+    median: round(percentile(s, 50)),
+    p99: round(percentile(s, 99)),
+    mean: round(mean),
+    min: round(s[0] ?? NaN),
+    max: round(s[s.length - 1] ?? NaN),
+  };
 }
 
 /** Milliseconds since `t0` (from `process.hrtime.bigint()`). */

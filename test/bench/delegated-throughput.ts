@@ -29,7 +29,13 @@ function errorCode(e: unknown): string {
   return err.gateway?.code ?? (typeof err.code === 'string' ? err.code : (err.message ?? 'error').slice(0, 60));
 }
 
-export async function runLoadLevel(terminals: BenchTerminal[], concurrency: number, seconds: number, gatewayPid: number, rssSampleMs: number): Promise<LoadLevel> {
+export async function runLoadLevel(
+  terminals: BenchTerminal[],
+  concurrency: number,
+  seconds: number,
+  gatewayPid: number,
+  rssSampleMs: number,
+): Promise<LoadLevel> {
   if (terminals.length < concurrency) throw new Error(`need ${concurrency} terminals, have ${terminals.length}`);
   const latencies: number[] = [];
   const errors: Record<string, number> = {};

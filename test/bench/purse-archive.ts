@@ -85,8 +85,11 @@ function planMonths(spec: ArchiveSpec): MonthPlan[] {
   let left = spec.records;
   for (let monthsAgo = 0; left > 0; monthsAgo++) {
     const start = monthStart(spec.now, monthsAgo);
-    if (start < 0) throw new Error(`${spec.records} records at ${spec.perMonth} a month would reach back before 1970 (the card's time is unsigned); raise ` +
-      `HOMEGATE_BENCH_ARCHIVE_PER_MONTH`);
+    if (start < 0)
+      throw new Error(
+        `${spec.records} records at ${spec.perMonth} a month would reach back before 1970 (the card's time is unsigned); raise ` +
+          `HOMEGATE_BENCH_ARCHIVE_PER_MONTH`,
+      );
     const end = monthsAgo === 0 ? spec.now.getTime() - 1000 : monthStart(spec.now, monthsAgo - 1) - 1000;
     const count = Math.min(left, monthsAgo === 0 ? Math.max(1, Math.floor(spec.perMonth / 2)) : spec.perMonth);
     plans.push({ month: monthName(start), start, end: Math.max(start, end), count, monthsAgo });
@@ -116,7 +119,10 @@ function u64(n: number): Buffer {
   return b;
 }
 
-function signedDecision(random: SeededRandom, r: { seq: number; cardId: string; market: string; orderId: string; amount: number; time: number; status: 'paid' | 'cancelled' }): string {
+function signedDecision(
+  random: SeededRandom,
+  r: { seq: number; cardId: string; market: string; orderId: string; amount: number; time: number; status: 'paid' | 'cancelled' },
+): string {
   const record = encodeTlvs([
     [PurseTag.Seq, encodeSeq(r.seq)],
     [PurseTag.CardId, encodeCardId(r.cardId)],
@@ -198,7 +204,17 @@ export async function buildArchive(dir: string, spec: ArchiveSpec): Promise<Buil
         const amount = random.pick([2_000, 5_000, 5_000, 10_000]);
         c.counter += 1;
         c.balance += amount;
-        entries.push({ kind: 'load', cardId: c.cardId, seq: c.counter, amount, currency: CURRENCY, time: new Date(time).toISOString(), terminalId, signedRecord: signedLoad(random, { cardId: c.cardId, counter: c.counter, amount, balance: c.balance }), archivedAt });
+        entries.push({
+          kind: 'load',
+          cardId: c.cardId,
+          seq: c.counter,
+          amount,
+          currency: CURRENCY,
+          time: new Date(time).toISOString(),
+          terminalId,
+          signedRecord: signedLoad(random, { cardId: c.cardId, counter: c.counter, amount, balance: c.balance }),
+          archivedAt,
+        });
         continue;
       }
       const market = random.pick(MARKETS);
@@ -209,11 +225,26 @@ export async function buildArchive(dir: string, spec: ArchiveSpec): Promise<Buil
       const cancelled = entries.length + 1 < plan.count && random.next() < 0.03;
       const base = { cardId: c.cardId, seq: c.counter, market, orderId, amount, currency: CURRENCY, terminalId };
       const status = cancelled ? 'cancelled' : 'paid';
-      entries.push({ kind: 'decision', ...base, time: new Date(time).toISOString(), status, signedRecord: signedDecision(random, { ...base, time, status }), presented: true, archivedAt });
+      entries.push({
+        kind: 'decision',
+        ...base,
+        time: new Date(time).toISOString(),
+        status,
+        signedRecord: signedDecision(random, { ...base, time, status }),
+        presented: true,
+        archivedAt,
+      });
       if (cancelled) {
         const cancelTime = Math.min(time + random.int(60_000, 3_600_000), plan.end);
         c.balance += amount;
-        entries.push({ kind: 'cancel', ...base, time: new Date(cancelTime).toISOString(), status: 'cancelled', signedRecord: signedDecision(random, { ...base, time, status: 'cancelled' }), archivedAt: new Date(cancelTime + random.int(5, 1500)).toISOString() });
+        entries.push({
+          kind: 'cancel',
+          ...base,
+          time: new Date(cancelTime).toISOString(),
+          status: 'cancelled',
+          signedRecord: signedDecision(random, { ...base, time, status: 'cancelled' }),
+          archivedAt: new Date(cancelTime + random.int(5, 1500)).toISOString(),
+        });
       }
     }
     entries.sort((a, b) => (a.time < b.time ? -1 : a.time > b.time ? 1 : 0)); // archive order is time order; stable: a decision before its cancel
@@ -243,5 +274,12 @@ export function paymentEntry(random: SeededRandom, next: { cardId: string; seq: 
   const orderId = orderIdFor(random, market, now.getTime());
   const base = { cardId: next.cardId, seq: next.seq, market, orderId, amount: 450, currency: CURRENCY, terminalId };
   const time = Math.floor(now.getTime() / 1000) * 1000;
-  return { kind: 'decision', ...base, time: new Date(time).toISOString(), status: 'paid', signedRecord: signedDecision(random, { ...base, time, status: 'paid' }), presented: false };
+  return {
+    kind: 'decision',
+    ...base,
+    time: new Date(time).toISOString(),
+    status: 'paid',
+    signedRecord: signedDecision(random, { ...base, time, status: 'paid' }),
+    presented: false,
+  };
 }

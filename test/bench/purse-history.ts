@@ -77,7 +77,8 @@ export async function measureHistoryAppend(archive: BuiltArchive, random: Seeded
   const midMonth = await appendOnce(store, paymentEntry(random, archive.next, terminalId, now));
   const nextMonth = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + 1, 1));
   const firstOfNextMonth = await appendOnce(store, paymentEntry(random, { cardId: archive.next.cardId, seq: archive.next.seq + 1 }, terminalId, nextMonth));
-  if (midMonth.outcome !== 'appended' || firstOfNextMonth.outcome !== 'appended') throw new Error(`the simulated payment was not appended (${midMonth.outcome}, ${firstOfNextMonth.outcome})`);
+  if (midMonth.outcome !== 'appended' || firstOfNextMonth.outcome !== 'appended')
+    throw new Error(`the simulated payment was not appended (${midMonth.outcome}, ${firstOfNextMonth.outcome})`);
   return {
     archivedRecords: archive.records,
     months: archive.months,
@@ -109,7 +110,14 @@ export interface MonthOfPaymentsResult {
  * times in one month on top of `archive`. Shows whether the cost per payment
  * grows as the month fills.
  */
-export async function measureMonthOfPayments(archive: BuiltArchive, random: SeededRandom, terminalId: string, now: Date, payments: number, intentsPath: string): Promise<MonthOfPaymentsResult> {
+export async function measureMonthOfPayments(
+  archive: BuiltArchive,
+  random: SeededRandom,
+  terminalId: string,
+  now: Date,
+  payments: number,
+  intentsPath: string,
+): Promise<MonthOfPaymentsResult> {
   const store = await HistoryStore.open({ dir: archive.dir, logger: silentLogger });
   const intents = new PaymentIntents(intentsPath);
   const monthStart = Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1);

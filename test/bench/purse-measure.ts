@@ -53,7 +53,14 @@ function positiveInt(env: NodeJS.ProcessEnv, name: string, fallback: number): nu
 
 export function readPurseBenchConfig(env: NodeJS.ProcessEnv = process.env): PurseBenchConfig {
   const payments = positiveInt(env, 'HOMEGATE_BENCH_PAYMENTS', 50);
-  return { payments, warmup: 3, archivePerMonth: positiveInt(env, 'HOMEGATE_BENCH_ARCHIVE_PER_MONTH', 1000), archiveSizes: [1_000, 100_000], monthPayments: positiveInt(env, 'HOMEGATE_BENCH_MONTH_PAYMENTS', 10_000), seed: seedFromEnv(env) };
+  return {
+    payments,
+    warmup: 3,
+    archivePerMonth: positiveInt(env, 'HOMEGATE_BENCH_ARCHIVE_PER_MONTH', 1000),
+    archiveSizes: [1_000, 100_000],
+    monthPayments: positiveInt(env, 'HOMEGATE_BENCH_MONTH_PAYMENTS', 10_000),
+    seed: seedFromEnv(env),
+  };
 }
 
 /** A distinct free port for each port the sandbox household has. */
@@ -105,19 +112,26 @@ export async function runPurseBench(config = readPurseBenchConfig()): Promise<Re
     const gatewayPerPayment = payments.gatewayDiskWriteBytesPerPayment;
     const syntheticSignedRecord = (paymentEntry(random, archiveSmall.next, payments.terminalId, now).signedRecord ?? '').length;
     return {
-      benchmark: 'purse: payments end to end (terminal → card-signed decision → market accepted → mail received) and disk bytes written per payment with ' +
+      benchmark:
+        'purse: payments end to end (terminal → card-signed decision → market accepted → mail received) and disk bytes written per payment with ' +
         '1 000 and 100 000 archived records',
-      environment: { node: process.version, platform: `${process.platform}/${process.arch}`, cpus: cpus().length, cpuModel: cpus()[0]?.model ?? null, loadAverage1m5m15m: { atStart: loadAtStart, atEnd: loadavg().map((x) => round(x, 2)) } },
+      environment: {
+        node: process.version,
+        platform: `${process.platform}/${process.arch}`,
+        cpus: cpus().length,
+        cpuModel: cpus()[0]?.model ?? null,
+        loadAverage1m5m15m: { atStart: loadAtStart, atEnd: loadavg().map((x) => round(x, 2)) },
+      },
       config,
       setup:
         'All on loopback in this process: the sandbox household (startSandboxHousehold: gateway, market, issuer, embedded MQTT broker; the card emulator is ' +
-          'its own process on a TCP line), ' +
-        'the demo terminal (AccessCard, PINs 1234/5678) and an MQTT subscriber on the terminal\'s mail topic. Payments are sequential; each pays a freshly ' +
-          'created order of the cheapest item. ' +
+        'its own process on a TCP line), ' +
+        "the demo terminal (AccessCard, PINs 1234/5678) and an MQTT subscriber on the terminal's mail topic. Payments are sequential; each pays a freshly " +
+        'created order of the cheapest item. ' +
         'Times from t0 = just before AccessCard.pay (a GET /v1/whoami, POST /v1/purse/quote, then POST /v1/purse/pay; each on a new mutual-TLS connection, ' +
-          'as the access card does): gatewayAnswered = the pay answer (card decision + market accepted), ' +
+        'as the access card does): gatewayAnswered = the pay answer (card decision + market accepted), ' +
         'mailArrived = the notification with id <cardId>:decision:<seq> received by the subscriber, endToEnd = both. Nearest-rank percentiles; with n < 100, ' +
-          'p99 is the maximum. Warm-up payments are not counted. ' +
+        'p99 is the maximum. Warm-up payments are not counted. ' +
         `The gateway ran with the ${small}-record archive in its history directory.`,
       payments: {
         n: payments.payments,
@@ -130,15 +144,16 @@ export async function runPurseBench(config = readPurseBenchConfig()): Promise<Re
       diskBytesPerPayment: {
         archive:
           `Synthetic archives (purse-archive.ts, seed ${config.seed}): ${config.archivePerMonth} records per month spread back from now (current month ` +
-            `${Math.floor(config.archivePerMonth / 2)}, i.e. mid-month), ` +
+          `${Math.floor(config.archivePerMonth / 2)}, i.e. mid-month), ` +
           'decisions with card-encoded signed records (E1‖DF5E, random signature bytes), 3 % cancelled (+ cancel entry), loads (none in the current month), ' +
-            'a new card every 36 months, 3 terminals, 5 markets. ' +
-          'Built by writing each month\'s record log directly in the store\'s format (one put record per entry, entries through checkEntry) in one go rather ' +
-            'than 100 000 fsynced appends; ' +
+          'a new card every 36 months, 3 terminals, 5 markets. ' +
+          "Built by writing each month's record log directly in the store's format (one put record per entry, entries through checkEntry) in one go rather " +
+          'than 100 000 fsynced appends; ' +
           'the index is rebuilt by HistoryStore.open, which reads and checks every month. ' +
           `Signed record length: synthetic ${syntheticSignedRecord} base64 chars, real card ${payments.realSignedRecordBase64Chars}.`,
         historyOnly: {
-          method: 'HistoryStore.bytesWritten around one append of a payment\'s decision entry (as the e-money manager archives it), offline, mid-month and ' +
+          method:
+            "HistoryStore.bytesWritten around one append of a payment's decision entry (as the e-money manager archives it), offline, mid-month and " +
             'as the first payment of the next month (which also writes the index); kernelWriteBytes = /proc/self/io write_bytes around the same append ' +
             '(whole pages).',
           [`archive${small}`]: historySmall,
@@ -151,24 +166,32 @@ export async function runPurseBench(config = readPurseBenchConfig()): Promise<Re
         },
         wholeGateway: {
           method:
-            `/proc/self/io write_bytes of this process from t0 until the outbox log records the payment's notification delivered, per measured payment, with the ${small}-record archive. ` +
-            'Counts every file the gateway writes for a payment: payment-intents.jsonl (one appended record), the month\'s history log (two appended records: archived, then presented: true), ' +
-            'outbox/outbox.log (an add, fsynced, then a done per channel, not fsynced on its own), and registry.json when lastSeen is due (at most once a minute). Whole 4 KiB pages, temp files included. ' +
+            `/proc/self/io write_bytes of this process from t0 until the outbox log records the ` +
+            `payment's notification delivered, per measured payment, with the ${small}-record archive. ` +
+            'Counts every file the gateway writes for a payment: payment-intents.jsonl (one appended ' +
+            "record), the month's history log (two appended records: archived, then presented: true), " +
+            'outbox/outbox.log (an add, fsynced, then a done per channel, not fsynced on its own), and ' +
+            'registry.json when lastSeen is due (at most once a minute). Whole 4 KiB pages, temp files included. ' +
             'Nothing else in this process writes files (market, issuer and broker keep memory state; the card emulator is another process).',
           available: readWriteBytes() !== null,
           [`archive${small}BytesPerPayment`]: gatewayPerPayment,
           [`archive${large}BytesPerPayment`]: paymentsLarge.gatewayDiskWriteBytesPerPayment,
           [`archive${large}Payments`]: paymentsLarge.payments,
-          ratioLargeToSmall: gatewayPerPayment && paymentsLarge.gatewayDiskWriteBytesPerPayment ? ratio(paymentsLarge.gatewayDiskWriteBytesPerPayment.median, gatewayPerPayment.median) : null,
+          ratioLargeToSmall:
+            gatewayPerPayment && paymentsLarge.gatewayDiskWriteBytesPerPayment
+              ? ratio(paymentsLarge.gatewayDiskWriteBytesPerPayment.median, gatewayPerPayment.median)
+              : null,
           gatewayFilesAfterRun: payments.gatewayFilesAfterRun,
           /** Median per real payment over one history append on the same archive, both as /proc/self/io write_bytes. */
           monthOfPayments: {
-            method: `Offline, on the ${large}-record archive: ${config.monthPayments} payments in the current month, each journaling its intent, archiving ` +
+            method:
+              `Offline, on the ${large}-record archive: ${config.monthPayments} payments in the current month, each journaling its intent, archiving ` +
               `its decision and marking it presented (the durable writes a payment makes besides the outbox); /proc/self/io write_bytes per payment, median ` +
               `over the first and the last 1 000.`,
             ...month,
           },
-          ratioToOneHistoryAppend: gatewayPerPayment && historySmall.midMonth.kernelWriteBytes ? ratio(gatewayPerPayment.median, historySmall.midMonth.kernelWriteBytes) : null,
+          ratioToOneHistoryAppend:
+            gatewayPerPayment && historySmall.midMonth.kernelWriteBytes ? ratio(gatewayPerPayment.median, historySmall.midMonth.kernelWriteBytes) : null,
         },
       },
     };

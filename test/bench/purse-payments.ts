@@ -91,7 +91,14 @@ class MailObserver {
   /** Logs in as the terminal (the broker admits only known users, a terminal only as its own mailbox client). */
   static async start(url: string, topic: string, login: { username: string; password: string }): Promise<MailObserver> {
     const { username, password } = login;
-    const client = await mqtt.connectAsync(url, { clientId: terminalClientId(username), username, password, clean: true, reconnectPeriod: 0, connectTimeout: 10_000 });
+    const client = await mqtt.connectAsync(url, {
+      clientId: terminalClientId(username),
+      username,
+      password,
+      clean: true,
+      reconnectPeriod: 0,
+      connectTimeout: 10_000,
+    });
     const observer = new MailObserver(client);
     client.on('message', (t, payload) => {
       const at = process.hrtime.bigint();
@@ -210,12 +217,16 @@ export async function runPayments(o: PaymentRunOptions): Promise<PaymentRunResul
       const tOrder = process.hrtime.bigint();
       const { response } = await card.request(SANDBOX_MARKET, { method: 'POST', path: '/orders', body: JSON.stringify({ item: item.id, quantity: 1 }) });
       const order = JSON.parse(response.body.toString('utf8')) as { orderId?: string; amount?: number };
-      if (response.status !== 200 || typeof order.orderId !== 'string') throw new Error(`the market did not create the order (${response.status}): ${response.body.toString('utf8')}`);
+      if (response.status !== 200 || typeof order.orderId !== 'string')
+        throw new Error(`the market did not create the order (${response.status}): ${response.body.toString('utf8')}`);
       const tOrdered = process.hrtime.bigint();
 
       const io0 = readWriteBytes();
       const t0 = process.hrtime.bigint();
-      const paid = (await card.pay(SANDBOX_MARKET, order.orderId)) as { record: { seq: number; cardId: string; orderId: string; amount: number }; presented: boolean };
+      const paid = (await card.pay(SANDBOX_MARKET, order.orderId)) as {
+        record: { seq: number; cardId: string; orderId: string; amount: number };
+        presented: boolean;
+      };
       const tAnswer = process.hrtime.bigint();
       const id = `${paid.record.cardId}:decision:${paid.record.seq}`;
       const mail = await observer.waitFor(id);
@@ -230,7 +241,7 @@ export async function runPayments(o: PaymentRunOptions): Promise<PaymentRunResul
       orderMs.push(msBetween(tOrder, tOrdered));
       answered.push(msBetween(t0, tAnswer));
       mailed.push(msBetween(t0, mail.at));
-      endToEnd.push(msBetween(t0, tAnswer > mail.at ? tAnswer : mail.at));
+      endToEnd.push(msBetween(t0, later(tAnswer, mail.at)));
       mailAfterAnswer.push(msBetween(tAnswer, mail.at));
       if (paid.presented) accepted++;
       if (io0 !== null && io1 !== null) writes.push(io1 - io0);
@@ -270,4 +281,10 @@ export async function runPayments(o: PaymentRunOptions): Promise<PaymentRunResul
     await observer?.stop().catch(() => undefined);
     await household.stop();
   }
+}
+
+/** The later of two hrtime stamps (bigint: Math.max does not take them). */
+function later(a: bigint, b: bigint): bigint {
+  if (a > b) return a;
+  return b;
 }

@@ -179,8 +179,7 @@ test('Malformed PIN blocks answer 6A80 and never cost a try', async (t) => {
 
 test('CHANGE REFERENCE DATA checks the old PIN with a counted try, and PIN2 needs PIN1 first', async (t) => {
   const { card, pins } = await operationalCard();
-  const change = (p2: number, oldPin: string, newPin: string) =>
-    card.send(0x00, 0x24, 0x00, p2, Buffer.concat([pinBlock(oldPin), pinBlock(newPin)]));
+  const change = (p2: number, oldPin: string, newPin: string) => card.send(0x00, 0x24, 0x00, p2, Buffer.concat([pinBlock(oldPin), pinBlock(newPin)]));
   t.is((await change(0x81, '0000', '2468')).sw, 0x63c2);
   t.is((await change(0x81, pins.pin1, '2468')).sw, 0x9000);
   t.is((await card.verifyPin(0x81, '2468')).sw, 0x9000);

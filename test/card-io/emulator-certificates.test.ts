@@ -116,7 +116,12 @@ test('Reason 04: an issuer that is not a CA, or a broken pathLenConstraint', asy
 test('Reason 05: a leaf that is a CA, has no dNSName or lacks serverAuth', async (t) => {
   const { card, market } = await releasedCard();
   const key = generateP256KeyPair();
-  const clientLeaf = await createClientCertificate({ subject: 'CN=shop.example', subjectPublicKey: key.publicKey, issuer: market.intermediate, dnsNames: MARKET_HOSTS });
+  const clientLeaf = await createClientCertificate({
+    subject: 'CN=shop.example',
+    subjectPublicKey: key.publicKey,
+    issuer: market.intermediate,
+    dnsNames: MARKET_HOSTS,
+  });
   const caLeaf = (await newCa('CN=shop.example', market.intermediate)).certificate;
   const noSan = await issueCertificate({
     subject: 'CN=shop.example',
@@ -137,7 +142,10 @@ test('Reason 06: malformed data or more than four certificates', async (t) => {
   t.deepEqual([garbage.sw, [...garbage.data]], [0x6300, [0x06]]);
   const truncated = await verifyChain(card, [market.leaf.subarray(0, market.leaf.length - 3)]);
   t.deepEqual([truncated.sw, [...truncated.data]], [0x6300, [0x06]]);
-  const five = await verifyChain(card, Array.from({ length: 5 }, () => market.leaf));
+  const five = await verifyChain(
+    card,
+    Array.from({ length: 5 }, () => market.leaf),
+  );
   t.deepEqual([five.sw, [...five.data]], [0x6300, [0x06]]);
   const none = await verifyChain(card, []);
   t.deepEqual([none.sw, [...none.data]], [0x6300, [0x06]]);

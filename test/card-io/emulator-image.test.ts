@@ -108,10 +108,31 @@ test('Unknown instructions, unknown classes, reads and garbage APDUs leave the i
   const { path, image } = await personalizedImage(t);
   const before = await readFile(path);
   const card = new TestCard(image);
-  const junk = ['', '00', '00A4', 'FFFFFFFF', '0001000000', 'B0A4040000', '8050000000', '00A4040005F048',
-    '00CADF0300', '00CADF0400', '002A9E9A20' + '00'.repeat(32), '00DADF1108' + '31323334FFFFFFFF', '80FE000000'];
+  const junk = [
+    '',
+    '00',
+    '00A4',
+    'FFFFFFFF',
+    '0001000000',
+    'B0A4040000',
+    '8050000000',
+    '00A4040005F048',
+    '00CADF0300',
+    '00CADF0400',
+    '002A9E9A20' + '00'.repeat(32),
+    '00DADF1108' + '31323334FFFFFFFF',
+    '80FE000000',
+  ];
   for (const hex of junk) await card.raw(Buffer.from(hex, 'hex'));
-  for (let i = 0; i < 50; i++) await card.raw(Buffer.from(createHash('sha256').update(String(i)).digest().subarray(0, i % 32)));
+  for (let i = 0; i < 50; i++)
+    await card.raw(
+      Buffer.from(
+        createHash('sha256')
+          .update(String(i))
+          .digest()
+          .subarray(0, i % 32),
+      ),
+    );
   t.deepEqual(await readFile(path), before);
 });
 

@@ -129,21 +129,25 @@ async function runLane(t: ExecutionContext, lane: number, rnd: SeededRandom, kil
   }
 }
 
-test('A SIGKILL at any moment of a state-changing command leaves a loadable image holding a state the command committed, and never gives back a wrong ' +
-  'try', async (t) => {
-  const seed = seedFromEnv();
-  t.log(`seed ${seed} (replay: HOMEGATE_SEED=${seed}), ${KILLS} kills in ${LANES} lanes`);
-  const tally: Tally = { before: 0, step: 0, after: 0, answered: 0, tempLeft: 0, failed: false };
-  // Lanes overlap one emulator's start-up (Node loading the CLI) with another's commands.
-  const lanes = Array.from({ length: LANES }, (_, lane) =>
-    runLane(t, lane, seededRandom((seed + lane * 0x9e3779b9) >>> 0), Math.ceil(KILLS / LANES), tally).catch((e: unknown) => {
-      tally.failed = true;
-      throw e;
-    }),
-  );
-  // Every lane ends before the test does (and its teardown removes the images).
-  const failure = (await Promise.allSettled(lanes)).find((r) => r.status === 'rejected');
-  if (failure) throw failure.reason;
-  t.log(`image after the kill: as before ${tally.before}, at a committed step ${tally.step}, as after ${tally.after}; answered before the kill ` +
-    `${tally.answered}; temp file left ${tally.tempLeft}`);
-});
+test(
+  'A SIGKILL at any moment of a state-changing command leaves a loadable image holding a state the command committed, and never gives back a wrong ' + 'try',
+  async (t) => {
+    const seed = seedFromEnv();
+    t.log(`seed ${seed} (replay: HOMEGATE_SEED=${seed}), ${KILLS} kills in ${LANES} lanes`);
+    const tally: Tally = { before: 0, step: 0, after: 0, answered: 0, tempLeft: 0, failed: false };
+    // Lanes overlap one emulator's start-up (Node loading the CLI) with another's commands.
+    const lanes = Array.from({ length: LANES }, (_, lane) =>
+      runLane(t, lane, seededRandom((seed + lane * 0x9e3779b9) >>> 0), Math.ceil(KILLS / LANES), tally).catch((e: unknown) => {
+        tally.failed = true;
+        throw e;
+      }),
+    );
+    // Every lane ends before the test does (and its teardown removes the images).
+    const failure = (await Promise.allSettled(lanes)).find((r) => r.status === 'rejected');
+    if (failure) throw failure.reason;
+    t.log(
+      `image after the kill: as before ${tally.before}, at a committed step ${tally.step}, as after ${tally.after}; answered before the kill ` +
+        `${tally.answered}; temp file left ${tally.tempLeft}`,
+    );
+  },
+);

@@ -122,7 +122,12 @@ test('Removing a trust anchor needs a 64-hex-digit fingerprint', (t) => {
 
 test('ACTIVATE is 00 44 00 00', (t) => {
   t.is(apduHex(hc.buildActivate()), '00440000');
-  t.true(isCardError(t.throws<CardError>(() => hc.parseActivate(r('6985'))), CardErrorCode.ConditionsNotSatisfied));
+  t.true(
+    isCardError(
+      t.throws<CardError>(() => hc.parseActivate(r('6985'))),
+      CardErrorCode.ConditionsNotSatisfied,
+    ),
+  );
 });
 
 test('VERIFY CERTIFICATE sends the time as 8-byte big-endian seconds, then the chain, extended', (t) => {
@@ -162,7 +167,12 @@ test('SIGN SESSION CERTIFICATE is CLA 80 with the TBS, extended when longer than
   t.is(apduHex(hc.buildSignSessionCertificate(small)), '802A9E9C05300302010100');
   const sig = '3045 0221 00' + '99'.repeat(32) + '0220' + '22'.repeat(32);
   t.is(upper(hc.parseSignSessionCertificate(r(`${sig} 9000`))), sig.replace(/ /g, ''));
-  t.true(isCardError(t.throws<CardError>(() => hc.parseSignSessionCertificate(r('6A80'))), CardErrorCode.WrongData));
+  t.true(
+    isCardError(
+      t.throws<CardError>(() => hc.parseSignSessionCertificate(r('6A80'))),
+      CardErrorCode.WrongData,
+    ),
+  );
 });
 
 test('FACTORY RESET is 80 FE 00 00', (t) => {

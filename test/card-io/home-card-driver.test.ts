@@ -99,18 +99,15 @@ test('changePin, unblockPin and resetPinState send their commands', async (t) =>
   await card.changePin('PIN1', '1234', '5678');
   await card.unblockPin('PIN1', '12345678', '4321');
   await card.resetPinState('PIN1');
-  t.deepEqual(sentHex(transport), [
-    '002400811031323334FFFFFFFF35363738FFFFFFFF',
-    '002C008110313233343536373834333231FFFFFFFF',
-    '0020FF81',
-  ]);
+  t.deepEqual(sentHex(transport), ['002400811031323334FFFFFFFF35363738FFFFFFFF', '002C008110313233343536373834333231FFFFFFFF', '0020FF81']);
 });
 
 test('setPins checks all three values before sending any', async (t) => {
   const transport = ScriptedTransport.replies('9000', '9000', '9000');
-  const e = await new HomeCard({ transport })
-    .setPins({ pin1: '1234', pin2: '5678', puk: '123' })
-    .then(() => undefined, (err: unknown) => err);
+  const e = await new HomeCard({ transport }).setPins({ pin1: '1234', pin2: '5678', puk: '123' }).then(
+    () => undefined,
+    (err: unknown) => err,
+  );
   t.true(isCardError(e, CardErrorCode.InvalidArgument));
   t.is(transport.sent.length, 0);
 });
@@ -163,9 +160,7 @@ test('sign and signSessionCertificate return the DER signature; factoryReset nee
 
 test('A command the card does not answer in time fails with CommandTimeout, and the next waits for it', async (t) => {
   let release!: () => void;
-  const transport = new ScriptedTransport((_bytes, i) =>
-    i === 0 ? new Promise<Buffer>((resolve) => (release = () => resolve(hex('9000')))) : hex('9000'),
-  );
+  const transport = new ScriptedTransport((_bytes, i) => (i === 0 ? new Promise<Buffer>((resolve) => (release = () => resolve(hex('9000')))) : hex('9000')));
   const card = new HomeCard({ transport, commandTimeoutMs: 20 });
   const e = await t.throwsAsync(card.verifyPin1('1234'));
   t.true(isCardError(e, CardErrorCode.CommandTimeout));

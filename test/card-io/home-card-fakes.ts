@@ -47,7 +47,10 @@ export interface LogLine {
 }
 
 /** A logger at debug level that keeps every line, bindings included. */
-export function capturingLogger(lines: LogLine[] = [], bindings: Record<string, unknown> = {}): Logger & {
+export function capturingLogger(
+  lines: LogLine[] = [],
+  bindings: Record<string, unknown> = {},
+): Logger & {
   lines: LogLine[];
 } {
   const at = (level: string): LogFn =>

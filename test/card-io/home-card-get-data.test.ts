@@ -22,12 +22,22 @@ test('SELECT parses the FCI into card id, version and life cycle', (t) => {
 });
 
 test('SELECT of another AID answered 6A82 is NotFound', (t) => {
-  t.true(isCardError(t.throws(() => hc.parseSelect(r('6A82'))), CardErrorCode.NotFound));
+  t.true(
+    isCardError(
+      t.throws(() => hc.parseSelect(r('6A82'))),
+      CardErrorCode.NotFound,
+    ),
+  );
 });
 
 test('SELECT with an FCI that lacks the life cycle is a malformed response, not a guess', (t) => {
   const fci = '6F1C 840AF0484F4D454741544501 DF01080102030405060708 DF02020100';
-  t.true(isCardError(t.throws(() => hc.parseSelect(r(`${fci} 9000`))), CardErrorCode.MalformedApdu));
+  t.true(
+    isCardError(
+      t.throws(() => hc.parseSelect(r(`${fci} 9000`))),
+      CardErrorCode.MalformedApdu,
+    ),
+  );
 });
 
 test('GET DATA puts the tag in P1 P2 with a short Le for everything but the certificate', (t) => {
@@ -48,7 +58,12 @@ test('GET DATA of the certificate uses an extended Le, since a certificate excee
 
 test('The card id is 16 lower-case hex digits', (t) => {
   t.is(hc.parseCardId(r('A1B2C3D4E5F60718 9000')), 'a1b2c3d4e5f60718');
-  t.true(isCardError(t.throws(() => hc.parseCardId(r('A1B2 9000'))), CardErrorCode.MalformedApdu));
+  t.true(
+    isCardError(
+      t.throws(() => hc.parseCardId(r('A1B2 9000'))),
+      CardErrorCode.MalformedApdu,
+    ),
+  );
 });
 
 test('The version is "major.minor"', (t) => {
@@ -73,7 +88,12 @@ test('The public key SPKI DER becomes a P-256 KeyObject', (t) => {
 });
 
 test('A public key that is not SPKI DER is a malformed response', (t) => {
-  t.true(isCardError(t.throws(() => hc.parsePublicKey(r('3003020101 9000'))), CardErrorCode.MalformedApdu));
+  t.true(
+    isCardError(
+      t.throws(() => hc.parsePublicKey(r('3003020101 9000'))),
+      CardErrorCode.MalformedApdu,
+    ),
+  );
 });
 
 test('GENERATE ASYMMETRIC KEY PAIR returns the new public key as a KeyObject', (t) => {
@@ -84,13 +104,23 @@ test('GENERATE ASYMMETRIC KEY PAIR returns the new public key as a KeyObject', (
 test('The life cycle byte 03 is personalization and 05 operational', (t) => {
   t.is(hc.parseLifeCycle(r('03 9000')), 'personalization');
   t.is(hc.parseLifeCycle(r('05 9000')), 'operational');
-  t.true(isCardError(t.throws(() => hc.parseLifeCycle(r('04 9000'))), CardErrorCode.MalformedApdu));
+  t.true(
+    isCardError(
+      t.throws(() => hc.parseLifeCycle(r('04 9000'))),
+      CardErrorCode.MalformedApdu,
+    ),
+  );
 });
 
 test('The trust anchors are a list of SHA-256 fingerprints, empty when there are none', (t) => {
   t.deepEqual(hc.parseTrustAnchors(r(`${'11'.repeat(32)}${'22'.repeat(32)} 9000`)), ['11'.repeat(32), '22'.repeat(32)]);
   t.deepEqual(hc.parseTrustAnchors(r('9000')), []);
-  t.true(isCardError(t.throws(() => hc.parseTrustAnchors(r(`${'11'.repeat(31)} 9000`))), CardErrorCode.MalformedApdu));
+  t.true(
+    isCardError(
+      t.throws(() => hc.parseTrustAnchors(r(`${'11'.repeat(31)} 9000`))),
+      CardErrorCode.MalformedApdu,
+    ),
+  );
 });
 
 test('An absent value answered 6A88 is NotFound', (t) => {

@@ -62,14 +62,7 @@ test('A run of verifyPin1, setPins and authenticateAdmin logs no PIN and no admi
   }
   t.deepEqual(
     logger.lines.map((l) => `${l.obj['command']} ${l.obj['sw']}`),
-    [
-      'GET CHALLENGE 9000',
-      'EXTERNAL AUTHENTICATE 9000',
-      'PUT DATA 9000',
-      'PUT DATA 9000',
-      'PUT DATA 9000',
-      'VERIFY 9000',
-    ],
+    ['GET CHALLENGE 9000', 'EXTERNAL AUTHENTICATE 9000', 'PUT DATA 9000', 'PUT DATA 9000', 'PUT DATA 9000', 'VERIFY 9000'],
   );
 });
 
@@ -77,7 +70,10 @@ test('A refused VERIFY logs its status word, and neither the log nor the error h
   const logger = capturingLogger();
   const card = new HomeCard({ transport: ScriptedTransport.replies('63C2'), logger });
   const e = await t.throwsAsync<CardError>(card.verifyPin1(PIN1));
-  t.deepEqual(logger.lines.map((l) => l.obj), [{ channel: 'home-card', command: 'VERIFY', sw: '63C2' }]);
+  t.deepEqual(
+    logger.lines.map((l) => l.obj),
+    [{ channel: 'home-card', command: 'VERIFY', sw: '63C2' }],
+  );
   const everything = JSON.stringify(logger.lines) + String(e?.message) + JSON.stringify(e?.context);
   t.false(everything.includes(PIN1));
   t.false(everything.includes(Buffer.from(PIN1).toString('hex')));
@@ -88,5 +84,8 @@ test('A transport failure is logged with the command name and error code only', 
   const transport = new ScriptedTransport(() => Promise.reject(new Error('link down')));
   const card = new HomeCard({ transport, logger });
   await t.throwsAsync(card.verifyPin2('24680'), { message: 'link down' });
-  t.deepEqual(logger.lines.map((l) => l.obj), [{ channel: 'home-card', command: 'VERIFY', code: undefined }]);
+  t.deepEqual(
+    logger.lines.map((l) => l.obj),
+    [{ channel: 'home-card', command: 'VERIFY', code: undefined }],
+  );
 });

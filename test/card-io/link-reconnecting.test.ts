@@ -1,5 +1,5 @@
 import test from 'ava';
-import { CardError, CardErrorCode, isCardError } from '../../card-io/errors.js';
+import { type CardError, CardErrorCode, isCardError } from '../../card-io/errors.js';
 import { ReconnectingLink, backoffDelay, resolveBackoff, type LinkStatus } from '../../card-io/link/index.js';
 import { fakeFactory, recordingScheduler } from '../helpers/fake-transport.js';
 import { capturingLogger, collectBytes, waitForStatus } from '../helpers/link-probes.js';

@@ -45,25 +45,27 @@ socat.test('A 64 KiB write over a real pty pair arrives intact and in order', as
   t.log(`arrived in ${received.chunkCount} chunks`);
 });
 
-socat.test('When the serial device vanishes the link reports disconnected, and when it returns on the same path the link reconnects and the next write is ' +
-  'received', async (t) => {
-  const { pty, host, card } = await openPair(t);
-  const hostStatuses: string[] = [];
-  host.onStatus((s) => hostStatuses.push(s));
+socat.test(
+  'When the serial device vanishes the link reports disconnected, and when it returns on the same path the link reconnects and the next write is ' + 'received',
+  async (t) => {
+    const { pty, host, card } = await openPair(t);
+    const hostStatuses: string[] = [];
+    host.onStatus((s) => hostStatuses.push(s));
 
-  const bothDown = Promise.all([waitForStatus(host, 'disconnected'), waitForStatus(card, 'disconnected')]);
-  await pty.stop();
-  await bothDown;
-  const err = await t.throwsAsync(host.write(Buffer.from([0x01])));
-  t.true(isCardError(err, CardErrorCode.LinkDisconnected));
+    const bothDown = Promise.all([waitForStatus(host, 'disconnected'), waitForStatus(card, 'disconnected')]);
+    await pty.stop();
+    await bothDown;
+    const err = await t.throwsAsync(host.write(Buffer.from([0x01])));
+    t.true(isCardError(err, CardErrorCode.LinkDisconnected));
 
-  await pty.restart();
-  // Both ends must be open again: serialport flushes a tty's buffers when it opens it.
-  await Promise.all([waitForStatus(host, 'connected'), waitForStatus(card, 'connected')]);
-  await roundTrip(t, host, card, Buffer.from([0x00, 0xc1, 0x01, 0xfe, 0x3e]));
-  await roundTrip(t, card, host, Buffer.from([0x00, 0xe1, 0x01, 0xfe, 0x1e]));
-  t.deepEqual(hostStatuses, ['disconnected', 'connected']);
-});
+    await pty.restart();
+    // Both ends must be open again: serialport flushes a tty's buffers when it opens it.
+    await Promise.all([waitForStatus(host, 'connected'), waitForStatus(card, 'connected')]);
+    await roundTrip(t, host, card, Buffer.from([0x00, 0xc1, 0x01, 0xfe, 0x3e]));
+    await roundTrip(t, card, host, Buffer.from([0x00, 0xe1, 0x01, 0xfe, 0x1e]));
+    t.deepEqual(hostStatuses, ['disconnected', 'connected']);
+  },
+);
 
 // Regression: a tty hung up while a read is in flight returns 0 bytes forever, and
 // @serialport/bindings-cpp 13 retried that read in a busy loop without ever emitting 'close'.
@@ -109,28 +111,32 @@ socat.test('A process with an open serial link on a pty exits by itself after th
   t.is(result.stdout.trim(), 'closed');
 });
 
-socat.test('While a link holds a serial line, a second opener of the same tty fails with LineBusy naming the path, and the first link keeps exchanging ' +
-  'bytes', async (t) => {
-  const { pty, host, card } = await openPair(t);
-  const second = serialTransportFactory({ path: pty.hostPath });
-  const err = await t.throwsAsync(second({ onData: () => undefined, onClose: () => undefined }));
-  t.true(isCardError(err, CardErrorCode.LineBusy), String(err));
-  t.like((err as unknown as { context: object }).context, { path: pty.hostPath, reason: 'line-busy' });
-  t.regex(String((err as Error).message), /line busy/);
-  await roundTrip(t, host, card, Buffer.from('still ours'));
-  await roundTrip(t, card, host, Buffer.from('and back'));
-});
+socat.test(
+  'While a link holds a serial line, a second opener of the same tty fails with LineBusy naming the path, and the first link keeps exchanging ' + 'bytes',
+  async (t) => {
+    const { pty, host, card } = await openPair(t);
+    const second = serialTransportFactory({ path: pty.hostPath });
+    const err = await t.throwsAsync(second({ onData: () => undefined, onClose: () => undefined }));
+    t.true(isCardError(err, CardErrorCode.LineBusy), String(err));
+    t.like((err as unknown as { context: object }).context, { path: pty.hostPath, reason: 'line-busy' });
+    t.regex(String((err as Error).message), /line busy/);
+    await roundTrip(t, host, card, Buffer.from('still ours'));
+    await roundTrip(t, card, host, Buffer.from('and back'));
+  },
+);
 
-socat.test('A second process opening the tty a link holds (homegate card info) exits 1 at once with a line-busy message, ' +
-  'and the link keeps working', async (t) => {
-  const { pty, host, card } = await openPair(t);
-  const r = await runCli(['card', 'info', '--device', pty.hostPath], { timeoutMs: 20_000 });
-  t.is(r.code, 1, transcript(r));
-  t.false(r.timedOut);
-  t.regex(r.stderr, /line busy/);
-  t.regex(r.stderr, /HG-305/);
-  await roundTrip(t, host, card, Buffer.from([0x00, 0xc1, 0x01, 0xfe, 0x3e]));
-});
+socat.test(
+  'A second process opening the tty a link holds (homegate card info) exits 1 at once with a line-busy message, ' + 'and the link keeps working',
+  async (t) => {
+    const { pty, host, card } = await openPair(t);
+    const r = await runCli(['card', 'info', '--device', pty.hostPath], { timeoutMs: 20_000 });
+    t.is(r.code, 1, transcript(r));
+    t.false(r.timedOut);
+    t.regex(r.stderr, /line busy/);
+    t.regex(r.stderr, /HG-305/);
+    await roundTrip(t, host, card, Buffer.from([0x00, 0xc1, 0x01, 0xfe, 0x3e]));
+  },
+);
 
 test('Opening a serial path that does not exist fails with LinkOpenFailed naming the path', async (t) => {
   const path = '/dev/homegate-no-such-tty';

@@ -54,30 +54,35 @@ test('When the TCP server restarts on the same port, the client link reports dis
   t.deepEqual(hostStatuses, ['disconnected', 'connected']);
 });
 
-test('While a host is attached to the card-side listener, a second connection is closed at once with a log line and the first keeps exchanging ' +
-  'bytes', async (t) => {
-  const port = await freePort();
-  const logs = capturingLogger();
-  const card = track(t, openCardSideLink(`tcp://127.0.0.1:${port}`, { ...fast, logger: logs }));
-  const received = collectBytes(card);
-  const a = await connect(port);
-  t.teardown(() => void a.destroy());
-  await waitForStatus(card, 'connected');
+test(
+  'While a host is attached to the card-side listener, a second connection is closed at once with a log line and the first keeps exchanging ' + 'bytes',
+  async (t) => {
+    const port = await freePort();
+    const logs = capturingLogger();
+    const card = track(t, openCardSideLink(`tcp://127.0.0.1:${port}`, { ...fast, logger: logs }));
+    const received = collectBytes(card);
+    const a = await connect(port);
+    t.teardown(() => void a.destroy());
+    await waitForStatus(card, 'connected');
 
-  const b = await connect(port);
-  b.on('error', () => undefined);
-  const bGot: Buffer[] = [];
-  b.on('data', (c: Buffer) => bGot.push(c));
-  await new Promise<void>((resolve) => b.once('close', () => resolve()));
-  t.deepEqual(bGot, [], 'the refused host received nothing');
-  t.true(logs.records.some((r) => r.msg?.includes('line busy') === true), 'the refusal is logged');
+    const b = await connect(port);
+    b.on('error', () => undefined);
+    const bGot: Buffer[] = [];
+    b.on('data', (c: Buffer) => bGot.push(c));
+    await new Promise<void>((resolve) => b.once('close', () => resolve()));
+    t.deepEqual(bGot, [], 'the refused host received nothing');
+    t.true(
+      logs.records.some((r) => r.msg?.includes('line busy') === true),
+      'the refusal is logged',
+    );
 
-  a.write(Buffer.from('from a'));
-  t.is((await received.waitForLength(6)).toString(), 'from a');
-  await card.write(Buffer.from('to a'));
-  t.is((await readBytes(a, 4)).toString(), 'to a');
-  t.is(card.status, 'connected');
-});
+    a.write(Buffer.from('from a'));
+    t.is((await received.waitForLength(6)).toString(), 'from a');
+    await card.write(Buffer.from('to a'));
+    t.is((await readBytes(a, 4)).toString(), 'to a');
+    t.is(card.status, 'connected');
+  },
+);
 
 test('When the attached host disconnects, the next host is accepted', async (t) => {
   const port = await freePort();

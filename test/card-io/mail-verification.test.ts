@@ -40,7 +40,7 @@ test('When a mail has no signed record, or one that is not a signed record, it i
   t.is(verifyMail({ ...n, type: 'refund' }, key, ME), 'unsigned');
 });
 
-test('When a mail is signed by another card (a forger\'s key, its own certificate attached), it is rejected', async (t) => {
+test("When a mail is signed by another card (a forger's key, its own certificate attached), it is rejected", async (t) => {
   const mine = await signingCard();
   const forger = await signingCard(mine.cardId);
   const forged = plain(forger.decision(1, ME));

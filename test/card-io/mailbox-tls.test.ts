@@ -39,6 +39,8 @@ test('A terminal reads its mail from an mqtts broker whose certificate the house
 
 test('Without the household CA, the same mqtts broker is not trusted and the read fails', async (t) => {
   const b = await tlsBroker(t);
-  const error = await t.throwsAsync(readMailbox({ url: b.url, terminalId: 'kitchen', idleMs: 100, connectTimeoutMs: 3000, cardCertificate: b.cardCertificate }));
+  const error = await t.throwsAsync(
+    readMailbox({ url: b.url, terminalId: 'kitchen', idleMs: 100, connectTimeoutMs: 3000, cardCertificate: b.cardCertificate }),
+  );
   t.is((error as { code?: string }).code, 'broker-unreachable');
 });

@@ -16,14 +16,14 @@ import { HomeCard, verifySignedRecord } from '../../card-io/home-card/index.js';
 import { seedFromEnv } from '../helpers/seeded-random.js';
 import { DAY, DAY0, INITIAL_BALANCE, LIMITS, PINS, cancelRequest, loadRequest, payAt, purseFixture, type PurseFixture } from './purse-fixtures.js';
 
-type Op =
-  | { kind: 'pay'; amount: number; dt: number }
-  | { kind: 'cancel'; pick: number }
-  | { kind: 'load'; amount: number };
+type Op = { kind: 'pay'; amount: number; dt: number } | { kind: 'cancel'; pick: number } | { kind: 'load'; amount: number };
 
 /** Payments weigh most, so that the balance runs low (6910) as well as over the limits (6911). */
 const op: fc.Arbitrary<Op> = fc.oneof(
-  { weight: 6, arbitrary: fc.record({ kind: fc.constant('pay' as const), amount: fc.integer({ min: 1, max: 6_000 }), dt: fc.integer({ min: -250, max: DAY / 2 }) }) },
+  {
+    weight: 6,
+    arbitrary: fc.record({ kind: fc.constant('pay' as const), amount: fc.integer({ min: 1, max: 6_000 }), dt: fc.integer({ min: -250, max: DAY / 2 }) }),
+  },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('cancel' as const), pick: fc.nat() }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('load' as const), amount: fc.integer({ min: 1, max: 90_000 }) }) },
 );
@@ -151,6 +151,11 @@ test('Money is conserved in any sequence of pay, cancel and load: balance = init
     }),
     { seed: seed | 0, numRuns: 20 },
   );
-  t.log(`outcomes: ${[...tally].sort().map(([k, n]) => `${k} ×${n}`).join(', ')}`);
+  t.log(
+    `outcomes: ${[...tally]
+      .sort()
+      .map(([k, n]) => `${k} ×${n}`)
+      .join(', ')}`,
+  );
   t.true((tally.get('pay ok') ?? 0) > 0 && (tally.get('cancel ok') ?? 0) > 0 && (tally.get('load ok') ?? 0) > 0);
 });

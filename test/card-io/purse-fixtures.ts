@@ -180,4 +180,3 @@ export async function foreignCa(): Promise<IssuingCa> {
 export function memoryStore(fx: PurseFixture): MemoryCardStore {
   return fx.store as MemoryCardStore;
 }
-

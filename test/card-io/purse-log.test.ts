@@ -19,7 +19,11 @@ test('The log keeps the last 32 records: READ RECORD 1 is the newest, 33 and bey
 
   const seqs = await fx.card.logSeqs();
   t.is(seqs.length, 32);
-  t.deepEqual(seqs, Array.from({ length: 32 }, (_, i) => 35 - i), 'newest first; 1, 2 and 3 rolled off');
+  t.deepEqual(
+    seqs,
+    Array.from({ length: 32 }, (_, i) => 35 - i),
+    'newest first; 1, 2 and 3 rolled off',
+  );
   const newest = await fx.card.readRecord(1);
   t.like(newest, { seq: 35, orderId: 'order-35', amount: 35 });
   t.like(await fx.card.readRecord(32), { seq: 4, orderId: 'order-4' });
@@ -86,8 +90,7 @@ test('An image without a purse loads as a purse with currency unset, and purse c
   const card = new HomeCard({ transport: { transmit: (apdu) => applet.process(apdu) } });
   await card.select();
   await card.verifyPin1(PINS.pin1);
-  const conditions = async (run: Promise<unknown>, what: string) =>
-    t.true(isCardError(await t.throwsAsync(run), CardErrorCode.ConditionsNotSatisfied), what);
+  const conditions = async (run: Promise<unknown>, what: string) => t.true(isCardError(await t.throwsAsync(run), CardErrorCode.ConditionsNotSatisfied), what);
   await conditions(card.loadChallenge(), 'GET LOAD CHALLENGE');
   await conditions(card.load(loadRequest(fx, 1, Buffer.alloc(16))), 'LOAD');
   await conditions(card.readRecord(1), 'READ RECORD');

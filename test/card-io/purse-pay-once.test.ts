@@ -18,7 +18,10 @@ test('When a second PAY names the same market and order, the card refuses it (6A
   await releaseForMarket(fx, T + 1);
   const again = { orderId: 'order-once', amount: 500, agreedAmount: 500, currency: CURRENCY, time: new Date((T + 1) * 1000) };
   t.true(isCardError(await t.throwsAsync(fx.card.pay(again)), CardErrorCode.AlreadyPaid));
-  t.true(isCardError(await t.throwsAsync(fx.card.pay({ ...again, amount: 499, agreedAmount: 499 })), CardErrorCode.AlreadyPaid), 'another amount changes nothing');
+  t.true(
+    isCardError(await t.throwsAsync(fx.card.pay({ ...again, amount: 499, agreedAmount: 499 })), CardErrorCode.AlreadyPaid),
+    'another amount changes nothing',
+  );
   t.deepEqual(await imageBytes(fx), before, 'balance, counter, log and everything else unchanged');
   t.like(await fx.card.purseStatus(), { balance: INITIAL_BALANCE - 500, counter: 1 });
   const other = await fx.card.pay({ ...again, orderId: 'order-other' });
@@ -52,7 +55,11 @@ test('When the agreed amount differs from the amount, the card refuses the PAY (
   await releaseForMarket(fx, T);
   const before = await imageBytes(fx);
   const order = { orderId: 'order-agreed', currency: CURRENCY, time: new Date(T * 1000) };
-  for (const [amount, agreedAmount] of [[1000, 100], [100, 1000], [100, 101]] as const) {
+  for (const [amount, agreedAmount] of [
+    [1000, 100],
+    [100, 1000],
+    [100, 101],
+  ] as const) {
     t.true(isCardError(await t.throwsAsync(fx.card.pay({ ...order, amount, agreedAmount })), CardErrorCode.WrongData), `${amount} vs ${agreedAmount}`);
   }
   t.deepEqual(await imageBytes(fx), before);

@@ -45,7 +45,11 @@ test('DF15 sets currency and limits, DF16 the initial balance, DF14 the issuer k
   t.is((await card.putData(0xdf14, P256_SPKI)).sw, 0x9000);
   const status = await card.getData(0xdf40);
   t.is(status.sw, 0x9000);
-  t.is(status.data.toString('hex'), u64(60n).toString('hex') + '455552' + '00000000' + [100n, 10n, 50n, 0n, 100n].map((n) => u64(n).toString('hex')).join(''), 'the per-load limit defaults to the maximum balance');
+  t.is(
+    status.data.toString('hex'),
+    u64(60n).toString('hex') + '455552' + '00000000' + [100n, 10n, 50n, 0n, 100n].map((n) => u64(n).toString('hex')).join(''),
+    'the per-load limit defaults to the maximum balance',
+  );
   t.deepEqual((await card.getData(0xdf42)).data, Buffer.from([0]), 'an empty log');
   t.deepEqual(store.state.purse.issuerKey, P256_SPKI);
 });

@@ -39,8 +39,14 @@ test('A record signed by the card parses to its fields and verifies with the car
   t.deepEqual(r.bytes, bytes);
   t.is(
     r.recordBytes.toString('hex').toUpperCase(),
-    'DF500400000007' + 'DF57080102030405060708' + 'DF510C73686F702E6578616D706C65' + 'DF5203412D31' +
-      'DF530800000000000004D2' + 'DF5403455552' + 'DF5508000000006B49D200' + 'DF560101',
+    'DF500400000007' +
+      'DF57080102030405060708' +
+      'DF510C73686F702E6578616D706C65' +
+      'DF5203412D31' +
+      'DF530800000000000004D2' +
+      'DF5403455552' +
+      'DF5508000000006B49D200' +
+      'DF560101',
   );
   t.true(verifySignedRecord(r, publicKey));
   t.true(verifySignedRecord(r, KEY_PAIR.publicKeySpki), 'the key may be given as SPKI DER');
@@ -60,7 +66,12 @@ test('A record with one byte changed, an edited field or another key does not ve
 test('Bytes that are not a signed record are MalformedApdu, never a half-parsed record', (t) => {
   const bytes = encodeSignedRecord(CARD_ID, signRecord(KEY_PAIR, CARD_ID, RECORD));
   for (const bad of [Buffer.alloc(0), bytes.subarray(0, bytes.length - 1), Buffer.concat([bytes, hex('00')]), hex('E100 DF5E00')]) {
-    t.true(isCardError(t.throws(() => parseSignedRecord(bad)), CardErrorCode.MalformedApdu));
+    t.true(
+      isCardError(
+        t.throws(() => parseSignedRecord(bad)),
+        CardErrorCode.MalformedApdu,
+      ),
+    );
   }
 });
 
@@ -77,7 +88,13 @@ test('Cancel and load authorizations encode in the order the card reads them and
 test('Authorization builders refuse bad fields before anything is signed', (t) => {
   const ok = { cardId: '0102030405060708', amount: 1, currency: 'EUR', challenge: Buffer.alloc(16) };
   for (const bad of [{ challenge: Buffer.alloc(15) }, { amount: 0 }, { amount: 1.5 }, { amount: 2n ** 64n }, { currency: 'EURO' }, { cardId: '0102' }]) {
-    t.true(isCardError(t.throws(() => encodeLoadAuthorization({ ...ok, ...bad })), CardErrorCode.InvalidArgument), JSON.stringify(Object.keys(bad)));
+    t.true(
+      isCardError(
+        t.throws(() => encodeLoadAuthorization({ ...ok, ...bad })),
+        CardErrorCode.InvalidArgument,
+      ),
+      JSON.stringify(Object.keys(bad)),
+    );
   }
   const cancel = { cardId: CARD_ID, seq: 1, orderId: 'x', amount: 1, currency: 'EUR' };
   t.throws(() => encodeCancelAuthorization({ ...cancel, orderId: '' }));
@@ -87,7 +104,10 @@ test('Authorization builders refuse bad fields before anything is signed', (t) =
 
 test('PAY is 80 50 00 00 with order id, amount, currency, time and agreed amount, and an extended Le', (t) => {
   const apdu = buildPay({ orderId: 'A-1', amount: 1234, agreedAmount: 1234, currency: 'EUR', time: new Date(1_800_000_000_500) });
-  t.is(apduHex(apdu), '8050000000002D' + 'DF5203412D31' + 'DF530800000000000004D2' + 'DF5403455552' + 'DF5508000000006B49D200' + 'DF580800000000000004D2' + '0000');
+  t.is(
+    apduHex(apdu),
+    '8050000000002D' + 'DF5203412D31' + 'DF530800000000000004D2' + 'DF5403455552' + 'DF5508000000006B49D200' + 'DF580800000000000004D2' + '0000',
+  );
 });
 
 test('The purse status words map to typed errors: 6910 InsufficientFunds, 6911 LimitExceeded, 6A83 NotFound', (t) => {
@@ -108,5 +128,10 @@ test('A purse in the image round-trips, and an out-of-range amount makes the ima
   const body = outer.body.replace('"18446744073709551615"', '"18446744073709551616"');
   const sha256 = createHash('sha256').update(body, 'utf8').digest('hex');
   const file = Buffer.from(JSON.stringify({ ...outer, body, sha256 }));
-  t.true(isCardError(t.throws(() => decodeImage(file)), CardErrorCode.ImageCorrupt));
+  t.true(
+    isCardError(
+      t.throws(() => decodeImage(file)),
+      CardErrorCode.ImageCorrupt,
+    ),
+  );
 });

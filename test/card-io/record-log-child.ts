@@ -25,7 +25,19 @@ if (kind === 'log') {
   const store = await HistoryStore.open({ dir: path, logger: silentLogger });
   const signedRecord = Buffer.alloc(170, 7).toString('base64');
   for (let n = (await store.list()).length; ; n++) {
-    await store.append({ kind: 'decision', cardId: 'c1', seq: n, market: 'shop.example', orderId: `order-${n}`, amount: 100, currency: 'EUR', time: '2025-03-01T00:00:00Z', status: 'paid', signedRecord, presented: false });
+    await store.append({
+      kind: 'decision',
+      cardId: 'c1',
+      seq: n,
+      market: 'shop.example',
+      orderId: `order-${n}`,
+      amount: 100,
+      currency: 'EUR',
+      time: '2025-03-01T00:00:00Z',
+      status: 'paid',
+      signedRecord,
+      presented: false,
+    });
     ack(n);
   }
 } else if (kind === 'intents') {

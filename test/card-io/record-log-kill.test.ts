@@ -38,13 +38,23 @@ test('When the writer is SIGKILLed mid-append, every acknowledged record survive
   t.teardown(() => rm(dir, { recursive: true, force: true }));
   const path = join(dir, 'events.log');
   // Large records make a kill inside write(2) likely; small ones a kill between write and fdatasync.
-  const rounds = [[20, 16], [7, 200_000], [13, 64], [3, 500_000], [11, 4096]] as const;
+  const rounds = [
+    [20, 16],
+    [7, 200_000],
+    [13, 64],
+    [3, 500_000],
+    [11, 4096],
+  ] as const;
   let acknowledged = -1;
   for (const [acks, pad] of rounds) {
     acknowledged = await appendThenKill(path, acks, pad);
     const { records } = await RecordLog.open<{ n: number }>(path);
     const ns = records.map((r) => r.n);
-    t.deepEqual(ns, ns.map((_, i) => i), 'no record is lost or doubled before the tail');
+    t.deepEqual(
+      ns,
+      ns.map((_, i) => i),
+      'no record is lost or doubled before the tail',
+    );
     t.true(ns.length - 1 >= acknowledged, `acknowledged ${acknowledged}, found up to ${ns.length - 1}`);
     t.true(ns.length - 1 <= acknowledged + 1, 'at most the record in flight was added');
   }
@@ -59,7 +69,10 @@ test('When the gateway is SIGKILLed while archiving, every acknowledged history 
     const store = await HistoryStore.open({ dir: history, logger: silentLogger });
     t.deepEqual(store.damage(), []);
     const seqs = (await store.list()).map((e) => e.seq).sort((a, b) => a - b);
-    t.deepEqual(seqs, seqs.map((_, i) => i));
+    t.deepEqual(
+      seqs,
+      seqs.map((_, i) => i),
+    );
     t.true(seqs.length - 1 >= acknowledged && seqs.length - 1 <= acknowledged + 1, `acknowledged ${acknowledged}, found up to ${seqs.length - 1}`);
   }
 });

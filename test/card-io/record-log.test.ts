@@ -17,7 +17,10 @@ test('When records are appended, a reopened log returns them in order and each a
   for (let n = 0; n < 5; n++) t.is(await log.append({ n }), Buffer.byteLength(encodeRecord({ n })));
   t.is((await stat(path)).mode & 0o777, 0o600);
   const reopened = await RecordLog.open<{ n: number }>(path);
-  t.deepEqual(reopened.records, [0, 1, 2, 3, 4].map((n) => ({ n })));
+  t.deepEqual(
+    reopened.records,
+    [0, 1, 2, 3, 4].map((n) => ({ n })),
+  );
   t.is(reopened.repairedTailBytes, 0);
 });
 

@@ -38,13 +38,19 @@ test('A flipped bit is reported as a bad EDC and the next block still parses', (
   const bad = Buffer.from(encodeBlock(iBlock(0, false, Buffer.from('00A4040000', 'hex')), 0, 'lrc'));
   bad[5]! ^= 0x10;
   const events = p.push(Buffer.concat([bad, encodeBlock(rBlock(0), 0, 'lrc')]));
-  t.deepEqual(events.map((e) => e.type), ['bad-edc', 'block']);
+  t.deepEqual(
+    events.map((e) => e.type),
+    ['bad-edc', 'block'],
+  );
 });
 
 test('Bytes that cannot start a frame are reported as discarded and parsing resynchronizes', (t) => {
   const p = new BlockParser();
   const events = p.push(Buffer.concat([Buffer.from([0x55, 0xaa, 0x13]), encodeBlock(rBlock(1), 0, 'lrc')]));
-  t.deepEqual(events.map((e) => e.type), ['discarded', 'block']);
+  t.deepEqual(
+    events.map((e) => e.type),
+    ['discarded', 'block'],
+  );
   const discarded = events[0] as Extract<BlockEvent, { type: 'discarded' }>;
   t.deepEqual([...discarded.bytes], [0x55, 0xaa, 0x13]);
 });
@@ -64,7 +70,10 @@ test('A semantically invalid frame with a good EDC is reported invalid', (t) => 
   const p = new BlockParser();
   const frame = Buffer.from([0x00, 0x80, 0x01, 0x00]);
   const withEdc = Buffer.concat([frame, Buffer.from([frame.reduce((a, b) => a ^ b, 0)])]);
-  t.deepEqual(p.push(withEdc).map((e) => e.type), ['invalid']);
+  t.deepEqual(
+    p.push(withEdc).map((e) => e.type),
+    ['invalid'],
+  );
 });
 
 test('Random byte streams in random chunks never make the parser throw, and every byte is accounted for', (t) => {
@@ -85,13 +94,22 @@ test('Random byte streams in random chunks never make the parser throw, and ever
 
 test('Valid frames interleaved with random noise are all found when the noise cannot start a frame', (t) => {
   fc.assert(
-    fc.property(fc.array(fc.tuple(fc.uint8Array({ maxLength: 40 }).map((n) => n.map((b) => b | 0x01)), fc.integer({ min: 0, max: 1 })), { minLength: 1, maxLength: 10 }), (parts) => {
-      // Noise bytes are odd, so none can be the NAD 00 that starts a frame.
-      const blocks = parts.map(([, ns]) => rBlock(ns as 0 | 1));
-      const bytes = Buffer.concat(parts.flatMap(([noise], i) => [Buffer.from(noise), encodeBlock(blocks[i]!, 0, 'lrc')]));
-      const p = new BlockParser();
-      return JSON.stringify(blocksOf(p.push(bytes))) === JSON.stringify(blocks);
-    }),
+    fc.property(
+      fc.array(
+        fc.tuple(
+          fc.uint8Array({ maxLength: 40 }).map((n) => n.map((b) => b | 0x01)),
+          fc.integer({ min: 0, max: 1 }),
+        ),
+        { minLength: 1, maxLength: 10 },
+      ),
+      (parts) => {
+        // Noise bytes are odd, so none can be the NAD 00 that starts a frame.
+        const blocks = parts.map(([, ns]) => rBlock(ns as 0 | 1));
+        const bytes = Buffer.concat(parts.flatMap(([noise], i) => [Buffer.from(noise), encodeBlock(blocks[i]!, 0, 'lrc')]));
+        const p = new BlockParser();
+        return JSON.stringify(blocksOf(p.push(bytes))) === JSON.stringify(blocks);
+      },
+    ),
     { numRuns: 200 },
   );
   t.pass('property held for all runs');

@@ -109,19 +109,21 @@ test('Blocks split into single bytes on the wire are reassembled', async (t) => 
   await p.close();
 });
 
-test('When the card stops answering, the command fails with a typed error, and after it answers again the link resynchronizes and the next command ' +
-  'succeeds', async (t) => {
-  const p = createT1Pair({ ifd: { bwtMs: 80 }, card: { bwtMs: 80 } });
-  await p.ifd.transmit(apdu(3));
-  p.setFault((chunk, dir) => (dir === 'b-to-a' ? [] : [chunk]));
-  const err = await t.throwsAsync(p.ifd.transmit(apdu(6)), { instanceOf: CardError });
-  t.is(err?.code, CardErrorCode.BlockTimeout);
-  p.setFault(undefined);
-  const cmd = apdu(12, 3);
-  t.deepEqual(await p.ifd.transmit(cmd), p.processor.expected(cmd));
-  t.true(p.ifd.stats.resynchs >= 3); // at start, after the failure, and before the next command
-  await p.close();
-});
+test(
+  'When the card stops answering, the command fails with a typed error, and after it answers again the link resynchronizes and the next command ' + 'succeeds',
+  async (t) => {
+    const p = createT1Pair({ ifd: { bwtMs: 80 }, card: { bwtMs: 80 } });
+    await p.ifd.transmit(apdu(3));
+    p.setFault((chunk, dir) => (dir === 'b-to-a' ? [] : [chunk]));
+    const err = await t.throwsAsync(p.ifd.transmit(apdu(6)), { instanceOf: CardError });
+    t.is(err?.code, CardErrorCode.BlockTimeout);
+    p.setFault(undefined);
+    const cmd = apdu(12, 3);
+    t.deepEqual(await p.ifd.transmit(cmd), p.processor.expected(cmd));
+    t.true(p.ifd.stats.resynchs >= 3); // at start, after the failure, and before the next command
+    await p.close();
+  },
+);
 
 test('A slow command is kept alive by S(WTX) instead of timing out', async (t) => {
   // BWT 100 ms with 3 retries gives up after well under a second without WTX; the card needs 1.5 s.

@@ -14,45 +14,49 @@ test('Under random line faults every command answers correctly or fails typed, n
   t.log(`seed ${seed} (set HOMEGATE_SEED to replay)`);
   const fault = fc.record({ kind: fc.constantFrom('flip', 'drop', 'split', 'dup', 'none', 'none'), at: fc.nat(300), bit: fc.nat(7) });
   await fc.assert(
-    fc.asyncProperty(fc.array(fault, { minLength: 1, maxLength: 12 }), fc.array(fc.integer({ min: 4, max: 120 }), { minLength: 1, maxLength: 4 }), async (faults, sizes) => {
-      const p = createT1Pair({ ifd: { bwtMs: 40 }, card: { bwtMs: 40 } });
-      let n = 0;
-      p.setFault((chunk) => {
-        const f = faults[n++ % faults.length]!;
-        const c = Buffer.from(chunk);
-        switch (f.kind) {
-          case 'flip':
-            c[f.at % c.length]! ^= 1 << f.bit;
-            return [c];
-          case 'drop':
-            return [];
-          case 'split':
-            return [c.subarray(0, f.at % c.length), c.subarray(f.at % c.length)];
-          case 'dup':
-            return [c, Buffer.from(c)];
-          default:
-            return [c];
-        }
-      });
-      try {
-        for (const [i, size] of sizes.entries()) {
-          const cmd = Buffer.alloc(size, i + 1);
-          const before = p.processor.executed.length;
-          try {
-            const answer = await p.ifd.transmit(cmd);
-            if (!answer.equals(p.processor.expected(cmd))) return false;
-          } catch (e) {
-            if (!isCardErrorInBand(e, 200)) return false;
+    fc.asyncProperty(
+      fc.array(fault, { minLength: 1, maxLength: 12 }),
+      fc.array(fc.integer({ min: 4, max: 120 }), { minLength: 1, maxLength: 4 }),
+      async (faults, sizes) => {
+        const p = createT1Pair({ ifd: { bwtMs: 40 }, card: { bwtMs: 40 } });
+        let n = 0;
+        p.setFault((chunk) => {
+          const f = faults[n++ % faults.length]!;
+          const c = Buffer.from(chunk);
+          switch (f.kind) {
+            case 'flip':
+              c[f.at % c.length]! ^= 1 << f.bit;
+              return [c];
+            case 'drop':
+              return [];
+            case 'split':
+              return [c.subarray(0, f.at % c.length), c.subarray(f.at % c.length)];
+            case 'dup':
+              return [c, Buffer.from(c)];
+            default:
+              return [c];
           }
-          if (p.processor.executed.length - before > 1) return false;
+        });
+        try {
+          for (const [i, size] of sizes.entries()) {
+            const cmd = Buffer.alloc(size, i + 1);
+            const before = p.processor.executed.length;
+            try {
+              const answer = await p.ifd.transmit(cmd);
+              if (!answer.equals(p.processor.expected(cmd))) return false;
+            } catch (e) {
+              if (!isCardErrorInBand(e, 200)) return false;
+            }
+            if (p.processor.executed.length - before > 1) return false;
+          }
+          p.setFault(undefined);
+          const last = Buffer.from('00A4040000', 'hex');
+          return (await p.ifd.transmit(last)).equals(p.processor.expected(last));
+        } finally {
+          await p.close();
         }
-        p.setFault(undefined);
-        const last = Buffer.from('00A4040000', 'hex');
-        return (await p.ifd.transmit(last)).equals(p.processor.expected(last));
-      } finally {
-        await p.close();
-      }
-    }),
+      },
+    ),
     { numRuns: 40, seed },
   );
   t.pass('property held for all runs');

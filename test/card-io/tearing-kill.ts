@@ -11,11 +11,7 @@ import { parseResponseApdu } from '../../card-io/apdu/response-apdu.js';
 import type { SeededRandom } from '../helpers/seeded-random.js';
 import type { EmulatorProcess } from './emulator-process.js';
 
-export type KillPoint =
-  | { kind: 'delay'; ms: number }
-  | { kind: 'commit-started' }
-  | { kind: 'commit-published'; nth: number }
-  | { kind: 'after-answer' };
+export type KillPoint = { kind: 'delay'; ms: number } | { kind: 'commit-started' } | { kind: 'commit-published'; nth: number } | { kind: 'after-answer' };
 
 /** `commits`: how many commits the completed command makes. */
 export function pickKillPoint(rnd: SeededRandom, commits: number): KillPoint {

@@ -81,7 +81,9 @@ export async function startChaosHousehold(o: { t?: ExecutionContext } = {}): Pro
       return { balance: Number(c.status.balance), counter: c.status.counter, decisions };
     },
     async readArchive() {
-      return (await h.readArchive()).map((e) => ({ kind: e.kind, seq: e.seq, amount: e.amount, market: e.market, orderId: e.orderId, status: e.status }) as ArchivedEvent);
+      return (await h.readArchive()).map(
+        (e) => ({ kind: e.kind, seq: e.seq, amount: e.amount, market: e.market, orderId: e.orderId, status: e.status }) as ArchivedEvent,
+      );
     },
     async issuerBalance() {
       const account = await httpsJson<{ balance: number }>({ url: `${h.sandbox.issuer.url}/v1/account`, method: 'GET', ca: ca!, cert: cert!, key: key! });

@@ -29,7 +29,16 @@ export type FaultKind =
   | 'line-cut-mid-chain'
   | 'line-cut-between-blocks';
 
-export const FAULT_KINDS: readonly FaultKind[] = ['card-kill', 'card-kill-at-commit', 'card-kill-mid-chain', 'gateway-kill', 'gateway-kill-at-commit', 'gateway-kill-mid-chain', 'line-cut-mid-chain', 'line-cut-between-blocks'];
+export const FAULT_KINDS: readonly FaultKind[] = [
+  'card-kill',
+  'card-kill-at-commit',
+  'card-kill-mid-chain',
+  'gateway-kill',
+  'gateway-kill-at-commit',
+  'gateway-kill-mid-chain',
+  'line-cut-mid-chain',
+  'line-cut-between-blocks',
+];
 
 const COMMIT_LINE = /"msg":"(Payment recorded|Payment cancelled|Purse loaded)"/;
 

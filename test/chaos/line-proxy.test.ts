@@ -50,7 +50,10 @@ test('When a cut is armed for the middle of a chain, the card gets the chained b
   const gateway = await connect(proxy.port);
   const cut = proxy.arm({ kind: 'mid-chain' });
   const plain = block(0x00, [1, 2, 3]);
-  const chained = block(0x40 | 0x20, Array.from({ length: 32 }, (_, i) => i));
+  const chained = block(
+    0x40 | 0x20,
+    Array.from({ length: 32 }, (_, i) => i),
+  );
   const last = block(0x00, [9, 9]);
   // One write holding a whole unchained block, a chained one and the last of the chain.
   gateway.write(Buffer.concat([plain, chained, last]));

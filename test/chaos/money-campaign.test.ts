@@ -11,11 +11,14 @@ import { runMoneyCampaign } from './money-campaign.js';
 
 const SEED = 7816;
 
-test.serial('When 20 faults hit pays, concurrent pays of one order, cancels and top-ups, money is conserved, the issuer debited exactly the loads, every ' +
-  'record archived and mailed once, and no order paid twice', async (t) => {
-  t.timeout(420_000);
-  const report = await runMoneyCampaign({ faults: 20, seed: SEED, timeLimitS: 360, checkpointEvery: 5, t, progress: (line) => t.log(line) });
-  t.log(JSON.stringify({ ...report, outcomes: undefined }));
-  t.true(report.faults >= 20, `only ${report.faults} faults injected before the time limit`);
-  t.deepEqual(report.violations, []);
-});
+test.serial(
+  'When 20 faults hit pays, concurrent pays of one order, cancels and top-ups, money is conserved, the issuer debited exactly the loads, every ' +
+    'record archived and mailed once, and no order paid twice',
+  async (t) => {
+    t.timeout(420_000);
+    const report = await runMoneyCampaign({ faults: 20, seed: SEED, timeLimitS: 360, checkpointEvery: 5, t, progress: (line) => t.log(line) });
+    t.log(JSON.stringify({ ...report, outcomes: undefined }));
+    t.true(report.faults >= 20, `only ${report.faults} faults injected before the time limit`);
+    t.deepEqual(report.violations, []);
+  },
+);

@@ -3,12 +3,26 @@
  * and each kind of money fault the campaign hunts for is named.
  */
 import test from 'ava';
-import { checkInvariants, notificationId, type ArchivedEvent, type CardDecision, type MailSeen, type MoneyState, type ViolationKind } from './money-invariants.js';
+import {
+  checkInvariants,
+  notificationId,
+  type ArchivedEvent,
+  type CardDecision,
+  type MailSeen,
+  type MoneyState,
+  type ViolationKind,
+} from './money-invariants.js';
 
 const CARD = '0011223344556677';
 const M = 'market.example';
 
-const decision = (seq: number, orderId: string, amount: number, status: 'paid' | 'cancelled' = 'paid'): CardDecision => ({ seq, market: M, orderId, amount, status });
+const decision = (seq: number, orderId: string, amount: number, status: 'paid' | 'cancelled' = 'paid'): CardDecision => ({
+  seq,
+  market: M,
+  orderId,
+  amount,
+  status,
+});
 const archived = (d: CardDecision): ArchivedEvent => ({ kind: 'decision', ...d });
 const load = (seq: number, amount: number): ArchivedEvent => ({ kind: 'load', seq, amount });
 const cancel = (d: CardDecision): ArchivedEvent => ({ kind: 'cancel', seq: d.seq, amount: d.amount, market: M, orderId: d.orderId, status: 'cancelled' });

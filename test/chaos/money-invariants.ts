@@ -108,13 +108,18 @@ function checkMoney(s: MoneyState, out: Violation[]): void {
   const archivedLoads = s.archive.filter((e) => e.kind === 'load').reduce((a, e) => a + e.amount, 0);
   const expected = s.initialBalance + archivedLoads - active;
   if (s.card.balance !== expected) {
-    out.push({ kind: 'balance-not-conserved', detail: `card balance ${s.card.balance} ≠ initial ${s.initialBalance} + archived loads ${archivedLoads} − active decisions ${active} = ${expected}` });
+    out.push({
+      kind: 'balance-not-conserved',
+      detail: `card balance ${s.card.balance} ≠ initial ${s.initialBalance} + archived loads ${archivedLoads} − active decisions ${active} = ${expected}`,
+    });
   }
   // What the card was credited, from the card alone: the balance plus what its decisions still hold.
   const loadedOnCard = s.card.balance - s.initialBalance + active;
   const debited = s.issuer.initialBalance - s.issuer.balance;
-  if (debited > loadedOnCard) out.push({ kind: 'issuer-debit-without-load', detail: `the issuer debited ${debited}, the card was loaded with ${loadedOnCard}` });
-  if (debited < loadedOnCard) out.push({ kind: 'load-without-issuer-debit', detail: `the card was loaded with ${loadedOnCard}, the issuer debited only ${debited}` });
+  if (debited > loadedOnCard)
+    out.push({ kind: 'issuer-debit-without-load', detail: `the issuer debited ${debited}, the card was loaded with ${loadedOnCard}` });
+  if (debited < loadedOnCard)
+    out.push({ kind: 'load-without-issuer-debit', detail: `the card was loaded with ${loadedOnCard}, the issuer debited only ${debited}` });
   const paidOrders = new Map<string, number[]>();
   for (const d of decisions) {
     const key = `${d.market}|${d.orderId}`;
@@ -130,8 +135,13 @@ function checkArchive(s: MoneyState, out: Violation[]): void {
   for (const e of s.archive) byKey.set(`${e.kind}:${e.seq}`, (byKey.get(`${e.kind}:${e.seq}`) ?? 0) + 1);
   for (const [key, n] of byKey) if (n > 1) out.push({ kind: 'archived-twice', detail: `${key} archived ${n} times` });
   const transactions = s.card.counter - s.initialCounter;
-  if (transactions > byKey.size) out.push({ kind: 'transaction-not-archived', detail: `the card counted ${transactions} transactions, the archive holds ${byKey.size} distinct events` });
-  if (transactions < byKey.size) out.push({ kind: 'archived-without-transaction', detail: `the archive holds ${byKey.size} distinct events, the card counted ${transactions} transactions` });
+  if (transactions > byKey.size)
+    out.push({ kind: 'transaction-not-archived', detail: `the card counted ${transactions} transactions, the archive holds ${byKey.size} distinct events` });
+  if (transactions < byKey.size)
+    out.push({
+      kind: 'archived-without-transaction',
+      detail: `the archive holds ${byKey.size} distinct events, the card counted ${transactions} transactions`,
+    });
   for (const d of s.cardDecisions) {
     const e = s.archive.find((x) => x.kind === 'decision' && x.seq === d.seq);
     if (!e) {
@@ -140,7 +150,10 @@ function checkArchive(s: MoneyState, out: Violation[]): void {
     }
     const cancelArchived = s.archive.some((x) => x.kind === 'cancel' && x.seq === d.seq);
     if (e.status !== d.status || (d.status === 'cancelled') !== cancelArchived) {
-      out.push({ kind: 'archived-status-differs', detail: `card decision #${d.seq} is ${d.status}, archived as ${e.status}${cancelArchived ? ' with a cancel' : ' without a cancel'}` });
+      out.push({
+        kind: 'archived-status-differs',
+        detail: `card decision #${d.seq} is ${d.status}, archived as ${e.status}${cancelArchived ? ' with a cancel' : ' without a cancel'}`,
+      });
     }
   }
 }

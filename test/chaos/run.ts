@@ -48,16 +48,25 @@ async function main(argv: readonly string[]): Promise<number> {
   process.stderr.write(`money campaign: seed ${args.seed}, ${args.faults} faults, time limit ${args.timeLimitS} s\n`);
   // The campaign stops injecting in time to settle and check; this is the backstop should something hang.
   let stopHousehold: () => Promise<void> = async () => undefined;
-  const watchdog = setTimeout(() => {
-    process.stdout.write(JSON.stringify({ campaign: 'money', seed: args.seed, error: `not finished within the time limit of ${args.timeLimitS} s (+120 s)` }) + '\n');
-    // The card emulator and the gateway are child processes: stop them before leaving (at most 10 s).
-    void Promise.race([stopHousehold(), new Promise((r) => setTimeout(r, 10_000))]).finally(() => process.exit(2));
-  }, (args.timeLimitS + 120) * 1000);
+  const watchdog = setTimeout(
+    () => {
+      process.stdout.write(
+        JSON.stringify({ campaign: 'money', seed: args.seed, error: `not finished within the time limit of ${args.timeLimitS} s (+120 s)` }) + '\n',
+      );
+      // The card emulator and the gateway are child processes: stop them before leaving (at most 10 s).
+      void Promise.race([stopHousehold(), new Promise((r) => setTimeout(r, 10_000))]).finally(() => process.exit(2));
+    },
+    (args.timeLimitS + 120) * 1000,
+  );
   watchdog.unref();
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.once(signal, () => void stopHousehold().finally(() => process.exit(130)));
   }
-  const report = await runMoneyCampaign({ ...args, onStop: (stop) => (stopHousehold = stop), progress: args.quiet ? undefined : (line) => process.stderr.write(`${line}\n`) });
+  const report = await runMoneyCampaign({
+    ...args,
+    onStop: (stop) => (stopHousehold = stop),
+    progress: args.quiet ? undefined : (line) => process.stderr.write(`${line}\n`),
+  });
   process.stdout.write(JSON.stringify(report, null, 2) + '\n');
   return report.violations.length > 0 ? 1 : 0;
 }

@@ -80,59 +80,69 @@ async function startRelay(target: number) {
   return r;
 }
 
-test.serial('When the line drops mid-chain and comes back to a freshly powered card, the command fails as interrupted and the new card never receives the ' +
-  'rest of the chain', async (t) => {
-  const dir = await mkdtemp(join(tmpdir(), 'hg-chain-drop-'));
-  t.teardown(() => rm(dir, { recursive: true, force: true }));
-  const image = join(dir, 'card.img');
-  await createCardImage(image);
-  const port = await freePort();
-  const emulator = await startEmulatorProcess(`tcp://127.0.0.1:${port}`, image);
-  t.teardown(() => emulator.stop());
-  const relay = await startRelay(port);
-  t.teardown(() => relay.close());
-  const conn = await connectHomeCard({ device: `tcp://127.0.0.1:${relay.port}`, link: { backoff: { initialDelayMs: 10, maxDelayMs: 50 } }, t1: { bwtMs: 3000 } });
-  t.teardown(() => conn.close());
-  await conn.ifd.start();
-
-  // A SELECT by name with 100 bytes of AID: four chained I-blocks at IFSC 32.
-  const select = Buffer.concat([Buffer.from([0x00, 0xa4, 0x04, 0x00, 100]), Buffer.alloc(100, 0xa5)]);
-  let release!: () => void;
-  relay.onBlock = (pcb) => {
-    if (!(pcb & 0x80) && pcb & PCB_I_MORE) {
-      // The first chained block is on its way to the card: cut the line, and power the card off while it is cut.
-      relay.onBlock = undefined;
-      relay.gate = new Promise<void>((resolve) => (release = resolve));
-      setImmediate(() => relay.drop());
-    }
-  };
-  const sent = conn.ifd.transmit(select);
-  const err = await t.throwsAsync(sent, { instanceOf: CardError });
-  t.is(err?.code, CardErrorCode.ExchangeInterrupted, `interrupted, not answered: ${String(err?.message)}`);
-  await emulator.restart();
-  release();
-
-  // The next command on the new card session. The reopened line may still flap while the card
-  // process comes up: a command refused by a line that is down was never sent, so it is sent again.
-  const next = Buffer.from([0x00, 0xca, 0x00, 0x66, 0x00]);
-  let status: Buffer | undefined;
-  for (let attempt = 0; !status && attempt < 5; attempt++) {
-    await waitForStatus(conn.link, 'connected', 10_000);
-    status = await conn.ifd.transmit(next).catch((e: unknown) => {
-      if (!(e instanceof CardError) || e.code !== CardErrorCode.LinkDisconnected) throw e;
-      return undefined;
+test.serial(
+  'When the line drops mid-chain and comes back to a freshly powered card, the command fails as interrupted and the new card never receives the ' +
+    'rest of the chain',
+  async (t) => {
+    const dir = await mkdtemp(join(tmpdir(), 'hg-chain-drop-'));
+    t.teardown(() => rm(dir, { recursive: true, force: true }));
+    const image = join(dir, 'card.img');
+    await createCardImage(image);
+    const port = await freePort();
+    const emulator = await startEmulatorProcess(`tcp://127.0.0.1:${port}`, image);
+    t.teardown(() => emulator.stop());
+    const relay = await startRelay(port);
+    t.teardown(() => relay.close());
+    const conn = await connectHomeCard({
+      device: `tcp://127.0.0.1:${relay.port}`,
+      link: { backoff: { initialDelayMs: 10, maxDelayMs: 50 } },
+      t1: { bwtMs: 3000 },
     });
-  }
-  t.true(status !== undefined && status.length >= 2);
-  const fresh = relay.connections.at(-1)!;
-  t.true(relay.connections.length >= 2, 'the driver reconnected');
-  t.is(fresh.pcbs[0], S_RESYNCH_REQUEST, `the first block to the new card is S(RESYNCH): ${fresh.pcbs.map((p) => p.toString(16)).join(' ')}`);
-  const iBlocks = fresh.pcbs.filter((p) => !(p & 0x80));
-  t.deepEqual(iBlocks, [0x00], 'one I-block, the new command, unchained: no tail of the interrupted SELECT');
-  // On no connection after the drop did a chained block (the SELECT's body) or an I-block before S(RESYNCH) go out.
-  for (const c of relay.connections.slice(1)) {
-    const firstI = c.pcbs.findIndex((p) => !(p & 0x80));
-    t.false(c.pcbs.some((p) => !(p & 0x80) && p & PCB_I_MORE), 'no chained I-block');
-    if (firstI >= 0) t.true(c.pcbs.slice(0, firstI).includes(S_RESYNCH_REQUEST), 'S(RESYNCH) before any I-block');
-  }
-});
+    t.teardown(() => conn.close());
+    await conn.ifd.start();
+
+    // A SELECT by name with 100 bytes of AID: four chained I-blocks at IFSC 32.
+    const select = Buffer.concat([Buffer.from([0x00, 0xa4, 0x04, 0x00, 100]), Buffer.alloc(100, 0xa5)]);
+    let release!: () => void;
+    relay.onBlock = (pcb) => {
+      if (!(pcb & 0x80) && pcb & PCB_I_MORE) {
+        // The first chained block is on its way to the card: cut the line, and power the card off while it is cut.
+        relay.onBlock = undefined;
+        relay.gate = new Promise<void>((resolve) => (release = resolve));
+        setImmediate(() => relay.drop());
+      }
+    };
+    const sent = conn.ifd.transmit(select);
+    const err = await t.throwsAsync(sent, { instanceOf: CardError });
+    t.is(err?.code, CardErrorCode.ExchangeInterrupted, `interrupted, not answered: ${String(err?.message)}`);
+    await emulator.restart();
+    release();
+
+    // The next command on the new card session. The reopened line may still flap while the card
+    // process comes up: a command refused by a line that is down was never sent, so it is sent again.
+    const next = Buffer.from([0x00, 0xca, 0x00, 0x66, 0x00]);
+    let status: Buffer | undefined;
+    for (let attempt = 0; !status && attempt < 5; attempt++) {
+      await waitForStatus(conn.link, 'connected', 10_000);
+      status = await conn.ifd.transmit(next).catch((e: unknown) => {
+        if (!(e instanceof CardError) || e.code !== CardErrorCode.LinkDisconnected) throw e;
+        return undefined;
+      });
+    }
+    t.true(status !== undefined && status.length >= 2);
+    const fresh = relay.connections.at(-1)!;
+    t.true(relay.connections.length >= 2, 'the driver reconnected');
+    t.is(fresh.pcbs[0], S_RESYNCH_REQUEST, `the first block to the new card is S(RESYNCH): ${fresh.pcbs.map((p) => p.toString(16)).join(' ')}`);
+    const iBlocks = fresh.pcbs.filter((p) => !(p & 0x80));
+    t.deepEqual(iBlocks, [0x00], 'one I-block, the new command, unchained: no tail of the interrupted SELECT');
+    // On no connection after the drop did a chained block (the SELECT's body) or an I-block before S(RESYNCH) go out.
+    for (const c of relay.connections.slice(1)) {
+      const firstI = c.pcbs.findIndex((p) => !(p & 0x80));
+      t.false(
+        c.pcbs.some((p) => !(p & 0x80) && p & PCB_I_MORE),
+        'no chained I-block',
+      );
+      if (firstI >= 0) t.true(c.pcbs.slice(0, firstI).includes(S_RESYNCH_REQUEST), 'S(RESYNCH) before any I-block');
+    }
+  },
+);

@@ -18,7 +18,12 @@ test.serial('A market whose server certificate comes from another CA than its re
   const rogueKey = generateP256KeyPair().privateKey;
   const rogueCa = { privateKey: rogueKey, certificate: await createRootCa({ subject: 'CN=Rogue market CA', privateKey: rogueKey }) };
   const serverKeys = generateP256KeyPair();
-  const serverCert = await createServerCertificate({ subject: 'CN=localhost', subjectPublicKey: serverKeys.publicKey, issuer: rogueCa, dnsNames: ['localhost'] });
+  const serverCert = await createServerCertificate({
+    subject: 'CN=localhost',
+    subjectPublicKey: serverKeys.publicKey,
+    issuer: rogueCa,
+    dnsNames: ['localhost'],
+  });
   const rogue = await startSandboxMarket({ port: 0, serverCert, serverKey: serverKeys.privateKey, clientCa: h.issuerCertificate });
   t.teardown(() => rogue.stop());
   // Registered with the household's market CA as anchor (which the card holds too).
@@ -46,19 +51,27 @@ serialWhen(openssl)('A market that issues no session tickets (openssl s_server -
   t.like(await refusalOf(access.authorize('no-tickets')), { status: 502, code: 'market-no-ticket' });
 });
 
-test.serial('A gateway whose clock is 20 minutes behind has the card sign a leaf that has already expired, which the market refuses: ' +
-  'market-refused-client-certificate', async (t) => {
-  const behind = () => Date.now() - 20 * 60_000;
-  const h = await startHousehold(t, { clock: behind });
-  const demo = await h.loadProfile();
-  // The terminal's signatures must fall within the gateway's own (wrong) clock window.
-  const post = async (path: string, body: Record<string, unknown>) =>
-    gatewayRequest({ ...asTerminal(demo), method: 'POST', path, body: await signRequest({ terminalId: demo.terminalId, privateKey: demo.key, method: 'POST', path, body, clock: behind }) });
+test.serial(
+  'A gateway whose clock is 20 minutes behind has the card sign a leaf that has already expired, which the market refuses: ' +
+    'market-refused-client-certificate',
+  async (t) => {
+    const behind = () => Date.now() - 20 * 60_000;
+    const h = await startHousehold(t, { clock: behind });
+    const demo = await h.loadProfile();
+    // The terminal's signatures must fall within the gateway's own (wrong) clock window.
+    const post = async (path: string, body: Record<string, unknown>) =>
+      gatewayRequest({
+        ...asTerminal(demo),
+        method: 'POST',
+        path,
+        body: await signRequest({ terminalId: demo.terminalId, privateKey: demo.key, method: 'POST', path, body, clock: behind }),
+      });
 
-  const unlocked = await post('/v1/card/unlock', { pin1: DEMO_PINS.pin1 });
-  t.is(unlocked.status, 200, JSON.stringify(unlocked.json));
-  const refused = await post('/v1/authorize', { market: MARKET, pin2: DEMO_PINS.pin2 });
-  t.is(refused.status, 502);
-  t.is(errorOf(refused).code, 'market-refused-client-certificate');
-  t.true(h.relay.connections() >= 2, 'the gateway reached the market: pre-flight and the authenticated handshake');
-});
+    const unlocked = await post('/v1/card/unlock', { pin1: DEMO_PINS.pin1 });
+    t.is(unlocked.status, 200, JSON.stringify(unlocked.json));
+    const refused = await post('/v1/authorize', { market: MARKET, pin2: DEMO_PINS.pin2 });
+    t.is(refused.status, 502);
+    t.is(errorOf(refused).code, 'market-refused-client-certificate');
+    t.true(h.relay.connections() >= 2, 'the gateway reached the market: pre-flight and the authenticated handshake');
+  },
+);

@@ -34,7 +34,16 @@ import { isAccessCardError } from '../../card-io/access-card/access-card-error.j
 import { SANDBOX_CATALOGUE } from '../../deploy/sandbox/market/catalogue.js';
 import type { HistoryEntry } from '../../gateway/history/index.js';
 import { delay } from '../helpers/link-probes.js';
-import { archiveSums, collectMail, SANDBOX_MARKET, SANDBOX_PURSE, startPurseHousehold, type CardRead, type CollectedMail, type PurseHousehold } from '../helpers/household/index.js';
+import {
+  archiveSums,
+  collectMail,
+  SANDBOX_MARKET,
+  SANDBOX_PURSE,
+  startPurseHousehold,
+  type CardRead,
+  type CollectedMail,
+  type PurseHousehold,
+} from '../helpers/household/index.js';
 import { seededRandom, type SeededRandom } from '../helpers/seeded-random.js';
 
 /** Kill iterations go on until there were at least this many kills and MIN_KILL_PHASE_MS passed. */
@@ -134,8 +143,10 @@ class Run {
     if (entries.length >= 100) throw new Error('the history API answers at most 100 entries: the run outgrew this check');
     const { active, loads } = archiveSums(entries);
     const total = purse.balance + active - loads;
-    if (total !== SANDBOX_PURSE.initialBalance) return { reason: `balance ${purse.balance} + active ${active} − loads ${loads} = ${total}, not ${SANDBOX_PURSE.initialBalance}`, purse, entries };
-    if (purse.counter - this.counter0 !== entries.length) return { reason: `the card counted ${purse.counter - this.counter0} transactions, the archive holds ${entries.length}`, purse, entries };
+    if (total !== SANDBOX_PURSE.initialBalance)
+      return { reason: `balance ${purse.balance} + active ${active} − loads ${loads} = ${total}, not ${SANDBOX_PURSE.initialBalance}`, purse, entries };
+    if (purse.counter - this.counter0 !== entries.length)
+      return { reason: `the card counted ${purse.counter - this.counter0} transactions, the archive holds ${entries.length}`, purse, entries };
     return { purse, entries };
   }
 
@@ -183,130 +194,143 @@ class Run {
       this.t.is(last!.purse.balance, Number(card.status.balance), 'the gateway reports the balance the card holds');
       this.t.is(last!.purse.counter, card.status.counter);
     }
-    await settle('every archived event mailed once', async () => this.mailAgrees((await this.history())));
+    await settle('every archived event mailed once', async () => this.mailAgrees(await this.history()));
     return last!;
   }
 }
 
-test.serial('Money is conserved and every card decision is archived and mailed once, over random pay / cancel / top-up with the card emulator and the ' +
-  'gateway process SIGKILLed at random moments', async (t) => {
-  t.timeout(170_000);
-  const rnd = seededRandom();
-  t.log(`seed ${rnd.seed} (replay with HOMEGATE_SEED=${rnd.seed})`);
-  const h = await startPurseHousehold(t, {
-    gatewayProcess: true,
-    emulatorLogLevel: 'info',
-    configure: (c) => {
-      c.emoney.presentRetrySeconds = 1;
-      c.emoney.householdMonthlyTopupLimit = 100_000_000;
-      c.emoney.terminalMonthlyTopupLimit = 100_000_000;
-    },
-  });
-  const mail = await collectMail({ url: h.mqttUrl, terminalId: h.terminalId });
-  t.teardown(() => mail.stop());
-  const access = await h.accessCard();
-  const run = new Run(t, h, access, mail, rnd);
-  const gateway = h.process!;
-  t.teardown(() => {
-    if (!t.passed) t.log(`operations:\n${run.log.join('\n')}\ngateway log (tail):\n${gateway.log().slice(-6000)}`);
-  });
-
-  const start = await run.purse();
-  t.is(start.balance, SANDBOX_PURSE.initialBalance);
-  run.counter0 = start.counter;
-  // A few operations without kills, so there is something to cancel.
-  let known: HistoryEntry[] = [];
-  for (const op of ['pay', 'pay', 'topup'] as const) run.log.push(await run.operate(op, known));
-  known = (await run.settled()).entries;
-
-  const began = Date.now();
-  const kills = { card: 0, gateway: 0 };
-  const timings: Record<Op, number[]> = { pay: [], cancel: [], topup: [] };
-  while (kills.card + kills.gateway < MIN_KILLS || Date.now() - began < MIN_KILL_PHASE_MS) {
-    const i = kills.card + kills.gateway + 1;
-    // Now and then an operation without a kill first, so a kill also meets the periodic presenting and a longer log.
-    if (rnd.next() < 0.3) run.log.push(`#${i} unkilled: ${await run.operate(rnd.pick(['pay', 'topup'] as const), known)}`);
-    const op: Op = rnd.pick(['pay', 'pay', 'cancel', 'topup']);
-    const target = rnd.next() < 0.5 ? 'card' : 'gateway';
-    // Half the kills at a random moment: operations take ~40-300 ms here (more on a loaded machine), so mostly
-    // within that span, sometimes after it. The other half the moment the card has committed (its log line),
-    // when the gateway has not yet archived or mailed, and the card's answer may not have left it.
-    const atCommit = rnd.next() < 0.5;
-    const killAfter = atCommit ? 0 : rnd.next() < 0.85 ? rnd.int(0, 180) : rnd.int(180, 600);
-    const logFrom = h.cardLog().length;
-    const began1 = Date.now();
-    let opSettled = false;
-    const done = run.operate(op, known).then((r) => {
-      timings[op].push(Date.now() - began1);
-      opSettled = true;
-      return r;
+test.serial(
+  'Money is conserved and every card decision is archived and mailed once, over random pay / cancel / top-up with the card emulator and the ' +
+    'gateway process SIGKILLed at random moments',
+  async (t) => {
+    t.timeout(170_000);
+    const rnd = seededRandom();
+    t.log(`seed ${rnd.seed} (replay with HOMEGATE_SEED=${rnd.seed})`);
+    const h = await startPurseHousehold(t, {
+      gatewayProcess: true,
+      emulatorLogLevel: 'info',
+      configure: (c) => {
+        c.emoney.presentRetrySeconds = 1;
+        c.emoney.householdMonthlyTopupLimit = 100_000_000;
+        c.emoney.terminalMonthlyTopupLimit = 100_000_000;
+      },
     });
-    if (atCommit) await committed(h, logFrom, () => opSettled);
-    else await delay(killAfter);
-    const when = atCommit ? `at the card's commit (${Date.now() - began1} ms)` : `at ${killAfter} ms`;
-    let card: CardRead | undefined;
-    if (target === 'card') {
-      await h.killCard();
-      const outcome = await done;
-      await h.restartCard();
-      kills.card++;
-      run.log.push(`#${i} ${outcome} | card SIGKILL ${when}`);
-    } else {
-      await gateway.kill('SIGKILL');
-      const outcome = await done;
-      // No gateway holds the line: read the card itself.
-      card = await h.readCard();
-      await gateway.restart();
-      kills.gateway++;
-      run.log.push(`#${i} ${outcome} | gateway SIGKILL ${when}; card: balance ${card.status.balance}, counter ${card.status.counter}, ${card.log.length} ` +
-        `decisions`);
-    }
-    known = (await run.settled(card)).entries;
-  }
-  const killPhaseMs = Date.now() - began;
-  t.log(`${kills.card} card kills, ${kills.gateway} gateway kills in ${(killPhaseMs / 1000).toFixed(1)} s; ${known.length} archived events; operation times ` +
-    `until they settled (ms, killed ones included): ${JSON.stringify(timings)}`);
-  const logged = (msg: string) => gateway.log().split('\n').filter((l) => l.includes(`"msg":"${msg}"`)).length;
-  t.log(`the gateway reconciled ${logged('history reconciled with the card')} times with changes, and found ` +
-    `${logged('load found on the card after its answer was lost')} loads whose answer was lost`);
-  t.true(kills.card + kills.gateway >= MIN_KILLS);
-  t.true(kills.card >= 3 && kills.gateway >= 3, 'both processes were killed several times');
+    const mail = await collectMail({ url: h.mqttUrl, terminalId: h.terminalId });
+    t.teardown(() => mail.stop());
+    const access = await h.accessCard();
+    const run = new Run(t, h, access, mail, rnd);
+    const gateway = h.process!;
+    t.teardown(() => {
+      if (!t.passed) t.log(`operations:\n${run.log.join('\n')}\ngateway log (tail):\n${gateway.log().slice(-6000)}`);
+    });
 
-  // Cancels a crash interrupted after the market authorized them: the market answers the same authorization again.
-  for (const e of known.filter((x) => x.kind === 'decision' && x.status === 'paid')) {
-    const order = await h.marketOrder(e.orderId!);
-    if (order.status === 'cancelled') {
-      await access.cancel(e.seq);
-      run.log.push(`completed the interrupted cancel of #${e.seq}`);
+    const start = await run.purse();
+    t.is(start.balance, SANDBOX_PURSE.initialBalance);
+    run.counter0 = start.counter;
+    // A few operations without kills, so there is something to cancel.
+    let known: HistoryEntry[] = [];
+    for (const op of ['pay', 'pay', 'topup'] as const) run.log.push(await run.operate(op, known));
+    known = (await run.settled()).entries;
+
+    const began = Date.now();
+    const kills = { card: 0, gateway: 0 };
+    const timings: Record<Op, number[]> = { pay: [], cancel: [], topup: [] };
+    while (kills.card + kills.gateway < MIN_KILLS || Date.now() - began < MIN_KILL_PHASE_MS) {
+      const i = kills.card + kills.gateway + 1;
+      // Now and then an operation without a kill first, so a kill also meets the periodic presenting and a longer log.
+      if (rnd.next() < 0.3) run.log.push(`#${i} unkilled: ${await run.operate(rnd.pick(['pay', 'topup'] as const), known)}`);
+      const op: Op = rnd.pick(['pay', 'pay', 'cancel', 'topup']);
+      const target = rnd.next() < 0.5 ? 'card' : 'gateway';
+      // Half the kills at a random moment: operations take ~40-300 ms here (more on a loaded machine), so mostly
+      // within that span, sometimes after it. The other half the moment the card has committed (its log line),
+      // when the gateway has not yet archived or mailed, and the card's answer may not have left it.
+      const atCommit = rnd.next() < 0.5;
+      const killAfter = atCommit ? 0 : rnd.next() < 0.85 ? rnd.int(0, 180) : rnd.int(180, 600);
+      const logFrom = h.cardLog().length;
+      const began1 = Date.now();
+      let opSettled = false;
+      const done = run.operate(op, known).then((r) => {
+        timings[op].push(Date.now() - began1);
+        opSettled = true;
+        return r;
+      });
+      if (atCommit) await committed(h, logFrom, () => opSettled);
+      else await delay(killAfter);
+      const when = atCommit ? `at the card's commit (${Date.now() - began1} ms)` : `at ${killAfter} ms`;
+      let card: CardRead | undefined;
+      if (target === 'card') {
+        await h.killCard();
+        const outcome = await done;
+        await h.restartCard();
+        kills.card++;
+        run.log.push(`#${i} ${outcome} | card SIGKILL ${when}`);
+      } else {
+        await gateway.kill('SIGKILL');
+        const outcome = await done;
+        // No gateway holds the line: read the card itself.
+        card = await h.readCard();
+        await gateway.restart();
+        kills.gateway++;
+        run.log.push(
+          `#${i} ${outcome} | gateway SIGKILL ${when}; card: balance ${card.status.balance}, counter ${card.status.counter}, ${card.log.length} ` + `decisions`,
+        );
+      }
+      known = (await run.settled(card)).entries;
     }
-  }
-  const final = await run.settled();
-  // Every decision is known to the market as the card has it (the gateway presents pending ones every second).
-  await settle('the market agrees with the card', async () => {
-    for (const e of final.entries.filter((x) => x.kind === 'decision')) {
+    const killPhaseMs = Date.now() - began;
+    t.log(
+      `${kills.card} card kills, ${kills.gateway} gateway kills in ${(killPhaseMs / 1000).toFixed(1)} s; ${known.length} archived events; operation times ` +
+        `until they settled (ms, killed ones included): ${JSON.stringify(timings)}`,
+    );
+    const logged = (msg: string) =>
+      gateway
+        .log()
+        .split('\n')
+        .filter((l) => l.includes(`"msg":"${msg}"`)).length;
+    t.log(
+      `the gateway reconciled ${logged('history reconciled with the card')} times with changes, and found ` +
+        `${logged('load found on the card after its answer was lost')} loads whose answer was lost`,
+    );
+    t.true(kills.card + kills.gateway >= MIN_KILLS);
+    t.true(kills.card >= 3 && kills.gateway >= 3, 'both processes were killed several times');
+
+    // Cancels a crash interrupted after the market authorized them: the market answers the same authorization again.
+    for (const e of known.filter((x) => x.kind === 'decision' && x.status === 'paid')) {
       const order = await h.marketOrder(e.orderId!);
-      if (order.status !== e.status) return `order ${e.orderId} (#${e.seq}) is ${order.status} at the market, ${e.status} on the card`;
+      if (order.status === 'cancelled') {
+        await access.cancel(e.seq);
+        run.log.push(`completed the interrupted cancel of #${e.seq}`);
+      }
     }
-    return undefined;
-  });
+    const final = await run.settled();
+    // Every decision is known to the market as the card has it (the gateway presents pending ones every second).
+    await settle('the market agrees with the card', async () => {
+      for (const e of final.entries.filter((x) => x.kind === 'decision')) {
+        const order = await h.marketOrder(e.orderId!);
+        if (order.status !== e.status) return `order ${e.orderId} (#${e.seq}) is ${order.status} at the market, ${e.status} on the card`;
+      }
+      return undefined;
+    });
 
-  // The issuer debited exactly the loads the card made: each committed on the card's receipt, none for a load the card lacks.
-  await settle('the issuer agrees with the archive', async () => {
-    const archived = final.entries.filter((x) => x.kind === 'load');
-    const committed = h.sandbox.issuer.account(h.issuerHousehold)!.loads;
-    const sum = (xs: Array<{ amount: number }>) => xs.reduce((s, x) => s + x.amount, 0);
-    if (committed.length !== archived.length || sum(committed) !== sum(archived)) return `the issuer committed ${committed.length} loads (${sum(committed)}), the archive holds ${archived.length} (${sum(archived)})`;
-    return undefined;
-  });
+    // The issuer debited exactly the loads the card made: each committed on the card's receipt, none for a load the card lacks.
+    await settle('the issuer agrees with the archive', async () => {
+      const archived = final.entries.filter((x) => x.kind === 'load');
+      const committed = h.sandbox.issuer.account(h.issuerHousehold)!.loads;
+      const sum = (xs: Array<{ amount: number }>) => xs.reduce((s, x) => s + x.amount, 0);
+      if (committed.length !== archived.length || sum(committed) !== sum(archived))
+        return `the issuer committed ${committed.length} loads (${sum(committed)}), the archive holds ${archived.length} (${sum(archived)})`;
+      return undefined;
+    });
 
-  // Last: the gateway killed once more, the card read directly and compared with the archive on disk.
-  await gateway.kill('SIGKILL');
-  const card = await h.readCard();
-  const archive = await h.readArchive();
-  t.is(run.cardArchived(card, archive), undefined);
-  const { active, loads } = archiveSums(archive);
-  t.is(Number(card.status.balance) + active - loads, SANDBOX_PURSE.initialBalance, 'card balance + active decisions − loads is the starting balance');
-  t.is(card.status.counter - run.counter0, archive.length, 'one archived entry per card transaction');
-  t.is(run.mailAgrees(archive), undefined);
-  t.true(card.log.length > 0);
-});
+    // Last: the gateway killed once more, the card read directly and compared with the archive on disk.
+    await gateway.kill('SIGKILL');
+    const card = await h.readCard();
+    const archive = await h.readArchive();
+    t.is(run.cardArchived(card, archive), undefined);
+    const { active, loads } = archiveSums(archive);
+    t.is(Number(card.status.balance) + active - loads, SANDBOX_PURSE.initialBalance, 'card balance + active decisions − loads is the starting balance');
+    t.is(card.status.counter - run.counter0, archive.length, 'one archived entry per card transaction');
+    t.is(run.mailAgrees(archive), undefined);
+    t.true(card.log.length > 0);
+  },
+);

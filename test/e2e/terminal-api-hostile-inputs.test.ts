@@ -8,7 +8,16 @@
  */
 import test from 'ava';
 import { signRequest } from '../../card-io/access-card/request-signer.js';
-import { asTerminal, errorOf, gatewayRequest, type RawResponse, DEMO_PINS, SANDBOX_MARKET, recordingPins, startPurseHousehold } from '../helpers/household/index.js';
+import {
+  asTerminal,
+  errorOf,
+  gatewayRequest,
+  type RawResponse,
+  DEMO_PINS,
+  SANDBOX_MARKET,
+  recordingPins,
+  startPurseHousehold,
+} from '../helpers/household/index.js';
 
 const emoji64 = '\u{1F4B8}'.repeat(64);
 const market = SANDBOX_MARKET;
@@ -17,7 +26,7 @@ const pin2 = DEMO_PINS.pin2;
 /** [what, path, body]: every body is signed correctly; only its fields are hostile. */
 const hostile: Array<[string, string, Record<string, unknown>]> = [
   ['cancel: seq 2^53 − 1', '/v1/purse/cancel', { seq: Number.MAX_SAFE_INTEGER }],
-  ['cancel: seq 2^32 (over the card\'s 4-byte counter)', '/v1/purse/cancel', { seq: 2 ** 32 }],
+  ["cancel: seq 2^32 (over the card's 4-byte counter)", '/v1/purse/cancel', { seq: 2 ** 32 }],
   ['cancel: seq −1', '/v1/purse/cancel', { seq: -1 }],
   ['cancel: seq 0', '/v1/purse/cancel', { seq: 0 }],
   ['cancel: seq 1.5', '/v1/purse/cancel', { seq: 1.5 }],
@@ -86,5 +95,9 @@ test.serial('When a request body is over the limit, the gateway answers 400 body
   t.is(errorOf(streamed).code, 'body-too-large', 'a body without Content-Length is cut at the limit too');
 
   t.deepEqual(await access.balance(), before);
-  t.is(errorOf(await gatewayRequest({ ...terminal, method: 'POST', path: '/v1/card/lock', body: 'not a jws' })).code, 'signature-invalid', 'the gateway still serves requests');
+  t.is(
+    errorOf(await gatewayRequest({ ...terminal, method: 'POST', path: '/v1/card/lock', body: 'not a jws' })).code,
+    'signature-invalid',
+    'the gateway still serves requests',
+  );
 });

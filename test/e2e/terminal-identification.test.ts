@@ -35,7 +35,10 @@ async function assertUnknownTerminalRefused(t: ExecutionContext, h: Household, c
   const whoami = await gatewayRequest({ ...as, method: 'GET', path: '/v1/whoami' });
   t.is(whoami.status, 403);
   t.is(errorOf(whoami).code, 'terminal-unknown');
-  for (const [path, body] of [['/v1/card/unlock', { pin1: DEMO_PINS.pin1 }], ['/v1/authorize', { market: MARKET, pin2: DEMO_PINS.pin2 }]] as const) {
+  for (const [path, body] of [
+    ['/v1/card/unlock', { pin1: DEMO_PINS.pin1 }],
+    ['/v1/authorize', { market: MARKET, pin2: DEMO_PINS.pin2 }],
+  ] as const) {
     // Signed with the stranger's own key, and even claiming the demo terminal's id.
     const jws = await signRequest({ terminalId: demo.terminalId, privateKey: stranger.key, method: 'POST', path, body });
     const r = await gatewayRequest({ ...as, method: 'POST', path, body: jws });
@@ -45,11 +48,13 @@ async function assertUnknownTerminalRefused(t: ExecutionContext, h: Household, c
   check();
 }
 
-test.serial('A certificate from the household CA that was never registered is refused as terminal-unknown, ' +
-  'and nothing reaches the card or the market', async (t) => {
-  const h = await startHousehold(t);
-  await assertUnknownTerminalRefused(t, h, h.householdCa);
-});
+test.serial(
+  'A certificate from the household CA that was never registered is refused as terminal-unknown, ' + 'and nothing reaches the card or the market',
+  async (t) => {
+    const h = await startHousehold(t);
+    await assertUnknownTerminalRefused(t, h, h.householdCa);
+  },
+);
 
 test.serial('A certificate from a foreign CA is refused as terminal-unknown, and nothing reaches the card or the market', async (t) => {
   const h = await startHousehold(t);
@@ -67,7 +72,7 @@ test.serial('A terminal revoked on the admin socket while its card session is op
   t.true(h.gateway.sessions.isOpen(id));
   const revoked = await h.admin('POST', `/admin/terminals/${id}/revoke`);
   t.deepEqual(revoked.terminal, { id, name: 'demo', status: 'revoked' });
-  t.false(h.gateway.sessions.isOpen(id), 'revoking ended the terminal\'s card session (and forgot its PIN1)');
+  t.false(h.gateway.sessions.isOpen(id), "revoking ended the terminal's card session (and forgot its PIN1)");
   const check = untouched(t, h);
 
   t.like(await refusalOf(access.isUnlocked()), { status: 403, code: 'terminal-revoked' });
@@ -78,7 +83,7 @@ test.serial('A terminal revoked on the admin socket while its card session is op
   t.is(listed.find((x) => x.id === id)?.status, 'revoked');
 });
 
-test.serial('A request signed with another key than the terminal certificate\'s is refused as signature-invalid, without touching the card', async (t) => {
+test.serial("A request signed with another key than the terminal certificate's is refused as signature-invalid, without touching the card", async (t) => {
   const h = await startHousehold(t);
   const demo = await h.loadProfile();
   const check = untouched(t, h);
@@ -93,37 +98,47 @@ test.serial('A request signed with another key than the terminal certificate\'s 
   t.is(whoami.json.cardUnlocked, false, 'the forged unlock opened no card session');
 });
 
-test.serial('A request signed by a terminal in the name of another terminal is refused as signature-identity-mismatch, ' +
-  'without touching the card', async (t) => {
-  const h = await startHousehold(t);
-  const enrolled = (await h.admin('POST', '/admin/terminals', { name: 'laptop', mail: 'laptop@household.example' })).terminal as { id: string };
-  const demo = await h.loadProfile();
-  t.not(enrolled.id, demo.terminalId);
-  const check = untouched(t, h);
-  // The demo terminal's own key and certificate, but the laptop's id as kid and tid.
-  const jws = await signRequest({ terminalId: enrolled.id, privateKey: demo.key, method: 'POST', path: '/v1/card/unlock', body: { pin1: DEMO_PINS.pin1 } });
+test.serial(
+  'A request signed by a terminal in the name of another terminal is refused as signature-identity-mismatch, ' + 'without touching the card',
+  async (t) => {
+    const h = await startHousehold(t);
+    const enrolled = (await h.admin('POST', '/admin/terminals', { name: 'laptop', mail: 'laptop@household.example' })).terminal as { id: string };
+    const demo = await h.loadProfile();
+    t.not(enrolled.id, demo.terminalId);
+    const check = untouched(t, h);
+    // The demo terminal's own key and certificate, but the laptop's id as kid and tid.
+    const jws = await signRequest({ terminalId: enrolled.id, privateKey: demo.key, method: 'POST', path: '/v1/card/unlock', body: { pin1: DEMO_PINS.pin1 } });
 
-  const r = await gatewayRequest({ ...asTerminal(demo), method: 'POST', path: '/v1/card/unlock', body: jws });
-  t.is(r.status, 403);
-  t.is(errorOf(r).code, 'signature-identity-mismatch');
-  check();
-});
+    const r = await gatewayRequest({ ...asTerminal(demo), method: 'POST', path: '/v1/card/unlock', body: jws });
+    t.is(r.status, 403);
+    t.is(errorOf(r).code, 'signature-identity-mismatch');
+    check();
+  },
+);
 
-test.serial('The exact same signed authorization sent twice is refused the second time as request-replayed, and the replay touches neither the card nor the ' +
-  'market', async (t) => {
-  const h = await startHousehold(t);
-  const access = await h.accessCard();
-  await access.unlock();
-  const demo = access.profile;
-  const jws = await signRequest({ terminalId: demo.terminalId, privateKey: demo.key, method: 'POST', path: '/v1/authorize', body: { market: MARKET, pin2: DEMO_PINS.pin2 } });
+test.serial(
+  'The exact same signed authorization sent twice is refused the second time as request-replayed, and the replay touches neither the card nor the ' + 'market',
+  async (t) => {
+    const h = await startHousehold(t);
+    const access = await h.accessCard();
+    await access.unlock();
+    const demo = access.profile;
+    const jws = await signRequest({
+      terminalId: demo.terminalId,
+      privateKey: demo.key,
+      method: 'POST',
+      path: '/v1/authorize',
+      body: { market: MARKET, pin2: DEMO_PINS.pin2 },
+    });
 
-  const first = await gatewayRequest({ ...asTerminal(demo), method: 'POST', path: '/v1/authorize', body: jws });
-  t.is(first.status, 200, JSON.stringify(first.json));
-  t.is(typeof first.json.session, 'string');
-  const check = untouched(t, h);
-  const second = await gatewayRequest({ ...asTerminal(demo), method: 'POST', path: '/v1/authorize', body: jws });
-  t.is(second.status, 409);
-  t.is(errorOf(second).code, 'request-replayed');
-  t.false('session' in second.json);
-  check();
-});
+    const first = await gatewayRequest({ ...asTerminal(demo), method: 'POST', path: '/v1/authorize', body: jws });
+    t.is(first.status, 200, JSON.stringify(first.json));
+    t.is(typeof first.json.session, 'string');
+    const check = untouched(t, h);
+    const second = await gatewayRequest({ ...asTerminal(demo), method: 'POST', path: '/v1/authorize', body: jws });
+    t.is(second.status, 409);
+    t.is(errorOf(second).code, 'request-replayed');
+    t.false('session' in second.json);
+    check();
+  },
+);

@@ -19,7 +19,8 @@ import { runCli, type CliResult } from '../gateway/cli-process.js';
 
 const mosquitto = needsBinary('mosquitto');
 
-const readMail = (h: PurseHousehold, profile: string) => runCli(['--data', h.dataDir, 'terminal', 'mail', '--profile', profile, '--json', '--idle-ms', '800'], { timeoutMs: 60_000 });
+const readMail = (h: PurseHousehold, profile: string) =>
+  runCli(['--data', h.dataDir, 'terminal', 'mail', '--profile', profile, '--json', '--idle-ms', '800'], { timeoutMs: 60_000 });
 
 /** `terminal mail` until `id` is shown (the gateway may still be reconnecting to the broker). */
 async function readMailUntilShown(h: PurseHousehold, id: string): Promise<{ last: CliResult; shown: string[] }> {
@@ -64,27 +65,31 @@ async function mailWithAndWithoutLogin(t: ExecutionContext, h: PurseHousehold): 
   t.is(refused.stdout, '');
 }
 
-test.serial('When the sandbox terminal reads its mail with its profile\'s broker login it sees the signed decision; without the login the embedded broker ' +
-  'refuses it', async (t) => {
-  const h = await startPurseHousehold(t);
-  await mailWithAndWithoutLogin(t, h);
-});
+test.serial(
+  "When the sandbox terminal reads its mail with its profile's broker login it sees the signed decision; without the login the embedded broker " + 'refuses it',
+  async (t) => {
+    const h = await startPurseHousehold(t);
+    await mailWithAndWithoutLogin(t, h);
+  },
+);
 
-serialWhen(mosquitto)('When the household runs Mosquitto with the shipped configuration, ' +
-  'terminal mail reads with the profile\'s login and is refused without it', async (t) => {
-  const dir = await mkdtemp(join(tmpdir(), 'homegate-mail-cli-'));
-  t.teardown(() => rm(dir, { recursive: true, force: true }));
-  const passwordFile = join(dir, 'homegate.passwd');
-  await setBrokerUser(passwordFile, { username: 'placeholder', password: 'placeholder' }); // Mosquitto will not start without the file
-  const broker = await startMosquitto({ config: (ctx) => shippedMosquittoConfig(ctx, passwordFile) });
-  t.teardown(() => broker.dispose());
-  const h = await startPurseHousehold(t, { mqttUrl: broker.url });
-  // The installation step homegate.conf describes: the gateway's user file becomes Mosquitto's, then a reload.
-  await copyFile(join(h.dataDir, BROKER_USERS_FILE), passwordFile);
-  await broker.stop();
-  await broker.start();
-  // The first read opens the terminal's persistent session (an external broker is not primed by the sandbox).
-  const opened = await readMail(h, DEMO_TERMINAL.name);
-  t.is(opened.code, 0, opened.stderr);
-  await mailWithAndWithoutLogin(t, h);
-});
+serialWhen(mosquitto)(
+  'When the household runs Mosquitto with the shipped configuration, ' + "terminal mail reads with the profile's login and is refused without it",
+  async (t) => {
+    const dir = await mkdtemp(join(tmpdir(), 'homegate-mail-cli-'));
+    t.teardown(() => rm(dir, { recursive: true, force: true }));
+    const passwordFile = join(dir, 'homegate.passwd');
+    await setBrokerUser(passwordFile, { username: 'placeholder', password: 'placeholder' }); // Mosquitto will not start without the file
+    const broker = await startMosquitto({ config: (ctx) => shippedMosquittoConfig(ctx, passwordFile) });
+    t.teardown(() => broker.dispose());
+    const h = await startPurseHousehold(t, { mqttUrl: broker.url });
+    // The installation step homegate.conf describes: the gateway's user file becomes Mosquitto's, then a reload.
+    await copyFile(join(h.dataDir, BROKER_USERS_FILE), passwordFile);
+    await broker.stop();
+    await broker.start();
+    // The first read opens the terminal's persistent session (an external broker is not primed by the sandbox).
+    const opened = await readMail(h, DEMO_TERMINAL.name);
+    t.is(opened.code, 0, opened.stderr);
+    await mailWithAndWithoutLogin(t, h);
+  },
+);

@@ -22,7 +22,12 @@ async function adminGateway(t: { teardown(fn: () => unknown): void }) {
     list: () => [],
     // The disk failed under the market admin: a Node errno error, not a domain error.
     add: async () => {
-      throw Object.assign(new Error(`ENOENT: no such file or directory, open '${SECRET_PATH}'`), { code: 'ENOENT', errno: -2, syscall: 'open', path: SECRET_PATH });
+      throw Object.assign(new Error(`ENOENT: no such file or directory, open '${SECRET_PATH}'`), {
+        code: 'ENOENT',
+        errno: -2,
+        syscall: 'open',
+        path: SECRET_PATH,
+      });
     },
     // The card refused the admin key's authentication.
     remove: async () => {

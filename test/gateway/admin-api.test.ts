@@ -65,7 +65,14 @@ async function admin(t: ExecutionContext, o: { pins?: boolean } = {}): Promise<A
 
 test('When an enroll request lacks a name or mail, or they are not strings, it is refused as bad-request and nothing is enrolled', async (t) => {
   const a = await admin(t);
-  for (const body of [{}, { name: 'kitchen' }, { mail: 'k@home.example' }, { name: 7, mail: 'k@home.example' }, { name: 'kitchen', mail: ['k@home.example'] }, { name: '', mail: 'k@home.example' }]) {
+  for (const body of [
+    {},
+    { name: 'kitchen' },
+    { mail: 'k@home.example' },
+    { name: 7, mail: 'k@home.example' },
+    { name: 'kitchen', mail: ['k@home.example'] },
+    { name: '', mail: 'k@home.example' },
+  ]) {
     t.like(await a.call('POST', '/admin/terminals', body), { status: 400, body: { error: { code: 'bad-request' } } }, JSON.stringify(body));
   }
   t.deepEqual(a.enrolled, []);
@@ -80,7 +87,10 @@ test('When a role is set, only "owner" and "member" are taken; the terminal list
     t.like(await a.call('POST', `/admin/terminals/${kitchen.id}/role`, { role }), { status: 400, body: { error: { code: 'bad-request' } } }, String(role));
   }
   t.is(a.h.registry.getTerminal(kitchen.id)?.role ?? 'member', 'member');
-  t.like(await a.call('POST', `/admin/terminals/${kitchen.id}/role`, { role: 'owner' }), { status: 200, body: { terminal: { id: kitchen.id, role: 'owner' } } });
+  t.like(await a.call('POST', `/admin/terminals/${kitchen.id}/role`, { role: 'owner' }), {
+    status: 200,
+    body: { terminal: { id: kitchen.id, role: 'owner' } },
+  });
   const list = await a.call('GET', '/admin/terminals');
   t.like((list.body.terminals as unknown[])[0], { id: kitchen.id, role: 'owner', status: 'active' });
 });
@@ -106,27 +116,31 @@ test('When a terminal is revoked, the registry says so and its open card session
   t.like(await answered(a.h.sessions.lease(kitchen.id)), { status: 423, code: 'card-locked' });
 });
 
-test('When a PIN unblock or change has a malformed PIN, PUK or PIN number, it is refused as bad-request before the card is asked, so no try is spent', async (t) => {
-  const a = await admin(t);
-  const uses = a.h.cards.uses;
-  const bad: Array<[string, unknown]> = [
-    ['/admin/card/pins/1/unblock', { puk: '12', newPin: '4321' }],
-    ['/admin/card/pins/1/unblock', { puk: PINS.puk, newPin: '12ab' }],
-    ['/admin/card/pins/1/unblock', { puk: PINS.puk }],
-    ['/admin/card/pins/3/unblock', { puk: PINS.puk, newPin: '4321' }],
-    ['/admin/card/pins/PIN1/change', { currentPin: PINS.pin1, newPin: '4321' }],
-    ['/admin/card/pins/1/change', { currentPin: PINS.pin1, newPin: '1' }],
-    ['/admin/card/pins/1/change', { currentPin: 1234, newPin: '4321' }],
-    ['/admin/card/pins/2/change', { currentPin: PINS.pin2, newPin: '111111' }],
-    ['/admin/card/pins/2/change', { currentPin: PINS.pin2, newPin: '111111', pin1: 'x' }],
-  ];
-  for (const [path, body] of bad) t.like(await a.call('POST', path, body), { status: 400, body: { error: { code: 'bad-request' } } }, `${path} ${JSON.stringify(body)}`);
-  t.is(a.h.cards.uses, uses, 'the card was not used');
-  const counters = await a.h.fx.card.retryCounters();
-  t.deepEqual([counters.pin1.left, counters.pin2.left, counters.puk.left], [counters.pin1.max, counters.pin2.max, counters.puk.max]);
-});
+test(
+  'When a PIN unblock or change has a malformed PIN, PUK or PIN number, ' + 'it is refused as bad-request before the card is asked, so no try is spent',
+  async (t) => {
+    const a = await admin(t);
+    const uses = a.h.cards.uses;
+    const bad: Array<[string, unknown]> = [
+      ['/admin/card/pins/1/unblock', { puk: '12', newPin: '4321' }],
+      ['/admin/card/pins/1/unblock', { puk: PINS.puk, newPin: '12ab' }],
+      ['/admin/card/pins/1/unblock', { puk: PINS.puk }],
+      ['/admin/card/pins/3/unblock', { puk: PINS.puk, newPin: '4321' }],
+      ['/admin/card/pins/PIN1/change', { currentPin: PINS.pin1, newPin: '4321' }],
+      ['/admin/card/pins/1/change', { currentPin: PINS.pin1, newPin: '1' }],
+      ['/admin/card/pins/1/change', { currentPin: 1234, newPin: '4321' }],
+      ['/admin/card/pins/2/change', { currentPin: PINS.pin2, newPin: '111111' }],
+      ['/admin/card/pins/2/change', { currentPin: PINS.pin2, newPin: '111111', pin1: 'x' }],
+    ];
+    for (const [path, body] of bad)
+      t.like(await a.call('POST', path, body), { status: 400, body: { error: { code: 'bad-request' } } }, `${path} ${JSON.stringify(body)}`);
+    t.is(a.h.cards.uses, uses, 'the card was not used');
+    const counters = await a.h.fx.card.retryCounters();
+    t.deepEqual([counters.pin1.left, counters.pin2.left, counters.puk.left], [counters.pin1.max, counters.pin2.max, counters.puk.max]);
+  },
+);
 
-test('When PIN1 is unblocked with the right PUK, every terminal\'s card session ends and the new PIN1 opens the card', async (t) => {
+test("When PIN1 is unblocked with the right PUK, every terminal's card session ends and the new PIN1 opens the card", async (t) => {
   const a = await admin(t);
   const kitchen = await a.h.terminal('kitchen');
   t.like(await a.call('POST', '/admin/card/pins/1/unblock', { puk: PINS.puk, newPin: '4321' }), { status: 200, body: { pin: 'PIN1', unblocked: true } });
@@ -145,10 +159,13 @@ test('When the PUK or the current PIN is wrong, the answer is pin-wrong with the
   t.like(await a.call('POST', '/admin/card/pins/1/change', { currentPin: '9999', newPin: '4321' }), { status: 401, body: { error: { code: 'pin-wrong' } } });
   t.false(a.h.sessions.isOpen(kitchen.id), 'a wrong PIN1 try drops the cached PIN1s');
   await a.h.sessions.unlock(kitchen.id, PINS.pin1);
-  t.like(await a.call('POST', '/admin/card/pins/2/change', { currentPin: PINS.pin2, newPin: '111111', pin1: PINS.pin1 }), { status: 200, body: { pin: 'PIN2', changed: true } });
+  t.like(await a.call('POST', '/admin/card/pins/2/change', { currentPin: PINS.pin2, newPin: '111111', pin1: PINS.pin1 }), {
+    status: 200,
+    body: { pin: 'PIN2', changed: true },
+  });
 });
 
-test('When the gateway does not manage the card\'s PINs, the PIN routes answer not-found; unknown endpoints and non-JSON bodies are refused', async (t) => {
+test("When the gateway does not manage the card's PINs, the PIN routes answer not-found; unknown endpoints and non-JSON bodies are refused", async (t) => {
   const a = await admin(t, { pins: false });
   t.like(await a.call('POST', '/admin/card/pins/1/unblock', { puk: PINS.puk, newPin: '4321' }), { status: 404, body: { error: { code: 'not-found' } } });
   t.like(await a.call('GET', '/admin/nothing'), { status: 404, body: { error: { code: 'not-found' } } });
@@ -159,7 +176,10 @@ test('When a market is added with a CA that is not a CA certificate or not PEM, 
   const a = await admin(t);
   const leafPem = `-----BEGIN CERTIFICATE-----\n${a.h.fx.market.leaf.toString('base64')}\n-----END CERTIFICATE-----\n`;
   for (const caPem of ['not a pem', leafPem]) {
-    t.like(await a.call('POST', '/admin/markets', { name: 'other', url: 'https://other.example', caPem }), { status: 400, body: { error: { code: 'bad-request' } } });
+    t.like(await a.call('POST', '/admin/markets', { name: 'other', url: 'https://other.example', caPem }), {
+      status: 400,
+      body: { error: { code: 'bad-request' } },
+    });
   }
   t.like(await a.call('POST', '/admin/markets', { name: 'other', url: 'https://other.example' }), { status: 400, body: { error: { code: 'bad-request' } } });
   t.is(a.h.registry.getMarket('other'), undefined);
@@ -171,5 +191,8 @@ test('When a market cannot be put on the card (no admin key), its registry entry
   t.true(answer.status >= 400 && answer.status < 500);
   t.is(a.h.registry.getMarket('other'), undefined);
   const listed = (await a.call('GET', '/admin/markets')).body.markets as Array<{ name: string }>;
-  t.deepEqual(listed.map((m) => m.name), ['shop']);
+  t.deepEqual(
+    listed.map((m) => m.name),
+    ['shop'],
+  );
 });

@@ -22,7 +22,7 @@ async function pin1Verified(card: { verifyPin2(p: string): Promise<void>; resetP
   }
 }
 
-test('When a terminal locks its session, the card\'s security state is reset and its next request is refused as card-locked', async (t) => {
+test("When a terminal locks its session, the card's security state is reset and its next request is refused as card-locked", async (t) => {
   const h = await moneyHousehold(t);
   const kitchen = await h.terminal('kitchen');
   t.true(await pin1Verified(h.fx.card));
@@ -40,11 +40,11 @@ test('When a wrong PIN1 is typed at unlock, no session opens and the answer is p
   t.false(h.cards.held());
 });
 
-test('When the admin socket works on a fresh card session, no terminal\'s PIN1 state is in it and none is left behind', async (t) => {
+test("When the admin socket works on a fresh card session, no terminal's PIN1 state is in it and none is left behind", async (t) => {
   const h = await moneyHousehold(t);
   await h.terminal('kitchen');
   const inside = await h.sessions.withFreshCard((card) => pin1Verified(card));
-  t.false(inside, 'the terminal\'s verified PIN1 is not lent to the admin work');
+  t.false(inside, "the terminal's verified PIN1 is not lent to the admin work");
   await h.sessions.withFreshCard((card) => card.verifyPin1(PINS.pin1));
   t.false(await pin1Verified(h.fx.card), 'what the admin work verified ends with it');
 });
@@ -62,7 +62,7 @@ test('When the card was reset (power cycle), an open session presents its PIN1 a
   }
 });
 
-test('When the card is not available, a terminal\'s request answers card-absent and its session stays open for when the card is back', async (t) => {
+test("When the card is not available, a terminal's request answers card-absent and its session stays open for when the card is back", async (t) => {
   const h = await moneyHousehold(t);
   const kitchen = await h.terminal('kitchen');
   h.cards.absent = true;
@@ -72,7 +72,7 @@ test('When the card is not available, a terminal\'s request answers card-absent 
   (await h.sessions.lease(kitchen.id)).release();
 });
 
-test('When wrong tries keep coming, the throttle\'s wait stops growing at its maximum', (t) => {
+test("When wrong tries keep coming, the throttle's wait stops growing at its maximum", (t) => {
   const throttle = new PinThrottle({ baseDelayMs: 1000, maxDelayMs: 5000, clock: () => 0 });
   const waits = Array.from({ length: 40 }, () => throttle.failed('A', 'PIN1'));
   t.deepEqual(waits.slice(0, 4), [1000, 2000, 4000, 5000]);
@@ -83,7 +83,11 @@ test('When a terminal types the right PIN, its delay for that PIN ends; a PIN1 d
   let now = 0;
   const throttle = new PinThrottle({ baseDelayMs: 1000, clock: () => now });
   throttle.failed('A', 'PIN1');
-  t.like(await answered(Promise.resolve().then(() => throttle.check('A', 'PIN1'))), { status: 429, code: 'pin-throttled', fields: { pin: 'PIN1', retryAfterMs: 1000 } });
+  t.like(await answered(Promise.resolve().then(() => throttle.check('A', 'PIN1'))), {
+    status: 429,
+    code: 'pin-throttled',
+    fields: { pin: 'PIN1', retryAfterMs: 1000 },
+  });
   t.notThrows(() => throttle.check('A', 'PIN2'));
   now = 1000;
   t.notThrows(() => throttle.check('A', 'PIN1'), 'the wait is over');

@@ -56,7 +56,7 @@ for (const [family, error] of families) {
   });
 }
 
-test('When this terminal\'s card session is closed, homegate exits 3 (locally found or refused by the gateway)', (t) => {
+test("When this terminal's card session is closed, homegate exits 3 (locally found or refused by the gateway)", (t) => {
   t.is(errorExit(new AccessCardError('card-locked', 'Unlock first')).exitCode, EXIT_CARD_LOCKED);
   t.is(errorExit(new AccessCardError('gateway-refused', 'Locked', { status: 423, code: 'card-locked' })).exitCode, EXIT_CARD_LOCKED);
   t.is(EXIT_CARD_LOCKED, 3);

@@ -26,10 +26,13 @@ async function tempDir(t: ExecutionContext): Promise<string> {
 async function healthServer(t: ExecutionContext): Promise<{ dir: string; port: number }> {
   const dir = await tempDir(t);
   await setupGateway({ dataDir: dir, cardDevice: 'tcp://127.0.0.1:1', hosts: ['localhost', '127.0.0.1'], port: 8443 });
-  const server = createServer({ cert: await readFile(join(dir, 'pki', 'gateway.pem')), key: await readFile(join(dir, 'pki', 'gateway.key')), minVersion: 'TLSv1.3' }, (_req, res) => {
-    res.setHeader('content-type', 'application/json');
-    res.end(JSON.stringify({ ok: true, version: 'test', card: 'absent' }));
-  });
+  const server = createServer(
+    { cert: await readFile(join(dir, 'pki', 'gateway.pem')), key: await readFile(join(dir, 'pki', 'gateway.key')), minVersion: 'TLSv1.3' },
+    (_req, res) => {
+      res.setHeader('content-type', 'application/json');
+      res.end(JSON.stringify({ ok: true, version: 'test', card: 'absent' }));
+    },
+  );
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
   t.teardown(() => {
     server.closeAllConnections();

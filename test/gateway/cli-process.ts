@@ -51,7 +51,11 @@ function runNow(args: readonly string[], options: CliRunOptions): Promise<CliRes
   delete env.HOMEGATE_DATA;
   delete env.HOMEGATE_LOG_LEVEL;
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [HOMEGATE_BIN, ...args], { cwd: options.cwd, env, stdio: [options.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [HOMEGATE_BIN, ...args], {
+      cwd: options.cwd,
+      env,
+      stdio: [options.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+    });
     if (options.input !== undefined) {
       child.stdin!.on('error', () => undefined); // the command may exit before reading it all
       child.stdin!.end(options.input);

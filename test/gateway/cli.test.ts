@@ -26,12 +26,27 @@ test('--help on the root and on every subcommand exits 0 and lists its subcomman
   const expected: Array<[string[], string[]]> = [
     [[], ['card', 'sandbox', '--data', '--log-level']],
     [['card'], ['new-image', 'emulate', 'info', 'unblock', 'change-pin']],
-    [['card', 'unblock'], ['<pin>', '--json', 'the PUK (8 digits)', 'the new PIN again']],
-    [['card', 'change-pin'], ['<pin>', '--json', 'change-pin 2: PIN1, current PIN2, new PIN2, new PIN2 again']],
+    [
+      ['card', 'unblock'],
+      ['<pin>', '--json', 'the PUK (8 digits)', 'the new PIN again'],
+    ],
+    [
+      ['card', 'change-pin'],
+      ['<pin>', '--json', 'change-pin 2: PIN1, current PIN2, new PIN2, new PIN2 again'],
+    ],
     [['terminal'], ['unlock', 'Only "terminal unlock" reads PIN1', 'exit code 3']],
-    [['card', 'new-image'], ['<file>', '--admin-key-out', '--json']],
-    [['card', 'emulate'], ['--device', '--image', '--slow-ms', '--edc', '--ifsc', '--bwt-ms', '--baud']],
-    [['card', 'info'], ['--device', '--json', '--edc', '--ifsc', '--bwt-ms', '--baud']],
+    [
+      ['card', 'new-image'],
+      ['<file>', '--admin-key-out', '--json'],
+    ],
+    [
+      ['card', 'emulate'],
+      ['--device', '--image', '--slow-ms', '--edc', '--ifsc', '--bwt-ms', '--baud'],
+    ],
+    [
+      ['card', 'info'],
+      ['--device', '--json', '--edc', '--ifsc', '--bwt-ms', '--baud'],
+    ],
     [['sandbox'], ['--card-port', '--once']],
   ];
   await Promise.all(
@@ -69,7 +84,7 @@ test('card new-image --admin-key-out writes the key to a 0600 file and prints it
   t.is(await mode(keyFile), 0o600);
   const key = (await readFile(keyFile, 'utf8')).trim();
   t.regex(key, /^[0-9a-f]{64}$/);
-  t.is(decodeImage(await readFile(image)).adminKey.toString('hex'), key, 'the key file holds the image\'s admin key');
+  t.is(decodeImage(await readFile(image)).adminKey.toString('hex'), key, "the key file holds the image's admin key");
   t.false(r.stdout.includes(key) || r.stderr.includes(key), 'the key is not printed');
   const out = JSON.parse(r.stdout) as Record<string, unknown>;
   t.is(out.adminKeyFile, keyFile);
@@ -80,12 +95,12 @@ test('card new-image --admin-key-out naming an existing file fails clearly and l
   const dir = await tempDir(t);
   const image = join(dir, 'card.img');
   const keyFile = join(dir, 'admin.key');
-  await writeFile(keyFile, 'somebody else\'s key\n');
+  await writeFile(keyFile, "somebody else's key\n");
   const r = await runCli(['card', 'new-image', image, '--admin-key-out', keyFile]);
   t.not(r.code, 0, transcript(r));
   t.regex(r.stderr, /admin\.key/);
   t.false(r.stderr.includes('    at '), 'a clear message, not a stack trace');
-  t.is(await readFile(keyFile, 'utf8'), 'somebody else\'s key\n', 'the existing file is untouched');
+  t.is(await readFile(keyFile, 'utf8'), "somebody else's key\n", 'the existing file is untouched');
   await t.throwsAsync(stat(image), undefined, 'no image whose admin key nobody has');
 });
 
@@ -142,7 +157,10 @@ test('sandbox --once starts a new household and exits 0, a second run reuses the
   // stdout names the demo PINs on purpose (the closing help); no log line on stderr may.
   const pins = ['1234', '5678', '87654321'];
   const lines = [...first.stderr.split('\n'), ...second.stderr.split('\n')].filter((l) => l.trim() !== '');
-  t.true(lines.some((l) => l.includes('T=1 send')), 'trace level is on');
+  t.true(
+    lines.some((l) => l.includes('T=1 send')),
+    'trace level is on',
+  );
   for (const line of lines) t.deepEqual(secretsIn(line, pins), [], `a PIN in a log line: ${line}`);
 });
 

@@ -86,7 +86,10 @@ test('When the notifier would refuse an MQTT value, the configuration refuses it
     t.false(notifierAcceptsMqtt(mqtt), JSON.stringify(mqtt));
     const error = t.throws(() => parseGatewayConfig({ ...minimal, mqtt }), undefined, JSON.stringify(mqtt));
     t.true(error instanceof ConfigError);
-    t.true((error as ConfigError).problems.some((p) => p.startsWith('mqtt.')), JSON.stringify(mqtt));
+    t.true(
+      (error as ConfigError).problems.some((p) => p.startsWith('mqtt.')),
+      JSON.stringify(mqtt),
+    );
   }
 });
 
@@ -127,7 +130,10 @@ test('When the notifier would refuse an SMTP value, the configuration refuses it
   for (const smtp of smtpCases.refused) {
     t.throws(() => resolveSmtpOptions(smtp), undefined, JSON.stringify(smtp));
     const error = t.throws(() => parseGatewayConfig({ ...minimal, smtp }), undefined, JSON.stringify(smtp));
-    t.true((error as ConfigError).problems.some((p) => p.startsWith('smtp.')), JSON.stringify(smtp));
+    t.true(
+      (error as ConfigError).problems.some((p) => p.startsWith('smtp.')),
+      JSON.stringify(smtp),
+    );
   }
 });
 

@@ -17,7 +17,18 @@ import { Outbox } from '../../gateway/notify/outbox.js';
 import { runCli } from './cli-process.js';
 
 const CARD = '0102030405060708';
-const decision = (seq: number, time: string): NewHistoryEntry => ({ kind: 'decision', cardId: CARD, seq, market: 'shop.example', orderId: `o-${seq}`, amount: 100, currency: 'EUR', time, status: 'paid', signedRecord: 'AQID' });
+const decision = (seq: number, time: string): NewHistoryEntry => ({
+  kind: 'decision',
+  cardId: CARD,
+  seq,
+  market: 'shop.example',
+  orderId: `o-${seq}`,
+  amount: 100,
+  currency: 'EUR',
+  time,
+  status: 'paid',
+  signedRecord: 'AQID',
+});
 
 async function household(t: { teardown(fn: () => Promise<void>): void }): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'hg-doctor-'));
@@ -47,35 +58,49 @@ test('When every durable file is sound, doctor reports each ok and exits 0', asy
   const { code, report } = await doctor(dir);
   t.is(code, 0);
   t.true(report.healthy);
-  t.deepEqual(report.files.map((f) => [f.file, f.status]), [['registry.json', 'ok'], ['history/2025-01.jsonl', 'ok'], ['history/2025-02.jsonl', 'ok'], ['payment-intents.jsonl', 'ok']]);
+  t.deepEqual(
+    report.files.map((f) => [f.file, f.status]),
+    [
+      ['registry.json', 'ok'],
+      ['history/2025-01.jsonl', 'ok'],
+      ['history/2025-02.jsonl', 'ok'],
+      ['payment-intents.jsonl', 'ok'],
+    ],
+  );
 });
 
-test('When a month is garbled, doctor reports it corrupt and exits 2 without changing it; --repair moves it aside, keeps its verified entries and exits ' +
-  '0', async (t) => {
-  const dir = await household(t);
-  const path = join(dir, 'history', '2025-01.jsonl');
-  const lines = (await readFile(path, 'utf8')).split('\n');
-  const garbled = [lines[0], lines[1]!.replace('"o-2"', '"o-9"'), ...lines.slice(2)].join('\n');
-  await writeFile(path, garbled);
-  await appendFile(join(dir, 'history', '2025-02.jsonl'), '5a5a'); // a torn tail elsewhere
+test(
+  'When a month is garbled, doctor reports it corrupt and exits 2 without changing it; --repair moves it aside, keeps its verified entries and exits ' + '0',
+  async (t) => {
+    const dir = await household(t);
+    const path = join(dir, 'history', '2025-01.jsonl');
+    const lines = (await readFile(path, 'utf8')).split('\n');
+    const garbled = [lines[0], lines[1]!.replace('"o-2"', '"o-9"'), ...lines.slice(2)].join('\n');
+    await writeFile(path, garbled);
+    await appendFile(join(dir, 'history', '2025-02.jsonl'), '5a5a'); // a torn tail elsewhere
 
-  const checked = await doctor(dir);
-  t.is(checked.code, 2);
-  t.is(statusOf(checked.report, 'history/2025-01.jsonl'), 'corrupt');
-  t.is(statusOf(checked.report, 'history/2025-02.jsonl'), 'repaired-tail');
-  t.is(await readFile(path, 'utf8'), garbled, 'a check changes nothing');
+    const checked = await doctor(dir);
+    t.is(checked.code, 2);
+    t.is(statusOf(checked.report, 'history/2025-01.jsonl'), 'corrupt');
+    t.is(statusOf(checked.report, 'history/2025-02.jsonl'), 'repaired-tail');
+    t.is(await readFile(path, 'utf8'), garbled, 'a check changes nothing');
 
-  const repaired = await doctor(dir, '--repair');
-  t.is(repaired.code, 0, repaired.stderr);
-  t.is(statusOf(repaired.report, 'history/2025-01.jsonl'), 'repaired');
-  const aside = (await readdir(join(dir, 'history'))).filter((n) => n.startsWith('2025-01.jsonl.corrupt-'));
-  t.is(aside.length, 1);
-  t.is(await readFile(join(dir, 'history', aside[0]!), 'utf8'), garbled, 'the damaged file is kept for inspection');
-  const store = await HistoryStore.open({ dir: join(dir, 'history'), logger: silentLogger });
-  t.deepEqual(store.damage(), []);
-  t.deepEqual((await store.list()).map((e) => e.seq), [6, 5, 4, 3, 1], 'every entry that verifies is kept');
-  t.is((await doctor(dir)).code, 0);
-});
+    const repaired = await doctor(dir, '--repair');
+    t.is(repaired.code, 0, repaired.stderr);
+    t.is(statusOf(repaired.report, 'history/2025-01.jsonl'), 'repaired');
+    const aside = (await readdir(join(dir, 'history'))).filter((n) => n.startsWith('2025-01.jsonl.corrupt-'));
+    t.is(aside.length, 1);
+    t.is(await readFile(join(dir, 'history', aside[0]!), 'utf8'), garbled, 'the damaged file is kept for inspection');
+    const store = await HistoryStore.open({ dir: join(dir, 'history'), logger: silentLogger });
+    t.deepEqual(store.damage(), []);
+    t.deepEqual(
+      (await store.list()).map((e) => e.seq),
+      [6, 5, 4, 3, 1],
+      'every entry that verifies is kept',
+    );
+    t.is((await doctor(dir)).code, 0);
+  },
+);
 
 test('When registry.json is deleted, doctor reports it missing and --repair leaves it to a backup (exit 3)', async (t) => {
   const dir = await household(t);
@@ -96,30 +121,56 @@ test('When a history month named by the index is deleted, doctor reports it miss
   t.is((await doctor(dir, '--repair')).code, 0);
   const store = await HistoryStore.open({ dir: join(dir, 'history'), logger: silentLogger });
   t.deepEqual(store.damage(), []);
-  t.deepEqual((await store.list()).map((e) => e.seq), [3, 2, 1]);
+  t.deepEqual(
+    (await store.list()).map((e) => e.seq),
+    [3, 2, 1],
+  );
 });
 
-test('When the outbox log is damaged, doctor reports it corrupt without changing it; --repair moves it aside and keeps every verified notification, which the outbox then opens', async (t) => {
-  const dir = await household(t);
-  const outbox = await Outbox.open({ dataDir: dir });
-  const mail = (seq: number) =>
-    createNotification({ type: 'decision', cardId: CARD, seq, terminalId: 'a1b2c3d4e5f60718', mail: 'a@example.org', record: { seq, cardId: CARD, market: 'shop.example', orderId: `o-${seq}`, amount: 100, currency: 'EUR', time: '2025-02-01T00:00:00.000Z', status: 'paid' } });
-  for (const seq of [1, 2, 3]) await outbox.enqueue(mail(seq), ['mqtt']);
-  const path = join(dir, 'outbox', 'outbox.log');
-  const lines = (await readFile(path, 'utf8')).split('\n');
-  const garbled = [lines[0], lines[1]!.replace('"o-2"', '"o-9"'), ...lines.slice(2)].join('\n');
-  await writeFile(path, garbled);
-  await t.throwsAsync(Outbox.open({ dataDir: dir }), { message: /outbox\.log/ });
+test(
+  'When the outbox log is damaged, doctor reports it corrupt without changing it; ' +
+    '--repair moves it aside and keeps every verified notification, which the outbox then opens',
+  async (t) => {
+    const dir = await household(t);
+    const outbox = await Outbox.open({ dataDir: dir });
+    const mail = (seq: number) =>
+      createNotification({
+        type: 'decision',
+        cardId: CARD,
+        seq,
+        terminalId: 'a1b2c3d4e5f60718',
+        mail: 'a@example.org',
+        record: {
+          seq,
+          cardId: CARD,
+          market: 'shop.example',
+          orderId: `o-${seq}`,
+          amount: 100,
+          currency: 'EUR',
+          time: '2025-02-01T00:00:00.000Z',
+          status: 'paid',
+        },
+      });
+    for (const seq of [1, 2, 3]) await outbox.enqueue(mail(seq), ['mqtt']);
+    const path = join(dir, 'outbox', 'outbox.log');
+    const lines = (await readFile(path, 'utf8')).split('\n');
+    const garbled = [lines[0], lines[1]!.replace('"o-2"', '"o-9"'), ...lines.slice(2)].join('\n');
+    await writeFile(path, garbled);
+    await t.throwsAsync(Outbox.open({ dataDir: dir }), { message: /outbox\.log/ });
 
-  const checked = await doctor(dir);
-  t.is(checked.code, 2);
-  t.is(statusOf(checked.report, 'outbox/outbox.log'), 'corrupt');
-  t.is(await readFile(path, 'utf8'), garbled);
+    const checked = await doctor(dir);
+    t.is(checked.code, 2);
+    t.is(statusOf(checked.report, 'outbox/outbox.log'), 'corrupt');
+    t.is(await readFile(path, 'utf8'), garbled);
 
-  const repaired = await doctor(dir, '--repair');
-  t.is(repaired.code, 0);
-  t.is(statusOf(repaired.report, 'outbox/outbox.log'), 'repaired');
-  t.true((await readdir(join(dir, 'outbox'))).some((n) => n.startsWith('outbox.log.corrupt-')));
-  const reopened = await Outbox.open({ dataDir: dir });
-  t.deepEqual(reopened.pendingFor('mqtt').map((n) => n.id), [mail(1).id, mail(3).id]);
-});
+    const repaired = await doctor(dir, '--repair');
+    t.is(repaired.code, 0);
+    t.is(statusOf(repaired.report, 'outbox/outbox.log'), 'repaired');
+    t.true((await readdir(join(dir, 'outbox'))).some((n) => n.startsWith('outbox.log.corrupt-')));
+    const reopened = await Outbox.open({ dataDir: dir });
+    t.deepEqual(
+      reopened.pendingFor('mqtt').map((n) => n.id),
+      [mail(1).id, mail(3).id],
+    );
+  },
+);

@@ -19,20 +19,23 @@ async function decisions(h: { history: HistoryStore }) {
   return (await h.history.list()).filter((e) => e.kind === 'decision');
 }
 
-test('When a terminal pays an open order, the card debits it once, the decision is archived, mailed to that terminal and presented to the market', async (t) => {
-  const h = await moneyHousehold(t);
-  const kitchen = await h.terminal('kitchen');
-  h.market.open('o-1', 1_250);
-  const answer = await h.manager().pay(kitchen, 'shop', 'o-1', PINS.pin2, EUR(1_250));
-  t.like(answer, { record: { orderId: 'o-1', amount: 1_250, market: 'shop.example', status: 'paid' }, presented: true });
-  t.false('alreadyPaid' in answer);
-  t.like(await h.fx.card.purseStatus(), { balance: INITIAL_BALANCE - 1_250 });
-  t.like(await decisions(h), [{ orderId: 'o-1', terminalId: kitchen.id, presented: true }]);
-  t.is(h.mail.length, 1);
-  t.like(h.mail[0], { type: 'decision', terminalId: kitchen.id, mail: kitchen.mail });
-  t.deepEqual(h.market.presented, ['o-1']);
-  t.false(h.cards.held(), 'the card is handed back');
-});
+test(
+  'When a terminal pays an open order, the card debits it once, the ' + 'decision is archived, mailed to that terminal and presented to the market',
+  async (t) => {
+    const h = await moneyHousehold(t);
+    const kitchen = await h.terminal('kitchen');
+    h.market.open('o-1', 1_250);
+    const answer = await h.manager().pay(kitchen, 'shop', 'o-1', PINS.pin2, EUR(1_250));
+    t.like(answer, { record: { orderId: 'o-1', amount: 1_250, market: 'shop.example', status: 'paid' }, presented: true });
+    t.false('alreadyPaid' in answer);
+    t.like(await h.fx.card.purseStatus(), { balance: INITIAL_BALANCE - 1_250 });
+    t.like(await decisions(h), [{ orderId: 'o-1', terminalId: kitchen.id, presented: true }]);
+    t.is(h.mail.length, 1);
+    t.like(h.mail[0], { type: 'decision', terminalId: kitchen.id, mail: kitchen.mail });
+    t.deepEqual(h.market.presented, ['o-1']);
+    t.false(h.cards.held(), 'the card is handed back');
+  },
+);
 
 test('When two terminals pay the same order at the same time, the card debits it once and both get the one decision', async (t) => {
   const h = await moneyHousehold(t);
@@ -63,32 +66,36 @@ test('When an order was already paid and archived, a second pay answers that dec
   t.like(await h.fx.card.purseStatus(), { balance: INITIAL_BALANCE - 900 });
 });
 
-test('When the card paid but the archive was lost, a second pay from another terminal gets 6A89 from the card, archives the card\'s record once, attributed to the terminal that asked first', async (t) => {
-  const h = await moneyHousehold(t);
-  const [kitchen, hall] = [await h.terminal('kitchen'), await h.terminal('hall')];
-  h.market.open('o-4', 1_000);
-  // The gateway dies right after the card's PAY: the archive write never happens.
-  let crash = true;
-  const crashing = new Proxy(h.history, {
-    get(target, prop, receiver) {
-      if (prop === 'append' && crash) {
-        return async () => {
-          crash = false;
-          throw new Error('power cut');
-        };
-      }
-      const v = Reflect.get(target, prop, receiver) as unknown;
-      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
-    },
-  });
-  await answered(h.manager({ history: crashing }).pay(kitchen, 'shop', 'o-4', PINS.pin2, EUR(1_000)));
-  t.is((await decisions(h)).length, 0);
-  const answer = await h.manager().pay(hall, 'shop', 'o-4', PINS.pin2, EUR(1_000));
-  t.like(answer, { alreadyPaid: true, record: { orderId: 'o-4', amount: 1_000 } });
-  t.like(await h.fx.card.purseStatus(), { balance: INITIAL_BALANCE - 1_000 });
-  t.like(await decisions(h), [{ orderId: 'o-4', terminalId: kitchen.id }]);
-  t.like(h.mail, [{ type: 'decision', terminalId: kitchen.id }]);
-});
+test(
+  'When the card paid but the archive was lost, a second pay from another terminal gets 6A89 ' +
+    "from the card, archives the card's record once, attributed to the terminal that asked first",
+  async (t) => {
+    const h = await moneyHousehold(t);
+    const [kitchen, hall] = [await h.terminal('kitchen'), await h.terminal('hall')];
+    h.market.open('o-4', 1_000);
+    // The gateway dies right after the card's PAY: the archive write never happens.
+    let crash = true;
+    const crashing = new Proxy(h.history, {
+      get(target, prop, receiver) {
+        if (prop === 'append' && crash) {
+          return async () => {
+            crash = false;
+            throw new Error('power cut');
+          };
+        }
+        const v = Reflect.get(target, prop, receiver) as unknown;
+        return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+      },
+    });
+    await answered(h.manager({ history: crashing }).pay(kitchen, 'shop', 'o-4', PINS.pin2, EUR(1_000)));
+    t.is((await decisions(h)).length, 0);
+    const answer = await h.manager().pay(hall, 'shop', 'o-4', PINS.pin2, EUR(1_000));
+    t.like(answer, { alreadyPaid: true, record: { orderId: 'o-4', amount: 1_000 } });
+    t.like(await h.fx.card.purseStatus(), { balance: INITIAL_BALANCE - 1_000 });
+    t.like(await decisions(h), [{ orderId: 'o-4', terminalId: kitchen.id }]);
+    t.like(h.mail, [{ type: 'decision', terminalId: kitchen.id }]);
+  },
+);
 
 test('When the market asks another amount than the terminal showed, the pay is refused as amount-mismatch before PIN2 reaches the card', async (t) => {
   const h = await moneyHousehold(t);
@@ -184,7 +191,7 @@ test('When the market is down or answers 5xx or 401, the decision stays pending 
   t.is(await m.presentPending(), 0, 'nothing left to present');
 });
 
-test('When an older pending decision is missing from a listing of entries, presentPending still presents it from the store\'s pending index', async (t) => {
+test("When an older pending decision is missing from a listing of entries, presentPending still presents it from the store's pending index", async (t) => {
   const h = await moneyHousehold(t);
   const kitchen = await h.terminal('kitchen');
   h.market.open('o-11', 300);

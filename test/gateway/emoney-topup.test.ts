@@ -75,7 +75,13 @@ async function rig(t: ExecutionContext, issuerKey?: KeyObject, purse: NonNullabl
     logger: silentLogger,
   } satisfies EmoneyManagerOptions;
   r.manager = new EmoneyManager(options);
-  r.settle = () => settleLoadsOnCard(fx.card, fx.cardId, { history, loads, mailer: options.mailer, issuer: issuer as unknown as IssuerClient, cardCertificate, logger: silentLogger }, new Date());
+  r.settle = () =>
+    settleLoadsOnCard(
+      fx.card,
+      fx.cardId,
+      { history, loads, mailer: options.mailer, issuer: issuer as unknown as IssuerClient, cardCertificate, logger: silentLogger },
+      new Date(),
+    );
   r.archivedLoads = async () => (await history.list({})).filter((e) => e.kind === 'load').length;
   return r;
 }
@@ -93,7 +99,7 @@ test('When the card refuses the LOAD, the issuer reservation is voided, nothing 
   t.like(await r.fx.card.purseStatus(), { balance: INITIAL_BALANCE, counter: 0 });
 });
 
-test('When a top-up would go over the card\'s maximum balance, it is refused before the issuer is asked', async (t) => {
+test("When a top-up would go over the card's maximum balance, it is refused before the issuer is asked", async (t) => {
   const r = await rig(t);
   const e = await t.throwsAsync(r.manager.topup(TERMINAL, LIMITS.maxBalance - INITIAL_BALANCE + 1));
   t.true(isEmoneyError(e, 'limit-exceeded'));
@@ -102,7 +108,7 @@ test('When a top-up would go over the card\'s maximum balance, it is refused bef
   t.deepEqual(await r.loads.pending(), []);
 });
 
-test('When a top-up is above the card\'s per-load limit, it is refused before the issuer is asked', async (t) => {
+test("When a top-up is above the card's per-load limit, it is refused before the issuer is asked", async (t) => {
   const r = await rig(t, undefined, { perLoadLimit: 1_000 });
   const e = await t.throwsAsync(r.manager.topup(TERMINAL, 1_001));
   t.true(isEmoneyError(e, 'limit-exceeded'));
@@ -167,7 +173,7 @@ for (const [what, lost] of lostAnswers) {
   });
 }
 
-test('When a top-up\'s answer was lost, the next top-up settles it first, while the card still names it as its latest load', async (t) => {
+test("When a top-up's answer was lost, the next top-up settles it first, while the card still names it as its latest load", async (t) => {
   const r = await rig(t);
   r.loadHook = async (_card, run) => {
     await run();
@@ -183,21 +189,35 @@ test('When a top-up\'s answer was lost, the next top-up settles it first, while 
   t.deepEqual(await r.loads.pending(), []);
 });
 
-test('When the gateway dies between the issuer reservation and LOAD, the restarted gateway finds the load not on the card and voids the ' +
-  'reservation', async (t) => {
-  const r = await rig(t);
-  // The process dies with LOAD unsent: the journal on disk is all that survives.
-  r.loadHook = async () => {
-    throw new Error('process killed');
-  };
-  await t.throwsAsync(r.manager.topup(TERMINAL, 3_000));
-  const restarted = new LoadIntents(r.journalPath);
-  t.is((await restarted.pending()).length, 1);
-  const settled = await settleLoadsOnCard(r.fx.card, r.fx.cardId, { history: r.history, loads: restarted, mailer: { notify: async (n) => void r.mail.push(n) }, issuer: r.issuer as unknown as IssuerClient, cardCertificate: undefined, logger: silentLogger }, new Date());
-  t.is(settled, 1);
-  t.deepEqual(r.issuer.statuses(), ['voided']);
-  t.is(r.issuer.balance, 1_000_000);
-  t.deepEqual(await restarted.pending(), []);
-  t.is(await r.archivedLoads(), 0);
-  t.like(await r.fx.card.purseStatus(), { balance: INITIAL_BALANCE, counter: 0 });
-});
+test(
+  'When the gateway dies between the issuer reservation and LOAD, the restarted gateway finds the load not on the card and voids the ' + 'reservation',
+  async (t) => {
+    const r = await rig(t);
+    // The process dies with LOAD unsent: the journal on disk is all that survives.
+    r.loadHook = async () => {
+      throw new Error('process killed');
+    };
+    await t.throwsAsync(r.manager.topup(TERMINAL, 3_000));
+    const restarted = new LoadIntents(r.journalPath);
+    t.is((await restarted.pending()).length, 1);
+    const settled = await settleLoadsOnCard(
+      r.fx.card,
+      r.fx.cardId,
+      {
+        history: r.history,
+        loads: restarted,
+        mailer: { notify: async (n) => void r.mail.push(n) },
+        issuer: r.issuer as unknown as IssuerClient,
+        cardCertificate: undefined,
+        logger: silentLogger,
+      },
+      new Date(),
+    );
+    t.is(settled, 1);
+    t.deepEqual(r.issuer.statuses(), ['voided']);
+    t.is(r.issuer.balance, 1_000_000);
+    t.deepEqual(await restarted.pending(), []);
+    t.is(await r.archivedLoads(), 0);
+    t.like(await r.fx.card.purseStatus(), { balance: INITIAL_BALANCE, counter: 0 });
+  },
+);

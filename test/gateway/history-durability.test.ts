@@ -14,7 +14,11 @@ import {
 
 type Teardown = { teardown(fn: () => Promise<void>): void };
 const CARD = '0102030405060708';
-const exists = (path: string) => stat(path).then(() => true, () => false);
+const exists = (path: string) =>
+  stat(path).then(
+    () => true,
+    () => false,
+  );
 
 async function tempDir(t: Teardown): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'hg-history-'));
@@ -28,9 +32,20 @@ function openStore(dir: string, options: Partial<HistoryStoreOptions> = {}): Pro
 
 function decision(seq: number, time: string, extra: Partial<NewHistoryEntry> = {}): HistoryEntry {
   return {
-    kind: 'decision', cardId: CARD, seq, market: 'shop.example', orderId: `order-${seq}`, amount: 1250, currency: 'EUR', time, status: 'paid',
+    kind: 'decision',
+    cardId: CARD,
+    seq,
+    market: 'shop.example',
+    orderId: `order-${seq}`,
+    amount: 1250,
+    currency: 'EUR',
+    time,
+    status: 'paid',
     // A signed record is ~170 bytes of TLV (E1 record ‖ DF5E signature): ~230 characters of base64.
-    signedRecord: Buffer.alloc(170, seq % 256).toString('base64'), terminalId: 'a1b2c3d4e5f60718', archivedAt: time, ...extra,
+    signedRecord: Buffer.alloc(170, seq % 256).toString('base64'),
+    terminalId: 'a1b2c3d4e5f60718',
+    archivedAt: time,
+    ...extra,
   };
 }
 
@@ -63,7 +78,11 @@ async function bytesPerAppend(dir: string, history: { seq: number; lastMonth: st
 test('A write touches only its month: the other months keep their content, and the changed month only grows by appended records', async (t) => {
   const dir = await tempDir(t);
   const store = await openStore(dir);
-  for (const [seq, time] of [[1, '2025-01-05T00:00:00Z'], [2, '2025-02-05T00:00:00Z'], [3, '2025-03-05T00:00:00Z']] as const) {
+  for (const [seq, time] of [
+    [1, '2025-01-05T00:00:00Z'],
+    [2, '2025-02-05T00:00:00Z'],
+    [3, '2025-03-05T00:00:00Z'],
+  ] as const) {
     await store.append(decision(seq, time));
   }
   // What the design promises: content and untouched neighbours (a file system may reuse inode numbers, so those prove nothing).
@@ -91,7 +110,12 @@ test('A write touches only its month: the other months keep their content, and t
   const reopened = await openStore(dir);
   t.deepEqual(
     (await reopened.list()).map((e) => [e.seq, e.status, e.presented]),
-    [[3, 'paid', undefined], [4, 'paid', undefined], [2, 'cancelled', undefined], [1, 'paid', true]],
+    [
+      [3, 'paid', undefined],
+      [4, 'paid', undefined],
+      [2, 'cancelled', undefined],
+      [1, 'paid', true],
+    ],
   );
 });
 
@@ -120,10 +144,16 @@ test('When a crash tore the last record of a month, open cuts it and keeps every
 
   const reopened = await openStore(dir);
   t.deepEqual(reopened.damage(), []);
-  t.deepEqual((await reopened.list()).map((e) => e.seq), [2, 1]);
+  t.deepEqual(
+    (await reopened.list()).map((e) => e.seq),
+    [2, 1],
+  );
   t.is(await readFile(path, 'utf8'), sound, 'the torn tail is cut on disk');
   t.is(await reopened.append(decision(3, '2025-05-03T00:00:00Z')), 'appended');
-  t.deepEqual((await (await openStore(dir)).list()).map((e) => e.seq), [3, 2, 1]);
+  t.deepEqual(
+    (await (await openStore(dir)).list()).map((e) => e.seq),
+    [3, 2, 1],
+  );
 });
 
 test('A missing index is rebuilt from the partitions at open', async (t) => {
@@ -147,7 +177,10 @@ test('When a month is damaged, it is refused as corrupt on use and at open, neve
   const garbled = [lines[0], lines[1]!.replace('"seq":2', '"seq":9'), ...lines.slice(2)].join('\n');
   await writeFile(path, garbled);
 
-  t.deepEqual((await store.list({ limit: 3 })).map((e) => e.seq), [12, 11, 10]);
+  t.deepEqual(
+    (await store.list({ limit: 3 })).map((e) => e.seq),
+    [12, 11, 10],
+  );
   t.like(await store.get(`${CARD}:decision:7`), { seq: 7 });
   const error = await t.throwsAsync(store.get(`${CARD}:decision:2`));
   t.true(isHistoryError(error, 'corrupt'));
@@ -158,9 +191,20 @@ test('When a month is damaged, it is refused as corrupt on use and at open, neve
 
   const reopened = await openStore(dir);
   t.deepEqual(reopened.damage(), [{ path, month: '2010-01', reason: 'corrupt' }], 'found at open');
-  t.deepEqual((await reopened.list({ limit: 2 })).map((e) => e.seq), [12, 11]);
-  t.deepEqual((await reopened.list()).map((e) => e.seq), [12, 11, 10, 9, 8, 7, 6, 5, 1], 'a listing serves the records of the damaged month before its damage');
-  t.deepEqual(reopened.damage().map((d) => d.reason), ['corrupt'], 'and the month stays damaged');
+  t.deepEqual(
+    (await reopened.list({ limit: 2 })).map((e) => e.seq),
+    [12, 11],
+  );
+  t.deepEqual(
+    (await reopened.list()).map((e) => e.seq),
+    [12, 11, 10, 9, 8, 7, 6, 5, 1],
+    'a listing serves the records of the damaged month before its damage',
+  );
+  t.deepEqual(
+    reopened.damage().map((d) => d.reason),
+    ['corrupt'],
+    'and the month stays damaged',
+  );
 });
 
 test('When a month file the index names is deleted, the month is reported missing, not read as empty', async (t) => {
@@ -180,7 +224,10 @@ test('When a month was written by an earlier version as one JSON document, open 
   const store = await openStore(dir);
   t.false(await exists(join(dir, '2010-01.json')));
   t.true(await exists(join(dir, '2010-01.jsonl')));
-  t.deepEqual((await store.list()).map((e) => e.seq), [6, 5, 4, 3, 2, 1]);
+  t.deepEqual(
+    (await store.list()).map((e) => e.seq),
+    [6, 5, 4, 3, 2, 1],
+  );
 });
 
 test('listPending names every paid, unpresented decision of every month, and forgets it once presented or cancelled', async (t) => {
@@ -190,9 +237,19 @@ test('listPending names every paid, unpresented decision of every month, and for
   for (let seq = 2; seq < 40; seq++) await store.append(decision(seq, `2025-0${1 + (seq % 5)}-05T00:00:00Z`, { presented: true }));
   await store.append(decision(40, '2025-06-05T00:00:00Z', { presented: false }));
   await store.append(decision(41, '2025-06-06T00:00:00Z', { presented: false }));
-  t.deepEqual((await store.listPending()).map((e) => e.seq), [41, 40, 1]);
+  t.deepEqual(
+    (await store.listPending()).map((e) => e.seq),
+    [41, 40, 1],
+  );
   await store.update(`${CARD}:decision:40`, { presented: true });
   await store.update(`${CARD}:decision:41`, { status: 'cancelled' });
-  t.deepEqual((await store.listPending()).map((e) => e.seq), [1]);
-  t.deepEqual((await (await openStore(dir)).listPending()).map((e) => e.seq), [1], 'rebuilt at open');
+  t.deepEqual(
+    (await store.listPending()).map((e) => e.seq),
+    [1],
+  );
+  t.deepEqual(
+    (await (await openStore(dir)).listPending()).map((e) => e.seq),
+    [1],
+    'rebuilt at open',
+  );
 });

@@ -18,7 +18,19 @@ function openStore(dir: string, options: Partial<HistoryStoreOptions> = {}): Pro
 }
 
 function decision(seq: number, time: string, extra: Partial<NewHistoryEntry> = {}): NewHistoryEntry {
-  return { kind: 'decision', cardId: '0102030405060708', seq, market: 'shop.example', orderId: `o-${seq}`, amount: 100 * seq, currency: 'EUR', time, status: 'paid', signedRecord: 'AQID', ...extra };
+  return {
+    kind: 'decision',
+    cardId: '0102030405060708',
+    seq,
+    market: 'shop.example',
+    orderId: `o-${seq}`,
+    amount: 100 * seq,
+    currency: 'EUR',
+    time,
+    status: 'paid',
+    signedRecord: 'AQID',
+    ...extra,
+  };
 }
 
 test('Entries appended in different months are listed newest first across months and found by key', async (t) => {
@@ -28,10 +40,22 @@ test('Entries appended in different months are listed newest first across months
   t.is(await store.append(decision(2, '2025-01-20T09:00:00Z', { terminalId: 'aa' })), 'appended');
   t.is(await store.append({ kind: 'load', cardId: '0102030405060708', seq: 4, amount: 5000, currency: 'EUR', time: '2025-02-01T00:00:00Z' }), 'appended');
 
-  t.deepEqual((await store.list()).map((e) => `${e.kind}:${e.seq}`), ['decision:3', 'load:4', 'decision:2', 'decision:1']);
-  t.deepEqual((await store.list({ limit: 2 })).map((e) => e.seq), [3, 4]);
-  t.deepEqual((await store.list({ terminalId: 'aa' })).map((e) => e.seq), [3, 2]);
-  t.deepEqual((await store.list({ since: '2025-01-15T00:00:00Z' })).map((e) => e.seq), [3, 4, 2]);
+  t.deepEqual(
+    (await store.list()).map((e) => `${e.kind}:${e.seq}`),
+    ['decision:3', 'load:4', 'decision:2', 'decision:1'],
+  );
+  t.deepEqual(
+    (await store.list({ limit: 2 })).map((e) => e.seq),
+    [3, 4],
+  );
+  t.deepEqual(
+    (await store.list({ terminalId: 'aa' })).map((e) => e.seq),
+    [3, 2],
+  );
+  t.deepEqual(
+    (await store.list({ since: '2025-01-15T00:00:00Z' })).map((e) => e.seq),
+    [3, 4, 2],
+  );
 
   const got = await store.get('0102030405060708:decision:2');
   t.like(got, { seq: 2, orderId: 'o-2', time: '2025-01-20T09:00:00.000Z', archivedAt: '2025-06-30T00:00:00.000Z' });
@@ -82,7 +106,10 @@ test('A reopened store finds every entry on disk, across months', async (t) => {
   await store.update('0102030405060708:decision:4', { status: 'cancelled' });
 
   const reopened = await openStore(dir, { cachedPartitions: 2 });
-  t.deepEqual((await reopened.list()).map((e) => e.seq), [12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1]);
+  t.deepEqual(
+    (await reopened.list()).map((e) => e.seq),
+    [12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1],
+  );
   t.like(await reopened.get('0102030405060708:decision:4'), { status: 'cancelled' });
   t.like(await reopened.get('0102030405060708:decision:1'), { time: '2024-01-05T12:00:00.000Z' });
   t.deepEqual(await reopened.list(), await store.list());

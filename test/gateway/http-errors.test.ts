@@ -28,21 +28,45 @@ const table: [string, unknown, number, string, Record<string, unknown>?][] = [
   ['an authorization error', new AuthorizationError('terminal-revoked', 'Revoked'), 403, 'terminal-revoked'],
   ['an unknown market', new AuthorizationError('market-unknown', 'No market'), 404, 'market-unknown'],
   ['a closed card session', new CardSessionError('card-locked', 'Locked', { reason: 'pin1-tried' }), 423, 'card-locked', { reason: 'pin1-tried' }],
-  ['a wrong PIN (session)', new CardSessionError('pin-wrong', 'Wrong PIN1', { pin: 'PIN1', triesLeft: 2, retryAfterMs: 1000 }), 401, 'pin-wrong', { pin: 'PIN1', triesLeft: 2, retryAfterMs: 1000 }],
+  [
+    'a wrong PIN (session)',
+    new CardSessionError('pin-wrong', 'Wrong PIN1', { pin: 'PIN1', triesLeft: 2, retryAfterMs: 1000 }),
+    401,
+    'pin-wrong',
+    { pin: 'PIN1', triesLeft: 2, retryAfterMs: 1000 },
+  ],
   ['a throttled PIN', new CardSessionError('pin-throttled', 'Wait', { pin: 'PIN2', retryAfterMs: 500 }), 429, 'pin-throttled', { retryAfterMs: 500 }],
   ['an absent card (session)', new CardSessionError('card-absent', 'Absent', { cardErrorCode: 300 }), 503, 'card-absent'],
   ['a paid order', new EmoneyError('already-paid', 'Already paid'), 409, 'already-paid'],
-  ['a damaged archive', new EmoneyError('archive-damaged', 'Damaged', { files: 'history/2031-05.jsonl' }), 503, 'archive-damaged', { files: 'history/2031-05.jsonl' }],
+  [
+    'a damaged archive',
+    new EmoneyError('archive-damaged', 'Damaged', { files: 'history/2031-05.jsonl' }),
+    503,
+    'archive-damaged',
+    { files: 'history/2031-05.jsonl' },
+  ],
   ['a purse too small', new EmoneyError('insufficient-funds', 'Too little'), 402, 'insufficient-funds'],
   ['an issuer timeout', new EmoneyError('issuer-timeout', 'Late'), 504, 'issuer-timeout'],
   ['an unknown decision', new EmoneyError('decision-unknown', 'No decision 9'), 404, 'decision-unknown'],
-  ['a market that does not verify', new ProxyError('market-untrusted', 'Untrusted', { stage: 'market-chain' }), 502, 'market-untrusted', { stage: 'market-chain' }],
+  [
+    'a market that does not verify',
+    new ProxyError('market-untrusted', 'Untrusted', { stage: 'market-chain' }),
+    502,
+    'market-untrusted',
+    { stage: 'market-chain' },
+  ],
   ['a proxy bug', new ProxyError('internal', `Bad options ${SECRET}`), 500, 'internal'],
   ['a market timing out (peer)', new PeerError('timeout', 'Late'), 504, 'market-timeout'],
   ['a card that does not answer', new CardError(CardErrorCode.LinkDisconnected, 'Line down'), 503, 'card-absent'],
   ['a T=1 timeout', new CardError(CardErrorCode.BlockTimeout, 'No block'), 503, 'card-absent'],
   ['a failed admin authentication', new CardError(CardErrorCode.AdminAuthFailed, 'Admin key refused'), 403, 'admin-auth-failed'],
-  ['a wrong PIN (card)', new CardError(CardErrorCode.WrongPin, 'Wrong PIN2', { pin: 'PIN2', triesLeft: 1, sw: 0x63c1 }), 401, 'pin-wrong', { pin: 'PIN2', triesLeft: 1 }],
+  [
+    'a wrong PIN (card)',
+    new CardError(CardErrorCode.WrongPin, 'Wrong PIN2', { pin: 'PIN2', triesLeft: 1, sw: 0x63c1 }),
+    401,
+    'pin-wrong',
+    { pin: 'PIN2', triesLeft: 1 },
+  ],
   ['a card refusal', new CardError(CardErrorCode.ConditionsNotSatisfied, 'Refused'), 409, 'card-refused'],
   ['an argument the card cannot hold', new CardError(CardErrorCode.InvalidArgument, 'Too long'), 400, 'bad-request'],
   ['a card image fault', new CardError(CardErrorCode.ImageCorrupt, `Image ${SECRET}`), 500, 'internal'],
@@ -80,10 +104,24 @@ for (const [what, error, status, code, fields] of table) {
 }
 
 test('When an error carries the same code, the terminal and admin answers have the same status whatever its family', (t) => {
-  const cardAbsent = [new CardSessionError('card-absent', 'a'), new AuthorizationError('card-absent', 'b'), new EmoneyError('card-absent', 'c'), new CardError(CardErrorCode.CommandTimeout, 'd')];
-  t.deepEqual(cardAbsent.map((e) => toHttpError(e).status), [503, 503, 503, 503]);
+  const cardAbsent = [
+    new CardSessionError('card-absent', 'a'),
+    new AuthorizationError('card-absent', 'b'),
+    new EmoneyError('card-absent', 'c'),
+    new CardError(CardErrorCode.CommandTimeout, 'd'),
+  ];
+  t.deepEqual(
+    cardAbsent.map((e) => toHttpError(e).status),
+    [503, 503, 503, 503],
+  );
   const limit = [new EmoneyError('limit-exceeded', 'a'), new CardError(CardErrorCode.LimitExceeded, 'b')];
-  t.deepEqual(limit.map((e) => [toHttpError(e).status, toHttpError(e).code]), [[409, 'limit-exceeded'], [409, 'limit-exceeded']]);
+  t.deepEqual(
+    limit.map((e) => [toHttpError(e).status, toHttpError(e).code]),
+    [
+      [409, 'limit-exceeded'],
+      [409, 'limit-exceeded'],
+    ],
+  );
 });
 
 test('When an ApiError was built with a status that differs from its code, the answer keeps the one status of the code', (t) => {

@@ -10,7 +10,7 @@ import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import test, { type ExecutionContext } from 'ava';
-import { DEFAULT_MAX_ANSWER_BYTES, httpsJson, isPeerError, PeerError } from '../../gateway/emoney/https-json.js';
+import { DEFAULT_MAX_ANSWER_BYTES, httpsJson, isPeerError, type PeerError } from '../../gateway/emoney/https-json.js';
 import { MarketPayments } from '../../gateway/emoney/market-payments.js';
 import type { MarketRecord } from '../../gateway/registry/index.js';
 import { derToPem } from '../../provisioning/pki/index.js';
@@ -147,5 +147,5 @@ test('When a market answers a cancel authorization that is not base64, the gatew
   });
   const e = await peerErrorOf(new MarketPayments(3000).cancelAuthorization(market, 'ord-1', Buffer.from('e300', 'hex'), Buffer.from('30', 'hex')));
   t.is(e.kind, 'bad-answer');
-  t.false(e.message.includes('not base64!'), 'the peer\'s values are not echoed');
+  t.false(e.message.includes('not base64!'), "the peer's values are not echoed");
 });

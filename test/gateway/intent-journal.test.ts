@@ -19,7 +19,10 @@ test('When intents are recorded, each costs one appended line whatever the journ
   const intents = new PaymentIntents(path);
   const sizes: number[] = [];
   for (let i = 0; i < 200; i++) {
-    const before = await stat(path).then((s) => s.size, () => 0);
+    const before = await stat(path).then(
+      (s) => s.size,
+      () => 0,
+    );
     await intents.record(intent(`order-${i}`));
     sizes.push((await stat(path)).size - before);
   }
@@ -40,7 +43,10 @@ test('When a load intent is cleared, a reopened journal no longer has it, and re
   await loads.record({ ...load, amount: 600 });
   await loads.record({ ...load, counter: 8 });
   await loads.clear('c1', 8);
-  t.deepEqual((await new LoadIntents(path).pending()).map((x) => [x.counter, x.amount]), [[7, 600]]);
+  t.deepEqual(
+    (await new LoadIntents(path).pending()).map((x) => [x.counter, x.amount]),
+    [[7, 600]],
+  );
 });
 
 test('When the journal of an earlier version is a JSON array, it is converted and its intents kept', async (t) => {

@@ -77,7 +77,8 @@ async function connect(t: ExecutionContext, url: string, o: mqtt.IClientOptions)
   return client;
 }
 
-const gateway = (t: ExecutionContext, h: Household) => connect(t, h.url, { clientId: GATEWAY_BROKER_USER, username: GATEWAY_BROKER_USER, password: h.password[GATEWAY_BROKER_USER] });
+const gateway = (t: ExecutionContext, h: Household) =>
+  connect(t, h.url, { clientId: GATEWAY_BROKER_USER, username: GATEWAY_BROKER_USER, password: h.password[GATEWAY_BROKER_USER] });
 const mailbox = (h: Household, id: string) => ({ url: h.url, terminalId: id, username: id, password: h.password[id], idleMs: 300 });
 
 /** A publish that may be refused (aedes closes the connection, Mosquitto drops it silently): never throws. */
@@ -107,20 +108,25 @@ for (const [name, register, start] of brokers) {
     t.deepEqual(own.messages, [], 'with its own login the terminal is admitted');
   });
 
-  register(`${name}: When a terminal subscribes to another terminal's mail, directly or by wildcard, ` +
-    `it receives none of it and the owner gets it`, async (t) => {
-    const h = await household(t, start);
-    await readUnverifiedMailbox(mailbox(h, ALICE)); // Alice's persistent session
-    const bob = await connect(t, h.url, { clientId: mailboxClientId(BOB), username: BOB, password: h.password[BOB] });
-    const snooped: string[] = [];
-    bob.on('message', (topic) => snooped.push(topic));
-    for (const filter of [mailTopic(ALICE), 'homegate/terminals/+/mail', '#']) await bob.subscribeAsync(filter, { qos: 1 }).catch(() => undefined);
-    const gw = await gateway(t, h);
-    await gw.publishAsync(mailTopic(ALICE), JSON.stringify({ id: 'for-alice', type: 'decision' }), { qos: 1 });
-    await delay(300);
-    t.deepEqual(snooped, []);
-    t.deepEqual((await readUnverifiedMailbox(mailbox(h, ALICE))).messages.map((m) => m.id), ['for-alice']);
-  });
+  register(
+    `${name}: When a terminal subscribes to another terminal's mail, directly or by wildcard, ` + `it receives none of it and the owner gets it`,
+    async (t) => {
+      const h = await household(t, start);
+      await readUnverifiedMailbox(mailbox(h, ALICE)); // Alice's persistent session
+      const bob = await connect(t, h.url, { clientId: mailboxClientId(BOB), username: BOB, password: h.password[BOB] });
+      const snooped: string[] = [];
+      bob.on('message', (topic) => snooped.push(topic));
+      for (const filter of [mailTopic(ALICE), 'homegate/terminals/+/mail', '#']) await bob.subscribeAsync(filter, { qos: 1 }).catch(() => undefined);
+      const gw = await gateway(t, h);
+      await gw.publishAsync(mailTopic(ALICE), JSON.stringify({ id: 'for-alice', type: 'decision' }), { qos: 1 });
+      await delay(300);
+      t.deepEqual(snooped, []);
+      t.deepEqual(
+        (await readUnverifiedMailbox(mailbox(h, ALICE))).messages.map((m) => m.id),
+        ['for-alice'],
+      );
+    },
+  );
 
   register(`${name}: When another user connects with a terminal's client id, it cannot take over its session and drain the queued mail`, async (t) => {
     const h = await household(t, start);
@@ -131,7 +137,9 @@ for (const [name, register, start] of brokers) {
     const drained: string[] = [];
     for (const username of [BOB, GATEWAY_BROKER_USER]) {
       // The embedded broker refuses the CONNECT; Mosquitto makes the client id the user name. Either way: nothing of Alice's.
-      const thief = await connect(t, h.url, { clientId: mailboxClientId(ALICE), clean: false, username, password: h.password[username] }).catch(() => undefined);
+      const thief = await connect(t, h.url, { clientId: mailboxClientId(ALICE), clean: false, username, password: h.password[username] }).catch(
+        () => undefined,
+      );
       if (thief === undefined) continue;
       thief.on('message', (_topic, payload) => drained.push(payload.toString()));
       await thief.subscribeAsync(mailTopic(ALICE), { qos: 1 }).catch(() => undefined);
@@ -140,8 +148,11 @@ for (const [name, register, start] of brokers) {
     }
     t.deepEqual(drained, []);
     const read = await readUnverifiedMailbox(mailbox(h, ALICE));
-    t.true(read.sessionPresent, 'Alice\'s session is still hers');
-    t.deepEqual(read.messages.map((m) => m.id), ['m1', 'm2']);
+    t.true(read.sessionPresent, "Alice's session is still hers");
+    t.deepEqual(
+      read.messages.map((m) => m.id),
+      ['m1', 'm2'],
+    );
   });
 
   register(`${name}: When a terminal publishes the retained availability or status, or into a mail topic, nothing changes`, async (t) => {
@@ -178,7 +189,7 @@ for (const [name, register, start] of brokers) {
   });
 }
 
-test('embedded broker: When a terminal\'s user is removed while its client is connected, that client is disconnected and the others stay', async (t) => {
+test("embedded broker: When a terminal's user is removed while its client is connected, that client is disconnected and the others stay", async (t) => {
   const h = await household(t, brokers[0]![2]);
   const bob = await connect(t, h.url, { clientId: mailboxClientId(BOB), username: BOB, password: h.password[BOB], clean: false });
   const alice = await connect(t, h.url, { clientId: mailboxClientId(ALICE), username: ALICE, password: h.password[ALICE], clean: false });

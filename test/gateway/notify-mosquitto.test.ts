@@ -25,7 +25,16 @@ const BOB = 'bbbbbbbbbbbbbbbb';
 const CAROL = 'cccccccccccccccc';
 
 function decision(seq: number, terminalId: string): Notification {
-  const record = { seq, cardId: CARD, market: 'shop.example', orderId: `o-${seq}`, amount: 100, currency: 'EUR', time: '2025-03-01T10:00:00.000Z', status: 'paid' as const };
+  const record = {
+    seq,
+    cardId: CARD,
+    market: 'shop.example',
+    orderId: `o-${seq}`,
+    amount: 100,
+    currency: 'EUR',
+    time: '2025-03-01T10:00:00.000Z',
+    status: 'paid' as const,
+  };
   return createNotification({ type: 'decision', cardId: CARD, seq, terminalId, mail: `${terminalId}@home.example`, record });
 }
 
@@ -99,5 +108,5 @@ mosquitto.test('With the shipped config and ACL a terminal reads its own mail an
     (await readUnverifiedMailbox(bob)).messages.map((m) => m.id),
     [decision(6, BOB).id],
   );
-  t.deepEqual(snooped, [], 'Carol never sees Bob\'s mail');
+  t.deepEqual(snooped, [], "Carol never sees Bob's mail");
 });

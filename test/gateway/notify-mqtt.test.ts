@@ -23,7 +23,16 @@ const TERMINAL = '00112233aabbccdd';
 const TOPIC = `homegate/terminals/${TERMINAL}/mail`;
 
 function decision(seq: number): Notification {
-  const record = { seq, cardId: CARD, market: 'shop.example', orderId: `o-${seq}`, amount: 500 + seq, currency: 'EUR', time: '2025-03-01T10:00:00.000Z', status: 'paid' as const };
+  const record = {
+    seq,
+    cardId: CARD,
+    market: 'shop.example',
+    orderId: `o-${seq}`,
+    amount: 500 + seq,
+    currency: 'EUR',
+    time: '2025-03-01T10:00:00.000Z',
+    status: 'paid' as const,
+  };
   return createNotification({ type: 'decision', cardId: CARD, seq, terminalId: TERMINAL, mail: 'owner@home.example', record });
 }
 
@@ -130,7 +139,6 @@ async function retained(url: string, expected: number): Promise<Map<string, stri
     await client.endAsync(true);
   }
 }
-
 
 const mosquitto = needsBinary('mosquitto');
 const brokers: [string, () => Promise<BrokerUnderTest>, RegisterTest][] = [

@@ -16,7 +16,16 @@ function decision(seq: number, overrides: Partial<Notification> = {}): Notificat
     seq,
     terminalId: 'a1b2c3d4e5f60718',
     mail: 'owner@home.example',
-    record: { seq, cardId: CARD, market: 'shop.example', orderId: `order-${seq}`, amount: 1250, currency: 'EUR', time: '2025-03-01T10:00:00.000Z', status: 'paid' },
+    record: {
+      seq,
+      cardId: CARD,
+      market: 'shop.example',
+      orderId: `order-${seq}`,
+      amount: 1250,
+      currency: 'EUR',
+      time: '2025-03-01T10:00:00.000Z',
+      status: 'paid',
+    },
     signedRecord: Buffer.from([0xe1, 0x02, 0xdf, 0x50]),
     balance: 8750,
   });
@@ -41,7 +50,14 @@ test('The same card event always yields the same id and byte-identical stable JS
   const json = serializeNotification(a);
   t.deepEqual(Object.keys(JSON.parse(json) as object), Object.keys(JSON.parse(json) as object).sort());
   t.true(json.indexOf('"amount"') < json.indexOf('"cardId"'), 'nested keys are sorted too');
-  const cancel = createNotification({ type: 'cancel', cardId: CARD, seq: 7, terminalId: a.terminalId, mail: a.mail, record: { ...a.record!, status: 'cancelled' } });
+  const cancel = createNotification({
+    type: 'cancel',
+    cardId: CARD,
+    seq: 7,
+    terminalId: a.terminalId,
+    mail: a.mail,
+    record: { ...a.record!, status: 'cancelled' },
+  });
   t.is(cancel.id, `${CARD}:cancel:7`);
 });
 
@@ -75,7 +91,11 @@ test('When one channel acknowledges, a done record is appended and only the othe
   t.deepEqual((await logRecords(dir)).slice(1), [{ done: n.id, channel: 'mqtt' }]);
   t.deepEqual(outbox.pendingFor('mqtt'), []);
   t.is(outbox.pendingFor('smtp')[0]?.id, n.id);
-  t.deepEqual((await Outbox.open({ dataDir: dir })).entries().map((e) => e.pending), [['smtp']], 'a restart keeps the channel done');
+  t.deepEqual(
+    (await Outbox.open({ dataDir: dir })).entries().map((e) => e.pending),
+    [['smtp']],
+    'a restart keeps the channel done',
+  );
   await outbox.markDone(n.id, 'smtp');
   t.is(outbox.size, 0);
   t.true(outbox.isDelivered(n.id));
@@ -146,9 +166,15 @@ test('When the log is over its size and mostly dead, it is compacted to the reme
   const size = (await stat(logPath(dir))).size;
   t.true(size < 4 * 4096, `compacted (${size} bytes after 40 notifications)`);
   const records = await logRecords(dir);
-  t.false(records.some((r) => 'add' in r && (r.add as Notification).id === decision(100).id), 'a delivered add is gone');
+  t.false(
+    records.some((r) => 'add' in r && (r.add as Notification).id === decision(100).id),
+    'a delivered add is gone',
+  );
   const reopened = await Outbox.open({ dataDir: dir, deliveredCapacity: 5 });
-  t.deepEqual(reopened.entries().map((e) => [e.notification.id, e.pending]), [[decision(99).id, ['smtp']]]);
+  t.deepEqual(
+    reopened.entries().map((e) => [e.notification.id, e.pending]),
+    [[decision(99).id, ['smtp']]],
+  );
   t.deepEqual(
     [134, 135, 139].map((seq) => reopened.isDelivered(decision(seq).id)),
     [false, true, true],
@@ -163,7 +189,10 @@ test('When a crash tore the last record, open cuts it and keeps every complete o
   const sound = (await stat(logPath(dir))).size;
   await appendFile(logPath(dir), encodeRecord({ done: decision(12).id, channel: 'mqtt' }).slice(0, 20)); // no newline yet
   const reopened = await Outbox.open({ dataDir: dir });
-  t.deepEqual(reopened.pendingFor('mqtt').map((n) => n.id), [decision(12).id, decision(13).id]);
+  t.deepEqual(
+    reopened.pendingFor('mqtt').map((n) => n.id),
+    [decision(12).id, decision(13).id],
+  );
   t.is((await stat(logPath(dir))).size, sound);
   t.true(await reopened.enqueue(decision(14), ['mqtt']));
   t.is((await Outbox.open({ dataDir: dir })).size, 3);
@@ -214,8 +243,17 @@ test('When the data directory holds the older one-file-per-notification outbox, 
   await writeLegacyOutbox(dir);
   const outbox = await Outbox.open({ dataDir: dir });
   const expect = (o: Outbox) => {
-    t.deepEqual(o.entries().map((e) => [e.notification.id, e.pending]), [[decision(41).id, ['mqtt', 'smtp']], [decision(42).id, ['smtp']]]);
-    t.deepEqual([1, 2, 3, 43, 44].map((seq) => o.isDelivered(decision(seq).id)), [true, true, true, true, true]);
+    t.deepEqual(
+      o.entries().map((e) => [e.notification.id, e.pending]),
+      [
+        [decision(41).id, ['mqtt', 'smtp']],
+        [decision(42).id, ['smtp']],
+      ],
+    );
+    t.deepEqual(
+      [1, 2, 3, 43, 44].map((seq) => o.isDelivered(decision(seq).id)),
+      [true, true, true, true, true],
+    );
     t.false(o.isDelivered(decision(4).id), 'a torn journal line never counted');
   };
   expect(outbox);
@@ -232,7 +270,10 @@ test('When a conversion was interrupted after the log was written, the next open
   await rm(join(dir, 'outbox', `${'b'.repeat(32)}.json`));
   await writeFile(logPath(dir), converted);
   const outbox = await Outbox.open({ dataDir: dir });
-  t.deepEqual(outbox.entries().map((e) => e.notification.id), [decision(41).id, decision(42).id]);
+  t.deepEqual(
+    outbox.entries().map((e) => e.notification.id),
+    [decision(41).id, decision(42).id],
+  );
   t.deepEqual(await entryFiles(dir), [`${'b'.repeat(32)}.json.corrupt`]);
 });
 
@@ -241,7 +282,10 @@ test('When the older delivered journal snapshot is unreadable, open moves it asi
   await writeLegacyOutbox(dir);
   await writeFile(join(dir, 'outbox', 'delivered.json'), '{"version": 1, "ids": [');
   const outbox = await Outbox.open({ dataDir: dir });
-  t.deepEqual(outbox.entries().map((e) => e.notification.id), [decision(41).id, decision(42).id]);
+  t.deepEqual(
+    outbox.entries().map((e) => e.notification.id),
+    [decision(41).id, decision(42).id],
+  );
   t.true(outbox.isDelivered(decision(3).id));
   t.false(outbox.isDelivered(decision(1).id));
   t.true((await readdir(join(dir, 'outbox'))).includes('delivered.json.corrupt'));

@@ -48,7 +48,6 @@ async function smtpServer(t: ExecutionContext, refuse?: string[]): Promise<Runni
   return smtp;
 }
 
-
 test('A decision is mailed to the owner with a readable summary and the notification JSON attached', async (t) => {
   const smtp = await smtpServer(t);
   const { notifier, dataDir } = await notifierFor(t, smtp);

@@ -1,9 +1,7 @@
 import test from 'ava';
 import { once } from 'node:events';
 import tls from 'node:tls';
-import {
-  createProxyState, delegatedHandshake, fetchMarketChain, isProxyError, ProxyErrorCode, type MarketChainFetcher,
-} from '../../gateway/proxy/index.js';
+import { createProxyState, delegatedHandshake, fetchMarketChain, isProxyError, ProxyErrorCode, type MarketChainFetcher } from '../../gateway/proxy/index.js';
 import { fakeSigner, makeProxyPki, MARKET_HOST, newCa, startMarket, type ProxyPki } from '../helpers/proxy-fixtures.js';
 
 const pkiReady: Promise<ProxyPki> = makeProxyPki();
@@ -58,7 +56,11 @@ test('The session never shows in a log line or in JSON of the result', async (t)
   const lines: string[] = [];
   const capture = (obj: unknown, msg?: string) => lines.push(JSON.stringify(obj) + (msg ?? ''));
   const logger = {
-    trace: capture, debug: capture, info: capture, warn: capture, error: capture,
+    trace: capture,
+    debug: capture,
+    info: capture,
+    warn: capture,
+    error: capture,
     isLevelEnabled: () => true,
     child: () => logger,
   };

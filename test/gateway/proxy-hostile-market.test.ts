@@ -48,7 +48,10 @@ test('When a market keeps trickling bytes after the session ticket, the gateway 
   });
   const port = (server.address() as AddressInfo).port;
 
-  const result = await delegatedHandshake({ market: { name: 'shop', host: '127.0.0.1', port, servername: MARKET_HOST, anchorsDer: [pki.marketRoot.certificate] }, signer: fakeSigner(pki) });
+  const result = await delegatedHandshake({
+    market: { name: 'shop', host: '127.0.0.1', port, servername: MARKET_HOST, anchorsDer: [pki.marketRoot.certificate] },
+    signer: fakeSigner(pki),
+  });
   t.true(result.session.length > 0, 'the authorization got its ticket');
   t.is(authenticated.length, 1);
   // A write error (EPIPE, reset) on the market's side is how it learns; 'close' follows either way.

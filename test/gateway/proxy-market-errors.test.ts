@@ -2,8 +2,16 @@ import test from 'ava';
 import { delegatedHandshake, isProxyError, ProxyErrorCode, type MarketTarget } from '../../gateway/proxy/index.js';
 import { needsBinary } from '../helpers/binaries.js';
 import {
-  closedPort, expiredWindow, fakeSigner, makeProxyPki, newCa, serverIdentity, startMarket,
-  startOpensslMarketWithoutTickets, type ProxyPki, type ServerIdentity,
+  closedPort,
+  expiredWindow,
+  fakeSigner,
+  makeProxyPki,
+  newCa,
+  serverIdentity,
+  startMarket,
+  startOpensslMarketWithoutTickets,
+  type ProxyPki,
+  type ServerIdentity,
 } from '../helpers/proxy-fixtures.js';
 
 const pkiReady: Promise<ProxyPki> = makeProxyPki();
@@ -71,9 +79,7 @@ test('When the card rejects a chain the gateway trusts, the card decides: market
 test('Invalid options are reported all at once, as internal', async (t) => {
   const pki = await pkiReady;
   const target: MarketTarget = { name: 'x', host: '127.0.0.1', port: 1, servername: 'localhost', anchorsDer: [pki.marketRoot.certificate] };
-  const error = await t.throwsAsync(
-    delegatedHandshake({ market: target, signer: fakeSigner(pki), options: { leafLifetimeSeconds: 901, ticketTimeoutMs: 5 } }),
-  );
+  const error = await t.throwsAsync(delegatedHandshake({ market: target, signer: fakeSigner(pki), options: { leafLifetimeSeconds: 901, ticketTimeoutMs: 5 } }));
   t.true(isProxyError(error, ProxyErrorCode.Internal));
   t.deepEqual(isProxyError(error) ? (error.context.problems as string[]).length : 0, 2);
   t.is(isProxyError(error) ? error.status : 0, 500);

@@ -4,7 +4,13 @@ import { sign, X509Certificate } from 'node:crypto';
 import { parseCertificate } from '../../card-io/emulator/certificate-parse.js';
 import { checkSessionCertificate } from '../../card-io/emulator/session-certificate-rules.js';
 import {
-  assembleCertificate, buildSessionTbs, cardSubjectDer, delegatedHandshake, sessionDnsName, sslSessionToPem, ticketLifetimeHint,
+  assembleCertificate,
+  buildSessionTbs,
+  cardSubjectDer,
+  delegatedHandshake,
+  sessionDnsName,
+  sslSessionToPem,
+  ticketLifetimeHint,
 } from '../../gateway/proxy/index.js';
 import { encodeTlv } from '../../gateway/proxy/der.js';
 import { generateP256KeyPair } from '../../provisioning/pki/index.js';
@@ -55,7 +61,15 @@ test('Validity starts 60 s before now and ends after the lifetime; at 900 s it d
   const longest = await signedLeaf(900);
   t.is(longest.tbs.notBefore.getTime(), NOW);
   t.is(longest.tbs.notAfter.getTime() - longest.tbs.notBefore.getTime(), 900_000);
-  t.throws(() => buildSessionTbs({ cardCertificate: longest.pki.cardCertificate, subjectPublicKey: generateP256KeyPair().publicKey, dnsName: 'a', now: NOW, lifetimeSeconds: 901 }));
+  t.throws(() =>
+    buildSessionTbs({
+      cardCertificate: longest.pki.cardCertificate,
+      subjectPublicKey: generateP256KeyPair().publicKey,
+      dnsName: 'a',
+      now: NOW,
+      lifetimeSeconds: 901,
+    }),
+  );
 });
 
 test('The leaf names the servername, or the market wildcard that covers it', (t) => {

@@ -5,7 +5,11 @@ import { silentLogger } from '../../card-io/base/log.js';
 import { isRegistryError, Registry } from '../../gateway/registry/index.js';
 import { fingerprint, openRegistry, tempRegistryPath } from './registry-fixtures.js';
 
-const exists = (path: string) => stat(path).then(() => true, () => false);
+const exists = (path: string) =>
+  stat(path).then(
+    () => true,
+    () => false,
+  );
 
 test('Concurrent changes are written one at a time and all of them survive a reopen', async (t) => {
   const path = await tempRegistryPath(t);
@@ -27,7 +31,13 @@ test('Concurrent changes are written one at a time and all of them survive a reo
   t.is(maxInFlight, 1);
   t.is(renames, 12);
   const reopened = await openRegistry(path);
-  t.deepEqual(reopened.listTerminals().map((x) => x.id).sort(), added.map((x) => x.id).sort());
+  t.deepEqual(
+    reopened
+      .listTerminals()
+      .map((x) => x.id)
+      .sort(),
+    added.map((x) => x.id).sort(),
+  );
 });
 
 test('A crash between writing the temp file and renaming it leaves the old file loadable and the state unchanged', async (t) => {
@@ -69,7 +79,11 @@ for (const [what, content] of [
   ['truncated JSON', '{"version":1,"terminals":['],
   ['an empty file', ''],
   ['JSON that is not a registry', '{"version":1,"terminals":"nope","markets":[],"settings":{}}'],
-  ['a terminal with a malformed fingerprint', '{"version":1,"terminals":[{"id":"0123456789abcdef","name":"a","mail":"a@b","certFingerprint":"xyz","status":"active","created":"","lastSeen":null}],"markets":[],"settings":{}}'],
+  [
+    'a terminal with a malformed fingerprint',
+    '{"version":1,"terminals":[{"id":"0123456789abcdef","name":"a","mail":"a@b",' +
+      '"certFingerprint":"xyz","status":"active","created":"","lastSeen":null}],"markets":[],"settings":{}}',
+  ],
 ] as const) {
   test(`A registry file holding ${what} is a corrupt error and the file is never overwritten`, async (t) => {
     const path = await tempRegistryPath(t);

@@ -17,7 +17,10 @@ test('Terminals, markets and settings survive closing and reopening the registry
   t.is(alice.status, 'active');
   t.is(alice.created, '2031-05-01T10:00:00.000Z');
   t.is(alice.lastSeen, null);
-  t.deepEqual(second.listMarkets().map((m) => [m.name, m.host, m.port]), [['sandbox', 'localhost', 8443]]);
+  t.deepEqual(
+    second.listMarkets().map((m) => [m.name, m.host, m.port]),
+    [['sandbox', 'localhost', 8443]],
+  );
   t.deepEqual(second.getSettings(), { mqttUrl: 'mqtt://localhost:1883' });
 });
 
@@ -126,7 +129,12 @@ test('lastSeen is written at most once a minute per terminal, however many reque
 test('Invalid terminal names, mail addresses and fingerprints are refused before anything is written', async (t) => {
   const registry = await openRegistry(await tempRegistryPath(t));
   const ok = { name: 'phone', mail: 'a@example.org', certFingerprint: fingerprint('x') };
-  for (const bad of [{ ...ok, name: '../etc' }, { ...ok, name: 'CN=x,O=y' }, { ...ok, mail: 'nobody' }, { ...ok, certFingerprint: 'abcd' }]) {
+  for (const bad of [
+    { ...ok, name: '../etc' },
+    { ...ok, name: 'CN=x,O=y' },
+    { ...ok, mail: 'nobody' },
+    { ...ok, certFingerprint: 'abcd' },
+  ]) {
     t.true(isRegistryError(await t.throwsAsync(registry.addTerminal(bad)), 'invalid'));
   }
   t.deepEqual(registry.listTerminals(), []);
@@ -134,7 +142,12 @@ test('Invalid terminal names, mail addresses and fingerprints are refused before
 
 test('A registry used before open() says so instead of acting on empty data', async (t) => {
   const registry = new Registry({ path: await tempRegistryPath(t), logger: silentLogger });
-  t.true(isRegistryError(t.throws(() => registry.listTerminals()), 'not-open'));
+  t.true(
+    isRegistryError(
+      t.throws(() => registry.listTerminals()),
+      'not-open',
+    ),
+  );
   t.true(isRegistryError(await t.throwsAsync(registry.revokeTerminal('0123456789abcdef')), 'not-open'));
 });
 

@@ -61,7 +61,7 @@ test('A correctly signed request is accepted and its body is returned', async (t
   t.deepEqual(await v.verify({ ...request(await aliceSigns()), certificate: new X509Certificate(alice.certificate) }), { market: 'sandbox', pin2: '5678' });
 });
 
-test('A request signed with another key than the presented certificate\'s is signature-invalid', async (t) => {
+test("A request signed with another key than the presented certificate's is signature-invalid", async (t) => {
   const jws = await signRequest({ terminalId: alice.id, privateKey: bob.privateKey, method: 'POST', path: '/v1/authorize', body: {}, clock: () => NOW });
   await refused(t, verifier().verify(request(jws)), 'signature-invalid', 'signature');
 });

@@ -14,12 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import tls from 'node:tls';
 import { promisify } from 'node:util';
-import {
-  tempPathModulesOf,
-  writeMarketConfig,
-  type MarketConfigParams,
-  type MarketConfigPaths,
-} from '../../deploy/sandbox/nginx/render-config.js';
+import { tempPathModulesOf, writeMarketConfig, type MarketConfigParams, type MarketConfigPaths } from '../../deploy/sandbox/nginx/render-config.js';
 import { freePort } from './link-probes.js';
 
 export interface RunningNginx {

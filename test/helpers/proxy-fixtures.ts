@@ -26,7 +26,13 @@ import { checkSessionCertificate } from '../../card-io/emulator/session-certific
 import { CERTIFICATE_REJECTION_REASONS } from '../../card-io/home-card/status-error.js';
 import type { CardSigner, MarketTarget } from '../../gateway/proxy/index.js';
 import {
-  certifyCardKey, createCaCertificate, createRootCa, createServerCertificate, derToPem, generateP256KeyPair, spkiDer,
+  certifyCardKey,
+  createCaCertificate,
+  createRootCa,
+  createServerCertificate,
+  derToPem,
+  generateP256KeyPair,
+  spkiDer,
   type IssuingCa,
 } from '../../provisioning/pki/index.js';
 
@@ -57,11 +63,20 @@ export interface ServerIdentity {
 }
 
 export async function serverIdentity(
-  issuer: IssuingCa, intermediate: Buffer | null, p: { dnsNames?: string[]; notBefore?: Date; notAfter?: Date } = {},
+  issuer: IssuingCa,
+  intermediate: Buffer | null,
+  p: { dnsNames?: string[]; notBefore?: Date; notAfter?: Date } = {},
 ): Promise<ServerIdentity> {
   const { privateKey, publicKey } = generateP256KeyPair();
   const dnsNames = p.dnsNames ?? [MARKET_HOST];
-  const leaf = await createServerCertificate({ notBefore: issuedYesterday(), ...p, subject: `CN=${dnsNames[0]}`, subjectPublicKey: publicKey, issuer, dnsNames });
+  const leaf = await createServerCertificate({
+    notBefore: issuedYesterday(),
+    ...p,
+    subject: `CN=${dnsNames[0]}`,
+    subjectPublicKey: publicKey,
+    issuer,
+    dnsNames,
+  });
   return { key: privateKey, chain: intermediate ? [leaf, intermediate] : [leaf] };
 }
 
@@ -102,7 +117,11 @@ export class FakeCardSigner implements CardSigner {
   readonly #cardSubject: Buffer;
   #verified: VerifiedMarket | null = null;
 
-  constructor(readonly cardCertificate: Buffer, key: KeyObject, anchors: Buffer[]) {
+  constructor(
+    readonly cardCertificate: Buffer,
+    key: KeyObject,
+    anchors: Buffer[],
+  ) {
     this.#key = key;
     this.#anchors = anchors;
     this.#cardSubject = parseCertificate(cardCertificate)!.subject;
@@ -142,9 +161,16 @@ export interface LocalMarket {
   close(): Promise<void>;
 }
 
-const targetFor = (port: number, anchorsDer: Buffer[]) => (overrides: Partial<MarketTarget> = {}): MarketTarget => ({
-  name: 'shop', host: '127.0.0.1', port, servername: MARKET_HOST, anchorsDer, ...overrides,
-});
+const targetFor =
+  (port: number, anchorsDer: Buffer[]) =>
+  (overrides: Partial<MarketTarget> = {}): MarketTarget => ({
+    name: 'shop',
+    host: '127.0.0.1',
+    port,
+    servername: MARKET_HOST,
+    anchorsDer,
+    ...overrides,
+  });
 
 export interface MarketOptions {
   identity: ServerIdentity;
@@ -213,10 +239,32 @@ export async function startOpensslMarketWithoutTickets(o: { identity: ServerIden
   const file = (name: string) => path.join(dir, name);
   await writeFile(file('key.pem'), o.identity.key.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
   await writeFile(file('cert.pem'), derToPem(o.identity.chain[0]!));
-  await writeFile(file('chain.pem'), o.identity.chain.slice(1).map((c) => derToPem(c)).join(''));
+  await writeFile(
+    file('chain.pem'),
+    o.identity.chain
+      .slice(1)
+      .map((c) => derToPem(c))
+      .join(''),
+  );
   await writeFile(file('client-ca.pem'), derToPem(o.clientCa));
-  const args = ['s_server', '-accept', '127.0.0.1:0', '-tls1_3', '-num_tickets', '0', '-key', file('key.pem'), '-cert', file('cert.pem'),
-    '-cert_chain', file('chain.pem'), '-verify', '1', '-CAfile', file('client-ca.pem')];
+  const args = [
+    's_server',
+    '-accept',
+    '127.0.0.1:0',
+    '-tls1_3',
+    '-num_tickets',
+    '0',
+    '-key',
+    file('key.pem'),
+    '-cert',
+    file('cert.pem'),
+    '-cert_chain',
+    file('chain.pem'),
+    '-verify',
+    '1',
+    '-CAfile',
+    file('client-ca.pem'),
+  ];
   const child = spawn('openssl', args, { stdio: ['pipe', 'pipe', 'ignore'] });
   let output = '';
   const port = await new Promise<number>((resolve, reject) => {

@@ -29,10 +29,32 @@ export async function signingCard(cardId = 'fedcba9876543210'): Promise<SigningC
   };
   const certificate = await createRootCa({ subject: 'CN=home card', privateKey });
   const id = Buffer.from(cardId, 'hex');
-  const record = (type: 'decision' | 'cancel', seq: number, terminalId: string, o: { amount?: number; market?: string; orderId?: string; status: 'paid' | 'cancelled' }) => {
-    const fields = { seq, market: o.market ?? 'shop.example', orderId: o.orderId ?? `o-${seq}`, amount: BigInt(o.amount ?? 500 + seq), currency: 'EUR', time: TIME, status: o.status === 'paid' ? RecordStatus.Paid : RecordStatus.Cancelled };
+  const record = (
+    type: 'decision' | 'cancel',
+    seq: number,
+    terminalId: string,
+    o: { amount?: number; market?: string; orderId?: string; status: 'paid' | 'cancelled' },
+  ) => {
+    const fields = {
+      seq,
+      market: o.market ?? 'shop.example',
+      orderId: o.orderId ?? `o-${seq}`,
+      amount: BigInt(o.amount ?? 500 + seq),
+      currency: 'EUR',
+      time: TIME,
+      status: o.status === 'paid' ? RecordStatus.Paid : RecordStatus.Cancelled,
+    };
     const signed = encodeSignedRecord(id, signRecord(key, id, fields));
-    const shown = { seq, cardId, market: fields.market, orderId: fields.orderId, amount: Number(fields.amount), currency: 'EUR', time: new Date(TIME * 1000).toISOString(), status: o.status };
+    const shown = {
+      seq,
+      cardId,
+      market: fields.market,
+      orderId: fields.orderId,
+      amount: Number(fields.amount),
+      currency: 'EUR',
+      time: new Date(TIME * 1000).toISOString(),
+      status: o.status,
+    };
     return createNotification({ type, cardId, seq, terminalId, mail: 'owner@home.example', record: shown, signedRecord: signed, cardCertificate: certificate });
   };
   return {
@@ -41,9 +63,27 @@ export async function signingCard(cardId = 'fedcba9876543210'): Promise<SigningC
     decision: (seq, terminalId, over = {}) => record('decision', seq, terminalId, { status: 'paid', ...over }),
     cancel: (seq, terminalId) => record('cancel', seq, terminalId, { status: 'cancelled' }),
     topup(counter, terminalId, amount, newBalance) {
-      const receipt = encodeLoadReceipt(key, { cardId: id, counter, amount: BigInt(amount), currency: 'EUR', challenge: randomBytes(16), balance: BigInt(newBalance) });
+      const receipt = encodeLoadReceipt(key, {
+        cardId: id,
+        counter,
+        amount: BigInt(amount),
+        currency: 'EUR',
+        challenge: randomBytes(16),
+        balance: BigInt(newBalance),
+      });
       const load = { cardId, counter, amount, currency: 'EUR', newBalance };
-      return createNotification({ type: 'topup', cardId, seq: counter, terminalId, mail: 'owner@home.example', time: '2025-03-01T11:00:00.000Z', load, balance: newBalance, signedRecord: receipt, cardCertificate: certificate });
+      return createNotification({
+        type: 'topup',
+        cardId,
+        seq: counter,
+        terminalId,
+        mail: 'owner@home.example',
+        time: '2025-03-01T11:00:00.000Z',
+        load,
+        balance: newBalance,
+        signedRecord: receipt,
+        cardCertificate: certificate,
+      });
     },
   };
 }

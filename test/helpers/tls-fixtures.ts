@@ -17,14 +17,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadOrCreateMarketPki, type MarketPki } from '../../deploy/sandbox/market-pki.js';
-import {
-  certifyCardKey,
-  createClientCertificate,
-  createRootCa,
-  derToPem,
-  generateP256KeyPair,
-  type IssuingCa,
-} from '../../provisioning/pki/index.js';
+import { certifyCardKey, createClientCertificate, createRootCa, derToPem, generateP256KeyPair, type IssuingCa } from '../../provisioning/pki/index.js';
 
 const MINUTE_MS = 60_000;
 

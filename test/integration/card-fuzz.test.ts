@@ -199,9 +199,7 @@ const INTERESTING_PCB = [0x00, 0x40, 0x20, 0x60, 0x80, 0x90, 0x81, 0x92, 0xc0, 0
 
 const responseInf = fc.oneof(
   fc.uint8Array({ maxLength: 40 }),
-  fc
-    .tuple(fc.uint8Array({ maxLength: 30 }), fc.constantFrom(...STATUS_WORDS))
-    .map(([data, sw]) => Uint8Array.from([...data, sw >> 8, sw & 0xff])),
+  fc.tuple(fc.uint8Array({ maxLength: 30 }), fc.constantFrom(...STATUS_WORDS)).map(([data, sw]) => Uint8Array.from([...data, sw >> 8, sw & 0xff])),
 );
 const pcbArb = fc.oneof(fc.constantFrom(...INTERESTING_PCB), fc.integer({ min: 0, max: 255 }));
 /** S(WTX), S(IFS) and S(ABORT) requests carry one byte or none; the byte spans its whole range. */
@@ -220,7 +218,12 @@ const replyArb: fc.Arbitrary<Reply> = fc.oneof(
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('wtx' as const), multiplier: fc.integer({ min: 1, max: 255 }) }) },
   {
     weight: 2,
-    arbitrary: fc.record({ kind: fc.constant('mutated' as const), pcb: pcbArb, inf: frameInf, mutations: fc.array(mutationArb, { minLength: 1, maxLength: 2 }) }),
+    arbitrary: fc.record({
+      kind: fc.constant('mutated' as const),
+      pcb: pcbArb,
+      inf: frameInf,
+      mutations: fc.array(mutationArb, { minLength: 1, maxLength: 2 }),
+    }),
   },
 );
 
@@ -258,7 +261,7 @@ function fakeCard(link: ByteLink, script: readonly Reply[]): void {
       if (e.type === 'discarded') continue;
       const reply = script[next++ % script.length]!;
       const bytes = replyBytes(reply, e.raw);
-      if (bytes && bytes.length) link.write(bytes).catch(() => undefined);
+      if (bytes?.length) link.write(bytes).catch(() => undefined);
     }
   });
 }

@@ -25,31 +25,43 @@ async function enrolled(t: ExecutionContext, logger = silentLogger) {
   await registry.open();
   const card = await signingCard();
   const brokerUsersFile = join(data, 'mqtt', 'homegate.passwd');
-  const e = await enrollTerminal({ registry, householdCa, name: 'alice-phone', mail: 'alice@example.org', gatewayUrl: 'https://localhost:8443', terminalsDir: join(data, 'terminals'), logger, cardCertificate: card.certificate, brokerUsersFile });
+  const e = await enrollTerminal({
+    registry,
+    householdCa,
+    name: 'alice-phone',
+    mail: 'alice@example.org',
+    gatewayUrl: 'https://localhost:8443',
+    terminalsDir: join(data, 'terminals'),
+    logger,
+    cardCertificate: card.certificate,
+    brokerUsersFile,
+  });
   return { ...e, card, brokerUsersFile };
 }
 
 const mode = async (path: string) => (await stat(path)).mode & 0o777;
 
-test('When a terminal is enrolled, its profile pins the card certificate and holds its own broker login, 0600, ' +
-  'and the gateway keeps only a hash', async (t) => {
-  const logger = capturingLogger();
-  const { profileDir, terminal, card, brokerUsersFile, broker } = await enrolled(t, logger);
-  t.is(await readFile(join(profileDir, 'card.pem'), 'utf8'), derToPem(card.certificate));
-  t.is(await mode(join(profileDir, 'broker.json')), 0o600);
-  t.is(await mode(brokerUsersFile), 0o600);
-  const profile = await loadTerminalProfile(profileDir);
-  t.is(profile.broker?.username, terminal.id);
-  t.deepEqual(profile.broker, broker);
-  t.true((profile.broker?.password.length ?? 0) >= 32);
-  t.is(profile.cardCertificatePem, derToPem(card.certificate));
-  const stored = await readFile(brokerUsersFile, 'utf8');
-  t.false(stored.includes(profile.broker!.password), 'the password itself is not in the gateway\'s file');
-  const hash = (await readBrokerUsers(brokerUsersFile)).get(terminal.id);
-  t.true(hash !== undefined && verifyBrokerPassword(hash, profile.broker!.password));
-  t.false(verifyBrokerPassword(hash!, `${profile.broker!.password}x`));
-  t.false(JSON.stringify(logger.records).includes(profile.broker!.password), 'the password is never logged');
-});
+test(
+  'When a terminal is enrolled, its profile pins the card certificate and holds its own broker login, 0600, ' + 'and the gateway keeps only a hash',
+  async (t) => {
+    const logger = capturingLogger();
+    const { profileDir, terminal, card, brokerUsersFile, broker } = await enrolled(t, logger);
+    t.is(await readFile(join(profileDir, 'card.pem'), 'utf8'), derToPem(card.certificate));
+    t.is(await mode(join(profileDir, 'broker.json')), 0o600);
+    t.is(await mode(brokerUsersFile), 0o600);
+    const profile = await loadTerminalProfile(profileDir);
+    t.is(profile.broker?.username, terminal.id);
+    t.deepEqual(profile.broker, broker);
+    t.true((profile.broker?.password.length ?? 0) >= 32);
+    t.is(profile.cardCertificatePem, derToPem(card.certificate));
+    const stored = await readFile(brokerUsersFile, 'utf8');
+    t.false(stored.includes(profile.broker!.password), "the password itself is not in the gateway's file");
+    const hash = (await readBrokerUsers(brokerUsersFile)).get(terminal.id);
+    t.true(hash !== undefined && verifyBrokerPassword(hash, profile.broker!.password));
+    t.false(verifyBrokerPassword(hash!, `${profile.broker!.password}x`));
+    t.false(JSON.stringify(logger.records).includes(profile.broker!.password), 'the password is never logged');
+  },
+);
 
 test('When two terminals are enrolled at once, the broker keeps both users', async (t) => {
   const data = await mkdtemp(join(tmpdir(), 'hg-enroll-mail-'));
@@ -58,7 +70,17 @@ test('When two terminals are enrolled at once, the broker keeps both users', asy
   const registry = new Registry({ path: join(data, 'registry.json'), logger: silentLogger });
   await registry.open();
   const brokerUsersFile = join(data, 'homegate.passwd');
-  const enroll = (name: string) => enrollTerminal({ registry, householdCa, name, mail: `${name}@example.org`, gatewayUrl: 'https://localhost:8443', terminalsDir: join(data, 'terminals'), logger: silentLogger, brokerUsersFile });
+  const enroll = (name: string) =>
+    enrollTerminal({
+      registry,
+      householdCa,
+      name,
+      mail: `${name}@example.org`,
+      gatewayUrl: 'https://localhost:8443',
+      terminalsDir: join(data, 'terminals'),
+      logger: silentLogger,
+      brokerUsersFile,
+    });
   const [a, b] = await Promise.all([enroll('one'), enroll('two')]);
   const users = await readBrokerUsers(brokerUsersFile);
   t.true(verifyBrokerPassword(users.get(a.terminal.id)!, a.broker!.password));

@@ -159,16 +159,33 @@ test('An enrolled terminal and the gateway certificate complete a mutual TLS 1.3
   const profile = await loadTerminalProfile(profileDir);
   const gateway = await issueGatewayServerCertificate(householdCa, ['localhost']);
   const caPem = derToPem(householdCa.certificate);
-  const server = createServer({ key: gateway.keyPem, cert: gateway.certificatePem, ca: caPem, requestCert: true, rejectUnauthorized: true, minVersion: 'TLSv1.3' });
+  const server = createServer({
+    key: gateway.keyPem,
+    cert: gateway.certificatePem,
+    ca: caPem,
+    requestCert: true,
+    rejectUnauthorized: true,
+    minVersion: 'TLSv1.3',
+  });
   t.teardown(() => void server.close());
-  const peer = new Promise<Buffer>((resolve) => server.on('secureConnection', (s: TLSSocket) => {
-    resolve(s.getPeerCertificate().raw);
-    s.end();
-  }));
+  const peer = new Promise<Buffer>((resolve) =>
+    server.on('secureConnection', (s: TLSSocket) => {
+      resolve(s.getPeerCertificate().raw);
+      s.end();
+    }),
+  );
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
   const { port } = server.address() as { port: number };
-  const socket = connect({ host: '127.0.0.1', port, servername: 'localhost', key: profile.keyPem, cert: profile.certificatePem, ca: profile.householdCaPem, minVersion: 'TLSv1.3' });
+  const socket = connect({
+    host: '127.0.0.1',
+    port,
+    servername: 'localhost',
+    key: profile.keyPem,
+    cert: profile.certificatePem,
+    ca: profile.householdCaPem,
+    minVersion: 'TLSv1.3',
+  });
   t.teardown(() => socket.destroy());
   await once(socket, 'secureConnect');
   t.true(socket.authorized);

@@ -58,8 +58,12 @@ test('A server leaf has serverAuth, digitalSignature and its DNS names; a client
   const notBefore = new Date('2030-01-01T00:00:00Z');
   const notAfter = new Date('2030-02-01T00:00:00Z');
   const server = await createServerCertificate({
-    subject: 'CN=shop.example', subjectPublicKey: generateP256KeyPair().publicKey, issuer: inter,
-    dnsNames: ['shop.example', 'www.shop.example'], notBefore, notAfter,
+    subject: 'CN=shop.example',
+    subjectPublicKey: generateP256KeyPair().publicKey,
+    issuer: inter,
+    dnsNames: ['shop.example', 'www.shop.example'],
+    notBefore,
+    notAfter,
   });
   const s = new X509Certificate(server);
   t.false(s.ca);
@@ -91,7 +95,12 @@ test('PEM and DER convert both ways and the fingerprint is the SHA-256 Node repo
   t.deepEqual(pemToDer(pem), root.certificate);
   t.deepEqual(pemToDerAll(derToPem(inter.certificate) + pem), [inter.certificate, root.certificate]);
   t.is(formatFingerprint(sha256Fingerprint(root.certificate)), new X509Certificate(root.certificate).fingerprint256);
-  t.true(isCardError(t.throws(() => pemToDer('no pem here')), CardErrorCode.InvalidArgument));
+  t.true(
+    isCardError(
+      t.throws(() => pemToDer('no pem here')),
+      CardErrorCode.InvalidArgument,
+    ),
+  );
 });
 
 test('Keys other than P-256, a mismatched issuer key and an empty validity are refused', async (t) => {

@@ -23,7 +23,15 @@ test('When an older sandbox profile lacks its broker login and card certificate,
   const householdCa = await loadOrCreateCa(join(data, 'pki'), 'household-ca', 'CN=Household CA');
   const registry = new Registry({ path: join(data, 'registry.json'), logger: silentLogger });
   await registry.open();
-  const old = await enrollTerminal({ registry, householdCa, name: 'demo', mail: 'demo@household.example', gatewayUrl: 'https://localhost:8443', terminalsDir: join(data, 'terminals'), logger: silentLogger });
+  const old = await enrollTerminal({
+    registry,
+    householdCa,
+    name: 'demo',
+    mail: 'demo@household.example',
+    gatewayUrl: 'https://localhost:8443',
+    terminalsDir: join(data, 'terminals'),
+    logger: silentLogger,
+  });
   t.is((await loadTerminalProfile(old.profileDir)).broker, undefined);
 
   const card = await signingCard();

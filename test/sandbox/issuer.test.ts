@@ -136,7 +136,7 @@ test('A credential from another CA is refused, and one for a household without a
   t.is(codeOf(answer), 'household-unknown');
 });
 
-test('The card accepts the issuer\'s authorization for its own challenge: LOAD credits the purse, and its receipt commits the debit once', async (t) => {
+test("The card accepts the issuer's authorization for its own challenge: LOAD credits the purse, and its receipt commits the debit once", async (t) => {
   const fx = await purseFixture(t, { storage: 'memory', purse: { issuerLoadKey: pki.loadPublicKey } });
   const i = await issuer([fx.cardId]);
   await fx.card.verifyPin1(PINS.pin1);
@@ -159,7 +159,7 @@ test('The card accepts the issuer\'s authorization for its own challenge: LOAD c
   t.is(i.account(HOUSEHOLD)!.loads.length, 1);
 });
 
-test('When a commit brings a receipt that is not the card\'s for that reservation, it is 422 receipt-invalid and nothing is debited', async (t) => {
+test("When a commit brings a receipt that is not the card's for that reservation, it is 422 receipt-invalid and nothing is debited", async (t) => {
   const fx = await purseFixture(t, { storage: 'memory', purse: { issuerLoadKey: pki.loadPublicKey } });
   const i = await issuer([fx.cardId]);
   await fx.card.verifyPin1(PINS.pin1);
@@ -173,8 +173,8 @@ test('When a commit brings a receipt that is not the card\'s for that reservatio
   const cert = (await cardCertificate(fx.cardKey)).toString('base64');
   const stranger = (await cardCertificate(generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey)).toString('base64');
   const cases: Array<[string, Record<string, string>]> = [
-    ['another reservation\'s receipt', { id: other.body.id as string, receipt: receipt.bytes.toString('base64'), cardCertificate: cert }],
-    ['a receipt with another key\'s certificate', { id: first.body.id as string, receipt: receipt.bytes.toString('base64'), cardCertificate: stranger }],
+    ["another reservation's receipt", { id: other.body.id as string, receipt: receipt.bytes.toString('base64'), cardCertificate: cert }],
+    ["a receipt with another key's certificate", { id: first.body.id as string, receipt: receipt.bytes.toString('base64'), cardCertificate: stranger }],
     ['an edited receipt', { id: first.body.id as string, receipt: Buffer.from(receipt.bytes).fill(0x41, 20, 24).toString('base64'), cardCertificate: cert }],
   ];
   for (const [what, { id, ...body }] of cases) {

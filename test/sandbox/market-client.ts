@@ -48,7 +48,7 @@ export function connectToMarket(o: MarketConnectOptions, timeoutMs = 5000): Prom
   const waiters: Array<() => void> = [];
   socket.on('session', (s: Buffer) => {
     latest = s;
-    waiters.splice(0).forEach((w) => w());
+    for (const w of waiters.splice(0)) w();
   });
   const session = (wait = 2000): Promise<Buffer | undefined> =>
     latest !== undefined

@@ -11,7 +11,13 @@ import { connectToMarket } from './market-client.js';
 import { codeOf, encodeRecord, httpsJson, signCancelRequest, signRecord, type JsonAnswer, type RecordFields } from './payments-fixtures.js';
 
 const CARD_ID = '00112233445566ff';
-interface NewOrder { orderId: string; item: string; amount: number; currency: string; status: string }
+interface NewOrder {
+  orderId: string;
+  item: string;
+  amount: number;
+  currency: string;
+  status: string;
+}
 
 let fixture: TlsFixture;
 const markets: SandboxMarket[] = [];
@@ -82,7 +88,7 @@ test('A terminal creates an order over its client-certificate connection: price 
   t.is(m.orders.get(order.orderId)?.quantity, 2);
 });
 
-test('A terminal resuming the gateway\'s session creates an order without holding any client key', async (t) => {
+test("A terminal resuming the gateway's session creates an order without holding any client key", async (t) => {
   const m = await market();
   const first = await connectToMarket({ port: m.port, marketCaPem: marketCaPem(), client: fixture.client });
   await first.getJson('/health');
@@ -124,7 +130,12 @@ test('A record signed by the card key, naming this market and the order amount, 
   const first = await anonymous(m, 'POST', '/payment-api/payments', body);
   t.deepEqual(first, { status: 200, body: { orderId: order.orderId, status: 'paid' } });
   t.deepEqual((await anonymous(m, 'GET', `/payment-api/orders/${order.orderId}`)).body, {
-    orderId: order.orderId, amount: 1580, currency: 'EUR', status: 'paid', seq: 7, cardId: CARD_ID,
+    orderId: order.orderId,
+    amount: 1580,
+    currency: 'EUR',
+    status: 'paid',
+    seq: 7,
+    cardId: CARD_ID,
   });
   t.deepEqual(await anonymous(m, 'POST', '/payment-api/payments', body), first, 'idempotent re-presentation');
   t.deepEqual(await present(m, fields), first, 'the same record re-signed is the same decision');
@@ -223,7 +234,7 @@ test('When a cancel request is not signed by the card that paid, the market sign
     issuer: fixture.issuer,
   });
   const claim = await askCancel(m, paid(order), otherKeys.privateKey, otherCard);
-  await expectRefused(claim, 403, 'not-the-payer', 'another trusted card claiming the payer\'s card id and seq');
+  await expectRefused(claim, 403, 'not-the-payer', "another trusted card claiming the payer's card id and seq");
   const rogue = (await createCardChain('rogue issuer')).card;
   await expectRefused(await askCancel(m, paid(order), rogue.privateKey, rogue.certificate), 401, 'card-untrusted', 'a card certificate from another issuer');
   await expectRefused(await askCancel(m, paid(order, { market: 'elsewhere.example' })), 422, 'request-mismatch', 'a request for another market');
@@ -243,7 +254,7 @@ test('When the market did not accept a decision, the card that made it gets a re
   t.deepEqual(
     parseCancelAuthorization(authorization),
     { cardId: CARD_ID, seq: 7, orderId: order.orderId, amount: order.amount + 1, currency: 'EUR' },
-    'the record\'s own amount goes back',
+    "the record's own amount goes back",
   );
   t.deepEqual(await askCancel(m, refused), answer, 'asking again answers the same');
   t.is(m.orders.get(order.orderId)?.status, 'open', 'the order itself is untouched');

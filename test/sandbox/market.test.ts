@@ -3,7 +3,14 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { startSandboxMarket, SANDBOX_CATALOGUE, SandboxMarketOptionsError, type SandboxMarket, type SandboxMarketOptions, type WhoAmI } from '../../deploy/sandbox/market/index.js';
+import {
+  startSandboxMarket,
+  SANDBOX_CATALOGUE,
+  SandboxMarketOptionsError,
+  type SandboxMarket,
+  type SandboxMarketOptions,
+  type WhoAmI,
+} from '../../deploy/sandbox/market/index.js';
 import { derToPem } from '../../provisioning/pki/index.js';
 import { needsBinary } from '../helpers/binaries.js';
 import { capturingLogger } from '../helpers/link-probes.js';
@@ -139,7 +146,7 @@ test('A market with resumption disabled issues no ticket that resumes', async (t
   t.like(anonymous.body, { error: { code: 'client-certificate-required' } });
 });
 
-test('Markets sharing ticket keys resume each other\'s sessions', async (t) => {
+test("Markets sharing ticket keys resume each other's sessions", async (t) => {
   const ticketKeys = randomBytes(48);
   const a = await market({ ticketKeys });
   const b = await market({ ticketKeys });

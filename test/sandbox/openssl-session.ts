@@ -51,8 +51,22 @@ export async function resumeWithSClient(o: { port: number; sessionDer: Buffer; m
   if (conv.code !== 0) throw new Error(`openssl sess_id failed: ${conv.out}`);
   const request = `GET ${o.path ?? '/whoami'} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n`;
   const { out } = await run(
-    ['s_client', '-connect', `127.0.0.1:${o.port}`, '-servername', 'localhost', '-sess_in', pemPath, '-CAfile', o.marketCaPath,
-      '-alpn', 'http/1.1', '-tls1_3', '-verify_return_error', '-ign_eof'],
+    [
+      's_client',
+      '-connect',
+      `127.0.0.1:${o.port}`,
+      '-servername',
+      'localhost',
+      '-sess_in',
+      pemPath,
+      '-CAfile',
+      o.marketCaPath,
+      '-alpn',
+      'http/1.1',
+      '-tls1_3',
+      '-verify_return_error',
+      '-ign_eof',
+    ],
     request,
   );
   return { reused: /^Reused, TLSv1\.3/m.test(out), body: httpJsonBody(out), output: out };
@@ -65,7 +79,9 @@ function httpJsonBody(out: string): unknown {
   if (start < 0 || headEnd < 0) return undefined;
   const length = /^content-length:\s*(\d+)/im.exec(out.slice(start, headEnd));
   if (!length) return undefined;
-  const text = Buffer.from(out.slice(headEnd + 4)).subarray(0, Number(length[1])).toString();
+  const text = Buffer.from(out.slice(headEnd + 4))
+    .subarray(0, Number(length[1]))
+    .toString();
   try {
     return JSON.parse(text);
   } catch {

@@ -97,4 +97,3 @@ export async function createFileExclusive(path: string, data: Uint8Array | strin
     await fh.close();
   }
 }
-

@@ -31,10 +31,14 @@ export async function readSecretFile(path: string): Promise<Buffer> {
     const mode = stat.mode & 0o777;
     if ((mode & 0o077) !== 0) {
       const octal = `0${mode.toString(8)}`;
-      throw new SecretFileError('exposed', `${path} holds a secret but its mode is ${octal}: others may read it; chmod 600 it (and replace the secret if it may have leaked)`, {
-        path,
-        mode: octal,
-      });
+      throw new SecretFileError(
+        'exposed',
+        `${path} holds a secret but its mode is ${octal}: others may read it; chmod 600 it (and replace the secret if it may have leaked)`,
+        {
+          path,
+          mode: octal,
+        },
+      );
     }
     return await handle.readFile();
   } finally {

@@ -26,9 +26,7 @@ export interface CancelRequest {
 
 export function buildCancel(r: CancelRequest): CommandApdu {
   const authorization =
-    r.authorization instanceof Uint8Array
-      ? requireBytes(r.authorization, 'cancel authorization', { max: 512 })
-      : encodeCancelAuthorization(r.authorization);
+    r.authorization instanceof Uint8Array ? requireBytes(r.authorization, 'cancel authorization', { max: 512 }) : encodeCancelAuthorization(r.authorization);
   const data = encodeTlvs([
     [PurseTag.CancelAuthorization, authorization],
     [PurseTag.AuthorizationSignature, requireBytes(r.signature, 'market signature', { max: 255 })],

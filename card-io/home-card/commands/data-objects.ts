@@ -77,10 +77,15 @@ export function decodePublicKey(value: Buffer, command = 'GET DATA'): KeyObject 
   try {
     key = createPublicKey({ key: Buffer.from(value), format: 'der', type: 'spki' });
   } catch (cause) {
-    throw new CardError(CardErrorCode.MalformedApdu, `${command} answered a public key that is not SPKI DER`, {
-      command,
-      length: value.length,
-    }, { cause });
+    throw new CardError(
+      CardErrorCode.MalformedApdu,
+      `${command} answered a public key that is not SPKI DER`,
+      {
+        command,
+        length: value.length,
+      },
+      { cause },
+    );
   }
   if (key.asymmetricKeyType !== 'ec' || key.asymmetricKeyDetails?.namedCurve !== 'prime256v1') {
     throw malformedResponse(command, 'public key (not ECDSA P-256)', value.length);

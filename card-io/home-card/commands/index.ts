@@ -6,17 +6,9 @@
  * one new file in this folder plus one entry here.
  */
 import { ACTIVATE, buildActivate, parseActivate } from './activate.js';
-import {
-  CHANGE_REFERENCE_DATA,
-  buildChangeReferenceData,
-  parseChangeReferenceData,
-} from './change-reference-data.js';
+import { CHANGE_REFERENCE_DATA, buildChangeReferenceData, parseChangeReferenceData } from './change-reference-data.js';
 import { COMPUTE_SIGNATURE, buildComputeSignature, parseComputeSignature } from './compute-signature.js';
-import {
-  EXTERNAL_AUTHENTICATE,
-  buildExternalAuthenticate,
-  parseExternalAuthenticate,
-} from './external-authenticate.js';
+import { EXTERNAL_AUTHENTICATE, buildExternalAuthenticate, parseExternalAuthenticate } from './external-authenticate.js';
 import { FACTORY_RESET, buildFactoryReset, parseFactoryReset } from './factory-reset.js';
 import { GENERATE_KEY_PAIR, buildGenerateKeyPair, parseGenerateKeyPair } from './generate-key-pair.js';
 import { GET_CHALLENGE, buildGetChallenge, parseGetChallenge } from './get-challenge.js';
@@ -42,22 +34,11 @@ import { buildPinStatusQuery, parsePinStatusQuery } from './pin-status.js';
 import { buildPutInitialBalance, buildPutIssuerKey, buildPutPurseParameters } from './purse-personalization.js';
 import { buildLastLoadReceipt, buildPurseLog, buildPurseStatus, parseLastLoadReceipt, parsePurseLog, parsePurseStatus } from './purse-status.js';
 import { READ_RECORD, buildReadRecord, parseReadRecord } from './read-record.js';
-import {
-  PUT_DATA,
-  buildAddTrustAnchor,
-  buildPutCertificate,
-  buildPutPin,
-  buildRemoveTrustAnchor,
-  parsePutData,
-} from './put-data.js';
+import { PUT_DATA, buildAddTrustAnchor, buildPutCertificate, buildPutPin, buildRemoveTrustAnchor, parsePutData } from './put-data.js';
 import { buildResetPinState, parseResetPinState } from './reset-pin-state.js';
 import { RESET_RETRY_COUNTER, buildResetRetryCounter, parseResetRetryCounter } from './reset-retry-counter.js';
 import { SELECT, buildSelect, parseSelect } from './select.js';
-import {
-  SIGN_SESSION_CERTIFICATE,
-  buildSignSessionCertificate,
-  parseSignSessionCertificate,
-} from './sign-session-certificate.js';
+import { SIGN_SESSION_CERTIFICATE, buildSignSessionCertificate, parseSignSessionCertificate } from './sign-session-certificate.js';
 import { VERIFY_CERTIFICATE, buildVerifyCertificate, parseVerifyCertificate } from './verify-certificate.js';
 import { VERIFY, buildVerifyPin, parseVerifyPin } from './verify-pin.js';
 

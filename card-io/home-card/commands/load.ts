@@ -23,9 +23,7 @@ export interface LoadRequest {
 
 export function buildLoad(r: LoadRequest): CommandApdu {
   const authorization =
-    r.authorization instanceof Uint8Array
-      ? requireBytes(r.authorization, 'load authorization', { max: 255 })
-      : encodeLoadAuthorization(r.authorization);
+    r.authorization instanceof Uint8Array ? requireBytes(r.authorization, 'load authorization', { max: 255 }) : encodeLoadAuthorization(r.authorization);
   const data = encodeTlvs([
     [PurseTag.LoadAuthorization, authorization],
     [PurseTag.AuthorizationSignature, requireBytes(r.signature, 'issuer signature', { max: 255 })],

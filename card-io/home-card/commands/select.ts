@@ -5,14 +5,7 @@
  */
 import { commandApdu, findTlv, parseTlvs, type CommandApdu, type ResponseApdu } from '../../apdu/index.js';
 import { checkStatus } from '../status-error.js';
-import {
-  DataTag,
-  decodeCardId,
-  decodeLifeCycle,
-  decodeVersion,
-  malformedResponse,
-  type LifeCycle,
-} from './data-objects.js';
+import { DataTag, decodeCardId, decodeLifeCycle, decodeVersion, malformedResponse, type LifeCycle } from './data-objects.js';
 
 export const SELECT = 'SELECT';
 

@@ -31,8 +31,10 @@ export async function runDemoWalkthrough(o: {
   await access.unlock();
   o.say(`terminal "${profile.name}" unlocked the home card with PIN1`);
   const session = await access.authorize(o.market);
-  o.say(`the gateway authenticated to "${o.market}" with the card (PIN2) and handed over the session (${session.session.length}-byte SSL_SESSION, client ` +
-    `"${session.clientSubject}")`);
+  o.say(
+    `the gateway authenticated to "${o.market}" with the card (PIN2) and handed over the session (${session.session.length}-byte SSL_SESSION, client ` +
+      `"${session.clientSubject}")`,
+  );
   const whoami = await marketRequest(session, { method: 'GET', path: '/whoami' });
   const who = JSON.parse(whoami.body.toString('utf8')) as { resumed: boolean; clientSubject: string | null; clientIssuer: string | null };
   const cardSubject = new X509Certificate(o.cardCertificate).subject.split('\n').join(',');

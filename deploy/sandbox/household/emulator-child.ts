@@ -31,17 +31,26 @@ function isReadyLine(line: string): boolean {
   }
 }
 
-export async function spawnEmulator(device: string, imagePath: string, extraArgs: readonly string[] = [], logLevel = 'error', o: SpawnEmulatorOptions = {}): Promise<EmulatorChild> {
+export async function spawnEmulator(
+  device: string,
+  imagePath: string,
+  extraArgs: readonly string[] = [],
+  logLevel = 'error',
+  o: SpawnEmulatorOptions = {},
+): Promise<EmulatorChild> {
   const child = spawn(process.execPath, [HOMEGATE_BIN, '--log-level', logLevel, 'card', 'emulate', '--device', device, '--image', imagePath, ...extraArgs], {
     stdio: ['ignore', 'pipe', o.onStderr ? 'pipe' : 'inherit'],
   });
   if (o.onStderr) child.stderr!.setEncoding('utf8').on('data', o.onStderr);
   await new Promise<void>((resolve, reject) => {
     const lines = createInterface({ input: child.stdout! });
-    const timer = o.readyTimeoutMs === undefined ? undefined : setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`card emulator on ${device} was not ready within ${o.readyTimeoutMs} ms`));
-    }, o.readyTimeoutMs);
+    const timer =
+      o.readyTimeoutMs === undefined
+        ? undefined
+        : setTimeout(() => {
+            child.kill('SIGKILL');
+            reject(new Error(`card emulator on ${device} was not ready within ${o.readyTimeoutMs} ms`));
+          }, o.readyTimeoutMs);
     const onExit = (code: number | null, signal: NodeJS.Signals | null) => {
       clearTimeout(timer);
       reject(new Error(`card emulator exited (${code ?? signal}) before it was ready`));

@@ -158,7 +158,12 @@ export async function startSandboxHousehold(o: StartSandboxOptions): Promise<San
       // A fresh in-memory broker: open the demo terminal's mail session before anything is mailed.
       const reg = new Registry({ path: dataPath(dataDir, config.registryFile), logger });
       await reg.open();
-      const active = new Set(reg.listTerminals().filter((x) => x.status === 'active').map((x) => x.id));
+      const active = new Set(
+        reg
+          .listTerminals()
+          .filter((x) => x.status === 'active')
+          .map((x) => x.id),
+      );
       // Each session is opened with that terminal's own login: the broker ties its client id to it.
       for (const login of await terminalBrokerLogins(dataDir, active)) {
         await primeMailbox({ url: mqttUrl, terminalId: login.username, topicPrefix: config.mqtt.topicPrefix, ...login });

@@ -5,8 +5,16 @@ import { CodedError } from '../../../card-io/base/coded-error.js';
 export class PortInUseError extends CodedError<'port-in-use'> {
   override readonly name = 'PortInUseError';
   readonly family = 'sandbox';
-  constructor(readonly port: number, readonly what: string, readonly flag: string) {
-    super('port-in-use', `Port ${port} for the ${what} is already in use. Stop whatever uses it, or choose another port with ${flag} <port>.`, { port, what, flag });
+  constructor(
+    readonly port: number,
+    readonly what: string,
+    readonly flag: string,
+  ) {
+    super('port-in-use', `Port ${port} for the ${what} is already in use. Stop whatever uses it, or choose another port with ${flag} <port>.`, {
+      port,
+      what,
+      flag,
+    });
   }
 }
 

@@ -11,7 +11,14 @@ import { join } from 'node:path';
 import { OPTIONAL_PROFILE_FILES } from '../../../card-io/access-card/terminal-profile.js';
 import { ensureDirectory, isErrno } from '../../../card-io/base/durable/atomic-file.js';
 import { derToPem } from '../../../provisioning/pki/index.js';
-import { BROKER_USERS_FILE, GATEWAY_BROKER_USER, generateBrokerPassword, readBrokerUsers, setBrokerUser, type BrokerCredentials } from '../../../gateway/notify/broker-users.js';
+import {
+  BROKER_USERS_FILE,
+  GATEWAY_BROKER_USER,
+  generateBrokerPassword,
+  readBrokerUsers,
+  setBrokerUser,
+  type BrokerCredentials,
+} from '../../../gateway/notify/broker-users.js';
 import { dataPath } from '../../../gateway/config/gateway-config.js';
 
 export const GATEWAY_PASSWORD_FILE = 'mqtt/gateway.password';

@@ -62,9 +62,7 @@ export function marketConfigPaths(prefix: string): MarketConfigPaths {
 
 /** The temp-path modules compiled into an nginx, from its `nginx -V` output (stderr). */
 export function tempPathModulesOf(nginxVersionOutput: string): NginxTempPathModule[] {
-  return NGINX_TEMP_PATH_MODULES.filter(
-    (m) => m === 'client_body' || !nginxVersionOutput.includes(`--without-http_${m}_module`),
-  );
+  return NGINX_TEMP_PATH_MODULES.filter((m) => m === 'client_body' || !nginxVersionOutput.includes(`--without-http_${m}_module`));
 }
 
 const TEMPLATE_CANDIDATES = [
@@ -105,7 +103,7 @@ export function renderMarketConfig(p: MarketConfigParams & { template: string })
   checkPath('serverKeyPath', p.serverKeyPath, problems);
   checkPath('clientCaPath', p.clientCaPath, problems);
   const host = p.host ?? '127.0.0.1';
-  if (!/^[0-9a-zA-Z.\-]+$|^\[[0-9a-fA-F:]+\]$/.test(host)) problems.push(`host is not a name, IPv4 or [IPv6] address: ${host}`);
+  if (!/^[0-9a-zA-Z.-]+$|^\[[0-9a-fA-F:]+\]$/.test(host)) problems.push(`host is not a name, IPv4 or [IPv6] address: ${host}`);
   if (!Number.isInteger(p.port) || p.port < 1 || p.port > 65535) problems.push(`port must be 1..65535 (got ${p.port})`);
   const timeout = p.sessionTimeoutSeconds ?? 300;
   if (!Number.isInteger(timeout) || timeout < 1 || timeout > 604_800) problems.push(`sessionTimeoutSeconds must be 1..604800 (got ${timeout})`);

@@ -29,7 +29,9 @@ export function fakeCardService(card: HomeCard, id: { cardId: string; certificat
     absent: false,
     uses: 0,
     held: () => holding > 0,
-    reset: () => listeners.forEach((l) => l()),
+    reset: () => {
+      for (const l of listeners) l();
+    },
     service: undefined as unknown as CardService,
   };
   const take = async () => {

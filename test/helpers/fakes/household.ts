@@ -98,7 +98,22 @@ export async function moneyHousehold(t: ExecutionContext): Promise<MoneyHousehol
   const mail: Notification[] = [];
   const now = DAY0 * 1000 + 12 * 3_600_000;
   const h: MoneyHousehold = {
-    t, dir, fx, cardCertificate, cards, sessions, registry, history, intents, loads, market, shop, issuer, proxyState, mail, now,
+    t,
+    dir,
+    fx,
+    cardCertificate,
+    cards,
+    sessions,
+    registry,
+    history,
+    intents,
+    loads,
+    market,
+    shop,
+    issuer,
+    proxyState,
+    mail,
+    now,
     async terminal(name, role = 'member') {
       const n = ++terminals;
       let rec = await registry.addTerminal({ name, mail: `${name}@home.example`, certFingerprint: n.toString(16).padStart(64, '0') });

@@ -14,7 +14,10 @@ export class ReservingIssuer {
   balance = 1_000_000;
   /** Set to make commitLoad fail with this error (the issuer down, or a final refusal). */
   commitFails: Error | undefined;
-  constructor(private readonly loadKey: KeyObject, private readonly cardKey: KeyObject) {}
+  constructor(
+    private readonly loadKey: KeyObject,
+    private readonly cardKey: KeyObject,
+  ) {}
 
   /** As the gateway's IssuerClient. */
   get client(): IssuerClient {

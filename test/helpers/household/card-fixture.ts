@@ -31,13 +31,7 @@ import { T1CardEngine } from '../../../card-io/t1/t1-card-engine.js';
 import { T1InterfaceDevice } from '../../../card-io/t1/t1-interface-device.js';
 import type { T1Options } from '../../../card-io/t1/t1-options.js';
 import { personalizeCard } from '../../../provisioning/personalize-card.js';
-import {
-  createCaCertificate,
-  createRootCa,
-  createServerCertificate,
-  generateP256KeyPair,
-  type IssuingCa,
-} from '../../../provisioning/pki/index.js';
+import { createCaCertificate, createRootCa, createServerCertificate, generateP256KeyPair, type IssuingCa } from '../../../provisioning/pki/index.js';
 import { startPtyPair, type PtyPair } from '../pty.js';
 import { startEmulatorProcess, type EmulatorProcess } from './emulator-process.js';
 

@@ -57,7 +57,12 @@ function exited(c: EmulatorChild): boolean {
   return c.process.exitCode !== null || c.process.signalCode !== null;
 }
 
-export async function startEmulatorProcess(device: string, imagePath: string, logLevel: LogLevel = 'error', o: EmulatorProcessOptions = {}): Promise<EmulatorProcess> {
+export async function startEmulatorProcess(
+  device: string,
+  imagePath: string,
+  logLevel: LogLevel = 'error',
+  o: EmulatorProcessOptions = {},
+): Promise<EmulatorProcess> {
   let stderr = '';
   const onStderr = (s: string) => (stderr = (stderr + s).slice(-65_536));
   const spawnOne = async () => {

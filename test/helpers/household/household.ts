@@ -145,7 +145,11 @@ export async function startRecordingMarket(o: { serverCert: Buffer; serverKey: K
     if (socket.isSessionReused()) return;
     const chain: Buffer[] = [];
     const seen = new Set<string>();
-    for (let c: DetailedPeerCertificate | undefined = socket.getPeerCertificate(true); c?.raw !== undefined && !seen.has(c.fingerprint256); c = c.issuerCertificate) {
+    for (
+      let c: DetailedPeerCertificate | undefined = socket.getPeerCertificate(true);
+      c?.raw !== undefined && !seen.has(c.fingerprint256);
+      c = c.issuerCertificate
+    ) {
       seen.add(c.fingerprint256);
       chain.push(Buffer.from(c.raw));
     }
@@ -277,7 +281,12 @@ export async function startHousehold(t: ExecutionContext, o: HouseholdOptions = 
   config.proxy = { ...config.proxy, ...o.proxy };
   config.sessions = { ...config.sessions, pinRetryDelayMs: 0, ...o.sessions };
 
-  const market = await startSandboxMarket({ port: 0, serverCert: marketPki.serverCertificate, serverKey: marketPki.serverKey, clientCa: files.issuer.certificate });
+  const market = await startSandboxMarket({
+    port: 0,
+    serverCert: marketPki.serverCertificate,
+    serverKey: marketPki.serverKey,
+    clientCa: files.issuer.certificate,
+  });
   stops.push(() => market.stop());
   const relay = await startCountingRelay(market.port);
   stops.push(() => relay.close());

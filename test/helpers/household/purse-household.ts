@@ -88,7 +88,10 @@ function spawnGatewayReady(dataDir: string, logLevel: string, onStderr: (s: stri
   const env = { ...process.env };
   delete env.HOMEGATE_DATA;
   delete env.HOMEGATE_LOG_LEVEL;
-  const child = spawn(process.execPath, [HOMEGATE_BIN, '--data', dataDir, '--log-level', logLevel, 'gateway', 'run'], { stdio: ['ignore', 'pipe', 'pipe'], env });
+  const child = spawn(process.execPath, [HOMEGATE_BIN, '--data', dataDir, '--log-level', logLevel, 'gateway', 'run'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env,
+  });
   child.stderr!.setEncoding('utf8').on('data', onStderr);
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
@@ -160,7 +163,13 @@ export async function collectMail(o: { url: string; terminalId: string; topicPre
   const all: MailMessage[] = [];
   const wakers = new Set<() => void>();
   const login = mailLogins.get(o.terminalId)?.broker ?? {};
-  const client: MqttClient = mqtt.connect(o.url, { clientId: mailboxClientId(o.terminalId), clean: false, reconnectPeriod: 1000, connectTimeout: 10_000, ...login });
+  const client: MqttClient = mqtt.connect(o.url, {
+    clientId: mailboxClientId(o.terminalId),
+    clean: false,
+    reconnectPeriod: 1000,
+    connectTimeout: 10_000,
+    ...login,
+  });
   client.on('error', () => undefined);
   client.on('message', (t, payload) => {
     if (t !== topic) return;
@@ -231,7 +240,14 @@ export function mailLoginFor(terminalId: string): { username?: string; password?
  * in `seen`), or `timeoutMs` passed; returns everything read, all reads
  * together, with the duplicates counted.
  */
-export async function readMailUntil(o: { url: string; terminalId: string; seen?: Set<string>; want: readonly string[]; timeoutMs?: number; idleMs?: number }): Promise<{ messages: MailMessage[]; duplicates: number }> {
+export async function readMailUntil(o: {
+  url: string;
+  terminalId: string;
+  seen?: Set<string>;
+  want: readonly string[];
+  timeoutMs?: number;
+  idleMs?: number;
+}): Promise<{ messages: MailMessage[]; duplicates: number }> {
   const seen = o.seen ?? new Set<string>();
   const messages: MailMessage[] = [];
   let duplicates = 0;
@@ -339,7 +355,13 @@ export async function sandboxGatewayConfig(sb: SandboxHousehold, ports: SandboxP
   config.card.device = sb.cardDevice;
   config.terminalApi.host = '127.0.0.1';
   config.terminalApi.port = ports.gateway;
-  config.mqtt = { url: sb.mqttUrl, clientId: 'homegate-gateway', topicPrefix: TOPIC_PREFIX, username: GATEWAY_BROKER_USER, passwordFile: GATEWAY_PASSWORD_FILE };
+  config.mqtt = {
+    url: sb.mqttUrl,
+    clientId: 'homegate-gateway',
+    topicPrefix: TOPIC_PREFIX,
+    username: GATEWAY_BROKER_USER,
+    passwordFile: GATEWAY_PASSWORD_FILE,
+  };
   config.emoney.issuer = { url: sb.issuer.url, caFile: 'pki/issuer-ca.pem', certFile: 'pki/issuer-credential.pem', keyFile: 'pki/issuer-credential.key' };
   return config;
 }
@@ -428,7 +450,12 @@ export async function startPurseHousehold(t: ExecutionContext, o: PurseHousehold
       return body;
     },
     marketOrder: (orderId) =>
-      httpsJson<MarketOrderView>({ url: `https://127.0.0.1:${ports.market}/payment-api/orders/${encodeURIComponent(orderId)}`, method: 'GET', ca: marketCaPem, servername: sandbox.market.serverName }),
+      httpsJson<MarketOrderView>({
+        url: `https://127.0.0.1:${ports.market}/payment-api/orders/${encodeURIComponent(orderId)}`,
+        method: 'GET',
+        ca: marketCaPem,
+        servername: sandbox.market.serverName,
+      }),
     cardLog: () => emulator?.stderr() ?? '',
     async killCard() {
       if (emulator) return emulator.kill('SIGKILL');
