@@ -23,6 +23,7 @@ import { createPrivateKey, X509Certificate, type KeyObject } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CodedError } from '../base/coded-error.js';
+import { isErrno, readFileIfExists } from '../base/durable/atomic-file.js';
 
 export const PROFILE_FILES = {
   profile: 'profile.json',
@@ -92,10 +93,6 @@ export function isTerminalProfileError(e: unknown, code?: TerminalProfileErrorCo
   return e instanceof TerminalProfileError && (code === undefined || e.code === code);
 }
 
-function isErrno(e: unknown, code: string): boolean {
-  return (e as NodeJS.ErrnoException | undefined)?.code === code;
-}
-
 function invalid(file: string, message: string, cause?: unknown): TerminalProfileError {
   return new TerminalProfileError('profile-invalid', `${file}: ${message}`, { file }, { cause });
 }
@@ -149,15 +146,6 @@ async function checkPrivate(path: string): Promise<void> {
       `${path} is readable by others (mode ${mode.toString(8).padStart(4, '0')}); refusing to use it: chmod 600 it`,
       { path, mode },
     );
-  }
-}
-
-async function readOptional(path: string): Promise<string | undefined> {
-  try {
-    return await readFile(path, 'utf8');
-  } catch (e) {
-    if (isErrno(e, 'ENOENT')) return undefined;
-    throw e;
   }
 }
 
@@ -215,13 +203,13 @@ export async function loadTerminalProfile(dir: string): Promise<TerminalProfile>
     throw invalid(PROFILE_FILES.certificate, `not issued by ${PROFILE_FILES.householdCa}`);
   }
   const result: TerminalProfile = { ...profile, key, keyPem, certificatePem, householdCaPem };
-  const cardPem = await readOptional(join(dir, OPTIONAL_PROFILE_FILES.cardCertificate));
+  const cardPem = await readFileIfExists(join(dir, OPTIONAL_PROFILE_FILES.cardCertificate));
   if (cardPem !== undefined) {
     parseCertificate(OPTIONAL_PROFILE_FILES.cardCertificate, cardPem);
     result.cardCertificatePem = cardPem;
   }
   const brokerPath = join(dir, OPTIONAL_PROFILE_FILES.broker);
-  const brokerText = await readOptional(brokerPath);
+  const brokerText = await readFileIfExists(brokerPath);
   if (brokerText !== undefined) {
     await checkPrivate(brokerPath);
     result.broker = parseBroker(brokerText, profile.terminalId);

@@ -26,7 +26,7 @@ import { KeyedLock } from './keyed-lock.js';
 import { MarketPayments, servername } from './market-payments.js';
 import type { LoadIntents, PaymentIntents } from './payment-intents.js';
 import { checkCardLimits, checkTopup, startOfMonthUtc, type TopupLimits } from './topup-policy.js';
-import { completeLoad, loadRefusedByCard, releaseLoad, settleLoadsOnCard, type SettlementDeps } from './load-settlement.js';
+import { completeLoad, loadFields, loadRefusedByCard, releaseLoad, settleLoadsOnCard, type SettlementDeps } from './load-settlement.js';
 import { EmoneyError } from './emoney-error.js';
 import { marketTarget, type ProxyState } from '../proxy/index.js';
 
@@ -364,14 +364,7 @@ export class EmoneyManager {
       });
       const { receipt, intent } = done;
       await completeLoad(settlement, { ...intent, at: new Date(this.now()).toISOString() }, receipt, new Date(this.now()));
-      const load = {
-        cardId: receipt.cardId,
-        counter: receipt.counter,
-        amount: Number(receipt.amount),
-        currency: receipt.currency,
-        newBalance: Number(receipt.balance),
-      };
-      return { load };
+      return { load: loadFields(receipt) };
     } catch (e) {
       throw toEmoneyError(e, 'topup');
     } finally {

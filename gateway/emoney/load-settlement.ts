@@ -68,13 +68,7 @@ export async function completeLoad(d: SettlementDeps, i: LoadIntent, receipt: Lo
     signedRecord,
   });
   const archived = await d.history.get(`${receipt.cardId}:load:${receipt.counter}`);
-  const load = {
-    cardId: receipt.cardId,
-    counter: receipt.counter,
-    amount: Number(receipt.amount),
-    currency: receipt.currency,
-    newBalance: Number(receipt.balance),
-  };
+  const load = loadFields(receipt);
   await d.mailer.notify(
     createNotification({
       type: 'topup',
@@ -170,4 +164,15 @@ function retryable(e: unknown): boolean {
 
 function keep(d: SettlementDeps, i: LoadIntent, why: string): void {
   d.logger.warn({ counter: i.counter, amount: i.amount, reservation: i.reservationId }, `top-up kept for the next reconciliation: ${why}`);
+}
+
+/** A signed load receipt as the terminal API and the mail show it. */
+export function loadFields(receipt: LoadReceipt) {
+  return {
+    cardId: receipt.cardId,
+    counter: receipt.counter,
+    amount: Number(receipt.amount),
+    currency: receipt.currency,
+    newBalance: Number(receipt.balance),
+  };
 }

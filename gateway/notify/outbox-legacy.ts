@@ -17,7 +17,7 @@
 import { readdir, readFile, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { isErrno } from '../../card-io/base/durable/atomic-file.js';
+import { readFileIfExists } from '../../card-io/base/durable/atomic-file.js';
 import type { Logger } from '../../card-io/base/log.js';
 import { CHANNEL_NAMES, type ChannelName } from './outbox-log.js';
 import { notificationSchema, type Notification } from './notification.js';
@@ -45,21 +45,12 @@ export interface LegacyOutbox {
   files: string[];
 }
 
-async function readOptional(path: string): Promise<string | undefined> {
-  try {
-    return await readFile(path, 'utf8');
-  } catch (e) {
-    if (isErrno(e, 'ENOENT')) return undefined;
-    throw e;
-  }
-}
-
 /** Reads what earlier versions left in `dir`; null when there is nothing. */
 export async function readLegacyOutbox(dir: string, logger: Logger): Promise<LegacyOutbox | null> {
   const names = await readdir(dir);
   const found: LegacyOutbox = { entries: [], delivered: [], files: [] };
   const snapshotPath = join(dir, 'delivered.json');
-  const snapshot = await readOptional(snapshotPath);
+  const snapshot = await readFileIfExists(snapshotPath);
   if (snapshot !== undefined) {
     try {
       found.delivered.push(...snapshotSchema.parse(JSON.parse(snapshot)).ids);
@@ -70,7 +61,7 @@ export async function readLegacyOutbox(dir: string, logger: Logger): Promise<Leg
       names.splice(names.indexOf('delivered.json'), 1);
     }
   }
-  const log = await readOptional(join(dir, 'delivered.log'));
+  const log = await readFileIfExists(join(dir, 'delivered.log'));
   if (log !== undefined) {
     const complete = log.slice(0, log.lastIndexOf('\n') + 1); // a torn last line never counted
     found.delivered.push(...complete.split('\n').filter((line) => line !== ''));

@@ -12,11 +12,21 @@
  * directory: a rename, create or unlink is only durable once its directory
  * is, fsync(2) NOTES).
  */
-import { mkdir, open, rename as fsRename, unlink } from 'node:fs/promises';
+import { mkdir, open, readFile, rename as fsRename, unlink } from 'node:fs/promises';
 import { dirname } from 'node:path';
 
 export function isErrno(e: unknown, code: string): boolean {
   return (e as NodeJS.ErrnoException | undefined)?.code === code;
+}
+
+/** A file's text, or undefined when it does not exist; any other error is thrown. */
+export async function readFileIfExists(path: string): Promise<string | undefined> {
+  try {
+    return await readFile(path, 'utf8');
+  } catch (e) {
+    if (isErrno(e, 'ENOENT')) return undefined;
+    throw e;
+  }
 }
 
 export async function fsyncDirectory(dir: string): Promise<void> {
