@@ -29,6 +29,7 @@ import { createTerminalApiServer } from './terminal-api/server.js';
 import { createProxyState } from './proxy/index.js';
 import { startPurse } from './emoney/start-purse.js';
 import { GATEWAY_VERSION } from './version.js';
+import { GatewayEvents } from './events/gateway-events.js';
 import { readSecretFile } from '../card-io/base/durable/secret-file.js';
 
 export interface StartGatewayOptions {
@@ -46,6 +47,8 @@ export interface RunningGateway {
   readonly registry: Registry;
   readonly cards: CardService;
   readonly sessions: CardSessions;
+  /** What happened, for the MQTT state/events, the panel and the status endpoint. */
+  readonly events: GatewayEvents;
   stop(): Promise<void>;
 }
 
@@ -53,6 +56,7 @@ export async function startGateway(o: StartGatewayOptions): Promise<RunningGatew
   const { config, dataDir, logger } = o;
   const clock = o.clock ?? Date.now;
   const path = (p: string) => dataPath(dataDir, p);
+  const events = new GatewayEvents();
 
   const registry = new Registry({ path: path(config.registryFile), logger: logger.child({ channel: 'registry' }), clock });
   await registry.open();
@@ -173,6 +177,7 @@ export async function startGateway(o: StartGatewayOptions): Promise<RunningGatew
     registry,
     cards,
     sessions,
+    events,
     async stop() {
       sessions.closeAll();
       await Promise.all([close(server), close(admin)]);
