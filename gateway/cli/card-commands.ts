@@ -14,6 +14,7 @@ import { connectHomeCard } from '../../card-io/home-card/connect.js';
 import type { T1Options } from '../../card-io/t1/t1-options.js';
 import { createLogger } from './logger.js';
 import { registerCardPinCommands } from './card-pin-commands.js';
+import { registerCardAtrCommand } from './card-atr-command.js';
 import { formatCardInfo } from './format-card-info.js';
 
 function intOption(min: number, max: number) {
@@ -56,6 +57,7 @@ function t1From(flags: T1Flags): T1Options {
 export function registerCardCommands(program: Command): void {
   const card = program.command('card').description('the home card: run the reference card, make images, read a card, unblock or change its PINs');
   registerCardPinCommands(card, program);
+  registerCardAtrCommand(card);
 
   card
     .command('new-image')
