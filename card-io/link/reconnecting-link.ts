@@ -115,6 +115,20 @@ export class ReconnectingLink implements ByteLink {
     }
   }
 
+  get baudRate(): number | undefined {
+    return this.currentStatus === 'connected' ? this.transport?.baudRate : undefined;
+  }
+
+  /** Changes the open transport's speed; a reopened transport starts at the factory's speed again. */
+  async setBaudRate(baudRate: number): Promise<void> {
+    const transport = this.transport;
+    if (!transport?.setBaudRate || this.currentStatus !== 'connected') {
+      throw new CardError(CardErrorCode.InvalidArgument, `Link ${this.address} cannot change its speed`, { address: this.address });
+    }
+    await transport.setBaudRate(baudRate);
+    this.log.info({ baudRate }, 'link speed changed');
+  }
+
   /** A listener that throws is logged and does not stop the others or the link. */
   onData(listener: (chunk: Buffer) => void): () => void {
     return this.data.add((chunk) => this.guard('data listener', () => listener(chunk)));

@@ -146,6 +146,24 @@ class SerialTransport implements Transport {
     this.presenceTimer.unref();
   }
 
+  get baudRate(): number {
+    return this.port.baudRate;
+  }
+
+  /** serialport's update(): a new termios speed on the open port (PPS, ISO/IEC 7816-3 §9). */
+  setBaudRate(baudRate: number): Promise<void> {
+    if (this.ended || !this.port.isOpen) return Promise.reject(this.disconnectedError());
+    return new Promise((resolve, reject) => {
+      this.port.update({ baudRate }, (err) => {
+        if (err)
+          reject(
+            new CardError(CardErrorCode.InvalidArgument, `Serial port ${this.path} refused ${baudRate} bit/s`, { path: this.path, baudRate }, { cause: err }),
+          );
+        else resolve();
+      });
+    });
+  }
+
   write(bytes: Uint8Array): Promise<void> {
     if (this.ended || !this.port.isOpen) {
       return Promise.reject(this.disconnectedError());

@@ -92,8 +92,10 @@ export function registerCardCommands(program: Command): void {
       .description('run the reference home card on a serial device or a tcp://host:port listener until stopped')
       .requiredOption('--device <path|tcp://host:port>', 'serial device (e.g. a pty) or TCP address to serve')
       .requiredOption('--image <file>', 'card image file (see card new-image)')
-      .option('--slow-ms <ms>', 'extra processing time per command, to exercise S(WTX)', intOption(0, 60000), 0),
-  ).action(async (flags: T1Flags & { device: string; image: string; slowMs: number }) => {
+      .option('--slow-ms <ms>', 'extra processing time per command, to exercise S(WTX)', intOption(0, 60000), 0)
+      .option('--control <tcp://host:port|/path>', 'put the card in a virtual socket: VCC, RST and detect on this control channel; ATR on every reset')
+      .option('--removed', 'with --control: start with the card out of the socket'),
+  ).action(async (flags: T1Flags & { device: string; image: string; slowMs: number; control?: string; removed?: boolean }) => {
     const logger = createLogger(program.opts().logLevel, 'card-emulator');
     const emulator = await startCardEmulator({
       device: flags.device,
@@ -102,8 +104,9 @@ export function registerCardCommands(program: Command): void {
       t1: t1From(flags),
       slowMs: flags.slowMs,
       link: { baudRate: flags.baud },
+      ...(flags.control ? { control: flags.control, inserted: !flags.removed } : {}),
     });
-    process.stdout.write(JSON.stringify({ event: 'ready', device: emulator.link.address }) + '\n');
+    process.stdout.write(JSON.stringify({ event: 'ready', device: emulator.link.address, ...(emulator.control ? { control: emulator.control } : {}) }) + '\n');
     const stop = async () => {
       await emulator.stop();
       process.exit(0);
