@@ -99,7 +99,11 @@ export class CardSocket {
    * warm (§6.2.3): RST low then high with power kept. Rejects with CardMute
    * (no card, no or short ATR) or AtrInvalid.
    */
-  async activate(kind: ResetKind = 'cold', withPps = this.o.pps ?? true): Promise<SocketActivation> {
+  async activate(kind: ResetKind = 'cold'): Promise<SocketActivation> {
+    return this.reset(kind, this.o.pps ?? true);
+  }
+
+  private async reset(kind: ResetKind, withPps: boolean | 'after-failure'): Promise<SocketActivation> {
     const started = Date.now();
     this.current = undefined;
     if (!this.presence.present) throw new CardError(CardErrorCode.CardMute, 'No card in the socket', { reason: 'absent' });
@@ -129,7 +133,7 @@ export class CardSocket {
     if (pps.outcome === 'failed') {
       // §9.3: an unsuccessful PPS exchange: deactivate and reset; this time no PPS.
       this.log.warn({}, 'PPS exchange failed; resetting the card at the default speed');
-      return this.activate('warm', false);
+      return this.reset('warm', 'after-failure');
     }
     const activation: SocketActivation = {
       atr,
@@ -179,10 +183,11 @@ export class CardSocket {
     await this.o.signals.close();
   }
 
-  private async negotiate(atr: Atr, enabled: boolean): Promise<SocketActivation['pps']> {
+  private async negotiate(atr: Atr, enabled: boolean | 'after-failure'): Promise<SocketActivation['pps']> {
     const ta1 = atr.groups[0]?.ta;
     if (ta1 === undefined || (atr.fi === DEFAULT_FI && atr.di === DEFAULT_DI)) return { outcome: 'not-offered' };
-    if (!enabled) return { outcome: 'skipped', reason: 'PPS disabled' };
+    if (enabled === 'after-failure') return { outcome: 'skipped', reason: 'the PPS exchange failed; the card was reset and runs at the default speed' };
+    if (!enabled) return { outcome: 'skipped', reason: 'PPS disabled in the configuration' };
     if (atr.specificMode) return { outcome: 'skipped', reason: 'the card is in specific mode (TA2)' };
     const link = this.o.link;
     if (!link.setBaudRate || link.baudRate === undefined) {
