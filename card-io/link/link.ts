@@ -35,6 +35,14 @@ export interface ByteLink {
    * when the connected transport cannot.
    */
   setBaudRate?(baudRate: number): Promise<void>;
+  /** A serial line's modem-control lines (RTS/DTR out, CTS/DSR/DCD in), while connected; undefined otherwise. */
+  readonly modemLines?: ModemLines;
+}
+
+/** A serial port's modem-control lines, as serialport's set() and get() reach them (RS-232 handshake lines). */
+export interface ModemLines {
+  set(lines: { rts?: boolean; dtr?: boolean }): Promise<void>;
+  get(): Promise<{ cts: boolean; dsr: boolean; dcd: boolean }>;
 }
 
 export interface TransportHandlers {
@@ -49,6 +57,7 @@ export interface Transport {
   /** Serial transports: the current speed in bits/s, and how to change it. */
   readonly baudRate?: number;
   setBaudRate?(baudRate: number): Promise<void>;
+  readonly modemLines?: ModemLines;
 }
 
 /**

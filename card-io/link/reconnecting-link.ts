@@ -12,7 +12,7 @@
 import { CardError, CardErrorCode, isCardError } from '../errors.js';
 import { silentLogger, type Logger } from '../base/log.js';
 import { backoffDelay, resolveBackoff, type BackoffOptions, type ResolvedBackoff } from './backoff.js';
-import type { ByteLink, LinkStatus, Transport, TransportFactory, TransportHandlers } from './link.js';
+import type { ByteLink, LinkStatus, ModemLines, Transport, TransportFactory, TransportHandlers } from './link.js';
 import { Listeners } from './listeners.js';
 import { traceBytes } from './trace.js';
 
@@ -117,6 +117,10 @@ export class ReconnectingLink implements ByteLink {
 
   get baudRate(): number | undefined {
     return this.currentStatus === 'connected' ? this.transport?.baudRate : undefined;
+  }
+
+  get modemLines(): ModemLines | undefined {
+    return this.currentStatus === 'connected' ? this.transport?.modemLines : undefined;
   }
 
   /** Changes the open transport's speed; a reopened transport starts at the factory's speed again. */
