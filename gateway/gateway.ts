@@ -13,6 +13,10 @@ import { startAdminServer } from './admin-api/admin-server.js';
 import { MarketAdmin } from './admin-api/market-admin.js';
 import { MarketAuthorizer } from './authorization/market-authorizer.js';
 import { CardService } from './card/card-service.js';
+import { openCardSocket } from './card/open-card-socket.js';
+import type { HouseholdCardId } from './card/socket-card-lifecycle.js';
+import type { SocketSignals } from '../card-io/socket/socket-signals.js';
+import type { SocketPerson } from '../card-io/socket/virtual-signals.js';
 import { CardSessions } from './card/card-sessions.js';
 import { PinThrottle } from './card/pin-throttle.js';
 import { PinAdmin } from './admin-api/pin-admin.js';
@@ -38,6 +42,8 @@ export interface StartGatewayOptions {
   logger: Logger;
   /** Unix ms. Default Date.now. */
   clock?: () => number;
+  /** The panel's gpio socket backend (card.socket.backend "gpio"), built from card.socket's pins. */
+  gpioSocket?: () => SocketSignals;
 }
 
 export interface RunningGateway {
@@ -49,6 +55,8 @@ export interface RunningGateway {
   readonly sessions: CardSessions;
   /** What happened, for the MQTT state/events, the panel and the status endpoint. */
   readonly events: GatewayEvents;
+  /** The hand of the virtual card socket (`homegate panel insert|remove`); undefined for other backends or none. */
+  readonly socketPerson?: SocketPerson;
   stop(): Promise<void>;
 }
 
@@ -60,12 +68,37 @@ export async function startGateway(o: StartGatewayOptions): Promise<RunningGatew
 
   const registry = new Registry({ path: path(config.registryFile), logger: logger.child({ channel: 'registry' }), clock });
   await registry.open();
+  const t1Overrides = { edc: config.card.edc, ifsc: config.card.ifsc, bwtMs: config.card.bwtMs };
+  const socketOptions = config.card.socket;
+  const socket = socketOptions
+    ? await openCardSocket({
+        socket: socketOptions,
+        device: config.card.device,
+        baudRate: config.card.baudRate,
+        dataDir,
+        gpio: o.gpioSocket,
+        logger: logger.child({ channel: 'card' }),
+      })
+    : undefined;
   const cards = new CardService({
     device: config.card.device,
     logger: logger.child({ channel: 'card' }),
-    t1: { edc: config.card.edc, ifsc: config.card.ifsc, bwtMs: config.card.bwtMs },
+    t1: t1Overrides,
     link: { baudRate: config.card.baudRate },
     commandTimeoutMs: config.card.commandTimeoutMs,
+    events,
+    ...(socket
+      ? {
+          socket: {
+            socket: socket.socket,
+            baudRate: config.card.baudRate,
+            clockHz: socketOptions?.clockHz,
+            t1: t1Overrides,
+            commandTimeoutMs: config.card.commandTimeoutMs,
+            household: householdCardId(registry),
+          },
+        }
+      : {}),
   });
   await cards.start();
   const throttle = new PinThrottle({ baseDelayMs: config.sessions.pinRetryDelayMs, maxDelayMs: config.sessions.pinRetryDelayMaxMs, clock });
@@ -75,6 +108,8 @@ export async function startGateway(o: StartGatewayOptions): Promise<RunningGatew
     idleTimeoutMs: config.sessions.idleTimeoutSeconds * 1000,
     throttle,
   });
+  // A card inserted into the socket starts afresh: every terminal enters PIN1 again (a new card session).
+  const offInserted = events.on('card-inserted', () => sessions.closeAll());
   const proxyState = createProxyState();
   const authorizer = new MarketAuthorizer({
     registry,
@@ -92,6 +127,7 @@ export async function startGateway(o: StartGatewayOptions): Promise<RunningGatew
   const routes = terminalApiRoutes({
     version: GATEWAY_VERSION,
     cardStatus: () => cards.status,
+    socketStatus: () => cards.socketSummary(),
     isUnlocked: (id) => sessions.isOpen(id),
     unlock: async (id, pin1) => {
       await sessions.unlock(id, pin1);
@@ -178,11 +214,26 @@ export async function startGateway(o: StartGatewayOptions): Promise<RunningGatew
     cards,
     sessions,
     events,
+    ...(socket?.person ? { socketPerson: socket.person } : {}),
     async stop() {
+      offInserted();
       sessions.closeAll();
       await Promise.all([close(server), close(admin)]);
       await purse.stop();
       await cards.stop();
+    },
+  };
+}
+
+/** The household's card id, kept in the registry's settings: recorded at the first activation in a socket. */
+function householdCardId(registry: Registry): HouseholdCardId {
+  return {
+    get: () => {
+      const id = registry.getSettings().householdCardId;
+      return typeof id === 'string' ? id : undefined;
+    },
+    set: async (cardId) => {
+      await registry.updateSettings({ householdCardId: cardId });
     },
   };
 }

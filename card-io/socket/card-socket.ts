@@ -29,6 +29,8 @@ export interface CardSocketOptions extends ActivationTimingOptions {
   pps?: boolean;
   /** How long to wait for the card line to be open before a reset, in ms. Default 5000. */
   lineOpenTimeoutMs?: number;
+  /** close() closes the line too (the socket was given a line of its own). Default false. */
+  closeLink?: boolean;
 }
 
 export type ResetKind = 'cold' | 'warm';
@@ -181,6 +183,7 @@ export class CardSocket {
     this.offEdges();
     this.presence.stop();
     await this.o.signals.close();
+    if (this.o.closeLink) await this.o.link.close();
   }
 
   private async negotiate(atr: Atr, enabled: boolean | 'after-failure'): Promise<SocketActivation['pps']> {

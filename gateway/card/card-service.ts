@@ -3,14 +3,21 @@
  * itself), knows whether a card answers, and lends the card to one user at a
  * time. Whenever the line re-opens the card has been power-cycled (or swapped),
  * so every card session on it is gone: listeners of `onReset` drop theirs.
+ *
+ * With a card socket (`socket`), presence is the socket's: insertion, ATR,
+ * removal and the household check run in socket-card-lifecycle.ts, and a card
+ * that stops answering is reset warm, then cold, before it counts as absent.
  */
 import { CardErrorCode, isCardError } from '../../card-io/errors.js';
-import { connectHomeCard, type ConnectHomeCardOptions, type HomeCardConnection } from '../../card-io/home-card/connect.js';
+import { connectHomeCard, type ConnectHomeCardOptions } from '../../card-io/home-card/connect.js';
 import type { HomeCard } from '../../card-io/home-card/home-card.js';
 import { Listeners } from '../../card-io/link/listeners.js';
 import type { Logger } from '../../card-io/base/log.js';
+import type { SafeFields } from '../../card-io/base/coded-error.js';
 import { CardSessionError } from './card-session-error.js';
 import { Mutex } from './mutex.js';
+import type { GatewayEvents } from '../events/gateway-events.js';
+import { SocketCardLifecycle, type SocketCardHost, type SocketCardLifecycleOptions } from './socket-card-lifecycle.js';
 
 export type CardPresence = 'present' | 'absent';
 
@@ -18,10 +25,23 @@ export interface CardServiceOptions extends ConnectHomeCardOptions {
   logger: Logger;
   /** Wait between attempts to reach a card that is not there yet, in ms. Default 2000. */
   retryMs?: number;
+  /** The card sits in a socket (card.socket in gateway.json); absent: the line coming up is the card. */
+  socket?: Omit<SocketCardLifecycleOptions, 'host' | 'logger' | 'events'>;
+  /** The gateway's event bus (card-inserted, -removed, -activated, -refused, -busy). */
+  events?: GatewayEvents;
+}
+
+/** What the service lends out: the driver and whether it still reaches a card. */
+interface CardHandle {
+  readonly card: HomeCard;
+  usable(): boolean;
+  readonly stats: { apdus: number };
+  close(): Promise<void>;
 }
 
 export class CardService {
-  private connection: HomeCardConnection | undefined;
+  private connection: CardHandle | undefined;
+  private lifecycle: SocketCardLifecycle | undefined;
   private readonly mutex = new Mutex();
   private readonly resets = new Listeners<void>();
   private presence: CardPresence = 'absent';
@@ -31,7 +51,7 @@ export class CardService {
   private retryTimer: NodeJS.Timeout | undefined;
   /** Command APDUs sent so far, for benchmarks (card operations per authorization). */
   get commandCount(): number {
-    return this.connection?.ifd.stats.apdus ?? 0;
+    return this.connection?.stats.apdus ?? 0;
   }
 
   constructor(private readonly options: CardServiceOptions) {}
@@ -54,14 +74,30 @@ export class CardService {
     return this.resets.add(listener);
   }
 
+  /** The socket and the card in it (wiring, refused card id), for the admin side; undefined without a socket. */
+  describeSocket(): Record<string, unknown> | undefined {
+    return this.lifecycle?.describe();
+  }
+
+  /** The socket for the health endpoint (presence, ATR, protocol parameters); undefined without a socket. */
+  socketSummary(): Record<string, unknown> | undefined {
+    return this.lifecycle?.summary();
+  }
+
   /** Connect now; when no card answers yet, keep trying in the background. */
   async start(): Promise<void> {
+    if (this.options.socket) {
+      this.lifecycle = new SocketCardLifecycle({ ...this.options.socket, logger: this.options.logger, events: this.options.events, host: this.socketHost() });
+      await this.lifecycle.start();
+      return;
+    }
     await this.tryConnect();
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.retryTimer) clearTimeout(this.retryTimer);
+    await this.lifecycle?.stop();
     await this.connection?.close();
     this.connection = undefined;
   }
@@ -69,16 +105,21 @@ export class CardService {
   /** Run `fn` with the card to itself. Throws CardSessionError card-absent without a card. */
   async exclusive<T>(fn: (card: HomeCard) => Promise<T>): Promise<T> {
     const release = await this.mutex.acquire();
+    this.options.events?.emit('card-busy', { busy: true });
     try {
       const card = this.connection?.card;
-      if (!card || this.connection?.link.status !== 'connected') throw cardAbsent();
+      if (!card || !this.connection?.usable()) throw cardAbsent();
       try {
         return await fn(card);
       } catch (e) {
-        if (isCardError(e) && e.code >= 200 && e.code < 400) throw cardAbsent(e);
+        if (isCardError(e) && e.code >= 200 && e.code < 400) {
+          if (stoppedAnswering(e)) await this.lifecycle?.recover();
+          throw cardAbsent(e);
+        }
         throw e;
       }
     } finally {
+      this.options.events?.emit('card-busy', { busy: false });
       release();
     }
   }
@@ -87,18 +128,47 @@ export class CardService {
   async lease(): Promise<{ card: HomeCard; release: () => void }> {
     const release = await this.mutex.acquire();
     const card = this.connection?.card;
-    if (!card || this.connection?.link.status !== 'connected') {
+    if (!card || !this.connection?.usable()) {
       release();
       throw cardAbsent();
     }
-    return { card, release };
+    this.options.events?.emit('card-busy', { busy: true });
+    let released = false;
+    return {
+      card,
+      release: () => {
+        if (released) return;
+        released = true;
+        this.options.events?.emit('card-busy', { busy: false });
+        release();
+      },
+    };
+  }
+
+  /** The socket lifecycle's view of this service. */
+  private socketHost(): SocketCardHost {
+    return {
+      exclusively: (fn) => this.mutex.run(fn),
+      up: (active, info) => {
+        this.connection = { card: active.card, usable: () => true, stats: active.ifd.stats, close: async () => active.close() };
+        this.cardCertificate = info.certificate;
+        this.currentCardId = info.cardId;
+        this.presence = 'present';
+        this.resets.emit();
+        this.options.logger.info({ cardId: info.cardId, lifeCycle: info.lifeCycle }, 'home card present');
+      },
+      down: () => {
+        this.connection = undefined;
+        this.markAbsent();
+      },
+    };
   }
 
   private async tryConnect(): Promise<void> {
     if (this.stopped) return;
     try {
       const conn = await connectHomeCard({ ...this.options, logger: this.options.logger });
-      this.connection = conn;
+      this.connection = { card: conn.card, usable: () => conn.link.status === 'connected', stats: conn.ifd.stats, close: () => conn.close() };
       await this.onCardUp(conn);
       conn.link.onStatus((status) => {
         if (status === 'disconnected') this.markAbsent();
@@ -111,7 +181,7 @@ export class CardService {
     }
   }
 
-  private async onCardUp(conn: HomeCardConnection): Promise<void> {
+  private async onCardUp(conn: { card: HomeCard }): Promise<void> {
     const info = await conn.card.info();
     this.cardCertificate = info.certificate;
     this.currentCardId = info.cardId;
@@ -135,5 +205,13 @@ export class CardService {
 
 function cardAbsent(cause?: unknown): CardSessionError {
   const code = isCardError(cause) ? cause.code : CardErrorCode.LinkDisconnected;
-  return new CardSessionError('card-absent', 'The home card does not answer (absent or line down)', { cardErrorCode: code });
+  // A card pulled mid-command: whether the command ran ('not-sent' or 'unknown'; the card's log settles 'unknown').
+  const context: SafeFields = { cardErrorCode: code };
+  if (isCardError(cause, CardErrorCode.CardRemoved) && typeof cause.context.outcome === 'string') context.outcome = cause.context.outcome;
+  return new CardSessionError('card-absent', 'The home card does not answer (absent or line down)', context);
+}
+
+/** T=1 gave up on the card (after S(RESYNCH)), or it did not answer in time: worth a warm, then a cold reset. */
+function stoppedAnswering(e: unknown): boolean {
+  return isCardError(e, CardErrorCode.Resynchronized) || isCardError(e, CardErrorCode.BlockTimeout) || isCardError(e, CardErrorCode.CommandTimeout);
 }

@@ -8,6 +8,7 @@ import { readFile } from 'node:fs/promises';
 import { isAbsolute, join } from 'node:path';
 import { z } from 'zod';
 import { CodedError } from '../../card-io/base/coded-error.js';
+import { socketOptionsSchema } from '../card/socket-options.js';
 import { mqttConfigSchema } from '../notify/mqtt-options.js';
 import { smtpConfigSchema } from '../notify/smtp-options.js';
 import { DEFAULT_PROXY_OPTIONS, proxyOptionsSchema } from '../proxy/proxy-options.js';
@@ -22,16 +23,18 @@ export const gatewayConfigSchema = z
         device: z.string().min(1),
         /** Line speed in bit/s, 8N1. Default 115200. */
         baudRate: z.number().int().min(1200).max(4_000_000).default(115200),
-        /** T=1 epilogue. Default 'lrc' (ISO/IEC 7816-3 default without TC3). */
-        edc: z.enum(['lrc', 'crc']).default('lrc'),
-        /** IFSC in bytes, 1..254. Default 32. */
-        ifsc: z.number().int().min(1).max(254).default(32),
-        /** Block waiting time in ms, 10..60000. Default 1500. */
-        bwtMs: z.number().int().min(10).max(60_000).default(1500),
+        /** T=1 epilogue, an override: default the ATR's (card.socket), else 'lrc' (ISO/IEC 7816-3 default without TC3). */
+        edc: z.enum(['lrc', 'crc']).optional(),
+        /** IFSC in bytes, 1..254, an override: default the ATR's (card.socket), else 32. */
+        ifsc: z.number().int().min(1).max(254).optional(),
+        /** Block waiting time in ms, 10..60000, an override: default from the ATR's BWI (card.socket), else 1500. */
+        bwtMs: z.number().int().min(10).max(60_000).optional(),
         /** Longest one card command may take, in ms, 1..600000. Default 10000. */
         commandTimeoutMs: z.number().int().min(1).max(600_000).default(10_000),
         /** File with the card's admin key (hex, 0600); needed to register markets on the card. */
         adminKeyFile: z.string().min(1).optional(),
+        /** The card's socket (reset, detect, ATR); absent: the line coming up is the card. Options in card/socket-options.ts. */
+        socket: socketOptionsSchema.optional(),
       })
       .strict(),
     terminalApi: z
