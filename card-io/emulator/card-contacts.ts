@@ -134,6 +134,10 @@ export class CardContacts {
         return;
       case 'mute':
         this.mute = c.on;
+        if (c.on) this.mode = 'off';
+        return;
+      case 'hang':
+        this.mode = 'off';
         return;
       case 'detect':
         return;

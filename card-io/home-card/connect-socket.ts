@@ -5,7 +5,7 @@
  * pulled, `abort` ends its exchange at once with CardError(CardRemoved).
  */
 import { silentLogger, type Logger } from '../base/log.js';
-import { CardError, CardErrorCode } from '../errors.js';
+import { CardError, CardErrorCode, isCardError } from '../errors.js';
 import type { CardSocket, ResetKind, SocketActivation } from '../socket/card-socket.js';
 import { t1OptionsFromAtr } from '../socket/t1-from-atr.js';
 import { T1InterfaceDevice } from '../t1/t1-interface-device.js';
@@ -31,6 +31,11 @@ export interface ActivatedHomeCard {
   readonly t1: T1Options;
   /** The card was pulled: the exchange in progress ends now with CardRemoved, and so does every later one. */
   abort(): void;
+  /**
+   * Whether T=1 gave up on the card since the last call (S(RESYNCH) did not
+   * help, or no block came): the card stopped answering, and a reset is due.
+   */
+  takeStoppedAnswering(): boolean;
   close(): void;
 }
 
@@ -45,7 +50,15 @@ export async function activateHomeCard(o: SocketCardOptions, kind: ResetKind = '
   }
   const t1 = t1OptionsFromAtr(activation.atr, { baudRate: o.baudRate, clockHz: o.clockHz }, o.t1);
   const ifd = new T1InterfaceDevice({ ...t1, link: o.socket.link, logger: logger.child({ channel: 't1' }) });
-  const card = new HomeCard({ transport: ifd, logger: logger.child({ channel: 'card' }), commandTimeoutMs: o.commandTimeoutMs });
+  let stoppedAnswering = false;
+  const transport = {
+    transmit: (apdu: Buffer) =>
+      ifd.transmit(apdu).catch((e: unknown) => {
+        if (isCardError(e, CardErrorCode.Resynchronized) || isCardError(e, CardErrorCode.BlockTimeout)) stoppedAnswering = true;
+        throw e;
+      }),
+  };
+  const card = new HomeCard({ transport, logger: logger.child({ channel: 'card' }), commandTimeoutMs: o.commandTimeoutMs });
   return {
     card,
     ifd,
@@ -60,6 +73,11 @@ export async function activateHomeCard(o: SocketCardOptions, kind: ResetKind = '
             { outcome: sent ? 'unknown' : 'not-sent' },
           ),
       ),
+    takeStoppedAnswering: () => {
+      const was = stoppedAnswering;
+      stoppedAnswering = false;
+      return was;
+    },
     close: () => ifd.close(),
   };
 }

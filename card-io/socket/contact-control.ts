@@ -14,7 +14,8 @@
  *   insert [bounce=N]    a person inserts the card; N raw edges (bounces) within ~5 ms first
  *   remove [bounce=N]    a person pulls it
  *   pps accept|default|mute   how the card answers PPS (tests): echo, decline (keep Fd/Dd), silence
- *   mute 1 | mute 0      the card answers nothing after reset (tests: a dead card)
+ *   mute 1 | mute 0      the card answers nothing from now on, not even a reset (tests: a dead card)
+ *   hang                 the card stops answering until its next reset (tests: a card that locked up)
  *
  *   from the card
  *   detect 1 | detect 0  every raw edge of the detect switch (bounces included), to every peer
@@ -31,6 +32,7 @@ export type ControlCommand =
   | { kind: 'insert' | 'remove'; bounce: number }
   | { kind: 'pps'; behaviour: PpsBehaviour }
   | { kind: 'mute'; on: boolean }
+  | { kind: 'hang' }
   | { kind: 'detect'; present: boolean };
 
 /** The most bounce edges a command may ask for: a switch settles in milliseconds, not thousands of edges. */
@@ -52,6 +54,8 @@ export function parseControlLine(line: string): ControlCommand | undefined {
       return flag === undefined ? undefined : { kind: 'detect', present: flag };
     case 'detect?':
       return arg === undefined ? { kind: 'detect?' } : undefined;
+    case 'hang':
+      return arg === undefined ? { kind: 'hang' } : undefined;
     case 'pps':
       return arg === 'accept' || arg === 'default' || arg === 'mute' ? { kind: 'pps', behaviour: arg } : undefined;
     case 'insert':
@@ -78,6 +82,8 @@ export function formatControlCommand(c: ControlCommand): string {
       return `detect ${c.present ? 1 : 0}\n`;
     case 'detect?':
       return 'detect?\n';
+    case 'hang':
+      return 'hang\n';
     case 'pps':
       return `pps ${c.behaviour}\n`;
     case 'insert':

@@ -36,6 +36,8 @@ interface CardHandle {
   readonly card: HomeCard;
   usable(): boolean;
   readonly stats: { apdus: number };
+  /** In a socket: T=1 gave up on the card since the last call, so a reset is due. */
+  takeStoppedAnswering?(): boolean;
   close(): Promise<void>;
 }
 
@@ -112,16 +114,19 @@ export class CardService {
       try {
         return await fn(card);
       } catch (e) {
-        if (isCardError(e) && e.code >= 200 && e.code < 400) {
-          if (stoppedAnswering(e)) await this.lifecycle?.recover();
-          throw cardAbsent(e);
-        }
+        if (isCardError(e) && e.code >= 200 && e.code < 400) throw cardAbsent(e);
         throw e;
       }
     } finally {
+      await this.recoverIfStuck();
       this.options.events?.emit('card-busy', { busy: false });
       release();
     }
+  }
+
+  /** With the mutex held: a card T=1 gave up on gets a warm, then a cold reset, before it counts as absent. */
+  private async recoverIfStuck(): Promise<void> {
+    if (this.lifecycle && this.connection?.takeStoppedAnswering?.()) await this.lifecycle.recover().catch(() => undefined);
   }
 
   /** Lend the card until the returned release is called (for work that spans network waits). */
@@ -139,8 +144,10 @@ export class CardService {
       release: () => {
         if (released) return;
         released = true;
-        this.options.events?.emit('card-busy', { busy: false });
-        release();
+        void this.recoverIfStuck().finally(() => {
+          this.options.events?.emit('card-busy', { busy: false });
+          release();
+        });
       },
     };
   }
@@ -150,7 +157,13 @@ export class CardService {
     return {
       exclusively: (fn) => this.mutex.run(fn),
       up: (active, info) => {
-        this.connection = { card: active.card, usable: () => true, stats: active.ifd.stats, close: async () => active.close() };
+        this.connection = {
+          card: active.card,
+          usable: () => true,
+          stats: active.ifd.stats,
+          takeStoppedAnswering: () => active.takeStoppedAnswering(),
+          close: async () => active.close(),
+        };
         this.cardCertificate = info.certificate;
         this.currentCardId = info.cardId;
         this.presence = 'present';
@@ -209,9 +222,4 @@ function cardAbsent(cause?: unknown): CardSessionError {
   const context: SafeFields = { cardErrorCode: code };
   if (isCardError(cause, CardErrorCode.CardRemoved) && typeof cause.context.outcome === 'string') context.outcome = cause.context.outcome;
   return new CardSessionError('card-absent', 'The home card does not answer (absent or line down)', context);
-}
-
-/** T=1 gave up on the card (after S(RESYNCH)), or it did not answer in time: worth a warm, then a cold reset. */
-function stoppedAnswering(e: unknown): boolean {
-  return isCardError(e, CardErrorCode.Resynchronized) || isCardError(e, CardErrorCode.BlockTimeout) || isCardError(e, CardErrorCode.CommandTimeout);
 }

@@ -126,3 +126,31 @@ test.serial("a card with another id than the household's is refused with a clear
   const access = await h.accessCard();
   t.like(await refusalOf(access.unlock()), { status: 503, code: 'card-absent' });
 });
+
+test.serial('a card that locks up is reset warm and works again; the command it hung on is reported card-absent', async (t) => {
+  const h = await startHousehold(t, { socket: true, card: { bwtMs: 300 } });
+  const access = await h.accessCard();
+  await access.unlock();
+  const k = await knobs(t, h);
+  await k.send({ kind: 'hang' });
+  const activated = nextEvent(h, 'card-activated', 15_000);
+  t.like(await refusalOf(access.authorize(MARKET)), { status: 503, code: 'card-absent' });
+  const a = await activated;
+  t.is(a.cardId, h.gateway.cards.cardId ?? '');
+  t.is(h.gateway.cards.status, 'present');
+  await access.unlock();
+  t.true((await access.authorize(MARKET)).session.length > 0);
+});
+
+test.serial('a card that answers nothing, not even a warm or a cold reset, is reported absent as not answering', async (t) => {
+  const h = await startHousehold(t, { socket: true, card: { bwtMs: 300 } });
+  const access = await h.accessCard();
+  await access.unlock();
+  const k = await knobs(t, h);
+  await k.send({ kind: 'mute', on: true });
+  const removed = nextEvent(h, 'card-removed', 20_000);
+  t.like(await refusalOf(access.authorize(MARKET)), { status: 503, code: 'card-absent' });
+  t.is((await removed).reason, 'not-answering');
+  t.is(h.gateway.cards.status, 'absent');
+  t.like((await health(h)).socket, { present: true, activated: false, state: 'mute' });
+});
