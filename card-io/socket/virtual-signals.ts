@@ -26,6 +26,21 @@ export interface VirtualSignalsOptions {
   connectTimeoutMs?: number;
 }
 
+/** Pause between two attempts to reach a control channel that went away, in ms. */
+const RECONNECT_MS = 200;
+
+function openControl(control: string): Promise<Socket> {
+  const target = controlListenOptions(parseControlAddress(control));
+  return new Promise<Socket>((resolve, reject) => {
+    const s = connect(target, () => {
+      s.off('error', reject);
+      s.setNoDelay(true);
+      resolve(s);
+    });
+    s.once('error', reject);
+  });
+}
+
 export class VirtualSignals implements SocketSignals {
   readonly kind = 'virtual' as const;
   readonly switchesPower = true;
@@ -44,18 +59,9 @@ export class VirtualSignals implements SocketSignals {
   /** Connects to the control channel (retrying until connectTimeoutMs: the emulator may still be starting). */
   static async connect(o: VirtualSignalsOptions): Promise<VirtualSignals> {
     const deadline = Date.now() + (o.connectTimeoutMs ?? 5000);
-    const target = controlListenOptions(parseControlAddress(o.control));
     for (;;) {
       try {
-        const socket = await new Promise<Socket>((resolve, reject) => {
-          const s = connect(target, () => {
-            s.off('error', reject);
-            resolve(s);
-          });
-          s.once('error', reject);
-        });
-        socket.setNoDelay(true);
-        return new VirtualSignals(o, socket);
+        return new VirtualSignals(o, await openControl(o.control));
       } catch (e) {
         if (Date.now() >= deadline) {
           throw new CardError(CardErrorCode.LinkOpenFailed, `No card socket control channel at ${o.control}`, { address: o.control }, { cause: e });
@@ -121,11 +127,32 @@ export class VirtualSignals implements SocketSignals {
     socket.on('error', (err) => log.warn({ err: err.message }, 'card socket control channel error'));
     socket.on('close', () => {
       if (this.closed) return;
-      // The emulator is gone: as far as anyone can tell, so is the card.
-      log.warn({ control: this.o.control }, 'card socket control channel closed');
+      // The emulator is gone: as far as anyone can tell, so is the card. It may come back (a restart).
+      log.warn({ control: this.o.control }, 'card socket control channel closed; reconnecting');
       for (const reply of this.replies.splice(0)) reply(false);
       if (this.lastDetect) this.edges.emit(false);
       this.lastDetect = false;
+      this.reconnect();
     });
+  }
+
+  /** Every RECONNECT_MS until close(): a new channel, then the detect switch read (its answer is an edge). */
+  private reconnect(): void {
+    const timer = setTimeout(() => {
+      if (this.closed) return;
+      openControl(this.o.control).then(
+        (socket) => {
+          if (this.closed) {
+            socket.destroy();
+            return;
+          }
+          this.socket = socket;
+          this.wire(socket);
+          void this.send({ kind: 'detect?' }).catch(() => undefined);
+        },
+        () => this.reconnect(),
+      );
+    }, RECONNECT_MS);
+    timer.unref();
   }
 }
