@@ -46,6 +46,9 @@ export interface CardContactsOptions {
   logger: Logger;
 }
 
+/** How long after its PPS answer the card changes speed, in ms; the reader waits longer (card-socket.ts). */
+export const CARD_SPEED_SWITCH_MS = 50;
+
 type GateMode = 'off' | 'after-atr' | 'pps' | 't1';
 
 export class CardContacts {
@@ -181,18 +184,26 @@ export class CardContacts {
     this.mode = 'off';
     if (this.o.link.setBaudRate && this.o.link.baudRate !== this.o.baudRate) await this.o.link.setBaudRate(this.o.baudRate).catch(() => undefined);
     if (this.mute) return;
+    // Listening before the ATR is out: the reader may answer (PPS, a first block) before the write's callback.
+    this.ppsBuffer = Buffer.alloc(0);
+    this.mode = 'after-atr';
     try {
       await this.o.link.write(atrOnTheLine(this.o.atr));
-      this.ppsBuffer = Buffer.alloc(0);
-      this.mode = 'after-atr';
     } catch (e) {
+      this.mode = 'off';
       this.o.logger.warn({ err: (e as Error).message }, 'could not send the ATR');
     }
   }
 
   private receive(chunk: Buffer): void {
-    if (this.mode === 'off') return;
-    if (this.mode === 'after-atr') this.mode = chunk[0] === PPSS ? 'pps' : 't1';
+    if (this.mode === 'off') {
+      this.o.logger.debug({ bytes: chunk.length }, 'bytes to an inactive card dropped');
+      return;
+    }
+    if (this.mode === 'after-atr') {
+      this.mode = chunk[0] === PPSS ? 'pps' : 't1';
+      this.o.logger.debug({ mode: this.mode }, 'first bytes after the ATR');
+    }
     if (this.mode === 't1') {
       this.data.emit(chunk);
       return;
@@ -214,6 +225,8 @@ export class CardContacts {
     if (!decoded || this.ppsBehaviour === 'mute') return;
     const answer = answerPps(decoded, (ta1) => this.ppsBehaviour === 'accept' && decoded.protocol === 1 && ta1 === this.ta1);
     await this.o.link.write(answer).catch(() => undefined);
+    // serialport's update() flushes both queues (tcflush): let the answer leave first (a pty's peer reads it).
+    await new Promise((resolve) => setTimeout(resolve, CARD_SPEED_SWITCH_MS));
     if (answer.length === 4 && decoded.ta1 !== undefined && this.o.link.setBaudRate && this.o.link.baudRate !== undefined) {
       const rate = baudRateFor(this.o.baudRate, fiFromIndex(decoded.ta1 >> 4) ?? DEFAULT_FI, diFromIndex(decoded.ta1) ?? DEFAULT_DI);
       await this.o.link.setBaudRate(rate).catch((e: unknown) => this.o.logger.warn({ err: (e as Error).message }, 'could not change the line speed'));

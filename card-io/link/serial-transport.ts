@@ -154,9 +154,15 @@ class SerialTransport implements Transport {
     return serialModemLines(this.port);
   }
 
-  /** serialport's update(): a new termios speed on the open port (PPS, ISO/IEC 7816-3 §9). */
-  setBaudRate(baudRate: number): Promise<void> {
-    if (this.ended || !this.port.isOpen) return Promise.reject(this.disconnectedError());
+  /**
+   * serialport's update(): a new termios speed on the open port (PPS, ISO/IEC
+   * 7816-3 §9). @serialport/bindings-cpp flushes both queues when it sets a
+   * speed (tcflush TCIOFLUSH), so the port is drained first: bytes already
+   * written (a PPS answer) still go out at the old speed, as §9.3 wants.
+   */
+  async setBaudRate(baudRate: number): Promise<void> {
+    if (this.ended || !this.port.isOpen) throw this.disconnectedError();
+    await new Promise<void>((resolve) => this.port.drain(() => resolve()));
     return new Promise((resolve, reject) => {
       this.port.update({ baudRate }, (err) => {
         if (err)

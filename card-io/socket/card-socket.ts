@@ -201,7 +201,13 @@ export class CardSocket {
     const request = { protocol: atr.protocols.includes(1) ? 1 : atr.protocols[0]!, ta1 };
     const answer = await this.exchangePps(encodePps(request));
     const outcome = ppsOutcome(request, answer);
-    if (outcome === 'accepted') await link.setBaudRate(baudRateFor(this.o.baudRate, atr.fi, atr.di));
+    if (outcome === 'failed') this.log.warn({ answer: answer.toString('hex') }, 'PPS answer not understood (§9.3)');
+    if (outcome === 'accepted') {
+      await link.setBaudRate(baudRateFor(this.o.baudRate, atr.fi, atr.di));
+      // A guard before the first block at the new speed: the card (an emulator behind a pty, whose speed
+      // change flushes its queues) may take a moment to switch; a real card has long switched by then.
+      await delay(PPS_GUARD_MS);
+    }
     return { outcome };
   }
 
@@ -218,7 +224,8 @@ export class CardSocket {
     try {
       const answered = new Promise<void>((resolve) => {
         done = resolve;
-        timer = setTimeout(resolve, this.timing.atrCharacterMs);
+        // §9.1: within the initial waiting time; floored like the ATR's start (a process, a loaded host, a USB adapter).
+        timer = setTimeout(resolve, Math.max(this.timing.atrCharacterMs, this.timing.atrStartMs));
       });
       await this.o.link.write(request);
       await answered;
@@ -247,6 +254,9 @@ export class CardSocket {
     });
   }
 }
+
+/** Pause after a PPS before the first block at the new speed, in ms. */
+const PPS_GUARD_MS = 100;
 
 function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
