@@ -4,6 +4,7 @@
  * singletons; `startGateway` twice in one process gives two gateways.
  */
 import { readFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import type { Server as HttpServer } from 'node:http';
 import type { Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
@@ -18,7 +19,7 @@ import { PinThrottle } from './card/pin-throttle.js';
 import { PinAdmin } from './admin-api/pin-admin.js';
 import { dataPath, type GatewayConfig } from './config/gateway-config.js';
 import { Registry } from './registry/index.js';
-import { loadOrCreateCa } from '../provisioning/ca-store.js';
+import { loadTerminalIssuer } from '../provisioning/terminal-issuer.js';
 import { enrollTerminal } from './enrollment/enroll-terminal.js';
 import { primeMailbox } from './notify/prime-mailbox.js';
 import { BROKER_USERS_FILE, removeBrokerUser } from './notify/broker-users.js';
@@ -29,6 +30,9 @@ import { createTerminalApiServer } from './terminal-api/server.js';
 import { createProxyState } from './proxy/index.js';
 import { startPurse } from './emoney/start-purse.js';
 import { GATEWAY_VERSION } from './version.js';
+import { PairingService } from './pairing/pairing-service.js';
+import { pairingRoutes } from './pairing/pairing-routes.js';
+import { PendingCodes } from './pairing/pending-codes.js';
 import { GatewayEvents } from './events/gateway-events.js';
 import { readSecretFile } from '../card-io/base/durable/secret-file.js';
 
@@ -89,7 +93,23 @@ export async function startGateway(o: StartGatewayOptions): Promise<RunningGatew
   const verifier = new SignedRequestVerifier({ startedAt: clock(), clock });
   const log = logger.child({ channel: 'terminal-api' });
 
-  const routes = terminalApiRoutes({
+  const pki = () => loadTerminalIssuer(path('pki'));
+  const pairing = new PairingService({
+    registry,
+    codes: new PendingCodes({ clock }),
+    issuer: pki,
+    cardCertificate: () => cards.certificate,
+    ...(config.mqtt ? { brokerUsersFile: path(BROKER_USERS_FILE), mailbox: { url: config.mqtt.url, topicPrefix: config.mqtt.topicPrefix } } : {}),
+    paired: async (terminalId, broker) => {
+      if (!config.mqtt || !broker) return;
+      await primeMailbox({ url: config.mqtt.url, terminalId, topicPrefix: config.mqtt.topicPrefix, ...broker }).catch((err: unknown) =>
+        logger.warn({ terminal: terminalId, err: (err as Error).message }, "could not open the terminal's mail session; its first mail read opens it"),
+      );
+    },
+    logger: logger.child({ channel: 'pairing' }),
+    clock,
+  });
+  const apiRoutes = terminalApiRoutes({
     version: GATEWAY_VERSION,
     cardStatus: () => cards.status,
     isUnlocked: (id) => sessions.isOpen(id),
@@ -103,6 +123,7 @@ export async function startGateway(o: StartGatewayOptions): Promise<RunningGatew
     emoney: purse.manager,
     ...(config.mqtt ? { mailbox: { url: config.mqtt.url, topicPrefix: config.mqtt.topicPrefix } } : {}),
   });
+  const routes = { ...apiRoutes, ...pairingRoutes(pairing, async () => (await pki()).root) };
   const [cert, key, ca] = await Promise.all([
     readFile(path(config.terminalApi.certFile)),
     readSecretFile(path(config.terminalApi.keyFile)),
@@ -142,7 +163,8 @@ export async function startGateway(o: StartGatewayOptions): Promise<RunningGatew
   });
   const host = config.terminalApi.host === '0.0.0.0' ? '127.0.0.1' : config.terminalApi.host;
   const enroll = async (name: string, mail: string) => {
-    const householdCa = await loadOrCreateCa(path('pki'), 'household-ca', 'CN=homegate household CA');
+    // The enrollment intermediate of a provisioned household, else the household root kept beside the gateway (sandbox).
+    const householdCa = await pki();
     // Mail: the profile pins the card certificate and gets the terminal's own broker user (BROKER_USERS_FILE).
     const mailParams = {
       ...(cards.certificate ? { cardCertificate: cards.certificate } : {}),
@@ -167,7 +189,10 @@ export async function startGateway(o: StartGatewayOptions): Promise<RunningGatew
     }
   };
   const adminLogger = logger.child({ channel: 'admin' });
-  const adminRoutes = buildAdminRoutes({ markets, registry, enroll, revoked: revokeTerminal, pins: new PinAdmin(sessions, adminLogger) });
+  // Without a URL from the admin, the code names this gateway as the LAN knows it: <host name>.local (mDNS, avahi), as its certificate does.
+  const defaultGatewayUrl = config.terminalApi.host === '0.0.0.0' ? `https://${hostname()}.local:${port}` : `https://${host === '127.0.0.1' ? 'localhost' : host}:${port}`;
+  const pairingCode = (name: string, mail: string, gatewayUrl?: string) => pairing.createCode(name, mail, gatewayUrl ?? defaultGatewayUrl);
+  const adminRoutes = buildAdminRoutes({ markets, registry, enroll, pairingCode, revoked: revokeTerminal, pins: new PinAdmin(sessions, adminLogger) });
   const admin: HttpServer = await startAdminServer(path(config.adminSocket), adminRoutes, adminLogger);
   logger.info({ port, card: cards.status }, 'gateway started');
 

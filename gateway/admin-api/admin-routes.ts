@@ -25,6 +25,8 @@ export interface AdminRouteDeps {
   registry: Registry;
   /** Enroll a terminal: certificate from the household CA, registry entry, profile under <data>/terminals. */
   enroll(name: string, mail: string): Promise<{ id: string; name: string; profileDir: string }>;
+  /** A single-use pairing code for a terminal to be named `name` (pairing-service.ts); without it /admin/pairing answers 404. */
+  pairingCode?(name: string, mail: string, gatewayUrl?: string): Promise<{ code: string; expiresAt: number; fingerprint: string }>;
   /** Called once a terminal is revoked, to end what it still has open (its card session, its PIN1 in memory). */
   revoked?(terminalId: string): Promise<void>;
   /** The card's PINs; without it the /admin/card/pins routes answer 404. */
@@ -59,6 +61,14 @@ export function buildAdminRoutes(d: AdminRouteDeps): AdminRoutes {
         .map((t) => ({ id: t.id, name: t.name, mail: t.mail, status: t.status, role: t.role ?? 'member', created: t.created, lastSeen: t.lastSeen })),
     }),
     'POST /admin/terminals': async (b) => ({ terminal: await d.enroll(str(b, 'name'), str(b, 'mail')) }),
+    'POST /admin/pairing': async (b) => {
+      if (!d.pairingCode) throw new ApiError(404, 'not-found', 'This gateway does not pair terminals');
+      const url = b.gatewayUrl;
+      if (url !== undefined && (typeof url !== 'string' || !URL.canParse(url) || new URL(url).protocol !== 'https:')) {
+        throw new ApiError(400, 'bad-request', 'Field "gatewayUrl" must be an https URL');
+      }
+      return { pairing: await d.pairingCode(str(b, 'name'), str(b, 'mail'), url as string | undefined) };
+    },
     // 'owner' may cancel other terminals' payment decisions (API.md, "Whose decision").
     'POST /admin/terminals/:id/role': async (b, [id]) => {
       const role = str(b, 'role');
