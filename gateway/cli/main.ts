@@ -8,6 +8,8 @@ import { registerCardCommands } from './card-commands.js';
 import { registerDoctorCommand } from './doctor-command.js';
 import { errorExit } from './error-exit.js';
 import { registerGatewayCommands } from './gateway-commands.js';
+import { registerPairingCommands } from './pairing-commands.js';
+import { registerProvisionHouseholdCommand } from './provision-commands.js';
 import { registerSandboxCommand } from './sandbox-command.js';
 import { registerTerminalCommands } from './terminal-commands.js';
 
@@ -24,6 +26,8 @@ export function buildProgram(): Command {
   registerSandboxCommand(program);
   registerTerminalCommands(program);
   registerDoctorCommand(program);
+  registerProvisionHouseholdCommand(program);
+  registerPairingCommands(program);
   return program;
 }
 
