@@ -190,7 +190,8 @@ export async function startGateway(o: StartGatewayOptions): Promise<RunningGatew
   };
   const adminLogger = logger.child({ channel: 'admin' });
   // Without a URL from the admin, the code names this gateway as the LAN knows it: <host name>.local (mDNS, avahi), as its certificate does.
-  const defaultGatewayUrl = config.terminalApi.host === '0.0.0.0' ? `https://${hostname()}.local:${port}` : `https://${host === '127.0.0.1' ? 'localhost' : host}:${port}`;
+  const defaultGatewayUrl =
+    config.terminalApi.host === '0.0.0.0' ? `https://${hostname()}.local:${port}` : `https://${host === '127.0.0.1' ? 'localhost' : host}:${port}`;
   const pairingCode = (name: string, mail: string, gatewayUrl?: string) => pairing.createCode(name, mail, gatewayUrl ?? defaultGatewayUrl);
   const adminRoutes = buildAdminRoutes({ markets, registry, enroll, pairingCode, revoked: revokeTerminal, pins: new PinAdmin(sessions, adminLogger) });
   const admin: HttpServer = await startAdminServer(path(config.adminSocket), adminRoutes, adminLogger);

@@ -42,7 +42,11 @@ export function registerPairingCommands(program: Command): void {
     .option('--url <https-url>', 'the gateway URL the terminal should use (default: https://<host name>.local:<port>)')
     .option('--json', 'machine-readable output (no QR code)')
     .action(async (f: { name: string; mail: string; url?: string; json?: boolean }) => {
-      const r = await adminRequest(adminSocketPath(dataDir()), 'POST', '/admin/pairing', { name: f.name, mail: f.mail, ...(f.url ? { gatewayUrl: f.url } : {}) });
+      const r = await adminRequest(adminSocketPath(dataDir()), 'POST', '/admin/pairing', {
+        name: f.name,
+        mail: f.mail,
+        ...(f.url ? { gatewayUrl: f.url } : {}),
+      });
       const p = r.pairing as { code: string; expiresAt: number; fingerprint: string };
       if (f.json) return void process.stdout.write(`${JSON.stringify(p)}\n`);
       process.stdout.write(

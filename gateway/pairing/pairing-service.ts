@@ -90,7 +90,11 @@ export class PairingService {
       const issuer = await this.o.issuer();
       const publicKey = await publicKeyFromCsr(csr);
       const issued = await issueTerminalCertificate({ issuer, name: pending.name, publicKey, now: (this.o.clock ?? Date.now)() });
-      const t = await this.o.registry.addTerminal({ name: pending.name, mail: pending.mail, certFingerprint: sha256Fingerprint(issued.certificate).toString('hex') });
+      const t = await this.o.registry.addTerminal({
+        name: pending.name,
+        mail: pending.mail,
+        certFingerprint: sha256Fingerprint(issued.certificate).toString('hex'),
+      });
       registered = t.id;
       let broker: BrokerCredentials | undefined;
       if (this.o.brokerUsersFile !== undefined) {

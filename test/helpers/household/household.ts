@@ -40,7 +40,8 @@ import { startGateway, type RunningGateway } from '../../../gateway/gateway.js';
 import { DEMO_PINS, ensureMarketAnchor, ensurePersonalized, prepareSandboxCard } from '../../../deploy/sandbox/household/sandbox-card.js';
 import { DEMO_TERMINAL } from '../../../deploy/sandbox/household/sandbox-registry.js';
 import { setupGateway } from '../../../gateway/setup/gateway-setup.js';
-import { loadOrCreateCa, type StoredCa } from '../../../provisioning/ca-store.js';
+import type { StoredCa } from '../../../provisioning/ca-store.js';
+import { loadTerminalIssuer } from '../../../provisioning/terminal-issuer.js';
 import { createRootCa, derToPem, generateP256KeyPair } from '../../../provisioning/pki/index.js';
 import type { BinaryRequirement, RegisterTest } from '../binaries.js';
 import { freePort } from '../link-probes.js';
@@ -189,6 +190,8 @@ export interface HouseholdOptions {
    * wrong PINs back to back.
    */
   sessions?: Partial<GatewayConfig['sessions']>;
+  /** Runs on the empty data directory before the gateway is set up (e.g. copy a provisioned household's pki/ in). */
+  prepareDataDir?: (dataDir: string) => Promise<void>;
 }
 
 export interface Household {
@@ -273,6 +276,7 @@ export async function startHousehold(t: ExecutionContext, o: HouseholdOptions = 
     await conn.close();
   }
 
+  await o.prepareDataDir?.(dataDir);
   const { configFile } = await setupGateway({ dataDir, cardDevice: hostSide, adminKeyFile: 'sandbox/card-admin.key' });
   const config = await loadGatewayConfig(configFile);
   config.card = { ...config.card, ...o.card, device: hostSide };
@@ -299,7 +303,13 @@ export async function startHousehold(t: ExecutionContext, o: HouseholdOptions = 
   const admin = (method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown) => adminRequest(adminSocketPath(dataDir), method, path, body);
   await admin('POST', '/admin/terminals', { ...DEMO_TERMINAL });
 
-  const householdCa = await loadOrCreateCa(join(dataDir, 'pki'), 'household-ca', 'CN=homegate household CA');
+  // The CA that issues terminal certificates: the household root, or a provisioned household's enrollment intermediate.
+  const issuer = await loadTerminalIssuer(join(dataDir, 'pki'));
+  const householdCa: StoredCa = {
+    ...issuer.ca,
+    certificate: Buffer.from(issuer.ca.certificate),
+    certificatePath: join(dataDir, 'pki', issuer.chain.length > 0 ? 'enrollment-ca.pem' : 'household-ca.pem'),
+  };
   const profileDir = (name: string = DEMO_TERMINAL.name) => join(dataDir, 'terminals', name);
   const loadProfile = (name?: string) => loadTerminalProfile(profileDir(name));
   return {
