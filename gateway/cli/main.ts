@@ -12,6 +12,7 @@ import { registerPairingCommands } from './pairing-commands.js';
 import { registerProvisionHouseholdCommand } from './provision-commands.js';
 import { registerSandboxCommand } from './sandbox-command.js';
 import { registerTerminalCommands } from './terminal-commands.js';
+import { registerTerminalExportCommand } from './terminal-export-command.js';
 
 export function buildProgram(): Command {
   const program = new Command('homegate')
@@ -28,6 +29,7 @@ export function buildProgram(): Command {
   registerDoctorCommand(program);
   registerProvisionHouseholdCommand(program);
   registerPairingCommands(program);
+  registerTerminalExportCommand(program);
   return program;
 }
 
