@@ -9,6 +9,7 @@ import { registerDoctorCommand } from './doctor-command.js';
 import { errorExit } from './error-exit.js';
 import { registerGatewayCommands } from './gateway-commands.js';
 import { registerPairingCommands } from './pairing-commands.js';
+import { registerProvisionCardCommand } from './provision-card-command.js';
 import { registerProvisionHouseholdCommand } from './provision-commands.js';
 import { registerSandboxCommand } from './sandbox-command.js';
 import { registerTerminalCommands } from './terminal-commands.js';
@@ -28,6 +29,7 @@ export function buildProgram(): Command {
   registerTerminalCommands(program);
   registerDoctorCommand(program);
   registerProvisionHouseholdCommand(program);
+  registerProvisionCardCommand(program);
   registerPairingCommands(program);
   registerTerminalExportCommand(program);
   return program;

@@ -192,6 +192,13 @@ export interface HouseholdOptions {
   sessions?: Partial<GatewayConfig['sessions']>;
   /** Runs on the empty data directory before the gateway is set up (e.g. copy a provisioned household's pki/ in). */
   prepareDataDir?: (dataDir: string) => Promise<void>;
+  /**
+   * Personalizes the factory-fresh card instead of the sandbox (which then
+   * finds it operational and leaves it): runs once the emulator serves the
+   * line, with the sandbox issuer (`<data>/pki/issuer-ca.*`) and the market CA
+   * (`<data>/sandbox/market/market-ca.pem`) in place.
+   */
+  personalize?: (p: { dataDir: string; device: string; adminKeyPath: string }) => Promise<void>;
 }
 
 export interface Household {
@@ -268,6 +275,7 @@ export async function startHousehold(t: ExecutionContext, o: HouseholdOptions = 
   const emulator = await startEmulatorProcess(cardSide, files.imagePath, o.emulatorLogLevel ?? 'error');
   stops.push(() => emulator.stop());
 
+  await o.personalize?.({ dataDir, device: hostSide, adminKeyPath: files.adminKeyPath });
   const conn = await connectHomeCard({ device: hostSide });
   try {
     await ensurePersonalized(conn.card, files, [marketPki.caCertificate]);
