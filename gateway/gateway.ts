@@ -33,6 +33,7 @@ import { GATEWAY_VERSION } from './version.js';
 import { PairingService } from './pairing/pairing-service.js';
 import { pairingRoutes } from './pairing/pairing-routes.js';
 import { PendingCodes } from './pairing/pending-codes.js';
+import { takeSnapshot } from './backup/data-snapshot.js';
 import { GatewayEvents } from './events/gateway-events.js';
 import { readSecretFile } from '../card-io/base/durable/secret-file.js';
 
@@ -193,7 +194,17 @@ export async function startGateway(o: StartGatewayOptions): Promise<RunningGatew
   const defaultGatewayUrl =
     config.terminalApi.host === '0.0.0.0' ? `https://${hostname()}.local:${port}` : `https://${host === '127.0.0.1' ? 'localhost' : host}:${port}`;
   const pairingCode = (name: string, mail: string, gatewayUrl?: string) => pairing.createCode(name, mail, gatewayUrl ?? defaultGatewayUrl);
-  const adminRoutes = buildAdminRoutes({ markets, registry, enroll, pairingCode, revoked: revokeTerminal, pins: new PinAdmin(sessions, adminLogger) });
+  // Between money operations (the purse's gate), with no card command running (the card's mutex).
+  const snapshot = () => purse.gate.exclusive(() => cards.paused(() => takeSnapshot(dataDir, config.adminSocket)));
+  const adminRoutes = buildAdminRoutes({
+    markets,
+    registry,
+    enroll,
+    pairingCode,
+    snapshot,
+    revoked: revokeTerminal,
+    pins: new PinAdmin(sessions, adminLogger),
+  });
   const admin: HttpServer = await startAdminServer(path(config.adminSocket), adminRoutes, adminLogger);
   logger.info({ port, card: cards.status }, 'gateway started');
 

@@ -4,6 +4,7 @@
  */
 import { Command, CommanderError } from 'commander';
 import { GATEWAY_VERSION } from '../version.js';
+import { registerBackupCommands } from './backup-commands.js';
 import { registerCardCommands } from './card-commands.js';
 import { registerDoctorCommand } from './doctor-command.js';
 import { errorExit } from './error-exit.js';
@@ -32,6 +33,7 @@ export function buildProgram(): Command {
   registerProvisionCardCommand(program);
   registerPairingCommands(program);
   registerTerminalExportCommand(program);
+  registerBackupCommands(program);
   return program;
 }
 

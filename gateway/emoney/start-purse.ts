@@ -17,6 +17,7 @@ import type { Registry } from '../registry/index.js';
 import { ArchiveGuard } from './archive-guard.js';
 import { EmoneyManager } from './emoney-manager.js';
 import { reconcileCard } from './emoney-reconciler.js';
+import { WriteGate } from '../backup/write-gate.js';
 import { IssuerClient } from './issuer-client.js';
 import { LoadIntents, PaymentIntents } from './payment-intents.js';
 import { readSecretFile } from '../../card-io/base/durable/secret-file.js';
@@ -36,7 +37,9 @@ async function secret(dataDir: string, file: string | undefined): Promise<string
   return file ? (await readSecretFile(dataPath(dataDir, file))).toString('utf8').trim() : undefined;
 }
 
-export async function startPurse(d: PurseDeps): Promise<{ manager: EmoneyManager; notifier: Notifier; guard: ArchiveGuard; stop(): Promise<void> }> {
+export async function startPurse(
+  d: PurseDeps,
+): Promise<{ manager: EmoneyManager; notifier: Notifier; guard: ArchiveGuard; gate: WriteGate; stop(): Promise<void> }> {
   const { config, dataDir, logger } = d;
   const p = (f: string) => dataPath(dataDir, f);
   const history = await HistoryStore.open({ dir: p(config.historyDir), logger });
@@ -68,21 +71,23 @@ export async function startPurse(d: PurseDeps): Promise<{ manager: EmoneyManager
     logger,
     clock: d.clock,
   });
-  const manager = guard.wrap(unguarded, ['pay', 'cancel', 'topup']);
+  // A backup's snapshot waits for these to finish and holds new ones back (backup/write-gate.ts).
+  const gate = new WriteGate();
+  const manager = gate.wrap(guard.wrap(unguarded, ['pay', 'cancel', 'topup']), ['pay', 'cancel', 'topup']);
 
   let stopped = false;
   let running: Promise<unknown> = Promise.resolve();
   const catchUp = () => {
     if (stopped || d.cards.status !== 'present') return;
     running = running
-      .then(() => reconcileCard({ cards: d.cards, history, intents, loads, issuer, registry: d.registry, mailer: notifier, logger }))
-      .then(() => manager.presentPending())
+      .then(() => gate.shared(() => reconcileCard({ cards: d.cards, history, intents, loads, issuer, registry: d.registry, mailer: notifier, logger })))
+      .then(() => gate.shared(() => manager.presentPending()))
       .catch((e: unknown) => logger.warn({ err: (e as Error).message }, 'purse catch-up failed; will retry'));
   };
   const presentOnly = () => {
     if (stopped || d.cards.status !== 'present') return;
     running = running
-      .then(() => manager.presentPending())
+      .then(() => gate.shared(() => manager.presentPending()))
       .catch((e: unknown) => logger.warn({ err: (e as Error).message }, 'presenting decisions failed; will retry'));
   };
   // Reading the card's whole log takes the card for ~33 commands: only at start and on insertion.
@@ -95,6 +100,7 @@ export async function startPurse(d: PurseDeps): Promise<{ manager: EmoneyManager
     manager,
     notifier,
     guard,
+    gate,
     async stop() {
       stopped = true;
       offReset();
