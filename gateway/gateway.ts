@@ -7,7 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import type { Server as HttpServer } from 'node:http';
 import type { Server } from 'node:https';
-import type { AddressInfo } from 'node:net';
+import { type AddressInfo, isIPv4 } from 'node:net';
 import type { Logger } from '../card-io/base/log.js';
 import { buildAdminRoutes } from './admin-api/admin-routes.js';
 import { startAdminServer } from './admin-api/admin-server.js';
@@ -34,6 +34,7 @@ import { PairingService } from './pairing/pairing-service.js';
 import { pairingRoutes } from './pairing/pairing-routes.js';
 import { PendingCodes } from './pairing/pending-codes.js';
 import { takeSnapshot } from './backup/data-snapshot.js';
+import { advertiseGateway } from './pairing/mdns-service.js';
 import { GatewayEvents } from './events/gateway-events.js';
 import { readSecretFile } from '../card-io/base/durable/secret-file.js';
 
@@ -193,7 +194,9 @@ export async function startGateway(o: StartGatewayOptions): Promise<RunningGatew
   // Without a URL from the admin, the code names this gateway as the LAN knows it: <host name>.local (mDNS, avahi), as its certificate does.
   const defaultGatewayUrl =
     config.terminalApi.host === '0.0.0.0' ? `https://${hostname()}.local:${port}` : `https://${host === '127.0.0.1' ? 'localhost' : host}:${port}`;
-  const pairingCode = (name: string, mail: string, gatewayUrl?: string) => pairing.createCode(name, mail, gatewayUrl ?? defaultGatewayUrl);
+  // Advertised by mDNS, the code needs no URL (shorter, and right even when the gateway's address changes).
+  const pairingCode = (name: string, mail: string, gatewayUrl?: string) =>
+    pairing.createCode(name, mail, gatewayUrl ?? (config.pairing.advertise ? undefined : defaultGatewayUrl));
   // Between money operations (the purse's gate), with no card command running (the card's mutex).
   const snapshot = () => purse.gate.exclusive(() => cards.paused(() => takeSnapshot(dataDir, config.adminSocket)));
   const adminRoutes = buildAdminRoutes({
@@ -206,6 +209,17 @@ export async function startGateway(o: StartGatewayOptions): Promise<RunningGatew
     pins: new PinAdmin(sessions, adminLogger),
   });
   const admin: HttpServer = await startAdminServer(path(config.adminSocket), adminRoutes, adminLogger);
+  const advertisement = config.pairing.advertise
+    ? advertiseGateway({
+        instance: config.pairing.instance ?? hostname(),
+        hostName: hostname(),
+        port,
+        // A listener bound to one address is announced with that address only.
+        ...(isIPv4(config.terminalApi.host) && config.terminalApi.host !== '0.0.0.0' ? { addresses: [config.terminalApi.host] } : {}),
+        mdnsPort: config.pairing.mdnsPort,
+        logger,
+      })
+    : undefined;
   logger.info({ port, card: cards.status }, 'gateway started');
 
   return {
@@ -217,7 +231,7 @@ export async function startGateway(o: StartGatewayOptions): Promise<RunningGatew
     events,
     async stop() {
       sessions.closeAll();
-      await Promise.all([close(server), close(admin)]);
+      await Promise.all([close(server), close(admin), advertisement?.stop()]);
       await purse.stop();
       await cards.stop();
     },

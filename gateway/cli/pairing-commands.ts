@@ -39,7 +39,7 @@ export function registerPairingCommands(program: Command): void {
     .description('make a single-use pairing code (10 minutes) for a new terminal, and show it as a QR code')
     .requiredOption('--name <name>', "the terminal's name, [a-z0-9-]")
     .requiredOption('--mail <address>', "where this terminal's notifications go")
-    .option('--url <https-url>', 'the gateway URL the terminal should use (default: https://<host name>.local:<port>)')
+    .option('--url <https-url>', 'the gateway URL the terminal should use (default: none when pairing.advertise is on, else https://<host name>.local:<port>)')
     .option('--json', 'machine-readable output (no QR code)')
     .action(async (f: { name: string; mail: string; url?: string; json?: boolean }) => {
       const r = await adminRequest(adminSocketPath(dataDir()), 'POST', '/admin/pairing', {
@@ -60,7 +60,7 @@ export function registerPairingCommands(program: Command): void {
     .command('pair')
     .description('pair this terminal with the household gateway, using the code "homegate terminals pair" printed')
     .argument('<code>', 'the pairing code (HG1.…)')
-    .option('--gateway <https-url>', "the gateway's URL (default: the one in the code)")
+    .option('--gateway <https-url>', "the gateway's URL (default: the one in the code, else found on the LAN by mDNS)")
     .option('--json', 'machine-readable output')
     .addHelpText(
       'after',
@@ -71,7 +71,13 @@ export function registerPairingCommands(program: Command): void {
     .action(async (code: string, f: { gateway?: string; json?: boolean }) => {
       const dir = ensureDataDir(dataDir());
       const { pairTerminal } = await import('../pairing/pair-terminal.js');
-      const paired = await pairTerminal({ code, terminalsDir: profilesDir(dir), ...(f.gateway ? { gatewayUrl: f.gateway } : {}) });
+      const { discoverGateway } = await import('../pairing/mdns-service.js');
+      const paired = await pairTerminal({
+        code,
+        terminalsDir: profilesDir(dir),
+        discover: () => discoverGateway(),
+        ...(f.gateway ? { gatewayUrl: f.gateway } : {}),
+      });
       process.stdout.write(
         f.json ? `${JSON.stringify(paired)}\n` : `paired with ${paired.gatewayUrl} as ${paired.name} (${paired.terminalId}); profile in ${paired.profileDir}\n`,
       );

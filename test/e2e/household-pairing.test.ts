@@ -15,6 +15,8 @@ import { AccessCard } from '../../card-io/access-card/access-card.js';
 import { decodePairingCode, encodePairingCode } from '../../gateway/pairing/pairing-code.js';
 import { PairingError } from '../../gateway/pairing/pairing-error.js';
 import { pairTerminal } from '../../gateway/pairing/pair-terminal.js';
+import { discoverGateway } from '../../gateway/pairing/mdns-service.js';
+import { freePort } from '../helpers/link-probes.js';
 import { provisionHousehold } from '../../provisioning/household-pki.js';
 import { demoPins, startHousehold, type Household } from '../helpers/household/index.js';
 import { runCli, transcript } from '../gateway/cli-process.js';
@@ -37,11 +39,12 @@ async function filesUnder(dir: string): Promise<string[]> {
 
 let offsetMs = 0;
 
-async function provisionedHousehold(t: ExecutionContext): Promise<{ h: Household; rootPem: string }> {
+async function provisionedHousehold(t: ExecutionContext, mdnsPort?: number): Promise<{ h: Household; rootPem: string }> {
   const out = await tempDir(t, 'homegate-provisioned-');
   await provisionHousehold({ out, hostName: 'localhost', addresses: ['127.0.0.1'] });
   const h = await startHousehold(t, {
     clock: () => Date.now() + offsetMs,
+    ...(mdnsPort ? { configure: (c) => void (c.pairing = { advertise: true, mdnsPort, instance: 'test-gateway' }) } : {}),
     prepareDataDir: (dataDir) => cp(join(out, 'gateway', 'pki'), join(dataDir, 'pki'), { recursive: true }),
   });
   return { h, rootPem: await readFile(join(out, 'household-ca.pem'), 'utf8') };
@@ -145,4 +148,20 @@ test.serial('"homegate terminals pair" prints a code that "homegate terminal pai
   const again = await runCli(['--data', terminalData, 'terminal', 'pair', code]);
   t.is(again.code, 1, transcript(again));
   t.regex(again.stderr, /wrong, expired or already used/);
+});
+
+test.serial('A code without a URL pairs with the gateway found by mDNS (_homegate._tcp), pinned by the household root', async (t) => {
+  const mdnsPort = await freePort(); // a private port: neither the LAN's mDNS nor another test answers
+  const { h } = await provisionedHousehold(t, mdnsPort);
+  const r = await h.admin('POST', '/admin/pairing', { name: 'tablet', mail: 'tablet@example.org' });
+  const code = (r.pairing as { code: string }).code;
+  t.is(decodePairingCode(code).gatewayUrl, undefined, 'an advertising gateway leaves the URL out of the code');
+  const found = await discoverGateway({ mdnsPort, timeoutMs: 5000 });
+  t.regex(found ?? '', new RegExp(`^https://[^/]+:${h.gateway.port}$`));
+  const terminalsDir = join(await tempDir(t, 'homegate-terminal-'), 'terminals');
+  const paired = await pairTerminal({ code, terminalsDir, discover: () => discoverGateway({ mdnsPort, timeoutMs: 5000 }) });
+  t.is(paired.name, 'tablet');
+  const access = new AccessCard(await loadTerminalProfile(paired.profileDir), demoPins);
+  t.teardown(() => access.close());
+  await access.unlock();
 });

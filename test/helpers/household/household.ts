@@ -199,6 +199,8 @@ export interface HouseholdOptions {
    * (`<data>/sandbox/market/market-ca.pem`) in place.
    */
   personalize?: (p: { dataDir: string; device: string; adminKeyPath: string }) => Promise<void>;
+  /** Last changes to the gateway configuration (e.g. `config.pairing`). */
+  configure?: (config: GatewayConfig) => void;
 }
 
 export interface Household {
@@ -292,6 +294,7 @@ export async function startHousehold(t: ExecutionContext, o: HouseholdOptions = 
   config.terminalApi.port = 0; // the gateway binds a free port itself: no race with other tests
   config.proxy = { ...config.proxy, ...o.proxy };
   config.sessions = { ...config.sessions, pinRetryDelayMs: 0, ...o.sessions };
+  o.configure?.(config);
 
   const market = await startSandboxMarket({
     port: 0,
