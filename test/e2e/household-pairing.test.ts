@@ -145,6 +145,11 @@ test.serial('"homegate terminals pair" prints a code that "homegate terminal pai
   const paired = await runCli(['--data', terminalData, 'terminal', 'pair', code, '--json']);
   t.is(paired.code, 0, transcript(paired));
   t.like(JSON.parse(paired.stdout), { name: 'laptop', gatewayUrl: h.gatewayUrl });
+  // For people: the code, the command to type, and the QR code drawn in half blocks.
+  const shown = await runCli(['--data', h.dataDir, 'terminals', 'pair', '--name', 'tv', '--mail', 't@example.org']);
+  t.is(shown.code, 0, transcript(shown));
+  t.regex(shown.stdout, /homegate terminal pair HG1\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\n/);
+  t.true(shown.stdout.split('\n').filter((l) => /^[█▀▄ ]{30,}$/.test(l)).length >= 15, shown.stdout);
   const again = await runCli(['--data', terminalData, 'terminal', 'pair', code]);
   t.is(again.code, 1, transcript(again));
   t.regex(again.stderr, /wrong, expired or already used/);
