@@ -15,9 +15,10 @@ import { HOMEGATE_BIN } from '../../deploy/sandbox/household/emulator-child.js';
 import { createCardImage } from '../../card-io/emulator/card-image.js';
 import { loadOrCreateCa } from '../../provisioning/ca-store.js';
 import { publicKeyFromCsr } from '../../provisioning/terminal-issuer.js';
-import { certifyCardKey, derToPem, pemToDer, spkiDer } from '../../provisioning/pki/index.js';
+import { certifyCardKey, derToPem, generateP256KeyPair, pemToDer, spkiDer } from '../../provisioning/pki/index.js';
 import { PROVISION_STEPS } from '../../provisioning/provision-card.js';
 import { needsBinary } from '../helpers/binaries.js';
+import { runCli, transcript } from '../gateway/cli-process.js';
 import { freePort } from '../helpers/link-probes.js';
 import { MARKET, serialWhen, startEmulatorProcess, startHousehold } from '../helpers/household/index.js';
 
@@ -117,7 +118,9 @@ serialWhen(socat)(
 
 test.serial('Personalization killed at the start of each step is finished by the next run, and the card then takes the household PINs', async (t) => {
   const c = await freshCard(t);
-  const args = [...c.args, '--issuer-dir', c.issuerDir];
+  const loadKey = join(c.dir, 'issuer-load.pem');
+  await writeFile(loadKey, generateP256KeyPair().publicKey.export({ type: 'spki', format: 'pem' }));
+  const args = [...c.args, '--issuer-dir', c.issuerDir, '--issuer-load-key', loadKey, '--max-balance', '50000'];
   for (const step of PROVISION_STEPS) {
     const killed = await provision(args, pinLines(PINS), { step, outcome: 'start' });
     // ACTIVATE may win the race against the kill: then the card is simply done.
@@ -140,6 +143,7 @@ test.serial('Personalization killed at the start of each step is finished by the
     await conn.card.select();
     await conn.card.verifyPin1(PINS.pin1);
     await conn.card.verifyPin2(PINS.pin2);
+    t.like(await conn.card.purseStatus(), { currency: 'EUR', maxBalance: 50_000, balance: 0 });
   } finally {
     await conn.close();
   }
@@ -161,6 +165,10 @@ test.serial('PINs that break the rules are refused before the card is touched: n
     t.is(r.code, 1, show(r));
     t.regex(r.stderr, message);
   }
+  // Without --pins-fd: each PIN twice, from the TTY or stdin lines; a mistyped repeat stops everything.
+  const typo = await runCli(['provision', 'card', ...args], { input: `${PINS.pin1}\n${PINS.pin1}\n${PINS.pin2}\n${PINS.pin2}x\n` });
+  t.is(typo.code, 1, transcript(typo));
+  t.regex(typo.stderr, /The two PIN2 entries differ/);
   const info = await c.readCard();
   t.is(info.lifeCycle, 'personalization');
   t.is(info.publicKey, undefined);
