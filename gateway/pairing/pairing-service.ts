@@ -16,7 +16,7 @@ import type { Logger } from '../../card-io/base/log.js';
 import { derToPem, sha256Fingerprint } from '../../provisioning/pki/index.js';
 import { issueTerminalCertificate, publicKeyFromCsr, type TerminalIssuer } from '../../provisioning/terminal-issuer.js';
 import { type BrokerCredentials, generateBrokerPassword, setBrokerUser } from '../notify/broker-users.js';
-import { checkMail, checkTerminalName, type Registry } from '../registry/index.js';
+import { checkMail, checkTerminalName, type Registry, RegistryError } from '../registry/index.js';
 import { encodePairingCode, newPairingCode } from './pairing-code.js';
 import { PairingError } from './pairing-error.js';
 import type { PendingCodes } from './pending-codes.js';
@@ -73,6 +73,10 @@ export class PairingService {
   async createCode(name: string, mail: string, gatewayUrl?: string): Promise<{ code: string; expiresAt: number; fingerprint: string }> {
     const checkedName = checkTerminalName(name);
     const checkedMail = checkMail(mail);
+    // Refused now rather than at redemption, where it would burn the code after the person typed it.
+    if (this.o.registry.listTerminals().some((t) => t.name === checkedName && t.status === 'active')) {
+      throw new RegistryError('duplicate', `An active terminal is already named ${checkedName}; revoke it first or choose another name`, { name: checkedName });
+    }
     const root = (await this.o.issuer()).root;
     const code = newPairingCode(sha256Fingerprint(root), gatewayUrl);
     const pending = this.o.codes.add(code, checkedName, checkedMail);

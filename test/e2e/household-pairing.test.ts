@@ -132,6 +132,8 @@ test.serial('Wrong, expired, reused and other-household codes are refused, and n
   t.is(registered(), before + 1);
   t.is(await refusal(pairTerminal({ code: once, terminalsDir })), 'pairing-refused');
   t.is(registered(), before + 1);
+  // A name already taken is refused when the code is made.
+  await t.throwsAsync(h.admin('POST', '/admin/pairing', { name: 'once', mail: 'o@example.org' }), { message: /already named once/ });
   // No half profile is left behind by the refusals.
   t.deepEqual(await readdir(terminalsDir), ['once']);
 });
