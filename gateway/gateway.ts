@@ -20,6 +20,7 @@ import { PinAdmin } from './admin-api/pin-admin.js';
 import { dataPath, type GatewayConfig } from './config/gateway-config.js';
 import { Registry } from './registry/index.js';
 import { loadTerminalIssuer } from '../provisioning/terminal-issuer.js';
+import { GATEWAY_PKI_FILES } from '../provisioning/household-pki.js';
 import { enrollTerminal } from './enrollment/enroll-terminal.js';
 import { primeMailbox } from './notify/prime-mailbox.js';
 import { BROKER_USERS_FILE, removeBrokerUser } from './notify/broker-users.js';
@@ -126,6 +127,7 @@ export async function startGateway(o: StartGatewayOptions): Promise<RunningGatew
     ...(config.mqtt ? { mailbox: { url: config.mqtt.url, topicPrefix: config.mqtt.topicPrefix } } : {}),
   });
   const routes = { ...apiRoutes, ...pairingRoutes(pairing, async () => (await pki()).root) };
+  const intermediate = await readFile(path(`pki/${GATEWAY_PKI_FILES.enrollmentCa}`)).catch(() => undefined);
   const [cert, key, ca] = await Promise.all([
     readFile(path(config.terminalApi.certFile)),
     readSecretFile(path(config.terminalApi.keyFile)),
@@ -134,7 +136,8 @@ export async function startGateway(o: StartGatewayOptions): Promise<RunningGatew
   const server: Server = createTerminalApiServer({
     cert: cert!,
     key: key!,
-    ca: ca!,
+    // Also the enrollment intermediate, so a terminal that sends its certificate without the chain (some phones) is still verified.
+    ca: [ca!, ...(intermediate ? [intermediate] : [])],
     routes,
     logger: log,
     identify: async (_der, fingerprint) => {

@@ -18,8 +18,8 @@ import { routeKey, type RouteTable, type TerminalIdentity } from './routes.js';
 export interface TerminalApiOptions {
   cert: string | Buffer;
   key: string | Buffer;
-  /** The household CA (PEM): only its certificates are accepted from terminals. */
-  ca: string | Buffer;
+  /** The household CA (PEM), and the enrollment intermediate if any: only certificates chaining to them are accepted from terminals. */
+  ca: string | Buffer | Array<string | Buffer>;
   routes: RouteTable;
   logger: Logger;
   /** Find the registered terminal for a client certificate; throws ApiError terminal-unknown / terminal-revoked. */

@@ -90,6 +90,11 @@ test.serial(
     await access.unlock();
     await access.lock();
 
+    // A terminal that sends its certificate without the intermediate (as some phones do) is identified too.
+    const leafOnly = new AccessCard({ ...profile, certificatePem: leaf.toString() }, demoPins);
+    t.teardown(() => leafOnly.close());
+    await leafOnly.unlock();
+
     // The key's bytes (PEM and DER) are nowhere in the gateway's data directory.
     const der = profile.key.export({ type: 'pkcs8', format: 'der' });
     const pem = profile.keyPem.trim();
