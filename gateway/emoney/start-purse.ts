@@ -20,6 +20,8 @@ import { reconcileCard } from './emoney-reconciler.js';
 import { IssuerClient } from './issuer-client.js';
 import { LoadIntents, PaymentIntents } from './payment-intents.js';
 import { readSecretFile } from '../../card-io/base/durable/secret-file.js';
+import { readFile } from 'node:fs/promises';
+import type { GatewayEvents } from '../events/gateway-events.js';
 
 export interface PurseDeps {
   dataDir: string;
@@ -30,19 +32,30 @@ export interface PurseDeps {
   proxyState: ProxyState;
   logger: Logger;
   clock: () => number;
+  /** Where decisions, cancels, top-ups and the outbox depth are announced. */
+  events?: GatewayEvents;
 }
 
 async function secret(dataDir: string, file: string | undefined): Promise<string | undefined> {
   return file ? (await readSecretFile(dataPath(dataDir, file))).toString('utf8').trim() : undefined;
 }
 
+/** The MQTT TLS material gateway.json names: CA and certificate as read, the key as a secret file (0600). */
+async function mqttTls(dataDir: string, m: NonNullable<GatewayConfig['mqtt']>): Promise<{ ca?: string; cert?: string; key?: string }> {
+  const read = async (f: string | undefined) => (f ? readFile(dataPath(dataDir, f), 'utf8') : undefined);
+  const [ca, cert] = await Promise.all([read(m.caFile), read(m.certFile)]);
+  const key = m.keyFile ? (await readSecretFile(dataPath(dataDir, m.keyFile))).toString('utf8') : undefined;
+  return { ...(ca ? { ca } : {}), ...(cert ? { cert } : {}), ...(key ? { key } : {}) };
+}
+
 export async function startPurse(d: PurseDeps): Promise<{ manager: EmoneyManager; notifier: Notifier; guard: ArchiveGuard; stop(): Promise<void> }> {
   const { config, dataDir, logger } = d;
   const p = (f: string) => dataPath(dataDir, f);
   const history = await HistoryStore.open({ dir: p(config.historyDir), logger });
-  const mqtt = config.mqtt ? mqttOptionsFromConfig(config.mqtt, await secret(dataDir, config.mqtt.passwordFile)) : undefined;
+  const m = config.mqtt;
+  const mqtt = m ? mqttOptionsFromConfig(m, await secret(dataDir, m.passwordFile), await mqttTls(dataDir, m)) : undefined;
   const smtp = config.smtp ? smtpOptionsFromConfig(config.smtp, await secret(dataDir, config.smtp.passwordFile)) : undefined;
-  const notifier = await createNotifier({ dataDir, mqtt, smtp, logger: logger.child({ channel: 'notify' }) });
+  const notifier = await createNotifier({ dataDir, mqtt, smtp, logger: logger.child({ channel: 'notify' }), ...(d.events ? { events: d.events } : {}) });
   const issuerCfg = config.emoney.issuer;
   const issuer = issuerCfg
     ? new IssuerClient({ url: issuerCfg.url, caFile: p(issuerCfg.caFile), certFile: p(issuerCfg.certFile), keyFile: p(issuerCfg.keyFile) })
@@ -67,6 +80,7 @@ export async function startPurse(d: PurseDeps): Promise<{ manager: EmoneyManager
     limits: { householdMonthly: config.emoney.householdMonthlyTopupLimit, terminalMonthly: config.emoney.terminalMonthlyTopupLimit },
     logger,
     clock: d.clock,
+    ...(d.events ? { events: d.events, balanceInEvents: config.mqtt?.publishBalance === true } : {}),
   });
   const manager = guard.wrap(unguarded, ['pay', 'cancel', 'topup']);
 
