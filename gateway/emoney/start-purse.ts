@@ -9,7 +9,7 @@ import type { CardService } from '../card/card-service.js';
 import type { CardSessions } from '../card/card-sessions.js';
 import { dataPath, type GatewayConfig } from '../config/gateway-config.js';
 import { HistoryStore } from '../history/index.js';
-import { mqttOptionsFromConfig } from '../notify/mqtt-options.js';
+import { readMqttConnection } from '../notify/mqtt-connection.js';
 import { createNotifier, type Notifier } from '../notify/notifier.js';
 import { smtpOptionsFromConfig } from '../notify/smtp-options.js';
 import type { ProxyState } from '../proxy/index.js';
@@ -20,7 +20,6 @@ import { reconcileCard } from './emoney-reconciler.js';
 import { IssuerClient } from './issuer-client.js';
 import { LoadIntents, PaymentIntents } from './payment-intents.js';
 import { readSecretFile } from '../../card-io/base/durable/secret-file.js';
-import { readFile } from 'node:fs/promises';
 import type { GatewayEvents } from '../events/gateway-events.js';
 
 export interface PurseDeps {
@@ -40,20 +39,11 @@ async function secret(dataDir: string, file: string | undefined): Promise<string
   return file ? (await readSecretFile(dataPath(dataDir, file))).toString('utf8').trim() : undefined;
 }
 
-/** The MQTT TLS material gateway.json names: CA and certificate as read, the key as a secret file (0600). */
-async function mqttTls(dataDir: string, m: NonNullable<GatewayConfig['mqtt']>): Promise<{ ca?: string; cert?: string; key?: string }> {
-  const read = async (f: string | undefined) => (f ? readFile(dataPath(dataDir, f), 'utf8') : undefined);
-  const [ca, cert] = await Promise.all([read(m.caFile), read(m.certFile)]);
-  const key = m.keyFile ? (await readSecretFile(dataPath(dataDir, m.keyFile))).toString('utf8') : undefined;
-  return { ...(ca ? { ca } : {}), ...(cert ? { cert } : {}), ...(key ? { key } : {}) };
-}
-
 export async function startPurse(d: PurseDeps): Promise<{ manager: EmoneyManager; notifier: Notifier; guard: ArchiveGuard; stop(): Promise<void> }> {
   const { config, dataDir, logger } = d;
   const p = (f: string) => dataPath(dataDir, f);
   const history = await HistoryStore.open({ dir: p(config.historyDir), logger });
-  const m = config.mqtt;
-  const mqtt = m ? mqttOptionsFromConfig(m, await secret(dataDir, m.passwordFile), await mqttTls(dataDir, m)) : undefined;
+  const mqtt = config.mqtt ? await readMqttConnection(dataDir, config.mqtt) : undefined;
   const smtp = config.smtp ? smtpOptionsFromConfig(config.smtp, await secret(dataDir, config.smtp.passwordFile)) : undefined;
   const notifier = await createNotifier({ dataDir, mqtt, smtp, logger: logger.child({ channel: 'notify' }), ...(d.events ? { events: d.events } : {}) });
   const issuerCfg = config.emoney.issuer;
