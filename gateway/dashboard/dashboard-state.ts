@@ -97,7 +97,8 @@ export class DashboardState {
       case 'card-removed':
         this.#present = this.#activated = this.#refused = false;
         this.#cardId = undefined;
-        this.#unlocked.clear();
+        // Terminal sessions are the gateway's, not the card's: they survive a line blip (CardSessions
+        // presents PIN1 again) and end with their own terminal-locked event.
         return;
       case 'card-activated': {
         const e = p as GatewayEventMap['card-activated'];

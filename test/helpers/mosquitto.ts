@@ -49,6 +49,8 @@ export interface RunningMosquitto extends MosquittoContext {
   thaw(): void;
   /** Everything it printed (for assertion messages). */
   output(): string;
+  /** The running process's id (for signals such as SIGHUP). */
+  readonly pid: number | undefined;
   /** Stops it and removes the directory; safe to call twice. */
   dispose(): Promise<void>;
 }
@@ -132,6 +134,9 @@ export async function startMosquitto(options: MosquittoOptions = {}): Promise<Ru
     freeze: () => child?.kill('SIGSTOP'),
     thaw: () => child?.kill('SIGCONT'),
     output: () => output,
+    get pid() {
+      return child?.pid;
+    },
     dispose,
   };
 }
