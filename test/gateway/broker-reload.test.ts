@@ -1,16 +1,16 @@
 /**
  * `mqtt.brokerReload`: after the gateway changed the password file (an
- * enrollment), SIGHUP to the pid in the broker's pid file makes a running
- * Mosquitto reread it, so the new terminal logs in without a broker restart.
+ * enrollment), SIGHUP to the pid in the broker's pid file (the shipped
+ * `pid_file`, which Mosquitto writes) makes a running Mosquitto reread it,
+ * so the new terminal logs in without a broker restart.
  */
-import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { readUnverifiedMailbox } from '../../card-io/access-card/mailbox.js';
 import { silentLogger } from '../../card-io/base/log.js';
 import { generateBrokerPassword, setBrokerUser } from '../../gateway/notify/broker-users.js';
 import { reloadBroker } from '../../gateway/notify/broker-reload.js';
 import { needsBinary } from '../helpers/binaries.js';
-import { makeLogins, tempDir } from '../helpers/dashboard-rig.js';
+import { makeLogins } from '../helpers/dashboard-rig.js';
 import { delay } from '../helpers/link-probes.js';
 import { shippedMosquittoConfig, startMosquitto } from '../helpers/mosquitto.js';
 
@@ -18,8 +18,7 @@ needsBinary('mosquitto').test('A terminal added to the password file logs in onc
   const logins = await makeLogins(t);
   const m = await startMosquitto({ config: (ctx) => shippedMosquittoConfig(ctx, logins.passwordFile) });
   t.teardown(() => m.dispose());
-  const pidFile = join(await tempDir(t, 'homegate-reload-'), 'mosquitto.pid');
-  await writeFile(pidFile, `${m.pid}\n`);
+  const pidFile = join(m.dir, 'mosquitto.pid'); // the shipped pid_file, moved into the test's directory
   const carol = 'cccccccccccccccc';
   const password = generateBrokerPassword();
   await setBrokerUser(logins.passwordFile, { username: carol, password });
