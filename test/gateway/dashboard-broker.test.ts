@@ -84,6 +84,18 @@ for (const [name, register, start] of BROKERS) {
     t.true(view.messages.find((m) => m.topic === DISCOVERY)!.retain);
   });
 
+  register(`${name}: when Home Assistant announces itself online, discovery and state are published again`, async (t) => {
+    const s = await setup(t, start);
+    await startRig(t, s.broker, s.logins);
+    const view = await dashboardView(t, s);
+    await view.until(() => view.last(DISCOVERY) !== undefined && view.last(STATE) !== undefined, 'discovery and state');
+    const count = (topic: string) => view.messages.filter((m) => m.topic === topic).length;
+    const [discoveries, states] = [count(DISCOVERY), count(STATE)];
+    await view.client.publishAsync('homeassistant/status', 'online', { qos: 1 });
+    await view.until(() => count(DISCOVERY) > discoveries && count(STATE) > states, 'republished after the birth message');
+    t.pass();
+  });
+
   register(`${name}: decommission clears discovery, state and availability, so nothing retained is left`, async (t) => {
     const s = await setup(t, start);
     const rig = await startRig(t, s.broker, s.logins);

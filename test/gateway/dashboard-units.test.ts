@@ -4,6 +4,7 @@
  * the state model's card enum.
  */
 import { readFileSync } from 'node:fs';
+import { parseGatewayConfig } from '../../gateway/config/gateway-config.js';
 import test from 'ava';
 import { DashboardRequests, type CommandHandlers } from '../../gateway/dashboard/dashboard-requests.js';
 import { DashboardState } from '../../gateway/dashboard/dashboard-state.js';
@@ -123,4 +124,24 @@ test('The card state is absent, locked, unlocked or blocked as the events say', 
   t.is(s.cardState(), 'refused');
   s.apply('card-removed', { at: 0, reason: 'pulled' });
   t.is(s.cardState(), 'absent');
+});
+
+test('gateway.json takes the dashboard, TLS and reload options in its mqtt section and refuses a wrong one', (t) => {
+  const mqtt = {
+    url: 'mqtts://broker.lan:8883',
+    username: 'homegate-gateway',
+    passwordFile: 'mqtt/gateway.password',
+    caFile: 'pki/household-ca.pem',
+    certFile: 'mqtt/gateway.pem',
+    keyFile: 'mqtt/gateway.key',
+    publishBalance: true,
+    discoveryPrefix: 'ha',
+    stateIntervalMs: 500,
+    reconnectMaxMs: 30_000,
+    brokerReload: { pidFile: '/run/mosquitto/mosquitto.pid' },
+  };
+  const base = { card: { device: 'tcp://127.0.0.1:7816' } };
+  t.like(parseGatewayConfig({ ...base, mqtt }, 'gateway.json').mqtt, { publishBalance: true, discoveryPrefix: 'ha', brokerReload: mqtt.brokerReload });
+  t.throws(() => parseGatewayConfig({ ...base, mqtt: { ...mqtt, stateIntervalMs: -1 } }, 'gateway.json'));
+  t.throws(() => parseGatewayConfig({ ...base, mqtt: { ...mqtt, discoveryPrefix: 'a/b' } }, 'gateway.json'));
 });
