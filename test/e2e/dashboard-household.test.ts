@@ -1,27 +1,35 @@
 /**
  * The dashboard of a whole sandbox household (card emulator process, gateway,
- * market, embedded broker with the shipped ACL) driven by the real flows:
+ * market; the embedded broker, and a real Mosquitto with the shipped
+ * configuration, both on deploy/mosquitto/acl) driven by the real flows:
  * the card line going down and up, a wrong and a right PIN1, a payment, and
  * `lock-card` from a dashboard user ending the terminal's card session. And
  * the gateway as its own process (`homegate gateway run`): SIGKILLed, its
  * Last Will says `offline`; started again, `online`.
  */
+import { copyFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { silentLogger } from '../../card-io/base/log.js';
+import { reloadBroker } from '../../gateway/notify/broker-reload.js';
+import { needsBinary } from '../helpers/binaries.js';
+import { shippedMosquittoConfig, startMosquitto } from '../helpers/mosquitto.js';
 import test, { type ExecutionContext } from 'ava';
 import mqtt from 'mqtt';
 import type { DashboardStateJson } from '../../gateway/dashboard/dashboard-state.js';
 import { BROKER_USERS_FILE, generateBrokerPassword, setBrokerUser } from '../../gateway/notify/broker-users.js';
 import { delay } from '../helpers/link-probes.js';
-import { DASHBOARD_USER, record, type Recorder } from '../helpers/dashboard-rig.js';
-import { DEMO_PINS, SANDBOX_MARKET, startPurseHousehold, type PurseHousehold } from '../helpers/household/index.js';
+import { DASHBOARD_USER, record, tempDir, type Recorder } from '../helpers/dashboard-rig.js';
+import { DEMO_PINS, SANDBOX_MARKET, serialWhen, startPurseHousehold, type PurseHousehold } from '../helpers/household/index.js';
+
+const mosquitto = needsBinary('mosquitto');
 
 const STATE = 'homegate/gateway/state';
 const AVAILABILITY = 'homegate/gateway/availability';
 
 /** A dashboard user added to the household's password file (the embedded broker reads it on every CONNECT). */
-async function dashboard(t: ExecutionContext, h: PurseHousehold): Promise<Recorder> {
-  const password = generateBrokerPassword();
-  await setBrokerUser(join(h.dataDir, BROKER_USERS_FILE), { username: DASHBOARD_USER, password });
+async function dashboard(t: ExecutionContext, h: PurseHousehold, existing?: string): Promise<Recorder> {
+  const password = existing ?? generateBrokerPassword();
+  if (existing === undefined) await setBrokerUser(join(h.dataDir, BROKER_USERS_FILE), { username: DASHBOARD_USER, password });
   const client = mqtt.connect(h.mqttUrl, { username: DASHBOARD_USER, password, clientId: 'dashboard-e2e', reconnectPeriod: 500 });
   t.teardown(() => client.endAsync(true));
   await new Promise<void>((resolve, reject) => {
@@ -36,9 +44,7 @@ const state = (r: Recorder) => {
   return s ? (JSON.parse(s) as DashboardStateJson) : undefined;
 };
 
-test('The state follows the card line, a wrong and a right PIN1, a payment, and lock-card from the dashboard ends the session', async (t) => {
-  const h = await startPurseHousehold(t);
-  const view = await dashboard(t, h);
+async function realFlows(t: ExecutionContext, h: PurseHousehold, view: Recorder): Promise<void> {
   await view.until(() => state(view)?.card.state === 'locked', 'the activated card, no session', 15_000);
   t.is(state(view)!.card.id, h.cardId);
   t.is(state(view)!.terminals.enrolled, 1);
@@ -69,9 +75,34 @@ test('The state follows the card line, a wrong and a right PIN1, a payment, and 
   await view.until(() => state(view)?.card.state === 'absent', 'the card line down', 15_000);
   await h.restartCard();
   await view.until(() => state(view)?.card.state === 'locked', 'the card back', 20_000);
-});
+}
 
-test('A SIGKILLed gateway process is reported offline by its Last Will, and online again when it is back', async (t) => {
+test.serial(
+  'embedded broker: the state follows the card line, a wrong and a right PIN1, a payment, and lock-card from the dashboard ends the session',
+  async (t) => {
+    const h = await startPurseHousehold(t);
+    await realFlows(t, h, await dashboard(t, h));
+  },
+);
+
+serialWhen(mosquitto)(
+  'Mosquitto with the shipped config: the state follows the card line, a wrong and a right PIN1, a payment, and lock-card from the dashboard ends the session',
+  async (t) => {
+    const passwordFile = join(await tempDir(t, 'homegate-dashboard-e2e-'), 'homegate.passwd');
+    await setBrokerUser(passwordFile, { username: 'placeholder', password: 'placeholder' }); // Mosquitto will not start without the file
+    const broker = await startMosquitto({ config: (ctx) => shippedMosquittoConfig(ctx, passwordFile) });
+    t.teardown(() => broker.dispose());
+    const h = await startPurseHousehold(t, { mqttUrl: broker.url });
+    const password = generateBrokerPassword();
+    await setBrokerUser(join(h.dataDir, BROKER_USERS_FILE), { username: DASHBOARD_USER, password });
+    // The installation step homegate.conf describes: the gateway's user file becomes Mosquitto's, then a reload.
+    await copyFile(join(h.dataDir, BROKER_USERS_FILE), passwordFile);
+    await reloadBroker(join(broker.dir, 'mosquitto.pid'), silentLogger);
+    await realFlows(t, h, await dashboard(t, h, password));
+  },
+);
+
+test.serial('A SIGKILLed gateway process is reported offline by its Last Will, and online again when it is back', async (t) => {
   const h = await startPurseHousehold(t, { gatewayProcess: true });
   const view = await dashboard(t, h);
   await view.until(() => view.last(AVAILABILITY) === 'online' && state(view) !== undefined, 'online with a state', 30_000);
