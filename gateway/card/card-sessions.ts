@@ -26,6 +26,7 @@ import type { Logger } from '../../card-io/base/log.js';
 import { CardSessionError } from './card-session-error.js';
 import type { CardService } from './card-service.js';
 import { PinThrottle, type ThrottledPin } from './pin-throttle.js';
+import { PinTriesAnnouncer } from './pin-tries-announcer.js';
 import type { GatewayEvents, GatewayEventMap } from '../events/gateway-events.js';
 
 type LockReason = GatewayEventMap['terminal-locked']['reason'];
@@ -59,12 +60,12 @@ export class CardSessions {
   private owner: string | undefined;
   readonly idleTimeoutMs: number;
   private readonly throttle: PinThrottle;
-  /** PINs with a wrong try since their last right one: their counter is re-read after the next right try. */
-  private readonly triedWrong = new Set<ThrottledPin>();
+  private readonly tries: PinTriesAnnouncer;
 
   constructor(private readonly options: CardSessionsOptions) {
     this.idleTimeoutMs = options.idleTimeoutMs ?? 600_000;
     this.throttle = options.throttle ?? new PinThrottle();
+    this.tries = new PinTriesAnnouncer(options.events);
     options.cards.onReset(() => (this.owner = undefined));
   }
 
@@ -114,7 +115,9 @@ export class CardSessions {
       this.owner = undefined;
       await card.select();
       try {
-        return await fn(card);
+        const result = await fn(card);
+        await this.tries.afterAdmin(card); // an unblock or change restored counters
+        return result;
       } finally {
         await card.select().catch(() => undefined);
       }
@@ -137,38 +140,22 @@ export class CardSessions {
       const retryAfterMs = pin === 'PUK' ? 0 : this.throttle.failed(terminalId, pin);
       const triesLeft = e.context.triesLeft ?? 0;
       this.options.logger.warn({ terminal: terminalId, pin, triesLeft, retryAfterMs }, 'wrong PIN try');
-      if (pin !== 'PUK') this.announceTries(pin, triesLeft);
+      if (pin !== 'PUK') this.tries.wrong(pin, triesLeft);
       if (pin === 'PIN1') this.dropAll('wrong PIN1 try');
       const api = pinError(e);
       return api instanceof CardSessionError ? new CardSessionError(api.code, api.message, { ...api.context, retryAfterMs }) : api;
     }
     if (isCardError(e) && e.code === CardErrorCode.PinBlocked) {
       this.options.logger.warn({ terminal: terminalId, pin }, 'PIN try on a blocked PIN');
-      if (pin !== 'PUK') this.announceTries(pin, 0);
+      if (pin !== 'PUK') this.tries.wrong(pin, 0);
     }
     return pinError(e);
   }
 
-  /**
-   * A right try restores the PIN's counter (ISO 7816-4 §11.5.6). After a wrong
-   * try it is read back (DF03, costs no try) so the dashboard shows it full
-   * again; otherwise it was full already and no card command is spent.
-   */
   private async rightTry(terminalId: string, pin: ThrottledPin, card: HomeCard): Promise<void> {
     this.throttle.succeeded(terminalId, pin);
     this.options.logger.info({ terminal: terminalId, pin }, 'PIN accepted');
-    if (!this.options.events || !this.triedWrong.has(pin)) return;
-    this.triedWrong.delete(pin);
-    const counters = await card.retryCounters().catch(() => undefined);
-    const left = counters?.[pin === 'PIN1' ? 'pin1' : 'pin2'].left;
-    if (left !== undefined) this.options.events.emit('pin-tries', { pin: pin === 'PIN1' ? 1 : 2, triesLeft: left });
-  }
-
-  private announceTries(pin: ThrottledPin, triesLeft: number): void {
-    this.triedWrong.add(pin);
-    const ref = pin === 'PIN1' ? 1 : 2;
-    this.options.events?.emit('pin-tries', { pin: ref, triesLeft });
-    if (triesLeft === 0) this.options.events?.emit('pin-blocked', { pin: ref });
+    await this.tries.right(card, pin);
   }
 
   /** Close this terminal's card session; the card's security state is reset if it was its. */
@@ -235,10 +222,7 @@ export class CardSessions {
     return [...this.sessions.keys()];
   }
 
-  /**
-   * Ends every terminal's session and resets the card's security state (the
-   * dashboard's `lock-card`). Idempotent: with nothing open it does nothing.
-   */
+  /** Ends every session and resets the card's security state (dashboard `lock-card`). Idempotent. */
   async lockAll(reason: LockReason = 'lock-card'): Promise<number> {
     const open = this.sessions.size;
     this.closeAll(reason);
