@@ -187,6 +187,26 @@ for (const [name, register, start] of BROKERS) {
     t.is(rig.locks.length, 1);
   });
 
+  register(`${name}: refresh and identify from the dashboard user answer ok; outbox/retry is not the dashboard's to send`, async (t) => {
+    const s = await setup(t, start);
+    const rig = await startRig(t, s.broker, s.logins);
+    const identified: number[] = [];
+    rig.events.on('identify', (e) => identified.push(e.seconds));
+    const view = await dashboardView(t, s);
+    await view.until(() => view.last(STATE) !== undefined, 'the first state');
+    const states = view.messages.filter((m) => m.topic === STATE).length;
+    await view.client.publishAsync(request('refresh'), '{"transaction":"r"}', { qos: 1 });
+    await view.client.publishAsync(request('identify'), '', { qos: 1 });
+    await view.until(() => view.last(response('refresh')) !== undefined && view.last(response('identify')) !== undefined, 'both responses');
+    t.deepEqual(JSON.parse(view.last(response('refresh'))!), { transaction: 'r', status: 'ok', data: {} });
+    t.deepEqual(JSON.parse(view.last(response('identify'))!), { status: 'ok', data: { seconds: 10 } });
+    t.deepEqual(identified, [10], 'the panel was asked to blink');
+    await view.until(() => view.messages.filter((m) => m.topic === STATE).length > states, 'refresh republished the state');
+    view.client.publish(request('outbox/retry'), '{}', { qos: 0 });
+    await delay(400);
+    t.is(view.last(response('outbox/retry')), undefined, 'the broker kept it from the gateway');
+  });
+
   register(`${name}: lock-card from a terminal user or an anonymous client is refused by the broker and nothing happens`, async (t) => {
     const s = await setup(t, start);
     const rig = await startRig(t, s.broker, s.logins);

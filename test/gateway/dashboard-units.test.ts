@@ -9,6 +9,9 @@ import test from 'ava';
 import { DashboardRequests, type CommandHandlers } from '../../gateway/dashboard/dashboard-requests.js';
 import { DashboardState } from '../../gateway/dashboard/dashboard-state.js';
 import { StateCoalescer } from '../../gateway/dashboard/state-coalescer.js';
+import { PinTriesAnnouncer } from '../../gateway/card/pin-tries-announcer.js';
+import { GatewayEvents } from '../../gateway/events/gateway-events.js';
+import type { HomeCard } from '../../card-io/home-card/home-card.js';
 import { aclAllows, filterWithin, parseBrokerAcl, topicMatches } from '../../gateway/notify/broker-acl.js';
 import { SHIPPED_ACL_FILE } from '../../gateway/notify/embedded-broker.js';
 import { reconnectDelay } from '../../gateway/notify/reconnect-backoff.js';
@@ -144,4 +147,20 @@ test('gateway.json takes the dashboard, TLS and reload options in its mqtt secti
   t.like(parseGatewayConfig({ ...base, mqtt }, 'gateway.json').mqtt, { publishBalance: true, discoveryPrefix: 'ha', brokerReload: mqtt.brokerReload });
   t.throws(() => parseGatewayConfig({ ...base, mqtt: { ...mqtt, stateIntervalMs: -1 } }, 'gateway.json'));
   t.throws(() => parseGatewayConfig({ ...base, mqtt: { ...mqtt, discoveryPrefix: 'a/b' } }, 'gateway.json'));
+});
+
+test('PIN tries: a wrong try is announced from its answer, and the counter is read back only after a wrong try was seen', async (t) => {
+  const events = new GatewayEvents();
+  const seen: string[] = [];
+  events.onAny(({ name, payload }) => seen.push(`${name}:${JSON.stringify(payload)}`));
+  let reads = 0;
+  const card = { retryCounters: async () => (reads++, { pin1: { left: 3, max: 3 }, pin2: { left: 3, max: 3 } }) } as unknown as HomeCard;
+  const tries = new PinTriesAnnouncer(events);
+  await tries.right(card, 'PIN1');
+  t.is(reads, 0, 'a right try with no wrong one before costs no card command');
+  tries.wrong('PIN2', 0);
+  await tries.afterAdmin(card); // e.g. homegate card unblock 2
+  await tries.right(card, 'PIN2');
+  t.is(reads, 1);
+  t.deepEqual(seen, ['pin-tries:{"pin":2,"triesLeft":0}', 'pin-blocked:{"pin":2}', 'pin-tries:{"pin":2,"triesLeft":3}']);
 });
