@@ -4,6 +4,9 @@
  * the state model's card enum.
  */
 import { readFileSync } from 'node:fs';
+import net from 'node:net';
+import { silentLogger } from '../../card-io/base/log.js';
+import { MqttNotifier } from '../../gateway/notify/mqtt-notifier.js';
 import { parseGatewayConfig } from '../../gateway/config/gateway-config.js';
 import test from 'ava';
 import { DashboardRequests, type CommandHandlers } from '../../gateway/dashboard/dashboard-requests.js';
@@ -163,4 +166,21 @@ test('PIN tries: a wrong try is announced from its answer, and the counter is re
   await tries.right(card, 'PIN2');
   t.is(reads, 1);
   t.deepEqual(seen, ['pin-tries:{"pin":2,"triesLeft":0}', 'pin-blocked:{"pin":2}', 'pin-tries:{"pin":2,"triesLeft":3}']);
+});
+
+test('While the broker refuses every connection, reconnect attempts back off instead of coming every base period', async (t) => {
+  let attempts = 0;
+  const server = net.createServer((socket) => {
+    attempts++;
+    socket.destroy(); // a broker that is there and drops everyone
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  const { port } = server.address() as net.AddressInfo;
+  const notifier = new MqttNotifier({ url: `mqtt://127.0.0.1:${port}`, reconnectPeriodMs: 100, reconnectMaxMs: 800, connectTimeoutMs: 1000 }, silentLogger);
+  notifier.start();
+  t.teardown(() => notifier.stop(0));
+  await delay(3000);
+  // A fixed 100 ms period would make ~30 attempts; doubling to 800 ms (each drawn in [half, all]) makes well under 15.
+  t.true(attempts >= 3 && attempts <= 15, `${attempts} attempts in 3 s`);
 });
