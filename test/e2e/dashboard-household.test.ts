@@ -85,26 +85,30 @@ test.serial(
   },
 );
 
+/** A household on a real Mosquitto with the shipped configuration, the gateway's user file installed in it; the dashboard's view. */
+async function onMosquitto(t: ExecutionContext, gatewayProcess: boolean): Promise<{ h: PurseHousehold; view: Recorder }> {
+  const passwordFile = join(await tempDir(t, 'homegate-dashboard-e2e-'), 'homegate.passwd');
+  await setBrokerUser(passwordFile, { username: 'placeholder', password: 'placeholder' }); // Mosquitto will not start without the file
+  const broker = await startMosquitto({ config: (ctx) => shippedMosquittoConfig(ctx, passwordFile) });
+  t.teardown(() => broker.dispose());
+  const h = await startPurseHousehold(t, { mqttUrl: broker.url, gatewayProcess });
+  const password = generateBrokerPassword();
+  await setBrokerUser(join(h.dataDir, BROKER_USERS_FILE), { username: DASHBOARD_USER, password });
+  // The installation step homegate.conf describes: the gateway's user file becomes Mosquitto's, then a reload.
+  await copyFile(join(h.dataDir, BROKER_USERS_FILE), passwordFile);
+  await reloadBroker(join(broker.dir, 'mosquitto.pid'), silentLogger);
+  return { h, view: await dashboard(t, h, password) };
+}
+
 serialWhen(mosquitto)(
   'Mosquitto with the shipped config: the state follows the card line, a wrong and a right PIN1, a payment, and lock-card from the dashboard ends the session',
   async (t) => {
-    const passwordFile = join(await tempDir(t, 'homegate-dashboard-e2e-'), 'homegate.passwd');
-    await setBrokerUser(passwordFile, { username: 'placeholder', password: 'placeholder' }); // Mosquitto will not start without the file
-    const broker = await startMosquitto({ config: (ctx) => shippedMosquittoConfig(ctx, passwordFile) });
-    t.teardown(() => broker.dispose());
-    const h = await startPurseHousehold(t, { mqttUrl: broker.url });
-    const password = generateBrokerPassword();
-    await setBrokerUser(join(h.dataDir, BROKER_USERS_FILE), { username: DASHBOARD_USER, password });
-    // The installation step homegate.conf describes: the gateway's user file becomes Mosquitto's, then a reload.
-    await copyFile(join(h.dataDir, BROKER_USERS_FILE), passwordFile);
-    await reloadBroker(join(broker.dir, 'mosquitto.pid'), silentLogger);
-    await realFlows(t, h, await dashboard(t, h, password));
+    const { h, view } = await onMosquitto(t, false);
+    await realFlows(t, h, view);
   },
 );
 
-test.serial('A SIGKILLed gateway process is reported offline by its Last Will, and online again when it is back', async (t) => {
-  const h = await startPurseHousehold(t, { gatewayProcess: true });
-  const view = await dashboard(t, h);
+async function killedGateway(t: ExecutionContext, h: PurseHousehold, view: Recorder): Promise<void> {
   await view.until(() => view.last(AVAILABILITY) === 'online' && state(view) !== undefined, 'online with a state', 30_000);
   await h.process!.kill('SIGKILL');
   // The broker notices the dead TCP connection at once (the socket closes with the process).
@@ -112,4 +116,17 @@ test.serial('A SIGKILLed gateway process is reported offline by its Last Will, a
   await h.process!.restart();
   await view.until(() => view.last(AVAILABILITY) === 'online', 'online again', 30_000);
   t.pass();
+}
+
+test.serial('embedded broker: a SIGKILLed gateway process is reported offline by its Last Will, and online again when it is back', async (t) => {
+  const h = await startPurseHousehold(t, { gatewayProcess: true });
+  await killedGateway(t, h, await dashboard(t, h));
 });
+
+serialWhen(mosquitto)(
+  'Mosquitto with the shipped config: a SIGKILLed gateway process is reported offline by its Last Will, and online again when it is back',
+  async (t) => {
+    const { h, view } = await onMosquitto(t, true);
+    await killedGateway(t, h, view);
+  },
+);
