@@ -16,7 +16,7 @@
 import type { Logger } from '../../card-io/base/log.js';
 import type { GatewayEventName, GatewayEvents } from '../events/gateway-events.js';
 import type { MqttLink } from '../notify/mqtt-notifier.js';
-import { eventMessage } from './dashboard-events.js';
+import { EventLimiter, eventMessage } from './dashboard-events.js';
 import { DashboardRequests, type CommandHandlers } from './dashboard-requests.js';
 import { DashboardState } from './dashboard-state.js';
 import { dashboardTopics, type DashboardTopics } from './dashboard-topics.js';
@@ -55,11 +55,16 @@ export class Dashboard {
   readonly state: DashboardState;
   /** `state` messages published so far (for tests and the benchmark). */
   statePublishes = 0;
+  /** Bursty events left off the `events` topic (EventLimiter). */
+  get eventsDropped(): number {
+    return this.#limiter.dropped;
+  }
   readonly #o: DashboardOptions;
   readonly #coalescer: StateCoalescer;
   readonly #requests: DashboardRequests;
   readonly #offs: (() => void)[] = [];
   readonly #clock: () => number;
+  readonly #limiter: EventLimiter;
   #lastState: string | undefined;
 
   constructor(o: DashboardOptions) {
@@ -67,6 +72,7 @@ export class Dashboard {
     this.#clock = o.clock ?? Date.now;
     this.topics = dashboardTopics(o.link.topicPrefix, o.discoveryPrefix ?? 'homeassistant');
     this.state = new DashboardState(this.#clock);
+    this.#limiter = new EventLimiter(this.#clock);
     if (o.seed) this.state.seed(o.seed);
     this.#coalescer = new StateCoalescer(o.stateIntervalMs ?? 250, () => this.#publishState());
     const handlers: CommandHandlers = {
@@ -104,7 +110,7 @@ export class Dashboard {
   #onEvent(name: GatewayEventName, payload: unknown): void {
     if (this.state.apply(name, payload as never)) this.#coalescer.request();
     const message = eventMessage(name, payload, this.#clock(), this.#o.publishBalance === true);
-    if (message !== undefined && this.#o.link.isReady()) this.#publish(this.topics.events, message, false);
+    if (message !== undefined && this.#o.link.isReady() && this.#limiter.allow(name)) this.#publish(this.topics.events, message, false);
   }
 
   #onMessage(topic: string, payload: Buffer, retained: boolean): void {

@@ -134,8 +134,12 @@ async function flappingState(url: string, dir: string, password: Record<string, 
   await new Promise<void>((resolve) => (notifier.mqtt!.isReady() ? resolve() : notifier.mqtt!.onReady(resolve)));
   const viewer = await connect(url, DASHBOARD, password[DASHBOARD]!, 'bench-dashboard');
   let received = 0;
-  viewer.on('message', (t, _p, packet) => t === 'homegate/gateway/state' && !packet.retain && received++);
-  await viewer.subscribeAsync('homegate/gateway/state', { qos: 1 });
+  let eventMessages = 0;
+  viewer.on('message', (t, _p, packet) => {
+    if (t === 'homegate/gateway/state' && !packet.retain) received++;
+    if (t === 'homegate/gateway/events') eventMessages++;
+  });
+  await viewer.subscribeAsync(['homegate/gateway/state', 'homegate/gateway/events'], { qos: 1 });
   const durationMs = 3000;
   const start = performance.now();
   let inputs = 0;
@@ -149,7 +153,12 @@ async function flappingState(url: string, dir: string, password: Record<string, 
   dashboard.stop();
   await notifier.stop();
   await viewer.endAsync();
-  return { inputEventsPerSecond: round(inputs / elapsedS, 1), stateMessagesPerSecond: round(received / elapsedS, 2), windowMs: 250 };
+  return {
+    inputEventsPerSecond: round(inputs / elapsedS, 1),
+    stateMessagesPerSecond: round(received / elapsedS, 2),
+    eventMessagesPerSecond: round(eventMessages / elapsedS, 2),
+    windowMs: 250,
+  };
 }
 
 async function startup(url: string, dir: string, password: Record<string, string>) {

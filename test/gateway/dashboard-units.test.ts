@@ -11,6 +11,7 @@ import { parseGatewayConfig } from '../../gateway/config/gateway-config.js';
 import test from 'ava';
 import { DashboardRequests, type CommandHandlers } from '../../gateway/dashboard/dashboard-requests.js';
 import { DashboardState } from '../../gateway/dashboard/dashboard-state.js';
+import { EVENTS_PER_SECOND, EventLimiter } from '../../gateway/dashboard/dashboard-events.js';
 import { StateCoalescer } from '../../gateway/dashboard/state-coalescer.js';
 import { PinTriesAnnouncer } from '../../gateway/card/pin-tries-announcer.js';
 import { GatewayEvents } from '../../gateway/events/gateway-events.js';
@@ -183,4 +184,16 @@ test('While the broker refuses every connection, reconnect attempts back off ins
   await delay(3000);
   // A fixed 100 ms period would make ~30 attempts; doubling to 800 ms (each drawn in [half, all]) makes well under 15.
   t.true(attempts >= 3 && attempts <= 15, `${attempts} attempts in 3 s`);
+});
+
+test('A burst of card events is bounded per second on the events topic; payments are never dropped', (t) => {
+  let now = 0;
+  const limiter = new EventLimiter(() => now);
+  let passed = 0;
+  for (let i = 0; i < 1000; i++) if (limiter.allow('card-removed')) passed++;
+  t.is(passed, EVENTS_PER_SECOND);
+  for (let i = 0; i < 100; i++) t.true(limiter.allow('decision'));
+  now = 1000;
+  t.true(limiter.allow('card-removed'), 'a new second, a new allowance');
+  t.is(limiter.dropped, 1000 - EVENTS_PER_SECOND);
 });
