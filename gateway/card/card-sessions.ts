@@ -23,7 +23,7 @@
 import { CardErrorCode, isCardError, type CardError } from '../../card-io/errors.js';
 import type { HomeCard } from '../../card-io/home-card/home-card.js';
 import type { Logger } from '../../card-io/base/log.js';
-import { CardSessionError } from './card-session-error.js';
+import { CardSessionError, isCardSessionError } from './card-session-error.js';
 import type { CardService } from './card-service.js';
 import { PinThrottle, type ThrottledPin } from './pin-throttle.js';
 import { PinTriesAnnouncer } from './pin-tries-announcer.js';
@@ -227,11 +227,15 @@ export class CardSessions {
     const open = this.sessions.size;
     this.closeAll(reason);
     if (this.owner !== undefined) {
-      await this.options.cards.exclusive(async (card) => {
-        if (this.owner === undefined) return;
-        this.owner = undefined;
-        await card.select();
-      });
+      await this.options.cards
+        .exclusive(async (card) => {
+          if (this.owner === undefined) return;
+          this.owner = undefined;
+          await card.select();
+        })
+        .catch((e: unknown) => {
+          if (!isCardSessionError(e, 'card-absent')) throw e; // a card that is gone kept no security state
+        });
     }
     return open;
   }

@@ -125,7 +125,7 @@ export async function startSandboxHousehold(o: StartSandboxOptions): Promise<San
       const broker = await startEmbeddedBroker({ port: ports.mqtt, logger, passwordFile: brokerUsersFile, topicPrefix: DEFAULT_TOPIC_PREFIX });
       stops.push(() => broker.stop());
       mqttUrl = broker.url;
-      say(`embedded MQTT broker at ${mqttUrl}`);
+      say(`embedded MQTT broker at ${mqttUrl} (dashboards: user homegate-dashboard, password in mqtt/dashboard.password; docs/MQTT.md)`);
     }
     const { configFile } = await setupGateway({ dataDir, cardDevice, port: ports.gateway, adminKeyFile: 'sandbox/card-admin.key' });
     const config = await loadGatewayConfig(configFile);
