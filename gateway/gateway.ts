@@ -38,6 +38,8 @@ import { takeSnapshot } from './backup/data-snapshot.js';
 import { advertiseGateway } from './pairing/mdns-service.js';
 import { GatewayEvents } from './events/gateway-events.js';
 import { readSecretFile } from '../card-io/base/durable/secret-file.js';
+import { reloadBroker } from './notify/broker-reload.js';
+import { startDashboard } from './dashboard/start-dashboard.js';
 
 export interface StartGatewayOptions {
   dataDir: string;
@@ -81,6 +83,12 @@ export async function startGateway(o: StartGatewayOptions): Promise<RunningGatew
     logger: logger.child({ channel: 'sessions' }),
     idleTimeoutMs: config.sessions.idleTimeoutSeconds * 1000,
     throttle,
+    events,
+  });
+  // The card line until the socket's own signals land: line up and card read = activated; line down = removed.
+  cards.onReset(() => {
+    if (cards.status === 'present') events.emit('card-activated', { at: clock(), cardId: cards.cardId ?? '' });
+    else events.emit('card-removed', { at: clock(), reason: 'line-down' });
   });
   const proxyState = createProxyState();
   const authorizer = new MarketAuthorizer({
@@ -92,7 +100,10 @@ export async function startGateway(o: StartGatewayOptions): Promise<RunningGatew
     clock,
     state: proxyState,
   });
-  const purse = await startPurse({ dataDir, config, registry, cards, sessions, proxyState, logger: logger.child({ channel: 'purse' }), clock });
+  const purse = await startPurse({ dataDir, config, registry, cards, sessions, proxyState, logger: logger.child({ channel: 'purse' }), clock, events });
+  const dashboard = startDashboard({ config, notifier: purse.notifier, events, sessions, registry, cards, logger, clock });
+  const brokerReload = config.mqtt?.brokerReload;
+  const reloaded = () => (brokerReload ? reloadBroker(path(brokerReload.pidFile), logger).then(() => undefined) : Promise.resolve());
   const verifier = new SignedRequestVerifier({ startedAt: clock(), clock });
   const log = logger.child({ channel: 'terminal-api' });
 
@@ -104,7 +115,9 @@ export async function startGateway(o: StartGatewayOptions): Promise<RunningGatew
     cardCertificate: () => cards.certificate,
     ...(config.mqtt ? { brokerUsersFile: path(BROKER_USERS_FILE), mailbox: { url: config.mqtt.url, topicPrefix: config.mqtt.topicPrefix } } : {}),
     paired: async (terminalId, broker) => {
+      events.emit('terminal-enrolled', { terminal: terminalId });
       if (!config.mqtt || !broker) return;
+      await reloaded(); // Mosquitto reads the new broker user from its password file
       await primeMailbox({ url: config.mqtt.url, terminalId, topicPrefix: config.mqtt.topicPrefix, ...broker }).catch((err: unknown) =>
         logger.warn({ terminal: terminalId, err: (err as Error).message }, "could not open the terminal's mail session; its first mail read opens it"),
       );
@@ -177,7 +190,9 @@ export async function startGateway(o: StartGatewayOptions): Promise<RunningGatew
     };
     const gatewayUrl = `https://${host === '127.0.0.1' ? 'localhost' : host}:${port}`;
     const e = await enrollTerminal({ registry, householdCa, name, mail, gatewayUrl, terminalsDir: path('terminals'), logger, clock, ...mailParams });
+    events.emit('terminal-enrolled', { terminal: e.terminal.id });
     if (config.mqtt && e.broker) {
+      await reloaded();
       await primeMailbox({ url: config.mqtt.url, terminalId: e.terminal.id, topicPrefix: config.mqtt.topicPrefix, ...e.broker }).catch((err: unknown) =>
         logger.warn({ terminal: e.terminal.id, err: (err as Error).message }, "could not open the terminal's mail session; its first mail read opens it"),
       );
@@ -185,12 +200,14 @@ export async function startGateway(o: StartGatewayOptions): Promise<RunningGatew
     return { id: e.terminal.id, name: e.terminal.name, profileDir: e.profileDir };
   };
   const revokeTerminal = async (id: string) => {
-    await sessions.lock(id).catch(() => undefined);
+    await sessions.lock(id, 'revoked').catch(() => undefined);
+    events.emit('terminal-revoked', { terminal: id });
     // Its broker login goes too (Mosquitto: after the next reload of the password file).
     if (config.mqtt) {
       await removeBrokerUser(path(BROKER_USERS_FILE), id).catch((err: unknown) =>
         logger.warn({ terminal: id, err: (err as Error).message }, "could not remove the revoked terminal's broker user"),
       );
+      await reloaded();
     }
   };
   const adminLogger = logger.child({ channel: 'admin' });
@@ -233,6 +250,7 @@ export async function startGateway(o: StartGatewayOptions): Promise<RunningGatew
     sessions,
     events,
     async stop() {
+      dashboard?.stop();
       sessions.closeAll();
       await Promise.all([close(server), close(admin), advertisement?.stop()]);
       await purse.stop();

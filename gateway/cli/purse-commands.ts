@@ -147,6 +147,8 @@ export function registerPurseCommands(terminal: Command, open: Open): void {
         seen,
         cardCertificate: cardCertificatePem ?? '',
         ca: a.profile.householdCaPem, // an mqtts broker with a household-CA certificate
+        // A broker that requires client certificates gets the terminal's own (household CA); only sent over TLS.
+        ...(/^(mqtts|wss):/.test(who.mailbox.url) ? { cert: a.profile.certificatePem, key: a.profile.keyPem } : {}),
         ...(broker ?? {}),
       });
       if (r.rejected > 0) process.stderr.write(`ignored ${r.rejected} message(s) the home card did not sign as shown\n`);

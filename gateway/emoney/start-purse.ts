@@ -9,7 +9,7 @@ import type { CardService } from '../card/card-service.js';
 import type { CardSessions } from '../card/card-sessions.js';
 import { dataPath, type GatewayConfig } from '../config/gateway-config.js';
 import { HistoryStore } from '../history/index.js';
-import { mqttOptionsFromConfig } from '../notify/mqtt-options.js';
+import { readMqttConnection } from '../notify/mqtt-connection.js';
 import { createNotifier, type Notifier } from '../notify/notifier.js';
 import { smtpOptionsFromConfig } from '../notify/smtp-options.js';
 import type { ProxyState } from '../proxy/index.js';
@@ -21,6 +21,7 @@ import { WriteGate } from '../backup/write-gate.js';
 import { IssuerClient } from './issuer-client.js';
 import { LoadIntents, PaymentIntents } from './payment-intents.js';
 import { readSecretFile } from '../../card-io/base/durable/secret-file.js';
+import type { GatewayEvents } from '../events/gateway-events.js';
 
 export interface PurseDeps {
   dataDir: string;
@@ -31,6 +32,8 @@ export interface PurseDeps {
   proxyState: ProxyState;
   logger: Logger;
   clock: () => number;
+  /** Where decisions, cancels, top-ups and the outbox depth are announced. */
+  events?: GatewayEvents;
 }
 
 async function secret(dataDir: string, file: string | undefined): Promise<string | undefined> {
@@ -43,9 +46,9 @@ export async function startPurse(
   const { config, dataDir, logger } = d;
   const p = (f: string) => dataPath(dataDir, f);
   const history = await HistoryStore.open({ dir: p(config.historyDir), logger });
-  const mqtt = config.mqtt ? mqttOptionsFromConfig(config.mqtt, await secret(dataDir, config.mqtt.passwordFile)) : undefined;
+  const mqtt = config.mqtt ? await readMqttConnection(dataDir, config.mqtt) : undefined;
   const smtp = config.smtp ? smtpOptionsFromConfig(config.smtp, await secret(dataDir, config.smtp.passwordFile)) : undefined;
-  const notifier = await createNotifier({ dataDir, mqtt, smtp, logger: logger.child({ channel: 'notify' }) });
+  const notifier = await createNotifier({ dataDir, mqtt, smtp, logger: logger.child({ channel: 'notify' }), ...(d.events ? { events: d.events } : {}) });
   const issuerCfg = config.emoney.issuer;
   const issuer = issuerCfg
     ? new IssuerClient({ url: issuerCfg.url, caFile: p(issuerCfg.caFile), certFile: p(issuerCfg.certFile), keyFile: p(issuerCfg.keyFile) })
@@ -70,6 +73,7 @@ export async function startPurse(
     limits: { householdMonthly: config.emoney.householdMonthlyTopupLimit, terminalMonthly: config.emoney.terminalMonthlyTopupLimit },
     logger,
     clock: d.clock,
+    ...(d.events ? { events: d.events, balanceInEvents: config.mqtt?.publishBalance === true } : {}),
   });
   // A backup's snapshot waits for these to finish and holds new ones back (backup/write-gate.ts).
   const gate = new WriteGate();

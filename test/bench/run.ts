@@ -4,7 +4,9 @@
  *
  * - `cardLink`: the card-link benchmark (card-link-bench.ts);
  * - `purse`: payments end to end and disk bytes per payment (purse-measure.ts;
- *   alone: `node dist/test/bench/purse-bench.js`).
+ *   alone: `node dist/test/bench/purse-bench.js`);
+ * - `mqtt`: decision → mail through Mosquitto, dashboard state rate under a
+ *   flapping input, start-up to retained `online` (mqtt-bench.ts).
  *
  * Progress and errors go to stderr.
  * For the bare JSON: `npm run -s bench`, or `node dist/test/bench/run.js`.
@@ -12,6 +14,7 @@
 import { runCardLinkBench } from './card-link-bench.js';
 import { runPurseBench } from './purse-measure.js';
 import { runDelegatedBench } from './delegated-bench.js';
+import { runMqttBench } from './mqtt-bench.js';
 
 try {
   const result: Record<string, unknown> = {};
@@ -24,6 +27,9 @@ try {
 
   // ---- delegated path (delegated-bench.ts; alone: node dist/test/bench/delegated-main.js) ----
   result.delegated = await runDelegatedBench();
+
+  // ---- MQTT: mail latency, dashboard state rate, start-up (mqtt-bench.ts; alone: node dist/test/bench/mqtt-bench.js) ----
+  result.mqtt = await runMqttBench();
 
   process.stdout.write(JSON.stringify(result, null, 2) + '\n');
 } catch (e) {
