@@ -22,8 +22,8 @@
  * commit; on load the newest valid slot is applied only when its seq is
  * higher than the image's (card-image.ts).
  */
-import { constants } from 'node:fs';
-import { open, readFile, unlink } from 'node:fs/promises';
+import { closeSync, constants, fchmodSync, fdatasyncSync, openSync, writeSync } from 'node:fs';
+import { readFile, unlink } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { fsyncDirectory, isErrno } from '../base/durable/atomic-file.js';
@@ -62,7 +62,7 @@ export function encodeSlot(slot: CounterSlot): Buffer {
   b.writeUInt32BE(slot.seq >>> 0, 4);
   slot.cardId.copy(b, 8, 0, 8);
   const { pin1, pin2, puk, admin } = slot.values;
-  [pin1, pin2, puk, admin].forEach((v, i) => b.writeUInt8(v ?? NOT_SET, 16 + i));
+  for (const [i, v] of [pin1, pin2, puk, admin].entries()) b.writeUInt8(v ?? NOT_SET, 16 + i);
   b.writeUInt32BE(crc32(b.subarray(0, 28)), 28);
   return b;
 }
@@ -98,24 +98,30 @@ export async function readCounterFile(path: string, cardId: Buffer): Promise<Cou
  * Writes `slot` at `index` and fdatasyncs: durable when it resolves. The
  * file is created (0600) on the first write, and its directory fsynced then,
  * so the name survives power loss too.
+ *
+ * Synchronous system calls, on purpose: the card is busy while it writes
+ * its memory, as a real card is during an EEPROM write (it answers nothing
+ * else meanwhile anyway: the applet runs one command at a time). Four calls
+ * through libuv's pool cost three times the CPU of the writes themselves,
+ * and this runs twice per PIN try.
  */
 export async function writeCounterSlot(path: string, index: 0 | 1, slot: CounterSlot): Promise<void> {
+  const bytes = encodeSlot(slot);
   let created = false;
-  let fh;
+  let fd: number;
   try {
-    fh = await open(path, constants.O_RDWR);
+    fd = openSync(path, constants.O_RDWR);
   } catch (e) {
     if (!isErrno(e, 'ENOENT')) throw e;
-    fh = await open(path, constants.O_RDWR | constants.O_CREAT | constants.O_EXCL, FILE_MODE);
+    fd = openSync(path, constants.O_RDWR | constants.O_CREAT | constants.O_EXCL, FILE_MODE);
     created = true;
   }
   try {
-    if (created) await fh.chmod(FILE_MODE); // the open mode is masked by umask
-    const bytes = encodeSlot(slot);
-    await fh.write(bytes, 0, bytes.length, index * SLOT_BYTES);
-    await fh.datasync();
+    if (created) fchmodSync(fd, FILE_MODE); // the open mode is masked by umask
+    writeSync(fd, bytes, 0, bytes.length, index * SLOT_BYTES);
+    fdatasyncSync(fd);
   } finally {
-    await fh.close();
+    closeSync(fd);
   }
   if (created) await fsyncDirectory(dirname(path));
 }

@@ -12,6 +12,7 @@
 import { runCardLinkBench } from './card-link-bench.js';
 import { runPurseBench } from './purse-measure.js';
 import { runDelegatedBench } from './delegated-bench.js';
+import { runCardEmulatorBench } from './card-emulator-cpu.js';
 
 try {
   const result: Record<string, unknown> = {};
@@ -21,6 +22,9 @@ try {
 
   // ---- purse ----
   result.purse = await runPurseBench();
+
+  // ---- card emulator CPU per authorization (card-emulator-cpu.ts) ----
+  result.cardEmulator = await runCardEmulatorBench();
 
   // ---- delegated path (delegated-bench.ts; alone: node dist/test/bench/delegated-main.js) ----
   result.delegated = await runDelegatedBench();
