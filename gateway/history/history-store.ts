@@ -187,8 +187,15 @@ export class HistoryStore {
    * archived is left as it is, unless the entry brings a different status
    * (a decision cancelled on the card), which appends that change to the
    * entry's month, with the newly signed record when given.
+   *
+   * `groupCommit`: the record is durable within the record log's group bound
+   * (at most 8 records or 1 s later, record-log.ts) instead of before this
+   * resolves. Only for an entry the card's own log restores should a power
+   * cut lose it: a payment's decision, which the reconciliation at start
+   * archives again from the card (emoney-reconciler.ts), with the terminal
+   * from the payment intent journaled (fsynced) before the card paid.
    */
-  async append(entry: NewHistoryEntry): Promise<AppendOutcome> {
+  async append(entry: NewHistoryEntry, options: { groupCommit?: boolean } = {}): Promise<AppendOutcome> {
     const checked = checkEntry(entry, this.#clock);
     return this.#run(async () => {
       const key = historyKey(checked);
@@ -201,7 +208,7 @@ export class HistoryStore {
         return 'updated';
       }
       const month = monthOf(checked.time);
-      await this.#put(await this.#partition(month), checked);
+      await this.#put(await this.#partition(month), checked, options.groupCommit);
       this.#bytesWritten += await this.#index.add(month); // after the month's first record is durable
       return 'appended';
     });
@@ -272,9 +279,9 @@ export class HistoryStore {
     }
   }
 
-  async #put(partition: Partition, entry: HistoryEntry): Promise<void> {
+  async #put(partition: Partition, entry: HistoryEntry, groupCommit = false): Promise<void> {
     try {
-      this.#bytesWritten += await partition.put(entry);
+      this.#bytesWritten += await partition.put(entry, { groupCommit });
     } catch (e) {
       if (isHistoryError(e, 'corrupt')) this.#damage.set(partition.month, { path: partition.path, month: partition.month, reason: 'corrupt' });
       throw e;
