@@ -190,8 +190,8 @@ export class EmoneyManager {
   /** The archived decision of this card for the market (DNS name) and order, if any. */
   private async archivedDecision(dns: string, orderId: string): Promise<HistoryEntry | undefined> {
     const cardId = this.o.cards.cardId;
-    const entries = await this.o.history.list();
-    return entries.find((e) => e.kind === 'decision' && e.cardId === cardId && e.orderId === orderId && e.market?.toLowerCase() === dns.toLowerCase());
+    // From the store's order map: listing the whole archive here read every month at every payment.
+    return cardId === undefined ? undefined : this.o.history.findDecision(cardId, dns, orderId);
   }
 
   /** The answer to a second request for a decided order: the first decision, presented again if still pending. */

@@ -64,6 +64,17 @@ export interface HistoryDamage {
   reason: 'corrupt' | 'missing';
 }
 
+/** FNV-1a (32 bits) of the market's lower-case DNS name and the order id: the key of the order map. */
+function orderHash(market: string, orderId: string): number {
+  let h = 0x811c9dc5;
+  const text = `${market.toLowerCase()}\0${orderId}`;
+  for (let i = 0; i < text.length; i++) {
+    h ^= text.charCodeAt(i);
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return h;
+}
+
 /** Newest first; at the same time the higher seq first. */
 function newestFirst(a: HistoryEntry, b: HistoryEntry): number {
   return a.time === b.time ? b.seq - a.seq : a.time < b.time ? 1 : -1;
@@ -81,6 +92,14 @@ export class HistoryStore {
   readonly #ranges = new Map<string, Map<string, [number, number]>>();
   /** Keys of decisions paid and not yet presented → their month. */
   readonly #pending = new Map<string, string>();
+  /**
+   * A 32-bit hash of each decision's market and order → the months holding
+   * one (findDecision): a payment asks whether its order was decided before,
+   * and must not read the whole archive for it. A hash, not the strings, so
+   * the map stays small (tens of bytes per decision); a match is confirmed
+   * in the month itself.
+   */
+  readonly #orders = new Map<number, string[]>();
   readonly #damage = new Map<string, HistoryDamage>();
   #index: HistoryIndex;
   #bytesWritten = 0;
@@ -232,6 +251,26 @@ export class HistoryStore {
     return this.#run(async () => (await this.#find(key))?.[1]);
   }
 
+  /**
+   * The archived decision of card `cardId` for this market (DNS name, any
+   * case) and order, or undefined. Reads only the months that may hold it
+   * (and damaged months, whose content is unknown: their readable part).
+   */
+  findDecision(cardId: string, market: string, orderId: string): Promise<HistoryEntry | undefined> {
+    return this.#run(async () => {
+      const months = new Set([...(this.#orders.get(orderHash(market, orderId)) ?? []), ...this.#damage.keys()]);
+      const wanted = market.toLowerCase();
+      for (const month of this.#index.months()) {
+        if (!months.has(month)) continue;
+        const found = (await this.#readable(month)).find(
+          (e) => e.kind === 'decision' && e.cardId === cardId && e.orderId === orderId && e.market?.toLowerCase() === wanted,
+        );
+        if (found) return found;
+      }
+      return undefined;
+    });
+  }
+
   /** Paid decisions not yet presented to their market, newest first, from every month (kept as the store reads and writes). */
   listPending(): Promise<HistoryEntry[]> {
     return this.#run(async () => {
@@ -299,6 +338,12 @@ export class HistoryStore {
     const key = historyKey(entry);
     if (isPending(entry)) this.#pending.set(key, month);
     else this.#pending.delete(key);
+    if (entry.kind === 'decision' && entry.market !== undefined && entry.orderId !== undefined) {
+      const hash = orderHash(entry.market, entry.orderId);
+      const months = this.#orders.get(hash);
+      if (!months) this.#orders.set(hash, [month]);
+      else if (!months.includes(month)) months.push(month);
+    }
   }
 
   #learn(partition: Partition): void {
