@@ -28,6 +28,7 @@ import type { Logger } from '../../card-io/base/log.js';
 import { checkEntry, checkPatch, historyKey, monthOf, parseHistoryKey, type HistoryEntry, type HistoryPatch, type NewHistoryEntry } from './history-entry.js';
 import { HistoryError, isHistoryError } from './history-error.js';
 import { HistoryIndex } from './history-index.js';
+import { OrderIndex } from './order-index.js';
 import { LEGACY_MONTH_FILE, migrateLegacyMonth, salvageMonth, MONTH_LOG, monthLogPath, Partition, type FileOptions } from './history-partition.js';
 
 export interface HistoryStoreOptions {
@@ -64,17 +65,6 @@ export interface HistoryDamage {
   reason: 'corrupt' | 'missing';
 }
 
-/** FNV-1a (32 bits) of the market's lower-case DNS name and the order id: the key of the order map. */
-function orderHash(market: string, orderId: string): number {
-  let h = 0x811c9dc5;
-  const text = `${market.toLowerCase()}\0${orderId}`;
-  for (let i = 0; i < text.length; i++) {
-    h ^= text.charCodeAt(i);
-    h = Math.imul(h, 0x01000193) >>> 0;
-  }
-  return h;
-}
-
 /** Newest first; at the same time the higher seq first. */
 function newestFirst(a: HistoryEntry, b: HistoryEntry): number {
   return a.time === b.time ? b.seq - a.seq : a.time < b.time ? 1 : -1;
@@ -92,14 +82,8 @@ export class HistoryStore {
   readonly #ranges = new Map<string, Map<string, [number, number]>>();
   /** Keys of decisions paid and not yet presented → their month. */
   readonly #pending = new Map<string, string>();
-  /**
-   * A 32-bit hash of each decision's market and order → the months holding
-   * one (findDecision): a payment asks whether its order was decided before,
-   * and must not read the whole archive for it. A hash, not the strings, so
-   * the map stays small (tens of bytes per decision); a match is confirmed
-   * in the month itself.
-   */
-  readonly #orders = new Map<number, string[]>();
+  /** The months holding each decision's market and order (findDecision). */
+  readonly #orders = new OrderIndex();
   readonly #damage = new Map<string, HistoryDamage>();
   #index: HistoryIndex;
   #bytesWritten = 0;
@@ -258,7 +242,7 @@ export class HistoryStore {
    */
   findDecision(cardId: string, market: string, orderId: string): Promise<HistoryEntry | undefined> {
     return this.#run(async () => {
-      const months = new Set([...(this.#orders.get(orderHash(market, orderId)) ?? []), ...this.#damage.keys()]);
+      const months = new Set([...this.#orders.monthsOf(market, orderId), ...this.#damage.keys()]);
       const wanted = market.toLowerCase();
       for (const month of this.#index.months()) {
         if (!months.has(month)) continue;
@@ -338,12 +322,7 @@ export class HistoryStore {
     const key = historyKey(entry);
     if (isPending(entry)) this.#pending.set(key, month);
     else this.#pending.delete(key);
-    if (entry.kind === 'decision' && entry.market !== undefined && entry.orderId !== undefined) {
-      const hash = orderHash(entry.market, entry.orderId);
-      const months = this.#orders.get(hash);
-      if (!months) this.#orders.set(hash, [month]);
-      else if (!months.includes(month)) months.push(month);
-    }
+    this.#orders.note(month, entry);
   }
 
   #learn(partition: Partition): void {
