@@ -312,7 +312,7 @@ export class HistoryStore {
     this.#note(partition.month, entry);
   }
 
-  /** Remembers the entry's seq range and whether it waits for presentation. */
+  /** Remembers the entry's seq range, whether it waits for presentation, and its market and order. */
   #note(month: string, entry: HistoryEntry): void {
     let ranges = this.#ranges.get(month);
     if (!ranges) this.#ranges.set(month, (ranges = new Map()));
