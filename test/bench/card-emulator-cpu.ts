@@ -20,6 +20,11 @@
  * pool included) around each applet.process call. Session TBS certificates
  * are built before the timed part (that is gateway work).
  *
+ * Then the same sequence against the emulator as the sandbox runs it (its
+ * own process, `homegate card emulate`, on a TCP card line, T=1 framing
+ * included), its CPU read from /proc/<pid>/stat around all the
+ * authorizations (10 ms ticks, so over many): `emulatorProcess`.
+ *
  * Environment: HOMEGATE_BENCH_CARD_AUTHORIZATIONS (per store, default 200).
  */
 import { copyFile, mkdtemp, rm } from 'node:fs/promises';
@@ -31,12 +36,16 @@ import { createCardImage, loadCardImage } from '../../card-io/emulator/card-imag
 import type { CardState } from '../../card-io/emulator/card-state.js';
 import type { CardStore } from '../../card-io/emulator/card-store.js';
 import { encodeImage } from '../../card-io/emulator/image-codec.js';
+import { connectHomeCard } from '../../card-io/home-card/connect.js';
 import { HomeCard } from '../../card-io/home-card/home-card.js';
+import { spawnEmulator } from '../../deploy/sandbox/household/emulator-child.js';
 import { buildSessionTbs } from '../../gateway/proxy/session-certificate.js';
 import { personalizeCard } from '../../provisioning/personalize-card.js';
 import { createRootCa, generateP256KeyPair } from '../../provisioning/pki/index.js';
 import { createMarketPki, MARKET_HOSTS } from '../helpers/household/card-fixture.js';
+import { freePort } from '../helpers/link-probes.js';
 import { round } from './bench-stats.js';
+import { readProcCpuMs } from './delegated-stats.js';
 import { summarizeValues as summarize } from './purse-io.js';
 
 const PINS = { pin1: '1234', pin2: '5678', puk: '87654321' } as const;
@@ -142,6 +151,8 @@ export async function runCardEmulatorBench(env: NodeJS.ProcessEnv = process.env)
       }
     }
     const byCommand = (m: Meter) => Object.fromEntries([...m.cpu].map(([command, values]) => [command, summarize(values.slice(-n)).median]));
+    await copyFile(imagePath, join(dir, 'process.img'));
+    const emulatorProcess = await measureEmulatorProcess(join(dir, 'process.img'), n, { certificate, chain: market.chain });
     const whole = summarize(perAuthorization.wholeImage!);
     const counters = summarize(perAuthorization.counterFile!);
     return {
@@ -156,8 +167,56 @@ export async function runCardEmulatorBench(env: NodeJS.ProcessEnv = process.env)
       cpuMsPerAuthorization: { wholeImage: whole, counterFile: counters },
       ratioCounterFileToWholeImage: whole.median > 0 ? round(counters.median / whole.median, 3) : null,
       cpuMsMedianByCommand: { wholeImage: byCommand(meters.wholeImage), counterFile: byCommand(meters.counterFile) },
+      emulatorProcess,
     };
   } finally {
     await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** The authorization sequence against the emulator in its own process on a TCP line; its CPU from /proc per authorization. */
+async function measureEmulatorProcess(
+  imagePath: string,
+  n: number,
+  card: { certificate: Buffer; chain: Buffer[] },
+): Promise<{ method: string; authorizations: number; cpuMsPerAuthorization: number | null }> {
+  const device = `tcp://127.0.0.1:${await freePort()}`;
+  const emulator = await spawnEmulator(device, imagePath, [], 'error');
+  const pid = emulator.process.pid;
+  try {
+    const conn = await connectHomeCard({ device, link: { backoff: { initialDelayMs: 10, maxDelayMs: 100 } } });
+    try {
+      const hc = conn.card;
+      await hc.select();
+      await hc.verifyPin1(PINS.pin1);
+      const authorize = async () => {
+        const now = Date.now();
+        const tbs = buildSessionTbs({
+          cardCertificate: card.certificate,
+          subjectPublicKey: generateP256KeyPair().publicKey,
+          dnsName: MARKET_HOSTS[0],
+          now,
+          lifetimeSeconds: 300,
+        });
+        await hc.verifyPin2(PINS.pin2);
+        await hc.verifyCertificateChain(card.chain, new Date(now));
+        await hc.signSessionCertificate(tbs.der);
+      };
+      for (let i = 0; i < 5; i++) await authorize();
+      const cpu0 = pid === undefined ? null : readProcCpuMs(pid);
+      for (let i = 0; i < n; i++) await authorize();
+      const cpu1 = pid === undefined ? null : readProcCpuMs(pid);
+      return {
+        method:
+          '`homegate card emulate` in its own process on tcp://127.0.0.1 (T=1 and the line included), driven by HomeCard from this process; ' +
+          '/proc/<pid>/stat utime + stime around all the authorizations (10 ms ticks), divided by their number.',
+        authorizations: n,
+        cpuMsPerAuthorization: cpu0 === null || cpu1 === null ? null : round((cpu1 - cpu0) / n, 3),
+      };
+    } finally {
+      await conn.close();
+    }
+  } finally {
+    await emulator.stop();
   }
 }
