@@ -4,7 +4,9 @@
  *
  * - `cardLink`: the card-link benchmark (card-link-bench.ts);
  * - `purse`: payments end to end and disk bytes per payment (purse-measure.ts;
- *   alone: `node dist/test/bench/purse-bench.js`).
+ *   alone: `node dist/test/bench/purse-bench.js`);
+ * - `cardEmulator`: the card emulator's CPU per authorization (card-emulator-cpu.ts;
+ *   alone: `node dist/test/bench/card-emulator-bench.js`).
  *
  * Progress and errors go to stderr.
  * For the bare JSON: `npm run -s bench`, or `node dist/test/bench/run.js`.
