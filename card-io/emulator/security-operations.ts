@@ -12,14 +12,13 @@
  * verified market; a signature uses the release up. A refused request (wrong
  * length, 6A80) signs nothing and so leaves the release for a corrected retry.
  */
-import { createHash } from 'node:crypto';
 import { SW } from '../apdu/status-words.js';
 import type { CommandApdu } from '../apdu/command-apdu.js';
 import { ok, p1p2, status, type AppletContext, type Reply } from './applet-context.js';
 import { clearRelease, LifeCycle } from './card-state.js';
 import { RejectReason, verifyCertificateChain } from './certificate-chain.js';
 import { parseCertificate, splitDerSequences } from './certificate-parse.js';
-import { DIGEST_LENGTH, signDigest } from './digest-signer.js';
+import { DIGEST_LENGTH, signDigest, signMessage } from './digest-signer.js';
 import { checkSessionCertificate } from './session-certificate-rules.js';
 
 const TIME_LENGTH = 8;
@@ -72,8 +71,8 @@ function signSessionCertificate(cmd: CommandApdu, ctx: AppletContext): Reply {
     ctx.logger.info({ reason: refused }, 'Session certificate refused');
     return status(SW.WRONG_DATA);
   }
-  const digest = createHash('sha256').update(cmd.data).digest();
-  const signature = signDigest(key.privateKeyPkcs8, digest);
+  // A signature over SHA-256(TBS), as COMPUTE DIGITAL SIGNATURE of that digest would make it.
+  const signature = signMessage(key, cmd.data);
   clearRelease(ctx.session);
   return ok(signature);
 }

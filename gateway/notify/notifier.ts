@@ -36,8 +36,12 @@ export interface NotifierOptions {
 export interface Notifier {
   /** The configured channels, in delivery order. */
   readonly channels: readonly ChannelName[];
-  /** Resolves once `n` is durably queued (or is a duplicate of a pending or recently delivered one). */
-  notify(n: Notification): Promise<void>;
+  /**
+   * Resolves once `n` is durably queued (or is a duplicate of a pending or
+   * recently delivered one); with `groupCommit`, once it is queued and to be
+   * durable within the outbox log's group bound (Outbox.enqueue).
+   */
+  notify(n: Notification, options?: { groupCommit?: boolean }): Promise<void>;
   /** Notifications not yet delivered on every channel. */
   pending(): number;
   entries(): OutboxEntry[];
@@ -113,10 +117,10 @@ export async function createNotifier(options: NotifierOptions): Promise<Notifier
 
   return {
     channels: names,
-    async notify(n) {
+    async notify(n, options = {}) {
       if (stopped) throw new NotifyError('stopped', 'The notifier is stopped', { id: n.id });
       if (names.length === 0) return;
-      const queued = await outbox.enqueue(n, names);
+      const queued = await outbox.enqueue(n, names, options);
       if (!queued) logger.debug({ id: n.id }, 'Notification already queued or delivered; not queued again');
     },
     mqtt,

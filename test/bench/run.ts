@@ -7,6 +7,8 @@
  *   alone: `node dist/test/bench/purse-bench.js`);
  * - `mqtt`: decision → mail through Mosquitto, dashboard state rate under a
  *   flapping input, start-up to retained `online` (mqtt-bench.ts).
+ * - `cardEmulator`: the card emulator's CPU per authorization (card-emulator-cpu.ts;
+ *   alone: `node dist/test/bench/card-emulator-bench.js`).
  *
  * Progress and errors go to stderr.
  * For the bare JSON: `npm run -s bench`, or `node dist/test/bench/run.js`.
@@ -15,6 +17,7 @@ import { runCardLinkBench } from './card-link-bench.js';
 import { runPurseBench } from './purse-measure.js';
 import { runDelegatedBench } from './delegated-bench.js';
 import { runMqttBench } from './mqtt-bench.js';
+import { runCardEmulatorBench } from './card-emulator-cpu.js';
 
 try {
   const result: Record<string, unknown> = {};
@@ -24,6 +27,9 @@ try {
 
   // ---- purse ----
   result.purse = await runPurseBench();
+
+  // ---- card emulator CPU per authorization (card-emulator-cpu.ts) ----
+  result.cardEmulator = await runCardEmulatorBench();
 
   // ---- delegated path (delegated-bench.ts; alone: node dist/test/bench/delegated-main.js) ----
   result.delegated = await runDelegatedBench();
