@@ -12,6 +12,7 @@ import { socketOptionsSchema } from '../card/socket-options.js';
 import { mqttConfigSchema } from '../notify/mqtt-options.js';
 import { smtpConfigSchema } from '../notify/smtp-options.js';
 import { DEFAULT_PROXY_OPTIONS, proxyOptionsSchema } from '../proxy/proxy-options.js';
+import { DEFAULT_PAIRING_OPTIONS, pairingOptionsSchema } from '../pairing/pairing-options.js';
 
 const port = z.number().int().min(1).max(65535);
 
@@ -58,6 +59,8 @@ export const gatewayConfigSchema = z
     adminSocket: z.string().default('gateway.sock'),
     /** The proxy engine (market handshakes); options documented in proxy/proxy-options.ts. */
     proxy: proxyOptionsSchema.default(DEFAULT_PROXY_OPTIONS),
+    /** How terminals find the gateway to pair (mDNS); options documented in pairing/pairing-options.ts. */
+    pairing: pairingOptionsSchema.default(DEFAULT_PAIRING_OPTIONS),
     /** The archive of decisions, cancels and loads (one file per month). Default history. */
     historyDir: z.string().default('history'),
     /** MQTT for mail notifications and status; absent: no MQTT. Options documented in notify/mqtt-options.ts. */

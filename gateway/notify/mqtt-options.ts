@@ -62,8 +62,15 @@ export const mqttConnectionShape = {
 
 /** How the client paces itself; only the notifier reads these. */
 export const mqttTuningShape = {
-  /** Delay between reconnect attempts, ms, 100..3 600 000. Default 5000. */
+  /**
+   * First delay before a reconnect attempt, ms, 100..3 600 000. Default 5000. Each
+   * failed attempt doubles it up to `reconnectMaxMs`, and every delay is drawn
+   * at random between half and all of it ("equal jitter"), so a household's
+   * gateways and dashboards do not hammer a restarted broker in step.
+   */
   reconnectPeriodMs: z.number().int().min(100).max(3_600_000).default(5000),
+  /** Upper bound of the reconnect delay, ms, 100..3 600 000. Default 60 000. */
+  reconnectMaxMs: z.number().int().min(100).max(3_600_000).default(60_000),
   /** How long to wait for CONNACK, ms, 100..120 000. Default 10 000. */
   connectTimeoutMs: z.number().int().min(100).max(120_000).default(10_000),
   /** MQTT keep-alive, s, 0..65 535 (a 16-bit field, MQTT 3.1.1 §3.1.2.10). Default 60. */
@@ -72,8 +79,54 @@ export const mqttTuningShape = {
   inflight: z.number().int().min(1).max(1000).default(16),
 };
 
-/** What the notifier is given: the connection, its tuning and the password itself. */
-export const mqttNotifierOptionsSchema = z.strictObject({ ...mqttConnectionShape, ...mqttTuningShape, password: z.string().optional() });
+/**
+ * TLS material as given to the client (PEM text), read from the files that
+ * gateway.json names (`caFile`, `certFile`, `keyFile`). Used for mqtts:// and
+ * wss:// URLs; the broker's name is checked as always.
+ */
+export const mqttTlsShape = {
+  /** Extra trust anchors (PEM) beside the system's, e.g. the household CA that issued the broker's certificate. */
+  ca: z.string().min(1).optional(),
+  /** Client certificate (PEM) for brokers that require one (Mosquitto `require_certificate true`). */
+  cert: z.string().min(1).optional(),
+  /** Its private key (PEM). Secret: never logged. */
+  key: z.string().min(1).optional(),
+};
+
+/** What the notifier is given: the connection, its tuning, TLS material and the password itself. */
+export const mqttNotifierOptionsSchema = z.strictObject({
+  ...mqttConnectionShape,
+  ...mqttTuningShape,
+  ...mqttTlsShape,
+  password: z.string().optional(),
+});
+
+/**
+ * The dashboard (gateway/dashboard/): retained state, events, requests and
+ * Home Assistant discovery on the same connection as the mail (docs/MQTT.md).
+ */
+export const mqttDashboardShape = {
+  /** Publish the purse balance in `state` (and the balance sensor). Default false: a household opts in. */
+  publishBalance: z.boolean().optional(),
+  /** Publish Home Assistant device discovery. Default true. */
+  discovery: z.boolean().optional(),
+  /** Home Assistant's discovery prefix (its `discovery_prefix`), one topic level. Default homeassistant. */
+  discoveryPrefix: topicPrefixSchema.optional(),
+  /** Minimum time between two `state` publishes, ms, 0..10 000. Default 250 (at most ~4 per second). */
+  stateIntervalMs: z.number().int().min(0).max(10_000).optional(),
+  /** The gateway's web page, shown by Home Assistant on the device (`configuration_url`). Absent: none. */
+  configurationUrl: z.string().url().optional(),
+};
+
+/**
+ * Where the broker's password file is reloaded after the gateway changed it
+ * (enrollment, revocation): the pid file of a Mosquitto on this board, which
+ * is sent SIGHUP (Mosquitto rereads password and ACL files on SIGHUP).
+ */
+export const brokerReloadSchema = z.strictObject({
+  /** Path of the broker's pid file (Mosquitto `pid_file`), absolute or relative to the data directory. */
+  pidFile: z.string().min(1),
+});
 
 /**
  * gateway.json's `mqtt` section: the connection plus the file holding the
@@ -86,15 +139,30 @@ export const mqttConfigSchema = z.strictObject({
   connectTimeoutMs: mqttTuningShape.connectTimeoutMs.unwrap().optional(),
   keepaliveSeconds: mqttTuningShape.keepaliveSeconds.unwrap().optional(),
   inflight: mqttTuningShape.inflight.unwrap().optional(),
+  reconnectMaxMs: mqttTuningShape.reconnectMaxMs.unwrap().optional(),
+  /** File with the broker password (0600). Absent: no password. */
   passwordFile: z.string().min(1).optional(),
+  /** PEM file of extra trust anchors for an mqtts:// broker. Absent: the system's only. */
+  caFile: z.string().min(1).optional(),
+  /** PEM client certificate for a broker that requires one. Needs `keyFile`. */
+  certFile: z.string().min(1).optional(),
+  /** Its private key, PEM, mode 0600 (read as a secret file). */
+  keyFile: z.string().min(1).optional(),
+  ...mqttDashboardShape,
+  /** Reload the broker after the gateway changed its password file. Absent: no signal (the embedded broker rereads it itself). */
+  brokerReload: brokerReloadSchema.optional(),
 });
 
 export type MqttNotifierOptions = z.input<typeof mqttNotifierOptionsSchema>;
 export type ResolvedMqttOptions = z.output<typeof mqttNotifierOptionsSchema>;
 export type MqttConfig = z.output<typeof mqttConfigSchema>;
+export type MqttTls = { ca?: string; cert?: string; key?: string };
 
 /** The notifier's options from the configuration and the password read from its `passwordFile`. */
-export function mqttOptionsFromConfig(config: MqttConfig, password: string | undefined): MqttNotifierOptions {
-  const { passwordFile: _file, ...options } = config;
-  return password === undefined ? options : { ...options, password };
+export function mqttOptionsFromConfig(config: MqttConfig, password: string | undefined, tls: MqttTls = {}): MqttNotifierOptions {
+  const { url, clientId, username, topicPrefix, reconnectPeriodMs, reconnectMaxMs, connectTimeoutMs, keepaliveSeconds, inflight } = config;
+  const options: MqttNotifierOptions = { url, clientId, topicPrefix, ...tls };
+  const optional = { username, reconnectPeriodMs, reconnectMaxMs, connectTimeoutMs, keepaliveSeconds, inflight, password };
+  for (const [k, v] of Object.entries(optional)) if (v !== undefined) (options as Record<string, unknown>)[k] = v;
+  return options;
 }
