@@ -229,5 +229,7 @@ function cardAbsent(cause?: unknown): CardSessionError {
   // A card pulled mid-command: whether the command ran ('not-sent' or 'unknown'; the card's log settles 'unknown').
   const context: SafeFields = { cardErrorCode: code };
   if (isCardError(cause, CardErrorCode.CardRemoved) && typeof cause.context.outcome === 'string') context.outcome = cause.context.outcome;
+  // No card to send it to: the command was not sent.
+  if (cause === undefined) context.outcome = 'not-sent';
   return new CardSessionError('card-absent', 'The home card does not answer (absent or line down)', context);
 }

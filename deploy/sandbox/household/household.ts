@@ -79,6 +79,8 @@ export interface StartSandboxOptions {
    * on a bare line expect.
    */
   socket?: boolean;
+  /** Extra `card emulate` arguments (tests: --slow-ms). */
+  emulatorArgs?: readonly string[];
 }
 
 /** The emulator's control channel in the data directory (a unix socket). */
@@ -99,7 +101,7 @@ export async function startSandboxHousehold(o: StartSandboxOptions): Promise<San
 
   const cardDevice = `tcp://127.0.0.1:${ports.card}`;
   const control = o.socket ? join(dataDir, SANDBOX_SOCKET_CONTROL) : undefined;
-  const emulator = await spawnEmulator(cardDevice, files.imagePath, control ? ['--control', control] : []);
+  const emulator = await spawnEmulator(cardDevice, files.imagePath, [...(control ? ['--control', control] : []), ...(o.emulatorArgs ?? [])]);
   /** Set-up work on the card: on the bare line, or activated through the socket. */
   const withCard = async <T>(fn: (card: HomeCard) => Promise<T>): Promise<T> => {
     if (control) return withSocketCard(cardDevice, control, fn, logger);
