@@ -5,11 +5,14 @@
  * terminals entering PIN1 again after an insertion, a card pulled during
  * PIN2 / SIGN SESSION CERTIFICATE, and another household's card refused.
  */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import test from 'ava';
+import { createCardImage } from '../../card-io/emulator/card-image.js';
 import { VirtualSignals } from '../../card-io/socket/virtual-signals.js';
 import type { GatewayEventMap, GatewayEventName } from '../../gateway/events/gateway-events.js';
 import type { Household } from '../helpers/household/index.js';
-import { eventually, gatewayRequest, MARKET, refusalOf, startHousehold } from '../helpers/household/index.js';
+import { eventually, gatewayRequest, MARKET, refusalOf, startEmulatorProcess, startHousehold } from '../helpers/household/index.js';
 
 function nextEvent<K extends GatewayEventName>(h: Household, name: K, timeoutMs = 5000): Promise<GatewayEventMap[K] & { seenAt: number }> {
   return new Promise((resolve, reject) => {
@@ -154,3 +157,31 @@ test.serial('a card that answers nothing, not even a warm or a cold reset, is re
   t.is(h.gateway.cards.status, 'absent');
   t.like((await health(h)).socket, { present: true, activated: false, state: 'mute' });
 });
+
+test.serial(
+  "another household's card put in the socket (another emulator, another image) is refused and not touched; ours works again when it is back",
+  async (t) => {
+    const h = await startHousehold(t, { socket: true });
+    const ours = h.gateway.cards.cardId!;
+    const strangerImage = join(h.dataDir, 'stranger.img');
+    const { cardId: strangerId } = await createCardImage(strangerImage);
+    const before = await readFile(strangerImage);
+    // Our card leaves (its emulator stops: the socket's control channel and the line go with it)…
+    const removed = nextEvent(h, 'card-removed');
+    await h.emulator.stop();
+    await removed;
+    // …and the stranger's card comes in on the same socket.
+    const refused = nextEvent(h, 'card-refused', 15_000);
+    const stranger = await startEmulatorProcess(h.cardDevice, strangerImage, 'error', { args: ['--control', h.socketControl!] });
+    const r = await refused;
+    t.is(r.cardId, strangerId.toString('hex'));
+    t.not(r.cardId, ours);
+    t.is(h.gateway.cards.status, 'absent');
+    t.deepEqual(await readFile(strangerImage), before, "the stranger's card image was not written");
+    // Ours back: ready again.
+    const activated = nextEvent(h, 'card-activated', 15_000);
+    await stranger.stop();
+    await h.emulator.restart();
+    t.is((await activated).cardId, ours);
+  },
+);
