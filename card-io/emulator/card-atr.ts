@@ -5,6 +5,7 @@
  * half of it), and TA1 offering Di = 4 (four times the default speed) for PPS.
  * Historical bytes: category 80, then compact-TLV pre-issuing data "homegate".
  */
+import type { Convention } from '../atr/atr-convention.js';
 import { t1CardAtr } from '../atr/atr-encode.js';
 
 /** Fi/Di offered in TA1: Fi 372, Di 4 (TA1 = 13). */
@@ -22,6 +23,15 @@ export function bwiFor(bwtMs: number, baudRate: number): number {
   return Math.min(9, Math.max(0, needed));
 }
 
-export function homeCardAtr(o: { edc: 'lrc' | 'crc'; bwtMs: number; baudRate: number }): Buffer {
-  return t1CardAtr({ fi: CARD_FI, di: CARD_DI, ifsc: CARD_IFSC, bwi: bwiFor(o.bwtMs, o.baudRate), cwi: 13, edc: o.edc, historicalBytes: HISTORICAL_BYTES });
+export function homeCardAtr(o: { edc: 'lrc' | 'crc'; bwtMs: number; baudRate: number; convention?: Convention }): Buffer {
+  return t1CardAtr({
+    convention: o.convention,
+    fi: CARD_FI,
+    di: CARD_DI,
+    ifsc: CARD_IFSC,
+    bwi: bwiFor(o.bwtMs, o.baudRate),
+    cwi: 13,
+    edc: o.edc,
+    historicalBytes: HISTORICAL_BYTES,
+  });
 }

@@ -13,6 +13,7 @@
  */
 import { createServer, type Server, type Socket } from 'node:net';
 import { unlink } from 'node:fs/promises';
+import { convertInverse } from '../atr/atr-convention.js';
 import { atrOnTheLine } from '../atr/atr-encode.js';
 import { parseAtr } from '../atr/atr.js';
 import { baudRateFor, DEFAULT_DI, DEFAULT_FI, diFromIndex, fiFromIndex } from '../atr/atr-tables.js';
@@ -65,11 +66,15 @@ export class CardContacts {
   private readonly peers = new Set<Socket>();
   private readonly server: Server;
   private readonly ta1: number | undefined;
+  /** The ATR's TS is 3F: every character on the line is in the inverse convention. */
+  private readonly inverse: boolean;
   private readonly offData: () => void;
 
   private constructor(private readonly o: CardContactsOptions) {
     this.inserted = o.inserted ?? true;
-    this.ta1 = parseAtr(o.atr).groups[0]?.ta;
+    const atr = parseAtr(o.atr);
+    this.ta1 = atr.groups[0]?.ta;
+    this.inverse = atr.convention === 'inverse';
     this.offData = o.link.onData((chunk) => this.receive(chunk));
     this.gate = this.makeGate();
     this.server = createServer((socket) => this.attach(socket));
@@ -195,7 +200,9 @@ export class CardContacts {
     }
   }
 
-  private receive(chunk: Buffer): void {
+  private receive(raw: Buffer): void {
+    // An inverse-convention card reads the UART's bytes converted (§8.1).
+    const chunk = this.inverse ? convertInverse(raw) : raw;
     if (this.mode === 'off') {
       this.o.logger.debug({ bytes: chunk.length }, 'bytes to an inactive card dropped');
       return;
@@ -224,7 +231,7 @@ export class CardContacts {
     const decoded = decodePps(request);
     if (!decoded || this.ppsBehaviour === 'mute') return;
     const answer = answerPps(decoded, (ta1) => this.ppsBehaviour === 'accept' && decoded.protocol === 1 && ta1 === this.ta1);
-    await this.o.link.write(answer).catch(() => undefined);
+    await this.o.link.write(this.inverse ? convertInverse(answer) : answer).catch(() => undefined);
     // serialport's update() flushes both queues (tcflush): let the answer leave first (a pty's peer reads it).
     await new Promise((resolve) => setTimeout(resolve, CARD_SPEED_SWITCH_MS));
     if (answer.length === 4 && decoded.ta1 !== undefined && this.o.link.setBaudRate && this.o.link.baudRate !== undefined) {
@@ -245,7 +252,7 @@ export class CardContacts {
         if (contacts.mode !== 't1') {
           return Promise.reject(new CardError(CardErrorCode.LinkDisconnected, 'The card is not active (out of the socket, unpowered or in reset)'));
         }
-        return link.write(bytes);
+        return link.write(contacts.inverse ? convertInverse(bytes) : bytes);
       },
       onData: (listener) => this.data.add(listener),
       onStatus: (listener) => link.onStatus(listener),

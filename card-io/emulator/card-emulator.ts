@@ -11,6 +11,7 @@ import { silentLogger, type Logger } from '../base/log.js';
 import { T1CardEngine, type CommandProcessor } from '../t1/t1-card-engine.js';
 import { DEFAULT_BAUD_RATE } from '../link/serial-transport.js';
 import { parseControlAddress } from '../socket/contact-control.js';
+import type { Convention } from '../atr/atr-convention.js';
 import { CARD_IFSC, homeCardAtr } from './card-atr.js';
 import { CardContacts } from './card-contacts.js';
 import type { T1Options } from '../t1/t1-options.js';
@@ -36,6 +37,8 @@ export interface CardEmulatorOptions {
   control?: string;
   /** With `control`: whether the card is in the socket at start. Default true. */
   inserted?: boolean;
+  /** With `control`: the character convention the card uses (§8.1, TS 3B or 3F). Default direct. */
+  convention?: Convention;
 }
 
 export interface RunningCardEmulator {
@@ -88,7 +91,7 @@ async function startInSocket(
 ): Promise<RunningCardEmulator> {
   const baudRate = options.link?.baudRate ?? DEFAULT_BAUD_RATE;
   const edc = options.t1?.edc ?? 'lrc';
-  const atr = homeCardAtr({ edc, bwtMs: options.t1?.bwtMs ?? 1500, baudRate });
+  const atr = homeCardAtr({ edc, bwtMs: options.t1?.bwtMs ?? 1500, baudRate, convention: options.convention });
   let engine: T1CardEngine | undefined;
   const contacts = await CardContacts.listen({
     link,

@@ -7,6 +7,7 @@
 import { silentLogger, type Logger } from '../base/log.js';
 import { CardError, CardErrorCode, isCardError } from '../errors.js';
 import type { CardSocket, ResetKind, SocketActivation } from '../socket/card-socket.js';
+import { inverseConventionLink } from '../socket/inverse-link.js';
 import { t1OptionsFromAtr } from '../socket/t1-from-atr.js';
 import { T1InterfaceDevice } from '../t1/t1-interface-device.js';
 import type { T1Options } from '../t1/t1-options.js';
@@ -49,7 +50,9 @@ export async function activateHomeCard(o: SocketCardOptions, kind: ResetKind = '
     });
   }
   const t1 = t1OptionsFromAtr(activation.atr, { baudRate: o.baudRate, clockHz: o.clockHz }, o.t1);
-  const ifd = new T1InterfaceDevice({ ...t1, link: o.socket.link, logger: logger.child({ channel: 't1' }) });
+  // An inverse-convention card (TS 3F): its characters are converted on the way in and out.
+  const link = activation.atr.convention === 'inverse' ? inverseConventionLink(o.socket.link) : o.socket.link;
+  const ifd = new T1InterfaceDevice({ ...t1, link, logger: logger.child({ channel: 't1' }) });
   let stoppedAnswering = false;
   const transport = {
     transmit: (apdu: Buffer) =>

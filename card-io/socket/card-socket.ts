@@ -7,6 +7,7 @@
  * activation (T=1) is not its business: it hands back the ATR.
  */
 import type { Atr } from '../atr/atr.js';
+import { convertInverse } from '../atr/atr-convention.js';
 import { baudRateFor, DEFAULT_DI, DEFAULT_FI } from '../atr/atr-tables.js';
 import { silentLogger, type Logger } from '../base/log.js';
 import { CardError, CardErrorCode } from '../errors.js';
@@ -199,7 +200,7 @@ export class CardSocket {
       return { outcome: 'skipped', reason };
     }
     const request = { protocol: atr.protocols.includes(1) ? 1 : atr.protocols[0]!, ta1 };
-    const answer = await this.exchangePps(encodePps(request));
+    const answer = await this.exchangePps(encodePps(request), atr.convention === 'inverse');
     const outcome = ppsOutcome(request, answer);
     if (outcome === 'failed') this.log.warn({ answer: answer.toString('hex') }, 'PPS answer not understood (§9.3)');
     if (outcome === 'accepted') {
@@ -211,13 +212,16 @@ export class CardSocket {
     return { outcome };
   }
 
-  /** Sends a PPS request and collects the answer (as long as its PPS0 says), or what came within the character time. */
-  private async exchangePps(request: Buffer): Promise<Buffer> {
+  /**
+   * Sends a PPS request and collects the answer (as long as its PPS0 says), or
+   * what came within the waiting time; an inverse-convention card's characters converted both ways.
+   */
+  private async exchangePps(request: Buffer, inverse: boolean): Promise<Buffer> {
     let received = Buffer.alloc(0);
     let done: (() => void) | undefined;
     let timer: NodeJS.Timeout | undefined;
     const off = this.o.link.onData((chunk) => {
-      received = Buffer.concat([received, chunk]);
+      received = Buffer.concat([received, inverse ? convertInverse(chunk) : chunk]);
       const length = ppsLength(received);
       if (length !== 'more' && received.length >= length) done?.();
     });
@@ -227,7 +231,7 @@ export class CardSocket {
         // §9.1: within the initial waiting time; floored like the ATR's start (a process, a loaded host, a USB adapter).
         timer = setTimeout(resolve, Math.max(this.timing.atrCharacterMs, this.timing.atrStartMs));
       });
-      await this.o.link.write(request);
+      await this.o.link.write(inverse ? convertInverse(request) : request);
       await answered;
       return received;
     } finally {

@@ -94,26 +94,33 @@ export function registerCardCommands(program: Command): void {
       .requiredOption('--image <file>', 'card image file (see card new-image)')
       .option('--slow-ms <ms>', 'extra processing time per command, to exercise S(WTX)', intOption(0, 60000), 0)
       .option('--control <tcp://host:port|/path>', 'put the card in a virtual socket: VCC, RST and detect on this control channel; ATR on every reset')
-      .option('--removed', 'with --control: start with the card out of the socket'),
-  ).action(async (flags: T1Flags & { device: string; image: string; slowMs: number; control?: string; removed?: boolean }) => {
-    const logger = createLogger(program.opts().logLevel, 'card-emulator');
-    const emulator = await startCardEmulator({
-      device: flags.device,
-      imagePath: flags.image,
-      logger,
-      t1: t1From(flags),
-      slowMs: flags.slowMs,
-      link: { baudRate: flags.baud },
-      ...(flags.control ? { control: flags.control, inserted: !flags.removed } : {}),
-    });
-    process.stdout.write(JSON.stringify({ event: 'ready', device: emulator.link.address, ...(emulator.control ? { control: emulator.control } : {}) }) + '\n');
-    const stop = async () => {
-      await emulator.stop();
-      process.exit(0);
-    };
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
-  });
+      .option('--removed', 'with --control: start with the card out of the socket')
+      .addOption(
+        new Option('--convention <kind>', 'with --control: the character convention (ISO/IEC 7816-3 §8.1)').choices(['direct', 'inverse']).default('direct'),
+      ),
+  ).action(
+    async (flags: T1Flags & { device: string; image: string; slowMs: number; control?: string; removed?: boolean; convention: 'direct' | 'inverse' }) => {
+      const logger = createLogger(program.opts().logLevel, 'card-emulator');
+      const emulator = await startCardEmulator({
+        device: flags.device,
+        imagePath: flags.image,
+        logger,
+        t1: t1From(flags),
+        slowMs: flags.slowMs,
+        link: { baudRate: flags.baud },
+        ...(flags.control ? { control: flags.control, inserted: !flags.removed, convention: flags.convention } : {}),
+      });
+      process.stdout.write(
+        JSON.stringify({ event: 'ready', device: emulator.link.address, ...(emulator.control ? { control: emulator.control } : {}) }) + '\n',
+      );
+      const stop = async () => {
+        await emulator.stop();
+        process.exit(0);
+      };
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+    },
+  );
 
   addT1Options(
     card

@@ -61,3 +61,14 @@ test('a PPS answer is judged per §9.3: echo accepted, PPS1 left out declined, a
   t.is(ppsOutcome(request, Buffer.from([0xff, 0x11, 0x13, 0x00])), 'failed');
   t.is(ppsOutcome(request, Buffer.alloc(0)), 'failed');
 });
+
+socat.test('an inverse-convention card (TS 3F) is read, negotiates PPS and runs T=1 with its characters converted both ways', async (t) => {
+  const pty = await startPtyPair(t);
+  const v = await bootVirtualSocket(t, { cardDevice: pty.cardPath, hostDevice: pty.hostPath, args: ['--convention', 'inverse'] });
+  const active = await activateHomeCard({ socket: v.socket, baudRate: 115200 });
+  t.teardown(() => active.close());
+  t.is(active.activation.atr.convention, 'inverse');
+  t.is(active.activation.atr.bytes[0], 0x3f);
+  t.is(active.activation.pps.outcome, 'accepted');
+  t.regex((await active.card.info()).cardId, /^[0-9a-f]{16}$/);
+});
