@@ -51,7 +51,14 @@ export function registerGatewayCommands(program: Command): void {
       const config = await loadGatewayConfig(f.config ?? join(dir, 'gateway.json'));
       const gw = await startGateway({ dataDir: dir, config, logger });
       process.stdout.write(JSON.stringify({ event: 'ready', url: gw.url }) + '\n');
-      const stop = () => void gw.stop().then(() => process.exit(0));
+      // Under systemd (Type=notify, WatchdogSec): READY=1 now, WATCHDOG=1 from here on.
+      const { createServiceNotifier } = await import('../service/systemd-notify.js');
+      const notifier = createServiceNotifier({ logger });
+      notifier.ready(`serving terminals on ${gw.url}`);
+      const stop = () => {
+        notifier.stopping();
+        void gw.stop().then(() => process.exit(0));
+      };
       process.once('SIGINT', stop);
       process.once('SIGTERM', stop);
     });

@@ -7,7 +7,10 @@ import { GATEWAY_VERSION } from '../version.js';
 import { registerCardCommands } from './card-commands.js';
 import { registerDoctorCommand } from './doctor-command.js';
 import { errorExit } from './error-exit.js';
+import { registerConfigCommands } from './config-commands.js';
 import { registerGatewayCommands } from './gateway-commands.js';
+import { registerProvisionDeviceCommand } from './provision-device-command.js';
+import { registerReleaseCommands } from './release-commands.js';
 import { registerSandboxCommand } from './sandbox-command.js';
 import { registerTerminalCommands } from './terminal-commands.js';
 
@@ -24,6 +27,9 @@ export function buildProgram(): Command {
   registerSandboxCommand(program);
   registerTerminalCommands(program);
   registerDoctorCommand(program);
+  registerReleaseCommands(program);
+  registerConfigCommands(program);
+  registerProvisionDeviceCommand(program);
   return program;
 }
 

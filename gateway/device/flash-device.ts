@@ -1,0 +1,55 @@
+/**
+ * `homegate provision device`: build a bundle for the board's architecture
+ * (bundle-build.ts) and write it onto the target (flash-target.ts). The work
+ * folder holds the gateway's keys while it exists: it is private (0700,
+ * mkdtemp) and removed when the flash ends, however it ends.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type BundleManifest, buildBundle } from './bundle-build.js';
+import type { DeviceAnswers } from './device-state.js';
+import { parseFlashTarget } from './flash-target.js';
+import { flashOverSsh } from './flash-target.js';
+import { type InstallResult, installRelease } from './release-install.js';
+import type { TargetArch } from './target-arch.js';
+
+export interface FlashDeviceOptions {
+  target: string;
+  arch: TargetArch;
+  householdDir: string;
+  answers: DeviceAnswers;
+  cacheDir: string;
+  packageRoot?: string;
+  nodeVersion?: string;
+  /** Told each step as it starts (the CLI prints them). */
+  onStep?: (step: string) => void;
+}
+
+export interface FlashDeviceResult {
+  target: string;
+  manifest: BundleManifest;
+  install: InstallResult | unknown;
+}
+
+export async function flashDevice(o: FlashDeviceOptions): Promise<FlashDeviceResult> {
+  const target = parseFlashTarget(o.target);
+  const work = await mkdtemp(join(tmpdir(), 'homegate-bundle-'));
+  try {
+    o.onStep?.(`building the ${o.arch} bundle`);
+    const built = await buildBundle({
+      arch: o.arch,
+      householdDir: o.householdDir,
+      answers: o.answers,
+      workDir: join(work, 'bundle'),
+      cacheDir: o.cacheDir,
+      ...(o.packageRoot ? { packageRoot: o.packageRoot } : {}),
+      ...(o.nodeVersion ? { nodeVersion: o.nodeVersion } : {}),
+    });
+    o.onStep?.(`writing release ${built.manifest.release} to ${o.target}`);
+    const install = target.kind === 'dir' ? await installRelease(built.workDir, target.root) : await flashOverSsh(target, built.workDir);
+    return { target: o.target, manifest: built.manifest, install };
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+}
