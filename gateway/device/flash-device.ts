@@ -22,6 +22,8 @@ export interface FlashDeviceOptions {
   cacheDir: string;
   packageRoot?: string;
   nodeVersion?: string;
+  /** The build time (the release's name). Default now. */
+  now?: Date;
   /** Told each step as it starts (the CLI prints them). */
   onStep?: (step: string) => void;
 }
@@ -45,9 +47,10 @@ export async function flashDevice(o: FlashDeviceOptions): Promise<FlashDeviceRes
       cacheDir: o.cacheDir,
       ...(o.packageRoot ? { packageRoot: o.packageRoot } : {}),
       ...(o.nodeVersion ? { nodeVersion: o.nodeVersion } : {}),
+      ...(o.now ? { now: o.now } : {}),
     });
     o.onStep?.(`writing release ${built.manifest.release} to ${o.target}`);
-    const install = target.kind === 'dir' ? await installRelease(built.workDir, target.root) : await flashOverSsh(target, built.workDir);
+    const install = target.kind === 'dir' ? await installRelease(built.workDir, target.root, { move: true }) : await flashOverSsh(target, built.workDir);
     return { target: o.target, manifest: built.manifest, install };
   } finally {
     await rm(work, { recursive: true, force: true });

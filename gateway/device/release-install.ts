@@ -44,6 +44,17 @@ async function exists(p: string): Promise<boolean> {
   }
 }
 
+/** rename(2) when source and destination share a file system; false (nothing done) across file systems. */
+async function moved(from: string, to: string): Promise<boolean> {
+  try {
+    await rename(from, to);
+    return true;
+  } catch (e) {
+    if (isErrno(e, 'EXDEV')) return false;
+    throw e;
+  }
+}
+
 async function walkFiles(dir: string, rel = ''): Promise<string[]> {
   const out: string[] = [];
   for (const e of await readdir(dir, { withFileTypes: true })) {
@@ -54,8 +65,13 @@ async function walkFiles(dir: string, rel = ''): Promise<string[]> {
   return out;
 }
 
-/** `bundleDir` holds release/ and state/; `root` is the target's root file system. */
-export async function installRelease(bundleDir: string, root: string): Promise<InstallResult> {
+/**
+ * `bundleDir` holds release/ and state/; `root` is the target's root file system.
+ * `move`: the bundle folder is disposable, so its release may be renamed into
+ * place instead of copied when both are on one file system (a flash then costs
+ * one copy of the ~100 MB Node.js binary less).
+ */
+export async function installRelease(bundleDir: string, root: string, o: { move?: boolean } = {}): Promise<InstallResult> {
   const releaseSrc = join(bundleDir, 'release');
   const manifest = JSON.parse(await readFile(join(releaseSrc, 'BUNDLE.json'), 'utf8')) as BundleManifest;
   const opt = optDir(root);
@@ -65,7 +81,7 @@ export async function installRelease(bundleDir: string, root: string): Promise<I
   const dest = join(releases, manifest.release);
   const partial = join(releases, `.${manifest.release}.partial`);
   await rm(partial, { recursive: true, force: true });
-  await cp(releaseSrc, partial, { recursive: true, verbatimSymlinks: true });
+  if (!(o.move && (await moved(releaseSrc, partial)))) await cp(releaseSrc, partial, { recursive: true, verbatimSymlinks: true });
   await restrictModes(partial, (rel) => rel === 'node/bin/node' || rel === 'bin/homegate' || rel === 'deploy/first-boot.sh');
   const before = await readReleaseLinks(root);
   await rm(dest, { recursive: true, force: true });
