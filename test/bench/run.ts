@@ -4,7 +4,9 @@
  *
  * - `cardLink`: the card-link benchmark (card-link-bench.ts);
  * - `purse`: payments end to end and disk bytes per payment (purse-measure.ts;
- *   alone: `node dist/test/bench/purse-bench.js`).
+ *   alone: `node dist/test/bench/purse-bench.js`);
+ * - `device`: bundle size per architecture, start-up of a flashed gateway,
+ *   native and under qemu (device-bench.ts; alone: `node dist/test/bench/device-main.js`).
  *
  * Progress and errors go to stderr.
  * For the bare JSON: `npm run -s bench`, or `node dist/test/bench/run.js`.
@@ -12,6 +14,7 @@
 import { runCardLinkBench } from './card-link-bench.js';
 import { runPurseBench } from './purse-measure.js';
 import { runDelegatedBench } from './delegated-bench.js';
+import { runDeviceBench } from './device-bench.js';
 
 try {
   const result: Record<string, unknown> = {};
@@ -24,6 +27,9 @@ try {
 
   // ---- delegated path (delegated-bench.ts; alone: node dist/test/bench/delegated-main.js) ----
   result.delegated = await runDelegatedBench();
+
+  // ---- device: bundle sizes, start-up from a bundle, native and emulated (device-bench.ts) ----
+  result.device = await runDeviceBench();
 
   process.stdout.write(JSON.stringify(result, null, 2) + '\n');
 } catch (e) {
