@@ -9,11 +9,13 @@
  * node:dgram only UDP). Rather than a native addon (one more binary per
  * architecture in the bundle) we run the system's `systemd-notify` with the
  * assignments as arguments. It sends from its own PID, so the unit needs
- * NotifyAccess=all; and since it may exit before systemd reads the datagram
- * (systemd then cannot tell which unit it came from and drops it), every
- * watchdog ping repeats READY=1, which systemd ignores once the unit runs:
- * a lost READY is made good at the next ping. A ping costs one short
- * process every WatchdogSec/2 (15 s with the unit's 30 s).
+ * NotifyAccess=all. A message from a process that has already exited can be
+ * dropped (systemd no longer knows its unit); systemd-notify of systemd 246
+ * and later waits for systemd to have read it (BARRIER=1, sd_notify_barrier(3)),
+ * and for older ones every watchdog ping repeats READY=1, which systemd
+ * ignores once the unit runs: a lost READY is made good at the next ping.
+ * The child is not waited for. A ping costs one short process every
+ * WatchdogSec/2 (15 s with the unit's 30 s).
  *
  * Without $NOTIFY_SOCKET (not under systemd, tests, the sandbox) nothing is
  * sent. Nothing secret is ever sent: the STATUS line is the listener's URL.

@@ -8,10 +8,12 @@
  * installed: not a CI requirement.
  *
  * Also: the notifier sends nothing without $NOTIFY_SOCKET, and with it runs
- * systemd-notify with READY=1, then WATCHDOG=1 at half $WATCHDOG_USEC.
+ * systemd-notify with READY=1, then WATCHDOG=1 at half $WATCHDOG_USEC; and
+ * the real systemd-notify delivers those datagrams to a real AF_UNIX
+ * datagram socket (socat listening on it), where both programs exist.
  */
-import { execFile } from 'node:child_process';
-import { chmod, cp, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { execFile, spawn } from 'node:child_process';
+import { chmod, cp, mkdir, mkdtemp, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -89,4 +91,36 @@ test('With NOTIFY_SOCKET the notifier runs systemd-notify with READY=1 and a sta
   t.true(lines.includes('/run/sock|READY=1 STATUS=serving terminals on https://127.0.0.1:8443'), lines.join('\n'));
   t.true(lines.filter((l) => l === '/run/sock|READY=1 WATCHDOG=1').length >= 2, lines.join('\n'));
   t.is(lines.at(-1), '/run/sock|STOPPING=1');
+});
+
+const notifyBinary = findOnPath('systemd-notify', process.env.PATH ?? '');
+const socatBinary = findOnPath('socat', process.env.PATH ?? '');
+if (!notifyBinary || !socatBinary) console.log('[skipped] the real notification socket test needs systemd-notify and socat');
+const realSocketTest = notifyBinary && socatBinary ? test : test.skip;
+
+realSocketTest('The real systemd-notify delivers READY=1 and the status to the AF_UNIX datagram socket NOTIFY_SOCKET names', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'homegate-notify-sock-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const sock = join(dir, 'notify');
+  // socat stands in for systemd's end of the socket; it never answers the BARRIER, so each systemd-notify waits 5 s, unwaited.
+  const receiver = spawn(socatBinary!, ['-u', `UNIX-RECV:${sock}`, '-'], { stdio: ['ignore', 'pipe', 'ignore'] });
+  t.teardown(() => {
+    receiver.kill();
+  });
+  let received = '';
+  receiver.stdout!.on('data', (b: Buffer) => (received += b.toString('utf8')));
+  for (let i = 0; i < 100; i++) {
+    if (
+      await stat(sock).then(
+        () => true,
+        () => false,
+      )
+    )
+      break;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  const n = createServiceNotifier({ env: { NOTIFY_SOCKET: sock, PATH: process.env.PATH } });
+  n.ready('serving terminals on https://127.0.0.1:8443');
+  for (let i = 0; i < 100 && !received.includes('STATUS='); i++) await new Promise((r) => setTimeout(r, 50));
+  t.regex(received, /READY=1\nSTATUS=serving terminals on https:\/\/127\.0\.0\.1:8443/);
 });
