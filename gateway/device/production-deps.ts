@@ -15,6 +15,7 @@
 import { createHash } from 'node:crypto';
 import { copyFile, mkdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { DeviceError } from './device-error.js';
 import { runTool } from './run-tool.js';
 
 async function exists(p: string): Promise<boolean> {
@@ -26,7 +27,14 @@ async function exists(p: string): Promise<boolean> {
 
 /** The cached node_modules folder for the lockfile of `packageRoot`, installed if missing. */
 export async function productionNodeModules(packageRoot: string, cacheDir: string): Promise<string> {
-  const lock = await readFile(join(packageRoot, 'package-lock.json'));
+  const lock = await readFile(join(packageRoot, 'package-lock.json')).catch((e: unknown) => {
+    throw new DeviceError(
+      'invalid',
+      `${packageRoot} has no package-lock.json: provision device runs from a checkout of homegate (npm ci), whose lockfile pins the dependencies a board gets`,
+      { packageRoot },
+      { cause: e },
+    );
+  });
   const pkg = await readFile(join(packageRoot, 'package.json'));
   const key = createHash('sha256').update(lock).update(pkg).digest('hex').slice(0, 16);
   const done = join(cacheDir, 'deps', key);
