@@ -11,7 +11,7 @@
  * project is tested on, with its latest fixes. Offline, the newest cached
  * tarball that satisfies the range is used.
  */
-import { mkdir, readdir, rename, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DeviceError } from './device-error.js';
 import { runTool } from './run-tool.js';
@@ -79,7 +79,14 @@ export async function fetchNodeRuntime(arch: TargetArch, range: string, cacheDir
   }
   const tarball = join(dir, `${pkg}-${version}.tgz`);
   if (!cached.includes(version)) {
-    await runTool('npm', ['pack', `${pkg}@${version}`, '--pack-destination', dir, '--silent']);
+    // Packed beside, then renamed in: a parallel flash never reads half a tarball.
+    const partial = await mkdtemp(join(dir, '.pack-'));
+    try {
+      await runTool('npm', ['pack', `${pkg}@${version}`, '--pack-destination', partial, '--silent']);
+      await rename(join(partial, `${pkg}-${version}.tgz`), tarball);
+    } finally {
+      await rm(partial, { recursive: true, force: true });
+    }
   }
   return { version, tarball };
 }

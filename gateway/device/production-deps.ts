@@ -5,7 +5,8 @@
  * compiled, on the device or here). The result is cached per lockfile
  * (`<cache>/deps/<sha256 of package-lock.json>/node_modules`), built in a
  * temporary folder and renamed into place, so an interrupted install is never
- * mistaken for a finished one.
+ * mistaken for a finished one, and a folder in place is never replaced (two
+ * flashes at once may share it).
  *
  * Native code: the one native module, `@serialport/bindings-cpp`, ships
  * prebuilt bindings for every platform under `prebuilds/<platform>-<arch>/`
@@ -15,6 +16,7 @@
 import { createHash } from 'node:crypto';
 import { copyFile, mkdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { isErrno } from '../../card-io/base/durable/atomic-file.js';
 import { DeviceError } from './device-error.js';
 import { runTool } from './run-tool.js';
 
@@ -45,7 +47,12 @@ export async function productionNodeModules(packageRoot: string, cacheDir: strin
   await copyFile(join(packageRoot, 'package.json'), join(work, 'package.json'));
   await copyFile(join(packageRoot, 'package-lock.json'), join(work, 'package-lock.json'));
   await runTool('npm', ['ci', '--omit=dev', '--ignore-scripts', '--prefer-offline', '--no-audit', '--no-fund', '--loglevel=error'], { cwd: work });
-  await rm(done, { recursive: true, force: true });
-  await rename(work, done);
+  try {
+    await rename(work, done);
+  } catch (e) {
+    // Another flash (a parallel test, a second terminal) finished first: theirs is as good, and may be in use.
+    if (!isErrno(e, 'ENOTEMPTY') && !isErrno(e, 'EEXIST')) throw e;
+    await rm(work, { recursive: true, force: true });
+  }
   return join(done, 'node_modules');
 }
