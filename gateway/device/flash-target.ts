@@ -8,7 +8,8 @@
  *   apply), is unpacked in a temporary folder there, and installs itself
  *   with its own Node.js (`homegate gateway install-release`), so the board
  *   needs nothing but a shell, tar and ssh. A user other than root runs it
- *   through `sudo`. The optional path is the root to install into (default /).
+ *   through `sudo -n` (passwordless sudo, as Raspberry Pi OS gives its first
+ *   user). The optional path is the root to install into (default /).
  */
 import { spawn } from 'node:child_process';
 import { DeviceError } from './device-error.js';
@@ -53,7 +54,8 @@ export function remoteInstallCommand(root: string, sudo: boolean): string {
     'tar -xf - -C "$t"',
     `"$t/release/node/bin/node" "$t/release/app/bin/homegate.js" gateway install-release "$t" --root ${shellQuote(root)} --json`,
   ].join('; ');
-  return sudo ? `sudo sh -c ${shellQuote(script)}` : `sh -c ${shellQuote(script)}`;
+  // sudo -n: stdin is the bundle, so sudo must not wait for a password there; it fails at once instead.
+  return sudo ? `sudo -n sh -c ${shellQuote(script)}` : `sh -c ${shellQuote(script)}`;
 }
 
 /** Streams `<bundleDir>/release` and `state` to the board and installs them there; returns the board's JSON answer. */

@@ -80,7 +80,7 @@ test('An ssh:// target names its user, host, port and root; a password in it is 
   t.deepEqual(parseFlashTarget('ssh://pi@homegate.local:2222/mnt/sd'), { kind: 'ssh', user: 'pi', host: 'homegate.local', port: 2222, root: '/mnt/sd' });
   t.deepEqual(parseFlashTarget('ssh://homegate.local'), { kind: 'ssh', user: undefined, host: 'homegate.local', port: undefined, root: '/' });
   t.throws(() => parseFlashTarget('ssh://pi:secret@homegate.local'), { message: /password/ });
-  t.regex(remoteInstallCommand("/it's", true), /^sudo sh -c /);
+  t.regex(remoteInstallCommand("/it's", true), /^sudo -n sh -c /);
 });
 
 test('Flashing over ssh:// streams the bundle through the system ssh and installs it with the bundle’s own Node.js', async (t) => {
