@@ -33,6 +33,18 @@ const portNumber = (v: string) => {
   return n;
 };
 
+async function readBaseConfig(file: string): Promise<Record<string, unknown>> {
+  const { DeviceError } = await import('../device/device-error.js');
+  try {
+    const value: unknown = JSON.parse(await readFile(file, 'utf8'));
+    if (value !== null && typeof value === 'object' && !Array.isArray(value)) return value as Record<string, unknown>;
+    throw new DeviceError('invalid', `--config ${file} must hold a JSON object (a gateway.json)`, { file });
+  } catch (e) {
+    if (e instanceof DeviceError) throw e;
+    throw new DeviceError('invalid', `--config ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { file }, { cause: e });
+  }
+}
+
 export function registerProvisionDeviceCommand(program: Command): void {
   const provision =
     program.commands.find((c) => c.name() === 'provision') ??
@@ -64,7 +76,7 @@ export function registerProvisionDeviceCommand(program: Command): void {
       const { parseTargetArch } = await import('../device/target-arch.js');
       const { defaultCacheDir } = await import('../device/bundle-build.js');
       const arch = parseTargetArch(f.arch);
-      const baseConfig = f.config ? (JSON.parse(await readFile(f.config, 'utf8')) as Record<string, unknown>) : undefined;
+      const baseConfig = f.config ? await readBaseConfig(f.config) : undefined;
       const r = await flashDevice({
         target: f.target.startsWith('ssh://') ? f.target : resolve(f.target),
         arch,

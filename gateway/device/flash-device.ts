@@ -4,10 +4,11 @@
  * folder holds the gateway's keys while it exists: it is private (0700,
  * mkdtemp) and removed when the flash ends, however it ends.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type BundleManifest, buildBundle } from './bundle-build.js';
+import { DeviceError } from './device-error.js';
 import type { DeviceAnswers } from './device-state.js';
 import { parseFlashTarget } from './flash-target.js';
 import { flashOverSsh } from './flash-target.js';
@@ -36,6 +37,18 @@ export interface FlashDeviceResult {
 
 export async function flashDevice(o: FlashDeviceOptions): Promise<FlashDeviceResult> {
   const target = parseFlashTarget(o.target);
+  if (
+    target.kind === 'dir' &&
+    !(await stat(target.root).then(
+      (s) => s.isDirectory(),
+      () => false,
+    ))
+  ) {
+    // Not created: a mistyped mount point would otherwise silently receive a gateway.
+    throw new DeviceError('invalid', `--target ${target.root} is not a folder: mount the SD card's root partition and name its mount point`, {
+      target: target.root,
+    });
+  }
   const work = await mkdtemp(join(tmpdir(), 'homegate-bundle-'));
   try {
     o.onStep?.(`building the ${o.arch} bundle`);

@@ -195,3 +195,18 @@ test('An unknown architecture is refused with the ones that exist', async (t) =>
   t.is(r.code, 1);
   t.regex(r.stderr, /arm64, armv7l, x64/);
 });
+
+test('A target folder that does not exist is refused rather than created (a mistyped mount point)', async (t) => {
+  const household = await tempDir('homegate-household-');
+  t.teardown(() => rm(household, { recursive: true, force: true }));
+  const target = join(household, 'not-mounted');
+  const r = await runCli(['provision', 'device', '--target', target, '--arch', 'x64', '--household', household, '--card-device', '/dev/serial0']);
+  t.is(r.code, 1);
+  t.regex(r.stderr, /is not a folder: mount the SD card/);
+  t.false(
+    await lstat(target).then(
+      () => true,
+      () => false,
+    ),
+  );
+});
