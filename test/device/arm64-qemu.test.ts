@@ -8,7 +8,7 @@
  * and WATCHDOG=1. The arm64 serialport binding from the bundle loads there.
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -30,6 +30,7 @@ arm64.test('An arm64 bundle’s gateway starts under qemu-aarch64, reaches the h
   t.teardown(() => rm(work, { recursive: true, force: true }));
   const household = await makeTestHousehold(join(work, 'household'));
   const root = join(work, 'root');
+  await mkdir(root);
   const cardPort = await freePort();
   const apiPort = await freePort();
   const flashed = await flashDevice({
@@ -67,7 +68,7 @@ arm64.test('An arm64 bundle’s gateway starts under qemu-aarch64, reaches the h
 
   const fakeBin = join(work, 'bin');
   const notes = join(work, 'notify.log');
-  await run('mkdir', ['-p', fakeBin]);
+  await mkdir(fakeBin);
   await writeFile(join(fakeBin, 'systemd-notify'), `#!/bin/sh\necho "$NOTIFY_SOCKET $*" >>${JSON.stringify(notes)}\n`);
   await chmod(join(fakeBin, 'systemd-notify'), 0o755);
   const data = join(root, 'var/lib/homegate');
