@@ -3,8 +3,8 @@
  * mounted SD card's root, `/` on the board itself (over SSH the bundle runs
  * this with its own Node.js: ssh-target.ts), or a temporary folder in tests.
  *
- * - The release goes to /opt/homegate/releases/<name> (copied beside, then
- *   renamed in), `current` switches to it, the release that was current
+ * - The release goes to /opt/homegate/releases/<name> (copied beside, synced
+ *   to disk, then renamed in), `current` switches to it, the release that was current
  *   becomes `previous` (releases.ts), older ones are removed.
  * - The data directory /var/lib/homegate is the household's state: a file
  *   of the bundle's state/ is written only where none exists, so re-flashing
@@ -21,6 +21,7 @@ import { isErrno } from '../../card-io/base/durable/atomic-file.js';
 import type { BundleManifest } from './bundle-build.js';
 import { DEVICE_DATA_DIR } from './device-state.js';
 import { restrictModes } from './file-modes.js';
+import { runTool } from './run-tool.js';
 import { optDir, pruneReleases, readReleaseLinks, switchLink } from './releases.js';
 import { DROP_IN, DROP_IN_DIR, FIRST_BOOT_SERVICE, SERVICE, UNIT_DIR, cardDeviceDropIn, enableLinks } from './systemd-units.js';
 
@@ -84,6 +85,8 @@ export async function installRelease(bundleDir: string, root: string, o: { move?
   if (!(o.move && (await moved(releaseSrc, partial)))) await cp(releaseSrc, partial, { recursive: true, verbatimSymlinks: true });
   await restrictModes(partial, (rel) => rel === 'node/bin/node' || rel === 'bin/homegate' || rel === 'deploy/first-boot.sh');
   const before = await readReleaseLinks(root);
+  // On disk before `current` may point at it: a power cut (or an SD card pulled) after the switch must not leave a release half written.
+  await syncFileSystem(partial);
   await rm(dest, { recursive: true, force: true });
   await rename(partial, dest);
   const previous = before.current !== undefined && before.current !== manifest.release ? before.current : before.previous;
@@ -108,6 +111,7 @@ export async function installRelease(bundleDir: string, root: string, o: { move?
   }
 
   await installSystemFiles(root, dest, data);
+  await syncFileSystem(data);
   return { manifest, release: manifest.release, previous, removedReleases, stateWritten, stateKept };
 }
 
@@ -127,6 +131,15 @@ async function installSystemFiles(root: string, release: string, data: string): 
   await writeFile(join(rules, '99-homegate-card.rules'), await readFile(join(release, 'deploy', 'udev', '99-homegate-card.rules')), { mode: 0o644 });
   await mkdir(join(root, 'usr', 'local', 'bin'), { recursive: true, mode: 0o755 });
   await replaceSymlink(join(root, 'usr', 'local', 'bin', 'homegate'), `/${join('opt', 'homegate', 'current', 'bin', 'homegate')}`);
+}
+
+/**
+ * syncfs(2) of the file system holding `path` (coreutils `sync -f`; Node.js has
+ * no syncfs), else a plain sync(2): thousands of files are written, and one
+ * call is cheaper than an fsync each.
+ */
+async function syncFileSystem(path: string): Promise<void> {
+  await runTool('sync', ['-f', path]).catch(() => runTool('sync', []));
 }
 
 async function replaceSymlink(path: string, target: string): Promise<void> {
