@@ -32,10 +32,11 @@ export function registerReleaseCommands(program: Command): void {
     .description('install an unpacked bundle (release/ and state/) onto a root file system; what provision device runs on a board over ssh')
     .argument('<bundle-dir>', 'folder holding release/ and state/')
     .option('--root <dir>', 'root file system to install into', '/')
+    .option('--move', 'the bundle folder may be consumed: its release is renamed into place, not copied')
     .option('--json', 'machine-readable output')
-    .action(async (bundleDir: string, f: { root: string; json?: boolean }) => {
+    .action(async (bundleDir: string, f: { root: string; move?: boolean; json?: boolean }) => {
       const { installRelease } = await import('../device/release-install.js');
-      const r = await installRelease(resolve(bundleDir), resolve(f.root));
+      const r = await installRelease(resolve(bundleDir), resolve(f.root), { move: f.move ?? false });
       print(f.json, r, `release ${r.release} installed${r.previous ? ` (previous: ${r.previous})` : ''}; data kept: ${r.stateKept.length} file(s)`);
     });
 }

@@ -52,7 +52,7 @@ export function remoteInstallCommand(root: string, sudo: boolean): string {
     't=$(mktemp -d)',
     `trap 'rm -rf "$t"' EXIT`,
     'tar -xf - -C "$t"',
-    `"$t/release/node/bin/node" "$t/release/app/bin/homegate.js" gateway install-release "$t" --root ${shellQuote(root)} --json`,
+    `"$t/release/node/bin/node" "$t/release/app/bin/homegate.js" gateway install-release "$t" --root ${shellQuote(root)} --move --json`,
   ].join('; ');
   // sudo -n: stdin is the bundle, so sudo must not wait for a password there; it fails at once instead.
   return sudo ? `sudo -n sh -c ${shellQuote(script)}` : `sh -c ${shellQuote(script)}`;
