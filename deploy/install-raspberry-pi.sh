@@ -56,6 +56,9 @@ else
   chmod 0700 "$DATA"
   chown -R "$ids" "$DATA"
   if [ -d "$OPT" ]; then chown -R "$ids" "$OPT"; fi
+  # Nobody but the service user reads keys, state or software (a file copied in by hand included).
+  chmod -R go-rwx "$DATA"
+  if [ -d "$OPT" ]; then chmod -R go-rwx "$OPT"; fi
 fi
 
 # --- the UART for the card, freed from the serial console --------------------------------------

@@ -6,7 +6,7 @@
  * change nothing on a second run, and say clearly what it cannot fix.
  */
 import { execFile } from 'node:child_process';
-import { chmod, mkdir, mkdtemp, readFile, readlink, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readFile, readlink, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -71,6 +71,17 @@ test('The first-boot script creates the user and groups, owns the folders, enabl
   t.is(await readFile(join(r.root, 'boot/firmware/cmdline.txt'), 'utf8'), 'console=tty1 root=PARTUUID=1234-02 rootfstype=ext4 fsck.repair=yes rootwait\n');
   t.is(await readlink(join(r.root, 'etc/systemd/system/serial-getty@ttyAMA0.service')), '/dev/null');
   t.regex(out.stdout, /reboot once/);
+});
+
+test('The first-boot script takes group and other permissions off everything in the data directory and the software', async (t) => {
+  const r = await makeRoot(t);
+  await mkdir(join(r.root, 'var/lib/homegate/pki'), { recursive: true, mode: 0o755 });
+  await writeFile(join(r.root, 'var/lib/homegate/pki/copied-by-hand.key'), 'k', { mode: 0o644 });
+  await writeFile(join(r.root, 'opt/homegate/BUNDLE.json'), '{}', { mode: 0o664 });
+  t.is((await runScript(r)).code, 0);
+  t.is((await stat(join(r.root, 'var/lib/homegate/pki/copied-by-hand.key'))).mode & 0o777, 0o600);
+  t.is((await stat(join(r.root, 'var/lib/homegate/pki'))).mode & 0o777, 0o700);
+  t.is((await stat(join(r.root, 'opt/homegate/BUNDLE.json'))).mode & 0o777, 0o600);
 });
 
 test('A second run of the first-boot script changes nothing and calls no tool that changes users or groups', async (t) => {
