@@ -3,7 +3,8 @@
  * flashed into a temporary root, and that root's own Node.js and gateway run
  * on an emulated arm64 CPU (qemu-user, with Debian's arm64 C library in the
  * root as a Raspberry Pi OS image has its own). The gateway talks to the card
- * emulator on the host over a tcp:// card line and answers `homegate status`;
+ * emulator on the host over a tcp:// card line and answers `homegate status`
+ * (run as on the board: no URL, the certificate names the gateway, not localhost);
  * a stand-in `systemd-notify` on PATH records that it told systemd READY=1
  * and WATCHDOG=1. The arm64 serialport binding from the bundle loads there.
  */
@@ -28,7 +29,8 @@ arm64.test('An arm64 bundle’s gateway starts under qemu-aarch64, reaches the h
   t.timeout(170_000);
   const work = await mkdtemp(join(tmpdir(), 'homegate-arm64-'));
   t.teardown(() => rm(work, { recursive: true, force: true }));
-  const household = await makeTestHousehold(join(work, 'household'));
+  // Named as `provision household` names a gateway: its host name and .local, not localhost.
+  const household = await makeTestHousehold(join(work, 'household'), ['homegate', 'homegate.local'], ['192.168.1.20']);
   const root = join(work, 'root');
   await mkdir(root);
   const cardPort = await freePort();
@@ -82,7 +84,8 @@ arm64.test('An arm64 bundle’s gateway starts under qemu-aarch64, reaches the h
     gateway.kill('SIGKILL');
   });
 
-  const status = await runCli(['status', '--data', data, '--wait', '150', '--url', `https://localhost:${apiPort}`, '--json'], { timeoutMs: 160_000 });
+  // As the operator runs it on the board: the address from gateway.json, the certificate checked against the household CA.
+  const status = await runCli(['status', '--data', data, '--wait', '150', '--json'], { timeoutMs: 160_000 });
   t.is(status.code, 0, `${status.stderr}\ngateway: ${stderr}`);
   const health = JSON.parse(status.stdout) as { card: string; version: string };
   t.is(health.card, 'present');
