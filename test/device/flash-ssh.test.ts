@@ -2,7 +2,7 @@
  * `homegate provision device --target ssh://…` end to end, with the
  * system's `ssh` replaced by a stand-in on PATH that runs the remote command
  * here: the bundle streams as tar, is unpacked in a temporary folder on the
- * "board", and installs itself with the bundle's own Node.js (x64, this
+ * "board", and installs itself with the bundle's own Node.js (built for this
  * machine's architecture) through `homegate gateway install-release`.
  */
 import { chmod, mkdtemp, readFile, readlink, rm, writeFile } from 'node:fs/promises';
@@ -11,6 +11,9 @@ import { join } from 'node:path';
 import test from 'ava';
 import { runCli } from '../gateway/cli-process.js';
 import { makeTestHousehold } from '../helpers/device-household.js';
+
+/** The bundle runs on this machine, so it is built for this machine's architecture. */
+const HOST_ARCH = process.arch === 'arm64' ? 'arm64' : 'x64';
 
 test('provision device over ssh:// installs the release and the data directory with the bundle’s own Node.js on the board', async (t) => {
   const work = await mkdtemp(join(tmpdir(), 'homegate-ssh-flash-'));
@@ -27,7 +30,7 @@ test('provision device over ssh:// installs the release and the data directory w
     process.env.PATH = path;
   });
   const r = await runCli(
-    ['provision', 'device', '--target', `ssh://root@board${root}`, '--arch', 'x64', '--household', household.dir, '--card-device', '/dev/ttyUSB0', '--json'],
+    ['provision', 'device', '--target', `ssh://root@board${root}`, '--arch', HOST_ARCH, '--household', household.dir, '--card-device', '/dev/ttyUSB0', '--json'],
     { timeoutMs: 170_000 },
   );
   t.is(r.code, 0, r.stderr);
