@@ -63,6 +63,33 @@ export function registerGatewayCommands(program: Command): void {
       process.once('SIGTERM', stop);
     });
 
+  gateway
+    .command('decommission')
+    .description('remove the gateway from dashboards: clear its Home Assistant discovery, state and availability (stop the gateway first)')
+    .option('--config <file>', 'configuration file (default: <data>/gateway.json)')
+    .option('--json', 'machine-readable output')
+    .action(async (f: { config?: string; json?: boolean }) => {
+      const dir = dataDir();
+      const { loadGatewayConfig } = await import('../config/gateway-config.js');
+      const config = await loadGatewayConfig(f.config ?? join(dir, 'gateway.json'));
+      if (!config.mqtt) throw new InvalidArgumentError('gateway.json has no mqtt section: nothing was published');
+      const { readMqttConnection } = await import('../notify/mqtt-connection.js');
+      const { decommissionDashboard } = await import('../dashboard/decommission.js');
+      const c = await readMqttConnection(dir, config.mqtt);
+      const cleared = await decommissionDashboard({
+        url: c.url,
+        clientId: c.clientId ?? 'homegate-gateway',
+        topicPrefix: config.mqtt.topicPrefix,
+        discoveryPrefix: config.mqtt.discoveryPrefix ?? 'homeassistant',
+        ...(c.username ? { username: c.username } : {}),
+        ...(c.password ? { password: c.password } : {}),
+        ...(c.ca ? { ca: c.ca } : {}),
+        ...(c.cert ? { cert: c.cert } : {}),
+        ...(c.key ? { key: c.key } : {}),
+      });
+      print(f.json ?? false, { cleared }, `cleared on the broker: ${cleared.join(', ')}`);
+    });
+
   program
     .command('status')
     .description('exit 0 once the gateway answers (its health endpoint); print its state')

@@ -13,6 +13,7 @@ import { CodedError } from '../../card-io/base/coded-error.js';
 import { mqttConfigSchema } from '../notify/mqtt-options.js';
 import { smtpConfigSchema } from '../notify/smtp-options.js';
 import { DEFAULT_PROXY_OPTIONS, proxyOptionsSchema } from '../proxy/proxy-options.js';
+import { DEFAULT_PAIRING_OPTIONS, pairingOptionsSchema } from '../pairing/pairing-options.js';
 
 const port = z.number().int().min(1).max(65535);
 
@@ -44,6 +45,7 @@ export const gatewayConfigSchema = z
     registryFile: z.string().default('registry.json').describe('The registry (terminals, markets). Default registry.json.'),
     adminSocket: z.string().default('gateway.sock').describe('Unix socket for local administration (market add, terminal enroll). Default gateway.sock.'),
     proxy: proxyOptionsSchema.default(DEFAULT_PROXY_OPTIONS).describe('The proxy engine (market handshakes); its options below.'),
+    pairing: pairingOptionsSchema.default(DEFAULT_PAIRING_OPTIONS).describe('How terminals find the gateway to pair (mDNS); its options below.'),
     historyDir: z.string().default('history').describe('The archive of decisions, cancels and loads (one file per month). Default history.'),
     mqtt: mqttConfigSchema
       .optional()

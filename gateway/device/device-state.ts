@@ -17,20 +17,19 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isErrno } from '../../card-io/base/durable/atomic-file.js';
 import { readSecretFile } from '../../card-io/base/durable/secret-file.js';
+import { GATEWAY_PKI_FILES } from '../../provisioning/household-pki.js';
 import { parseGatewayConfig } from '../config/gateway-config.js';
 import { DeviceError } from './device-error.js';
 
 /** The data directory on the device (the systemd unit's HOMEGATE_DATA). */
 export const DEVICE_DATA_DIR = '/var/lib/homegate';
 
-/** The gateway's files in a household folder, relative to it, and where each goes in the data directory. */
-export const HOUSEHOLD_GATEWAY_FILES = [
-  { from: 'gateway/pki/household-ca.pem', to: 'pki/household-ca.pem', secret: false },
-  { from: 'gateway/pki/enrollment-ca.pem', to: 'pki/enrollment-ca.pem', secret: false },
-  { from: 'gateway/pki/enrollment-ca.key', to: 'pki/enrollment-ca.key', secret: true },
-  { from: 'gateway/pki/gateway.pem', to: 'pki/gateway.pem', secret: false },
-  { from: 'gateway/pki/gateway.key', to: 'pki/gateway.key', secret: true },
-] as const;
+/** The gateway's files in a household folder (household-pki.ts names them), relative to it, and where each goes in the data directory. */
+export const HOUSEHOLD_GATEWAY_FILES = Object.values(GATEWAY_PKI_FILES).map((name) => ({
+  from: `gateway/pki/${name}`,
+  to: `pki/${name}`,
+  secret: name.endsWith('.key'),
+}));
 
 /** The household root's key in a household folder: never copied, only compared against. */
 export const HOUSEHOLD_ROOT_KEY = 'household-ca.key';

@@ -18,8 +18,8 @@ import { routeKey, type RouteTable, type TerminalIdentity } from './routes.js';
 export interface TerminalApiOptions {
   cert: string | Buffer;
   key: string | Buffer;
-  /** The household CA (PEM): only its certificates are accepted from terminals. */
-  ca: string | Buffer;
+  /** The household CA (PEM), and the enrollment intermediate if any: only certificates chaining to them are accepted from terminals. */
+  ca: string | Buffer | Array<string | Buffer>;
   routes: RouteTable;
   logger: Logger;
   /** Find the registered terminal for a client certificate; throws ApiError terminal-unknown / terminal-revoked. */
@@ -65,6 +65,9 @@ async function handle(o: TerminalApiOptions, req: IncomingMessage, res: ServerRe
         const jws = (await readBody(req, o.maxBodyBytes ?? 65536)).toString('utf8').trim();
         body = await o.verifySignedRequest({ jws, terminal, certificate, method, path });
       }
+    } else if (method === 'POST') {
+      // A public POST (pairing: the terminal has no certificate yet) carries plain JSON.
+      body = parseJson(await readBody(req, o.maxBodyBytes ?? 65536));
     }
     const result = await route.handle({ terminal, body, req });
     sendJson(res, 200, result);
@@ -85,6 +88,14 @@ function clientCertificate(req: IncomingMessage): { certificate: X509Certificate
   if (!peer?.raw) throw new ApiError(401, 'client-certificate-required', 'A terminal certificate from the household CA is required');
   if (!socket.authorized) throw new ApiError(403, 'terminal-unknown', 'The terminal certificate is not from this household');
   return { certificate: new X509Certificate(peer.raw), fingerprint: createHash('sha256').update(peer.raw).digest('hex') };
+}
+
+function parseJson(raw: Buffer): unknown {
+  try {
+    return JSON.parse(raw.toString('utf8'));
+  } catch {
+    throw new ApiError(400, 'bad-request', 'The request body is not JSON');
+  }
 }
 
 /**

@@ -5,6 +5,10 @@
  * - `cardLink`: the card-link benchmark (card-link-bench.ts);
  * - `purse`: payments end to end and disk bytes per payment (purse-measure.ts;
  *   alone: `node dist/test/bench/purse-bench.js`);
+ * - `mqtt`: decision → mail through Mosquitto, dashboard state rate under a
+ *   flapping input, start-up to retained `online` (mqtt-bench.ts).
+ * - `cardEmulator`: the card emulator's CPU per authorization (card-emulator-cpu.ts;
+ *   alone: `node dist/test/bench/card-emulator-bench.js`);
  * - `device`: bundle size per architecture, start-up of a flashed gateway,
  *   native and under qemu (device-bench.ts; alone: `node dist/test/bench/device-main.js`).
  *
@@ -14,6 +18,8 @@
 import { runCardLinkBench } from './card-link-bench.js';
 import { runPurseBench } from './purse-measure.js';
 import { runDelegatedBench } from './delegated-bench.js';
+import { runMqttBench } from './mqtt-bench.js';
+import { runCardEmulatorBench } from './card-emulator-cpu.js';
 import { runDeviceBench } from './device-bench.js';
 
 try {
@@ -25,8 +31,14 @@ try {
   // ---- purse ----
   result.purse = await runPurseBench();
 
+  // ---- card emulator CPU per authorization (card-emulator-cpu.ts) ----
+  result.cardEmulator = await runCardEmulatorBench();
+
   // ---- delegated path (delegated-bench.ts; alone: node dist/test/bench/delegated-main.js) ----
   result.delegated = await runDelegatedBench();
+
+  // ---- MQTT: mail latency, dashboard state rate, start-up (mqtt-bench.ts; alone: node dist/test/bench/mqtt-bench.js) ----
+  result.mqtt = await runMqttBench();
 
   // ---- device: bundle sizes, start-up from a bundle, native and emulated (device-bench.ts) ----
   result.device = await runDeviceBench();

@@ -30,7 +30,7 @@ arm64.test('An arm64 bundle’s gateway starts under qemu-aarch64, reaches the h
   const work = await mkdtemp(join(tmpdir(), 'homegate-arm64-'));
   t.teardown(() => rm(work, { recursive: true, force: true }));
   // Named as `provision household` names a gateway: its host name and .local, not localhost.
-  const household = await makeTestHousehold(join(work, 'household'), ['homegate', 'homegate.local'], ['192.168.1.20']);
+  const household = await makeTestHousehold(join(work, 'household'), ['192.168.1.20']);
   const root = join(work, 'root');
   await mkdir(root);
   const cardPort = await freePort();

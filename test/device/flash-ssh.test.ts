@@ -30,7 +30,19 @@ test('provision device over ssh:// installs the release and the data directory w
     process.env.PATH = path;
   });
   const r = await runCli(
-    ['provision', 'device', '--target', `ssh://root@board${root}`, '--arch', HOST_ARCH, '--household', household.dir, '--card-device', '/dev/ttyUSB0', '--json'],
+    [
+      'provision',
+      'device',
+      '--target',
+      `ssh://root@board${root}`,
+      '--arch',
+      HOST_ARCH,
+      '--household',
+      household.dir,
+      '--card-device',
+      '/dev/ttyUSB0',
+      '--json',
+    ],
     { timeoutMs: 170_000 },
   );
   t.is(r.code, 0, r.stderr);

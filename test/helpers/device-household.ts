@@ -1,15 +1,14 @@
 /**
- * A household folder as `homegate provision household --out DIR` writes it
- * (docs/PROVISIONING.md): DIR/household-ca.{pem,key} (the root, which must
- * never reach a gateway) and DIR/gateway/pki/ with the root's certificate,
- * the terminal-enrollment intermediate and the gateway's TLS certificate.
- * Made here with the PKI functions, so the device tests do not depend on the
- * provisioning command's other work (a card, pairing).
+ * A household folder made by the code behind `homegate provision household
+ * --out DIR` (provisioning/household-pki.ts): DIR/household-ca.{pem,key}
+ * (the root, which must never reach a gateway) and DIR/gateway/pki/ with the
+ * root's certificate, the terminal-enrollment intermediate and the gateway's
+ * TLS certificate (SANs: the host name, `<name>.local` and the addresses).
  */
-import { mkdir, writeFile } from 'node:fs/promises';
+import { createPrivateKey } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { issueGatewayServerCertificate } from '../../provisioning/gateway-server-certificate.js';
-import { createCaCertificate, createRootCa, derToPem, generateP256KeyPair } from '../../provisioning/pki/index.js';
+import { provisionHousehold } from '../../provisioning/household-pki.js';
 
 export interface TestHousehold {
   dir: string;
@@ -19,31 +18,14 @@ export interface TestHousehold {
   rootKeyScalar: Buffer;
 }
 
-export async function makeTestHousehold(
-  dir: string,
-  hostNames: string[] = ['homegate', 'homegate.local', 'localhost'],
-  ips: string[] = ['127.0.0.1'],
-): Promise<TestHousehold> {
-  const pki = join(dir, 'gateway', 'pki');
-  await mkdir(pki, { recursive: true, mode: 0o700 });
-  const root = generateP256KeyPair();
-  const rootCert = await createRootCa({ subject: 'CN=test household root CA', privateKey: root.privateKey, pathLength: 1 });
-  const enrollment = generateP256KeyPair();
-  const enrollmentCert = await createCaCertificate({
-    subject: 'CN=test household terminal enrollment CA',
-    subjectPublicKey: enrollment.publicKey,
-    issuer: { certificate: rootCert, privateKey: root.privateKey },
-    pathLength: 0,
-  });
-  const server = await issueGatewayServerCertificate({ certificate: rootCert, privateKey: root.privateKey }, hostNames, ips);
-  const rootKeyPem = root.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
-  await writeFile(join(dir, 'household-ca.key'), rootKeyPem, { mode: 0o600 });
-  await writeFile(join(dir, 'household-ca.pem'), derToPem(rootCert));
-  await writeFile(join(pki, 'household-ca.pem'), derToPem(rootCert));
-  await writeFile(join(pki, 'enrollment-ca.pem'), derToPem(enrollmentCert));
-  await writeFile(join(pki, 'enrollment-ca.key'), enrollment.privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
-  await writeFile(join(pki, 'gateway.pem'), server.certificatePem);
-  await writeFile(join(pki, 'gateway.key'), server.keyPem, { mode: 0o600 });
-  const scalar = Buffer.from(root.privateKey.export({ format: 'jwk' }).d!, 'base64url');
-  return { dir, rootKeyPem, rootKeyDer: root.privateKey.export({ type: 'pkcs8', format: 'der' }), rootKeyScalar: scalar };
+export async function makeTestHousehold(dir: string, addresses: string[] = ['localhost', '127.0.0.1']): Promise<TestHousehold> {
+  await provisionHousehold({ out: dir, hostName: 'homegate', addresses });
+  const rootKeyPem = await readFile(join(dir, 'household-ca.key'), 'utf8');
+  const key = createPrivateKey(rootKeyPem);
+  return {
+    dir,
+    rootKeyPem,
+    rootKeyDer: key.export({ type: 'pkcs8', format: 'der' }),
+    rootKeyScalar: Buffer.from(key.export({ format: 'jwk' }).d!, 'base64url'),
+  };
 }
