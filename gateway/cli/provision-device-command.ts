@@ -6,11 +6,12 @@
  * files (0600).
  *
  * The `provision` group is shared with `provision household` and `provision
- * card` (provision-commands.ts): whichever registers first creates it.
+ * card` (provision-commands.ts's provisionGroup).
  */
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { type Command, InvalidArgumentError } from 'commander';
+import { provisionGroup } from './provision-commands.js';
 
 interface DeviceFlags {
   target: string;
@@ -46,10 +47,7 @@ async function readBaseConfig(file: string): Promise<Record<string, unknown>> {
 }
 
 export function registerProvisionDeviceCommand(program: Command): void {
-  const provision =
-    program.commands.find((c) => c.name() === 'provision') ??
-    program.command('provision').description("set up a real household from this machine: its keys, its card, its gateway's files");
-  provision
+  provisionGroup(program)
     .command('device')
     .description('build a self-contained gateway bundle (Node.js runtime included) and write it onto an SD card root or a board over ssh')
     .requiredOption('--target <dir|ssh://user@host>', 'a mounted root file system, or ssh://user@host[:port][/root] of a running board')
