@@ -10,7 +10,8 @@
  * Also: the notifier sends nothing without $NOTIFY_SOCKET, and with it runs
  * systemd-notify with READY=1, then WATCHDOG=1 at half $WATCHDOG_USEC; and
  * the real systemd-notify delivers those datagrams to a real AF_UNIX
- * datagram socket (socat listening on it), where both programs exist.
+ * datagram socket (socat listening on it), where both programs exist; and
+ * `homegate gateway run` itself notifies, through a stand-in systemd-notify.
  */
 import { execFile, spawn } from 'node:child_process';
 import { chmod, cp, mkdir, mkdtemp, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
@@ -18,9 +19,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import test from 'ava';
+import { HOMEGATE_BIN } from '../../deploy/sandbox/household/emulator-child.js';
 import { cardDeviceDropIn } from '../../gateway/device/systemd-units.js';
+import { setupGateway } from '../../gateway/setup/gateway-setup.js';
 import { createServiceNotifier, watchdogInterval } from '../../gateway/service/systemd-notify.js';
 import { findOnPath } from '../helpers/binaries.js';
+import { freePort } from '../helpers/link-probes.js';
 
 const DEPLOY = fileURLToPath(new URL('../../../deploy/systemd/', import.meta.url));
 const analyze = findOnPath('systemd-analyze', process.env.PATH ?? '');
@@ -123,4 +127,37 @@ realSocketTest('The real systemd-notify delivers READY=1 and the status to the A
   n.ready('serving terminals on https://127.0.0.1:8443');
   for (let i = 0; i < 100 && !received.includes('STATUS='); i++) await new Promise((r) => setTimeout(r, 50));
   t.regex(received, /READY=1\nSTATUS=serving terminals on https:\/\/127\.0\.0\.1:8443/);
+});
+
+test('gateway run under a service manager says READY with its URL once it serves, pings the watchdog, and says STOPPING on SIGTERM', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'homegate-notify-run-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const data = join(dir, 'data');
+  const port = await freePort();
+  // No card answers on this line: the gateway serves anyway and keeps trying the card.
+  await setupGateway({ dataDir: data, cardDevice: `tcp://127.0.0.1:${await freePort()}`, hosts: ['localhost', '127.0.0.1'], port });
+  const log = join(dir, 'notify.log');
+  await writeFile(join(dir, 'systemd-notify'), `#!/bin/sh\necho "$*" >>${JSON.stringify(log)}\n`);
+  await chmod(join(dir, 'systemd-notify'), 0o755);
+  const child = spawn(process.execPath, [HOMEGATE_BIN, '--data', data, '--log-level', 'error', 'gateway', 'run'], {
+    env: { ...process.env, PATH: `${dir}:${process.env.PATH}`, NOTIFY_SOCKET: '/run/systemd/notify', WATCHDOG_USEC: '400000', HOMEGATE_DATA: '' },
+    stdio: 'ignore',
+  });
+  t.teardown(() => {
+    child.kill('SIGKILL');
+  });
+  let text = '';
+  for (let i = 0; i < 300 && !text.includes('WATCHDOG=1'); i++) {
+    await new Promise((r) => setTimeout(r, 100));
+    text = await readFile(log, 'utf8').catch(() => '');
+  }
+  t.regex(text, new RegExp(`^READY=1 STATUS=serving terminals on https://127\\.0\\.0\\.1:${port}$`, 'm'));
+  t.regex(text, /^READY=1 WATCHDOG=1$/m);
+  child.kill('SIGTERM');
+  await new Promise((r) => child.once('exit', r));
+  for (let i = 0; i < 50 && !text.includes('STOPPING=1'); i++) {
+    await new Promise((r) => setTimeout(r, 100));
+    text = await readFile(log, 'utf8');
+  }
+  t.regex(text, /^STOPPING=1$/m);
 });
