@@ -5,7 +5,8 @@
 #
 # It sets up what the bundle written by `homegate provision device` cannot carry as files:
 #   - the service user "homegate" and its groups (dialout: the serial line; gpio: LEDs, button);
-#   - /var/lib/homegate and /opt/homegate owned by it, folders 0700, files 0600;
+#   - /var/lib/homegate owned by it, folders 0700, files 0600; /opt/homegate (the software)
+#     owned by root and readable by its group only (0750/0640), so it cannot change what root runs;
 #   - the UART for the home card: enable_uart=1 in config.txt, and the serial console taken off
 #     it (console=serial0 removed from cmdline.txt, the serial getty masked). Raspberry Pi OS
 #     keeps both in /boot/firmware (bookworm) or /boot (older releases).
@@ -55,10 +56,15 @@ else
   mkdir -p "$DATA"
   chmod 0700 "$DATA"
   chown -R "$ids" "$DATA"
-  if [ -d "$OPT" ]; then chown -R "$ids" "$OPT"; fi
-  # Nobody but the service user reads keys, state or software (a file copied in by hand included).
+  # Nobody but the service user reads keys and state (a file copied in by hand included).
   chmod -R go-rwx "$DATA"
-  if [ -d "$OPT" ]; then chmod -R go-rwx "$OPT"; fi
+  if [ -d "$OPT" ]; then
+    # The software: root's, readable by the service's group only, writable by nobody else. The
+    # service user must not be able to change code that root runs (this script at every boot,
+    # `sudo homegate gateway rollback`): files 0640, folders and executables 0750.
+    chown -R "0:${ids#*:}" "$OPT"
+    chmod -R u+rwX,g+rX,g-w,o-rwx "$OPT"
+  fi
 fi
 
 # --- the UART for the card, freed from the serial console --------------------------------------

@@ -65,7 +65,7 @@ test('The first-boot script creates the user and groups, owns the folders, enabl
   t.regex(group, /^gpio:x:997:homegate$/m);
   const calls = await readFile(r.log, 'utf8');
   t.regex(calls, new RegExp(`^chown -R 999:999 ${r.root}/var/lib/homegate$`, 'm'), 'numeric ids from the root’s own passwd');
-  t.regex(calls, new RegExp(`^chown -R 999:999 ${r.root}/opt/homegate$`, 'm'));
+  t.regex(calls, new RegExp(`^chown -R 0:999 ${r.root}/opt/homegate$`, 'm'), 'the software stays root’s: the service user cannot change what root runs');
   const config = await readFile(join(r.root, 'boot/firmware/config.txt'), 'utf8');
   t.regex(config, /\[all\]\n# homegate[^\n]*\nenable_uart=1\n$/, 'after [all], so no conditional section swallows it');
   t.is(await readFile(join(r.root, 'boot/firmware/cmdline.txt'), 'utf8'), 'console=tty1 root=PARTUUID=1234-02 rootfstype=ext4 fsck.repair=yes rootwait\n');
@@ -73,7 +73,7 @@ test('The first-boot script creates the user and groups, owns the folders, enabl
   t.regex(out.stdout, /reboot once/);
 });
 
-test('The first-boot script takes group and other permissions off everything in the data directory and the software', async (t) => {
+test('The first-boot script makes the data directory private to the service user and the software readable, not writable, by its group', async (t) => {
   const r = await makeRoot(t);
   await mkdir(join(r.root, 'var/lib/homegate/pki'), { recursive: true, mode: 0o755 });
   await writeFile(join(r.root, 'var/lib/homegate/pki/copied-by-hand.key'), 'k', { mode: 0o644 });
@@ -81,7 +81,8 @@ test('The first-boot script takes group and other permissions off everything in 
   t.is((await runScript(r)).code, 0);
   t.is((await stat(join(r.root, 'var/lib/homegate/pki/copied-by-hand.key'))).mode & 0o777, 0o600);
   t.is((await stat(join(r.root, 'var/lib/homegate/pki'))).mode & 0o777, 0o700);
-  t.is((await stat(join(r.root, 'opt/homegate/BUNDLE.json'))).mode & 0o777, 0o600);
+  t.is((await stat(join(r.root, 'opt/homegate/BUNDLE.json'))).mode & 0o777, 0o640);
+  t.is((await stat(join(r.root, 'opt/homegate'))).mode & 0o777, 0o750);
 });
 
 test('A second run of the first-boot script changes nothing and calls no tool that changes users or groups', async (t) => {
