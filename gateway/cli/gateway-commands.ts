@@ -51,7 +51,14 @@ export function registerGatewayCommands(program: Command): void {
       const config = await loadGatewayConfig(f.config ?? join(dir, 'gateway.json'));
       const gw = await startGateway({ dataDir: dir, config, logger });
       process.stdout.write(JSON.stringify({ event: 'ready', url: gw.url }) + '\n');
-      const stop = () => void gw.stop().then(() => process.exit(0));
+      // Under systemd (Type=notify, WatchdogSec): READY=1 now, WATCHDOG=1 from here on.
+      const { createServiceNotifier } = await import('../service/systemd-notify.js');
+      const notifier = createServiceNotifier({ logger });
+      notifier.ready(`serving terminals on ${gw.url}`);
+      const stop = () => {
+        notifier.stopping();
+        void gw.stop().then(() => process.exit(0));
+      };
       process.once('SIGINT', stop);
       process.once('SIGTERM', stop);
     });
@@ -105,10 +112,13 @@ export function registerGatewayCommands(program: Command): void {
         ) {
           throw new GatewayNotConfigured(`No gateway is set up in ${dir} (no gateway.json); run "homegate gateway init" or "npm start"`);
         }
-        const { loadGatewayConfig } = await import('../config/gateway-config.js');
+        const { loadGatewayConfig, dataPath } = await import('../config/gateway-config.js');
         const config = await loadGatewayConfig(configFile);
         url = `https://localhost:${config.terminalApi.port}`;
-        return { url, ca };
+        // A provisioned gateway's certificate names the gateway (homegate, homegate.local), not localhost: check it by its own name.
+        const { certificateDnsName } = await import('./certificate-name.js');
+        const servername = await certificateDnsName(dataPath(dir, config.terminalApi.certFile), 'localhost');
+        return { url, ca, ...(servername ? { servername } : {}) };
       };
       const health = await waitForGatewayTarget(locate, f.wait * 1000);
       print(f.json ?? false, health, `gateway ${url}: up, version ${health.version}, card ${health.card}${socketLine(health.socket)}`);

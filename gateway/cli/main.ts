@@ -8,10 +8,13 @@ import { registerBackupCommands } from './backup-commands.js';
 import { registerCardCommands } from './card-commands.js';
 import { registerDoctorCommand } from './doctor-command.js';
 import { errorExit } from './error-exit.js';
+import { registerConfigCommands } from './config-commands.js';
 import { registerGatewayCommands } from './gateway-commands.js';
 import { registerPairingCommands } from './pairing-commands.js';
 import { registerProvisionCardCommand } from './provision-card-command.js';
 import { registerProvisionHouseholdCommand } from './provision-commands.js';
+import { registerProvisionDeviceCommand } from './provision-device-command.js';
+import { registerReleaseCommands } from './release-commands.js';
 import { registerSandboxCommand } from './sandbox-command.js';
 import { registerTerminalCommands } from './terminal-commands.js';
 import { registerTerminalExportCommand } from './terminal-export-command.js';
@@ -34,6 +37,9 @@ export function buildProgram(): Command {
   registerPairingCommands(program);
   registerTerminalExportCommand(program);
   registerBackupCommands(program);
+  registerReleaseCommands(program);
+  registerConfigCommands(program);
+  registerProvisionDeviceCommand(program);
   return program;
 }
 

@@ -50,33 +50,45 @@ export const topicPrefixSchema = z
 
 /** Everything but the password. */
 export const mqttConnectionShape = {
-  /** Broker URL (mqttUrlSchema). Required. */
-  url: mqttUrlSchema,
-  /** MQTT client id, 1..128 characters. Default homegate-gateway. Two gateways on one broker need two ids. */
-  clientId: z.string().min(1).max(128).default(DEFAULT_MQTT_CLIENT_ID),
-  /** Broker user name. Absent: anonymous (the embedded broker and homegate.conf refuse that). */
-  username: z.string().min(1).optional(),
-  /** First topic level of everything the gateway publishes (topicPrefixSchema). Default homegate. */
-  topicPrefix: topicPrefixSchema.default(DEFAULT_TOPIC_PREFIX),
+  url: mqttUrlSchema.describe(
+    'Broker URL: mqtt://, mqtts:// (TLS), ws:// or wss:// with a host, and no user or password in it (terminals are given it). Required.',
+  ),
+  clientId: z
+    .string()
+    .min(1)
+    .max(128)
+    .default(DEFAULT_MQTT_CLIENT_ID)
+    .describe('MQTT client id, 1..128 characters. Default homegate-gateway. Two gateways on one broker need two ids.'),
+  username: z.string().min(1).optional().describe('Broker user name. Absent: anonymous (the embedded broker and homegate.conf refuse that).'),
+  topicPrefix: topicPrefixSchema
+    .default(DEFAULT_TOPIC_PREFIX)
+    .describe(
+      'First topic level of everything the gateway publishes: one level, up to 64 characters, without /, +, #, white space or a leading $. Default homegate.',
+    ),
 };
 
 /** How the client paces itself; only the notifier reads these. */
 export const mqttTuningShape = {
-  /**
-   * First delay before a reconnect attempt, ms, 100..3 600 000. Default 5000. Each
-   * failed attempt doubles it up to `reconnectMaxMs`, and every delay is drawn
-   * at random between half and all of it ("equal jitter"), so a household's
-   * gateways and dashboards do not hammer a restarted broker in step.
-   */
-  reconnectPeriodMs: z.number().int().min(100).max(3_600_000).default(5000),
-  /** Upper bound of the reconnect delay, ms, 100..3 600 000. Default 60 000. */
-  reconnectMaxMs: z.number().int().min(100).max(3_600_000).default(60_000),
-  /** How long to wait for CONNACK, ms, 100..120 000. Default 10 000. */
-  connectTimeoutMs: z.number().int().min(100).max(120_000).default(10_000),
-  /** MQTT keep-alive, s, 0..65 535 (a 16-bit field, MQTT 3.1.1 §3.1.2.10). Default 60. */
-  keepaliveSeconds: z.number().int().min(0).max(65_535).default(60),
-  /** QoS 1 publishes awaiting PUBACK at once, 1..1000. Default 16. */
-  inflight: z.number().int().min(1).max(1000).default(16),
+  reconnectPeriodMs: z
+    .number()
+    .int()
+    .min(100)
+    .max(3_600_000)
+    .default(5000)
+    .describe(
+      'First delay before a reconnect attempt, ms, 100..3 600 000. Default 5000. Each failed attempt doubles it up to `reconnectMaxMs`, and every ' +
+        'delay is drawn at random between half and all of it ("equal jitter"), so a household\'s gateways and dashboards do not hammer a restarted broker in step.',
+    ),
+  reconnectMaxMs: z.number().int().min(100).max(3_600_000).default(60_000).describe('Upper bound of the reconnect delay, ms, 100..3 600 000. Default 60 000.'),
+  connectTimeoutMs: z.number().int().min(100).max(120_000).default(10_000).describe('How long to wait for CONNACK, ms, 100..120 000. Default 10 000.'),
+  keepaliveSeconds: z
+    .number()
+    .int()
+    .min(0)
+    .max(65_535)
+    .default(60)
+    .describe('MQTT keep-alive, s, 0..65 535 (a 16-bit field, MQTT 3.1.1 §3.1.2.10). Default 60.'),
+  inflight: z.number().int().min(1).max(1000).default(16).describe('QoS 1 publishes awaiting PUBACK at once, 1..1000. Default 16.'),
 };
 
 /**
@@ -85,12 +97,9 @@ export const mqttTuningShape = {
  * wss:// URLs; the broker's name is checked as always.
  */
 export const mqttTlsShape = {
-  /** Extra trust anchors (PEM) beside the system's, e.g. the household CA that issued the broker's certificate. */
-  ca: z.string().min(1).optional(),
-  /** Client certificate (PEM) for brokers that require one (Mosquitto `require_certificate true`). */
-  cert: z.string().min(1).optional(),
-  /** Its private key (PEM). Secret: never logged. */
-  key: z.string().min(1).optional(),
+  ca: z.string().min(1).optional().describe("Extra trust anchors (PEM) beside the system's, e.g. the household CA that issued the broker's certificate."),
+  cert: z.string().min(1).optional().describe('Client certificate (PEM) for brokers that require one (Mosquitto `require_certificate true`).'),
+  key: z.string().min(1).optional().describe('Its private key (PEM). Secret: never logged.'),
 };
 
 /** What the notifier is given: the connection, its tuning, TLS material and the password itself. */
@@ -106,16 +115,17 @@ export const mqttNotifierOptionsSchema = z.strictObject({
  * Home Assistant discovery on the same connection as the mail (docs/MQTT.md).
  */
 export const mqttDashboardShape = {
-  /** Publish the purse balance in `state` (and the balance sensor). Default false: a household opts in. */
-  publishBalance: z.boolean().optional(),
-  /** Publish Home Assistant device discovery. Default true. */
-  discovery: z.boolean().optional(),
-  /** Home Assistant's discovery prefix (its `discovery_prefix`), one topic level. Default homeassistant. */
-  discoveryPrefix: topicPrefixSchema.optional(),
-  /** Minimum time between two `state` publishes, ms, 0..10 000. Default 250 (at most ~4 per second). */
-  stateIntervalMs: z.number().int().min(0).max(10_000).optional(),
-  /** The gateway's web page, shown by Home Assistant on the device (`configuration_url`). Absent: none. */
-  configurationUrl: z.string().url().optional(),
+  publishBalance: z.boolean().optional().describe('Publish the purse balance in `state` (and the balance sensor). Default false: a household opts in.'),
+  discovery: z.boolean().optional().describe('Publish Home Assistant device discovery. Default true.'),
+  discoveryPrefix: topicPrefixSchema.optional().describe("Home Assistant's discovery prefix (its `discovery_prefix`), one topic level. Default homeassistant."),
+  stateIntervalMs: z
+    .number()
+    .int()
+    .min(0)
+    .max(10_000)
+    .optional()
+    .describe('Minimum time between two `state` publishes, ms, 0..10 000. Default 250 (at most ~4 per second).'),
+  configurationUrl: z.string().url().optional().describe("The gateway's web page, shown by Home Assistant on the device (`configuration_url`). Absent: none."),
 };
 
 /**
@@ -124,8 +134,7 @@ export const mqttDashboardShape = {
  * is sent SIGHUP (Mosquitto rereads password and ACL files on SIGHUP).
  */
 export const brokerReloadSchema = z.strictObject({
-  /** Path of the broker's pid file (Mosquitto `pid_file`), absolute or relative to the data directory. */
-  pidFile: z.string().min(1),
+  pidFile: z.string().min(1).describe("Path of the broker's pid file (Mosquitto `pid_file`), absolute or relative to the data directory."),
 });
 
 /**
@@ -135,22 +144,34 @@ export const brokerReloadSchema = z.strictObject({
  */
 export const mqttConfigSchema = z.strictObject({
   ...mqttConnectionShape,
-  reconnectPeriodMs: mqttTuningShape.reconnectPeriodMs.unwrap().optional(),
-  connectTimeoutMs: mqttTuningShape.connectTimeoutMs.unwrap().optional(),
-  keepaliveSeconds: mqttTuningShape.keepaliveSeconds.unwrap().optional(),
-  inflight: mqttTuningShape.inflight.unwrap().optional(),
-  reconnectMaxMs: mqttTuningShape.reconnectMaxMs.unwrap().optional(),
-  /** File with the broker password (0600). Absent: no password. */
-  passwordFile: z.string().min(1).optional(),
-  /** PEM file of extra trust anchors for an mqtts:// broker. Absent: the system's only. */
-  caFile: z.string().min(1).optional(),
-  /** PEM client certificate for a broker that requires one. Needs `keyFile`. */
-  certFile: z.string().min(1).optional(),
-  /** Its private key, PEM, mode 0600 (read as a secret file). */
-  keyFile: z.string().min(1).optional(),
+  reconnectPeriodMs: mqttTuningShape.reconnectPeriodMs
+    .unwrap()
+    .optional()
+    .describe(mqttTuningShape.reconnectPeriodMs.description ?? ''),
+  connectTimeoutMs: mqttTuningShape.connectTimeoutMs
+    .unwrap()
+    .optional()
+    .describe(mqttTuningShape.connectTimeoutMs.description ?? ''),
+  keepaliveSeconds: mqttTuningShape.keepaliveSeconds
+    .unwrap()
+    .optional()
+    .describe(mqttTuningShape.keepaliveSeconds.description ?? ''),
+  inflight: mqttTuningShape.inflight
+    .unwrap()
+    .optional()
+    .describe(mqttTuningShape.inflight.description ?? ''),
+  reconnectMaxMs: mqttTuningShape.reconnectMaxMs
+    .unwrap()
+    .optional()
+    .describe(mqttTuningShape.reconnectMaxMs.description ?? ''),
+  passwordFile: z.string().min(1).optional().describe('File with the broker password (0600). Absent: no password.'),
+  caFile: z.string().min(1).optional().describe("PEM file of extra trust anchors for an mqtts:// broker. Absent: the system's only."),
+  certFile: z.string().min(1).optional().describe('PEM client certificate for a broker that requires one. Needs `keyFile`.'),
+  keyFile: z.string().min(1).optional().describe('Its private key, PEM, mode 0600 (read as a secret file).'),
   ...mqttDashboardShape,
-  /** Reload the broker after the gateway changed its password file. Absent: no signal (the embedded broker rereads it itself). */
-  brokerReload: brokerReloadSchema.optional(),
+  brokerReload: brokerReloadSchema
+    .optional()
+    .describe('Reload the broker after the gateway changed its password file. Absent: no signal (the embedded broker rereads it itself).'),
 });
 
 export type MqttNotifierOptions = z.input<typeof mqttNotifierOptionsSchema>;

@@ -6,12 +6,12 @@ import { z } from 'zod';
 
 export const pairingOptionsSchema = z
   .object({
-    /** Announce the gateway by mDNS (`_homegate._tcp`) so `homegate terminal pair` finds it without a URL. Default false. */
-    advertise: z.boolean().default(false),
-    /** The DNS-SD instance name, 1..63 characters. Default: the host name. */
-    instance: z.string().min(1).max(63).optional(),
-    /** UDP port of mDNS, 1..65535. Default 5353 (RFC 6762 §3); only tests change it. */
-    mdnsPort: z.number().int().min(1).max(65535).default(5353),
+    advertise: z
+      .boolean()
+      .default(false)
+      .describe('Announce the gateway by mDNS (`_homegate._tcp`) so `homegate terminal pair` finds it without a URL. Default false.'),
+    instance: z.string().min(1).max(63).optional().describe('The DNS-SD instance name, 1..63 characters. Default: the host name.'),
+    mdnsPort: z.number().int().min(1).max(65535).default(5353).describe('UDP port of mDNS, 1..65535. Default 5353 (RFC 6762 §3); only tests change it.'),
   })
   .strict();
 

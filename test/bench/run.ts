@@ -9,6 +9,8 @@
  *   flapping input, start-up to retained `online` (mqtt-bench.ts);
  * - `cardEmulator`: the card emulator's CPU per authorization (card-emulator-cpu.ts;
  *   alone: `node dist/test/bench/card-emulator-bench.js`);
+ * - `device`: bundle size per architecture, start-up of a flashed gateway,
+ *   native and under qemu (device-bench.ts; alone: `node dist/test/bench/device-main.js`);
  * - `socket`: the card socket: insertion to ready, removal to card-absent, SIGN
  *   before and after PPS, T=1 framing at IFSC 32 and 254 (socket-bench.ts).
  *
@@ -20,6 +22,7 @@ import { runPurseBench } from './purse-measure.js';
 import { runDelegatedBench } from './delegated-bench.js';
 import { runMqttBench } from './mqtt-bench.js';
 import { runCardEmulatorBench } from './card-emulator-cpu.js';
+import { runDeviceBench } from './device-bench.js';
 import { runSocketBench } from './socket-bench.js';
 
 try {
@@ -39,6 +42,9 @@ try {
 
   // ---- MQTT: mail latency, dashboard state rate, start-up (mqtt-bench.ts; alone: node dist/test/bench/mqtt-bench.js) ----
   result.mqtt = await runMqttBench();
+
+  // ---- device: bundle sizes, start-up from a bundle, native and emulated (device-bench.ts) ----
+  result.device = await runDeviceBench();
 
   // ---- card socket (socket-bench.ts; alone: node dist/test/bench/socket-main.js) ----
   result.socket = await runSocketBench();
