@@ -79,7 +79,7 @@ export function registerGatewayCommands(program: Command): void {
       const cleared = await decommissionDashboard({
         url: c.url,
         clientId: c.clientId ?? 'homegate-gateway',
-        topicPrefix: config.mqtt.topicPrefix,
+        gatewayBase: `${config.mqtt.topicPrefix}/${config.mqtt.gatewayId}`,
         discoveryPrefix: config.mqtt.discoveryPrefix ?? 'homeassistant',
         ...(c.username ? { username: c.username } : {}),
         ...(c.password ? { password: c.password } : {}),

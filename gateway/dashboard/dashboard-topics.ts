@@ -1,5 +1,5 @@
 /**
- * The dashboard's topics (docs/MQTT.md), all under `<prefix>/gateway/` so one
+ * The dashboard's topics (docs/MQTT.md), all under `<prefix>/<gatewayId>/` (default `homegate/gateway/`) so one
  * ACL pattern line covers what every user may read:
  *
  *   <prefix>/gateway/availability        retained online/offline (Last Will)
@@ -29,9 +29,10 @@ export interface DashboardTopics {
   commandOf(topic: string): string | undefined;
 }
 
-export function dashboardTopics(topicPrefix: string, discoveryPrefix: string): DashboardTopics {
-  const base = `${topicPrefix}/gateway`;
-  const nodeId = `homegate-${topicPrefix}`.replace(/[^A-Za-z0-9_-]/g, '_');
+/** `gatewayBase` is `<topicPrefix>/<gatewayId>` (default `homegate/gateway`). */
+export function dashboardTopics(gatewayBase: string, discoveryPrefix: string): DashboardTopics {
+  const base = gatewayBase;
+  const nodeId = `homegate-${gatewayBase}`.replace(/[^A-Za-z0-9_-]/g, '_');
   const requestBase = `${base}/request/`;
   return {
     availability: `${base}/availability`,

@@ -70,7 +70,7 @@ export class Dashboard {
   constructor(o: DashboardOptions) {
     this.#o = o;
     this.#clock = o.clock ?? Date.now;
-    this.topics = dashboardTopics(o.link.topicPrefix, o.discoveryPrefix ?? 'homeassistant');
+    this.topics = dashboardTopics(o.link.gatewayBase, o.discoveryPrefix ?? 'homeassistant');
     this.state = new DashboardState(this.#clock);
     this.#limiter = new EventLimiter(this.#clock);
     if (o.seed) this.state.seed(o.seed);

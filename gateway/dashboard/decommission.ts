@@ -18,7 +18,8 @@ export interface DecommissionOptions {
   clientId: string;
   username?: string;
   password?: string;
-  topicPrefix: string;
+  /** `<topicPrefix>/<gatewayId>`. */
+  gatewayBase: string;
   discoveryPrefix: string;
   ca?: string;
   cert?: string;
@@ -28,8 +29,8 @@ export interface DecommissionOptions {
 
 /** Resolves with the topics cleared, once the broker acknowledged each; NotifyError('broker-unreachable') otherwise. */
 export async function decommissionDashboard(o: DecommissionOptions): Promise<string[]> {
-  const topics = dashboardTopics(o.topicPrefix, o.discoveryPrefix);
-  const cleared = [topics.discovery, topics.state, `${o.topicPrefix}/gateway/status`, topics.availability];
+  const topics = dashboardTopics(o.gatewayBase, o.discoveryPrefix);
+  const cleared = [topics.discovery, topics.state, `${o.gatewayBase}/status`, topics.availability];
   const client = mqtt.connect(o.url, {
     clientId: o.clientId,
     username: o.username,

@@ -39,7 +39,7 @@ export class AclParseError extends Error {
  * `homegate` of every entry (the shipped file is written for the default
  * prefix; a gateway with another one needs no second file).
  */
-export function parseBrokerAcl(text: string, topicPrefix = 'homegate'): BrokerAcl {
+export function parseBrokerAcl(text: string, topicPrefix = 'homegate', gatewayId = 'gateway'): BrokerAcl {
   const users = new Map<string, AclEntry[]>([['', []]]);
   const patterns: AclEntry[] = [];
   let current = '';
@@ -58,14 +58,15 @@ export function parseBrokerAcl(text: string, topicPrefix = 'homegate'): BrokerAc
     if (rest.length > 1 && ['read', 'write', 'readwrite', 'deny'].includes(rest[0]!)) access = rest.shift() as AclAccess;
     const filter = rest.join(' ');
     if (filter === '') throw new AclParseError(`ACL line ${i + 1}: no topic`);
-    const entry = { access, filter: withPrefix(filter, topicPrefix) };
+    const entry = { access, filter: withPrefix(filter, topicPrefix, gatewayId) };
     if (keyword === 'pattern') patterns.push(entry);
     else users.get(current)!.push(entry);
   }
   return { users, patterns };
 }
 
-function withPrefix(filter: string, prefix: string): string {
+function withPrefix(filter: string, prefix: string, gatewayId: string): string {
+  if (filter === 'homegate/gateway' || filter.startsWith('homegate/gateway/')) return `${prefix}/${gatewayId}${filter.slice('homegate/gateway'.length)}`;
   return filter === 'homegate' || filter.startsWith('homegate/') ? prefix + filter.slice('homegate'.length) : filter;
 }
 

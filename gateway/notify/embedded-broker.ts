@@ -35,6 +35,8 @@ export interface EmbeddedBrokerOptions {
   passwordFile?: string;
   /** The gateway's first topic level (its `topicPrefix`), put in place of the ACL's `homegate`. Default `homegate`. */
   topicPrefix?: string;
+  /** The gateway's own level (its `gatewayId`), put in place of the ACL's `homegate/gateway`. Default `gateway`. */
+  gatewayId?: string;
   /** Mosquitto-format ACL file (read at start). Default: deploy/mosquitto/acl as shipped. */
   aclFile?: string;
 }
@@ -61,7 +63,7 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions = {}): 
   const aedes = await Aedes.createBroker({ drainTimeout: 30_000 });
   let stopEnforcing: () => void = () => undefined;
   if (options.passwordFile !== undefined) {
-    const acl = parseBrokerAcl(readFileSync(options.aclFile ?? shippedAcl(), 'utf8'), options.topicPrefix ?? DEFAULT_TOPIC_PREFIX);
+    const acl = parseBrokerAcl(readFileSync(options.aclFile ?? shippedAcl(), 'utf8'), options.topicPrefix ?? DEFAULT_TOPIC_PREFIX, options.gatewayId);
     stopEnforcing = enforceUsers(aedes, options.passwordFile, acl, logger);
   }
   const sockets = new Set<net.Socket>();

@@ -49,6 +49,8 @@ export function mailTopic(prefix: string, terminalId: string): string {
 /** What the dashboard needs of the gateway's MQTT connection. */
 export interface MqttLink {
   readonly topicPrefix: string;
+  /** `<topicPrefix>/<gatewayId>`. */
+  readonly gatewayBase: string;
   readonly availabilityTopic: string;
   isReady(): boolean;
   /** Called on every CONNACK, after `online` was sent: the moment to republish retained state. */
@@ -80,12 +82,17 @@ export class MqttNotifier implements DeliveryChannel, MqttLink {
     this.#options = resolveMqttOptions(options);
     this.#logger = logger.child({ channel: 'mqtt' });
     this.concurrency = this.#options.inflight;
-    this.availabilityTopic = `${this.#options.topicPrefix}/gateway/availability`;
-    this.statusTopic = `${this.#options.topicPrefix}/gateway/status`;
+    this.availabilityTopic = `${this.gatewayBase}/availability`;
+    this.statusTopic = `${this.gatewayBase}/status`;
   }
 
   get topicPrefix(): string {
     return this.#options.topicPrefix;
+  }
+
+  /** `<topicPrefix>/<gatewayId>`: where this gateway's own topics live (mail lives under `<topicPrefix>/terminals/`). */
+  get gatewayBase(): string {
+    return `${this.#options.topicPrefix}/${this.#options.gatewayId}`;
   }
 
   /** Starts connecting (and reconnecting) in the background; never throws for an unreachable broker. */

@@ -9,6 +9,8 @@ import { z } from 'zod';
 
 /** The first topic level when none is configured. */
 export const DEFAULT_TOPIC_PREFIX = 'homegate';
+/** The gateway's own topic level under the prefix (`homegate/gateway/…`). */
+export const DEFAULT_GATEWAY_ID = 'gateway';
 
 /** The client id when none is configured; the broker's gateway user (broker-users.ts) has it. */
 export const DEFAULT_MQTT_CLIENT_ID = 'homegate-gateway';
@@ -60,6 +62,11 @@ export const mqttConnectionShape = {
     .default(DEFAULT_MQTT_CLIENT_ID)
     .describe('MQTT client id, 1..128 characters. Default homegate-gateway. Two gateways on one broker need two ids.'),
   username: z.string().min(1).optional().describe('Broker user name. Absent: anonymous (the embedded broker and homegate.conf refuse that).'),
+  gatewayId: topicPrefixSchema
+    .default(DEFAULT_GATEWAY_ID)
+    .describe(
+      "This gateway's own topic level under the prefix: its availability, state, events, requests and responses live under `<topicPrefix>/<gatewayId>/`. Same rules as topicPrefix. Default gateway (the shipped ACL names `homegate/gateway/`; edit it for another id).",
+    ),
   topicPrefix: topicPrefixSchema
     .default(DEFAULT_TOPIC_PREFIX)
     .describe(
@@ -181,8 +188,8 @@ export type MqttTls = { ca?: string; cert?: string; key?: string };
 
 /** The notifier's options from the configuration and the password read from its `passwordFile`. */
 export function mqttOptionsFromConfig(config: MqttConfig, password: string | undefined, tls: MqttTls = {}): MqttNotifierOptions {
-  const { url, clientId, username, topicPrefix, reconnectPeriodMs, reconnectMaxMs, connectTimeoutMs, keepaliveSeconds, inflight } = config;
-  const options: MqttNotifierOptions = { url, clientId, topicPrefix, ...tls };
+  const { url, clientId, username, topicPrefix, gatewayId, reconnectPeriodMs, reconnectMaxMs, connectTimeoutMs, keepaliveSeconds, inflight } = config;
+  const options: MqttNotifierOptions = { url, clientId, topicPrefix, gatewayId, ...tls };
   const optional = { username, reconnectPeriodMs, reconnectMaxMs, connectTimeoutMs, keepaliveSeconds, inflight, password };
   for (const [k, v] of Object.entries(optional)) if (v !== undefined) (options as Record<string, unknown>)[k] = v;
   return options;

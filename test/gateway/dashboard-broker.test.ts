@@ -26,7 +26,7 @@ import { delay } from '../helpers/link-probes.js';
 const STATE = 'homegate/gateway/state';
 const EVENTS = 'homegate/gateway/events';
 const AVAILABILITY = 'homegate/gateway/availability';
-const DISCOVERY = 'homeassistant/device/homegate-homegate/config';
+const DISCOVERY = 'homeassistant/device/homegate-homegate_gateway/config';
 const request = (command: string) => `homegate/gateway/request/${command}`;
 const response = (command: string) => `homegate/gateway/response/${command}`;
 
@@ -58,7 +58,7 @@ for (const [name, register, start] of BROKERS) {
     const view = await dashboardView(t, s);
     await view.until(() => view.last(DISCOVERY) !== undefined && view.last(AVAILABILITY) === 'online', 'discovery and online');
     const d = JSON.parse(view.last(DISCOVERY)!) as { dev: Record<string, unknown>; o: Record<string, unknown>; cmps: Record<string, Record<string, unknown>> };
-    t.deepEqual(d.dev.ids, ['homegate-homegate']);
+    t.deepEqual(d.dev.ids, ['homegate-homegate_gateway']);
     t.like(d.dev, { mf: 'homegate', mdl: 'Home gateway', sw: '0.0.0-test' });
     t.is(d.o.name, 'homegate');
     const ids = Object.values(d.cmps).map((c) => c.unique_id);
@@ -107,7 +107,7 @@ for (const [name, register, start] of BROKERS) {
       clientId: GATEWAY_BROKER_USER,
       username: GATEWAY_BROKER_USER,
       password: s.logins.password[GATEWAY_BROKER_USER]!,
-      topicPrefix: 'homegate',
+      gatewayBase: 'homegate/gateway',
       discoveryPrefix: 'homeassistant',
     });
     await first.until(() => first.last(DISCOVERY) === '', 'the empty discovery payload that removes the device');

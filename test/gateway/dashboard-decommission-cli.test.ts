@@ -28,7 +28,7 @@ test('decommission clears what the gateway left retained and lists it with --jso
   const broker = await startEmbeddedBroker({ port: 0, passwordFile: logins.passwordFile });
   t.teardown(() => broker.stop());
   const gw = await connectAs(t, broker.url, logins, GATEWAY_BROKER_USER);
-  const discovery = 'homeassistant/device/homegate-homegate/config';
+  const discovery = 'homeassistant/device/homegate-homegate_gateway/config';
   for (const [topic, payload] of [
     [discovery, '{"dev":{}}'],
     ['homegate/gateway/state', '{}'],

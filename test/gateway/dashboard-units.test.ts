@@ -19,6 +19,7 @@ import type { HomeCard } from '../../card-io/home-card/home-card.js';
 import { aclAllows, filterWithin, parseBrokerAcl, topicMatches } from '../../gateway/notify/broker-acl.js';
 import { SHIPPED_ACL_FILE } from '../../gateway/notify/embedded-broker.js';
 import { reconnectDelay } from '../../gateway/notify/reconnect-backoff.js';
+import { dashboardTopics } from '../../gateway/dashboard/dashboard-topics.js';
 import { delay } from '../helpers/link-probes.js';
 
 const acl = parseBrokerAcl(readFileSync(SHIPPED_ACL_FILE, 'utf8'));
@@ -196,4 +197,21 @@ test('A burst of card events is bounded per second on the events topic; payments
   now = 1000;
   t.true(limiter.allow('card-removed'), 'a new second, a new allowance');
   t.is(limiter.dropped, 1000 - EVENTS_PER_SECOND);
+});
+
+test("Another gateway id moves the gateway's own topics to <prefix>/<id>/, and the embedded broker's ACL follows it; mail stays under <prefix>/terminals/", (t) => {
+  const topics = dashboardTopics('home/kitchen', 'homeassistant');
+  t.is(topics.state, 'home/kitchen/state');
+  t.is(topics.request('lock-card'), 'home/kitchen/request/lock-card');
+  t.is(topics.commandOf('home/kitchen/request/outbox/retry'), 'outbox/retry');
+  t.is(topics.commandOf('home/gateway/request/lock-card'), undefined);
+  const acl = parseBrokerAcl(readFileSync(SHIPPED_ACL_FILE, 'utf8'), 'home', 'kitchen');
+  t.true(aclAllows(acl, 'homegate-dashboard', 'homegate-dashboard', 'write', 'home/kitchen/request/lock-card'));
+  t.false(aclAllows(acl, 'homegate-dashboard', 'homegate-dashboard', 'write', 'home/gateway/request/lock-card'));
+  t.true(aclAllows(acl, 'homegate-dashboard', 'homegate-dashboard', 'read', 'home/kitchen/state'));
+  t.true(aclAllows(acl, 't1', 't1', 'read', 'home/terminals/t1/mail'));
+  const config = parseGatewayConfig({ card: { device: 'tcp://127.0.0.1:1' }, mqtt: { url: 'mqtt://127.0.0.1:1883', gatewayId: 'kitchen' } });
+  t.is(config.mqtt?.gatewayId, 'kitchen');
+  t.is(parseGatewayConfig({ card: { device: 'tcp://127.0.0.1:1' }, mqtt: { url: 'mqtt://127.0.0.1:1883' } }).mqtt?.gatewayId, 'gateway');
+  t.throws(() => parseGatewayConfig({ card: { device: 'x' }, mqtt: { url: 'mqtt://127.0.0.1:1883', gatewayId: 'a/b' } }));
 });

@@ -27,7 +27,7 @@ import { startSandboxIssuer, type SandboxIssuer } from '../issuer/index.js';
 import { startEmbeddedBroker } from '../../../gateway/notify/embedded-broker.js';
 import { primeMailbox } from '../../../gateway/notify/prime-mailbox.js';
 import { BROKER_USERS_FILE } from '../../../gateway/notify/broker-users.js';
-import { DEFAULT_MQTT_CLIENT_ID, DEFAULT_TOPIC_PREFIX } from '../../../gateway/notify/mqtt-options.js';
+import { DEFAULT_GATEWAY_ID, DEFAULT_MQTT_CLIENT_ID, DEFAULT_TOPIC_PREFIX } from '../../../gateway/notify/mqtt-options.js';
 import { ensureDashboardBrokerUser, ensureGatewayBrokerUser, terminalBrokerLogins } from './sandbox-mail.js';
 import { Registry } from '../../../gateway/registry/index.js';
 import { dataPath } from '../../../gateway/config/gateway-config.js';
@@ -157,7 +157,7 @@ export async function startSandboxHousehold(o: StartSandboxOptions): Promise<San
     if (control) config.card.socket = virtualSocketConfig(SANDBOX_SOCKET_CONTROL);
     config.terminalApi.host = '127.0.0.1';
     config.terminalApi.port = ports.gateway;
-    config.mqtt = { url: mqttUrl, clientId: DEFAULT_MQTT_CLIENT_ID, topicPrefix: DEFAULT_TOPIC_PREFIX, ...gatewayBrokerUser };
+    config.mqtt = { url: mqttUrl, clientId: DEFAULT_MQTT_CLIENT_ID, topicPrefix: DEFAULT_TOPIC_PREFIX, gatewayId: DEFAULT_GATEWAY_ID, ...gatewayBrokerUser };
     config.emoney.issuer = { url: issuer.url, caFile: 'pki/issuer-ca.pem', certFile: 'pki/issuer-credential.pem', keyFile: 'pki/issuer-credential.key' };
     const gatewayUrl = `https://localhost:${ports.gateway}`;
     await ensureSandboxRegistry({
@@ -191,7 +191,7 @@ export async function startSandboxHousehold(o: StartSandboxOptions): Promise<San
       );
       // Each session is opened with that terminal's own login: the broker ties its client id to it.
       for (const login of await terminalBrokerLogins(dataDir, active)) {
-        await primeMailbox({ url: mqttUrl, terminalId: login.username, topicPrefix: config.mqtt.topicPrefix, ...login });
+        await primeMailbox({ url: mqttUrl, terminalId: login.username, topicPrefix: DEFAULT_TOPIC_PREFIX, ...login });
       }
     }
     const gateway = await startGateway({ dataDir, config, logger });

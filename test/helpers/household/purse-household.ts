@@ -246,6 +246,7 @@ export async function sandboxGatewayConfig(sb: SandboxHousehold, ports: SandboxP
   config.mqtt = {
     url: sb.mqttUrl,
     clientId: 'homegate-gateway',
+    gatewayId: 'gateway',
     topicPrefix: TOPIC_PREFIX,
     username: GATEWAY_BROKER_USER,
     passwordFile: GATEWAY_PASSWORD_FILE,
