@@ -11,6 +11,7 @@ import { CodedError } from '../../card-io/base/coded-error.js';
 import { mqttConfigSchema } from '../notify/mqtt-options.js';
 import { smtpConfigSchema } from '../notify/smtp-options.js';
 import { DEFAULT_PROXY_OPTIONS, proxyOptionsSchema } from '../proxy/proxy-options.js';
+import { checkPanelPins, panelOptionsSchema } from '../panel/panel-options.js';
 
 const port = z.number().int().min(1).max(65535);
 
@@ -85,8 +86,11 @@ export const gatewayConfigSchema = z
       })
       .strict()
       .default({ idleTimeoutSeconds: 600, pinRetryDelayMs: 1000, pinRetryDelayMaxMs: 300_000 }),
+    /** The panel (LEDs, confirm button, buzzer); absent: headless, no confirmation. Options in panel/panel-options.ts. */
+    panel: panelOptionsSchema.optional(),
   })
-  .strict();
+  .strict()
+  .superRefine(checkPanelPins);
 
 export type GatewayConfig = z.infer<typeof gatewayConfigSchema>;
 

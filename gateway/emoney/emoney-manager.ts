@@ -29,6 +29,7 @@ import { checkCardLimits, checkTopup, startOfMonthUtc, type TopupLimits } from '
 import { completeLoad, loadFields, loadRefusedByCard, releaseLoad, settleLoadsOnCard, type SettlementDeps } from './load-settlement.js';
 import { EmoneyError } from './emoney-error.js';
 import { marketTarget, type ProxyState } from '../proxy/index.js';
+import type { Confirmation } from './confirmation.js';
 
 export interface Mailer {
   notify(n: Notification): Promise<void>;
@@ -50,6 +51,8 @@ export interface EmoneyManagerOptions {
   /** Market calls time out after this many ms. Default 5000. */
   marketTimeoutMs?: number;
   clock?: () => number;
+  /** A person's press on the gateway for large amounts (the panel); absent: no confirmation asked. */
+  confirmation?: Confirmation;
 }
 
 export function recordFields(r: SignedRecord) {
@@ -148,6 +151,8 @@ export class EmoneyManager {
             `The market asks ${order.amount} ${order.currency} for order ${orderId}, not the ${agreed.amount} ${agreed.currency} the terminal showed`,
           );
         }
+        // Before anything touches the card or the intent journal: a refusal here leaves nothing to undo.
+        await this.o.confirmation?.awaitConfirmation({ kind: 'pay', amount: order.amount, currency: order.currency, terminal: t.id });
         const target = marketTarget(m);
         const { chain } = await this.o.proxyState.chains.get({
           market: target,
@@ -321,6 +326,8 @@ export class EmoneyManager {
     const since = startOfMonthUtc(new Date(this.now()));
     const loads = (await this.o.history.list({ since: since.toISOString() })).filter((e) => e.kind === 'load');
     checkTopup(loads, t.id, amount, this.o.limits);
+    // Before the card, the issuer and the load journal: a refusal here leaves nothing to undo.
+    await this.o.confirmation?.awaitConfirmation({ kind: 'topup', amount, terminal: t.id });
     const settlement = this.settlement();
     let running: { cardId: string; counter: number } | undefined;
     try {

@@ -20,6 +20,7 @@ import { reconcileCard } from './emoney-reconciler.js';
 import { IssuerClient } from './issuer-client.js';
 import { LoadIntents, PaymentIntents } from './payment-intents.js';
 import { readSecretFile } from '../../card-io/base/durable/secret-file.js';
+import type { Confirmation } from './confirmation.js';
 
 export interface PurseDeps {
   dataDir: string;
@@ -30,6 +31,8 @@ export interface PurseDeps {
   proxyState: ProxyState;
   logger: Logger;
   clock: () => number;
+  /** The panel's confirm button for large amounts; absent on a headless gateway. */
+  confirmation?: Confirmation;
 }
 
 async function secret(dataDir: string, file: string | undefined): Promise<string | undefined> {
@@ -67,6 +70,7 @@ export async function startPurse(d: PurseDeps): Promise<{ manager: EmoneyManager
     limits: { householdMonthly: config.emoney.householdMonthlyTopupLimit, terminalMonthly: config.emoney.terminalMonthlyTopupLimit },
     logger,
     clock: d.clock,
+    ...(d.confirmation ? { confirmation: d.confirmation } : {}),
   });
   const manager = guard.wrap(unguarded, ['pay', 'cancel', 'topup']);
 

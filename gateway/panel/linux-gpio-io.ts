@@ -1,0 +1,150 @@
+/**
+ * The linux-gpio board: the GPIO character device (/dev/gpiochipN) through
+ * libgpiod's command-line tools (Debian and Raspberry Pi OS package `gpiod`),
+ * spawned, so nothing native is compiled on install and it works on every Pi.
+ *
+ *   outputs  gpioset holds a line while it runs: one process per output, replaced on each change
+ *   inputs   gpiomon prints one line per edge (`--format='%e %o'`); gpioget reads the level at start
+ *
+ * libgpiod v1 and v2 differ (detected once with `gpioset --version`):
+ *   v1  gpioset --mode=signal CHIP LINE=V   gpiomon --format=FMT [--bias=pull-up] CHIP LINE   %e: 1 rising, 0 falling
+ *   v2  gpioset -c CHIP LINE=V              gpiomon -c CHIP --format=FMT [-b pull-up] LINE   %e: 1 rising, 2 falling
+ *                                           gpioget needs --numeric to print 0/1
+ * (v2's gpioset holds the line until killed by default; v1's exits at once unless --mode=signal.)
+ * `--bias` needs libgpiod 1.5 or newer.
+ */
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { promisify } from 'node:util';
+import type { Logger } from '../../card-io/base/log.js';
+import { DigitalIoPlugin, type InputBias, PanelError } from './digital-io-plugin.js';
+
+const run = promisify(execFile);
+
+export interface LinuxGpioOptions {
+  /** gpiochip name or number. */
+  chip: string;
+  logger: Logger;
+  /** Lines on the chip that may be used. Default 512. */
+  pinCount?: number;
+}
+
+export type LibgpiodMajor = 1 | 2;
+
+/** The major version from `gpioset --version` ("gpioset (libgpiod) v1.6.3" or "gpioset (libgpiod) v2.1"). */
+export function parseLibgpiodVersion(text: string): LibgpiodMajor {
+  const m = /libgpiod\)?\s+v?(\d+)\./.exec(text);
+  if (!m) throw new PanelError('io-failed', `Cannot tell the libgpiod version from: ${text.trim().slice(0, 80)}`, {});
+  return Number(m[1]) >= 2 ? 2 : 1;
+}
+
+/** One gpiomon line, `%e %o`, as a level; undefined for anything else. */
+export function parseMonitorLine(line: string, major: LibgpiodMajor): { offset: number; value: 0 | 1 } | undefined {
+  const m = /^\s*(\d+)\s+(\d+)\s*$/.exec(line);
+  if (!m) return undefined;
+  const event = Number(m[1]);
+  const rising = event === 1;
+  const falling = major === 1 ? event === 0 : event === 2;
+  if (!rising && !falling) return undefined;
+  return { offset: Number(m[2]), value: rising ? 1 : 0 };
+}
+
+export class LinuxGpioIo extends DigitalIoPlugin {
+  readonly name = 'linux-gpio';
+  private major: LibgpiodMajor = 1;
+  private readonly setters = new Map<number, ChildProcess>();
+  private readonly monitors = new Map<number, ChildProcess>();
+  private closed = false;
+
+  constructor(private readonly o: LinuxGpioOptions) {
+    super(o.pinCount ?? 512);
+  }
+
+  /** Find the tools and their version; `ready` follows. */
+  async start(): Promise<this> {
+    let out: string;
+    try {
+      out = (await run('gpioset', ['--version'])).stdout;
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      throw new PanelError(
+        'io-failed',
+        code === 'ENOENT' ? 'gpioset is not installed (apt-get install gpiod)' : `gpioset --version failed (${String(code ?? 'error')})`,
+        {},
+      );
+    }
+    this.major = parseLibgpiodVersion(out);
+    this.o.logger.info({ chip: this.o.chip, libgpiod: this.major }, 'linux-gpio panel board');
+    this.markReady();
+    return this;
+  }
+
+  get libgpiodMajor(): LibgpiodMajor {
+    return this.major;
+  }
+
+  private spawnTool(tool: string, args: string[], pin: number): ChildProcess {
+    const child = spawn(tool, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    child.on('error', (e) => this.failed(tool, pin, e.message));
+    child.stderr?.on('data', (d: Buffer) => this.o.logger.warn({ tool, pin, stderr: d.toString('utf8').trim().slice(0, 200) }, 'libgpiod tool complained'));
+    return child;
+  }
+
+  private failed(tool: string, pin: number, message: string): void {
+    if (this.closed) return;
+    this.o.logger.error({ tool, pin, err: message }, 'libgpiod tool failed');
+    this.emit('error', new PanelError('io-failed', `${tool} for line ${pin} failed: ${message}`, { pin }));
+  }
+
+  protected driveOutput(pin: number, value: 0 | 1): void {
+    if (this.closed) return;
+    const args = this.major === 1 ? ['--mode=signal', this.o.chip, `${pin}=${value}`] : ['-c', this.o.chip, `${pin}=${value}`];
+    // The new holder starts first; the old one is ended once the new one runs, so the line is never left to float long.
+    const previous = this.setters.get(pin);
+    const child = this.spawnTool('gpioset', args, pin);
+    this.setters.set(pin, child);
+    child.once('spawn', () => previous?.kill('SIGTERM'));
+  }
+
+  protected watchInput(pin: number, bias: InputBias): void {
+    if (this.closed) return;
+    this.monitors.get(pin)?.kill('SIGTERM');
+    const biasArgs = bias === 'pull-up' ? (this.major === 1 ? ['--bias=pull-up'] : ['-b', 'pull-up']) : [];
+    const format = '--format=%e %o';
+    const args = this.major === 1 ? [format, ...biasArgs, this.o.chip, String(pin)] : ['-c', this.o.chip, format, ...biasArgs, String(pin)];
+    const child = this.spawnTool('gpiomon', args, pin);
+    this.monitors.set(pin, child);
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      const e = parseMonitorLine(line, this.major);
+      if (e && e.offset === pin) this.inputChanged(pin, e.value);
+    });
+    // The monitor runs before the level is read, so no edge falls between the two.
+    void this.readLevel(pin, biasArgs).then(
+      (v) => this.inputChanged(pin, v),
+      (e: unknown) => this.failed('gpioget', pin, (e as Error).message),
+    );
+  }
+
+  private async readLevel(pin: number, biasArgs: string[]): Promise<0 | 1> {
+    const args = this.major === 1 ? [...biasArgs, this.o.chip, String(pin)] : ['-c', this.o.chip, '--numeric', ...biasArgs, String(pin)];
+    const { stdout } = await run('gpioget', args);
+    return stdout.trim() === '1' ? 1 : 0;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    const all = [...this.setters.values(), ...this.monitors.values()];
+    this.setters.clear();
+    this.monitors.clear();
+    await Promise.all(
+      all.map(
+        (c) =>
+          new Promise<void>((resolve) => {
+            if (c.exitCode !== null || c.signalCode !== null || c.pid === undefined) return resolve();
+            c.once('exit', () => resolve());
+            c.kill('SIGTERM');
+          }),
+      ),
+    );
+  }
+}
