@@ -85,7 +85,7 @@ export interface PinProblem {
 /** The card socket's pins when its backend is gpio (card.socket, defined by the socket's own options). */
 export function socketGpioPins(card: unknown): Record<string, number> {
   const socket = (card as { socket?: Record<string, unknown> } | undefined)?.socket;
-  if (!socket || socket.backend !== 'gpio') return {};
+  if (socket?.backend !== 'gpio') return {};
   const out: Record<string, number> = {};
   for (const name of ['rstPin', 'detectPin', 'vccPin']) {
     const v = socket[name];

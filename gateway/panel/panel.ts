@@ -137,12 +137,12 @@ export class Panel {
     return this.o.cardSlot;
   }
 
-  insert(): Promise<void> {
-    return this.slot().insert();
+  async insert(): Promise<void> {
+    await this.slot().insert();
   }
 
-  remove(): Promise<void> {
-    return this.slot().remove();
+  async remove(): Promise<void> {
+    await this.slot().remove();
   }
 
   async close(): Promise<void> {

@@ -17,7 +17,12 @@ export class VirtualIo extends DigitalIoPlugin {
     setImmediate(() => this.markReady());
   }
 
+  /** Levels as last announced: `output` is emitted on changes only, as a logic analyser would see them. */
+  private readonly announced = new Map<number, 0 | 1>();
+
   protected driveOutput(pin: number, value: 0 | 1): void {
+    if ((this.announced.get(pin) ?? 0) === value) return;
+    this.announced.set(pin, value);
     this.emit('output', { pin, value });
   }
 
