@@ -31,6 +31,7 @@ import { startPurse } from './emoney/start-purse.js';
 import { GATEWAY_VERSION } from './version.js';
 import { GatewayEvents } from './events/gateway-events.js';
 import { readSecretFile } from '../card-io/base/durable/secret-file.js';
+import { Panel, type VirtualCardSlot } from './panel/panel.js';
 
 export interface StartGatewayOptions {
   dataDir: string;
@@ -38,6 +39,8 @@ export interface StartGatewayOptions {
   logger: Logger;
   /** Unix ms. Default Date.now. */
   clock?: () => number;
+  /** The virtual card socket's insert/remove, for `homegate panel insert|remove` (the sandbox). */
+  cardSlot?: VirtualCardSlot;
 }
 
 export interface RunningGateway {
@@ -49,6 +52,8 @@ export interface RunningGateway {
   readonly sessions: CardSessions;
   /** What happened, for the MQTT state/events, the panel and the status endpoint. */
   readonly events: GatewayEvents;
+  /** The panel (LEDs, confirm button, buzzer) when `panel` is configured. */
+  readonly panel: Panel | undefined;
   stop(): Promise<void>;
 }
 
@@ -75,6 +80,15 @@ export async function startGateway(o: StartGatewayOptions): Promise<RunningGatew
     idleTimeoutMs: config.sessions.idleTimeoutSeconds * 1000,
     throttle,
   });
+  const panel = config.panel
+    ? await Panel.start({
+        options: config.panel,
+        events,
+        logger: logger.child({ channel: 'panel' }),
+        cardReady: cards.status === 'present',
+        ...(o.cardSlot ? { cardSlot: o.cardSlot } : {}),
+      })
+    : undefined;
   const proxyState = createProxyState();
   const authorizer = new MarketAuthorizer({
     registry,
@@ -85,13 +99,24 @@ export async function startGateway(o: StartGatewayOptions): Promise<RunningGatew
     clock,
     state: proxyState,
   });
-  const purse = await startPurse({ dataDir, config, registry, cards, sessions, proxyState, logger: logger.child({ channel: 'purse' }), clock });
+  const purse = await startPurse({
+    dataDir,
+    config,
+    registry,
+    cards,
+    sessions,
+    proxyState,
+    logger: logger.child({ channel: 'purse' }),
+    clock,
+    ...(panel ? { confirmation: panel.confirmation } : {}),
+  });
   const verifier = new SignedRequestVerifier({ startedAt: clock(), clock });
   const log = logger.child({ channel: 'terminal-api' });
 
   const routes = terminalApiRoutes({
     version: GATEWAY_VERSION,
     cardStatus: () => cards.status,
+    ...(panel ? { panelStatus: () => panel.status() } : {}),
     isUnlocked: (id) => sessions.isOpen(id),
     unlock: async (id, pin1) => {
       await sessions.unlock(id, pin1);
@@ -167,7 +192,7 @@ export async function startGateway(o: StartGatewayOptions): Promise<RunningGatew
     }
   };
   const adminLogger = logger.child({ channel: 'admin' });
-  const adminRoutes = buildAdminRoutes({ markets, registry, enroll, revoked: revokeTerminal, pins: new PinAdmin(sessions, adminLogger) });
+  const adminRoutes = buildAdminRoutes({ markets, registry, enroll, revoked: revokeTerminal, pins: new PinAdmin(sessions, adminLogger), panel });
   const admin: HttpServer = await startAdminServer(path(config.adminSocket), adminRoutes, adminLogger);
   logger.info({ port, card: cards.status }, 'gateway started');
 
@@ -178,10 +203,12 @@ export async function startGateway(o: StartGatewayOptions): Promise<RunningGatew
     cards,
     sessions,
     events,
+    panel,
     async stop() {
       sessions.closeAll();
       await Promise.all([close(server), close(admin)]);
       await purse.stop();
+      await panel?.close();
       await cards.stop();
     },
   };

@@ -8,6 +8,7 @@ import { registerCardCommands } from './card-commands.js';
 import { registerDoctorCommand } from './doctor-command.js';
 import { errorExit } from './error-exit.js';
 import { registerGatewayCommands } from './gateway-commands.js';
+import { registerPanelCommands } from './panel-commands.js';
 import { registerSandboxCommand } from './sandbox-command.js';
 import { registerTerminalCommands } from './terminal-commands.js';
 
@@ -24,6 +25,7 @@ export function buildProgram(): Command {
   registerSandboxCommand(program);
   registerTerminalCommands(program);
   registerDoctorCommand(program);
+  registerPanelCommands(program);
   return program;
 }
 

@@ -6,6 +6,8 @@ export interface GatewayHealth {
   ok: boolean;
   version: string;
   card: string;
+  /** The panel's status when the gateway has one (plugin, pins, LEDs, pendingConfirmation). */
+  panel?: Record<string, unknown>;
 }
 
 function healthOnce(url: string, ca: Buffer | undefined): Promise<GatewayHealth> {

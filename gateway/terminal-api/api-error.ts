@@ -52,6 +52,10 @@ export type ApiErrorCode =
   | 'already-paid'
   | 'not-your-decision'
   | 'archive-damaged'
+  /** The panel's confirm button (gateway/emoney/confirmation.ts). */
+  | 'confirmation-timeout'
+  | 'confirmation-refused'
+  | 'confirmation-busy'
   | 'internal';
 
 export type ApiErrorFields = Record<string, string | number | boolean | null>;

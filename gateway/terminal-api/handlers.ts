@@ -23,6 +23,8 @@ export interface AuthorizeAnswer {
 export interface TerminalApiServices {
   version: string;
   cardStatus(): 'present' | 'absent';
+  /** The panel (plugin, pins, LEDs, a pending confirmation) when the gateway has one. */
+  panelStatus?(): unknown;
   isUnlocked(terminalId: string): boolean;
   unlock(terminalId: string, pin1: string): Promise<{ idleTimeoutSeconds: number }>;
   lock(terminalId: string): Promise<void>;
@@ -86,7 +88,7 @@ export function terminalApiRoutes(s: TerminalApiServices): RouteTable {
   return {
     'GET /v1/health': {
       access: 'public',
-      handle: async () => ({ ok: true, version: s.version, card: s.cardStatus() }),
+      handle: async () => ({ ok: true, version: s.version, card: s.cardStatus(), ...(s.panelStatus ? { panel: s.panelStatus() } : {}) }),
     },
     'GET /v1/whoami': {
       access: 'terminal',

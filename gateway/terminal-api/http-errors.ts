@@ -62,6 +62,10 @@ export const HTTP_STATUS: Record<ApiErrorCode, number> = {
   'already-paid': 409,
   'not-your-decision': 403,
   'archive-damaged': 503,
+  // The person at the gateway did not confirm: refused, nothing done; a new request may be confirmed.
+  'confirmation-timeout': 403,
+  'confirmation-refused': 403,
+  'confirmation-busy': 409,
   internal: 500,
 };
 
@@ -106,6 +110,7 @@ function mapCoded(e: CodedError): Mapped | undefined {
   switch (e.family) {
     // These families speak the API's words already (their codes are API codes).
     case 'emoney':
+    case 'confirmation':
     case 'card-session':
     case 'authorization':
       return code in HTTP_STATUS ? { code: code as ApiErrorCode, fields: safe(e.context) } : undefined;
@@ -119,6 +124,8 @@ function mapCoded(e: CodedError): Mapped | undefined {
       if (code === 'duplicate' || code === 'profile-exists') return { code: 'conflict', fields: { reason: code } };
       if (e.family === 'history' && code === 'corrupt') return { code: 'archive-damaged', fields: {} };
       return undefined; // a corrupt or missing registry, a registry not open: the gateway's fault
+    case 'panel':
+      return code === 'no-socket' || code === 'unsupported' ? { code: 'conflict', fields: { reason: code } } : undefined;
     case 'record-log':
       return { code: 'archive-damaged', fields: {} };
     case 'notify':
