@@ -27,6 +27,8 @@ export interface PinState {
   value: number;
   report: number;
   analogChannel: number;
+  /** Whether an input's level has been read yet (a read callback waits for it). */
+  known: boolean;
 }
 
 export type InputBias = 'pull-up' | 'none';
@@ -49,6 +51,7 @@ export abstract class DigitalIoPlugin extends EventEmitter {
       value: 0,
       report: 0,
       analogChannel: 127,
+      known: false,
     }));
   }
 
@@ -101,20 +104,23 @@ export abstract class DigitalIoPlugin extends EventEmitter {
     return this.digitalWrite(pin, value > 0 ? 1 : 0);
   }
 
-  /** `cb` gets the present level at once, then every change (as Firmata reports a pin after REPORT_DIGITAL). */
+  /** `cb` gets the present level once it is known, then every change (as Firmata reports a pin after REPORT_DIGITAL). */
   digitalRead(pin: number, cb: (value: number) => void): this {
     const p = this.state(pin);
     p.report = 1;
     this.on(`digital-read-${pin}`, cb);
-    const value = p.value;
-    queueMicrotask(() => cb(value));
+    if (p.known) {
+      const value = p.value;
+      queueMicrotask(() => cb(value));
+    }
     return this;
   }
 
-  /** For the plugins: an input's level as read; listeners hear changes only. */
+  /** For the plugins: an input's level as read; listeners hear the first level and then changes only. */
   protected inputChanged(pin: number, value: 0 | 1): void {
     const p = this.pins[pin];
-    if (!p || p.value === value) return;
+    if (!p || (p.known && p.value === value)) return;
+    p.known = true;
     p.value = value;
     this.emit(`digital-read-${pin}`, value);
   }

@@ -114,13 +114,18 @@ export class LinuxGpioIo extends DigitalIoPlugin {
     const args = this.major === 1 ? [format, ...biasArgs, this.o.chip, String(pin)] : ['-c', this.o.chip, format, ...biasArgs, String(pin)];
     const child = this.spawnTool('gpiomon', args, pin);
     this.monitors.set(pin, child);
+    let edgeSeen = false;
     createInterface({ input: child.stdout! }).on('line', (line) => {
       const e = parseMonitorLine(line, this.major);
-      if (e && e.offset === pin) this.inputChanged(pin, e.value);
+      if (e && e.offset === pin) {
+        edgeSeen = true;
+        this.inputChanged(pin, e.value);
+      }
     });
-    // The monitor runs before the level is read, so no edge falls between the two.
+    // The monitor runs before the level is read, so no edge falls between the two. The read is dropped when an
+    // edge came first (the edge is newer) or the monitor was replaced (the bias changed; it read with the old one).
     void this.readLevel(pin, biasArgs).then(
-      (v) => this.inputChanged(pin, v),
+      (v) => (this.monitors.get(pin) === child && !edgeSeen ? this.inputChanged(pin, v) : undefined),
       (e: unknown) => this.failed('gpioget', pin, (e as Error).message),
     );
   }

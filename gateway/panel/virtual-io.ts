@@ -26,8 +26,9 @@ export class VirtualIo extends DigitalIoPlugin {
     this.emit('output', { pin, value });
   }
 
+  /** An input nothing drives reads its bias: high with the pull-up, low without. */
   protected watchInput(pin: number, bias: InputBias): void {
-    if (bias === 'pull-up' && !this.driven.has(pin)) this.inputChanged(pin, 1);
+    if (!this.driven.has(pin)) this.inputChanged(pin, bias === 'pull-up' ? 1 : 0);
   }
 
   /** Set an input's level as the outside world would (a button pressed to ground reads 0). */

@@ -19,7 +19,11 @@ test('a wrong pin map is one configuration error that lists every problem with i
   const panel = { plugin: 'firmata', pins: { ready: 5, busy: 5, attention: 200, button: 9, buzzer: 9 }, confirm: { payAbove: -1 } };
   const error = t.throws(() => parseGatewayConfig({ ...minimal, panel }), { instanceOf: ConfigError });
   const problems = (error as ConfigError).problems;
-  const has = (path: string, words: string) => t.true(problems.some((p) => p.startsWith(path) && p.includes(words)), `${path}: ${words}\n${problems.join('\n')}`);
+  const has = (path: string, words: string) =>
+    t.true(
+      problems.some((p) => p.startsWith(path) && p.includes(words)),
+      `${path}: ${words}\n${problems.join('\n')}`,
+    );
   has('panel.device', 'firmata plugin needs');
   has('panel.pins.busy', 'pin 5 is used twice: ready and busy');
   has('panel.pins.buzzer', 'pin 9 is used twice: button and buzzer');
@@ -33,13 +37,20 @@ test('a panel pin that the gpio card socket also uses is a problem naming both',
   const problems = panelPinProblems({ plugin: 'linux-gpio', pins }, socket);
   t.deepEqual(
     problems.map((p) => `${p.path.join('.')}: ${p.message}`),
-    ['pins.button: pin 17 is also the card socket\'s detectPin (card.socket.detectPin)', "pins.busy: pin 6 is also the card socket's vccPin (card.socket.vccPin)"],
+    [
+      "pins.button: pin 17 is also the card socket's detectPin (card.socket.detectPin)",
+      "pins.busy: pin 6 is also the card socket's vccPin (card.socket.vccPin)",
+    ],
   );
   // The whole configuration's check reads them from card.socket (the socket's own schema declares it).
   const issues: Array<{ path: PropertyKey[]; message: string }> = [];
   const ctx = { addIssue: (i: { path: PropertyKey[]; message: string }) => issues.push(i) } as unknown as Parameters<typeof checkPanelPins>[1];
   checkPanelPins({ card: { device: 'x', socket: { backend: 'gpio', ...socket, detectActiveLow: true } }, panel: { plugin: 'virtual', pins } }, ctx);
-  t.deepEqual(issues[0], { code: 'custom', path: ['panel', 'pins', 'button'], message: "pin 17 is also the card socket's detectPin (card.socket.detectPin)" } as never);
+  t.deepEqual(issues[0], {
+    code: 'custom',
+    path: ['panel', 'pins', 'button'],
+    message: "pin 17 is also the card socket's detectPin (card.socket.detectPin)",
+  } as never);
   issues.length = 0;
   checkPanelPins({ card: { device: 'x', socket: { backend: 'modem-lines', rstPin: 17 } }, panel: { plugin: 'virtual', pins } }, ctx);
   t.deepEqual(issues, [], 'a modem-lines socket uses no board pins');
