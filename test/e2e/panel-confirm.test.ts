@@ -11,6 +11,7 @@ import test from 'ava';
 import type { AccessCard } from '../../card-io/access-card/access-card.js';
 import type { Panel } from '../../gateway/panel/panel.js';
 import { panelOptionsSchema } from '../../gateway/panel/panel-options.js';
+import { runCli } from '../gateway/cli-process.js';
 import { asTerminal, eventually, gatewayRequest } from '../helpers/household/household.js';
 import { refusalOf, SANDBOX_MARKET, startPurseHousehold, type PurseHousehold } from '../helpers/household/index.js';
 
@@ -73,9 +74,19 @@ test('payments and top-ups above their thresholds wait for the confirm button: p
   const beforeTopup = await snapshot();
   t.like(await refusalOf(access.topup(TOPUP_ABOVE + 1)), { status: 403, code: 'confirmation-timeout' });
   t.deepEqual(await snapshot(), beforeTopup, 'unchanged after the top-up timeout');
-  // Pressed: loaded.
+  // Pressed from the command line, through the admin socket (as in the sandbox): loaded.
+  const cli = (...args: string[]) => runCli(['--data', h.dataDir, 'panel', ...args]);
   const loading = access.topup(TOPUP_ABOVE + 1);
   await eventually(() => panel.status().pendingConfirmation !== null, 'the top-up waits for the button');
-  await panel.press();
+  const status = await cli('status', '--json');
+  t.is(status.code, 0, status.stderr);
+  t.like(JSON.parse(status.stdout), { plugin: 'virtual', pendingConfirmation: { kind: 'topup', amount: TOPUP_ABOVE + 1 } });
+  const pressed = await cli('press', '--json');
+  t.is(pressed.code, 0, pressed.stderr);
   t.like(await loading, { load: { amount: TOPUP_ABOVE + 1 } });
+
+  // This gateway was given no virtual card socket: insert is refused with a clear message.
+  const insert = await cli('insert');
+  t.is(insert.code, 1);
+  t.regex(insert.stderr, /no virtual card socket/);
 });
