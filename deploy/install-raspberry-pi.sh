@@ -6,6 +6,8 @@ set -euo pipefail
 device="${1:-/dev/homegate-card}"
 src="$(cd "$(dirname "$0")/.." && pwd)"
 command -v node >/dev/null || { echo "Node.js 20.19 or newer is required (apt-get install nodejs)"; exit 1; }
+# libgpiod's command-line tools drive the panel's GPIO (panel.plugin "linux-gpio"): nothing native is compiled.
+command -v gpioset >/dev/null || apt-get install -y gpiod
 id homegate >/dev/null 2>&1 || useradd --system --home /var/lib/homegate --shell /usr/sbin/nologin homegate
 getent group gpio >/dev/null || groupadd --system gpio
 mkdir -p /opt/homegate
