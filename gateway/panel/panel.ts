@@ -66,9 +66,10 @@ export class Panel {
         },
       };
     };
+    const outputs = { ready: led(options.pins.ready), busy: led(options.pins.busy), attention: led(options.pins.attention) };
     const leds = new PanelLeds({
       events,
-      leds: { ready: led(options.pins.ready), busy: led(options.pins.busy), attention: led(options.pins.attention) },
+      leds: outputs,
       outboxBacklog: options.outboxBacklog,
       problemHoldMs: options.problemHoldMs,
       cardReady: o.cardReady ?? false,
@@ -88,10 +89,15 @@ export class Panel {
       ...(options.confirm.payAbove === undefined ? {} : { payAbove: options.confirm.payAbove }),
       ...(options.confirm.topupAbove === undefined ? {} : { topupAbove: options.confirm.topupAbove }),
     });
-    const stopBeep =
+    const beep =
       options.pins.buzzer === undefined
         ? () => undefined
         : beepOnDecision(events, new five.Pin({ pin: options.pins.buzzer, board: b, type: 'digital' }), options.beepMs);
+    // A blinking LED runs an interval: all go dark at stop, so nothing keeps the process alive.
+    const stopBeep = () => {
+      beep();
+      for (const l of Object.values(outputs)) l.show('off');
+    };
     o.logger.info({ plugin: options.plugin, pins: options.pins }, 'panel ready');
     return new Panel(o, board, confirmation, leds, stopBeep);
   }
@@ -145,7 +151,11 @@ export class Panel {
     await this.slot().remove();
   }
 
+  private closed = false;
+
   async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
     this.confirmation.close();
     this.leds.close();
     this.stopBeep();

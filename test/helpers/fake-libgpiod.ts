@@ -53,7 +53,7 @@ function levelOf(line) {
 }
 `;
 
-const GPIOSET = String.raw`
+const GPIOSET = `
 if (rest.length === 0) die('at least one GPIO line offset to value mapping must be specified');
 for (const m of rest) { const [line, v] = m.split('='); fs.writeFileSync(path.join(chipDir, line + '.out'), v); }
 // v1 releases the line at once unless --mode=signal/wait; v2 holds it until killed.

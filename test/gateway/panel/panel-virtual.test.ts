@@ -127,3 +127,25 @@ test('insert and remove without a virtual card socket answer a clear no-socket e
   const e = await t.throwsAsync(panel.insert());
   t.is((e as { code?: string }).code, 'no-socket');
 });
+
+test('a reported problem lights the attention LED for problemHoldMs, then it goes out', async (t) => {
+  const events = new GatewayEvents();
+  const options = panelOptionsSchema.parse({ plugin: 'virtual', pins: PINS, problemHoldMs: 1000 });
+  const panel = await Panel.start({ options, events, logger: silentLogger });
+  t.teardown(() => panel.close());
+  const io = panel.board.virtual!;
+  events.emit('problem', { code: 'disk-full', message: 'the archive cannot be written' });
+  t.is(io.level(PINS.attention), 1);
+  await tick(1300);
+  t.is(io.level(PINS.attention), 0);
+});
+
+test('closing the panel while the busy LED blinks turns every LED off', async (t) => {
+  const { events, io, panel } = await startPanel(t);
+  events.emit('card-activated', { at: 1, cardId: 'c1' });
+  events.emit('card-busy', { busy: true });
+  await panel.close();
+  await tick(500);
+  t.is(io.level(PINS.ready), 0);
+  t.is(io.level(PINS.busy), 0);
+});
