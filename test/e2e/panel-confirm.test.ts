@@ -30,7 +30,7 @@ test('payments and top-ups above their thresholds wait for the confirm button: p
       config.panel = panelOptionsSchema.parse({
         plugin: 'virtual',
         pins: { ready: 5, busy: 6, attention: 13, button: 17, buzzer: 18 },
-        confirm: { payAbove: PAY_ABOVE, topupAbove: TOPUP_ABOVE, timeoutMs: 1500, longPressMs: 300 },
+        confirm: { payAbove: PAY_ABOVE, topupAbove: TOPUP_ABOVE, timeoutMs: 10_000, longPressMs: 300 },
       });
     },
   });
@@ -70,10 +70,13 @@ test('payments and top-ups above their thresholds wait for the confirm button: p
   t.is((await h.marketOrder(coffee.orderId)).status, 'paid');
   t.is(await pendingIn(h), null);
 
-  // A top-up above its threshold: no press, nothing loaded and the issuer not asked.
+  // A top-up above its threshold refused with a long press: nothing loaded and the issuer not asked.
   const beforeTopup = await snapshot();
-  t.like(await refusalOf(access.topup(TOPUP_ABOVE + 1)), { status: 403, code: 'confirmation-timeout' });
-  t.deepEqual(await snapshot(), beforeTopup, 'unchanged after the top-up timeout');
+  const refusingTopup = refusalOf(access.topup(TOPUP_ABOVE + 1));
+  await eventually(() => panel.status().pendingConfirmation !== null, 'the top-up waits for the button');
+  await panel.longPress();
+  t.like(await refusingTopup, { status: 403, code: 'confirmation-refused' });
+  t.deepEqual(await snapshot(), beforeTopup, 'unchanged after the refused top-up');
   // Pressed from the command line, through the admin socket (as in the sandbox): loaded.
   const cli = (...args: string[]) => runCli(['--data', h.dataDir, 'panel', ...args]);
   const loading = access.topup(TOPUP_ABOVE + 1);
@@ -81,6 +84,9 @@ test('payments and top-ups above their thresholds wait for the confirm button: p
   const status = await cli('status', '--json');
   t.is(status.code, 0, status.stderr);
   t.like(JSON.parse(status.stdout), { plugin: 'virtual', pendingConfirmation: { kind: 'topup', amount: TOPUP_ABOVE + 1 } });
+  const health = await runCli(['--data', h.dataDir, 'status', '--json']);
+  t.is(health.code, 0, health.stderr);
+  t.like(JSON.parse(health.stdout), { panel: { plugin: 'virtual', pendingConfirmation: { kind: 'topup' } } });
   const pressed = await cli('press', '--json');
   t.is(pressed.code, 0, pressed.stderr);
   t.like(await loading, { load: { amount: TOPUP_ABOVE + 1 } });

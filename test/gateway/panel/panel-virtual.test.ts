@@ -9,7 +9,7 @@ const PINS = { ready: 5, busy: 6, attention: 13, button: 17, buzzer: 18 };
 
 async function startPanel(t: { teardown(f: () => Promise<void>): void }, confirm: Record<string, number> = {}) {
   const events = new GatewayEvents();
-  const options = panelOptionsSchema.parse({ plugin: 'virtual', pins: PINS, beepMs: 20, confirm: { timeoutMs: 400, longPressMs: 250, ...confirm } });
+  const options = panelOptionsSchema.parse({ plugin: 'virtual', pins: PINS, beepMs: 20, confirm: { timeoutMs: 20_000, longPressMs: 1000, ...confirm } });
   const panel = await Panel.start({ options, events, logger: silentLogger });
   t.teardown(() => panel.close());
   const io = panel.board.virtual!;
@@ -93,7 +93,7 @@ test('a press confirms a payment above the threshold while the busy LED blinks f
 });
 
 test('no press within the timeout refuses with confirmation-timeout', async (t) => {
-  const { panel } = await startPanel(t, { topupAbove: 500 });
+  const { panel } = await startPanel(t, { topupAbove: 500, timeoutMs: 400 });
   const e = await t.throwsAsync(panel.confirmation.awaitConfirmation({ kind: 'topup', amount: 501, terminal: 't1' }), { instanceOf: ConfirmationError });
   t.is(e?.code, 'confirmation-timeout');
 });
