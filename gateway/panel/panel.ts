@@ -55,6 +55,11 @@ export class Panel {
     const { options, events } = o;
     const board = await openPanelBoard(options, o.logger);
     const b = board.board;
+    // A board that fails later (a libgpiod tool dies, the Arduino is unplugged) is a problem to show, not a crash.
+    b.on('error', (e: Error) => {
+      o.logger.error({ plugin: options.plugin, err: e.message }, 'panel board error');
+      events.emit('problem', { code: 'panel-io', message: `The ${options.plugin} panel failed: ${e.message}` });
+    });
     const led = (pin: number) => {
       const l = new five.Led({ pin, board: b });
       return {

@@ -149,3 +149,12 @@ test('closing the panel while the busy LED blinks turns every LED off', async (t
   t.is(io.level(PINS.ready), 0);
   t.is(io.level(PINS.busy), 0);
 });
+
+test('a board error after start is reported as a problem and lights the attention LED instead of crashing', async (t) => {
+  const { events, io, panel } = await startPanel(t);
+  const problems: string[] = [];
+  events.on('problem', (p) => problems.push(p.code));
+  io.emit('error', new Error('gpiomon died'));
+  t.deepEqual(problems, ['panel-io']);
+  t.is(panel.status().leds.attention, 'on');
+});
