@@ -116,7 +116,7 @@ export async function startGateway(o: StartGatewayOptions): Promise<RunningGatew
   const routes = terminalApiRoutes({
     version: GATEWAY_VERSION,
     cardStatus: () => cards.status,
-    ...(panel ? { panelStatus: () => panel.status() } : {}),
+    ...(panel ? { panelStatus: () => panel.publicStatus() } : {}),
     isUnlocked: (id) => sessions.isOpen(id),
     unlock: async (id, pin1) => {
       await sessions.unlock(id, pin1);

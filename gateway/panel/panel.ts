@@ -36,7 +36,7 @@ export interface PanelStatus {
   pins: PanelOptions['pins'];
   leds: LedStates;
   confirm: { payAbove: number | null; topupAbove: number | null; timeoutMs: number; longPressMs: number };
-  pendingConfirmation: PendingConfirmation | null;
+  pendingConfirmation: PendingConfirmation | Omit<PendingConfirmation, 'terminal'> | null;
 }
 
 /** How long a short press is held on the virtual button, in ms: above johnny-five's 7 ms debounce. */
@@ -116,6 +116,18 @@ export class Panel {
       confirm: { payAbove: c.payAbove ?? null, topupAbove: c.topupAbove ?? null, timeoutMs: c.timeoutMs, longPressMs: c.longPressMs },
       pendingConfirmation: this.confirmation.pending ?? null,
     };
+  }
+
+  /**
+   * What GET /v1/health shows anyone on the LAN (no client certificate): the
+   * pending confirmation without the asking terminal's id.
+   */
+  publicStatus(): PanelStatus {
+    const full = this.status();
+    const p = this.confirmation.pending;
+    if (!p) return full;
+    const { terminal: _terminal, ...rest } = p;
+    return { ...full, pendingConfirmation: rest };
   }
 
   private virtualButton(): (down: boolean) => void {
