@@ -7,11 +7,14 @@
  *   inputs   gpiomon prints one line per edge (`--format='%e %o'`); gpioget reads the level at start
  *
  * libgpiod v1 and v2 differ (detected once with `gpioset --version`):
- *   v1  gpioset --mode=signal CHIP LINE=V   gpiomon --format=FMT [--bias=pull-up] CHIP LINE   %e: 1 rising, 0 falling
+ *   v1  gpioset --mode=signal CHIP LINE=V   gpiomon --line-buffered --format=FMT [--bias=pull-up] CHIP LINE
+ *                                           %e: 1 rising, 0 falling
  *   v2  gpioset -c CHIP LINE=V              gpiomon -c CHIP --format=FMT [-b pull-up] LINE   %e: 1 rising, 2 falling
  *                                           gpioget needs --numeric to print 0/1
  * (v2's gpioset holds the line until killed by default; v1's exits at once unless --mode=signal.)
- * `--bias` needs libgpiod 1.5 or newer.
+ * v1's gpiomon block-buffers a pipe unless --line-buffered (v2 flushes after each wait):
+ * without it edges would arrive kilobytes late. `--bias` and `--line-buffered` need libgpiod 1.6
+ * (Debian bullseye and Raspberry Pi OS since then); v2 is Debian trixie's.
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
@@ -111,7 +114,7 @@ export class LinuxGpioIo extends DigitalIoPlugin {
     this.monitors.get(pin)?.kill('SIGTERM');
     const biasArgs = bias === 'pull-up' ? (this.major === 1 ? ['--bias=pull-up'] : ['-b', 'pull-up']) : [];
     const format = '--format=%e %o';
-    const args = this.major === 1 ? [format, ...biasArgs, this.o.chip, String(pin)] : ['-c', this.o.chip, format, ...biasArgs, String(pin)];
+    const args = this.major === 1 ? ['--line-buffered', format, ...biasArgs, this.o.chip, String(pin)] : ['-c', this.o.chip, format, ...biasArgs, String(pin)];
     const child = this.spawnTool('gpiomon', args, pin);
     this.monitors.set(pin, child);
     let edgeSeen = false;

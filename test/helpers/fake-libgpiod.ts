@@ -5,7 +5,8 @@
  * libgpiod major version they pretend to be (1 or 2) and speak its documented
  * output: `--version`, gpioget's level (v2: `"N"=active` unless --numeric),
  * gpiomon's `--format` with %e (v1: 1 rising / 0 falling; v2: 1 rising /
- * 2 falling), %o, %s, %n.
+ * 2 falling), %o, %s, %n; v1's gpiomon holds its output in a 4 KiB buffer
+ * unless `--line-buffered`, as stdio does on a pipe.
  *
  * The "hardware" is a directory: an input line's level history is
  * `<chip>/<line>.events` (one 0/1 per line, appended by the test), an
@@ -28,16 +29,17 @@ function logCall() { fs.appendFileSync(path.join(dir, 'calls.log'), JSON.stringi
 if (tool !== 'gpiomon') logCall();
 function die(msg) { process.stderr.write(tool + ': ' + msg + '\n'); process.exit(1); }
 if (args[0] === '--version') { process.stdout.write(tool + ' (libgpiod) v' + (major === 1 ? '1.6.3' : '2.1.1') + '\nCopyright (C) 2017-2023 Bartosz Golaszewski\n'); process.exit(0); }
-let chip, format, bias = 'as-is', numeric = false, mode = 'exit';
+let chip, format, bias = 'as-is', numeric = false, mode = 'exit', lineBuffered = major === 2;
 const rest = [];
 for (let i = 0; i < args.length; i++) {
   const a = args[i];
   if (major === 2 && (a === '-c' || a === '--chip')) chip = args[++i];
   else if (a.startsWith('--format=')) format = a.slice(9);
   else if (a.startsWith('--bias=')) bias = a.slice(7);
-  else if (a === '-b' || a === '-B') bias = args[++i];
+  else if ((a === '-b' && major === 2) || (a === '-B' && major === 1)) bias = args[++i];
   else if (a === '--numeric' && major === 2) numeric = true;
   else if (a.startsWith('--mode=') && major === 1) mode = a.slice(7);
+  else if ((a === '--line-buffered' || a === '-b') && major === 1 && tool === 'gpiomon') lineBuffered = true;
   else if (a.startsWith('-')) die('unrecognized option ' + a);
   else rest.push(a);
 }
@@ -82,8 +84,14 @@ function print(rising) {
   const ns = process.hrtime.bigint();
   const ev = rising ? '1' : major === 1 ? '0' : '2';
   const out = fmt.replace(/%e/g, ev).replace(/%o/g, line).replace(/%s/g, String(ns / 1000000000n)).replace(/%n/g, String(ns % 1000000000n));
-  process.stdout.write(out + '\n');
+  // v1 writes through stdio, block-buffered on a pipe unless --line-buffered; v2 flushes after each wait.
+  if (lineBuffered) process.stdout.write(out + '\n');
+  else if ((pending += out + '\n').length >= 4096) {
+    process.stdout.write(pending);
+    pending = '';
+  }
 }
+let pending = '';
 process.on('SIGTERM', () => process.exit(0));
 setInterval(() => {
   if (!fs.existsSync(f)) return;
