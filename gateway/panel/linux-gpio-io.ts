@@ -4,7 +4,8 @@
  * spawned, so nothing native is compiled on install and it works on every Pi.
  *
  *   outputs  gpioset holds a line while it runs: one process per output, replaced on each change
- *   inputs   gpiomon prints one line per edge (`--format='%e %o'`); gpioget reads the level at start
+ *   inputs   gpioget reads the level, then gpiomon prints one line per edge (`--format='%e %o'`)
+ * The kernel lends a line to one requester at a time, so the tools for one line take turns.
  *
  * libgpiod v1 and v2 differ (detected once with `gpioset --version`):
  *   v1  gpioset --mode=signal CHIP LINE=V   gpiomon --line-buffered --format=FMT [--bias=pull-up] CHIP LINE
@@ -57,6 +58,12 @@ export class LinuxGpioIo extends DigitalIoPlugin {
   private major: LibgpiodMajor = 1;
   private readonly setters = new Map<number, ChildProcess>();
   private readonly monitors = new Map<number, ChildProcess>();
+  /** Per line: the queued work (one tool at a time), what is wanted and what the running tool does. */
+  private readonly lineWork = new Map<number, Promise<void>>();
+  private readonly wanted = new Map<number, 0 | 1>();
+  private readonly driven = new Map<number, 0 | 1>();
+  private readonly wantedBias = new Map<number, InputBias>();
+  private readonly monitorBias = new Map<number, InputBias>();
   private closed = false;
 
   constructor(private readonly o: LinuxGpioOptions) {
@@ -89,6 +96,8 @@ export class LinuxGpioIo extends DigitalIoPlugin {
   private spawnTool(tool: string, args: string[], pin: number): ChildProcess {
     const child = spawn(tool, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     child.on('error', (e) => this.failed(tool, pin, e.message));
+    // Ended by us: code 0 or a signal. Anything else is the tool's refusal (a busy line, a missing chip).
+    child.on('exit', (code) => (code !== null && code !== 0 ? this.failed(tool, pin, `exited with code ${code}`) : undefined));
     child.stderr?.on('data', (d: Buffer) => this.o.logger.warn({ tool, pin, stderr: d.toString('utf8').trim().slice(0, 200) }, 'libgpiod tool complained'));
     return child;
   }
@@ -99,38 +108,62 @@ export class LinuxGpioIo extends DigitalIoPlugin {
     this.emit('error', new PanelError('io-failed', `${tool} for line ${pin} failed: ${message}`, { pin }));
   }
 
+  /**
+   * One line, one holder: the kernel grants a line to one requester at a time (EBUSY otherwise), so every
+   * change of a line waits for the previous holder to exit before the next tool asks for it. Changes queued
+   * meanwhile collapse into the latest (a fast-blinking LED does not pile up processes).
+   */
+  private enqueue(pin: number, work: () => Promise<void>): void {
+    const next = (this.lineWork.get(pin) ?? Promise.resolve()).then(async () => {
+      if (!this.closed) await work();
+    });
+    const settled = next.catch((e: unknown) => this.failed('libgpiod', pin, (e as Error).message));
+    this.lineWork.set(pin, settled);
+  }
+
   protected driveOutput(pin: number, value: 0 | 1): void {
     if (this.closed) return;
-    const args = this.major === 1 ? ['--mode=signal', this.o.chip, `${pin}=${value}`] : ['-c', this.o.chip, `${pin}=${value}`];
-    // The new holder starts first; the old one is ended once the new one runs, so the line is never left to float long.
-    const previous = this.setters.get(pin);
-    const child = this.spawnTool('gpioset', args, pin);
-    this.setters.set(pin, child);
-    child.once('spawn', () => previous?.kill('SIGTERM'));
+    this.wanted.set(pin, value);
+    this.enqueue(pin, async () => {
+      const v = this.wanted.get(pin)!;
+      if (this.driven.get(pin) === v && this.setters.has(pin)) return;
+      await stopTool(this.setters.get(pin));
+      const args = this.major === 1 ? ['--mode=signal', this.o.chip, `${pin}=${v}`] : ['-c', this.o.chip, `${pin}=${v}`];
+      const child = this.spawnTool('gpioset', args, pin);
+      this.setters.set(pin, child);
+      this.driven.set(pin, v);
+      await new Promise<void>((resolve) => {
+        child.once('spawn', resolve);
+        child.once('error', () => resolve());
+      });
+    });
   }
 
   protected watchInput(pin: number, bias: InputBias): void {
     if (this.closed) return;
-    this.monitors.get(pin)?.kill('SIGTERM');
-    const biasArgs = bias === 'pull-up' ? (this.major === 1 ? ['--bias=pull-up'] : ['-b', 'pull-up']) : [];
-    const format = '--format=%e %o';
-    const args = this.major === 1 ? ['--line-buffered', format, ...biasArgs, this.o.chip, String(pin)] : ['-c', this.o.chip, format, ...biasArgs, String(pin)];
-    const child = this.spawnTool('gpiomon', args, pin);
-    this.monitors.set(pin, child);
-    let edgeSeen = false;
-    createInterface({ input: child.stdout! }).on('line', (line) => {
-      const e = parseMonitorLine(line, this.major);
-      if (e && e.offset === pin) {
-        edgeSeen = true;
-        this.inputChanged(pin, e.value);
-      }
+    this.wantedBias.set(pin, bias);
+    this.enqueue(pin, async () => {
+      const b = this.wantedBias.get(pin)!;
+      if (this.monitorBias.get(pin) === b && this.monitors.has(pin)) return;
+      await stopTool(this.monitors.get(pin));
+      this.monitors.delete(pin);
+      const biasArgs = b === 'pull-up' ? (this.major === 1 ? ['--bias=pull-up'] : ['-b', 'pull-up']) : [];
+      // The level first, then the monitor: both need the line, one at a time. An edge between the two is
+      // missed until the next one (a few ms at start or at a bias change).
+      const level = await this.readLevel(pin, biasArgs);
+      if (this.closed) return;
+      const format = '--format=%e %o';
+      const args =
+        this.major === 1 ? ['--line-buffered', format, ...biasArgs, this.o.chip, String(pin)] : ['-c', this.o.chip, format, ...biasArgs, String(pin)];
+      const child = this.spawnTool('gpiomon', args, pin);
+      this.monitors.set(pin, child);
+      this.monitorBias.set(pin, b);
+      createInterface({ input: child.stdout! }).on('line', (line) => {
+        const e = parseMonitorLine(line, this.major);
+        if (e && e.offset === pin) this.inputChanged(pin, e.value);
+      });
+      this.inputChanged(pin, level);
     });
-    // The monitor runs before the level is read, so no edge falls between the two. The read is dropped when an
-    // edge came first (the edge is newer) or the monitor was replaced (the bias changed; it read with the old one).
-    void this.readLevel(pin, biasArgs).then(
-      (v) => (this.monitors.get(pin) === child && !edgeSeen ? this.inputChanged(pin, v) : undefined),
-      (e: unknown) => this.failed('gpioget', pin, (e as Error).message),
-    );
   }
 
   private async readLevel(pin: number, biasArgs: string[]): Promise<0 | 1> {
@@ -144,15 +177,16 @@ export class LinuxGpioIo extends DigitalIoPlugin {
     const all = [...this.setters.values(), ...this.monitors.values()];
     this.setters.clear();
     this.monitors.clear();
-    await Promise.all(
-      all.map(
-        (c) =>
-          new Promise<void>((resolve) => {
-            if (c.exitCode !== null || c.signalCode !== null || c.pid === undefined) return resolve();
-            c.once('exit', () => resolve());
-            c.kill('SIGTERM');
-          }),
-      ),
-    );
+    await Promise.all([...this.lineWork.values()]);
+    await Promise.all(all.map(stopTool));
   }
+}
+
+/** End a tool and wait until it has exited (and so released its line). */
+function stopTool(c: ChildProcess | undefined): Promise<void> {
+  return new Promise<void>((resolve) => {
+    if (!c || c.exitCode !== null || c.signalCode !== null || c.pid === undefined) return resolve();
+    c.once('exit', () => resolve());
+    c.kill('SIGTERM');
+  });
 }

@@ -8,6 +8,9 @@
  * 2 falling), %o, %s, %n; v1's gpiomon holds its output in a 4 KiB buffer
  * unless `--line-buffered`, as stdio does on a pipe.
  *
+ * Like the kernel, a line is lent to one tool at a time (`<line>.lock`): a
+ * second requester fails with "Device or resource busy".
+ *
  * The "hardware" is a directory: an input line's level history is
  * `<chip>/<line>.events` (one 0/1 per line, appended by the test), an
  * output's level is `<chip>/<line>.out` (written by gpioset while it holds
@@ -47,6 +50,22 @@ if (major === 1) chip = rest.shift();
 if (!chip) die(major === 1 ? 'gpiochip must be specified' : 'the chip must be given with -c');
 const chipDir = path.join(dir, chip);
 fs.mkdirSync(chipDir, { recursive: true });
+// The kernel lends a line to one requester at a time: a second one gets EBUSY, as the real tools report.
+const claimed = [];
+function claim(line) {
+  const lock = path.join(chipDir, line + '.lock');
+  try {
+    fs.writeFileSync(lock, String(process.pid), { flag: 'wx' });
+  } catch {
+    const holder = Number(fs.readFileSync(lock, 'utf8'));
+    let alive = true;
+    try { process.kill(holder, 0); } catch { alive = false; }
+    if (alive && holder !== process.pid) die('unable to request lines on chip ' + chip + ': Device or resource busy');
+    fs.writeFileSync(lock, String(process.pid));
+  }
+  claimed.push(lock);
+}
+process.on('exit', () => { for (const l of claimed) { try { fs.unlinkSync(l); } catch {} } });
 function levelOf(line) {
   const f = path.join(chipDir, line + '.events');
   const text = fs.existsSync(f) ? fs.readFileSync(f, 'utf8').trim() : '';
@@ -57,6 +76,7 @@ function levelOf(line) {
 
 const GPIOSET = `
 if (rest.length === 0) die('at least one GPIO line offset to value mapping must be specified');
+for (const m of rest) claim(m.split('=')[0]);
 for (const m of rest) { const [line, v] = m.split('='); fs.writeFileSync(path.join(chipDir, line + '.out'), v); }
 // v1 releases the line at once unless --mode=signal/wait; v2 holds it until killed.
 if (major === 1 && mode === 'exit') process.exit(0);
@@ -66,6 +86,7 @@ setInterval(() => {}, 1 << 30);
 `;
 
 const GPIOGET = String.raw`
+for (const line of rest) claim(line);
 for (const line of rest) {
   const v = levelOf(line);
   process.stdout.write(major === 2 && !numeric ? '"' + line + '"=' + (v ? 'active' : 'inactive') + '\n' : v + '\n');
@@ -75,6 +96,7 @@ for (const line of rest) {
 const GPIOMON = String.raw`
 const line = rest[0];
 if (line === undefined) die('at least one GPIO line offset must be specified');
+claim(line);
 const f = path.join(chipDir, line + '.events');
 let seen = fs.existsSync(f) ? fs.readFileSync(f, 'utf8').split('\n').filter(Boolean).length : 0;
 let level = levelOf(line);

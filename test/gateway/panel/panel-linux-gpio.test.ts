@@ -80,3 +80,20 @@ test('the libgpiod version is read from gpioset --version, and gpiomon lines of 
   t.is(parseMonitorLine('2 17', 1), undefined);
   t.is(parseMonitorLine('event: RISING EDGE offset: 17', 1), undefined);
 });
+
+serial('a line another program holds makes the tool fail, and the panel reports it as a problem', async (t) => {
+  const gpio = await installFakeLibgpiod(t, { major: 1 });
+  // Another program holds the ready LED's line (as a user's own gpioset would).
+  const { spawn } = await import('node:child_process');
+  const other = spawn(`${gpio.binDir}/gpioset`, ['--mode=signal', 'gpiochip0', `${PINS.ready}=0`], { stdio: 'ignore' });
+  t.teardown(() => void other.kill('SIGTERM'));
+  await until('the other program holds the line', async () => (await gpio.calls()).some((c) => c[0] === 'gpioset' && c.includes(`${PINS.ready}=0`)));
+  const events = new GatewayEvents();
+  const problems: string[] = [];
+  events.on('problem', (p) => problems.push(p.message));
+  const options = panelOptionsSchema.parse({ plugin: 'linux-gpio', pins: PINS });
+  const panel = await Panel.start({ options, events, logger: silentLogger });
+  t.teardown(() => panel.close());
+  await until('a problem is reported', async () => problems.length > 0);
+  t.regex(problems[0]!, /gpioset for line 5 failed: exited with code 1/);
+});
