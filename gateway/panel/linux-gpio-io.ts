@@ -128,6 +128,7 @@ export class LinuxGpioIo extends DigitalIoPlugin {
       const v = this.wanted.get(pin)!;
       if (this.driven.get(pin) === v && this.setters.has(pin)) return;
       await stopTool(this.setters.get(pin));
+      if (this.closed) return;
       const args = this.major === 1 ? ['--mode=signal', this.o.chip, `${pin}=${v}`] : ['-c', this.o.chip, `${pin}=${v}`];
       const child = this.spawnTool('gpioset', args, pin);
       this.setters.set(pin, child);
@@ -147,6 +148,7 @@ export class LinuxGpioIo extends DigitalIoPlugin {
       if (this.monitorBias.get(pin) === b && this.monitors.has(pin)) return;
       await stopTool(this.monitors.get(pin));
       this.monitors.delete(pin);
+      if (this.closed) return;
       const biasArgs = b === 'pull-up' ? (this.major === 1 ? ['--bias=pull-up'] : ['-b', 'pull-up']) : [];
       // The level first, then the monitor: both need the line, one at a time. An edge between the two is
       // missed until the next one (a few ms at start or at a bias change).
@@ -174,10 +176,11 @@ export class LinuxGpioIo extends DigitalIoPlugin {
 
   async close(): Promise<void> {
     this.closed = true;
+    // Queued work first (it spawns nothing once closed), then every tool still running.
+    await Promise.all([...this.lineWork.values()]);
     const all = [...this.setters.values(), ...this.monitors.values()];
     this.setters.clear();
     this.monitors.clear();
-    await Promise.all([...this.lineWork.values()]);
     await Promise.all(all.map(stopTool));
   }
 }

@@ -174,6 +174,10 @@ export class Panel {
     if (this.closed) return;
     this.closed = true;
     this.confirmation.close();
+    // johnny-five's Button repeats `hold` on an interval while it is down and has no stop: a button held (or
+    // whose release was not read) at close would keep the process alive. Report it released, as Firmata would.
+    const released = this.o.options.buttonActiveLow ? 1 : 0;
+    this.board.board.io.emit(`digital-read-${this.o.options.pins.button}`, released);
     this.leds.close();
     this.stopBeep();
     await this.board.close();

@@ -158,3 +158,15 @@ test('a board error after start is reported as a problem and lights the attentio
   t.deepEqual(problems, ['panel-io']);
   t.is(panel.status().leds.attention, 'on');
 });
+
+test('closing the panel while the button is held stops johnny-five from repeating hold', async (t) => {
+  const { panel, io } = await startPanel(t);
+  io.setInput(PINS.button, 0);
+  let holds = 0;
+  const button = panel.board.board as unknown as { register: Array<{ on(e: string, f: () => void): void; pin?: number }> };
+  for (const c of button.register) if (c.pin === PINS.button) c.on('hold', () => holds++);
+  await panel.close();
+  const after = holds;
+  await tick(2500);
+  t.is(holds, after, 'no hold after close');
+});
