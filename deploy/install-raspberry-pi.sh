@@ -107,6 +107,15 @@ for tty in ttyAMA0 ttyS0 serial0; do
   fi
 done
 
+# --- libgpiod's tools for the panel (panel.plugin "linux-gpio"): nothing native is compiled ----
+if [ -z "$ROOT" ] && ! command -v gpioset >/dev/null 2>&1; then
+  if command -v apt-get >/dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gpiod >/dev/null 2>&1; then
+    say "installed gpiod (gpioset, gpiomon, gpioget) for the panel"
+  else
+    warn "gpiod is not installed and apt-get could not install it: a linux-gpio panel needs it (apt-get install gpiod)"
+  fi
+fi
+
 # --- on the running board: take the changes into use --------------------------------------------
 if [ -z "$ROOT" ]; then
   if command -v udevadm >/dev/null 2>&1; then udevadm control --reload-rules && udevadm trigger --subsystem-match=tty || true; fi

@@ -44,6 +44,8 @@ import { GatewayEvents } from './events/gateway-events.js';
 import { readSecretFile } from '../card-io/base/durable/secret-file.js';
 import { reloadBroker } from './notify/broker-reload.js';
 import { startDashboard } from './dashboard/start-dashboard.js';
+import { Panel, type VirtualCardSlot } from './panel/panel.js';
+import { PanelError } from './panel/digital-io-plugin.js';
 
 export interface StartGatewayOptions {
   dataDir: string;
@@ -53,6 +55,8 @@ export interface StartGatewayOptions {
   clock?: () => number;
   /** The panel's gpio socket backend (card.socket.backend "gpio"), built from card.socket's pins. */
   gpioSocket?: () => SocketSignals;
+  /** The virtual card socket's insert/remove, for `homegate panel insert|remove` (the sandbox). */
+  cardSlot?: VirtualCardSlot;
 }
 
 export interface RunningGateway {
@@ -66,6 +70,8 @@ export interface RunningGateway {
   readonly events: GatewayEvents;
   /** The hand of the virtual card socket (`homegate panel insert|remove`); undefined for other backends or none. */
   readonly socketPerson?: SocketPerson;
+  /** The panel (LEDs, confirm button, buzzer) when `panel` is configured. */
+  readonly panel: Panel | undefined;
   stop(): Promise<void>;
 }
 
@@ -79,16 +85,33 @@ export async function startGateway(o: StartGatewayOptions): Promise<RunningGatew
   await registry.open();
   const t1Overrides = { edc: config.card.edc, ifsc: config.card.ifsc, bwtMs: config.card.bwtMs };
   const socketOptions = config.card.socket;
+  // The panel first: a gpio card socket drives its pins through the panel's board.
+  // Its LEDs learn the card's state from the events that follow.
+  let socketPerson: SocketPerson | undefined;
+  const panel = config.panel
+    ? await Panel.start({
+        options: config.panel,
+        events,
+        logger: logger.child({ channel: 'panel' }),
+        cardReady: false,
+        cardSlot: o.cardSlot ?? {
+          insert: () => (socketPerson ? socketPerson.insert() : Promise.reject(noVirtualSocket())),
+          remove: () => (socketPerson ? socketPerson.remove() : Promise.reject(noVirtualSocket())),
+        },
+      })
+    : undefined;
+  const gpio = o.gpioSocket ?? (panel && socketOptions?.backend === 'gpio' ? () => panel.socketSignals(socketOptions) : undefined);
   const socket = socketOptions
     ? await openCardSocket({
         socket: socketOptions,
         device: config.card.device,
         baudRate: config.card.baudRate,
         dataDir,
-        gpio: o.gpioSocket,
+        gpio,
         logger: logger.child({ channel: 'card' }),
       })
     : undefined;
+  socketPerson = socket?.person;
   const cards = new CardService({
     device: config.card.device,
     logger: logger.child({ channel: 'card' }),
@@ -109,6 +132,15 @@ export async function startGateway(o: StartGatewayOptions): Promise<RunningGatew
         }
       : {}),
   });
+  // A bare card line (no card.socket): line up and card read = activated; line down = removed.
+  // In a socket the socket's lifecycle emits these itself (socket-card-lifecycle.ts).
+  // Registered before the start, so the first activation is announced too (the panel's ready LED).
+  if (!socket) {
+    cards.onReset(() => {
+      if (cards.status === 'present') events.emit('card-activated', { at: clock(), cardId: cards.cardId ?? '' });
+      else events.emit('card-removed', { at: clock(), reason: 'line-down' });
+    });
+  }
   await cards.start();
   const throttle = new PinThrottle({ baseDelayMs: config.sessions.pinRetryDelayMs, maxDelayMs: config.sessions.pinRetryDelayMaxMs, clock });
   const sessions = new CardSessions({
@@ -118,14 +150,6 @@ export async function startGateway(o: StartGatewayOptions): Promise<RunningGatew
     throttle,
     events,
   });
-  // A bare card line (no card.socket): line up and card read = activated; line down = removed.
-  // In a socket the socket's lifecycle emits these itself (socket-card-lifecycle.ts).
-  if (!socket) {
-    cards.onReset(() => {
-      if (cards.status === 'present') events.emit('card-activated', { at: clock(), cardId: cards.cardId ?? '' });
-      else events.emit('card-removed', { at: clock(), reason: 'line-down' });
-    });
-  }
   // A card inserted into the socket starts afresh: every terminal enters PIN1 again (a new card session).
   const offInserted = events.on('card-inserted', () => sessions.closeAll());
   const proxyState = createProxyState();
@@ -138,7 +162,18 @@ export async function startGateway(o: StartGatewayOptions): Promise<RunningGatew
     clock,
     state: proxyState,
   });
-  const purse = await startPurse({ dataDir, config, registry, cards, sessions, proxyState, logger: logger.child({ channel: 'purse' }), clock, events });
+  const purse = await startPurse({
+    dataDir,
+    config,
+    registry,
+    cards,
+    sessions,
+    proxyState,
+    logger: logger.child({ channel: 'purse' }),
+    clock,
+    events,
+    ...(panel ? { confirmation: panel.confirmation } : {}),
+  });
   const dashboard = startDashboard({ config, notifier: purse.notifier, events, sessions, registry, cards, logger, clock });
   const brokerReload = config.mqtt?.brokerReload;
   const reloaded = () => (brokerReload ? reloadBroker(path(brokerReload.pidFile), logger).then(() => undefined) : Promise.resolve());
@@ -167,6 +202,7 @@ export async function startGateway(o: StartGatewayOptions): Promise<RunningGatew
     version: GATEWAY_VERSION,
     cardStatus: () => cards.status,
     socketStatus: () => cards.socketSummary(),
+    ...(panel ? { panelStatus: () => panel.publicStatus() } : {}),
     isUnlocked: (id) => sessions.isOpen(id),
     unlock: async (id, pin1) => {
       await sessions.unlock(id, pin1);
@@ -266,6 +302,7 @@ export async function startGateway(o: StartGatewayOptions): Promise<RunningGatew
     snapshot,
     revoked: revokeTerminal,
     pins: new PinAdmin(sessions, adminLogger),
+    panel,
   });
   const admin: HttpServer = await startAdminServer(path(config.adminSocket), adminRoutes, adminLogger);
   const advertisement = config.pairing.advertise
@@ -289,12 +326,14 @@ export async function startGateway(o: StartGatewayOptions): Promise<RunningGatew
     sessions,
     events,
     ...(socket?.person ? { socketPerson: socket.person } : {}),
+    panel,
     async stop() {
       offInserted();
       dashboard?.stop();
       sessions.closeAll();
       await Promise.all([close(server), close(admin), advertisement?.stop()]);
       await purse.stop();
+      await panel?.close();
       await cards.stop();
     },
   };
@@ -311,6 +350,10 @@ function householdCardId(registry: Registry): HouseholdCardId {
       await registry.updateSettings({ householdCardId: cardId });
     },
   };
+}
+
+function noVirtualSocket(): PanelError {
+  return new PanelError('no-socket', 'This gateway has no virtual card socket to insert a card into or remove it from', {});
 }
 
 function close(s: { close(cb: (e?: Error) => void): unknown; closeAllConnections?: () => void }): Promise<void> {

@@ -11,6 +11,13 @@ import { marketRequest, type MarketRequest, type MarketResponse } from './market
 import type { TerminalProfile } from './terminal-profile.js';
 
 /** `POST /v1/purse/quote` (API.md): what the terminal shows before it asks PIN2. */
+/**
+ * How long a pay or top-up may take, in ms: above a threshold the gateway waits
+ * for a press on its confirm button first (API.md, "Confirmation on the
+ * gateway"; 30 s by default), then the card and the market or issuer work.
+ */
+const PURSE_TIMEOUT_MS = 120_000;
+
 export interface OrderQuote {
   /** The registered market name, and the market's host name as its certificate names it. */
   market: string;
@@ -107,7 +114,11 @@ export class AccessCard {
     await this.ensureUnlocked();
     const q = await this.quote(market, orderId);
     await show(q);
-    return this.gateway.post('/v1/purse/pay', { market, orderId, amount: q.amount, currency: q.currency, pin2: await this.pins('PIN2') });
+    return this.gateway.post(
+      '/v1/purse/pay',
+      { market, orderId, amount: q.amount, currency: q.currency, pin2: await this.pins('PIN2') },
+      { timeoutMs: PURSE_TIMEOUT_MS },
+    );
   }
 
   /** Cancel a decision by its seq (claim 5): the gateway obtains the market's authorization. */
@@ -119,7 +130,7 @@ export class AccessCard {
   /** Top up the purse (claim 6) through the gateway's e-money manager and the issuer. */
   async topup(amount: number): Promise<Record<string, unknown>> {
     await this.ensureUnlocked();
-    return this.gateway.post('/v1/purse/topup', { amount });
+    return this.gateway.post('/v1/purse/topup', { amount }, { timeoutMs: PURSE_TIMEOUT_MS });
   }
 
   /** Authorize, then perform one request on the resumed session. */

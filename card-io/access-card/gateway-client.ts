@@ -40,14 +40,14 @@ export class GatewayClient {
     return this.send('GET', path, undefined);
   }
 
-  /** POST a signed request whose JWS body carries `body`. */
-  async post(path: string, body: Record<string, unknown>): Promise<Record<string, unknown>> {
+  /** POST a signed request whose JWS body carries `body`; `timeoutMs` overrides the client's for this request. */
+  async post(path: string, body: Record<string, unknown>, options: { timeoutMs?: number } = {}): Promise<Record<string, unknown>> {
     const jws = await signRequest({ terminalId: this.profile.terminalId, privateKey: this.profile.key, method: 'POST', path, body });
-    return this.send('POST', path, jws);
+    return this.send('POST', path, jws, options.timeoutMs);
   }
 
-  private send(method: 'GET' | 'POST', path: string, payload: string | undefined): Promise<Record<string, unknown>> {
-    const timeoutMs = this.options.timeoutMs ?? 30_000;
+  private send(method: 'GET' | 'POST', path: string, payload: string | undefined, timeoutOverrideMs?: number): Promise<Record<string, unknown>> {
+    const timeoutMs = timeoutOverrideMs ?? this.options.timeoutMs ?? 30_000;
     return new Promise((resolve, reject) => {
       const req = request(
         {

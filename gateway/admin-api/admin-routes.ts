@@ -11,6 +11,7 @@
  *   404 not-found          no such route, terminal or PIN service; 404 market-unknown for a market
  *   409 conflict           a name or certificate already taken, a profile that exists, no admin key configured
  *   401/423/429            pin-wrong, pin-blocked / card-locked, pin-throttled (as in API.md)
+ *   409 conflict           also: `homegate panel press` on a real button, insert/remove without a virtual socket (reason no-socket)
  *   503 card-absent        the card does not answer
  *   500 internal           anything else (a bug, a disk error): the message is in the gateway log only
  */
@@ -19,6 +20,15 @@ import { ApiError } from '../terminal-api/api-error.js';
 import type { AdminRoutes } from './admin-server.js';
 import type { MarketAdmin } from './market-admin.js';
 import { pinFromParam, type PinAdmin } from './pin-admin.js';
+
+/** What the admin socket drives of the panel (`homegate panel …`): the virtual button and card slot, and its status. */
+export interface PanelControl {
+  press(): Promise<void>;
+  longPress(): Promise<void>;
+  insert(): Promise<void>;
+  remove(): Promise<void>;
+  status(): unknown;
+}
 
 export interface AdminRouteDeps {
   markets: MarketAdmin;
@@ -33,6 +43,8 @@ export interface AdminRouteDeps {
   revoked?(terminalId: string): Promise<void>;
   /** The card's PINs; without it the /admin/card/pins routes answer 404. */
   pins?: PinAdmin;
+  /** The panel; without it the /admin/panel routes answer 404. */
+  panel?: PanelControl | undefined;
 }
 
 function str(body: Record<string, unknown>, name: string): string {
@@ -46,8 +58,23 @@ function pinAdmin(d: AdminRouteDeps): PinAdmin {
   return d.pins;
 }
 
+function panelOf(d: AdminRouteDeps): PanelControl {
+  if (!d.panel) throw new ApiError(404, 'not-found', 'This gateway has no panel ("panel" in gateway.json)');
+  return d.panel;
+}
+
 export function buildAdminRoutes(d: AdminRouteDeps): AdminRoutes {
   return {
+    'GET /admin/panel': async () => ({ panel: panelOf(d).status() }),
+    'POST /admin/panel/:action': async (_b, [action]) => {
+      const p = panelOf(d);
+      if (action === 'press') await p.press();
+      else if (action === 'long-press') await p.longPress();
+      else if (action === 'insert') await p.insert();
+      else if (action === 'remove') await p.remove();
+      else throw new ApiError(404, 'not-found', `No panel action "${action}" (press, long-press, insert, remove)`);
+      return { done: action, panel: p.status() };
+    },
     'GET /admin/markets': async () => ({ markets: d.markets.list() }),
     'POST /admin/markets': async (b) => {
       const m = await d.markets.add(str(b, 'name'), str(b, 'url'), str(b, 'caPem'));

@@ -13,7 +13,8 @@
 import { z } from 'zod';
 
 /** A johnny-five pin: a number, or a name the IO plugin knows ("GPIO17", "P1-11"). */
-const pin = () => z.union([z.number().int().min(0).max(1023), z.string().min(1).max(32)]);
+// A pin number as the panel's IO plugin numbers it (BCM line offset for linux-gpio, the Arduino pin for firmata).
+const pin = () => z.number().int().min(0).max(1023);
 
 /** Shared by every backend: debounce, activation timing, PPS. */
 const common = {

@@ -121,7 +121,12 @@ export function registerGatewayCommands(program: Command): void {
         return { url, ca, ...(servername ? { servername } : {}) };
       };
       const health = await waitForGatewayTarget(locate, f.wait * 1000);
-      print(f.json ?? false, health, `gateway ${url}: up, version ${health.version}, card ${health.card}${socketLine(health.socket)}`);
+      const panel = health.panel as { plugin: string; pendingConfirmation?: { kind: string; amount: number; currency?: string } | null } | undefined;
+      const pending = panel?.pendingConfirmation;
+      const panelText = panel
+        ? `, panel ${panel.plugin}${pending ? ` (waiting for the confirm button: ${pending.kind} ${pending.amount}${pending.currency ? ` ${pending.currency}` : ''})` : ''}`
+        : '';
+      print(f.json ?? false, health, `gateway ${url}: up, version ${health.version}, card ${health.card}${socketLine(health.socket)}${panelText}`);
     });
 
   const market = program.command('market').description('markets the gateway may authenticate to (registry and card trust anchors)');

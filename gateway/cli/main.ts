@@ -15,6 +15,7 @@ import { registerProvisionCardCommand } from './provision-card-command.js';
 import { registerProvisionHouseholdCommand } from './provision-commands.js';
 import { registerProvisionDeviceCommand } from './provision-device-command.js';
 import { registerReleaseCommands } from './release-commands.js';
+import { registerPanelCommands } from './panel-commands.js';
 import { registerSandboxCommand } from './sandbox-command.js';
 import { registerTerminalCommands } from './terminal-commands.js';
 import { registerTerminalExportCommand } from './terminal-export-command.js';
@@ -40,6 +41,7 @@ export function buildProgram(): Command {
   registerReleaseCommands(program);
   registerConfigCommands(program);
   registerProvisionDeviceCommand(program);
+  registerPanelCommands(program);
   return program;
 }
 

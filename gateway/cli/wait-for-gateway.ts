@@ -8,6 +8,8 @@ export interface GatewayHealth {
   card: string;
   /** The card socket (present, state, ATR, T=1 parameters), when the card sits in one. */
   socket?: Record<string, unknown>;
+  /** The panel's status when the gateway has one (plugin, pins, LEDs, pendingConfirmation). */
+  panel?: Record<string, unknown>;
 }
 
 function healthOnce(url: string, ca: Buffer | undefined, servername?: string): Promise<GatewayHealth> {

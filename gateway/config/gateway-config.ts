@@ -15,6 +15,7 @@ import { mqttConfigSchema } from '../notify/mqtt-options.js';
 import { smtpConfigSchema } from '../notify/smtp-options.js';
 import { DEFAULT_PROXY_OPTIONS, proxyOptionsSchema } from '../proxy/proxy-options.js';
 import { DEFAULT_PAIRING_OPTIONS, pairingOptionsSchema } from '../pairing/pairing-options.js';
+import { checkPanelPins, panelOptionsSchema } from '../panel/panel-options.js';
 
 const port = z.number().int().min(1).max(65535);
 
@@ -117,8 +118,12 @@ export const gatewayConfigSchema = z
       .strict()
       .default({ idleTimeoutSeconds: 600, pinRetryDelayMs: 1000, pinRetryDelayMaxMs: 300_000 })
       .describe("Terminals' card sessions (PIN1 opens one) and the wait after wrong PINs."),
+    panel: panelOptionsSchema
+      .optional()
+      .describe('The panel (LEDs, confirm button, buzzer) through johnny-five; absent: headless, no confirmation. Options in gateway/panel/panel-options.ts.'),
   })
-  .strict();
+  .strict()
+  .superRefine(checkPanelPins);
 
 export type GatewayConfig = z.infer<typeof gatewayConfigSchema>;
 

@@ -30,6 +30,7 @@ import { completeLoad, loadFields, loadRefusedByCard, releaseLoad, settleLoadsOn
 import { EmoneyError } from './emoney-error.js';
 import type { GatewayEvents } from '../events/gateway-events.js';
 import { marketTarget, type ProxyState } from '../proxy/index.js';
+import type { Confirmation } from './confirmation.js';
 
 export interface Mailer {
   notify(n: Notification, options?: { groupCommit?: boolean }): Promise<void>;
@@ -55,6 +56,8 @@ export interface EmoneyManagerOptions {
   events?: GatewayEvents;
   /** Read the purse balance after a payment for the events (one more card command; only when the household publishes it). */
   balanceInEvents?: boolean;
+  /** A person's press on the gateway for large amounts (the panel); absent: no confirmation asked. */
+  confirmation?: Confirmation;
 }
 
 export function recordFields(r: SignedRecord) {
@@ -153,6 +156,8 @@ export class EmoneyManager {
             `The market asks ${order.amount} ${order.currency} for order ${orderId}, not the ${agreed.amount} ${agreed.currency} the terminal showed`,
           );
         }
+        // Before anything touches the card or the intent journal: a refusal here leaves nothing to undo.
+        await this.o.confirmation?.awaitConfirmation({ kind: 'pay', amount: order.amount, currency: order.currency, terminal: t.id });
         const target = marketTarget(m);
         let balance: number | undefined;
         const { chain } = await this.o.proxyState.chains.get({
@@ -346,6 +351,8 @@ export class EmoneyManager {
     const since = startOfMonthUtc(new Date(this.now()));
     const loads = (await this.o.history.list({ since: since.toISOString() })).filter((e) => e.kind === 'load');
     checkTopup(loads, t.id, amount, this.o.limits);
+    // Before the card, the issuer and the load journal: a refusal here leaves nothing to undo.
+    await this.o.confirmation?.awaitConfirmation({ kind: 'topup', amount, terminal: t.id });
     const settlement = this.settlement();
     let running: { cardId: string; counter: number } | undefined;
     try {

@@ -22,6 +22,7 @@ import { IssuerClient } from './issuer-client.js';
 import { LoadIntents, PaymentIntents } from './payment-intents.js';
 import { readSecretFile } from '../../card-io/base/durable/secret-file.js';
 import type { GatewayEvents } from '../events/gateway-events.js';
+import type { Confirmation } from './confirmation.js';
 
 export interface PurseDeps {
   dataDir: string;
@@ -34,6 +35,8 @@ export interface PurseDeps {
   clock: () => number;
   /** Where decisions, cancels, top-ups and the outbox depth are announced. */
   events?: GatewayEvents;
+  /** The panel's confirm button for large amounts; absent on a headless gateway. */
+  confirmation?: Confirmation;
 }
 
 async function secret(dataDir: string, file: string | undefined): Promise<string | undefined> {
@@ -74,6 +77,7 @@ export async function startPurse(
     logger,
     clock: d.clock,
     ...(d.events ? { events: d.events, balanceInEvents: config.mqtt?.publishBalance === true } : {}),
+    ...(d.confirmation ? { confirmation: d.confirmation } : {}),
   });
   // A backup's snapshot waits for these to finish and holds new ones back (backup/write-gate.ts).
   const gate = new WriteGate();

@@ -56,6 +56,10 @@ export type ApiErrorCode =
   | 'pairing-refused'
   /** Pairing: too many failed attempts lately. */
   | 'pairing-throttled'
+  /** The panel's confirm button (gateway/emoney/confirmation.ts). */
+  | 'confirmation-timeout'
+  | 'confirmation-refused'
+  | 'confirmation-busy'
   | 'internal';
 
 export type ApiErrorFields = Record<string, string | number | boolean | null>;

@@ -25,6 +25,8 @@ export interface TerminalApiServices {
   cardStatus(): 'present' | 'absent';
   /** The card socket (present, activated, ATR, T=1 parameters), when the card sits in one. */
   socketStatus?(): Record<string, unknown> | undefined;
+  /** The panel (plugin, pins, LEDs, a pending confirmation) when the gateway has one. */
+  panelStatus?(): unknown;
   isUnlocked(terminalId: string): boolean;
   unlock(terminalId: string, pin1: string): Promise<{ idleTimeoutSeconds: number }>;
   lock(terminalId: string): Promise<void>;
@@ -90,7 +92,7 @@ export function terminalApiRoutes(s: TerminalApiServices): RouteTable {
       access: 'public',
       handle: async () => {
         const socket = s.socketStatus?.();
-        return { ok: true, version: s.version, card: s.cardStatus(), ...(socket ? { socket } : {}) };
+        return { ok: true, version: s.version, card: s.cardStatus(), ...(socket ? { socket } : {}), ...(s.panelStatus ? { panel: s.panelStatus() } : {}) };
       },
     },
     'GET /v1/whoami': {

@@ -64,6 +64,10 @@ export const HTTP_STATUS: Record<ApiErrorCode, number> = {
   'archive-damaged': 503,
   'pairing-refused': 403,
   'pairing-throttled': 429,
+  // The person at the gateway did not confirm: refused, nothing done; a new request may be confirmed.
+  'confirmation-timeout': 403,
+  'confirmation-refused': 403,
+  'confirmation-busy': 409,
   internal: 500,
 };
 
@@ -108,6 +112,7 @@ function mapCoded(e: CodedError): Mapped | undefined {
   switch (e.family) {
     // These families speak the API's words already (their codes are API codes).
     case 'emoney':
+    case 'confirmation':
     case 'card-session':
     case 'authorization':
       return code in HTTP_STATUS ? { code: code as ApiErrorCode, fields: safe(e.context) } : undefined;
@@ -123,6 +128,8 @@ function mapCoded(e: CodedError): Mapped | undefined {
       return undefined; // a corrupt or missing registry, a registry not open: the gateway's fault
     case 'pairing':
       return code === 'pairing-refused' || code === 'pairing-throttled' ? { code, fields: {} } : undefined;
+    case 'panel':
+      return code === 'no-socket' || code === 'unsupported' ? { code: 'conflict', fields: { reason: code } } : undefined;
     case 'record-log':
       return { code: 'archive-damaged', fields: {} };
     case 'notify':

@@ -21,6 +21,10 @@ import { derToPem } from '../../../provisioning/pki/index.js';
 import { loadGatewayConfig } from '../../../gateway/config/gateway-config.js';
 import { startGateway, type RunningGateway } from '../../../gateway/gateway.js';
 import { setupGateway } from '../../../gateway/setup/gateway-setup.js';
+import { panelOptionsSchema } from '../../../gateway/panel/panel-options.js';
+
+/** The sandbox panel's pins: those of the README's Raspberry Pi wiring table (BCM numbers). */
+const SANDBOX_PANEL_PINS = { ready: 5, busy: 6, attention: 13, button: 17, buzzer: 18 };
 import { spawnEmulator, type EmulatorChild } from './emulator-child.js';
 import { issueHouseholdCredential, loadOrCreateIssuerPki } from '../issuer-pki.js';
 import { startSandboxIssuer, type SandboxIssuer } from '../issuer/index.js';
@@ -159,6 +163,8 @@ export async function startSandboxHousehold(o: StartSandboxOptions): Promise<San
     config.terminalApi.port = ports.gateway;
     config.mqtt = { url: mqttUrl, clientId: DEFAULT_MQTT_CLIENT_ID, topicPrefix: DEFAULT_TOPIC_PREFIX, gatewayId: DEFAULT_GATEWAY_ID, ...gatewayBrokerUser };
     config.emoney.issuer = { url: issuer.url, caFile: 'pki/issuer-ca.pem', certFile: 'pki/issuer-credential.pem', keyFile: 'pki/issuer-credential.key' };
+    // A virtual panel (`homegate panel status|press|long-press`), confirming nothing unless gateway.json's panel.confirm says so.
+    config.panel ??= panelOptionsSchema.parse({ plugin: 'virtual', pins: SANDBOX_PANEL_PINS });
     const gatewayUrl = `https://localhost:${ports.gateway}`;
     await ensureSandboxRegistry({
       dataDir,
