@@ -19,7 +19,8 @@ import { join } from 'node:path';
 import { DEFAULT_SANDBOX_PORTS, type SandboxPorts } from '../../deploy/sandbox/household/household.js';
 import { freePort } from '../helpers/link-probes.js';
 import { measureCardOps } from './delegated-card-ops.js';
-import { prepareSandboxData, setReuseSessionCertificate, startSandboxChild } from './delegated-child.js';
+import { prepareSandboxData } from './delegated-child.js';
+import { startSplitHousehold } from './split-household.js';
 import { readDelegatedBenchConfig, type DelegatedBenchConfig } from './delegated-config.js';
 import { createDirectTerminal } from './delegated-direct.js';
 import { measureLatency, type LatencyFigures } from './delegated-latency.js';
@@ -46,20 +47,20 @@ async function distinctFreePorts(): Promise<SandboxPorts> {
 const settle = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function gatewayPhase(dataDir: string, ports: SandboxPorts, cfg: DelegatedBenchConfig, reuse: boolean, withDirect: boolean): Promise<GatewayPhase> {
-  if (reuse) await setReuseSessionCertificate(dataDir, true);
-  const child = await startSandboxChild(dataDir, ports);
+  const household = await startSplitHousehold(dataDir, ports, reuse);
+  const pids = { gateway: household.gatewayPid, market: household.peersPid, emulator: household.emulatorPid };
   try {
     await settle(500);
-    const idle = readProcMemory(child.pid);
+    const idle = readProcMemory(pids.gateway);
     const maxConcurrency = Math.max(...cfg.concurrency);
     const terminals = await loadTerminals(await ensureTerminals(dataDir, maxConcurrency));
     await unlockAll(terminals);
     const direct = withDirect ? await createDirectTerminal(dataDir) : undefined;
     const latency = await measureLatency({ direct, terminal: terminals[0]!, marketPort: ports.market, iterations: cfg.latencyIterations, warmup: cfg.warmup });
     const throughput: LoadLevel[] = [];
-    for (const c of cfg.concurrency) throughput.push(await runLoadLevel(terminals, c, cfg.throughputSeconds, child.pid, cfg.rssSampleMs));
+    for (const c of cfg.concurrency) throughput.push(await runLoadLevel(terminals, c, cfg.throughputSeconds, pids, cfg.rssSampleMs));
     await settle(500);
-    const after = readProcMemory(child.pid);
+    const after = readProcMemory(pids.gateway);
     const atMax = throughput.find((l) => l.concurrency === maxConcurrency);
     return {
       reuseSessionCertificate: reuse,
@@ -74,7 +75,7 @@ async function gatewayPhase(dataDir: string, ports: SandboxPorts, cfg: Delegated
       },
     };
   } finally {
-    await child.stop();
+    await household.stop();
   }
 }
 
