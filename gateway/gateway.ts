@@ -31,6 +31,7 @@ import { startPurse } from './emoney/start-purse.js';
 import { GATEWAY_VERSION } from './version.js';
 import { GatewayEvents } from './events/gateway-events.js';
 import { readSecretFile } from '../card-io/base/durable/secret-file.js';
+import type { AuthorizationTrace } from './trace/authorization-trace.js';
 
 export interface StartGatewayOptions {
   dataDir: string;
@@ -38,6 +39,8 @@ export interface StartGatewayOptions {
   logger: Logger;
   /** Unix ms. Default Date.now. */
   clock?: () => number;
+  /** Stage timings of authorizations, for benchmarks (trace/authorization-trace.ts). Default: none, nothing measured. */
+  trace?: AuthorizationTrace;
 }
 
 export interface RunningGateway {
@@ -84,6 +87,7 @@ export async function startGateway(o: StartGatewayOptions): Promise<RunningGatew
     logger: logger.child({ channel: 'proxy' }),
     clock,
     state: proxyState,
+    ...(o.trace ? { trace: o.trace } : {}),
   });
   const purse = await startPurse({ dataDir, config, registry, cards, sessions, proxyState, logger: logger.child({ channel: 'purse' }), clock });
   const verifier = new SignedRequestVerifier({ startedAt: clock(), clock });
@@ -128,6 +132,7 @@ export async function startGateway(o: StartGatewayOptions): Promise<RunningGatew
       return { id: t.id, name: t.name, mail: t.mail };
     },
     verifySignedRequest: ({ jws, terminal, certificate, method, path: p }) => verifier.verify({ jws, certificate, terminal, method, path: p }),
+    ...(o.trace ? { trace: o.trace } : {}),
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

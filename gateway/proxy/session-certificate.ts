@@ -12,7 +12,7 @@
  * - key identifiers: SKI of the ephemeral key, AKI = the card's SKI
  *   (RFC 5280 §4.2.1.1/§4.2.1.2), so OpenSSL links leaf → card certificate.
  */
-import { createHash, randomBytes, type KeyObject } from 'node:crypto';
+import { createHash, randomBytes, X509Certificate, type KeyObject } from 'node:crypto';
 import { AsnConvert } from '@peculiar/asn1-schema';
 import {
   AlgorithmIdentifier,
@@ -98,6 +98,36 @@ export function cardSubjectDer(cardCertificate: Buffer): Buffer {
   return raw;
 }
 
+/** What every session leaf needs from the card certificate, parsed once per certificate (not per authorization). */
+export interface CardCertificateFacts {
+  certificate: Certificate;
+  /** Its subject Name, byte for byte: the leaf's issuer. */
+  subjectDer: Buffer;
+  /** Its subject key identifier: the leaf's AKI. */
+  keyIdentifier: Buffer;
+  /** Its public key: checks the card's signature on each leaf. */
+  publicKey: KeyObject;
+}
+
+// Keyed by the Buffer the card service read once per insertion; a new card is a new Buffer.
+const cardFactsCache = new WeakMap<Buffer, CardCertificateFacts>();
+
+export function cardCertificateFacts(cardCertificate: Buffer): CardCertificateFacts {
+  let facts = cardFactsCache.get(cardCertificate);
+  if (facts !== undefined) return facts;
+  let certificate: Certificate;
+  let publicKey: KeyObject;
+  try {
+    certificate = AsnConvert.parse(cardCertificate, Certificate);
+    publicKey = new X509Certificate(cardCertificate).publicKey;
+  } catch (e) {
+    throw new ProxyError(ProxyErrorCode.Internal, 'The card certificate is not DER X.509', { stage: 'session-certificate' }, { cause: e });
+  }
+  facts = { certificate, subjectDer: cardSubjectDer(cardCertificate), keyIdentifier: cardKeyIdentifier(certificate), publicKey };
+  cardFactsCache.set(cardCertificate, facts);
+  return facts;
+}
+
 function keyIdentifierOf(spki: SubjectPublicKeyInfo): Buffer {
   // RFC 5280 §4.2.1.2 method (1): SHA-1 of the subjectPublicKey BIT STRING value.
   return createHash('sha1').update(Buffer.from(spki.subjectPublicKey)).digest();
@@ -120,12 +150,7 @@ export function buildSessionTbs(req: SessionTbsRequest): SessionTbs {
   if (!Number.isInteger(req.lifetimeSeconds) || req.lifetimeSeconds < 60 || req.lifetimeSeconds > MAX_VALIDITY_SECONDS) {
     throw new ProxyError(ProxyErrorCode.Internal, 'Session certificate lifetime must be 60..900 s', { stage: 'session-certificate' });
   }
-  let card: Certificate;
-  try {
-    card = AsnConvert.parse(req.cardCertificate, Certificate);
-  } catch (e) {
-    throw new ProxyError(ProxyErrorCode.Internal, 'The card certificate is not DER X.509', { stage: 'session-certificate' }, { cause: e });
-  }
+  const card = cardCertificateFacts(req.cardCertificate);
   const nowSeconds = Math.floor(req.now / 1000);
   const backdate = Math.min(BACKDATE_SECONDS, MAX_VALIDITY_SECONDS - req.lifetimeSeconds);
   const notBefore = new Date((nowSeconds - backdate) * 1000);
@@ -137,7 +162,7 @@ export function buildSessionTbs(req: SessionTbsRequest): SessionTbs {
     version: Version.v3,
     serialNumber: positiveSerial(),
     signature: new AlgorithmIdentifier({ algorithm: ECDSA_WITH_SHA256 }),
-    issuer: card.tbsCertificate.subject,
+    issuer: card.certificate.tbsCertificate.subject,
     validity: new Validity({ notBefore, notAfter }),
     subject: new Name([
       new RelativeDistinguishedName([new AttributeTypeAndValue({ type: ID_AT_COMMON_NAME, value: new AttributeValue({ utf8String: commonName }) })]),
@@ -149,13 +174,13 @@ export function buildSessionTbs(req: SessionTbsRequest): SessionTbs {
       extension(id_ce_extKeyUsage, false, new ExtendedKeyUsage([id_kp_clientAuth])),
       extension(id_ce_subjectAltName, false, new SubjectAlternativeName([new GeneralName({ dNSName: req.dnsName })])),
       extension(id_ce_subjectKeyIdentifier, false, new SubjectKeyIdentifier(keyIdentifierOf(spki))),
-      extension(id_ce_authorityKeyIdentifier, false, new AuthorityKeyIdentifier({ keyIdentifier: new KeyIdentifier(cardKeyIdentifier(card)) })),
+      extension(id_ce_authorityKeyIdentifier, false, new AuthorityKeyIdentifier({ keyIdentifier: new KeyIdentifier(card.keyIdentifier) })),
     ]),
   });
   const der = Buffer.from(AsnConvert.serialize(tbs));
   // The card compares the issuer with its subject byte for byte: make sure re-encoding kept it.
   const issuer = rawName(der, readOuterSequence(der), 'issuer');
-  if (issuer === null || !issuer.equals(cardSubjectDer(req.cardCertificate))) {
+  if (issuer === null || !issuer.equals(card.subjectDer)) {
     throw new ProxyError(ProxyErrorCode.Internal, 'The encoded issuer differs from the card certificate subject', { stage: 'session-certificate' });
   }
   return { der, subject: `CN=${commonName}`, notBefore, notAfter };

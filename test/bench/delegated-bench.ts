@@ -111,19 +111,23 @@ export async function runDelegatedBench(): Promise<object> {
       summary: {
         latencyMedianMs: {
           direct: plain.latency.direct?.latencyMs.median,
+          directKeptContext: plain.latency.directKeptContext?.latencyMs.median,
           delegated: plain.latency.delegated.latencyMs.median,
           delegatedReuse: reused.latency.delegated.latencyMs.median,
         },
         latencyP99Ms: {
           direct: plain.latency.direct?.latencyMs.p99,
+          directKeptContext: plain.latency.directKeptContext?.latencyMs.p99,
           delegated: plain.latency.delegated.latencyMs.p99,
           delegatedReuse: reused.latency.delegated.latencyMs.p99,
         },
         terminalCpuMsPerConnectionMean: {
           direct: plain.latency.direct?.terminalCpuMsPerConnection.mean,
+          directKeptContext: plain.latency.directKeptContext?.terminalCpuMsPerConnection.mean,
           delegated: plain.latency.delegated.terminalCpuMsPerConnection.mean,
         },
         ratiosDelegatedOverDirect: plain.latency.ratios,
+        ratiosDelegatedOverDirectKeptContext: plain.latency.ratiosKeptContext,
         authorizationsPerSecond: { reuseSessionCertificateFalse: perSecond(plain), reuseSessionCertificateTrue: perSecond(reused) },
         apdusPerAuthorization: {
           reuseSessionCertificateFalse: {

@@ -37,18 +37,17 @@ function errorCode(e: unknown): string {
   return err.gateway?.code ?? (typeof err.code === 'string' ? err.code : (err.message ?? 'error').slice(0, 60));
 }
 
-export async function runLoadLevel(
-  terminals: BenchTerminal[],
-  concurrency: number,
-  seconds: number,
-  pids: LoadPids,
-  rssSampleMs: number,
-): Promise<LoadLevel> {
+export async function runLoadLevel(terminals: BenchTerminal[], concurrency: number, seconds: number, pids: LoadPids, rssSampleMs: number): Promise<LoadLevel> {
   if (terminals.length < concurrency) throw new Error(`need ${concurrency} terminals, have ${terminals.length}`);
   const latencies: number[] = [];
   const errors: Record<string, number> = {};
   const sampler = sampleRss(pids.gateway, rssSampleMs);
-  const cpu0 = { terminals: process.cpuUsage(), gateway: readProcCpuMs(pids.gateway), market: readProcCpuMs(pids.market), emulator: readProcCpuMs(pids.emulator) };
+  const cpu0 = {
+    terminals: process.cpuUsage(),
+    gateway: readProcCpuMs(pids.gateway),
+    market: readProcCpuMs(pids.market),
+    emulator: readProcCpuMs(pids.emulator),
+  };
   const t0 = process.hrtime.bigint();
   const deadline = Date.now() + seconds * 1000;
   await Promise.all(

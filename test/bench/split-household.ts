@@ -135,12 +135,7 @@ export interface SplitHousehold {
  * Start emulator, peers and gateway. `firstUse`, when given, runs as soon as
  * the gateway prints its ready line (e.g. unlock + the first authorization).
  */
-export async function startSplitHousehold(
-  dataDir: string,
-  ports: SandboxPorts,
-  reuse: boolean,
-  firstUse?: () => Promise<unknown>,
-): Promise<SplitHousehold> {
+export async function startSplitHousehold(dataDir: string, ports: SandboxPorts, reuse: boolean, firstUse?: () => Promise<unknown>): Promise<SplitHousehold> {
   const configFile = await writeBenchGatewayConfig(dataDir, ports, reuse);
   const probeFile = join(dataDir, `gateway-probe-${process.pid}-${Date.now()}.jsonl`);
   const stops: Array<() => Promise<void>> = [];
@@ -160,14 +155,30 @@ export async function startSplitHousehold(
     const emulator: EmulatorChild = await spawnEmulator(`tcp://127.0.0.1:${ports.card}`, join(dataDir, 'sandbox', 'card.img'));
     stops.push(() => emulator.stop());
     children.push(emulator.process);
-    const peers = new LineChild(spawn(process.execPath, [PEERS_ENTRY, dataDir, String(ports.market), String(ports.mqtt)], { stdio: ['ignore', 'pipe', 'pipe'] }));
+    const peers = new LineChild(
+      spawn(process.execPath, [PEERS_ENTRY, dataDir, String(ports.market), String(ports.mqtt)], { stdio: ['ignore', 'pipe', 'pipe'] }),
+    );
     stops.push(() => peers.stop());
     children.push(peers.child);
     await peers.next((l) => l.event === 'ready', 'bench peers ready');
 
     // BENCH_GATEWAY_NODE_ARGS: extra Node flags for the gateway, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof` to see where its time goes.
     const extra = (process.env.BENCH_GATEWAY_NODE_ARGS ?? '').split(' ').filter(Boolean);
-    const args = [...extra, '--expose-gc', '--import', PROBE_ENTRY, HOMEGATE_BIN, '--data', dataDir, '--log-level', 'error', 'gateway', 'run', '--config', configFile];
+    const args = [
+      ...extra,
+      '--expose-gc',
+      '--import',
+      PROBE_ENTRY,
+      HOMEGATE_BIN,
+      '--data',
+      dataDir,
+      '--log-level',
+      'error',
+      'gateway',
+      'run',
+      '--config',
+      configFile,
+    ];
     const gatewaySpawnedAt = Date.now();
     const env = { ...process.env, HOMEGATE_BENCH_PROBE: probeFile, HOMEGATE_BENCH_PROBE_GC: '1' };
     const gateway = new LineChild(spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env }));
