@@ -18,9 +18,6 @@ import { PinThrottle } from './card/pin-throttle.js';
 import { PinAdmin } from './admin-api/pin-admin.js';
 import { dataPath, type GatewayConfig } from './config/gateway-config.js';
 import { Registry } from './registry/index.js';
-import { loadOrCreateCa } from '../provisioning/ca-store.js';
-import { enrollTerminal } from './enrollment/enroll-terminal.js';
-import { primeMailbox } from './notify/prime-mailbox.js';
 import { BROKER_USERS_FILE, removeBrokerUser } from './notify/broker-users.js';
 import { AuthorizationError } from './authorization/authorization-error.js';
 import { terminalApiRoutes } from './terminal-api/handlers.js';
@@ -147,6 +144,13 @@ export async function startGateway(o: StartGatewayOptions): Promise<RunningGatew
   });
   const host = config.terminalApi.host === '0.0.0.0' ? '127.0.0.1' : config.terminalApi.host;
   const enroll = async (name: string, mail: string) => {
+    // Enrollment is rare (an admin command): its provisioning code (X.509 issuing) and the terminal-side
+    // MQTT client are loaded on first use, not held in memory from start-up (docs/PERFORMANCE.md).
+    const [{ loadOrCreateCa }, { enrollTerminal }, { primeMailbox }] = await Promise.all([
+      import('../provisioning/ca-store.js'),
+      import('./enrollment/enroll-terminal.js'),
+      import('./notify/prime-mailbox.js'),
+    ]);
     const householdCa = await loadOrCreateCa(path('pki'), 'household-ca', 'CN=homegate household CA');
     // Mail: the profile pins the card certificate and gets the terminal's own broker user (BROKER_USERS_FILE).
     const mailParams = {

@@ -12,11 +12,10 @@
  * itself (absent, not released, ...), which are passed on unchanged as the
  * driver's CardErrors for the caller to map.
  */
-import { X509Certificate } from 'node:crypto';
+import { generateKeyPairSync, X509Certificate } from 'node:crypto';
 import type { SecureContext } from 'node:tls';
 import { CardErrorCode, isCardError } from '../../card-io/errors.js';
 import { silentLogger, type Logger } from '../../card-io/base/log.js';
-import { generateP256KeyPair } from '../../provisioning/pki/keys.js';
 import { derToPem } from '../../provisioning/pki/pem.js';
 import { startStage, traced, type AuthorizationTrace } from '../trace/authorization-trace.js';
 import { marketClientContext } from './client-context.js';
@@ -117,7 +116,9 @@ async function cardSignedCredential(p: DelegatedHandshakeParams, chain: MarketCh
     throw cardRejection(e, market);
   }
   let end = startStage(trace, 'key-generation');
-  const keys = generateP256KeyPair();
+  // Node's generator directly: provisioning/pki/keys.js would load the X.509 issuing library (and its
+  // reflect-metadata) into the gateway for this one call.
+  const keys = generateKeyPairSync('ec', { namedCurve: 'P-256' });
   end?.();
   end = startStage(trace, 'certificate-build');
   const tbs = buildSessionTbs({

@@ -8,10 +8,14 @@
  * 2. proxied authorizations per second with 1, 8 and 32 terminals;
  * 3. card operations (APDUs) per authorization (in-process, see delegated-card-ops.ts);
  * 4. the gateway's resident memory idle and under the 32-terminal load;
- * 5. 2–4 again with proxy.reuseSessionCertificate true.
+ * 5. 2–4 again with proxy.reuseSessionCertificate true;
+ * 6. where one authorization's time goes, stage by stage (delegated-stages.ts).
  *
- * The household runs in a child process (delegated-child.ts): this process
- * is only the terminal(s). Returns one JSON-ready object; the caller prints it.
+ * The household runs split (split-household.ts): the gateway alone
+ * (`homegate gateway run`), the market and broker in a process of their own,
+ * the card emulator in its own: this process is only the terminal(s), so
+ * the gateway's CPU and memory are reported apart from the market's and the
+ * card's. Returns one JSON-ready object; the caller prints it.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
@@ -24,6 +28,7 @@ import { startSplitHousehold } from './split-household.js';
 import { readDelegatedBenchConfig, type DelegatedBenchConfig } from './delegated-config.js';
 import { createDirectTerminal } from './delegated-direct.js';
 import { measureLatency, type LatencyFigures } from './delegated-latency.js';
+import { measureStages } from './delegated-stages.js';
 import { readProcMemory, round } from './delegated-stats.js';
 import { ensureTerminals, loadTerminals, unlockAll } from './delegated-terminals.js';
 import { runLoadLevel, type LoadLevel } from './delegated-throughput.js';
@@ -91,6 +96,8 @@ export async function runDelegatedBench(): Promise<object> {
     const reused = await gatewayPhase(dataDir, ports, cfg, true, false);
     const cardOpsPlain = await measureCardOps(dataDir, ports, false, cfg.cardOpsIterations);
     const cardOpsReused = await measureCardOps(dataDir, ports, true, cfg.cardOpsIterations);
+    const stagesPlain = await measureStages(dataDir, ports, false, cfg.stagesIterations, cfg.warmup);
+    const stagesReused = await measureStages(dataDir, ports, true, cfg.stagesIterations, cfg.warmup);
     const perSecond = (p: GatewayPhase) => Object.fromEntries(p.throughput.map((l) => [String(l.concurrency), l.perSecond]));
     return {
       benchmark: 'delegated-path',
@@ -102,11 +109,12 @@ export async function runDelegatedBench(): Promise<object> {
         loadAverage1m5m15m: { atStart: loadAtStart, atEnd: loadavg().map((x) => round(x, 2)) },
       },
       setup:
-        'all on loopback; the card emulator (own process, TCP line), the gateway and the sandbox market run in a child process (`homegate sandbox`); this ' +
-        'process is the terminal(s). ' +
-        'Terminal CPU = process.cpuUsage() of this process around the terminal-side work. Gateway memory = VmRSS of the child: the gateway plus every ' +
-        'sandbox service `homegate sandbox` runs in its process (the market, and the issuer and MQTT broker where the sandbox has them), not the emulator. ' +
-        'Card operations are counted in a separate in-process run (gateway.cards.commandCount). With n latency samples, p99 is the max unless n >= 100.',
+        'all on loopback, one process each: the card emulator (TCP line), the sandbox market with the MQTT broker, and the gateway alone (`homegate ' +
+        'gateway run`); this process is the terminal(s). ' +
+        'Terminal CPU = process.cpuUsage() of this process around the terminal-side work. Gateway, market and card CPU per authorization = ' +
+        '/proc/<pid>/stat of each process over a load level. Gateway memory = VmRSS of `gateway run` alone. ' +
+        'Card operations are counted in a separate in-process run (gateway.cards.commandCount); the stage breakdown runs the gateway in this ' +
+        'process with a stage trace. With n latency samples, p99 is the max unless n >= 100.',
       config: { ...cfg, dataDir: cfg.keepData ? dataDir : undefined },
       summary: {
         latencyMedianMs: {
@@ -129,6 +137,14 @@ export async function runDelegatedBench(): Promise<object> {
         ratiosDelegatedOverDirect: plain.latency.ratios,
         ratiosDelegatedOverDirectKeptContext: plain.latency.ratiosKeptContext,
         authorizationsPerSecond: { reuseSessionCertificateFalse: perSecond(plain), reuseSessionCertificateTrue: perSecond(reused) },
+        cpuMsPerAuthorizationAtMaxConcurrency: {
+          reuseSessionCertificateFalse: plain.throughput.at(-1)?.cpuMsPerAuthorization,
+          reuseSessionCertificateTrue: reused.throughput.at(-1)?.cpuMsPerAuthorization,
+        },
+        gatewayCpuMsPerAuthorizationTraced: {
+          reuseSessionCertificateFalse: stagesPlain.gatewayCpuMsPerAuthorization,
+          reuseSessionCertificateTrue: stagesReused.gatewayCpuMsPerAuthorization,
+        },
         apdusPerAuthorization: {
           reuseSessionCertificateFalse: {
             sameTerminal: cardOpsPlain.apdusPerAuthorizationSameTerminal,
@@ -144,8 +160,8 @@ export async function runDelegatedBench(): Promise<object> {
           reuseSessionCertificateTrue: { idle: reused.gatewayMemoryMiB.idleRss, underMaxLoadMax: reused.gatewayMemoryMiB.underMaxLoadRssMax },
         },
       },
-      reuseSessionCertificateFalse: { ...plain, cardOps: cardOpsPlain },
-      reuseSessionCertificateTrue: { ...reused, cardOps: cardOpsReused },
+      reuseSessionCertificateFalse: { ...plain, cardOps: cardOpsPlain, stages: stagesPlain },
+      reuseSessionCertificateTrue: { ...reused, cardOps: cardOpsReused, stages: stagesReused },
       totalSeconds: round(Number(process.hrtime.bigint() - started) / 1e9, 1),
     };
   } finally {

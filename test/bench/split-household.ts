@@ -34,7 +34,7 @@ interface JsonLine {
 }
 
 /** A child whose stdout is JSON lines; `next(pred)` resolves with the first line (seen or to come) that matches. */
-class LineChild {
+export class LineChild {
   readonly lines: JsonLine[] = [];
   readonly #waiters: Array<{ pred: (l: JsonLine) => boolean; resolve: (l: JsonLine) => void }> = [];
   #tail = '';
@@ -131,6 +131,50 @@ export interface SplitHousehold {
   stop(): Promise<void>;
 }
 
+export interface GatewayPeers {
+  readonly peersPid: number;
+  readonly emulatorPid: number;
+  /** The peers' JSON lines (availability events). */
+  readonly peers: LineChild;
+  /** Also ends a process the caller registered with `adopt`. */
+  stop(): Promise<void>;
+  /** Stop `child` too, first, when these stop (and if the benchmark process exits). */
+  adopt(child: ChildProcess, stop: () => Promise<void>): void;
+}
+
+/** The card emulator and the peers (market, broker): everything but the gateway. */
+export async function startGatewayPeers(dataDir: string, ports: SandboxPorts): Promise<GatewayPeers> {
+  const stops: Array<() => Promise<void>> = [];
+  // If the benchmark process dies, do not leave the household running (an 'exit' handler cannot wait).
+  const children: ChildProcess[] = [];
+  const onExit = () => {
+    for (const c of children) c.kill('SIGTERM');
+  };
+  process.once('exit', onExit);
+  const stop = async () => {
+    process.off('exit', onExit);
+    for (const s of stops.reverse()) await s().catch(() => undefined);
+    stops.length = 0;
+  };
+  const adopt = (child: ChildProcess, stopChild: () => Promise<void>) => {
+    children.push(child);
+    stops.push(stopChild);
+  };
+  try {
+    const emulator: EmulatorChild = await spawnEmulator(`tcp://127.0.0.1:${ports.card}`, join(dataDir, 'sandbox', 'card.img'));
+    adopt(emulator.process, () => emulator.stop());
+    const peers = new LineChild(
+      spawn(process.execPath, [PEERS_ENTRY, dataDir, String(ports.market), String(ports.mqtt)], { stdio: ['ignore', 'pipe', 'pipe'] }),
+    );
+    adopt(peers.child, () => peers.stop());
+    await peers.next((l) => l.event === 'ready', 'bench peers ready');
+    return { peersPid: peers.child.pid!, emulatorPid: emulator.process.pid!, peers, stop, adopt };
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+}
+
 /**
  * Start emulator, peers and gateway. `firstUse`, when given, runs as soon as
  * the gateway prints its ready line (e.g. unlock + the first authorization).
@@ -138,30 +182,14 @@ export interface SplitHousehold {
 export async function startSplitHousehold(dataDir: string, ports: SandboxPorts, reuse: boolean, firstUse?: () => Promise<unknown>): Promise<SplitHousehold> {
   const configFile = await writeBenchGatewayConfig(dataDir, ports, reuse);
   const probeFile = join(dataDir, `gateway-probe-${process.pid}-${Date.now()}.jsonl`);
-  const stops: Array<() => Promise<void>> = [];
+  const household = await startGatewayPeers(dataDir, ports);
   const stop = async () => {
-    for (const s of stops.reverse()) await s().catch(() => undefined);
-    stops.length = 0;
+    await household.stop();
     await rm(probeFile, { force: true });
     await rm(`${probeFile}.phase`, { force: true });
   };
-  // If the benchmark process dies, do not leave the household running (an 'exit' handler cannot wait).
-  const children: ChildProcess[] = [];
-  const onExit = () => {
-    for (const c of children) c.kill('SIGTERM');
-  };
-  process.once('exit', onExit);
   try {
-    const emulator: EmulatorChild = await spawnEmulator(`tcp://127.0.0.1:${ports.card}`, join(dataDir, 'sandbox', 'card.img'));
-    stops.push(() => emulator.stop());
-    children.push(emulator.process);
-    const peers = new LineChild(
-      spawn(process.execPath, [PEERS_ENTRY, dataDir, String(ports.market), String(ports.mqtt)], { stdio: ['ignore', 'pipe', 'pipe'] }),
-    );
-    stops.push(() => peers.stop());
-    children.push(peers.child);
-    await peers.next((l) => l.event === 'ready', 'bench peers ready');
-
+    const { peers } = household;
     // BENCH_GATEWAY_NODE_ARGS: extra Node flags for the gateway, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof` to see where its time goes.
     const extra = (process.env.BENCH_GATEWAY_NODE_ARGS ?? '').split(' ').filter(Boolean);
     const args = [
@@ -182,8 +210,7 @@ export async function startSplitHousehold(dataDir: string, ports: SandboxPorts, 
     const gatewaySpawnedAt = Date.now();
     const env = { ...process.env, HOMEGATE_BENCH_PROBE: probeFile, HOMEGATE_BENCH_PROBE_GC: '1' };
     const gateway = new LineChild(spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env }));
-    stops.push(() => gateway.stop());
-    children.push(gateway.child);
+    household.adopt(gateway.child, () => gateway.stop());
     const ready = gateway.next((l) => l.event === 'ready', 'gateway run ready').then(() => Date.now());
     const online = peers.next((l) => l.event === 'availability' && l.payload === 'online' && (l.at ?? 0) >= gatewaySpawnedAt, 'gateway online');
     const used = firstUse ? ready.then(firstUse).then(() => Date.now()) : Promise.resolve(null);
@@ -208,18 +235,14 @@ export async function startSplitHousehold(dataDir: string, ports: SandboxPorts, 
     };
     return {
       gatewayPid: gateway.child.pid!,
-      peersPid: peers.child.pid!,
-      emulatorPid: emulator.process.pid!,
+      peersPid: household.peersPid,
+      emulatorPid: household.emulatorPid,
       gatewaySpawnedAt,
       startup,
       probe,
-      stop: async () => {
-        process.off('exit', onExit);
-        await stop();
-      },
+      stop,
     };
   } catch (e) {
-    process.off('exit', onExit);
     await stop();
     throw e;
   }
