@@ -4,7 +4,11 @@
  *
  * - `cardLink`: the card-link benchmark (card-link-bench.ts);
  * - `purse`: payments end to end and disk bytes per payment (purse-measure.ts;
- *   alone: `node dist/test/bench/purse-bench.js`).
+ *   alone: `node dist/test/bench/purse-bench.js`);
+ * - `delegated`: latency, throughput, CPU per process and the per-stage
+ *   breakdown of an authorization (delegated-bench.ts; alone: delegated-main.js);
+ * - `gateway`: `gateway run` alone, start-up and memory by phase
+ *   (gateway-bench.ts; alone: `node dist/test/bench/gateway-main.js`).
  *
  * Progress and errors go to stderr.
  * For the bare JSON: `npm run -s bench`, or `node dist/test/bench/run.js`.
@@ -12,6 +16,7 @@
 import { runCardLinkBench } from './card-link-bench.js';
 import { runPurseBench } from './purse-measure.js';
 import { runDelegatedBench } from './delegated-bench.js';
+import { runGatewayBench } from './gateway-bench.js';
 
 try {
   const result: Record<string, unknown> = {};
@@ -24,6 +29,7 @@ try {
 
   // ---- delegated path (delegated-bench.ts; alone: node dist/test/bench/delegated-main.js) ----
   result.delegated = await runDelegatedBench();
+  result.gateway = await runGatewayBench(); // gateway run alone: start-up and memory (gateway-bench.ts)
 
   process.stdout.write(JSON.stringify(result, null, 2) + '\n');
 } catch (e) {
