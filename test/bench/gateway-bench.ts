@@ -92,7 +92,7 @@ export async function runGatewayBench(): Promise<object> {
     await first.stop();
 
     const [t1] = await loadTerminals(await ensureTerminals(dataDir, 1));
-    const samples: Array<{ toReadyMs: number; toOnlineMs: number; toFirstUseMs: number | null }> = [];
+    const samples: Array<{ toReadyMs: number; toOnlineMs: number; toFirstUseMs: number | null; cpuMsToReady: number }> = [];
     for (let i = 0; i < starts; i++) {
       const household = await startSplitHousehold(dataDir, p, false, async () => {
         await t1!.card.unlock();
@@ -116,6 +116,7 @@ export async function runGatewayBench(): Promise<object> {
         toReady: stat(samples.map((s) => s.toReadyMs)),
         toRetainedOnline: stat(samples.map((s) => s.toOnlineMs)),
         toFirstAuthorizationServed: stat(samples.map((s) => s.toFirstUseMs ?? Number.NaN)),
+        gatewayCpuToReady: stat(samples.map((s) => s.cpuMsToReady)),
       },
       memory: await memoryRun(dataDir, p, loadSeconds, ''),
       memorySemiSpace1MiB: await memoryRun(dataDir, p, loadSeconds, '--max-semi-space-size=1'),

@@ -21,6 +21,7 @@ import { fileURLToPath } from 'node:url';
 import { HOMEGATE_BIN, spawnEmulator, type EmulatorChild } from '../../deploy/sandbox/household/emulator-child.js';
 import type { SandboxPorts } from '../../deploy/sandbox/household/household.js';
 import { GATEWAY_PASSWORD_FILE } from '../../deploy/sandbox/household/sandbox-mail.js';
+import { readProcCpuMs } from './delegated-stats.js';
 import { GATEWAY_BROKER_USER } from '../../gateway/notify/broker-users.js';
 import { DEFAULT_MQTT_CLIENT_ID, DEFAULT_TOPIC_PREFIX } from '../../gateway/notify/mqtt-options.js';
 
@@ -117,6 +118,11 @@ export interface GatewayStartup {
   toOnlineMs: number;
   /** Spawn → `firstUse` (started at the ready line) finished, ms; null without one. */
   toFirstUseMs: number | null;
+  /**
+   * CPU the gateway process used until its ready line, ms (/proc, 10 ms steps): the start-up's cost
+   * without the waiting, steadier than wall time on a busy machine.
+   */
+  cpuMsToReady: number;
 }
 
 export interface SplitHousehold {
@@ -211,7 +217,13 @@ export async function startSplitHousehold(dataDir: string, ports: SandboxPorts, 
     const env = { ...process.env, HOMEGATE_BENCH_PROBE: probeFile, HOMEGATE_BENCH_PROBE_GC: '1' };
     const gateway = new LineChild(spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env }));
     household.adopt(gateway.child, () => gateway.stop());
-    const ready = gateway.next((l) => l.event === 'ready', 'gateway run ready').then(() => Date.now());
+    let cpuMsToReady = Number.NaN;
+    const ready = gateway
+      .next((l) => l.event === 'ready', 'gateway run ready')
+      .then(() => {
+        cpuMsToReady = readProcCpuMs(gateway.child.pid!);
+        return Date.now();
+      });
     const online = peers.next((l) => l.event === 'availability' && l.payload === 'online' && (l.at ?? 0) >= gatewaySpawnedAt, 'gateway online');
     const used = firstUse ? ready.then(firstUse).then(() => Date.now()) : Promise.resolve(null);
     const [readyAt, onlineLine, usedAt] = await Promise.all([ready, online, used]);
@@ -219,6 +231,7 @@ export async function startSplitHousehold(dataDir: string, ports: SandboxPorts, 
       toReadyMs: readyAt - gatewaySpawnedAt,
       toOnlineMs: (onlineLine.at ?? Number.NaN) - gatewaySpawnedAt,
       toFirstUseMs: usedAt === null ? null : usedAt - gatewaySpawnedAt,
+      cpuMsToReady,
     };
 
     let probes = 0;
