@@ -12,7 +12,7 @@
  * itself (absent, not released, ...), which are passed on unchanged as the
  * driver's CardErrors for the caller to map.
  */
-import { generateKeyPairSync, X509Certificate } from 'node:crypto';
+import { generateKeyPairSync, verify } from 'node:crypto';
 import type { SecureContext } from 'node:tls';
 import { CardErrorCode, isCardError } from '../../card-io/errors.js';
 import { silentLogger, type Logger } from '../../card-io/base/log.js';
@@ -131,8 +131,10 @@ async function cardSignedCredential(p: DelegatedHandshakeParams, chain: MarketCh
   end?.();
   const signature = await traced(trace, 'card-sign', () => signer.signSessionCertificate(tbs.der));
   end = startStage(trace, 'certificate-check');
+  // The signature over the TBS bytes (ecdsa-with-SHA256, RFC 5758 §3.2), checked with the card key
+  // parsed once: what verifying the assembled certificate checks, without parsing it back.
+  const verified = verify('sha256', tbs.der, { key: cardCertificateFacts(signer.cardCertificate).publicKey, dsaEncoding: 'der' }, signature);
   const leaf = assembleCertificate(tbs.der, signature);
-  const verified = new X509Certificate(leaf).verify(cardCertificateFacts(signer.cardCertificate).publicKey);
   end?.();
   if (!verified) {
     throw new ProxyError(ProxyErrorCode.Internal, 'The card signature on the session certificate does not verify', {

@@ -2,10 +2,12 @@
  * The authorization trace (gateway/trace/authorization-trace.ts): the stages
  * a delegated handshake reports, against a real TLS 1.3 market with the
  * fake card signer, and that a reused session certificate and a refused
- * handshake are traced as what they are.
+ * handshake are traced as what they are; and the card signature check that
+ * the trace's certificate-check stage times.
  */
 import test from 'ava';
-import { delegatedHandshake, createProxyState } from '../../gateway/proxy/index.js';
+import { generateKeyPairSync, sign } from 'node:crypto';
+import { createProxyState, delegatedHandshake, isProxyError, ProxyErrorCode } from '../../gateway/proxy/index.js';
 import { traced, type StageSample } from '../../gateway/trace/authorization-trace.js';
 import { fakeSigner, makeProxyPki, newCa, startMarket, type ProxyPki } from '../helpers/proxy-fixtures.js';
 
@@ -86,4 +88,22 @@ test('Without a trace nothing is measured: traced() only runs the work', async (
     ['answer'],
     'a failing stage is reported too',
   );
+});
+
+test('A card signature that does not verify with the card certificate stops the authorization before any market connection', async (t) => {
+  const pki = await pkiReady;
+  const m = await market(pki);
+  t.teardown(() => m.close());
+  const honest = fakeSigner(pki);
+  const other = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey;
+  // The card answers, but with a signature by another key than its certificate's.
+  const forger = {
+    cardCertificate: honest.cardCertificate,
+    verifyMarketChain: (chain: Buffer[], at: Date) => honest.verifyMarketChain(chain, at),
+    signSessionCertificate: async (tbs: Buffer) => sign('sha256', tbs, other),
+  };
+  const before = m.connections();
+  const e = await t.throwsAsync(delegatedHandshake({ market: m.target(), signer: forger }));
+  t.true(isProxyError(e) && e.code === ProxyErrorCode.Internal, String(e));
+  t.is(m.connections() - before, 1, 'only the pre-flight that fetched the chain');
 });
