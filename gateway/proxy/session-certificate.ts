@@ -16,33 +16,19 @@ import { createHash, randomBytes, X509Certificate, type KeyObject } from 'node:c
 import { AsnConvert } from '@peculiar/asn1-schema';
 import {
   AlgorithmIdentifier,
-  AttributeTypeAndValue,
-  AttributeValue,
-  AuthorityKeyIdentifier,
   BasicConstraints,
   Certificate,
   ExtendedKeyUsage,
   Extension,
-  Extensions,
-  GeneralName,
-  id_ce_authorityKeyIdentifier,
   id_ce_basicConstraints,
   id_ce_extKeyUsage,
   id_ce_keyUsage,
-  id_ce_subjectAltName,
   id_ce_subjectKeyIdentifier,
   id_kp_clientAuth,
-  KeyIdentifier,
   KeyUsage,
   KeyUsageFlags,
-  Name,
-  RelativeDistinguishedName,
-  SubjectAlternativeName,
   SubjectKeyIdentifier,
-  SubjectPublicKeyInfo,
-  TBSCertificate,
-  Validity,
-  Version,
+  type SubjectPublicKeyInfo,
 } from '@peculiar/asn1-x509';
 import { OctetString } from '@peculiar/asn1-schema';
 import { childrenOf, encodeTlv, readOuterSequence, type Tlv } from './der.js';
@@ -53,7 +39,6 @@ export const ECDSA_WITH_SHA256 = '1.2.840.10045.4.3.2';
 export const MAX_VALIDITY_SECONDS = 900;
 /** Start this long before "now", for markets whose clock is a little behind. */
 export const BACKDATE_SECONDS = 60;
-const ID_AT_COMMON_NAME = '2.5.4.3';
 
 export interface SessionTbsRequest {
   /** DER of the card certificate: its subject becomes the issuer, its SKI the AKI. */
@@ -139,10 +124,55 @@ function cardKeyIdentifier(card: Certificate): Buffer {
   return keyIdentifierOf(card.tbsCertificate.subjectPublicKeyInfo);
 }
 
-function positiveSerial(): ArrayBuffer {
+function positiveSerial(): Buffer {
   const b = randomBytes(16);
   b[0] = b[0]! & 0x7f || 0x01; // positive and minimal (RFC 5280 §4.1.2.2)
-  return new Uint8Array(b).buffer;
+  return b;
+}
+
+/**
+ * The parts every session TBS shares, encoded once by the ASN.1 schema
+ * library when this module loads; the parts that change per authorization
+ * (serial, validity, subject, key, SAN, key identifiers) are written as DER
+ * directly below. Building the whole TBS through the schema objects cost
+ * about 1 ms of CPU per authorization (docs/PERFORMANCE.md); this costs a
+ * few tens of µs and gives the same bytes (test/gateway/session-tbs-der.test.ts).
+ */
+const FIXED = {
+  /** [0] EXPLICIT Version v3 (RFC 5280 §4.1.2.1). */
+  version: Buffer.from([0xa0, 0x03, 0x02, 0x01, 0x02]),
+  signatureAlgorithm: Buffer.from(AsnConvert.serialize(new AlgorithmIdentifier({ algorithm: ECDSA_WITH_SHA256 }))),
+  basicConstraints: Buffer.from(AsnConvert.serialize(extension(id_ce_basicConstraints, true, new BasicConstraints({ cA: false })))),
+  keyUsage: Buffer.from(AsnConvert.serialize(extension(id_ce_keyUsage, true, new KeyUsage(KeyUsageFlags.digitalSignature)))),
+  extKeyUsage: Buffer.from(AsnConvert.serialize(extension(id_ce_extKeyUsage, false, new ExtendedKeyUsage([id_kp_clientAuth])))),
+};
+/** OBJECT IDENTIFIERs (X.690 §8.19) of the parts written by hand. */
+const OID = {
+  commonName: Buffer.from([0x06, 0x03, 0x55, 0x04, 0x03]), // 2.5.4.3
+  subjectAltName: Buffer.from([0x06, 0x03, 0x55, 0x1d, 0x11]), // 2.5.29.17
+  subjectKeyIdentifier: Buffer.from([0x06, 0x03, 0x55, 0x1d, 0x0e]), // 2.5.29.14
+  authorityKeyIdentifier: Buffer.from([0x06, 0x03, 0x55, 0x1d, 0x23]), // 2.5.29.35
+};
+
+/** Time (RFC 5280 §4.1.2.5): UTCTime YYMMDDHHMMSSZ through 2049, GeneralizedTime from 2050. */
+function derTime(d: Date): Buffer {
+  const iso = d.toISOString(); // YYYY-MM-DDTHH:MM:SS.sssZ
+  const digits = iso.slice(0, 4) + iso.slice(5, 7) + iso.slice(8, 10) + iso.slice(11, 13) + iso.slice(14, 16) + iso.slice(17, 19);
+  const year = d.getUTCFullYear();
+  return year < 2050 ? encodeTlv(0x17, Buffer.from(`${digits.slice(2)}Z`, 'latin1')) : encodeTlv(0x18, Buffer.from(`${digits}Z`, 'latin1'));
+}
+
+/** A non-critical Extension (RFC 5280 §4.1): SEQUENCE { extnID, extnValue OCTET STRING }. */
+function plainExtension(oid: Buffer, valueDer: Buffer): Buffer {
+  return encodeTlv(0x30, oid, encodeTlv(0x04, valueDer));
+}
+
+/** The subjectPublicKey BIT STRING's value (without the unused-bits octet) of an SPKI, for the key identifier. */
+function publicKeyBits(spkiDer: Buffer): Buffer {
+  const outer = readOuterSequence(spkiDer);
+  const bits = outer && childrenOf(spkiDer, outer)?.[1];
+  if (!bits || bits.tag !== 0x03) throw new ProxyError(ProxyErrorCode.Internal, 'The ephemeral key is not an SPKI', { stage: 'session-certificate' });
+  return spkiDer.subarray(bits.contentStart + 1, bits.end);
 }
 
 /** Build the TBSCertificate (DER) for one authorization. */
@@ -156,33 +186,34 @@ export function buildSessionTbs(req: SessionTbsRequest): SessionTbs {
   const notBefore = new Date((nowSeconds - backdate) * 1000);
   const notAfter = new Date((nowSeconds + req.lifetimeSeconds) * 1000);
   const commonName = `homegate session ${randomBytes(4).toString('hex')}`;
-  const spki = AsnConvert.parse(req.subjectPublicKey.export({ type: 'spki', format: 'der' }), SubjectPublicKeyInfo);
+  const spki = req.subjectPublicKey.export({ type: 'spki', format: 'der' });
+  // RFC 5280 §4.2.1.2 method (1): SHA-1 of the subjectPublicKey BIT STRING value.
+  const keyIdentifier = createHash('sha1').update(publicKeyBits(spki)).digest();
 
-  const tbs = new TBSCertificate({
-    version: Version.v3,
-    serialNumber: positiveSerial(),
-    signature: new AlgorithmIdentifier({ algorithm: ECDSA_WITH_SHA256 }),
-    issuer: card.certificate.tbsCertificate.subject,
-    validity: new Validity({ notBefore, notAfter }),
-    subject: new Name([
-      new RelativeDistinguishedName([new AttributeTypeAndValue({ type: ID_AT_COMMON_NAME, value: new AttributeValue({ utf8String: commonName }) })]),
-    ]),
-    subjectPublicKeyInfo: spki,
-    extensions: new Extensions([
-      extension(id_ce_basicConstraints, true, new BasicConstraints({ cA: false })),
-      extension(id_ce_keyUsage, true, new KeyUsage(KeyUsageFlags.digitalSignature)),
-      extension(id_ce_extKeyUsage, false, new ExtendedKeyUsage([id_kp_clientAuth])),
-      extension(id_ce_subjectAltName, false, new SubjectAlternativeName([new GeneralName({ dNSName: req.dnsName })])),
-      extension(id_ce_subjectKeyIdentifier, false, new SubjectKeyIdentifier(keyIdentifierOf(spki))),
-      extension(id_ce_authorityKeyIdentifier, false, new AuthorityKeyIdentifier({ keyIdentifier: new KeyIdentifier(card.keyIdentifier) })),
-    ]),
-  });
-  const der = Buffer.from(AsnConvert.serialize(tbs));
-  // The card compares the issuer with its subject byte for byte: make sure re-encoding kept it.
-  const issuer = rawName(der, readOuterSequence(der), 'issuer');
-  if (issuer === null || !issuer.equals(card.subjectDer)) {
-    throw new ProxyError(ProxyErrorCode.Internal, 'The encoded issuer differs from the card certificate subject', { stage: 'session-certificate' });
-  }
+  const subject = encodeTlv(0x30, encodeTlv(0x31, encodeTlv(0x30, OID.commonName, encodeTlv(0x0c, Buffer.from(commonName, 'utf8')))));
+  const extensions = encodeTlv(
+    0xa3,
+    encodeTlv(
+      0x30,
+      FIXED.basicConstraints,
+      FIXED.keyUsage,
+      FIXED.extKeyUsage,
+      plainExtension(OID.subjectAltName, encodeTlv(0x30, encodeTlv(0x82, Buffer.from(req.dnsName, 'latin1')))), // dNSName [2] IA5String
+      plainExtension(OID.subjectKeyIdentifier, encodeTlv(0x04, keyIdentifier)),
+      plainExtension(OID.authorityKeyIdentifier, encodeTlv(0x30, encodeTlv(0x80, card.keyIdentifier))), // keyIdentifier [0]
+    ),
+  );
+  const der = encodeTlv(
+    0x30,
+    FIXED.version,
+    encodeTlv(0x02, positiveSerial()),
+    FIXED.signatureAlgorithm,
+    card.subjectDer, // the card compares the issuer with its subject byte for byte: its own bytes
+    encodeTlv(0x30, derTime(notBefore), derTime(notAfter)),
+    subject,
+    spki,
+    extensions,
+  );
   return { der, subject: `CN=${commonName}`, notBefore, notAfter };
 }
 
