@@ -12,26 +12,10 @@
  * - key identifiers: SKI of the ephemeral key, AKI = the card's SKI
  *   (RFC 5280 §4.2.1.1/§4.2.1.2), so OpenSSL links leaf → card certificate.
  */
+// DER by hand (der.ts): the ASN.1 schema library is not loaded into the gateway for the few fixed
+// structures of one certificate (its byte-for-byte equality is tested: test/gateway/session-tbs-der.test.ts).
 import { createHash, randomBytes, X509Certificate, type KeyObject } from 'node:crypto';
-import { AsnConvert } from '@peculiar/asn1-schema';
-import {
-  AlgorithmIdentifier,
-  BasicConstraints,
-  Certificate,
-  ExtendedKeyUsage,
-  Extension,
-  id_ce_basicConstraints,
-  id_ce_extKeyUsage,
-  id_ce_keyUsage,
-  id_ce_subjectKeyIdentifier,
-  id_kp_clientAuth,
-  KeyUsage,
-  KeyUsageFlags,
-  SubjectKeyIdentifier,
-  type SubjectPublicKeyInfo,
-} from '@peculiar/asn1-x509';
-import { OctetString } from '@peculiar/asn1-schema';
-import { childrenOf, encodeTlv, readOuterSequence, type Tlv } from './der.js';
+import { childrenOf, encodeTlv, readOuterSequence, readTlv, type Tlv } from './der.js';
 import { ProxyError, ProxyErrorCode } from './proxy-error.js';
 
 export const ECDSA_WITH_SHA256 = '1.2.840.10045.4.3.2';
@@ -61,10 +45,6 @@ export interface SessionTbs {
   notAfter: Date;
 }
 
-function extension(extnID: string, critical: boolean, value: unknown): Extension {
-  return new Extension({ extnID, critical, extnValue: new OctetString(AsnConvert.serialize(value)) });
-}
-
 /** The raw DER of the issuer or subject Name inside a TBSCertificate TLV. */
 function rawName(buf: Uint8Array, tbs: Tlv | null | undefined, which: 'issuer' | 'subject'): Buffer | null {
   if (tbs == null || tbs.tag !== 0x30) return null;
@@ -85,7 +65,6 @@ export function cardSubjectDer(cardCertificate: Buffer): Buffer {
 
 /** What every session leaf needs from the card certificate, parsed once per certificate (not per authorization). */
 export interface CardCertificateFacts {
-  certificate: Certificate;
   /** Its subject Name, byte for byte: the leaf's issuer. */
   subjectDer: Buffer;
   /** Its subject key identifier: the leaf's AKI. */
@@ -100,28 +79,42 @@ const cardFactsCache = new WeakMap<Buffer, CardCertificateFacts>();
 export function cardCertificateFacts(cardCertificate: Buffer): CardCertificateFacts {
   let facts = cardFactsCache.get(cardCertificate);
   if (facts !== undefined) return facts;
-  let certificate: Certificate;
   let publicKey: KeyObject;
   try {
-    certificate = AsnConvert.parse(cardCertificate, Certificate);
     publicKey = new X509Certificate(cardCertificate).publicKey;
   } catch (e) {
     throw new ProxyError(ProxyErrorCode.Internal, 'The card certificate is not DER X.509', { stage: 'session-certificate' }, { cause: e });
   }
-  facts = { certificate, subjectDer: cardSubjectDer(cardCertificate), keyIdentifier: cardKeyIdentifier(certificate), publicKey };
+  const keyIdentifier = subjectKeyIdentifierOf(cardCertificate) ?? sha1(publicKeyBits(publicKey.export({ type: 'spki', format: 'der' })));
+  facts = { subjectDer: cardSubjectDer(cardCertificate), keyIdentifier, publicKey };
   cardFactsCache.set(cardCertificate, facts);
   return facts;
 }
 
-function keyIdentifierOf(spki: SubjectPublicKeyInfo): Buffer {
-  // RFC 5280 §4.2.1.2 method (1): SHA-1 of the subjectPublicKey BIT STRING value.
-  return createHash('sha1').update(Buffer.from(spki.subjectPublicKey)).digest();
+function sha1(bytes: Uint8Array): Buffer {
+  return createHash('sha1').update(bytes).digest();
 }
 
-function cardKeyIdentifier(card: Certificate): Buffer {
-  const ski = card.tbsCertificate.extensions?.find((e) => e.extnID === id_ce_subjectKeyIdentifier);
-  if (ski) return Buffer.from(AsnConvert.parse(ski.extnValue, SubjectKeyIdentifier).buffer);
-  return keyIdentifierOf(card.tbsCertificate.subjectPublicKeyInfo);
+/** id-ce-subjectKeyIdentifier, 2.5.29.14 (RFC 5280 §4.2.1.2). */
+const OID_SUBJECT_KEY_IDENTIFIER = Buffer.from([0x06, 0x03, 0x55, 0x1d, 0x0e]);
+
+/** The keyIdentifier of a certificate's subjectKeyIdentifier extension, or null when it has none. */
+function subjectKeyIdentifierOf(certificate: Buffer): Buffer | null {
+  const cert = readOuterSequence(certificate);
+  const tbs = cert && childrenOf(certificate, cert)?.[0];
+  const fields = tbs && childrenOf(certificate, tbs);
+  const explicit = fields?.find((f) => f.tag === 0xa3); // extensions [3] EXPLICIT
+  const list = explicit && childrenOf(certificate, explicit)?.[0];
+  for (const extension of (list && childrenOf(certificate, list)) ?? []) {
+    const parts = childrenOf(certificate, extension);
+    const oid = parts?.[0];
+    const value = parts?.[parts.length - 1];
+    if (!oid || !value || value.tag !== 0x04) continue;
+    if (!Buffer.from(certificate.subarray(oid.start, oid.end)).equals(OID_SUBJECT_KEY_IDENTIFIER)) continue;
+    const keyId = readTlv(certificate, value.contentStart, value.end); // KeyIdentifier ::= OCTET STRING
+    return keyId && keyId.tag === 0x04 ? Buffer.from(certificate.subarray(keyId.contentStart, keyId.end)) : null;
+  }
+  return null;
 }
 
 function positiveSerial(): Buffer {
@@ -131,20 +124,24 @@ function positiveSerial(): Buffer {
 }
 
 /**
- * The parts every session TBS shares, encoded once by the ASN.1 schema
- * library when this module loads; the parts that change per authorization
- * (serial, validity, subject, key, SAN, key identifiers) are written as DER
- * directly below. Building the whole TBS through the schema objects cost
- * about 1 ms of CPU per authorization (docs/PERFORMANCE.md); this costs a
- * few tens of µs and gives the same bytes (test/gateway/session-tbs-der.test.ts).
+ * The parts every session TBS shares, as DER constants; the parts that change
+ * per authorization (serial, validity, subject, key, SAN, key identifiers)
+ * are written below. Building the TBS through ASN.1 schema objects cost about
+ * 1 ms of CPU per authorization (docs/PERFORMANCE.md); this costs a few tens
+ * of µs, and test/gateway/session-tbs-der.test.ts holds it byte for byte to
+ * what the schema library (@peculiar/asn1-x509) encodes for the same fields.
  */
 const FIXED = {
   /** [0] EXPLICIT Version v3 (RFC 5280 §4.1.2.1). */
-  version: Buffer.from([0xa0, 0x03, 0x02, 0x01, 0x02]),
-  signatureAlgorithm: Buffer.from(AsnConvert.serialize(new AlgorithmIdentifier({ algorithm: ECDSA_WITH_SHA256 }))),
-  basicConstraints: Buffer.from(AsnConvert.serialize(extension(id_ce_basicConstraints, true, new BasicConstraints({ cA: false })))),
-  keyUsage: Buffer.from(AsnConvert.serialize(extension(id_ce_keyUsage, true, new KeyUsage(KeyUsageFlags.digitalSignature)))),
-  extKeyUsage: Buffer.from(AsnConvert.serialize(extension(id_ce_extKeyUsage, false, new ExtendedKeyUsage([id_kp_clientAuth])))),
+  version: Buffer.from('a003020102', 'hex'),
+  /** AlgorithmIdentifier ecdsa-with-SHA256, no parameters (RFC 5758 §3.2). */
+  signatureAlgorithm: Buffer.from('300a06082a8648ce3d040302', 'hex'),
+  /** basicConstraints, critical, cA FALSE (the DEFAULT, so omitted: X.690 §11.5). */
+  basicConstraints: Buffer.from('300c0603551d130101ff04023000', 'hex'),
+  /** keyUsage, critical, digitalSignature only (named bit list without trailing zeros: X.690 §11.2.2). */
+  keyUsage: Buffer.from('300e0603551d0f0101ff040403020780', 'hex'),
+  /** extKeyUsage, id-kp-clientAuth. */
+  extKeyUsage: Buffer.from('30130603551d25040c300a06082b06010505070302', 'hex'),
 };
 /** OBJECT IDENTIFIERs (X.690 §8.19) of the parts written by hand. */
 const OID = {
@@ -170,8 +167,8 @@ function plainExtension(oid: Buffer, valueDer: Buffer): Buffer {
 /** The subjectPublicKey BIT STRING's value (without the unused-bits octet) of an SPKI, for the key identifier. */
 function publicKeyBits(spkiDer: Buffer): Buffer {
   const outer = readOuterSequence(spkiDer);
-  const bits = outer && childrenOf(spkiDer, outer)?.[1];
-  if (!bits || bits.tag !== 0x03) throw new ProxyError(ProxyErrorCode.Internal, 'The ephemeral key is not an SPKI', { stage: 'session-certificate' });
+  const bits = outer ? childrenOf(spkiDer, outer)?.[1] : undefined;
+  if (bits?.tag !== 0x03) throw new ProxyError(ProxyErrorCode.Internal, 'A public key is not a DER SubjectPublicKeyInfo', { stage: 'session-certificate' });
   return spkiDer.subarray(bits.contentStart + 1, bits.end);
 }
 
@@ -188,7 +185,7 @@ export function buildSessionTbs(req: SessionTbsRequest): SessionTbs {
   const commonName = `homegate session ${randomBytes(4).toString('hex')}`;
   const spki = req.subjectPublicKey.export({ type: 'spki', format: 'der' });
   // RFC 5280 §4.2.1.2 method (1): SHA-1 of the subjectPublicKey BIT STRING value.
-  const keyIdentifier = createHash('sha1').update(publicKeyBits(spki)).digest();
+  const keyIdentifier = sha1(publicKeyBits(spki));
 
   const subject = encodeTlv(0x30, encodeTlv(0x31, encodeTlv(0x30, OID.commonName, encodeTlv(0x0c, Buffer.from(commonName, 'utf8')))));
   const extensions = encodeTlv(
@@ -223,7 +220,6 @@ export function buildSessionTbs(req: SessionTbsRequest): SessionTbs {
  * ecdsa-with-SHA256 without parameters (RFC 5758 §3.2).
  */
 export function assembleCertificate(tbsDer: Buffer, signatureDer: Buffer): Buffer {
-  const algorithm = Buffer.from(AsnConvert.serialize(new AlgorithmIdentifier({ algorithm: ECDSA_WITH_SHA256 })));
   const bitString = encodeTlv(0x03, Buffer.from([0x00]), signatureDer); // 0 unused bits
-  return encodeTlv(0x30, tbsDer, algorithm, bitString);
+  return encodeTlv(0x30, tbsDer, FIXED.signatureAlgorithm, bitString);
 }

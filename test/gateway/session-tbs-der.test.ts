@@ -3,7 +3,9 @@
  * (gateway/proxy/session-certificate.ts) instead of through the ASN.1 schema
  * objects, for CPU. These tests hold it to the bytes the schema library
  * (@peculiar/asn1-x509, what built it before) encodes for the same fields:
- * any difference in a tag, a length, a default or a time form shows here.
+ * any difference in a tag, a length, a default or a time form shows here,
+ * and so would a wrong card key identifier (the gateway reads the card
+ * certificate's SKI by walking its DER).
  */
 import test from 'ava';
 import { createHash, generateKeyPairSync } from 'node:crypto';
@@ -38,10 +40,17 @@ import {
   Validity,
   Version,
 } from '@peculiar/asn1-x509';
-import { buildSessionTbs, cardCertificateFacts, ECDSA_WITH_SHA256 } from '../../gateway/proxy/session-certificate.js';
+import { assembleCertificate, buildSessionTbs, ECDSA_WITH_SHA256 } from '../../gateway/proxy/session-certificate.js';
 import { makeProxyPki } from '../helpers/proxy-fixtures.js';
 
 const ext = (extnID: string, critical: boolean, value: unknown) => new Extension({ extnID, critical, extnValue: new OctetString(AsnConvert.serialize(value)) });
+
+/** The card certificate's SKI as the library reads it (the gateway walks the DER itself). */
+function cardKeyId(card: Certificate): Buffer {
+  const ski = card.tbsCertificate.extensions?.find((e) => e.extnID === id_ce_subjectKeyIdentifier);
+  if (!ski) throw new Error('the test card certificate has a subjectKeyIdentifier');
+  return Buffer.from(AsnConvert.parse(ski.extnValue, SubjectKeyIdentifier).buffer);
+}
 
 /** What the schema library encodes for the fields read back from a hand-written TBS (the former construction). */
 function referenceTbs(der: Buffer, cardCertificate: Buffer, dnsName: string): Buffer {
@@ -64,11 +73,7 @@ function referenceTbs(der: Buffer, cardCertificate: Buffer, dnsName: string): Bu
       ext(id_ce_extKeyUsage, false, new ExtendedKeyUsage([id_kp_clientAuth])),
       ext(id_ce_subjectAltName, false, new SubjectAlternativeName([new GeneralName({ dNSName: dnsName })])),
       ext(id_ce_subjectKeyIdentifier, false, new SubjectKeyIdentifier(keyId)),
-      ext(
-        id_ce_authorityKeyIdentifier,
-        false,
-        new AuthorityKeyIdentifier({ keyIdentifier: new KeyIdentifier(cardCertificateFacts(cardCertificate).keyIdentifier) }),
-      ),
+      ext(id_ce_authorityKeyIdentifier, false, new AuthorityKeyIdentifier({ keyIdentifier: new KeyIdentifier(cardKeyId(card)) })),
     ]),
   });
   return Buffer.from(AsnConvert.serialize(tbs));
@@ -99,4 +104,22 @@ test('A validity that ends in 2050 or later is written as GeneralizedTime, as RF
   const tbs = buildSessionTbs({ cardCertificate: pki.cardCertificate, subjectPublicKey: publicKey, dnsName: 'localhost', now, lifetimeSeconds: 300 });
   t.true(tbs.der.includes(Buffer.from('20500101', 'latin1')));
   t.deepEqual(tbs.der, referenceTbs(tbs.der, pki.cardCertificate, 'localhost'));
+});
+
+test('The assembled certificate carries ecdsa-with-SHA256 as the library encodes it, and the TBS and signature unchanged', async (t) => {
+  const pki = await makeProxyPki();
+  const { publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const tbs = buildSessionTbs({
+    cardCertificate: pki.cardCertificate,
+    subjectPublicKey: publicKey,
+    dnsName: 'localhost',
+    now: Date.now(),
+    lifetimeSeconds: 300,
+  });
+  const signature = Buffer.from('3006020101020101', 'hex'); // any DER ECDSA-Sig-Value: only the framing is checked
+  const cert = AsnConvert.parse(assembleCertificate(tbs.der, signature), Certificate);
+  t.deepEqual(Buffer.from(AsnConvert.serialize(cert.tbsCertificate)), tbs.der);
+  t.is(cert.signatureAlgorithm.algorithm, ECDSA_WITH_SHA256);
+  t.is(cert.signatureAlgorithm.parameters, undefined);
+  t.deepEqual(Buffer.from(cert.signatureValue), signature);
 });
