@@ -48,7 +48,8 @@ function fullHandshake(t: DirectTerminal, port: number, timeoutMs: number, keepC
     const credential = keepContext
       ? { secureContext: t.keptContext }
       : { ca: t.marketCaPem, cert: t.chainPem, key: t.keyPem, minVersion: 'TLSv1.3' as const, maxVersion: 'TLSv1.3' as const };
-    const socket = connect({ host: '127.0.0.1', port, servername: MARKET_SERVER_NAME, ...credential, ALPNProtocols: ['http/1.1'] });
+    // By name, as the handed session names the market (the sandbox registers https://localhost:<port>): both paths resolve it.
+    const socket = connect({ host: MARKET_SERVER_NAME, port, servername: MARKET_SERVER_NAME, ...credential, ALPNProtocols: ['http/1.1'] });
     const timer = setTimeout(() => {
       socket.destroy();
       reject(new Error(`no TLS connection to the market within ${timeoutMs} ms`));
@@ -72,7 +73,7 @@ export async function directWhoami(t: DirectTerminal, port: number, keepContext 
   const socket = await fullHandshake(t, port, timeoutMs, keepContext);
   const { status, body } = await new Promise<{ status: number; body: Buffer }>((resolve, reject) => {
     const req = request(
-      { host: '127.0.0.1', port, method: 'GET', path: '/whoami', headers: { host: MARKET_SERVER_NAME }, createConnection: () => socket },
+      { host: MARKET_SERVER_NAME, port, method: 'GET', path: '/whoami', headers: { host: MARKET_SERVER_NAME }, createConnection: () => socket },
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
