@@ -10,9 +10,11 @@
  *   `process.memoryUsage()` and V8's heap spaces): idle after start, with
  *   32 terminals unlocked, right after a 32-terminal load, and after it
  *   settled; RSS sampled during the load;
- * - the same memory run with `--max-semi-space-size=1` (V8's young
- *   generation capped at 1 MiB per semi-space), the flag a small board would
- *   start the gateway with, to show what the young generation costs.
+ * - the same memory run with the settings a small board would start the
+ *   gateway with (docs/PERFORMANCE.md): `--max-semi-space-size=1` (V8's
+ *   young generation capped at 1 MiB per semi-space) and MALLOC_ARENA_MAX=2
+ *   (glibc keeps two malloc arenas, not one per thread, so what OpenSSL
+ *   freed after a load goes back to reuse instead of staying resident).
  *
  * Env: BENCH_GATEWAY_STARTS (default 3), BENCH_GATEWAY_LOAD_SECONDS (default 4).
  */
@@ -43,12 +45,21 @@ async function ports(): Promise<SandboxPorts> {
   return { card, gateway, market, issuer, mqtt };
 }
 
-async function memoryRun(dataDir: string, p: SandboxPorts, loadSeconds: number, nodeArgs: string): Promise<Record<string, unknown>> {
-  const saved = process.env.BENCH_GATEWAY_NODE_ARGS;
-  process.env.BENCH_GATEWAY_NODE_ARGS = nodeArgs;
+/** The gateway's extra Node flags and environment for one run (children inherit this process's environment while they start). */
+interface RunSettings {
+  nodeArgs: string;
+  env: Record<string, string>;
+}
+
+async function memoryRun(dataDir: string, p: SandboxPorts, loadSeconds: number, settings: RunSettings): Promise<Record<string, unknown>> {
+  const names = ['BENCH_GATEWAY_NODE_ARGS', ...Object.keys(settings.env)];
+  const saved = Object.fromEntries(names.map((n) => [n, process.env[n]]));
+  Object.assign(process.env, { BENCH_GATEWAY_NODE_ARGS: settings.nodeArgs, ...settings.env });
   const household = await startSplitHousehold(dataDir, p, false).finally(() => {
-    if (saved === undefined) delete process.env.BENCH_GATEWAY_NODE_ARGS;
-    else process.env.BENCH_GATEWAY_NODE_ARGS = saved;
+    for (const n of names) {
+      if (saved[n] === undefined) delete process.env[n];
+      else process.env[n] = saved[n];
+    }
   });
   try {
     await settle(1000);
@@ -63,7 +74,8 @@ async function memoryRun(dataDir: string, p: SandboxPorts, loadSeconds: number, 
     await settle(5000);
     const settled = await household.probe('5s-after-load');
     return {
-      nodeArgs: nodeArgs || '(none)',
+      nodeArgs: settings.nodeArgs || '(none)',
+      env: settings.env,
       rssMiB: {
         idle: (idle.memoryMiB as { rss: number }).rss,
         under32TerminalsMax: load.gatewayRss.maxMiB,
@@ -118,8 +130,8 @@ export async function runGatewayBench(): Promise<object> {
         toFirstAuthorizationServed: stat(samples.map((s) => s.toFirstUseMs ?? Number.NaN)),
         gatewayCpuToReady: stat(samples.map((s) => s.cpuMsToReady)),
       },
-      memory: await memoryRun(dataDir, p, loadSeconds, ''),
-      memorySemiSpace1MiB: await memoryRun(dataDir, p, loadSeconds, '--max-semi-space-size=1'),
+      memory: await memoryRun(dataDir, p, loadSeconds, { nodeArgs: '', env: {} }),
+      memorySmallBoardSettings: await memoryRun(dataDir, p, loadSeconds, { nodeArgs: '--max-semi-space-size=1', env: { MALLOC_ARENA_MAX: '2' } }),
     };
   } finally {
     await rm(dataDir, { recursive: true, force: true });
