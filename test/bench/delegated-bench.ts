@@ -9,7 +9,9 @@
  * 3. card operations (APDUs) per authorization (in-process, see delegated-card-ops.ts);
  * 4. the gateway's resident memory idle and under the 32-terminal load;
  * 5. 2–4 again with proxy.reuseSessionCertificate true;
- * 6. where one authorization's time goes, stage by stage (delegated-stages.ts).
+ * 6. where one authorization's time goes, stage by stage (delegated-stages.ts);
+ * 7. the terminal's resumption + GET with a kept TLS context vs one per
+ *    connection, A/B (delegated-resumption.ts).
  *
  * The household runs split (split-household.ts): the gateway alone
  * (`homegate gateway run`), the market and broker in a process of their own,
@@ -28,6 +30,7 @@ import { startSplitHousehold } from './split-household.js';
 import { readDelegatedBenchConfig, type DelegatedBenchConfig } from './delegated-config.js';
 import { createDirectTerminal } from './delegated-direct.js';
 import { measureLatency, type LatencyFigures } from './delegated-latency.js';
+import { measureResumption, type ResumptionFigures } from './delegated-resumption.js';
 import { measureStages } from './delegated-stages.js';
 import { readProcMemory, round } from './delegated-stats.js';
 import { ensureTerminals, loadTerminals, unlockAll } from './delegated-terminals.js';
@@ -36,6 +39,8 @@ import { runLoadLevel, type LoadLevel } from './delegated-throughput.js';
 interface GatewayPhase {
   reuseSessionCertificate: boolean;
   latency: LatencyFigures;
+  /** The terminal's resumption + GET, kept context vs a context per connection (only in the phase with the direct baseline). */
+  resumption?: ResumptionFigures;
   throughput: LoadLevel[];
   gatewayMemoryMiB: { idleRss: number; underMaxLoadRssMax: number | null; underMaxLoadRssMean: number | null; afterLoadRss: number; hwmSinceStart: number };
 }
@@ -62,6 +67,7 @@ async function gatewayPhase(dataDir: string, ports: SandboxPorts, cfg: Delegated
     await unlockAll(terminals);
     const direct = withDirect ? await createDirectTerminal(dataDir) : undefined;
     const latency = await measureLatency({ direct, terminal: terminals[0]!, marketPort: ports.market, iterations: cfg.latencyIterations, warmup: cfg.warmup });
+    const resumption = withDirect ? await measureResumption(terminals[0]!, cfg.latencyIterations, cfg.warmup) : undefined;
     const throughput: LoadLevel[] = [];
     for (const c of cfg.concurrency) throughput.push(await runLoadLevel(terminals, c, cfg.throughputSeconds, pids, cfg.rssSampleMs));
     await settle(500);
@@ -70,6 +76,7 @@ async function gatewayPhase(dataDir: string, ports: SandboxPorts, cfg: Delegated
     return {
       reuseSessionCertificate: reuse,
       latency,
+      ...(resumption ? { resumption } : {}),
       throughput,
       gatewayMemoryMiB: {
         idleRss: idle.rssMiB,
@@ -136,6 +143,11 @@ export async function runDelegatedBench(): Promise<object> {
         },
         ratiosDelegatedOverDirect: plain.latency.ratios,
         ratiosDelegatedOverDirectKeptContext: plain.latency.ratiosKeptContext,
+        terminalResumptionCpuMsMean: {
+          keptContext: plain.resumption?.keptContextCpuMs.mean,
+          contextPerConnection: plain.resumption?.contextPerConnectionCpuMs.mean,
+          ratio: plain.resumption?.ratioMean,
+        },
         authorizationsPerSecond: { reuseSessionCertificateFalse: perSecond(plain), reuseSessionCertificateTrue: perSecond(reused) },
         cpuMsPerAuthorizationAtMaxConcurrency: {
           reuseSessionCertificateFalse: plain.throughput.at(-1)?.cpuMsPerAuthorization,
