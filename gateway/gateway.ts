@@ -4,9 +4,10 @@
  * singletons; `startGateway` twice in one process gives two gateways.
  */
 import { readFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import type { Server as HttpServer } from 'node:http';
 import type { Server } from 'node:https';
-import type { AddressInfo } from 'node:net';
+import { type AddressInfo, isIPv4 } from 'node:net';
 import type { Logger } from '../card-io/base/log.js';
 import { buildAdminRoutes } from './admin-api/admin-routes.js';
 import { startAdminServer } from './admin-api/admin-server.js';
@@ -18,6 +19,10 @@ import { PinThrottle } from './card/pin-throttle.js';
 import { PinAdmin } from './admin-api/pin-admin.js';
 import { dataPath, type GatewayConfig } from './config/gateway-config.js';
 import { Registry } from './registry/index.js';
+import { loadTerminalIssuer } from '../provisioning/terminal-issuer.js';
+import { GATEWAY_PKI_FILES } from '../provisioning/household-pki.js';
+import { enrollTerminal } from './enrollment/enroll-terminal.js';
+import { primeMailbox } from './notify/prime-mailbox.js';
 import { BROKER_USERS_FILE, removeBrokerUser } from './notify/broker-users.js';
 import { AuthorizationError } from './authorization/authorization-error.js';
 import { terminalApiRoutes } from './terminal-api/handlers.js';
@@ -26,9 +31,16 @@ import { createTerminalApiServer } from './terminal-api/server.js';
 import { createProxyState } from './proxy/index.js';
 import { startPurse } from './emoney/start-purse.js';
 import { GATEWAY_VERSION } from './version.js';
+import { PairingService } from './pairing/pairing-service.js';
+import { pairingRoutes } from './pairing/pairing-routes.js';
+import { PendingCodes } from './pairing/pending-codes.js';
+import { takeSnapshot } from './backup/data-snapshot.js';
+import { advertiseGateway } from './pairing/mdns-service.js';
 import { GatewayEvents } from './events/gateway-events.js';
 import { readSecretFile } from '../card-io/base/durable/secret-file.js';
 import type { AuthorizationTrace } from './trace/authorization-trace.js';
+import { reloadBroker } from './notify/broker-reload.js';
+import { startDashboard } from './dashboard/start-dashboard.js';
 
 export interface StartGatewayOptions {
   dataDir: string;
@@ -74,6 +86,12 @@ export async function startGateway(o: StartGatewayOptions): Promise<RunningGatew
     logger: logger.child({ channel: 'sessions' }),
     idleTimeoutMs: config.sessions.idleTimeoutSeconds * 1000,
     throttle,
+    events,
+  });
+  // The card line until the socket's own signals land: line up and card read = activated; line down = removed.
+  cards.onReset(() => {
+    if (cards.status === 'present') events.emit('card-activated', { at: clock(), cardId: cards.cardId ?? '' });
+    else events.emit('card-removed', { at: clock(), reason: 'line-down' });
   });
   const proxyState = createProxyState();
   const authorizer = new MarketAuthorizer({
@@ -86,11 +104,32 @@ export async function startGateway(o: StartGatewayOptions): Promise<RunningGatew
     state: proxyState,
     ...(o.trace ? { trace: o.trace } : {}),
   });
-  const purse = await startPurse({ dataDir, config, registry, cards, sessions, proxyState, logger: logger.child({ channel: 'purse' }), clock });
+  const purse = await startPurse({ dataDir, config, registry, cards, sessions, proxyState, logger: logger.child({ channel: 'purse' }), clock, events });
+  const dashboard = startDashboard({ config, notifier: purse.notifier, events, sessions, registry, cards, logger, clock });
+  const brokerReload = config.mqtt?.brokerReload;
+  const reloaded = () => (brokerReload ? reloadBroker(path(brokerReload.pidFile), logger).then(() => undefined) : Promise.resolve());
   const verifier = new SignedRequestVerifier({ startedAt: clock(), clock });
   const log = logger.child({ channel: 'terminal-api' });
 
-  const routes = terminalApiRoutes({
+  const pki = () => loadTerminalIssuer(path('pki'));
+  const pairing = new PairingService({
+    registry,
+    codes: new PendingCodes({ clock }),
+    issuer: pki,
+    cardCertificate: () => cards.certificate,
+    ...(config.mqtt ? { brokerUsersFile: path(BROKER_USERS_FILE), mailbox: { url: config.mqtt.url, topicPrefix: config.mqtt.topicPrefix } } : {}),
+    paired: async (terminalId, broker) => {
+      events.emit('terminal-enrolled', { terminal: terminalId });
+      if (!config.mqtt || !broker) return;
+      await reloaded(); // Mosquitto reads the new broker user from its password file
+      await primeMailbox({ url: config.mqtt.url, terminalId, topicPrefix: config.mqtt.topicPrefix, ...broker }).catch((err: unknown) =>
+        logger.warn({ terminal: terminalId, err: (err as Error).message }, "could not open the terminal's mail session; its first mail read opens it"),
+      );
+    },
+    logger: logger.child({ channel: 'pairing' }),
+    clock,
+  });
+  const apiRoutes = terminalApiRoutes({
     version: GATEWAY_VERSION,
     cardStatus: () => cards.status,
     isUnlocked: (id) => sessions.isOpen(id),
@@ -104,6 +143,8 @@ export async function startGateway(o: StartGatewayOptions): Promise<RunningGatew
     emoney: purse.manager,
     ...(config.mqtt ? { mailbox: { url: config.mqtt.url, topicPrefix: config.mqtt.topicPrefix } } : {}),
   });
+  const routes = { ...apiRoutes, ...pairingRoutes(pairing, async () => (await pki()).root) };
+  const intermediate = await readFile(path(`pki/${GATEWAY_PKI_FILES.enrollmentCa}`)).catch(() => undefined);
   const [cert, key, ca] = await Promise.all([
     readFile(path(config.terminalApi.certFile)),
     readSecretFile(path(config.terminalApi.keyFile)),
@@ -112,7 +153,8 @@ export async function startGateway(o: StartGatewayOptions): Promise<RunningGatew
   const server: Server = createTerminalApiServer({
     cert: cert!,
     key: key!,
-    ca: ca!,
+    // Also the enrollment intermediate, so a terminal that sends its certificate without the chain (some phones) is still verified.
+    ca: [ca!, ...(intermediate ? [intermediate] : [])],
     routes,
     logger: log,
     identify: async (_der, fingerprint) => {
@@ -144,14 +186,8 @@ export async function startGateway(o: StartGatewayOptions): Promise<RunningGatew
   });
   const host = config.terminalApi.host === '0.0.0.0' ? '127.0.0.1' : config.terminalApi.host;
   const enroll = async (name: string, mail: string) => {
-    // Enrollment is rare (an admin command): its provisioning code (X.509 issuing) and the terminal-side
-    // MQTT client are loaded on first use, not held in memory from start-up (docs/PERFORMANCE.md).
-    const [{ loadOrCreateCa }, { enrollTerminal }, { primeMailbox }] = await Promise.all([
-      import('../provisioning/ca-store.js'),
-      import('./enrollment/enroll-terminal.js'),
-      import('./notify/prime-mailbox.js'),
-    ]);
-    const householdCa = await loadOrCreateCa(path('pki'), 'household-ca', 'CN=homegate household CA');
+    // The enrollment intermediate of a provisioned household, else the household root kept beside the gateway (sandbox).
+    const householdCa = await pki();
     // Mail: the profile pins the card certificate and gets the terminal's own broker user (BROKER_USERS_FILE).
     const mailParams = {
       ...(cards.certificate ? { cardCertificate: cards.certificate } : {}),
@@ -159,7 +195,9 @@ export async function startGateway(o: StartGatewayOptions): Promise<RunningGatew
     };
     const gatewayUrl = `https://${host === '127.0.0.1' ? 'localhost' : host}:${port}`;
     const e = await enrollTerminal({ registry, householdCa, name, mail, gatewayUrl, terminalsDir: path('terminals'), logger, clock, ...mailParams });
+    events.emit('terminal-enrolled', { terminal: e.terminal.id });
     if (config.mqtt && e.broker) {
+      await reloaded();
       await primeMailbox({ url: config.mqtt.url, terminalId: e.terminal.id, topicPrefix: config.mqtt.topicPrefix, ...e.broker }).catch((err: unknown) =>
         logger.warn({ terminal: e.terminal.id, err: (err as Error).message }, "could not open the terminal's mail session; its first mail read opens it"),
       );
@@ -167,17 +205,46 @@ export async function startGateway(o: StartGatewayOptions): Promise<RunningGatew
     return { id: e.terminal.id, name: e.terminal.name, profileDir: e.profileDir };
   };
   const revokeTerminal = async (id: string) => {
-    await sessions.lock(id).catch(() => undefined);
+    await sessions.lock(id, 'revoked').catch(() => undefined);
+    events.emit('terminal-revoked', { terminal: id });
     // Its broker login goes too (Mosquitto: after the next reload of the password file).
     if (config.mqtt) {
       await removeBrokerUser(path(BROKER_USERS_FILE), id).catch((err: unknown) =>
         logger.warn({ terminal: id, err: (err as Error).message }, "could not remove the revoked terminal's broker user"),
       );
+      await reloaded();
     }
   };
   const adminLogger = logger.child({ channel: 'admin' });
-  const adminRoutes = buildAdminRoutes({ markets, registry, enroll, revoked: revokeTerminal, pins: new PinAdmin(sessions, adminLogger) });
+  // Without a URL from the admin, the code names this gateway as the LAN knows it: <host name>.local (mDNS, avahi), as its certificate does.
+  const defaultGatewayUrl =
+    config.terminalApi.host === '0.0.0.0' ? `https://${hostname()}.local:${port}` : `https://${host === '127.0.0.1' ? 'localhost' : host}:${port}`;
+  // Advertised by mDNS, the code needs no URL (shorter, and right even when the gateway's address changes).
+  const pairingCode = (name: string, mail: string, gatewayUrl?: string) =>
+    pairing.createCode(name, mail, gatewayUrl ?? (config.pairing.advertise ? undefined : defaultGatewayUrl));
+  // Between money operations (the purse's gate), with no card command running (the card's mutex).
+  const snapshot = () => purse.gate.exclusive(() => cards.paused(() => takeSnapshot(dataDir, config.adminSocket)));
+  const adminRoutes = buildAdminRoutes({
+    markets,
+    registry,
+    enroll,
+    pairingCode,
+    snapshot,
+    revoked: revokeTerminal,
+    pins: new PinAdmin(sessions, adminLogger),
+  });
   const admin: HttpServer = await startAdminServer(path(config.adminSocket), adminRoutes, adminLogger);
+  const advertisement = config.pairing.advertise
+    ? advertiseGateway({
+        instance: config.pairing.instance ?? hostname(),
+        hostName: hostname(),
+        port,
+        // A listener bound to one address is announced with that address only.
+        ...(isIPv4(config.terminalApi.host) && config.terminalApi.host !== '0.0.0.0' ? { addresses: [config.terminalApi.host] } : {}),
+        mdnsPort: config.pairing.mdnsPort,
+        logger,
+      })
+    : undefined;
   logger.info({ port, card: cards.status }, 'gateway started');
 
   return {
@@ -188,8 +255,9 @@ export async function startGateway(o: StartGatewayOptions): Promise<RunningGatew
     sessions,
     events,
     async stop() {
+      dashboard?.stop();
       sessions.closeAll();
-      await Promise.all([close(server), close(admin)]);
+      await Promise.all([close(server), close(admin), advertisement?.stop()]);
       await purse.stop();
       await cards.stop();
     },

@@ -8,7 +8,11 @@ export type EnrollmentErrorCode =
   /** The profile directory exists; enrollment never overwrites a terminal's key. */
   | 'profile-exists'
   /** An argument failed validation (gateway URL, server certificate names). */
-  | 'invalid';
+  | 'invalid'
+  /** `provision household` into a directory that already holds a household root. */
+  | 'household-exists'
+  /** A certificate signing request that does not parse, is not P-256 or whose signature fails. */
+  | 'csr-invalid';
 
 export class EnrollmentError extends CodedError<EnrollmentErrorCode> {
   override readonly name = 'EnrollmentError';

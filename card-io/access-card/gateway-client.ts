@@ -4,6 +4,7 @@
  * household CA, every POST signed with the terminal's key (API.md).
  */
 import { Agent, request } from 'node:https';
+import { isIP } from 'node:net';
 import { AccessCardError } from './access-card-error.js';
 import { SIGNED_REQUEST_CONTENT_TYPE, signRequest } from './request-signer.js';
 import type { TerminalProfile } from './terminal-profile.js';
@@ -59,7 +60,8 @@ export class GatewayClient {
           ca: this.profile.householdCaPem,
           minVersion: 'TLSv1.3',
           maxVersion: 'TLSv1.3',
-          servername: this.url.hostname,
+          // SNI carries host names only (RFC 6066 §3): a gateway found by address (mDNS) gets none.
+          ...(isIP(this.url.hostname.replace(/^\[|\]$/g, '')) === 0 ? { servername: this.url.hostname } : {}),
           agent: this.agent,
           timeout: timeoutMs,
           headers: payload ? { 'content-type': SIGNED_REQUEST_CONTENT_TYPE, 'content-length': Buffer.byteLength(payload) } : {},

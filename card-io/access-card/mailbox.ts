@@ -59,6 +59,13 @@ export interface MailboxOptions {
    * broker's certificate (deploy/mosquitto/homegate.conf).
    */
   ca?: string;
+  /**
+   * A client certificate and key (PEM) for a broker that asks for one
+   * (Mosquitto `require_certificate true`): the terminal's own, from its
+   * profile, which the household CA issued. Only sent over TLS.
+   */
+  cert?: string;
+  key?: string;
 }
 
 /** One notification as received: its id and type, and the whole JSON object. */
@@ -143,6 +150,7 @@ async function collect(options: Omit<MailboxOptions, 'cardCertificate'>, accept:
     reconnectPeriod: 0, // one read: a failure is reported, not retried
     // mqtts: the system's anchors plus the household CA; the broker's name is checked as always.
     ...(options.ca ? { ca: [...tls.rootCertificates, options.ca] } : {}),
+    ...(options.cert && options.key ? { cert: options.cert, key: options.key } : {}),
   });
   // Attached before the CONNACK: a persistent session's queued messages follow it at once.
   client.on('message', (t, payload) => {

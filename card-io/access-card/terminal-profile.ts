@@ -4,7 +4,9 @@
  *
  *   profile.json      { name, terminalId, gatewayUrl, mail }
  *   terminal.key      PKCS#8 PEM private key, mode 0600
- *   terminal.pem      the client certificate (household CA)
+ *   terminal.pem      the client certificate, then the CAs between it and the
+ *                     household root (a provisioned household's enrollment
+ *                     intermediate), sent with it in the TLS handshake
  *   household-ca.pem  to verify the gateway's server certificate
  *
  * and, from enrollments that hand them over (older profiles lack them):
@@ -184,6 +186,15 @@ function parseCertificate(file: string, pem: string): X509Certificate {
   }
 }
 
+const PEM_BLOCK = /-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g;
+
+/** terminal.pem: the leaf first, then any CAs up to (not including) the household root. */
+function certificateChain(pem: string): X509Certificate[] {
+  const blocks = pem.match(PEM_BLOCK) ?? [];
+  if (blocks.length === 0) throw invalid(PROFILE_FILES.certificate, 'not a PEM certificate');
+  return blocks.map((b) => parseCertificate(PROFILE_FILES.certificate, b));
+}
+
 /** Load and check the profile in `dir`; rejects with TerminalProfileError. */
 export async function loadTerminalProfile(dir: string): Promise<TerminalProfile> {
   await checkFiles(dir);
@@ -196,12 +207,16 @@ export async function loadTerminalProfile(dir: string): Promise<TerminalProfile>
   ]);
   const profile = parseProfileJson(profileText);
   const key = parseKey(keyPem);
-  const certificate = parseCertificate(PROFILE_FILES.certificate, certificatePem);
+  const chain = certificateChain(certificatePem);
+  const certificate = chain[0]!;
   const householdCa = parseCertificate(PROFILE_FILES.householdCa, householdCaPem);
   if (!certificate.checkPrivateKey(key)) throw invalid(PROFILE_FILES.key, `does not belong to ${PROFILE_FILES.certificate}`);
-  if (!certificate.checkIssued(householdCa) || !certificate.verify(householdCa.publicKey)) {
-    throw invalid(PROFILE_FILES.certificate, `not issued by ${PROFILE_FILES.householdCa}`);
-  }
+  // Each certificate issued by the next, the last by the household root (RFC 5280 §6.1, without the policy parts).
+  const issuers = [...chain.slice(1), householdCa];
+  chain.forEach((c, i) => {
+    const issuer = issuers[i]!;
+    if (!c.checkIssued(issuer) || !c.verify(issuer.publicKey)) throw invalid(PROFILE_FILES.certificate, `not issued by ${PROFILE_FILES.householdCa}`);
+  });
   const result: TerminalProfile = { ...profile, key, keyPem, certificatePem, householdCaPem };
   const cardPem = await readFileIfExists(join(dir, OPTIONAL_PROFILE_FILES.cardCertificate));
   if (cardPem !== undefined) {

@@ -1,7 +1,12 @@
 /**
- * The card's persistent memory: ONE image file, replaced atomically so that
+ * The card's persistent memory: an image file, replaced atomically so that
  * power loss mid-write ("tearing") leaves the old or the new state, never a mix
- * (docs/ARCHITECTURE.md, state and durability).
+ * (docs/ARCHITECTURE.md, state and durability), and beside it the retry
+ * counters' own small file (counter-file.ts): a commit that changes only tries
+ * left (a counted PIN try and its restore, counted-check.ts) writes one
+ * 32-byte slot there instead of the whole image. Every commit takes the next
+ * commit number; the image records the one it was written at, each counter
+ * slot its own, and on load the newer counters win.
  *
  * A commit writes `<image>.tmp` in the same directory, fsyncs it, renames it
  * over the image and fsyncs the directory (rename(2) is atomic within one file
@@ -18,7 +23,9 @@ import { fsyncDirectory, isErrno, replaceFileAtomically, writeFileDurably } from
 import { silentLogger, type Logger } from '../base/log.js';
 import { ADMIN_KEY_LENGTH, CARD_ID_LENGTH, factoryFreshState, type CardState } from './card-state.js';
 import type { CardStore } from './card-store.js';
-import { decodeImage, encodeImage } from './image-codec.js';
+import { changesCountersOnly, countersOf, withStoredCounters } from './card-counters.js';
+import { counterFilePath, readCounterFile, removeCounterFile, writeCounterSlot } from './counter-file.js';
+import { decodeImageFile, encodeImage } from './image-codec.js';
 
 const FILE_MODE = 0o600;
 
@@ -48,8 +55,16 @@ async function replaceAtomically(path: string, bytes: Buffer): Promise<void> {
   await replaceFileAtomically(path, bytes, { mode: FILE_MODE, tempPath: tempPath(path) });
 }
 
-function imageStore(path: string, initial: CardState): CardImage {
+/** Where the store stands: the last commit number and the counter slot last written (the next goes to the other). */
+interface StoreCursor {
+  commitSeq: number;
+  slot: 0 | 1 | null;
+}
+
+function imageStore(path: string, initial: CardState, cursor: StoreCursor): CardImage {
   let state = initial;
+  let { commitSeq, slot } = cursor;
+  const counters = counterFilePath(path);
   // Commits are serialized: a later commit never overtakes an earlier one on disk.
   let queue: Promise<unknown> = Promise.resolve();
   return {
@@ -59,12 +74,48 @@ function imageStore(path: string, initial: CardState): CardImage {
     },
     commit(next: CardState): Promise<void> {
       const run = queue.then(async () => {
-        await replaceAtomically(path, encodeImage(next));
+        // A commit number is never reused, even by a failed write that may have reached the disk.
+        const seq = ++commitSeq;
+        if (changesCountersOnly(state, next)) {
+          // The other slot than the last good one; after a failure the same slot again, so the last good one stays.
+          const index = slot === 0 ? 1 : 0;
+          await writeCounterSlot(counters, index, { seq, cardId: next.cardId, values: countersOf(next) });
+          slot = index;
+        } else {
+          await replaceAtomically(path, encodeImage(next, seq));
+        }
         state = next;
       });
       queue = run.catch(() => undefined);
       return run;
     },
+  };
+}
+
+/**
+ * The state a card image holds: the image file, with the counter file's
+ * newest slot applied when it is newer than the image. What the emulator
+ * loads; also for tests that look at a card's memory from outside.
+ */
+export async function readCardImageState(path: string): Promise<CardState> {
+  return (await readImage(path)).state;
+}
+
+async function readImage(path: string): Promise<{ state: CardState; cursor: StoreCursor }> {
+  let bytes: Buffer;
+  try {
+    bytes = await readFile(path);
+  } catch (e) {
+    if (isErrno(e, 'ENOENT')) throw new CardError(CardErrorCode.ImageMissing, 'No card image', { path });
+    throw e;
+  }
+  const image = decodeImageFile(bytes);
+  const { latest } = await readCounterFile(counterFilePath(path), image.state.cardId);
+  if (latest === null) return { state: image.state, cursor: { commitSeq: image.commitSeq, slot: null } };
+  const newer = latest.slot.seq > image.commitSeq;
+  return {
+    state: newer ? withStoredCounters(image.state, latest.slot.values) : image.state,
+    cursor: { commitSeq: Math.max(image.commitSeq, latest.slot.seq), slot: latest.index },
   };
 }
 
@@ -94,9 +145,11 @@ export async function createCardImage(path: string, opts: CreateCardImageOptions
   } finally {
     await unlink(tmp).catch(() => undefined);
   }
+  // A counter file left by an earlier card at this path: its slots name that card and would be ignored; removed all the same.
+  await removeCounterFile(counterFilePath(path));
   await fsyncDirectory(dirname(path));
   (opts.logger ?? silentLogger).info({ path, cardId: cardId.toString('hex') }, 'Card image created');
-  return { image: imageStore(path, state), cardId: state.cardId, adminKey: state.adminKey };
+  return { image: imageStore(path, state, { commitSeq: 0, slot: null }), cardId: state.cardId, adminKey: state.adminKey };
 }
 
 /**
@@ -112,18 +165,11 @@ export async function loadCardImage(path: string, opts: { logger?: Logger } = {}
   } catch (e) {
     if (!isErrno(e, 'ENOENT')) throw e;
   }
-  let bytes: Buffer;
-  try {
-    bytes = await readFile(path);
-  } catch (e) {
-    if (isErrno(e, 'ENOENT')) throw new CardError(CardErrorCode.ImageMissing, 'No card image', { path });
-    throw e;
-  }
-  const state = decodeImage(bytes);
+  const { state, cursor } = await readImage(path);
   const st = await lstat(path);
   if ((st.mode & 0o077) !== 0) {
     logger.warn({ path, mode: (st.mode & 0o777).toString(8) }, 'Card image was readable by others; set to 0600');
     await chmod(path, FILE_MODE);
   }
-  return imageStore(path, state);
+  return imageStore(path, state, cursor);
 }

@@ -76,8 +76,39 @@ export function dnsNamesOf(san: GeneralName[] | null): string[] {
   return (san ?? []).flatMap((n) => (n.dNSName === undefined ? [] : [n.dNSName]));
 }
 
-/** Parse one DER certificate; null when malformed. */
+/**
+ * Certificates parsed lately, by their exact DER bytes: the same market chain,
+ * the anchors and the card's own certificate come back at every
+ * authorization, and parsing (two ASN.1 parsers) costs about a millisecond
+ * each where everything else the card does with them costs a tenth of that.
+ * Parsing is a pure function of the bytes, so this changes no answer. Only
+ * certificates that parse are kept, at most PARSED_KEPT, the least recently
+ * used dropped first.
+ */
+const parsed = new Map<string, ParsedCertificate>();
+const PARSED_KEPT = 16;
+
+/** Parse one DER certificate; null when malformed. The result is shared: never change it. */
 export function parseCertificate(der: Buffer): ParsedCertificate | null {
+  const key = der.toString('latin1');
+  const known = parsed.get(key);
+  if (known !== undefined) {
+    parsed.delete(key);
+    parsed.set(key, known);
+    return known;
+  }
+  // A copy: `der` may be a view into a command's buffer.
+  const result = parseUncached(Buffer.from(der));
+  if (result === null) return null;
+  parsed.set(key, result);
+  for (const oldest of parsed.keys()) {
+    if (parsed.size <= PARSED_KEPT) break;
+    parsed.delete(oldest);
+  }
+  return result;
+}
+
+function parseUncached(der: Buffer): ParsedCertificate | null {
   try {
     const cert = AsnConvert.parse(der, Certificate);
     const tbs = cert.tbsCertificate;

@@ -7,8 +7,11 @@
  * never used.
  *
  * Inside the body: binary as base64, the private key as PKCS#8 PEM, the purse
- * as purse-image-codec.ts writes it (optional, so older images load). The file
- * holds the card's private key and PIN hashes, hence mode 0600 (card-image.ts).
+ * as purse-image-codec.ts writes it (optional, so older images load), and
+ * `commitSeq`, the commit number the image was written at (optional, 0 in
+ * older images): the counter file beside the image (counter-file.ts) holds
+ * newer counters only when its slot's seq is higher. The file holds the
+ * card's private key and PIN hashes, hence mode 0600 (card-image.ts).
  */
 import { createHash, createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
 import { CardError, CardErrorCode } from '../errors.js';
@@ -26,7 +29,21 @@ function pinToJson(p: PinRecord | null): Json | null {
   return p && { salt: b64(p.salt), hash: b64(p.hash), tries: { ...p.tries } };
 }
 
-export function encodeImage(s: CardState): Buffer {
+// The PEM of a key pair, exported once: exporting costs more than the rest of an image write,
+// and a state's key pair object lives on unchanged through every commit that does not replace it.
+const pemOf = new WeakMap<object, string>();
+
+function privateKeyPem(keyPair: NonNullable<CardState['keyPair']>): string {
+  let pem = pemOf.get(keyPair);
+  if (pem === undefined) {
+    pem = createPrivateKey({ key: keyPair.privateKeyPkcs8, format: 'der', type: 'pkcs8' }).export({ type: 'pkcs8', format: 'pem' }) as string;
+    pemOf.set(keyPair, pem);
+  }
+  return pem;
+}
+
+/** The image file's bytes for `s`, written at commit number `commitSeq`. */
+export function encodeImage(s: CardState, commitSeq = 0): Buffer {
   const body = JSON.stringify({
     cardId: s.cardId.toString('hex'),
     lifeCycle: s.lifeCycle,
@@ -36,12 +53,13 @@ export function encodeImage(s: CardState): Buffer {
     pin2: pinToJson(s.pin2),
     puk: pinToJson(s.puk),
     keyPair: s.keyPair && {
-      privateKey: createPrivateKey({ key: s.keyPair.privateKeyPkcs8, format: 'der', type: 'pkcs8' }).export({ type: 'pkcs8', format: 'pem' }),
+      privateKey: privateKeyPem(s.keyPair),
       publicKey: b64(s.keyPair.publicKeySpki),
     },
     certificate: s.certificate && b64(s.certificate),
     anchors: s.anchors.map(b64),
     purse: purseToJson(s.purse),
+    commitSeq,
   });
   const sha256 = createHash('sha256').update(body, 'utf8').digest('hex');
   return Buffer.from(JSON.stringify({ format: FORMAT, version: VERSION, sha256, body }, null, 1) + '\n', 'utf8');
@@ -119,6 +137,11 @@ function body(v: Json): CardState {
 
 /** Parse and check an image file's bytes; throws CardError(ImageCorrupt). */
 export function decodeImage(file: Buffer): CardState {
+  return decodeImageFile(file).state;
+}
+
+/** The state and the commit number an image file was written at (0 for images of earlier versions). */
+export function decodeImageFile(file: Buffer): { state: CardState; commitSeq: number } {
   let outer: Json;
   try {
     outer = obj(JSON.parse(file.toString('utf8')), 'image');
@@ -135,5 +158,7 @@ export function decodeImage(file: Buffer): CardState {
   } catch (e) {
     throw e instanceof CardError ? e : corrupt('body is not JSON');
   }
-  return body(inner);
+  const commitSeq = inner.commitSeq ?? 0;
+  if (!Number.isSafeInteger(commitSeq) || (commitSeq as number) < 0) throw corrupt('bad commitSeq');
+  return { state: body(inner), commitSeq: commitSeq as number };
 }

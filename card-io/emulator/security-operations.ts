@@ -4,18 +4,21 @@
  * proprietary SIGN SESSION CERTIFICATE (80 2A 9E 9C).
  *
  * All need the operational life cycle (`6985`) and the released state (PIN2,
- * `6982`). VERIFY CERTIFICATE leaves the release in place and records the
+ * `6982`), with one exception: in personalization, after admin
+ * authentication, COMPUTE DIGITAL SIGNATURE signs the digest of the card's
+ * own certification request (RFC 2986 §3: the signature proves to the issuer
+ * that the requester holds the key). The card is not certified yet, so such a
+ * signature vouches for nothing else. VERIFY CERTIFICATE leaves the release in place and records the
  * verified market; a signature uses the release up. A refused request (wrong
  * length, 6A80) signs nothing and so leaves the release for a corrected retry.
  */
-import { createHash } from 'node:crypto';
 import { SW } from '../apdu/status-words.js';
 import type { CommandApdu } from '../apdu/command-apdu.js';
 import { ok, p1p2, status, type AppletContext, type Reply } from './applet-context.js';
 import { clearRelease, LifeCycle } from './card-state.js';
 import { RejectReason, verifyCertificateChain } from './certificate-chain.js';
 import { parseCertificate, splitDerSequences } from './certificate-parse.js';
-import { DIGEST_LENGTH, signDigest } from './digest-signer.js';
+import { DIGEST_LENGTH, signDigest, signMessage } from './digest-signer.js';
 import { checkSessionCertificate } from './session-certificate-rules.js';
 
 const TIME_LENGTH = 8;
@@ -68,8 +71,8 @@ function signSessionCertificate(cmd: CommandApdu, ctx: AppletContext): Reply {
     ctx.logger.info({ reason: refused }, 'Session certificate refused');
     return status(SW.WRONG_DATA);
   }
-  const digest = createHash('sha256').update(cmd.data).digest();
-  const signature = signDigest(key.privateKeyPkcs8, digest);
+  // A signature over SHA-256(TBS), as COMPUTE DIGITAL SIGNATURE of that digest would make it.
+  const signature = signMessage(key, cmd.data);
   clearRelease(ctx.session);
   return ok(signature);
 }
@@ -78,6 +81,9 @@ function signSessionCertificate(cmd: CommandApdu, ctx: AppletContext): Reply {
 export function performSecurityOperation(cmd: CommandApdu, ctx: AppletContext): Reply {
   const op = p1p2(cmd);
   if (op !== 0x00be && op !== 0x9e9a) return status(SW.INCORRECT_P1P2);
+  if (op === 0x9e9a && ctx.state.lifeCycle === LifeCycle.Personalization) {
+    return ctx.session.adminAuthenticated ? computeDigitalSignature(cmd, ctx) : status(SW.SECURITY_STATUS_NOT_SATISFIED);
+  }
   const denied = precheck(ctx);
   if (denied !== null) return denied;
   return op === 0x00be ? verifyCertificate(cmd, ctx) : computeDigitalSignature(cmd, ctx);

@@ -1,7 +1,7 @@
 /**
  * The admin socket's routes: markets (registry + card anchors), terminals
- * (enroll, list, role, revoke) and the card's PINs (unblock with the PUK,
- * change). Enrollment writes the terminal's profile under
+ * (enroll, list, role, revoke, pairing codes), the card's PINs (unblock with
+ * the PUK, change) and the backup snapshot. Enrollment writes the terminal's profile under
  * <data>/terminals/<name>, from where it is carried to the terminal.
  *
  * Errors are answered like the terminal API's (`{ error: { code, message, ... } }`),
@@ -25,6 +25,10 @@ export interface AdminRouteDeps {
   registry: Registry;
   /** Enroll a terminal: certificate from the household CA, registry entry, profile under <data>/terminals. */
   enroll(name: string, mail: string): Promise<{ id: string; name: string; profileDir: string }>;
+  /** A single-use pairing code for a terminal to be named `name` (pairing-service.ts); without it /admin/pairing answers 404. */
+  pairingCode?(name: string, mail: string, gatewayUrl?: string): Promise<{ code: string; expiresAt: number; fingerprint: string }>;
+  /** A snapshot of the data directory for `homegate backup` (backup/data-snapshot.ts); without it /admin/backup/snapshot answers 404. */
+  snapshot?(): Promise<unknown>;
   /** Called once a terminal is revoked, to end what it still has open (its card session, its PIN1 in memory). */
   revoked?(terminalId: string): Promise<void>;
   /** The card's PINs; without it the /admin/card/pins routes answer 404. */
@@ -59,6 +63,18 @@ export function buildAdminRoutes(d: AdminRouteDeps): AdminRoutes {
         .map((t) => ({ id: t.id, name: t.name, mail: t.mail, status: t.status, role: t.role ?? 'member', created: t.created, lastSeen: t.lastSeen })),
     }),
     'POST /admin/terminals': async (b) => ({ terminal: await d.enroll(str(b, 'name'), str(b, 'mail')) }),
+    'POST /admin/backup/snapshot': async () => {
+      if (!d.snapshot) throw new ApiError(404, 'not-found', 'This gateway does not take backups');
+      return { snapshot: await d.snapshot() };
+    },
+    'POST /admin/pairing': async (b) => {
+      if (!d.pairingCode) throw new ApiError(404, 'not-found', 'This gateway does not pair terminals');
+      const url = b.gatewayUrl;
+      if (url !== undefined && (typeof url !== 'string' || !URL.canParse(url) || new URL(url).protocol !== 'https:')) {
+        throw new ApiError(400, 'bad-request', 'Field "gatewayUrl" must be an https URL');
+      }
+      return { pairing: await d.pairingCode(str(b, 'name'), str(b, 'mail'), url as string | undefined) };
+    },
     // 'owner' may cancel other terminals' payment decisions (API.md, "Whose decision").
     'POST /admin/terminals/:id/role': async (b, [id]) => {
       const role = str(b, 'role');

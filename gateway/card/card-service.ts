@@ -83,6 +83,14 @@ export class CardService {
     }
   }
 
+  /**
+   * Run `fn` while no card command runs, card present or not (a backup's
+   * snapshot: no money decision can happen meanwhile; data-snapshot.ts).
+   */
+  paused<T>(fn: () => Promise<T>): Promise<T> {
+    return this.mutex.run(fn);
+  }
+
   /** Lend the card until the returned release is called (for work that spans network waits). */
   async lease(): Promise<{ card: HomeCard; release: () => void }> {
     const release = await this.mutex.acquire();

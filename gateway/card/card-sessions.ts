@@ -23,9 +23,13 @@
 import { CardErrorCode, isCardError, type CardError } from '../../card-io/errors.js';
 import type { HomeCard } from '../../card-io/home-card/home-card.js';
 import type { Logger } from '../../card-io/base/log.js';
-import { CardSessionError } from './card-session-error.js';
+import { CardSessionError, isCardSessionError } from './card-session-error.js';
 import type { CardService } from './card-service.js';
 import { PinThrottle, type ThrottledPin } from './pin-throttle.js';
+import { PinTriesAnnouncer } from './pin-tries-announcer.js';
+import type { GatewayEvents, GatewayEventMap } from '../events/gateway-events.js';
+
+type LockReason = GatewayEventMap['terminal-locked']['reason'];
 
 interface OpenSession {
   pin1: Buffer;
@@ -41,6 +45,8 @@ export interface CardSessionsOptions {
   idleTimeoutMs?: number;
   /** Delays between one terminal's wrong PIN tries; default: a PinThrottle with its defaults. */
   throttle?: PinThrottle;
+  /** Where sessions opening and closing and PIN tries are announced (never a PIN). */
+  events?: GatewayEvents;
 }
 
 export interface CardLease {
@@ -54,10 +60,12 @@ export class CardSessions {
   private owner: string | undefined;
   readonly idleTimeoutMs: number;
   private readonly throttle: PinThrottle;
+  private readonly tries: PinTriesAnnouncer;
 
   constructor(private readonly options: CardSessionsOptions) {
     this.idleTimeoutMs = options.idleTimeoutMs ?? 600_000;
     this.throttle = options.throttle ?? new PinThrottle();
+    this.tries = new PinTriesAnnouncer(options.events);
     options.cards.onReset(() => (this.owner = undefined));
   }
 
@@ -77,11 +85,12 @@ export class CardSessions {
       this.owner = terminalId;
       // Still holding the card: a wrong PIN1 typed elsewhere cannot come
       // between this right try and the session it opens (it would be missed by dropAll).
-      this.rightTry(terminalId, 'PIN1');
+      await this.rightTry(terminalId, 'PIN1', card);
       this.close(terminalId);
       this.sessions.set(terminalId, { pin1: Buffer.from(pin1, 'utf8'), cardId: this.options.cards.cardId, timer: this.idleTimer(terminalId) });
     });
     this.options.logger.info({ terminal: terminalId }, 'card session opened');
+    this.options.events?.emit('terminal-unlocked', { terminal: terminalId });
   }
 
   /**
@@ -93,7 +102,7 @@ export class CardSessions {
     await card.verifyPin2(pin2).catch((e: unknown) => {
       throw this.failedTry(terminalId, 'PIN2', e);
     });
-    this.rightTry(terminalId, 'PIN2');
+    await this.rightTry(terminalId, 'PIN2', card);
   }
 
   /**
@@ -106,7 +115,9 @@ export class CardSessions {
       this.owner = undefined;
       await card.select();
       try {
-        return await fn(card);
+        const result = await fn(card);
+        await this.tries.afterAdmin(card); // an unblock or change restored counters
+        return result;
       } finally {
         await card.select().catch(() => undefined);
       }
@@ -117,7 +128,7 @@ export class CardSessions {
   dropAll(reason: string): void {
     if (this.sessions.size === 0) return;
     this.options.logger.warn({ terminals: this.sessions.size, reason }, 'card sessions closed: terminals must unlock again with PIN1');
-    this.closeAll();
+    this.closeAll('card-reset');
   }
 
   /**
@@ -129,24 +140,27 @@ export class CardSessions {
       const retryAfterMs = pin === 'PUK' ? 0 : this.throttle.failed(terminalId, pin);
       const triesLeft = e.context.triesLeft ?? 0;
       this.options.logger.warn({ terminal: terminalId, pin, triesLeft, retryAfterMs }, 'wrong PIN try');
+      if (pin !== 'PUK') this.tries.wrong(pin, triesLeft);
       if (pin === 'PIN1') this.dropAll('wrong PIN1 try');
       const api = pinError(e);
       return api instanceof CardSessionError ? new CardSessionError(api.code, api.message, { ...api.context, retryAfterMs }) : api;
     }
     if (isCardError(e) && e.code === CardErrorCode.PinBlocked) {
       this.options.logger.warn({ terminal: terminalId, pin }, 'PIN try on a blocked PIN');
+      if (pin !== 'PUK') this.tries.wrong(pin, 0);
     }
     return pinError(e);
   }
 
-  private rightTry(terminalId: string, pin: ThrottledPin): void {
+  private async rightTry(terminalId: string, pin: ThrottledPin, card: HomeCard): Promise<void> {
     this.throttle.succeeded(terminalId, pin);
     this.options.logger.info({ terminal: terminalId, pin }, 'PIN accepted');
+    await this.tries.right(card, pin);
   }
 
   /** Close this terminal's card session; the card's security state is reset if it was its. */
-  async lock(terminalId: string): Promise<void> {
-    this.close(terminalId);
+  async lock(terminalId: string, reason: LockReason = 'request'): Promise<void> {
+    this.close(terminalId, reason);
     if (this.owner === terminalId) {
       await this.options.cards.exclusive(async (card) => {
         if (this.owner !== terminalId) return;
@@ -173,20 +187,20 @@ export class CardSessions {
         this.owner = undefined;
         await card.select();
         if (session.cardId !== this.options.cards.cardId) {
-          this.close(terminalId);
+          this.close(terminalId, 'card-reset');
           throw cardLocked();
         }
         const { pin1 } = await card.retryCounters();
         if (pin1.left < pin1.max) {
           // A wrong PIN1 was tried since this terminal's person typed the right
           // one; re-presenting it now would restore the counter for the guesser.
-          this.close(terminalId);
+          this.close(terminalId, 'card-reset');
           this.options.logger.warn({ terminal: terminalId, pin1TriesLeft: pin1.left }, 'cached PIN1 not re-presented: wrong PIN1 tries since it was verified');
           throw cardLocked('pin1-tried');
         }
         await card.verifyPin1(session.pin1.toString('utf8')).catch((e: unknown) => {
           // The card no longer takes this PIN1 (changed, or blocked): end the session.
-          this.close(terminalId);
+          this.close(terminalId, 'card-reset');
           throw this.failedTry(terminalId, 'PIN1', e);
         });
         this.owner = terminalId;
@@ -198,16 +212,41 @@ export class CardSessions {
     }
   }
 
-  closeAll(): void {
-    for (const id of [...this.sessions.keys()]) this.close(id);
+  /** Ends every terminal's session (`reason` for the `terminal-locked` events). */
+  closeAll(reason: LockReason = 'request'): void {
+    for (const id of [...this.sessions.keys()]) this.close(id, reason);
   }
 
-  private close(terminalId: string): void {
+  /** The terminals with an open card session. */
+  openTerminals(): string[] {
+    return [...this.sessions.keys()];
+  }
+
+  /** Ends every session and resets the card's security state (dashboard `lock-card`). Idempotent. */
+  async lockAll(reason: LockReason = 'lock-card'): Promise<number> {
+    const open = this.sessions.size;
+    this.closeAll(reason);
+    if (this.owner !== undefined) {
+      await this.options.cards
+        .exclusive(async (card) => {
+          if (this.owner === undefined) return;
+          this.owner = undefined;
+          await card.select();
+        })
+        .catch((e: unknown) => {
+          if (!isCardSessionError(e, 'card-absent')) throw e; // a card that is gone kept no security state
+        });
+    }
+    return open;
+  }
+
+  private close(terminalId: string, reason?: LockReason): void {
     const s = this.sessions.get(terminalId);
     if (!s) return;
     clearTimeout(s.timer);
     s.pin1.fill(0);
     this.sessions.delete(terminalId);
+    if (reason !== undefined) this.options.events?.emit('terminal-locked', { terminal: terminalId, reason });
   }
 
   private touch(terminalId: string, s: OpenSession): void {
@@ -218,7 +257,7 @@ export class CardSessions {
   private idleTimer(terminalId: string): NodeJS.Timeout {
     const t = setTimeout(() => {
       this.options.logger.info({ terminal: terminalId }, 'card session closed after idle time');
-      void this.lock(terminalId).catch(() => undefined);
+      void this.lock(terminalId, 'idle').catch(() => undefined);
     }, this.idleTimeoutMs);
     t.unref();
     return t;

@@ -51,9 +51,43 @@ export function registerGatewayCommands(program: Command): void {
       const config = await loadGatewayConfig(f.config ?? join(dir, 'gateway.json'));
       const gw = await startGateway({ dataDir: dir, config, logger });
       process.stdout.write(JSON.stringify({ event: 'ready', url: gw.url }) + '\n');
-      const stop = () => void gw.stop().then(() => process.exit(0));
+      // Under systemd (Type=notify, WatchdogSec): READY=1 now, WATCHDOG=1 from here on.
+      const { createServiceNotifier } = await import('../service/systemd-notify.js');
+      const notifier = createServiceNotifier({ logger });
+      notifier.ready(`serving terminals on ${gw.url}`);
+      const stop = () => {
+        notifier.stopping();
+        void gw.stop().then(() => process.exit(0));
+      };
       process.once('SIGINT', stop);
       process.once('SIGTERM', stop);
+    });
+
+  gateway
+    .command('decommission')
+    .description('remove the gateway from dashboards: clear its Home Assistant discovery, state and availability (stop the gateway first)')
+    .option('--config <file>', 'configuration file (default: <data>/gateway.json)')
+    .option('--json', 'machine-readable output')
+    .action(async (f: { config?: string; json?: boolean }) => {
+      const dir = dataDir();
+      const { loadGatewayConfig } = await import('../config/gateway-config.js');
+      const config = await loadGatewayConfig(f.config ?? join(dir, 'gateway.json'));
+      if (!config.mqtt) throw new InvalidArgumentError('gateway.json has no mqtt section: nothing was published');
+      const { readMqttConnection } = await import('../notify/mqtt-connection.js');
+      const { decommissionDashboard } = await import('../dashboard/decommission.js');
+      const c = await readMqttConnection(dir, config.mqtt);
+      const cleared = await decommissionDashboard({
+        url: c.url,
+        clientId: c.clientId ?? 'homegate-gateway',
+        topicPrefix: config.mqtt.topicPrefix,
+        discoveryPrefix: config.mqtt.discoveryPrefix ?? 'homeassistant',
+        ...(c.username ? { username: c.username } : {}),
+        ...(c.password ? { password: c.password } : {}),
+        ...(c.ca ? { ca: c.ca } : {}),
+        ...(c.cert ? { cert: c.cert } : {}),
+        ...(c.key ? { key: c.key } : {}),
+      });
+      print(f.json ?? false, { cleared }, `cleared on the broker: ${cleared.join(', ')}`);
     });
 
   program
@@ -78,10 +112,13 @@ export function registerGatewayCommands(program: Command): void {
         ) {
           throw new GatewayNotConfigured(`No gateway is set up in ${dir} (no gateway.json); run "homegate gateway init" or "npm start"`);
         }
-        const { loadGatewayConfig } = await import('../config/gateway-config.js');
+        const { loadGatewayConfig, dataPath } = await import('../config/gateway-config.js');
         const config = await loadGatewayConfig(configFile);
         url = `https://localhost:${config.terminalApi.port}`;
-        return { url, ca };
+        // A provisioned gateway's certificate names the gateway (homegate, homegate.local), not localhost: check it by its own name.
+        const { certificateDnsName } = await import('./certificate-name.js');
+        const servername = await certificateDnsName(dataPath(dir, config.terminalApi.certFile), 'localhost');
+        return { url, ca, ...(servername ? { servername } : {}) };
       };
       const health = await waitForGatewayTarget(locate, f.wait * 1000);
       print(f.json ?? false, health, `gateway ${url}: up, version ${health.version}, card ${health.card}`);

@@ -4,12 +4,20 @@
  */
 import { Command, CommanderError } from 'commander';
 import { GATEWAY_VERSION } from '../version.js';
+import { registerBackupCommands } from './backup-commands.js';
 import { registerCardCommands } from './card-commands.js';
 import { registerDoctorCommand } from './doctor-command.js';
 import { errorExit } from './error-exit.js';
+import { registerConfigCommands } from './config-commands.js';
 import { registerGatewayCommands } from './gateway-commands.js';
+import { registerPairingCommands } from './pairing-commands.js';
+import { registerProvisionCardCommand } from './provision-card-command.js';
+import { registerProvisionHouseholdCommand } from './provision-commands.js';
+import { registerProvisionDeviceCommand } from './provision-device-command.js';
+import { registerReleaseCommands } from './release-commands.js';
 import { registerSandboxCommand } from './sandbox-command.js';
 import { registerTerminalCommands } from './terminal-commands.js';
+import { registerTerminalExportCommand } from './terminal-export-command.js';
 
 export function buildProgram(): Command {
   const program = new Command('homegate')
@@ -24,6 +32,14 @@ export function buildProgram(): Command {
   registerSandboxCommand(program);
   registerTerminalCommands(program);
   registerDoctorCommand(program);
+  registerProvisionHouseholdCommand(program);
+  registerProvisionCardCommand(program);
+  registerPairingCommands(program);
+  registerTerminalExportCommand(program);
+  registerBackupCommands(program);
+  registerReleaseCommands(program);
+  registerConfigCommands(program);
+  registerProvisionDeviceCommand(program);
   return program;
 }
 

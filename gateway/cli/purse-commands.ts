@@ -2,10 +2,9 @@
  * `homegate terminal balance|topup|pay|cancel|history|mail`: the purse from
  * a terminal (claims 4, 5, 6). Amounts are minor units (cents).
  */
-import { readFile, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
 import type { AccessCard, OrderQuote } from '../../card-io/access-card/access-card.js';
+import { SeenMailJournal } from './seen-mail-journal.js';
 
 type Open = (flags: { profile?: string }) => Promise<{ access: AccessCard; done: () => void; profileDir: string }>;
 
@@ -129,13 +128,9 @@ export function registerPurseCommands(terminal: Command, open: Open): void {
     run(async (a, f, profileDir) => {
       const who = (await a.gateway.get('/v1/whoami')) as { terminal: { id: string }; mailbox?: { url: string; topicPrefix: string } };
       if (!who.mailbox) throw new InvalidArgumentError('the gateway publishes no MQTT mail');
-      const seenFile = join(profileDir, 'mail-seen.json');
-      const seen = new Set<string>(
-        await readFile(seenFile, 'utf8').then(
-          (t) => JSON.parse(t) as string[],
-          () => [],
-        ),
-      );
+      // What this terminal has shown before (a record log in its profile): delivery is at-least-once.
+      const journal = await SeenMailJournal.open(profileDir);
+      const seen = new Set(journal.ids);
       const { readMailbox } = await import('../../card-io/access-card/mailbox.js');
       // The terminal's own broker login and the card certificate pinned at enrollment (terminal-profile.ts).
       const { broker, cardCertificatePem } = a.profile;
@@ -147,11 +142,12 @@ export function registerPurseCommands(terminal: Command, open: Open): void {
         seen,
         cardCertificate: cardCertificatePem ?? '',
         ca: a.profile.householdCaPem, // an mqtts broker with a household-CA certificate
+        // A broker that requires client certificates gets the terminal's own (household CA); only sent over TLS.
+        ...(/^(mqtts|wss):/.test(who.mailbox.url) ? { cert: a.profile.certificatePem, key: a.profile.keyPem } : {}),
         ...(broker ?? {}),
       });
       if (r.rejected > 0) process.stderr.write(`ignored ${r.rejected} message(s) the home card did not sign as shown\n`);
-      for (const m of r.messages) seen.add(m.id);
-      await writeFile(seenFile, JSON.stringify([...seen].slice(-10_000)), { mode: 0o600 });
+      await journal.record(r.messages.map((m) => m.id));
       out(
         f.json,
         r.messages.map((m) => m.notification),

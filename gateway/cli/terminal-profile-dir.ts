@@ -17,7 +17,8 @@ export async function chooseProfileDir(dataDir: string, name: string | undefined
   if (name) return join(profilesDir(dataDir), name);
   let names: string[] = [];
   try {
-    names = (await readdir(profilesDir(dataDir), { withFileTypes: true })).filter((d) => d.isDirectory()).map((d) => d.name);
+    // A dot directory (.pairing-*) is a profile still being built.
+    names = (await readdir(profilesDir(dataDir), { withFileTypes: true })).filter((d) => d.isDirectory() && !d.name.startsWith('.')).map((d) => d.name);
   } catch {
     // no profiles at all: reported below
   }

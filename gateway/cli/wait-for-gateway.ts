@@ -8,13 +8,14 @@ export interface GatewayHealth {
   card: string;
 }
 
-function healthOnce(url: string, ca: Buffer | undefined): Promise<GatewayHealth> {
+function healthOnce(url: string, ca: Buffer | undefined, servername?: string): Promise<GatewayHealth> {
   const u = new URL('/v1/health', url);
   return new Promise((resolve, reject) => {
     const options = {
       host: u.hostname,
       port: u.port,
       path: u.pathname,
+      ...(servername ? { servername } : {}),
       ca,
       rejectUnauthorized: ca !== undefined,
       minVersion: 'TLSv1.3',
@@ -42,6 +43,8 @@ export interface GatewayTarget {
   url: string;
   /** The household CA (PEM) that must have issued the gateway's certificate. */
   ca: Buffer | undefined;
+  /** The name the certificate must carry, when it is not the URL's host (a local check against a provisioned gateway's own name). */
+  servername?: string;
 }
 
 /**
@@ -77,7 +80,7 @@ export async function waitForGatewayTarget(locate: () => Promise<GatewayTarget>,
     let target: GatewayTarget | undefined;
     try {
       target = await locate();
-      return await healthOnce(target.url, target.ca);
+      return await healthOnce(target.url, target.ca, target.servername);
     } catch (e) {
       if (target === undefined && !(e instanceof GatewayNotConfigured)) throw e;
       if (Date.now() >= deadline) {

@@ -2,7 +2,9 @@
  * The gateway's configuration: one JSON file, `<data>/gateway.json`, validated
  * at start-up with every error reported at once (as Zigbee2MQTT validates its
  * YAML against a schema). Each option says its unit, range and default where
- * it is declared. Relative paths are relative to the data directory.
+ * it is declared, in its `.describe()`: docs/CONFIGURATION.md is generated
+ * from those (npm run docs:config) and a test fails when it drifts. Relative
+ * paths are relative to the data directory.
  */
 import { readFile } from 'node:fs/promises';
 import { isAbsolute, join } from 'node:path';
@@ -11,6 +13,7 @@ import { CodedError } from '../../card-io/base/coded-error.js';
 import { mqttConfigSchema } from '../notify/mqtt-options.js';
 import { smtpConfigSchema } from '../notify/smtp-options.js';
 import { DEFAULT_PROXY_OPTIONS, proxyOptionsSchema } from '../proxy/proxy-options.js';
+import { DEFAULT_PAIRING_OPTIONS, pairingOptionsSchema } from '../pairing/pairing-options.js';
 
 const port = z.number().int().min(1).max(65535);
 
@@ -18,73 +21,87 @@ export const gatewayConfigSchema = z
   .object({
     card: z
       .object({
-        /** Serial device of the home card (/dev/serial0, a udev name) or tcp://host:port (ser2net). */
-        device: z.string().min(1),
-        /** Line speed in bit/s, 8N1. Default 115200. */
-        baudRate: z.number().int().min(1200).max(4_000_000).default(115200),
-        /** T=1 epilogue. Default 'lrc' (ISO/IEC 7816-3 default without TC3). */
-        edc: z.enum(['lrc', 'crc']).default('lrc'),
-        /** IFSC in bytes, 1..254. Default 32. */
-        ifsc: z.number().int().min(1).max(254).default(32),
-        /** Block waiting time in ms, 10..60000. Default 1500. */
-        bwtMs: z.number().int().min(10).max(60_000).default(1500),
-        /** Longest one card command may take, in ms, 1..600000. Default 10000. */
-        commandTimeoutMs: z.number().int().min(1).max(600_000).default(10_000),
-        /** File with the card's admin key (hex, 0600); needed to register markets on the card. */
-        adminKeyFile: z.string().min(1).optional(),
+        device: z.string().min(1).describe('Serial device of the home card (/dev/serial0, a udev name) or tcp://host:port (ser2net).'),
+        baudRate: z.number().int().min(1200).max(4_000_000).default(115200).describe('Line speed in bit/s, 8N1. Default 115200.'),
+        edc: z.enum(['lrc', 'crc']).default('lrc').describe("T=1 epilogue. Default 'lrc' (ISO/IEC 7816-3 default without TC3)."),
+        ifsc: z.number().int().min(1).max(254).default(32).describe('IFSC in bytes, 1..254. Default 32.'),
+        bwtMs: z.number().int().min(10).max(60_000).default(1500).describe('Block waiting time in ms, 10..60000. Default 1500.'),
+        commandTimeoutMs: z.number().int().min(1).max(600_000).default(10_000).describe('Longest one card command may take, in ms, 1..600000. Default 10000.'),
+        adminKeyFile: z.string().min(1).optional().describe("File with the card's admin key (hex, 0600); needed to register markets on the card."),
       })
-      .strict(),
+      .strict()
+      .describe('The home card and its line.'),
     terminalApi: z
       .object({
-        /** Address the terminal listener binds. Default 0.0.0.0 (the household LAN). */
-        host: z.string().min(1).default('0.0.0.0'),
-        /** TCP port of the terminal listener. Default 8443. */
-        port: port.default(8443),
-        /** The gateway's TLS certificate (PEM), issued by the household CA. Default pki/gateway.pem. */
-        certFile: z.string().default('pki/gateway.pem'),
-        /** Its private key (PEM, 0600). Default pki/gateway.key. */
-        keyFile: z.string().default('pki/gateway.key'),
-        /** The household CA (PEM) that issues terminal certificates. Default pki/household-ca.pem. */
-        caFile: z.string().default('pki/household-ca.pem'),
+        host: z.string().min(1).default('0.0.0.0').describe('Address the terminal listener binds. Default 0.0.0.0 (the household LAN).'),
+        port: port.default(8443).describe('TCP port of the terminal listener. Default 8443.'),
+        certFile: z.string().default('pki/gateway.pem').describe("The gateway's TLS certificate (PEM), issued by the household CA. Default pki/gateway.pem."),
+        keyFile: z.string().default('pki/gateway.key').describe('Its private key (PEM, 0600). Default pki/gateway.key.'),
+        caFile: z.string().default('pki/household-ca.pem').describe('The household CA (PEM) that issues terminal certificates. Default pki/household-ca.pem.'),
       })
       .strict()
-      .default({ host: '0.0.0.0', port: 8443, certFile: 'pki/gateway.pem', keyFile: 'pki/gateway.key', caFile: 'pki/household-ca.pem' }),
-    /** The registry (terminals, markets). Default registry.json. */
-    registryFile: z.string().default('registry.json'),
-    /** Unix socket for local administration (market add, terminal enroll). Default gateway.sock. */
-    adminSocket: z.string().default('gateway.sock'),
-    /** The proxy engine (market handshakes); options documented in proxy/proxy-options.ts. */
-    proxy: proxyOptionsSchema.default(DEFAULT_PROXY_OPTIONS),
-    /** The archive of decisions, cancels and loads (one file per month). Default history. */
-    historyDir: z.string().default('history'),
-    /** MQTT for mail notifications and status; absent: no MQTT. Options documented in notify/mqtt-options.ts. */
-    mqtt: mqttConfigSchema.optional(),
-    /** SMTP for mail notifications; absent: MQTT only. Options documented in notify/smtp-options.ts. */
-    smtp: smtpConfigSchema.optional(),
+      .default({ host: '0.0.0.0', port: 8443, certFile: 'pki/gateway.pem', keyFile: 'pki/gateway.key', caFile: 'pki/household-ca.pem' })
+      .describe('The HTTPS listener terminals talk to (mutual TLS, gateway/terminal-api/API.md).'),
+    registryFile: z.string().default('registry.json').describe('The registry (terminals, markets). Default registry.json.'),
+    adminSocket: z.string().default('gateway.sock').describe('Unix socket for local administration (market add, terminal enroll). Default gateway.sock.'),
+    proxy: proxyOptionsSchema.default(DEFAULT_PROXY_OPTIONS).describe('The proxy engine (market handshakes); its options below.'),
+    pairing: pairingOptionsSchema.default(DEFAULT_PAIRING_OPTIONS).describe('How terminals find the gateway to pair (mDNS); its options below.'),
+    historyDir: z.string().default('history').describe('The archive of decisions, cancels and loads (one file per month). Default history.'),
+    mqtt: mqttConfigSchema
+      .optional()
+      .describe('MQTT for mail notifications and status; absent: no MQTT. Its options below (the password stays in passwordFile).'),
+    smtp: smtpConfigSchema.optional().describe('SMTP for mail notifications; absent: MQTT only. Its options below (the password stays in passwordFile).'),
     emoney: z
       .object({
-        /** The e-money issuer for top-ups: its URL, its CA and the household's credential. */
-        issuer: z.object({ url: z.string().url(), caFile: z.string(), certFile: z.string(), keyFile: z.string() }).strict().optional(),
-        /** Household top-ups per calendar month (UTC), minor units. Default 50000. */
-        householdMonthlyTopupLimit: z.number().int().min(0).default(50_000),
-        /** One terminal's top-ups per calendar month (UTC), minor units. Default 20000. */
-        terminalMonthlyTopupLimit: z.number().int().min(0).default(20_000),
-        /** How often unacknowledged decisions are presented to markets again, in s, 1..3600. Default 10. */
-        presentRetrySeconds: z.number().int().min(1).max(3600).default(10),
+        issuer: z
+          .object({
+            url: z.string().url().describe("The issuer's API, https://…"),
+            caFile: z.string().describe("The CA (PEM) that issues the issuer's server certificate."),
+            certFile: z.string().describe("The household's client certificate for the issuer (PEM)."),
+            keyFile: z.string().describe('Its private key (PEM, 0600).'),
+          })
+          .strict()
+          .optional()
+          .describe("The e-money issuer for top-ups: its URL, its CA and the household's credential. Absent: no top-ups."),
+        householdMonthlyTopupLimit: z.number().int().min(0).default(50_000).describe('Household top-ups per calendar month (UTC), minor units. Default 50000.'),
+        terminalMonthlyTopupLimit: z
+          .number()
+          .int()
+          .min(0)
+          .default(20_000)
+          .describe("One terminal's top-ups per calendar month (UTC), minor units. Default 20000."),
+        presentRetrySeconds: z
+          .number()
+          .int()
+          .min(1)
+          .max(3600)
+          .default(10)
+          .describe('How often unacknowledged decisions are presented to markets again, in s, 1..3600. Default 10.'),
       })
       .strict()
-      .default({ householdMonthlyTopupLimit: 50_000, terminalMonthlyTopupLimit: 20_000, presentRetrySeconds: 10 }),
+      .default({ householdMonthlyTopupLimit: 50_000, terminalMonthlyTopupLimit: 20_000, presentRetrySeconds: 10 })
+      .describe('The purse: top-ups from the issuer and their limits (gateway/emoney/PAYMENTS.md).'),
     sessions: z
       .object({
-        /** A terminal's card session closes after this idle time, in s, 10..86400. Default 600. */
-        idleTimeoutSeconds: z.number().int().min(10).max(86_400).default(600),
-        /** Wait after a terminal's first wrong PIN try, in ms, 0..60000 (0: no delay); doubles per further wrong try. Default 1000. */
-        pinRetryDelayMs: z.number().int().min(0).max(60_000).default(1000),
-        /** The longest such wait, in ms, 1000..3600000. Default 300000. */
-        pinRetryDelayMaxMs: z.number().int().min(1000).max(3_600_000).default(300_000),
+        idleTimeoutSeconds: z
+          .number()
+          .int()
+          .min(10)
+          .max(86_400)
+          .default(600)
+          .describe("A terminal's card session closes after this idle time, in s, 10..86400. Default 600."),
+        pinRetryDelayMs: z
+          .number()
+          .int()
+          .min(0)
+          .max(60_000)
+          .default(1000)
+          .describe("Wait after a terminal's first wrong PIN try, in ms, 0..60000 (0: no delay); doubles per further wrong try. Default 1000."),
+        pinRetryDelayMaxMs: z.number().int().min(1000).max(3_600_000).default(300_000).describe('The longest such wait, in ms, 1000..3600000. Default 300000.'),
       })
       .strict()
-      .default({ idleTimeoutSeconds: 600, pinRetryDelayMs: 1000, pinRetryDelayMaxMs: 300_000 }),
+      .default({ idleTimeoutSeconds: 600, pinRetryDelayMs: 1000, pinRetryDelayMaxMs: 300_000 })
+      .describe("Terminals' card sessions (PIN1 opens one) and the wait after wrong PINs."),
   })
   .strict();
 

@@ -9,7 +9,7 @@ import type { CardService } from '../card/card-service.js';
 import type { CardSessions } from '../card/card-sessions.js';
 import { dataPath, type GatewayConfig } from '../config/gateway-config.js';
 import { HistoryStore } from '../history/index.js';
-import { mqttOptionsFromConfig } from '../notify/mqtt-options.js';
+import { readMqttConnection } from '../notify/mqtt-connection.js';
 import { createNotifier, type Notifier } from '../notify/notifier.js';
 import { smtpOptionsFromConfig } from '../notify/smtp-options.js';
 import type { ProxyState } from '../proxy/index.js';
@@ -17,9 +17,11 @@ import type { Registry } from '../registry/index.js';
 import { ArchiveGuard } from './archive-guard.js';
 import { EmoneyManager } from './emoney-manager.js';
 import { reconcileCard } from './emoney-reconciler.js';
+import { WriteGate } from '../backup/write-gate.js';
 import { IssuerClient } from './issuer-client.js';
 import { LoadIntents, PaymentIntents } from './payment-intents.js';
 import { readSecretFile } from '../../card-io/base/durable/secret-file.js';
+import type { GatewayEvents } from '../events/gateway-events.js';
 
 export interface PurseDeps {
   dataDir: string;
@@ -30,19 +32,23 @@ export interface PurseDeps {
   proxyState: ProxyState;
   logger: Logger;
   clock: () => number;
+  /** Where decisions, cancels, top-ups and the outbox depth are announced. */
+  events?: GatewayEvents;
 }
 
 async function secret(dataDir: string, file: string | undefined): Promise<string | undefined> {
   return file ? (await readSecretFile(dataPath(dataDir, file))).toString('utf8').trim() : undefined;
 }
 
-export async function startPurse(d: PurseDeps): Promise<{ manager: EmoneyManager; notifier: Notifier; guard: ArchiveGuard; stop(): Promise<void> }> {
+export async function startPurse(
+  d: PurseDeps,
+): Promise<{ manager: EmoneyManager; notifier: Notifier; guard: ArchiveGuard; gate: WriteGate; stop(): Promise<void> }> {
   const { config, dataDir, logger } = d;
   const p = (f: string) => dataPath(dataDir, f);
   const history = await HistoryStore.open({ dir: p(config.historyDir), logger });
-  const mqtt = config.mqtt ? mqttOptionsFromConfig(config.mqtt, await secret(dataDir, config.mqtt.passwordFile)) : undefined;
+  const mqtt = config.mqtt ? await readMqttConnection(dataDir, config.mqtt) : undefined;
   const smtp = config.smtp ? smtpOptionsFromConfig(config.smtp, await secret(dataDir, config.smtp.passwordFile)) : undefined;
-  const notifier = await createNotifier({ dataDir, mqtt, smtp, logger: logger.child({ channel: 'notify' }) });
+  const notifier = await createNotifier({ dataDir, mqtt, smtp, logger: logger.child({ channel: 'notify' }), ...(d.events ? { events: d.events } : {}) });
   const issuerCfg = config.emoney.issuer;
   const issuer = issuerCfg
     ? new IssuerClient({ url: issuerCfg.url, caFile: p(issuerCfg.caFile), certFile: p(issuerCfg.certFile), keyFile: p(issuerCfg.keyFile) })
@@ -67,22 +73,25 @@ export async function startPurse(d: PurseDeps): Promise<{ manager: EmoneyManager
     limits: { householdMonthly: config.emoney.householdMonthlyTopupLimit, terminalMonthly: config.emoney.terminalMonthlyTopupLimit },
     logger,
     clock: d.clock,
+    ...(d.events ? { events: d.events, balanceInEvents: config.mqtt?.publishBalance === true } : {}),
   });
-  const manager = guard.wrap(unguarded, ['pay', 'cancel', 'topup']);
+  // A backup's snapshot waits for these to finish and holds new ones back (backup/write-gate.ts).
+  const gate = new WriteGate();
+  const manager = gate.wrap(guard.wrap(unguarded, ['pay', 'cancel', 'topup']), ['pay', 'cancel', 'topup']);
 
   let stopped = false;
   let running: Promise<unknown> = Promise.resolve();
   const catchUp = () => {
     if (stopped || d.cards.status !== 'present') return;
     running = running
-      .then(() => reconcileCard({ cards: d.cards, history, intents, loads, issuer, registry: d.registry, mailer: notifier, logger }))
-      .then(() => manager.presentPending())
+      .then(() => gate.shared(() => reconcileCard({ cards: d.cards, history, intents, loads, issuer, registry: d.registry, mailer: notifier, logger })))
+      .then(() => gate.shared(() => manager.presentPending()))
       .catch((e: unknown) => logger.warn({ err: (e as Error).message }, 'purse catch-up failed; will retry'));
   };
   const presentOnly = () => {
     if (stopped || d.cards.status !== 'present') return;
     running = running
-      .then(() => manager.presentPending())
+      .then(() => gate.shared(() => manager.presentPending()))
       .catch((e: unknown) => logger.warn({ err: (e as Error).message }, 'presenting decisions failed; will retry'));
   };
   // Reading the card's whole log takes the card for ~33 commands: only at start and on insertion.
@@ -95,6 +104,7 @@ export async function startPurse(d: PurseDeps): Promise<{ manager: EmoneyManager
     manager,
     notifier,
     guard,
+    gate,
     async stop() {
       stopped = true;
       offReset();

@@ -10,8 +10,10 @@
  * and profile.json is written last. A failure before registration removes the
  * directory; one after it also revokes the new registry entry.
  *
- * The key is generated here, by the enrolling machine, and handed over in the
- * profile; it is never stored anywhere else.
+ * The key is generated here, by the enrolling machine, written only into the
+ * profile, and certified from a CSR through the same issuance as pairing
+ * (provisioning/terminal-issuer.ts). Pairing over the LAN (gateway/pairing/)
+ * is how a real terminal is enrolled: its key never leaves it.
  *
  * Mail (optional parameters): with `cardCertificate` the profile pins the
  * home card's certificate (card.pem), the only signer whose mail the terminal
@@ -19,27 +21,28 @@
  * (user name = its id, a random password in broker.json, 0600) and the
  * gateway keeps only the password's hash in that Mosquitto-format file.
  */
-import type { KeyObject } from 'node:crypto';
 import { join } from 'node:path';
 import { OPTIONAL_PROFILE_FILES, PROFILE_FILES, type TerminalProfileJson } from '../../card-io/access-card/terminal-profile.js';
 import type { Logger } from '../../card-io/base/log.js';
 import { generateBrokerPassword, setBrokerUser, type BrokerCredentials } from '../notify/broker-users.js';
 import { checkMail, checkTerminalName, type Registry, type TerminalRecord } from '../registry/index.js';
 import { EnrollmentError } from '../../provisioning/enrollment-error.js';
-import { createClientCertificate, derToPem, generateP256KeyPair, sha256Fingerprint, type IssuingCa } from '../../provisioning/pki/index.js';
+import { derToPem, generateP256KeyPair, sha256Fingerprint, type IssuingCa } from '../../provisioning/pki/index.js';
+import { createTerminalCsr, issueTerminalCertificate, publicKeyFromCsr, type TerminalIssuer } from '../../provisioning/terminal-issuer.js';
 import { createProfileDir, KEY_FILE_MODE, PUBLIC_FILE_MODE, removeProfileDir, writeNewFile } from './profile-dir.js';
 import { fsyncDirectory } from '../../card-io/base/durable/atomic-file.js';
 
-const DAY_MS = 24 * 60 * 60 * 1000;
-/** Terminal certificates live two years; re-enrolling replaces one. */
-export const TERMINAL_CERTIFICATE_DAYS = 730;
-/** Backdated like the PKI's default, for verifiers whose clock is a little behind. */
-const BACKDATE_MS = 5 * 60 * 1000;
+/** Kept here for callers that read it from enrollment; the value lives with the issuer. */
+export { TERMINAL_CERTIFICATE_DAYS } from '../../provisioning/terminal-issuer.js';
 
 export interface EnrollTerminalParams {
   registry: Registry;
-  /** The household CA (ca-store.ts loadOrCreateCa): it issues the client certificate. */
-  householdCa: IssuingCa;
+  /**
+   * Who issues the client certificate: a TerminalIssuer (terminal-issuer.ts
+   * loadTerminalIssuer: the enrollment intermediate of a provisioned
+   * household), or a bare household root CA (ca-store.ts loadOrCreateCa).
+   */
+  householdCa: IssuingCa | TerminalIssuer;
   /** Terminal name: CN of the certificate and the profile directory's name. */
   name: string;
   /** Where the gateway reports this terminal's payment decisions. */
@@ -73,15 +76,8 @@ function checkGatewayUrl(url: string): string {
   return url;
 }
 
-async function issueTerminalCertificate(name: string, publicKey: KeyObject, ca: IssuingCa, now: number): Promise<Buffer> {
-  const notBefore = new Date(now - BACKDATE_MS);
-  return createClientCertificate({
-    subject: `CN=${name}`, // the name pattern admits no RFC 4514 special characters
-    subjectPublicKey: publicKey,
-    issuer: ca,
-    notBefore,
-    notAfter: new Date(notBefore.getTime() + TERMINAL_CERTIFICATE_DAYS * DAY_MS),
-  });
+function asIssuer(ca: IssuingCa | TerminalIssuer): TerminalIssuer {
+  return 'ca' in ca ? ca : { ca, chain: [], root: Buffer.from(ca.certificate) };
 }
 
 export async function enrollTerminal(p: EnrollTerminalParams): Promise<EnrolledTerminal> {
@@ -95,12 +91,19 @@ export async function enrollTerminal(p: EnrollTerminalParams): Promise<EnrolledT
   let terminal: TerminalRecord;
   let certificate: Buffer;
   try {
-    const { privateKey, publicKey } = generateP256KeyPair();
-    certificate = await issueTerminalCertificate(name, publicKey, p.householdCa, (p.clock ?? Date.now)());
-    const keyPem = privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
-    await writeNewFile(profileDir, PROFILE_FILES.key, keyPem, KEY_FILE_MODE);
-    await writeNewFile(profileDir, PROFILE_FILES.certificate, derToPem(certificate), PUBLIC_FILE_MODE);
-    await writeNewFile(profileDir, PROFILE_FILES.householdCa, derToPem(p.householdCa.certificate), PUBLIC_FILE_MODE);
+    // As a paired terminal does: the key is written to the profile only, and the issuer sees a CSR (terminal-issuer.ts).
+    const keyPair = generateP256KeyPair();
+    await writeNewFile(profileDir, PROFILE_FILES.key, keyPair.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(), KEY_FILE_MODE);
+    const csr = await createTerminalCsr(name, keyPair);
+    const issued = await issueTerminalCertificate({
+      issuer: asIssuer(p.householdCa),
+      name,
+      publicKey: await publicKeyFromCsr(csr),
+      now: (p.clock ?? Date.now)(),
+    });
+    certificate = issued.certificate;
+    await writeNewFile(profileDir, PROFILE_FILES.certificate, issued.chainPem, PUBLIC_FILE_MODE);
+    await writeNewFile(profileDir, PROFILE_FILES.householdCa, issued.rootPem, PUBLIC_FILE_MODE);
     if (p.cardCertificate) await writeNewFile(profileDir, OPTIONAL_PROFILE_FILES.cardCertificate, derToPem(Buffer.from(p.cardCertificate)), PUBLIC_FILE_MODE);
     const certFingerprint = sha256Fingerprint(certificate).toString('hex');
     terminal = await p.registry.addTerminal({ name, mail, certFingerprint });

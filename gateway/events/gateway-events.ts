@@ -28,9 +28,9 @@ export interface GatewayEventMap {
   'terminal-enrolled': { terminal: string };
   'terminal-revoked': { terminal: string };
   /** A payment decision was recorded (approved or declined by the card/gateway). */
-  decision: { terminal: string; market: string; orderId: string; amount: number; currency: string; status: string; at: number };
+  decision: { terminal: string; market: string; orderId: string; amount: number; currency: string; status: string; at: number; balance?: number };
   cancel: { terminal: string; market: string; orderId: string; amount: number; currency: string; at: number };
-  topup: { terminal: string; amount: number; currency: string; status: string; at: number };
+  topup: { terminal: string; amount: number; currency: string; status: string; at: number; balance?: number };
   /** The mail outbox changed. */
   outbox: { depth: number; oldestPendingAt?: number };
   /** A confirmation on the panel is awaited (pending: true) or was settled. */
@@ -39,6 +39,8 @@ export interface GatewayEventMap {
   leds: { ready: LedState; busy: LedState; attention: LedState };
   /** The card is working (an APDU exchange started or ended). */
   'card-busy': { busy: boolean };
+  /** Someone asked the gateway to show itself (dashboard `identify`): the panel blinks its attention LED for `seconds`. */
+  identify: { seconds: number };
   /** Something a person should look at (shown on the attention LED and as an event). */
   problem: { code: string; message: string };
 }

@@ -123,8 +123,11 @@ export class Partition {
   /**
    * Adds the entry (a `put` record) or, for an archived key, appends the
    * changed fields as a `patch` record. Resolves to the bytes written.
+   * `groupCommit`: durable within the record log's group bound rather than
+   * before this resolves (record-log.ts), for an entry the card's log can
+   * restore (HistoryStore.append).
    */
-  async put(entry: HistoryEntry): Promise<number> {
+  async put(entry: HistoryEntry, options: { groupCommit?: boolean } = {}): Promise<number> {
     if (monthOf(entry.time) !== this.month) throw new Error(`entry of ${monthOf(entry.time)} put into ${this.month}`);
     const key = historyKey(entry);
     const existing = this.#entries.get(key);
@@ -148,7 +151,8 @@ export class Partition {
     // A presentation mark alone is not fdatasynced: a power cut that loses it makes the presenter
     // present the decision again, which the market acknowledges as the same decision (PAYMENTS.md).
     // It reaches the disk with the month's next synced record; a crash of the process keeps it.
-    const sync = !('patch' in record && Object.keys(record.patch).length === 1 && record.patch.presented === true);
+    const presentedOnly = 'patch' in record && Object.keys(record.patch).length === 1 && record.patch.presented === true;
+    const sync = presentedOnly ? false : options.groupCommit ? 'group' : true;
     try {
       bytes = await this.#log.append(record, { sync });
     } catch (e) {

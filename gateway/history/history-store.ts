@@ -28,6 +28,7 @@ import type { Logger } from '../../card-io/base/log.js';
 import { checkEntry, checkPatch, historyKey, monthOf, parseHistoryKey, type HistoryEntry, type HistoryPatch, type NewHistoryEntry } from './history-entry.js';
 import { HistoryError, isHistoryError } from './history-error.js';
 import { HistoryIndex } from './history-index.js';
+import { OrderIndex } from './order-index.js';
 import { LEGACY_MONTH_FILE, migrateLegacyMonth, salvageMonth, MONTH_LOG, monthLogPath, Partition, type FileOptions } from './history-partition.js';
 
 export interface HistoryStoreOptions {
@@ -81,6 +82,8 @@ export class HistoryStore {
   readonly #ranges = new Map<string, Map<string, [number, number]>>();
   /** Keys of decisions paid and not yet presented → their month. */
   readonly #pending = new Map<string, string>();
+  /** The months holding each decision's market and order (findDecision). */
+  readonly #orders = new OrderIndex();
   readonly #damage = new Map<string, HistoryDamage>();
   #index: HistoryIndex;
   #bytesWritten = 0;
@@ -187,8 +190,15 @@ export class HistoryStore {
    * archived is left as it is, unless the entry brings a different status
    * (a decision cancelled on the card), which appends that change to the
    * entry's month, with the newly signed record when given.
+   *
+   * `groupCommit`: the record is durable within the record log's group bound
+   * (at most 8 records or 1 s later, record-log.ts) instead of before this
+   * resolves. Only for an entry the card's own log restores should a power
+   * cut lose it: a payment's decision, which the reconciliation at start
+   * archives again from the card (emoney-reconciler.ts), with the terminal
+   * from the payment intent journaled (fsynced) before the card paid.
    */
-  async append(entry: NewHistoryEntry): Promise<AppendOutcome> {
+  async append(entry: NewHistoryEntry, options: { groupCommit?: boolean } = {}): Promise<AppendOutcome> {
     const checked = checkEntry(entry, this.#clock);
     return this.#run(async () => {
       const key = historyKey(checked);
@@ -201,7 +211,7 @@ export class HistoryStore {
         return 'updated';
       }
       const month = monthOf(checked.time);
-      await this.#put(await this.#partition(month), checked);
+      await this.#put(await this.#partition(month), checked, options.groupCommit);
       this.#bytesWritten += await this.#index.add(month); // after the month's first record is durable
       return 'appended';
     });
@@ -223,6 +233,26 @@ export class HistoryStore {
   /** The archived entry with this key, or undefined. Reads only the months whose seq range covers it. */
   get(key: string): Promise<HistoryEntry | undefined> {
     return this.#run(async () => (await this.#find(key))?.[1]);
+  }
+
+  /**
+   * The archived decision of card `cardId` for this market (DNS name, any
+   * case) and order, or undefined. Reads only the months that may hold it
+   * (and damaged months, whose content is unknown: their readable part).
+   */
+  findDecision(cardId: string, market: string, orderId: string): Promise<HistoryEntry | undefined> {
+    return this.#run(async () => {
+      const months = new Set([...this.#orders.monthsOf(market, orderId), ...this.#damage.keys()]);
+      const wanted = market.toLowerCase();
+      for (const month of this.#index.months()) {
+        if (!months.has(month)) continue;
+        const found = (await this.#readable(month)).find(
+          (e) => e.kind === 'decision' && e.cardId === cardId && e.orderId === orderId && e.market?.toLowerCase() === wanted,
+        );
+        if (found) return found;
+      }
+      return undefined;
+    });
   }
 
   /** Paid decisions not yet presented to their market, newest first, from every month (kept as the store reads and writes). */
@@ -272,9 +302,9 @@ export class HistoryStore {
     }
   }
 
-  async #put(partition: Partition, entry: HistoryEntry): Promise<void> {
+  async #put(partition: Partition, entry: HistoryEntry, groupCommit = false): Promise<void> {
     try {
-      this.#bytesWritten += await partition.put(entry);
+      this.#bytesWritten += await partition.put(entry, { groupCommit });
     } catch (e) {
       if (isHistoryError(e, 'corrupt')) this.#damage.set(partition.month, { path: partition.path, month: partition.month, reason: 'corrupt' });
       throw e;
@@ -282,7 +312,7 @@ export class HistoryStore {
     this.#note(partition.month, entry);
   }
 
-  /** Remembers the entry's seq range and whether it waits for presentation. */
+  /** Remembers the entry's seq range, whether it waits for presentation, and its market and order. */
   #note(month: string, entry: HistoryEntry): void {
     let ranges = this.#ranges.get(month);
     if (!ranges) this.#ranges.set(month, (ranges = new Map()));
@@ -292,6 +322,7 @@ export class HistoryStore {
     const key = historyKey(entry);
     if (isPending(entry)) this.#pending.set(key, month);
     else this.#pending.delete(key);
+    this.#orders.note(month, entry);
   }
 
   #learn(partition: Partition): void {

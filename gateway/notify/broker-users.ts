@@ -9,8 +9,10 @@
  * 101 iterations by default). Only hashes are stored: the terminal's password
  * itself lives in its profile (broker.json, 0600) and nowhere else.
  *
- * Users: `homegate-gateway` (publishes mail, status, availability) and one per
- * enrolled terminal, named by its registry id (reads its own mail topic).
+ * Users: `homegate-gateway` (publishes mail, status, availability, the
+ * dashboard's state), one per enrolled terminal, named by its registry id
+ * (reads its own mail topic), and dashboard users such as
+ * `homegate-dashboard` (deploy/mosquitto/acl says what each may do).
  * A client id is tied to its user (see `clientIdAllowed`), so no user can take
  * over another's persistent session and drain its queued mail.
  */
@@ -125,6 +127,12 @@ export function terminalClientId(terminalId: string): string {
  * session and its queued mail with the one user it belongs to.
  */
 export function clientIdAllowed(username: string, clientId: string): boolean {
-  if (username === GATEWAY_BROKER_USER) return clientId === GATEWAY_BROKER_USER || clientId.startsWith(`${GATEWAY_BROKER_USER}-`);
-  return clientId === terminalClientId(username);
+  const gatewayId = clientId === GATEWAY_BROKER_USER || clientId.startsWith(`${GATEWAY_BROKER_USER}-`);
+  if (username === GATEWAY_BROKER_USER) return gatewayId;
+  if (TERMINAL_USER.test(username)) return clientId === terminalClientId(username);
+  // A dashboard's user (Home Assistant picks its own client id): any id that is not the gateway's or a mailbox's.
+  return !gatewayId && !clientId.startsWith(terminalClientId(''));
 }
+
+/** A terminal's broker user is its registry id: 16 hex digits. */
+const TERMINAL_USER = /^[0-9a-f]{16}$/;

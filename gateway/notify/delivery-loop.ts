@@ -80,6 +80,14 @@ export class DeliveryLoop {
     for (const off of this.#offs.splice(0)) off();
   }
 
+  /** Ends a backoff wait now and sends what is pending (a person asked: `outbox/retry`). Idempotent. */
+  retryNow(): void {
+    if (this.#stopped) return;
+    this.#failures = 0;
+    this.#clearRetry();
+    this.#pump();
+  }
+
   get inflight(): number {
     return this.#inflight.size;
   }

@@ -9,17 +9,19 @@
  * what to do, instead of EADDRINUSE.
  *
  * With `passwordFile` (broker-users.ts; the sandbox always gives one) it
- * enforces what deploy/mosquitto/acl and homegate.conf enforce on Mosquitto:
- * no anonymous clients, each user only with its own client id, only the
- * gateway publishes (mail, retained status and availability), a terminal
- * subscribes only to its own mail topic and to the gateway's status.
- * Without one it is open (tests of the transport only).
+ * enforces what homegate.conf and deploy/mosquitto/acl enforce on Mosquitto,
+ * by reading that same ACL file (broker-acl.ts): no anonymous clients, each
+ * user only with its own client id, publishes checked as `write`,
+ * subscriptions as `read` on the filter, and every delivery as `read` on its
+ * topic. Without one it is open (tests of the transport only).
  */
-import { unwatchFile, watchFile } from 'node:fs';
+import { readFileSync, unwatchFile, watchFile } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import net from 'node:net';
 import { Aedes, type Client } from 'aedes';
 import { silentLogger, type Logger } from '../../card-io/base/log.js';
-import { clientIdAllowed, GATEWAY_BROKER_USER, readBrokerUsers, verifyBrokerPassword } from './broker-users.js';
+import { aclAllows, parseBrokerAcl, type BrokerAcl } from './broker-acl.js';
+import { clientIdAllowed, readBrokerUsers, verifyBrokerPassword } from './broker-users.js';
 import { DEFAULT_TOPIC_PREFIX } from './mqtt-options.js';
 import { NotifyError } from './notify-error.js';
 
@@ -31,9 +33,14 @@ export interface EmbeddedBrokerOptions {
   logger?: Logger;
   /** Mosquitto-format password file (broker-users.ts), read on every CONNECT. Absent: anyone may do anything. */
   passwordFile?: string;
-  /** The gateway's first topic level (its `topicPrefix`). Default `homegate`. */
+  /** The gateway's first topic level (its `topicPrefix`), put in place of the ACL's `homegate`. Default `homegate`. */
   topicPrefix?: string;
+  /** Mosquitto-format ACL file (read at start). Default: deploy/mosquitto/acl as shipped. */
+  aclFile?: string;
 }
+
+/** deploy/mosquitto/acl, from dist/gateway/notify/ or gateway/notify/. */
+export const SHIPPED_ACL_FILE = fileURLToPath(new URL('../../../deploy/mosquitto/acl', import.meta.url));
 
 export interface EmbeddedBroker {
   readonly host: string;
@@ -52,8 +59,11 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions = {}): 
   const logger = (options.logger ?? silentLogger).child({ component: 'mqtt-broker' });
   // drainTimeout: a client that stops reading is cut after 30 s instead of stalling delivery to everyone.
   const aedes = await Aedes.createBroker({ drainTimeout: 30_000 });
-  const stopEnforcing =
-    options.passwordFile === undefined ? () => undefined : enforceUsers(aedes, options.passwordFile, options.topicPrefix ?? DEFAULT_TOPIC_PREFIX, logger);
+  let stopEnforcing: () => void = () => undefined;
+  if (options.passwordFile !== undefined) {
+    const acl = parseBrokerAcl(readFileSync(options.aclFile ?? shippedAcl(), 'utf8'), options.topicPrefix ?? DEFAULT_TOPIC_PREFIX);
+    stopEnforcing = enforceUsers(aedes, options.passwordFile, acl, logger);
+  }
   const sockets = new Set<net.Socket>();
   const server = net.createServer((socket) => {
     sockets.add(socket);
@@ -98,7 +108,7 @@ function refuse(returnCode: number, message: string) {
 const USERS_POLL_MS = 500;
 
 /** Installs the user rules; returns the function that stops watching the password file. */
-function enforceUsers(aedes: Aedes, passwordFile: string, prefix: string, logger: Logger): () => void {
+function enforceUsers(aedes: Aedes, passwordFile: string, acl: BrokerAcl, logger: Logger): () => void {
   const users = new WeakMap<object, string>();
   const connected = new Set<Client>();
   aedes.on('clientReady', (client) => connected.add(client));
@@ -137,22 +147,27 @@ function enforceUsers(aedes: Aedes, passwordFile: string, prefix: string, logger
     });
   };
   aedes.authorizePublish = (client, packet, callback) => {
-    // Only the gateway publishes: mail, and the retained status and availability.
-    if (client !== null && users.get(client) === GATEWAY_BROKER_USER) return callback(null);
+    const username = client === null ? undefined : users.get(client);
+    if (client !== null && username !== undefined && aclAllows(acl, username, client.id, 'write', packet.topic)) return callback(null);
+    logger.warn({ username, topic: packet.topic }, 'MQTT publish refused');
     callback(new Error(`publishing to ${packet.topic} is not allowed`));
   };
   aedes.authorizeSubscribe = (client, sub, callback) => {
     const username = users.get(client);
-    if (username === GATEWAY_BROKER_USER || (username !== undefined && terminalMayRead(prefix, username, sub.topic))) return callback(null, sub);
+    if (username !== undefined && aclAllows(acl, username, client.id, 'subscribe', sub.topic)) return callback(null, sub);
     logger.warn({ username, topic: sub.topic }, 'MQTT subscription refused');
     callback(null, null); // SUBACK 0x80 for this filter
+  };
+  // Every delivery too, as Mosquitto: a granted filter never carries a topic the user may not read.
+  aedes.authorizeForward = (client, packet) => {
+    const username = users.get(client);
+    return username !== undefined && aclAllows(acl, username, client.id, 'read', packet.topic) ? packet : null;
   };
   return () => unwatchFile(passwordFile, dropRemovedUsers);
 }
 
-/** A terminal's own mail topic, and the gateway's status and availability (a filter confined to `<prefix>/gateway/`). */
-function terminalMayRead(prefix: string, terminalId: string, filter: string): boolean {
-  return filter === `${prefix}/terminals/${terminalId}/mail` || filter.startsWith(`${prefix}/gateway/`);
+function shippedAcl(): string {
+  return SHIPPED_ACL_FILE;
 }
 
 const DUMMY_HASH = `$7$101$${Buffer.alloc(12).toString('base64')}$${Buffer.alloc(64).toString('base64')}`;

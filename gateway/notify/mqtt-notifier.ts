@@ -5,8 +5,9 @@
  * taken ownership of the message).
  *
  * Broker down: nothing is published and nothing is lost; the outbox keeps the
- * notifications and the delivery loop resumes on the next CONNACK. MQTT.js
- * retries the connection every `reconnectPeriodMs` (no busy loop). A publish
+ * notifications and the delivery loop resumes on the next CONNACK. Reconnect
+ * attempts back off: `reconnectPeriodMs` doubling up to `reconnectMaxMs`, each
+ * delay drawn between half and all of it (reconnect-backoff.ts). A publish
  * in flight when the connection drops stays in MQTT.js's store, is resent
  * (DUP) after the reconnect, and its PUBACK completes it.
  *
@@ -15,7 +16,14 @@
  * retained on every connect; `offline` published before a clean stop; the
  * gateway status retained on `<prefix>/gateway/status` as stable JSON,
  * republished on every connect.
+ *
+ * The connection is also the gateway's one MQTT link for the dashboard
+ * (gateway/dashboard/): `publish`, `subscribe` (renewed on every connect: the
+ * session is clean) and `onMessage`. One connection, not two: the shipped
+ * Mosquitto makes the client id the user name, so a second connection of the
+ * gateway's user would throw the first one off.
  */
+import tls from 'node:tls';
 import mqtt, { type MqttClient } from 'mqtt';
 import type { Logger } from '../../card-io/base/log.js';
 import type { DeliveryChannel } from './delivery-loop.js';
@@ -23,6 +31,7 @@ import { serializeNotification, type Notification } from './notification.js';
 import { invalidOptions } from './notify-error.js';
 import { mqttNotifierOptionsSchema, type MqttNotifierOptions, type ResolvedMqttOptions } from './mqtt-options.js';
 import { stableJson, type JsonValue } from '../../card-io/base/stable-json.js';
+import { reconnectDelay } from './reconnect-backoff.js';
 
 export type { MqttNotifierOptions, ResolvedMqttOptions } from './mqtt-options.js';
 
@@ -37,7 +46,21 @@ export function mailTopic(prefix: string, terminalId: string): string {
   return `${prefix}/terminals/${terminalId}/mail`;
 }
 
-export class MqttNotifier implements DeliveryChannel {
+/** What the dashboard needs of the gateway's MQTT connection. */
+export interface MqttLink {
+  readonly topicPrefix: string;
+  readonly availabilityTopic: string;
+  isReady(): boolean;
+  /** Called on every CONNACK, after `online` was sent: the moment to republish retained state. */
+  onReady(listener: () => void): () => void;
+  /** QoS 1; resolves on PUBACK. Rejects when not connected (the caller republishes on the next connect). */
+  publish(topic: string, payload: string | Buffer, retain: boolean): Promise<void>;
+  /** Subscribes now if connected and again after every reconnect (QoS 1). */
+  subscribe(filter: string): void;
+  onMessage(listener: (topic: string, payload: Buffer, retained: boolean) => void): () => void;
+}
+
+export class MqttNotifier implements DeliveryChannel, MqttLink {
   readonly name = 'mqtt';
   readonly concurrency: number;
   readonly availabilityTopic: string;
@@ -45,7 +68,11 @@ export class MqttNotifier implements DeliveryChannel {
   readonly #options: ResolvedMqttOptions;
   readonly #logger: Logger;
   readonly #readyListeners = new Set<() => void>();
+  readonly #messageListeners = new Set<(topic: string, payload: Buffer, retained: boolean) => void>();
+  readonly #filters = new Set<string>();
   #client: MqttClient | undefined;
+  /** Failed reconnect attempts since the last CONNACK (the backoff's exponent). */
+  #attempts = 0;
   #status: string | undefined;
   #reachable = true;
 
@@ -69,8 +96,11 @@ export class MqttNotifier implements DeliveryChannel {
       clientId: o.clientId,
       username: o.username,
       password: o.password,
-      clean: true, // the gateway only publishes; what it must not lose is in the outbox, not the session
-      reconnectPeriod: o.reconnectPeriodMs,
+      // mqtts/wss: the system's anchors plus the configured CA; a client certificate where the broker wants one.
+      ...(o.ca ? { ca: [...tls.rootCertificates, o.ca] } : {}),
+      ...(o.cert && o.key ? { cert: o.cert, key: o.key } : {}),
+      clean: true, // what it must not lose is in the outbox; subscriptions are renewed on every connect
+      reconnectPeriod: this.#nextDelay(),
       reconnectOnConnackError: true, // a refused login is retried too: the broker's users may be fixed meanwhile
       connectTimeout: o.connectTimeoutMs,
       keepalive: o.keepaliveSeconds,
@@ -85,7 +115,52 @@ export class MqttNotifier implements DeliveryChannel {
     client.on('connect', () => this.#client === client && this.#onConnect(client));
     client.on('error', (e: Error & { code?: unknown }) => this.#client === client && this.#onUnreachable(e.message, typeof e.code === 'number'));
     client.on('offline', () => this.#client === client && this.#onUnreachable('connection lost', false));
+    client.on('reconnect', () => this.#client === client && this.#backOff(client));
+    client.on('message', (topic, payload, packet) => {
+      if (this.#client !== client) return;
+      for (const listener of this.#messageListeners) listener(topic, payload, packet.retain);
+    });
     this.#client = client;
+  }
+
+  /**
+   * MQTT.js retries on a fixed interval timer; each attempt re-arms it with
+   * the next backoff delay (its `_setupReconnect` reads `options.reconnectPeriod`).
+   */
+  #backOff(client: MqttClient): void {
+    this.#attempts += 1;
+    client.options.reconnectPeriod = this.#nextDelay();
+    const timers = client as unknown as { _clearReconnect?: () => void; _setupReconnect?: () => void };
+    timers._clearReconnect?.();
+    timers._setupReconnect?.();
+  }
+
+  #nextDelay(): number {
+    return reconnectDelay(this.#attempts, { baseMs: this.#options.reconnectPeriodMs, maxMs: this.#options.reconnectMaxMs });
+  }
+
+  publish(topic: string, payload: string | Buffer, retain: boolean): Promise<void> {
+    if (!this.isReady()) return Promise.reject(new Error('The MQTT channel is not connected'));
+    return this.#publish(topic, payload, retain);
+  }
+
+  subscribe(filter: string): void {
+    this.#filters.add(filter);
+    const client = this.#client;
+    if (client?.connected) this.#subscribeOn(client, [filter]);
+  }
+
+  onMessage(listener: (topic: string, payload: Buffer, retained: boolean) => void): () => void {
+    this.#messageListeners.add(listener);
+    return () => this.#messageListeners.delete(listener);
+  }
+
+  #subscribeOn(client: MqttClient, filters: string[]): void {
+    if (filters.length === 0) return;
+    client.subscribe(filters, { qos: 1 }, (err, granted) => {
+      const refused = (granted ?? []).filter((g) => g.qos === 128).map((g) => g.topic);
+      if (err || refused.length > 0) this.#logger.warn({ err: err?.message, refused }, 'MQTT subscription refused (check the ACL for the gateway user)');
+    });
   }
 
   isReady(): boolean {
@@ -125,13 +200,13 @@ export class MqttNotifier implements DeliveryChannel {
     await client.endAsync(force).catch(() => undefined);
   }
 
-  #publish(topic: string, payload: string, retain: boolean): Promise<void> {
+  #publish(topic: string, payload: string | Buffer, retain: boolean): Promise<void> {
     const client = this.#client;
     if (client === undefined) return Promise.reject(new Error('The MQTT channel is stopped'));
     return this.#publishOn(client, topic, payload, retain).then(() => undefined);
   }
 
-  #publishOn(client: MqttClient, topic: string, payload: string, retain: boolean): Promise<true> {
+  #publishOn(client: MqttClient, topic: string, payload: string | Buffer, retain: boolean): Promise<true> {
     return new Promise((resolve, reject) => {
       client.publish(topic, payload, { qos: 1, retain }, (err) => (err ? reject(err) : resolve(true)));
     });
@@ -141,6 +216,9 @@ export class MqttNotifier implements DeliveryChannel {
     if (!this.#reachable) this.#logger.info({ url: redact(this.#options.url) }, 'MQTT broker reachable again');
     else this.#logger.info({ url: redact(this.#options.url) }, 'Connected to the MQTT broker');
     this.#reachable = true;
+    this.#attempts = 0;
+    client.options.reconnectPeriod = this.#nextDelay();
+    this.#subscribeOn(client, [...this.#filters]);
     const republish = [this.#publishOn(client, this.availabilityTopic, 'online', true)];
     if (this.#status !== undefined) republish.push(this.#publishOn(client, this.statusTopic, this.#status, true));
     Promise.all(republish).catch((e: unknown) => this.#logger.debug({ err: (e as Error).message }, 'Availability not acknowledged'));
@@ -154,7 +232,7 @@ export class MqttNotifier implements DeliveryChannel {
       return;
     }
     this.#reachable = false;
-    const fields = { url: redact(this.#options.url), reason, retryEveryMs: this.#options.reconnectPeriodMs };
+    const fields = { url: redact(this.#options.url), reason, retryInMs: this.#client?.options.reconnectPeriod };
     if (refused) this.#logger.error(fields, 'MQTT broker refused the gateway (check its user name, password and ACL); notifications stay in the outbox');
     else this.#logger.warn(fields, 'MQTT broker unreachable; notifications stay in the outbox until it is back');
   }

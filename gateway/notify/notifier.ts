@@ -15,6 +15,8 @@ import { Outbox, type ChannelName, type OutboxEntry } from './outbox.js';
 // Types only: the SMTP channel (and nodemailer) is loaded when SMTP is configured, not otherwise.
 import type { SmtpNotifierOptions } from './smtp-notifier.js';
 import type { JsonValue } from '../../card-io/base/stable-json.js';
+import type { GatewayEvents } from '../events/gateway-events.js';
+import type { MqttLink } from './mqtt-notifier.js';
 
 export interface NotifierOptions {
   /** The gateway's data directory; the outbox lives in `<dataDir>/outbox`. */
@@ -28,18 +30,30 @@ export interface NotifierOptions {
   retry?: Partial<BackoffOptions>;
   /** Delivered ids remembered for deduplication. Default 10 000. */
   deliveredCapacity?: number;
+  /** Where the outbox's depth is announced (`outbox` event) on every change. */
+  events?: GatewayEvents;
 }
 
 export interface Notifier {
   /** The configured channels, in delivery order. */
   readonly channels: readonly ChannelName[];
-  /** Resolves once `n` is durably queued (or is a duplicate of a pending or recently delivered one). */
-  notify(n: Notification): Promise<void>;
+  /**
+   * Resolves once `n` is durably queued (or is a duplicate of a pending or
+   * recently delivered one); with `groupCommit`, once it is queued and to be
+   * durable within the outbox log's group bound (Outbox.enqueue).
+   */
+  notify(n: Notification, options?: { groupCommit?: boolean }): Promise<void>;
   /** Notifications not yet delivered on every channel. */
   pending(): number;
   entries(): OutboxEntry[];
   /** Resolves when nothing is pending; NotifyError('flush-timeout') after `timeoutMs` (default 30 s). */
   flush(timeoutMs?: number): Promise<void>;
+  /** The MQTT connection, for the dashboard (absent without MQTT). */
+  readonly mqtt: MqttLink | undefined;
+  /** Pending notifications and when the oldest was queued (unix ms). */
+  outboxStats(): { depth: number; oldestPendingAt?: number };
+  /** Ends every channel's backoff wait and sends what is pending now. */
+  retryNow(): void;
   /** Publishes the gateway status, retained, on `<prefix>/gateway/status` (no-op without MQTT). */
   publishStatus(status: JsonValue): Promise<void>;
   /** Stops delivering and disconnects; what is pending stays in the outbox for the next start. */
@@ -82,17 +96,39 @@ export async function createNotifier(options: NotifierOptions): Promise<Notifier
   const loops = channels.map((c) => new DeliveryLoop(outbox, c, backoff, logger));
   warnAboutOrphans(outbox, names, logger);
   if (names.length === 0) logger.warn('No notification channel configured (neither MQTT nor SMTP): notifications are not sent');
+  const outboxStats = () => {
+    let oldest: number | undefined;
+    for (const e of outbox.entries()) {
+      const at = Date.parse(e.enqueuedAt);
+      if (Number.isFinite(at) && (oldest === undefined || at < oldest)) oldest = at;
+    }
+    return oldest === undefined ? { depth: outbox.size } : { depth: outbox.size, oldestPendingAt: oldest };
+  };
+  const events = options.events;
+  let lastDepth = -1;
+  const offOutbox = events
+    ? outbox.onChange(() => {
+        if (outbox.size === lastDepth) return; // a `done` of one channel of two: nothing a dashboard shows changed
+        lastDepth = outbox.size;
+        events.emit('outbox', outboxStats());
+      })
+    : () => undefined;
   mqtt?.start();
   for (const loop of loops) loop.start();
   let stopped = false;
 
   return {
     channels: names,
-    async notify(n) {
+    async notify(n, options = {}) {
       if (stopped) throw new NotifyError('stopped', 'The notifier is stopped', { id: n.id });
       if (names.length === 0) return;
-      const queued = await outbox.enqueue(n, names);
+      const queued = await outbox.enqueue(n, names, options);
       if (!queued) logger.debug({ id: n.id }, 'Notification already queued or delivered; not queued again');
+    },
+    mqtt,
+    outboxStats,
+    retryNow: () => {
+      for (const loop of loops) loop.retryNow();
     },
     pending: () => outbox.size,
     entries: () => outbox.entries(),
@@ -101,6 +137,7 @@ export async function createNotifier(options: NotifierOptions): Promise<Notifier
     async stop() {
       if (stopped) return;
       stopped = true;
+      offOutbox();
       for (const loop of loops) loop.stop();
       await Promise.all([mqtt?.stop(), smtp?.stop()]);
     },

@@ -20,7 +20,9 @@ export type NotifyErrorCode =
   /** The notifier was used after stop(). */
   | 'stopped'
   /** flush() gave up before the outbox was empty. */
-  | 'flush-timeout';
+  | 'flush-timeout'
+  /** A one-off broker operation (decommission) could not connect or was not acknowledged. */
+  | 'broker-unreachable';
 
 export class NotifyError extends CodedError<NotifyErrorCode> {
   override readonly name = 'NotifyError';

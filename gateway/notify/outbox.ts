@@ -109,8 +109,14 @@ export class Outbox {
    * Records `notification` for `channels`; resolves true once that is
    * durable, or false when the id is already pending or recently delivered
    * (then nothing is written and nothing will be sent again).
+   *
+   * `groupCommit`: resolves once the `add` is written, and it becomes durable
+   * within the record log's group bound (at most 8 records or 1 s later,
+   * record-log.ts). Only for a notification of a card event that the
+   * reconciliation at start queues again from the card's log should a power
+   * cut lose it (a payment's decision); a crash of the process loses nothing.
    */
-  async enqueue(notification: Notification, channels: readonly ChannelName[]): Promise<boolean> {
+  async enqueue(notification: Notification, channels: readonly ChannelName[], options: { groupCommit?: boolean } = {}): Promise<boolean> {
     const n = parseNotification(notification);
     const adding = this.#adding.get(n.id);
     if (adding !== undefined) {
@@ -121,8 +127,8 @@ export class Outbox {
     const unique = [...new Set(channels)];
     const at = new Date().toISOString();
     const write = this.#serial(async () => {
-      const bytes = await this.#log.append({ add: n, channels: unique, at });
-      this.#state.add(n, unique, at); // only once durable: only durable entries are delivered
+      const bytes = await this.#log.append({ add: n, channels: unique, at }, { sync: options.groupCommit ? 'group' : true });
+      this.#state.add(n, unique, at); // only once durable (or group-committed): only those entries are delivered
       this.#entryBytes.set(n.id, bytes);
       await this.#compactIfMostlyDead();
     });

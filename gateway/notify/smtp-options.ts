@@ -12,26 +12,25 @@ const headerSafe = (what: string) => z.string().regex(/^[^\r\n]*$/, `${what} mus
 
 /** Everything but the credentials. */
 export const smtpConnectionShape = {
-  /** Mail server host name. Required. */
   host: z
     .string()
     .min(1)
     .max(253)
-    .regex(/^[^\s/]+$/, 'a host name without white space or /'),
-  /** TCP port, 1..65 535. Default 465 when `secure`, else 587 (RFC 8314 §3.3, RFC 6409 §3.1). */
-  port: z.number().int().min(1).max(65_535).optional(),
-  /** TLS from the first byte (port 465). Default false: STARTTLS when the server offers it. */
-  secure: z.boolean().default(false),
-  /** The sender, `address` or `"Name" <address>`, 3..320 characters with an @. Required. */
-  from: headerSafe('from').min(3).max(320).regex(/@/, 'from must contain an address'),
+    .regex(/^[^\s/]+$/, 'a host name without white space or /')
+    .describe('Mail server host name. Required.'),
+  port: z.number().int().min(1).max(65_535).optional().describe('TCP port, 1..65 535. Default 465 when `secure`, else 587 (RFC 8314 §3.3, RFC 6409 §3.1).'),
+  secure: z.boolean().default(false).describe('TLS from the first byte (port 465). Default false: STARTTLS when the server offers it.'),
+  from: headerSafe('from')
+    .min(3)
+    .max(320)
+    .regex(/@/, 'from must contain an address')
+    .describe('The sender, `address` or `"Name" <address>`, 3..320 characters with an @. Required.'),
 };
 
 /** How the client behaves on the wire; only the notifier reads these. */
 export const smtpTuningShape = {
-  /** Refuse to send unless STARTTLS succeeds. Default false (a LAN relay may have no TLS). */
-  requireTls: z.boolean().default(false),
-  /** Connect, greeting and socket timeouts, ms, 1000..300 000. Default 30 000. */
-  timeoutMs: z.number().int().min(1000).max(300_000).default(30_000),
+  requireTls: z.boolean().default(false).describe('Refuse to send unless STARTTLS succeeds. Default false (a LAN relay may have no TLS).'),
+  timeoutMs: z.number().int().min(1000).max(300_000).default(30_000).describe('Connect, greeting and socket timeouts, ms, 1000..300 000. Default 30 000.'),
 };
 
 /** The port used when none is configured. */
@@ -53,10 +52,16 @@ export const smtpNotifierOptionsSchema = z
 export const smtpConfigSchema = z
   .strictObject({
     ...smtpConnectionShape,
-    requireTls: smtpTuningShape.requireTls.unwrap().optional(),
-    timeoutMs: smtpTuningShape.timeoutMs.unwrap().optional(),
-    user: z.string().min(1).optional(),
-    passwordFile: z.string().min(1).optional(),
+    requireTls: smtpTuningShape.requireTls
+      .unwrap()
+      .optional()
+      .describe(smtpTuningShape.requireTls.description ?? ''),
+    timeoutMs: smtpTuningShape.timeoutMs
+      .unwrap()
+      .optional()
+      .describe(smtpTuningShape.timeoutMs.description ?? ''),
+    user: z.string().min(1).optional().describe('The login user name; goes with passwordFile.'),
+    passwordFile: z.string().min(1).optional().describe('File holding the login password (0600); goes with user.'),
   })
   .refine((o) => (o.user === undefined) === (o.passwordFile === undefined), {
     message: 'user and passwordFile go together (both or neither)',

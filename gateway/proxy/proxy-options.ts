@@ -41,31 +41,41 @@ export interface MarketTarget {
  */
 export const proxyOptionsSchema = z
   .object({
-    /**
-     * How long the card-signed session leaf stays valid after "now", in seconds.
-     * Range 60..900, default 300. The leaf starts 60 s before "now" for markets
-     * whose clock is a little behind, except that the whole validity may not
-     * exceed the card's 15-minute limit (PROTOCOL.md, session-certificate rules):
-     * above 840 s the backdating shrinks (to none at 900 s).
-     */
-    leafLifetimeSeconds: z.number().int().min(60).max(900).default(300),
-    /** Time for TCP connect plus the TLS handshake, in ms. Range 100..60000, default 5000. */
-    connectTimeoutMs: z.number().int().min(100).max(60_000).default(5000),
-    /**
-     * How long to wait for the NewSessionTicket after the handshake, in ms.
-     * Range 100..30000, default 2000. TLS 1.3 servers send it right after they
-     * read the client's Finished (RFC 8446 §4.6.1), so this is one round trip
-     * plus the market's certificate check.
-     */
-    ticketTimeoutMs: z.number().int().min(100).max(30_000).default(2000),
-    /**
-     * Default false. When true, the ephemeral key and card-signed leaf of a
-     * market are kept in memory and reused until 60 s before the leaf expires:
-     * such an authorization skips the card's VERIFY CERTIFICATE and SIGN
-     * (`cardSigned: false` in the result). The caller still checks PIN2. Off by
-     * default because the card is meant to check every market handshake.
-     */
-    reuseSessionCertificate: z.boolean().default(false),
+    leafLifetimeSeconds: z
+      .number()
+      .int()
+      .min(60)
+      .max(900)
+      .default(300)
+      .describe(
+        'How long the card-signed session leaf stays valid after "now", in seconds. Range 60..900, default 300. ' +
+          'The leaf starts 60 s before "now" for markets whose clock is a little behind, except that the whole validity may not exceed the card\'s ' +
+          '15-minute limit (PROTOCOL.md, session-certificate rules): above 840 s the backdating shrinks (to none at 900 s).',
+      ),
+    connectTimeoutMs: z
+      .number()
+      .int()
+      .min(100)
+      .max(60_000)
+      .default(5000)
+      .describe('Time for TCP connect plus the TLS handshake, in ms. Range 100..60000, default 5000.'),
+    ticketTimeoutMs: z
+      .number()
+      .int()
+      .min(100)
+      .max(30_000)
+      .default(2000)
+      .describe(
+        'How long to wait for the NewSessionTicket after the handshake, in ms. Range 100..30000, default 2000. TLS 1.3 servers send it right ' +
+          "after they read the client's Finished (RFC 8446 §4.6.1), so this is one round trip plus the market's certificate check.",
+      ),
+    reuseSessionCertificate: z
+      .boolean()
+      .default(false)
+      .describe(
+        "Default false. When true, the ephemeral key and card-signed leaf of a market are kept in memory and reused until 60 s before the leaf expires: such an authorization skips the card's VERIFY CERTIFICATE and SIGN (`cardSigned: false` in the result). " +
+          'The caller still checks PIN2. Off by default because the card is meant to check every market handshake.',
+      ),
   })
   .strict();
 

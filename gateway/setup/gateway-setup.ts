@@ -33,8 +33,9 @@ async function exists(p: string): Promise<boolean> {
 export async function setupGateway(o: GatewaySetupOptions): Promise<{ configFile: string }> {
   const pki = join(o.dataDir, 'pki');
   await mkdir(pki, { recursive: true, mode: 0o700 });
-  const householdCa = await loadOrCreateCa(pki, 'household-ca', 'CN=homegate household CA');
+  // A provisioned household (provision household) brings gateway.pem and no root key: nothing to create then.
   if (!(await exists(join(pki, 'gateway.pem')))) {
+    const householdCa = await loadOrCreateCa(pki, 'household-ca', 'CN=homegate household CA');
     const hosts = o.hosts ?? ['localhost', '127.0.0.1'];
     const cert = await issueGatewayServerCertificate(
       householdCa,

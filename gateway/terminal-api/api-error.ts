@@ -52,6 +52,10 @@ export type ApiErrorCode =
   | 'already-paid'
   | 'not-your-decision'
   | 'archive-damaged'
+  /** Pairing: the code is wrong, expired, used or unknown (all alike from outside). */
+  | 'pairing-refused'
+  /** Pairing: too many failed attempts lately. */
+  | 'pairing-throttled'
   | 'internal';
 
 export type ApiErrorFields = Record<string, string | number | boolean | null>;

@@ -62,6 +62,8 @@ export const HTTP_STATUS: Record<ApiErrorCode, number> = {
   'already-paid': 409,
   'not-your-decision': 403,
   'archive-damaged': 503,
+  'pairing-refused': 403,
+  'pairing-throttled': 429,
   internal: 500,
 };
 
@@ -115,10 +117,12 @@ function mapCoded(e: CodedError): Mapped | undefined {
     case 'enrollment':
     case 'history':
       if (code === 'not-found') return { code: 'not-found', fields: {} };
-      if (code === 'invalid') return { code: 'bad-request', fields: { reason: code } };
+      if (code === 'invalid' || code === 'csr-invalid') return { code: 'bad-request', fields: { reason: code } };
       if (code === 'duplicate' || code === 'profile-exists') return { code: 'conflict', fields: { reason: code } };
       if (e.family === 'history' && code === 'corrupt') return { code: 'archive-damaged', fields: {} };
       return undefined; // a corrupt or missing registry, a registry not open: the gateway's fault
+    case 'pairing':
+      return code === 'pairing-refused' || code === 'pairing-throttled' ? { code, fields: {} } : undefined;
     case 'record-log':
       return { code: 'archive-damaged', fields: {} };
     case 'notify':

@@ -19,8 +19,8 @@ import { routeKey, type RouteTable, type TerminalIdentity } from './routes.js';
 export interface TerminalApiOptions {
   cert: string | Buffer;
   key: string | Buffer;
-  /** The household CA (PEM): only its certificates are accepted from terminals. */
-  ca: string | Buffer;
+  /** The household CA (PEM), and the enrollment intermediate if any: only certificates chaining to them are accepted from terminals. */
+  ca: string | Buffer | Array<string | Buffer>;
   routes: RouteTable;
   logger: Logger;
   /** Find the registered terminal for a client certificate; throws ApiError terminal-unknown / terminal-revoked. */
@@ -70,6 +70,9 @@ async function handle(o: TerminalApiOptions, req: IncomingMessage, res: ServerRe
         const jws = (await readBody(req, o.maxBodyBytes ?? 65536)).toString('utf8').trim();
         body = await traced(o.trace, 'signature-check', () => o.verifySignedRequest({ jws, terminal: who, certificate, method, path }));
       }
+    } else if (method === 'POST') {
+      // A public POST (pairing: the terminal has no certificate yet) carries plain JSON.
+      body = parseJson(await readBody(req, o.maxBodyBytes ?? 65536));
     }
     const result = await route.handle({ terminal, body, req });
     const endAnswer = startStage(o.trace, 'answer');
@@ -104,6 +107,14 @@ function clientCertificate(req: IncomingMessage): { certificate: X509Certificate
   const peer = { certificate, fingerprint: createHash('sha256').update(certificate.raw).digest('hex') };
   peerCertificates.set(socket, peer);
   return peer;
+}
+
+function parseJson(raw: Buffer): unknown {
+  try {
+    return JSON.parse(raw.toString('utf8'));
+  } catch {
+    throw new ApiError(400, 'bad-request', 'The request body is not JSON');
+  }
 }
 
 /**

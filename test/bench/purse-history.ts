@@ -13,9 +13,12 @@
  * - `firstOfNextMonth`: a decision dated the first second of next month:
  *   a new, one-entry partition, so the index's share is seen alone.
  */
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { silentLogger } from '../../card-io/base/log.js';
-import { monthOf } from '../../gateway/history/history-entry.js';
+import { monthOf, type NewHistoryEntry } from '../../gateway/history/history-entry.js';
+import { createNotification } from '../../gateway/notify/notification.js';
+import { Outbox } from '../../gateway/notify/outbox.js';
 import { HistoryStore } from '../../gateway/history/history-store.js';
 import { PaymentIntents } from '../../gateway/emoney/payment-intents.js';
 import type { SeededRandom } from '../helpers/seeded-random.js';
@@ -95,20 +98,69 @@ export async function measureHistoryAppend(archive: BuiltArchive, random: Seeded
 
 export interface MonthOfPaymentsResult {
   payments: number;
-  /** /proc/self/io write_bytes per payment (intent + archive + presented), median over each slice of the month. */
-  kernelBytesPerPayment: { first1000: number | null; last1000: number | null; all: number | null };
+  /** /proc/self/io write_bytes per payment (every durable write of the gateway for it), median over each slice of the month. */
+  kernelBytesPerPayment: { first1000: number | null; last1000: number | null; all: number | null; mean: number | null };
+  /** The same for one more payment dated the first second of the next month (a new month file and the index). */
+  firstOfNextMonthKernelBytes: number | null;
   /** HistoryStore.bytesWritten per payment over the month. */
   storeBytesPerPayment: number;
   monthFileBytesAtEnd: number;
   ms: number;
 }
 
+/** The gateway's durable files for offline payments: history, payment intents, outbox (as start-purse.ts lays them out). */
+interface GatewayFiles {
+  store: HistoryStore;
+  intents: PaymentIntents;
+  outbox: Outbox;
+}
+
 /**
- * A month's activity through the durable files a payment touches, offline:
- * per payment the intent journal append, the decision archived (presented:
- * false) and then marked presented, as the e-money manager does, `payments`
- * times in one month on top of `archive`. Shows whether the cost per payment
- * grows as the month fills.
+ * One payment's durable writes, as the gateway makes them (emoney-manager.ts,
+ * outbox.ts), without the card and the network: the intent journaled
+ * (fsynced, before the card), the decision archived and its mail queued
+ * (group-committed), the decision marked presented, the mail marked done on
+ * MQTT. Resolves to /proc/self/io write_bytes around them, or null.
+ */
+async function offlinePayment(files: GatewayFiles, entry: NewHistoryEntry, terminalId: string): Promise<number | null> {
+  const io0 = readWriteBytes();
+  await files.intents.record({ terminalId, mail: 'bench@example.org', market: entry.market!, orderId: entry.orderId! });
+  if ((await files.store.append(entry, { groupCommit: true })) !== 'appended') throw new Error('a simulated payment was not appended');
+  const mail = createNotification({
+    type: 'decision',
+    cardId: entry.cardId,
+    seq: entry.seq,
+    terminalId,
+    mail: 'bench@example.org',
+    record: {
+      seq: entry.seq,
+      cardId: entry.cardId,
+      market: entry.market!,
+      orderId: entry.orderId!,
+      amount: entry.amount,
+      currency: entry.currency,
+      time: entry.time,
+      status: 'paid',
+    },
+    signedRecord: Buffer.from(entry.signedRecord ?? '', 'base64'),
+    cardCertificate: BENCH_CARD_CERTIFICATE,
+  });
+  await files.outbox.enqueue(mail, ['mqtt'], { groupCommit: true });
+  await files.store.update(`${entry.cardId}:decision:${entry.seq}`, { presented: true });
+  await files.outbox.markDone(mail.id, 'mqtt');
+  const io1 = readWriteBytes();
+  return io0 === null || io1 === null ? null : io1 - io0;
+}
+
+/** Stands for the card certificate a real notification carries (DER, the sandbox card's is ~500 bytes). */
+const BENCH_CARD_CERTIFICATE = Buffer.alloc(500, 0x30);
+
+/**
+ * A month's activity through every durable file a payment touches, offline
+ * (offlinePayment), `payments` times in the current month on top of
+ * `archive`, then one payment at the start of the next month. Shows whether
+ * the cost per payment grows as the month fills, and what a month's first
+ * payment adds.
  */
 export async function measureMonthOfPayments(
   archive: BuiltArchive,
@@ -116,10 +168,15 @@ export async function measureMonthOfPayments(
   terminalId: string,
   now: Date,
   payments: number,
-  intentsPath: string,
+  workDir: string,
 ): Promise<MonthOfPaymentsResult> {
   const store = await HistoryStore.open({ dir: archive.dir, logger: silentLogger });
-  const intents = new PaymentIntents(intentsPath);
+  await mkdir(workDir, { recursive: true });
+  const files: GatewayFiles = {
+    store,
+    intents: new PaymentIntents(join(workDir, 'payment-intents.jsonl')),
+    outbox: await Outbox.open({ dataDir: workDir }),
+  };
   const monthStart = Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1);
   const kernel: number[] = [];
   const before = store.bytesWritten;
@@ -127,20 +184,32 @@ export async function measureMonthOfPayments(
   for (let i = 0; i < payments; i++) {
     // Spread over the month's first 27 days, in time order.
     const at = new Date(monthStart + Math.floor((i * 27 * 86_400_000) / payments));
-    const entry = paymentEntry(random, { cardId: archive.next.cardId, seq: archive.next.seq + 10 + i }, terminalId, at);
-    const io0 = readWriteBytes();
-    await intents.record({ terminalId, mail: 'bench@example.org', market: entry.market!, orderId: entry.orderId! });
-    if ((await store.append(entry)) !== 'appended') throw new Error('a simulated payment was not appended');
-    await store.update(`${entry.cardId}:decision:${entry.seq}`, { presented: true });
-    const io1 = readWriteBytes();
-    if (io0 !== null && io1 !== null) kernel.push(io1 - io0);
+    const bytes = await offlinePayment(
+      files,
+      paymentEntry(random, { cardId: archive.next.cardId, seq: archive.next.seq + 10 + i }, terminalId, at),
+      terminalId,
+    );
+    if (bytes !== null) kernel.push(bytes);
   }
   const ms = msBetween(t0, process.hrtime.bigint());
+  const storeBytesPerPayment = Math.round((store.bytesWritten - before) / payments);
+  const nextMonth = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + 1, 1));
+  const firstOfNextMonthKernelBytes = await offlinePayment(
+    files,
+    paymentEntry(random, { cardId: archive.next.cardId, seq: archive.next.seq + 10 + payments }, terminalId, nextMonth),
+    terminalId,
+  );
   const median = (xs: number[]) => (xs.length === 0 ? null : [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!);
   return {
     payments,
-    kernelBytesPerPayment: { first1000: median(kernel.slice(0, 1000)), last1000: median(kernel.slice(-1000)), all: median(kernel) },
-    storeBytesPerPayment: Math.round((store.bytesWritten - before) / payments),
+    kernelBytesPerPayment: {
+      first1000: median(kernel.slice(0, 1000)),
+      last1000: median(kernel.slice(-1000)),
+      all: median(kernel),
+      mean: kernel.length === 0 ? null : Math.round(kernel.reduce((a, b) => a + b, 0) / kernel.length),
+    },
+    firstOfNextMonthKernelBytes,
+    storeBytesPerPayment,
     monthFileBytesAtEnd: (await fileBytes(join(store.dir, `${monthOf(new Date(monthStart).toISOString())}.jsonl`))) ?? 0,
     ms: Number(ms.toFixed(0)),
   };

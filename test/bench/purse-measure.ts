@@ -18,7 +18,8 @@
  * one after the payments, so its build does not load the disk while they
  * are timed.
  *
- * Environment: HOMEGATE_BENCH_PAYMENTS (default 50), HOMEGATE_BENCH_ARCHIVE_PER_MONTH
+ * Environment: HOMEGATE_BENCH_PAYMENTS (default 50), HOMEGATE_BENCH_SPACED_PAYMENTS (default 5),
+ * HOMEGATE_BENCH_MONTH_PAYMENTS (default 10 000), HOMEGATE_BENCH_ARCHIVE_PER_MONTH
  * (archived records per full month, default 1000), HOMEGATE_SEED (archive contents).
  */
 import { cp, mkdtemp, rm } from 'node:fs/promises';
@@ -31,7 +32,7 @@ import { round } from './bench-stats.js';
 import { buildArchive, paymentEntry } from './purse-archive.js';
 import { measureHistoryAppend, measureMonthOfPayments } from './purse-history.js';
 import { readWriteBytes } from './purse-io.js';
-import { runPayments } from './purse-payments.js';
+import { runPayments, SPACED_MS } from './purse-payments.js';
 
 export interface PurseBenchConfig {
   payments: number;
@@ -40,6 +41,8 @@ export interface PurseBenchConfig {
   archiveSizes: [number, number];
   /** Payments within one month for the month-activity measurement (HOMEGATE_BENCH_MONTH_PAYMENTS, default 10 000). */
   monthPayments: number;
+  /** Payments at a household's pace (SPACED_MS apart) after the timed ones (HOMEGATE_BENCH_SPACED_PAYMENTS, default 5). */
+  spacedPayments: number;
   seed: number;
 }
 
@@ -59,6 +62,7 @@ export function readPurseBenchConfig(env: NodeJS.ProcessEnv = process.env): Purs
     archivePerMonth: positiveInt(env, 'HOMEGATE_BENCH_ARCHIVE_PER_MONTH', 1000),
     archiveSizes: [1_000, 100_000],
     monthPayments: positiveInt(env, 'HOMEGATE_BENCH_MONTH_PAYMENTS', 10_000),
+    spacedPayments: positiveInt(env, 'HOMEGATE_BENCH_SPACED_PAYMENTS', 5),
     seed: seedFromEnv(env),
   };
 }
@@ -92,7 +96,14 @@ export async function runPurseBench(config = readPurseBenchConfig()): Promise<Re
     await cp(archiveSmall.dir, join(dataDir, 'history'), { recursive: true });
 
     say(`${config.payments} payments end to end (+${config.warmup} warm-up), ${small} records archived under the gateway`);
-    const payments = await runPayments({ dataDir, ports: await distinctFreePorts(), payments: config.payments, warmup: config.warmup, say });
+    const payments = await runPayments({
+      dataDir,
+      ports: await distinctFreePorts(),
+      payments: config.payments,
+      warmup: config.warmup,
+      spaced: config.spacedPayments,
+      say,
+    });
 
     say(`history appends on the ${small}-record archive`);
     const historySmall = await measureHistoryAppend(archiveSmall, random, payments.terminalId, now);
@@ -105,8 +116,11 @@ export async function runPurseBench(config = readPurseBenchConfig()): Promise<Re
     const dataDirLarge = join(work, 'household-large');
     await cp(archiveLarge.dir, join(dataDirLarge, 'history'), { recursive: true });
     const paymentsLarge = await runPayments({ dataDir: dataDirLarge, ports: await distinctFreePorts(), payments: largePayments, warmup: config.warmup, say });
+    const smallMonth = Math.min(config.monthPayments, 1000);
+    say(`${smallMonth} payments' durable writes within one month on the ${small}-record archive`);
+    const monthSmall = await measureMonthOfPayments(archiveSmall, random, payments.terminalId, now, smallMonth, join(work, 'month-small'));
     say(`${config.monthPayments} payments' durable writes within one month on the ${large}-record archive`);
-    const month = await measureMonthOfPayments(archiveLarge, random, payments.terminalId, now, config.monthPayments, join(work, 'month-intents.jsonl'));
+    const month = await measureMonthOfPayments(archiveLarge, random, payments.terminalId, now, config.monthPayments, join(work, 'month-large'));
 
     const ratio = (a: number, b: number) => (b > 0 ? round(a / b, 3) : null);
     const gatewayPerPayment = payments.gatewayDiskWriteBytesPerPayment;
@@ -169,12 +183,17 @@ export async function runPurseBench(config = readPurseBenchConfig()): Promise<Re
             `/proc/self/io write_bytes of this process from t0 until the outbox log records the ` +
             `payment's notification delivered, per measured payment, with the ${small}-record archive. ` +
             'Counts every file the gateway writes for a payment: payment-intents.jsonl (one appended ' +
-            "record), the month's history log (two appended records: archived, then presented: true), " +
-            'outbox/outbox.log (an add, fsynced, then a done per channel, not fsynced on its own), and ' +
+            "record, fdatasynced), the month's history log (two appended records: archived, group-committed, then presented: true), " +
+            'outbox/outbox.log (an add, group-committed, then a done per channel, not fsynced on its own), and ' +
             'registry.json when lastSeen is due (at most once a minute). Whole 4 KiB pages, temp files included. ' +
             'Nothing else in this process writes files (market, issuer and broker keep memory state; the card emulator is another process).',
           available: readWriteBytes() !== null,
           [`archive${small}BytesPerPayment`]: gatewayPerPayment,
+          [`archive${small}BytesPerSpacedPayment`]: payments.gatewayDiskWriteBytesPerSpacedPayment,
+          spacedPaymentsMethod:
+            `The same, for ${config.spacedPayments} payments after the timed ones, each started ${SPACED_MS} ms after the previous one's mail ` +
+            "was delivered (a household's pace: every group commit flushed before the next payment, so every file a payment touches costs a " +
+            'page again).',
           [`archive${large}BytesPerPayment`]: paymentsLarge.gatewayDiskWriteBytesPerPayment,
           [`archive${large}Payments`]: paymentsLarge.payments,
           ratioLargeToSmall:
@@ -185,10 +204,12 @@ export async function runPurseBench(config = readPurseBenchConfig()): Promise<Re
           /** Median per real payment over one history append on the same archive, both as /proc/self/io write_bytes. */
           monthOfPayments: {
             method:
-              `Offline, on the ${large}-record archive: ${config.monthPayments} payments in the current month, each journaling its intent, archiving ` +
-              `its decision and marking it presented (the durable writes a payment makes besides the outbox); /proc/self/io write_bytes per payment, median ` +
-              `over the first and the last 1 000.`,
-            ...month,
+              `Offline (no card, no network), every durable write the gateway makes for a payment, as it makes them: the intent journaled ` +
+              '(fdatasync), the decision archived and its mail queued in the outbox (both group-committed), the decision marked presented, the mail ' +
+              `marked done; /proc/self/io write_bytes per payment, median over the first and the last 1 000 and over all, and the mean; then one ` +
+              'payment dated the first second of the next month (a new month file and the history index written).',
+            [`archive${large}`]: month,
+            [`archive${small}`]: monthSmall,
           },
           ratioToOneHistoryAppend:
             gatewayPerPayment && historySmall.midMonth.kernelWriteBytes ? ratio(gatewayPerPayment.median, historySmall.midMonth.kernelWriteBytes) : null,

@@ -44,12 +44,20 @@ import { fileBytes, msBetween, readWriteBytes, summarizeValues, type ValueSummar
 
 const pins: PinSource = async (which) => (which === 'PIN1' ? DEMO_PINS.pin1 : DEMO_PINS.pin2);
 const WAIT_MS = 30_000;
+/** Pause before each spaced payment: longer than the record logs' group-commit delay (record-log.ts), so each starts with everything flushed. */
+export const SPACED_MS = 1500;
 
 export interface PaymentRunOptions {
   dataDir: string;
   ports: SandboxPorts;
   payments: number;
   warmup: number;
+  /**
+   * Payments after the measured ones, each started SPACED_MS after the last
+   * one's mail was delivered: a household's pace, where every group commit
+   * has been flushed before the next payment (default 0).
+   */
+  spaced?: number;
   /** Progress lines (stderr). */
   say: (line: string) => void;
 }
@@ -72,6 +80,8 @@ export interface PaymentRunResult {
   marketAccepted: number;
   /** write_bytes per payment (t0 until the outbox log records the notification delivered), or null without /proc. */
   gatewayDiskWriteBytesPerPayment: ValueSummary | null;
+  /** The same for the spaced payments, or null. */
+  gatewayDiskWriteBytesPerSpacedPayment: ValueSummary | null;
   /** The gateway's files after the run, bytes: what the per-payment writes rewrite. */
   gatewayFilesAfterRun: Record<string, number | null>;
   purseAfterRun: Record<string, unknown>;
@@ -160,7 +170,8 @@ function num(v: unknown, what: string): number {
 
 export async function runPayments(o: PaymentRunOptions): Promise<PaymentRunResult> {
   const item = [...SANDBOX_CATALOGUE.items].sort((a, b) => a.price - b.price)[0]!;
-  const total = o.warmup + o.payments;
+  const spaced = o.spaced ?? 0;
+  const total = o.warmup + o.payments + spaced;
   const household = await startSandboxHousehold({ dataDir: o.dataDir, ports: o.ports, logger: silentLogger, say: o.say });
   let observer: MailObserver | undefined;
   try {
@@ -196,12 +207,14 @@ export async function runPayments(o: PaymentRunOptions): Promise<PaymentRunResul
     const mailAfterAnswer: number[] = [];
     const orderMs: number[] = [];
     const writes: number[] = [];
+    const spacedWrites: number[] = [];
     let accepted = 0;
     let cardId = '';
     let realSignedRecordBase64Chars: number | null = null;
 
     for (let i = 0; i < total; i++) {
-      const measured = i >= o.warmup;
+      const isSpaced = i >= o.warmup + o.payments;
+      const measured = i >= o.warmup && !isSpaced;
       if (balance < item.price) {
         // Top up (untimed) what the rest of the run needs, in whole euros, within the limits.
         const amount = Math.min(Math.ceil(((total - i) * item.price - balance) / 100) * 100, topupLeft - toppedUp, SANDBOX_PURSE.maxBalance - balance);
@@ -221,6 +234,7 @@ export async function runPayments(o: PaymentRunOptions): Promise<PaymentRunResul
         throw new Error(`the market did not create the order (${response.status}): ${response.body.toString('utf8')}`);
       const tOrdered = process.hrtime.bigint();
 
+      if (isSpaced) await delay(SPACED_MS);
       const io0 = readWriteBytes();
       const t0 = process.hrtime.bigint();
       const paid = (await card.pay(SANDBOX_MARKET, order.orderId)) as {
@@ -236,6 +250,7 @@ export async function runPayments(o: PaymentRunOptions): Promise<PaymentRunResul
       balance -= paid.record.amount;
       cardId = paid.record.cardId;
       realSignedRecordBase64Chars ??= typeof mail.notification.signedRecord === 'string' ? mail.notification.signedRecord.length : null;
+      if (isSpaced && io0 !== null && io1 !== null) spacedWrites.push(io1 - io0);
       if (!measured) continue;
 
       orderMs.push(msBetween(tOrder, tOrdered));
@@ -265,6 +280,7 @@ export async function runPayments(o: PaymentRunOptions): Promise<PaymentRunResul
       },
       marketAccepted: accepted,
       gatewayDiskWriteBytesPerPayment: writes.length === answered.length ? summarizeValues(writes, 0) : null,
+      gatewayDiskWriteBytesPerSpacedPayment: spaced > 0 && spacedWrites.length === spaced ? summarizeValues(spacedWrites, 0) : null,
       gatewayFilesAfterRun: {
         [`${config.historyDir}/${month}.jsonl`]: await data(join(config.historyDir, `${month}.jsonl`)),
         [`${config.historyDir}/index.json`]: await data(join(config.historyDir, 'index.json')),

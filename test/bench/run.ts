@@ -8,7 +8,13 @@
  * - `delegated`: latency, throughput, CPU per process and the per-stage
  *   breakdown of an authorization (delegated-bench.ts; alone: delegated-main.js);
  * - `gateway`: `gateway run` alone, start-up and memory by phase
- *   (gateway-bench.ts; alone: `node dist/test/bench/gateway-main.js`).
+ *   (gateway-bench.ts; alone: `node dist/test/bench/gateway-main.js`);
+ * - `mqtt`: decision → mail through Mosquitto, dashboard state rate under a
+ *   flapping input, start-up to retained `online` (mqtt-bench.ts);
+ * - `cardEmulator`: the card emulator's CPU per authorization (card-emulator-cpu.ts;
+ *   alone: `node dist/test/bench/card-emulator-bench.js`);
+ * - `device`: bundle size per architecture, start-up of a flashed gateway,
+ *   native and under qemu (device-bench.ts; alone: `node dist/test/bench/device-main.js`).
  *
  * Progress and errors go to stderr.
  * For the bare JSON: `npm run -s bench`, or `node dist/test/bench/run.js`.
@@ -16,6 +22,9 @@
 import { runCardLinkBench } from './card-link-bench.js';
 import { runPurseBench } from './purse-measure.js';
 import { runDelegatedBench } from './delegated-bench.js';
+import { runMqttBench } from './mqtt-bench.js';
+import { runCardEmulatorBench } from './card-emulator-cpu.js';
+import { runDeviceBench } from './device-bench.js';
 import { runGatewayBench } from './gateway-bench.js';
 
 try {
@@ -27,9 +36,18 @@ try {
   // ---- purse ----
   result.purse = await runPurseBench();
 
+  // ---- card emulator CPU per authorization (card-emulator-cpu.ts) ----
+  result.cardEmulator = await runCardEmulatorBench();
+
   // ---- delegated path (delegated-bench.ts; alone: node dist/test/bench/delegated-main.js) ----
   result.delegated = await runDelegatedBench();
   result.gateway = await runGatewayBench(); // gateway run alone: start-up and memory (gateway-bench.ts)
+
+  // ---- MQTT: mail latency, dashboard state rate, start-up (mqtt-bench.ts; alone: node dist/test/bench/mqtt-bench.js) ----
+  result.mqtt = await runMqttBench();
+
+  // ---- device: bundle sizes, start-up from a bundle, native and emulated (device-bench.ts) ----
+  result.device = await runDeviceBench();
 
   process.stdout.write(JSON.stringify(result, null, 2) + '\n');
 } catch (e) {

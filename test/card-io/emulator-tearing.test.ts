@@ -9,16 +9,15 @@
  * HOMEGATE_TEARING_ITERATIONS sets the number of kills (default 32, in two lanes:
  * two images, two emulator processes, run side by side).
  */
-import { access, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { access, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import test, { type ExecutionContext } from 'ava';
 import { encodeCommandApdu } from '../../card-io/apdu/command-apdu.js';
 import { parseResponseApdu } from '../../card-io/apdu/response-apdu.js';
-import { createCardImage } from '../../card-io/emulator/card-image.js';
+import { createCardImage, readCardImageState } from '../../card-io/emulator/card-image.js';
 import type { CardState } from '../../card-io/emulator/card-state.js';
-import { decodeImage } from '../../card-io/emulator/image-codec.js';
 import { buildGetData, DataTag } from '../../card-io/home-card/commands/index.js';
 import { personalizeCard } from '../../provisioning/personalize-card.js';
 import { freePort } from '../helpers/link-probes.js';
@@ -32,9 +31,9 @@ import { expectedStates, stateView, type StateView } from './tearing-state.js';
 const KILLS = Number(process.env.HOMEGATE_TEARING_ITERATIONS ?? 32);
 const LANES = 2;
 
-/** Decode the image file as the restarted card will: throws CardError(ImageCorrupt) on a bad checksum. */
+/** Read the image and its counter file as the restarted card will: throws CardError(ImageCorrupt) on a bad checksum. */
 async function readState(imagePath: string): Promise<CardState> {
-  return decodeImage(await readFile(imagePath));
+  return readCardImageState(imagePath);
 }
 
 async function exists(path: string): Promise<boolean> {

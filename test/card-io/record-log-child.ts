@@ -5,11 +5,33 @@
  *   log <pad>   RecordLog records `{ n, pad }` (pad: bytes of padding)
  *   history     HistoryStore decisions with seq n (argv[3] is the history dir)
  *   intents     PaymentIntents for order `order-n`
+ *   history-group   as a payment archives: decision n group-committed, then marked presented (n acked after both)
+ *   load-intents    LoadIntents for counter n, and counter n-1 cleared when n is even (n acked after both)
+ *   seen-mail   SeenMailJournal (argv[3] is the profile dir) remembering `id-n`
  */
 import { RecordLog } from '../../card-io/base/durable/record-log.js';
 import { silentLogger } from '../../card-io/base/log.js';
 import { PaymentIntents } from '../../gateway/emoney/payment-intents.js';
+import { SeenMailJournal } from '../../gateway/cli/seen-mail-journal.js';
+import { LoadIntents } from '../../gateway/emoney/payment-intents.js';
 import { HistoryStore } from '../../gateway/history/index.js';
+
+/** Decision n of the children's card, as the e-money manager archives it. */
+function childDecision(n: number) {
+  return {
+    kind: 'decision' as const,
+    cardId: 'c1',
+    seq: n,
+    market: 'shop.example',
+    orderId: `order-${n}`,
+    amount: 100,
+    currency: 'EUR',
+    time: '2025-03-01T00:00:00Z',
+    status: 'paid' as const,
+    signedRecord: Buffer.alloc(170, 7).toString('base64'),
+    presented: false,
+  };
+}
 
 const [kind, path, padBytes] = [process.argv[2]!, process.argv[3]!, Number(process.argv[4] ?? '64')];
 const ack = (n: number) => process.stdout.write(`${n}\n`);
@@ -38,6 +60,26 @@ if (kind === 'log') {
       signedRecord,
       presented: false,
     });
+    ack(n);
+  }
+} else if (kind === 'history-group') {
+  const store = await HistoryStore.open({ dir: path, logger: silentLogger });
+  for (let n = (await store.list()).length; ; n++) {
+    await store.append(childDecision(n), { groupCommit: true });
+    await store.update(`c1:decision:${n}`, { presented: true });
+    ack(n);
+  }
+} else if (kind === 'load-intents') {
+  const loads = new LoadIntents(path);
+  for (let n = 0; ; n++) {
+    await loads.record({ terminalId: 't1', mail: 'a@example.org', cardId: 'c1', amount: 100, currency: 'EUR', counter: n, balance: 100 * n });
+    if (n % 2 === 0 && n > 0) await loads.clear('c1', n - 1);
+    ack(n);
+  }
+} else if (kind === 'seen-mail') {
+  const journal = await SeenMailJournal.open(path, { capacity: 1_000_000 });
+  for (let n = journal.ids.size; ; n++) {
+    await journal.record([`id-${n}`]);
     ack(n);
   }
 } else if (kind === 'intents') {

@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { RecordLog } from '../../card-io/base/durable/record-log.js';
 import { silentLogger } from '../../card-io/base/log.js';
-import { PaymentIntents } from '../../gateway/emoney/payment-intents.js';
+import { SeenMailJournal } from '../../gateway/cli/seen-mail-journal.js';
+import { LoadIntents, PaymentIntents } from '../../gateway/emoney/payment-intents.js';
 import { HistoryStore } from '../../gateway/history/index.js';
 
 const CHILD = fileURLToPath(new URL('./record-log-child.js', import.meta.url));
@@ -84,4 +85,58 @@ test('When the gateway is SIGKILLed while journaling intents, every acknowledged
   const acknowledged = await appendThenKill(path, 25, 0, 'intents');
   const intents = new PaymentIntents(path);
   for (let n = 0; n <= acknowledged; n++) t.truthy(await intents.find('shop.example', `order-${n}`), `order-${n}`);
+});
+
+test('When the gateway is SIGKILLed while group-committing payments and marking them presented, every acknowledged one survives, presented', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'hg-history-group-kill-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const history = join(dir, 'history');
+  const acked = new Set<number>(); // every round's acknowledged payments (a round starts after what the last one left)
+  let start = 0;
+  for (const acks of [5, 17, 9]) {
+    const acknowledged = await appendThenKill(history, acks, 0, 'history-group');
+    for (let n = start; n <= acknowledged; n++) acked.add(n);
+    const store = await HistoryStore.open({ dir: history, logger: silentLogger });
+    t.deepEqual(store.damage(), []);
+    const entries = (await store.list()).sort((a, b) => a.seq - b.seq);
+    t.deepEqual(
+      entries.map((e) => e.seq),
+      entries.map((_, i) => i),
+      'no decision lost or doubled before the tail',
+    );
+    t.true(entries.length - 1 >= acknowledged && entries.length - 1 <= acknowledged + 1, `acknowledged ${acknowledged}, found up to ${entries.length - 1}`);
+    t.true(
+      entries.filter((e) => acked.has(e.seq)).every((e) => e.presented === true),
+      'an acknowledged presentation mark is kept',
+    );
+    start = entries.length;
+  }
+});
+
+test('When the gateway is SIGKILLed while journaling and clearing load intents, acknowledged ones survive and cleared ones stay cleared', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'hg-load-intents-kill-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const path = join(dir, 'load-intents.jsonl');
+  const acknowledged = await appendThenKill(path, 30, 0, 'load-intents');
+  const counters = new Set((await new LoadIntents(path).pending()).map((i) => i.counter));
+  for (let n = 0; n <= acknowledged; n++) {
+    const cleared = n % 2 === 1 && n + 1 <= acknowledged;
+    t.is(counters.has(n), !cleared, `counter ${n} ${cleared ? 'cleared' : 'kept'}`);
+  }
+});
+
+test('When the terminal is SIGKILLed while remembering shown mail, every acknowledged id survives and the journal opens sound', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'hg-seen-mail-kill-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  let acknowledged = -1;
+  for (const acks of [20, 7, 13]) {
+    acknowledged = await appendThenKill(dir, acks, 0, 'seen-mail');
+    const ids = [...(await SeenMailJournal.open(dir, { capacity: 1_000_000 })).ids];
+    t.deepEqual(
+      ids,
+      ids.map((_, i) => `id-${i}`),
+      'no id lost or doubled before the tail',
+    );
+    t.true(ids.length - 1 >= acknowledged && ids.length - 1 <= acknowledged + 1, `acknowledged ${acknowledged}, found up to ${ids.length - 1}`);
+  }
 });

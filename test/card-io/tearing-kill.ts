@@ -1,8 +1,9 @@
 /**
  * Pulling the plug on the emulator process in the middle of a command: a
  * SIGKILL after a few milliseconds, as a commit starts (its temp file
- * appears), right after the n-th commit became the image (its rename is
- * seen), or after the answer. File events come from fs.watch on the image's
+ * appears, or the counter file is written), right after the n-th commit
+ * became the image (its rename is seen) or was written to the counter file
+ * (a counted PIN try, card-io/emulator/counter-file.ts), or after the answer. File events come from fs.watch on the image's
  * directory; the kill lands a moment after the event, while the card goes on.
  */
 import { watch } from 'node:fs';
@@ -43,8 +44,10 @@ function watchImage(imagePath: string, point: KillPoint): { seen: Promise<void>;
   let fire!: () => void;
   const seen = new Promise<void>((resolve) => (fire = resolve));
   const watcher = watch(dirname(imagePath), (event, file) => {
-    if (point.kind === 'commit-started' && file === `${image}.tmp`) fire();
-    if (point.kind === 'commit-published' && event === 'rename' && file === image && ++published === point.nth) fire();
+    // A counter commit is one pwrite: its change event marks both its start and (fdatasync aside) its publication.
+    const counters = file === `${image}.counters`;
+    if (point.kind === 'commit-started' && (file === `${image}.tmp` || counters)) fire();
+    if (point.kind === 'commit-published' && ((event === 'rename' && file === image) || (event === 'change' && counters)) && ++published === point.nth) fire();
   });
   return { seen, close: () => watcher.close() };
 }

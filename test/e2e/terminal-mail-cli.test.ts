@@ -42,6 +42,7 @@ async function profileWithoutLogin(h: PurseHousehold): Promise<string> {
   await cp(join(h.dataDir, 'terminals', DEMO_TERMINAL.name), dir, { recursive: true });
   await unlink(join(dir, 'broker.json'));
   await rm(join(dir, 'mail-seen.json'), { force: true });
+  await rm(join(dir, 'mail-seen.jsonl'), { force: true }); // the seen-mail journal (gateway/cli/seen-mail-journal.ts)
   return name;
 }
 

@@ -4,7 +4,7 @@
  * `done <n>` once its last markDone resolved, until it is SIGKILLed. A small
  * compaction threshold makes kills land inside compactions too.
  *
- *   node outbox-kill-child.js <dataDir> <first n>
+ *   node outbox-kill-child.js <dataDir> <first n> [sync|group]   (group: enqueue group-committed, as a payment's mail)
  */
 import { createNotification } from '../../gateway/notify/notification.js';
 import { Outbox } from '../../gateway/notify/outbox.js';
@@ -33,11 +33,11 @@ export function killDecision(seq: number) {
 }
 
 if (process.argv[1]?.endsWith('outbox-kill-child.js')) {
-  const [dataDir, first] = process.argv.slice(2);
+  const [dataDir, first, mode] = process.argv.slice(2);
   const outbox = await Outbox.open({ dataDir: dataDir!, deliveredCapacity: 1_000_000, compactAtBytes: 16_384 });
   for (let n = Number(first); ; n++) {
     const d = killDecision(n);
-    await outbox.enqueue(d, ['mqtt', 'smtp']);
+    await outbox.enqueue(d, ['mqtt', 'smtp'], { groupCommit: mode === 'group' });
     process.stdout.write(`add ${n}\n`);
     if (n % 8 !== 1) {
       await outbox.markDone(d.id, 'mqtt');

@@ -140,8 +140,8 @@ const DEPLOY = fileURLToPath(new URL('../../../deploy/mosquitto/', import.meta.u
 
 /**
  * deploy/mosquitto/homegate.conf as shipped, with the test's listener (one,
- * plain, 127.0.0.1), password file, persistence directory and logging; the
- * shipped ACL file itself.
+ * plain, 127.0.0.1), password file, persistence directory, pid file
+ * (`<dir>/mosquitto.pid`) and logging; the shipped ACL file itself.
  */
 export async function shippedMosquittoConfig(ctx: MosquittoContext, passwordFile: string): Promise<string> {
   const shipped = await readFile(join(DEPLOY, 'homegate.conf'), 'utf8');
@@ -155,6 +155,7 @@ export async function shippedMosquittoConfig(ctx: MosquittoContext, passwordFile
     } else if (key === 'password_file') lines.push(`password_file ${passwordFile}`);
     else if (key === 'acl_file') lines.push(`acl_file ${join(DEPLOY, 'acl')}`);
     else if (key === 'persistence_location') lines.push(`persistence_location ${ctx.persistenceLocation}`);
+    else if (key === 'pid_file') lines.push(`pid_file ${join(ctx.dir, 'mosquitto.pid')}`);
     else if (!['certfile', 'keyfile', 'tls_version', 'log_dest'].includes(key ?? '')) lines.push(line);
   }
   return lines.join('\n');

@@ -23,7 +23,7 @@ import { startEmbeddedBroker } from '../../../gateway/notify/embedded-broker.js'
 import { primeMailbox } from '../../../gateway/notify/prime-mailbox.js';
 import { BROKER_USERS_FILE } from '../../../gateway/notify/broker-users.js';
 import { DEFAULT_MQTT_CLIENT_ID, DEFAULT_TOPIC_PREFIX } from '../../../gateway/notify/mqtt-options.js';
-import { ensureGatewayBrokerUser, terminalBrokerLogins } from './sandbox-mail.js';
+import { ensureDashboardBrokerUser, ensureGatewayBrokerUser, terminalBrokerLogins } from './sandbox-mail.js';
 import { Registry } from '../../../gateway/registry/index.js';
 import { dataPath } from '../../../gateway/config/gateway-config.js';
 import { access } from 'node:fs/promises';
@@ -119,12 +119,13 @@ export async function startSandboxHousehold(o: StartSandboxOptions): Promise<San
     let mqttUrl = o.mqttUrl;
     const brokerUsersFile = dataPath(dataDir, BROKER_USERS_FILE);
     const gatewayBrokerUser = await ensureGatewayBrokerUser(dataDir);
+    await ensureDashboardBrokerUser(dataDir); // for Home Assistant: docs/MQTT.md
     if (!mqttUrl) {
       // Users and ACL as on the household's Mosquitto (deploy/mosquitto): no anonymous client, client ids tied to users.
       const broker = await startEmbeddedBroker({ port: ports.mqtt, logger, passwordFile: brokerUsersFile, topicPrefix: DEFAULT_TOPIC_PREFIX });
       stops.push(() => broker.stop());
       mqttUrl = broker.url;
-      say(`embedded MQTT broker at ${mqttUrl}`);
+      say(`embedded MQTT broker at ${mqttUrl} (dashboards: user homegate-dashboard, password in mqtt/dashboard.password; docs/MQTT.md)`);
     }
     const { configFile } = await setupGateway({ dataDir, cardDevice, port: ports.gateway, adminKeyFile: 'sandbox/card-admin.key' });
     const config = await loadGatewayConfig(configFile);

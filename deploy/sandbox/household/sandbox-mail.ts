@@ -22,6 +22,9 @@ import {
 import { dataPath } from '../../../gateway/config/gateway-config.js';
 
 export const GATEWAY_PASSWORD_FILE = 'mqtt/gateway.password';
+/** The sandbox's dashboard user (deploy/mosquitto/acl) and where its password is kept. */
+export const DASHBOARD_BROKER_USER = 'homegate-dashboard';
+export const DASHBOARD_PASSWORD_FILE = 'mqtt/dashboard.password';
 
 async function readOptional(path: string): Promise<string | undefined> {
   return readFile(path, 'utf8').catch((e: unknown) => {
@@ -32,16 +35,25 @@ async function readOptional(path: string): Promise<string | undefined> {
 
 /** The gateway's broker user, created on the first run; returns what gateway.json's `mqtt` needs. */
 export async function ensureGatewayBrokerUser(dataDir: string): Promise<{ username: string; passwordFile: string }> {
+  await ensureBrokerUser(dataDir, GATEWAY_BROKER_USER, GATEWAY_PASSWORD_FILE);
+  return { username: GATEWAY_BROKER_USER, passwordFile: GATEWAY_PASSWORD_FILE };
+}
+
+/** The dashboard user of deploy/mosquitto/acl (Home Assistant logs in with it); its password in DASHBOARD_PASSWORD_FILE (0600). */
+export async function ensureDashboardBrokerUser(dataDir: string): Promise<void> {
+  await ensureBrokerUser(dataDir, DASHBOARD_BROKER_USER, DASHBOARD_PASSWORD_FILE);
+}
+
+async function ensureBrokerUser(dataDir: string, username: string, passwordFile: string): Promise<void> {
   const usersFile = dataPath(dataDir, BROKER_USERS_FILE);
-  const passwordPath = dataPath(dataDir, GATEWAY_PASSWORD_FILE);
+  const passwordPath = dataPath(dataDir, passwordFile);
   let password = (await readOptional(passwordPath))?.trim();
   if (!password) {
     password = generateBrokerPassword();
     await ensureDirectory(dataPath(dataDir, 'mqtt'));
     await writeFile(passwordPath, `${password}\n`, { mode: 0o600 });
   }
-  if (!(await readBrokerUsers(usersFile)).has(GATEWAY_BROKER_USER)) await setBrokerUser(usersFile, { username: GATEWAY_BROKER_USER, password });
-  return { username: GATEWAY_BROKER_USER, passwordFile: GATEWAY_PASSWORD_FILE };
+  if (!(await readBrokerUsers(usersFile)).has(username)) await setBrokerUser(usersFile, { username, password });
 }
 
 /** Completes an older profile: pins the card certificate and gives the terminal its broker user. */

@@ -6,7 +6,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from '../../../card-io/base/log.js';
-import { loadOrCreateCa } from '../../../provisioning/ca-store.js';
+import { loadTerminalIssuer } from '../../../provisioning/terminal-issuer.js';
 import { enrollTerminal } from '../../../gateway/enrollment/enroll-terminal.js';
 import { dataPath } from '../../../gateway/config/gateway-config.js';
 import { Registry } from '../../../gateway/registry/index.js';
@@ -38,7 +38,8 @@ export async function ensureSandboxRegistry(o: SandboxRegistryOptions): Promise<
     () => undefined,
   );
   if (!profile) {
-    const householdCa = await loadOrCreateCa(join(o.dataDir, 'pki'), 'household-ca', 'CN=homegate household CA');
+    // The gateway's own terminal issuer (a provisioned household's intermediate, else the household root).
+    const householdCa = await loadTerminalIssuer(join(o.dataDir, 'pki'));
     const mail = o.mail ? { brokerUsersFile: o.mail.brokerUsersFile, ...(o.mail.cardCertificate ? { cardCertificate: o.mail.cardCertificate } : {}) } : {};
     const terminalsDir = join(o.dataDir, 'terminals');
     await enrollTerminal({ registry, householdCa, ...DEMO_TERMINAL, gatewayUrl: o.gatewayUrl, terminalsDir, logger: o.logger, ...mail });

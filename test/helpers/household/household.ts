@@ -40,7 +40,8 @@ import { startGateway, type RunningGateway } from '../../../gateway/gateway.js';
 import { DEMO_PINS, ensureMarketAnchor, ensurePersonalized, prepareSandboxCard } from '../../../deploy/sandbox/household/sandbox-card.js';
 import { DEMO_TERMINAL } from '../../../deploy/sandbox/household/sandbox-registry.js';
 import { setupGateway } from '../../../gateway/setup/gateway-setup.js';
-import { loadOrCreateCa, type StoredCa } from '../../../provisioning/ca-store.js';
+import type { StoredCa } from '../../../provisioning/ca-store.js';
+import { loadTerminalIssuer } from '../../../provisioning/terminal-issuer.js';
 import { createRootCa, derToPem, generateP256KeyPair } from '../../../provisioning/pki/index.js';
 import type { BinaryRequirement, RegisterTest } from '../binaries.js';
 import { freePort } from '../link-probes.js';
@@ -189,6 +190,17 @@ export interface HouseholdOptions {
    * wrong PINs back to back.
    */
   sessions?: Partial<GatewayConfig['sessions']>;
+  /** Runs on the empty data directory before the gateway is set up (e.g. copy a provisioned household's pki/ in). */
+  prepareDataDir?: (dataDir: string) => Promise<void>;
+  /**
+   * Personalizes the factory-fresh card instead of the sandbox (which then
+   * finds it operational and leaves it): runs once the emulator serves the
+   * line, with the sandbox issuer (`<data>/pki/issuer-ca.*`) and the market CA
+   * (`<data>/sandbox/market/market-ca.pem`) in place.
+   */
+  personalize?: (p: { dataDir: string; device: string; adminKeyPath: string }) => Promise<void>;
+  /** Last changes to the gateway configuration (e.g. `config.pairing`). */
+  configure?: (config: GatewayConfig) => void;
 }
 
 export interface Household {
@@ -265,6 +277,7 @@ export async function startHousehold(t: ExecutionContext, o: HouseholdOptions = 
   const emulator = await startEmulatorProcess(cardSide, files.imagePath, o.emulatorLogLevel ?? 'error');
   stops.push(() => emulator.stop());
 
+  await o.personalize?.({ dataDir, device: hostSide, adminKeyPath: files.adminKeyPath });
   const conn = await connectHomeCard({ device: hostSide });
   try {
     await ensurePersonalized(conn.card, files, [marketPki.caCertificate]);
@@ -273,6 +286,7 @@ export async function startHousehold(t: ExecutionContext, o: HouseholdOptions = 
     await conn.close();
   }
 
+  await o.prepareDataDir?.(dataDir);
   const { configFile } = await setupGateway({ dataDir, cardDevice: hostSide, adminKeyFile: 'sandbox/card-admin.key' });
   const config = await loadGatewayConfig(configFile);
   config.card = { ...config.card, ...o.card, device: hostSide };
@@ -280,6 +294,7 @@ export async function startHousehold(t: ExecutionContext, o: HouseholdOptions = 
   config.terminalApi.port = 0; // the gateway binds a free port itself: no race with other tests
   config.proxy = { ...config.proxy, ...o.proxy };
   config.sessions = { ...config.sessions, pinRetryDelayMs: 0, ...o.sessions };
+  o.configure?.(config);
 
   const market = await startSandboxMarket({
     port: 0,
@@ -299,7 +314,13 @@ export async function startHousehold(t: ExecutionContext, o: HouseholdOptions = 
   const admin = (method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown) => adminRequest(adminSocketPath(dataDir), method, path, body);
   await admin('POST', '/admin/terminals', { ...DEMO_TERMINAL });
 
-  const householdCa = await loadOrCreateCa(join(dataDir, 'pki'), 'household-ca', 'CN=homegate household CA');
+  // The CA that issues terminal certificates: the household root, or a provisioned household's enrollment intermediate.
+  const issuer = await loadTerminalIssuer(join(dataDir, 'pki'));
+  const householdCa: StoredCa = {
+    ...issuer.ca,
+    certificate: Buffer.from(issuer.ca.certificate),
+    certificatePath: join(dataDir, 'pki', issuer.chain.length > 0 ? 'enrollment-ca.pem' : 'household-ca.pem'),
+  };
   const profileDir = (name: string = DEMO_TERMINAL.name) => join(dataDir, 'terminals', name);
   const loadProfile = (name?: string) => loadTerminalProfile(profileDir(name));
   return {
