@@ -27,7 +27,7 @@ export const CardErrorCode = {
    */
   ExchangeInterrupted: 206,
 
-  // 3xx: the byte link (serial port, TCP, memory)
+  // 3xx: the byte link (serial port, TCP, memory) and the card socket (ISO/IEC 7816-3 §6 to §9)
   LinkDisconnected: 300,
   LinkOpenFailed: 301,
   LinkClosed: 302,
@@ -35,6 +35,16 @@ export const CardErrorCode = {
   InvalidLinkAddress: 304,
   /** Another process holds the line (a tty locked by it); the line has one owner. */
   LineBusy: 305,
+  /**
+   * The card was pulled (the socket's detect switch opened) during the
+   * exchange; context.outcome says 'not-sent' (the command never reached the
+   * card) or 'unknown' (sent, no answer: the card's own log decides).
+   */
+  CardRemoved: 306,
+  /** The Answer-to-Reset is malformed (§8.2); context.reason names the fault. */
+  AtrInvalid: 307,
+  /** No card in the socket, or it gave no ATR after a cold and a warm reset (§8.2, §6.2). */
+  CardMute: 308,
 
   // 4xx: the card answered with a status word that is not 9000
   CardStatus: 400,

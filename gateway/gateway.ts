@@ -14,6 +14,10 @@ import { startAdminServer } from './admin-api/admin-server.js';
 import { MarketAdmin } from './admin-api/market-admin.js';
 import { MarketAuthorizer } from './authorization/market-authorizer.js';
 import { CardService } from './card/card-service.js';
+import { openCardSocket } from './card/open-card-socket.js';
+import type { HouseholdCardId } from './card/socket-card-lifecycle.js';
+import type { SocketSignals } from '../card-io/socket/socket-signals.js';
+import type { SocketPerson } from '../card-io/socket/virtual-signals.js';
 import { CardSessions } from './card/card-sessions.js';
 import { PinThrottle } from './card/pin-throttle.js';
 import { PinAdmin } from './admin-api/pin-admin.js';
@@ -48,6 +52,8 @@ export interface StartGatewayOptions {
   logger: Logger;
   /** Unix ms. Default Date.now. */
   clock?: () => number;
+  /** The panel's gpio socket backend (card.socket.backend "gpio"), built from card.socket's pins. */
+  gpioSocket?: () => SocketSignals;
   /** Stage timings of authorizations, for benchmarks (trace/authorization-trace.ts). Default: none, nothing measured. */
   trace?: AuthorizationTrace;
 }
@@ -61,6 +67,8 @@ export interface RunningGateway {
   readonly sessions: CardSessions;
   /** What happened, for the MQTT state/events, the panel and the status endpoint. */
   readonly events: GatewayEvents;
+  /** The hand of the virtual card socket (`homegate panel insert|remove`); undefined for other backends or none. */
+  readonly socketPerson?: SocketPerson;
   stop(): Promise<void>;
 }
 
@@ -72,12 +80,37 @@ export async function startGateway(o: StartGatewayOptions): Promise<RunningGatew
 
   const registry = new Registry({ path: path(config.registryFile), logger: logger.child({ channel: 'registry' }), clock });
   await registry.open();
+  const t1Overrides = { edc: config.card.edc, ifsc: config.card.ifsc, bwtMs: config.card.bwtMs };
+  const socketOptions = config.card.socket;
+  const socket = socketOptions
+    ? await openCardSocket({
+        socket: socketOptions,
+        device: config.card.device,
+        baudRate: config.card.baudRate,
+        dataDir,
+        gpio: o.gpioSocket,
+        logger: logger.child({ channel: 'card' }),
+      })
+    : undefined;
   const cards = new CardService({
     device: config.card.device,
     logger: logger.child({ channel: 'card' }),
-    t1: { edc: config.card.edc, ifsc: config.card.ifsc, bwtMs: config.card.bwtMs },
+    t1: t1Overrides,
     link: { baudRate: config.card.baudRate },
     commandTimeoutMs: config.card.commandTimeoutMs,
+    events,
+    ...(socket
+      ? {
+          socket: {
+            socket: socket.socket,
+            baudRate: config.card.baudRate,
+            clockHz: socketOptions?.clockHz,
+            t1: t1Overrides,
+            commandTimeoutMs: config.card.commandTimeoutMs,
+            household: householdCardId(registry),
+          },
+        }
+      : {}),
   });
   await cards.start();
   const throttle = new PinThrottle({ baseDelayMs: config.sessions.pinRetryDelayMs, maxDelayMs: config.sessions.pinRetryDelayMaxMs, clock });
@@ -88,11 +121,16 @@ export async function startGateway(o: StartGatewayOptions): Promise<RunningGatew
     throttle,
     events,
   });
-  // The card line until the socket's own signals land: line up and card read = activated; line down = removed.
-  cards.onReset(() => {
-    if (cards.status === 'present') events.emit('card-activated', { at: clock(), cardId: cards.cardId ?? '' });
-    else events.emit('card-removed', { at: clock(), reason: 'line-down' });
-  });
+  // A bare card line (no card.socket): line up and card read = activated; line down = removed.
+  // In a socket the socket's lifecycle emits these itself (socket-card-lifecycle.ts).
+  if (!socket) {
+    cards.onReset(() => {
+      if (cards.status === 'present') events.emit('card-activated', { at: clock(), cardId: cards.cardId ?? '' });
+      else events.emit('card-removed', { at: clock(), reason: 'line-down' });
+    });
+  }
+  // A card inserted into the socket starts afresh: every terminal enters PIN1 again (a new card session).
+  const offInserted = events.on('card-inserted', () => sessions.closeAll());
   const proxyState = createProxyState();
   const authorizer = new MarketAuthorizer({
     registry,
@@ -132,6 +170,7 @@ export async function startGateway(o: StartGatewayOptions): Promise<RunningGatew
   const apiRoutes = terminalApiRoutes({
     version: GATEWAY_VERSION,
     cardStatus: () => cards.status,
+    socketStatus: () => cards.socketSummary(),
     isUnlocked: (id) => sessions.isOpen(id),
     unlock: async (id, pin1) => {
       await sessions.unlock(id, pin1);
@@ -254,12 +293,27 @@ export async function startGateway(o: StartGatewayOptions): Promise<RunningGatew
     cards,
     sessions,
     events,
+    ...(socket?.person ? { socketPerson: socket.person } : {}),
     async stop() {
+      offInserted();
       dashboard?.stop();
       sessions.closeAll();
       await Promise.all([close(server), close(admin), advertisement?.stop()]);
       await purse.stop();
       await cards.stop();
+    },
+  };
+}
+
+/** The household's card id, kept in the registry's settings: recorded at the first activation in a socket. */
+function householdCardId(registry: Registry): HouseholdCardId {
+  return {
+    get: () => {
+      const id = registry.getSettings().householdCardId;
+      return typeof id === 'string' ? id : undefined;
+    },
+    set: async (cardId) => {
+      await registry.updateSettings({ householdCardId: cardId });
     },
   };
 }

@@ -24,6 +24,25 @@ export interface ByteLink {
   readonly lastError?: unknown;
   /** Close for good: no more reconnects. Idempotent. */
   close(): Promise<void>;
+  /**
+   * The line speed in bits/s when the line has one that can change (a serial
+   * port); undefined otherwise (a TCP line: ser2net's speed is not ours to set).
+   */
+  readonly baudRate?: number;
+  /**
+   * Change the line speed (after a PPS exchange, ISO/IEC 7816-3 §9). Present
+   * only on links that may be able to; rejects with CardError(InvalidArgument)
+   * when the connected transport cannot.
+   */
+  setBaudRate?(baudRate: number): Promise<void>;
+  /** A serial line's modem-control lines (RTS/DTR out, CTS/DSR/DCD in), while connected; undefined otherwise. */
+  readonly modemLines?: ModemLines;
+}
+
+/** A serial port's modem-control lines, as serialport's set() and get() reach them (RS-232 handshake lines). */
+export interface ModemLines {
+  set(lines: { rts?: boolean; dtr?: boolean }): Promise<void>;
+  get(): Promise<{ cts: boolean; dsr: boolean; dcd: boolean }>;
 }
 
 export interface TransportHandlers {
@@ -35,6 +54,10 @@ export interface TransportHandlers {
 export interface Transport {
   write(bytes: Uint8Array): Promise<void>;
   close(): Promise<void>;
+  /** Serial transports: the current speed in bits/s, and how to change it. */
+  readonly baudRate?: number;
+  setBaudRate?(baudRate: number): Promise<void>;
+  readonly modemLines?: ModemLines;
 }
 
 /**

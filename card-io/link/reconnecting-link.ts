@@ -12,7 +12,7 @@
 import { CardError, CardErrorCode, isCardError } from '../errors.js';
 import { silentLogger, type Logger } from '../base/log.js';
 import { backoffDelay, resolveBackoff, type BackoffOptions, type ResolvedBackoff } from './backoff.js';
-import type { ByteLink, LinkStatus, Transport, TransportFactory, TransportHandlers } from './link.js';
+import type { ByteLink, LinkStatus, ModemLines, Transport, TransportFactory, TransportHandlers } from './link.js';
 import { Listeners } from './listeners.js';
 import { traceBytes } from './trace.js';
 
@@ -113,6 +113,24 @@ export class ReconnectingLink implements ByteLink {
       if (isCardError(err)) throw err;
       throw new CardError(CardErrorCode.LinkDisconnected, `Write to ${this.address} failed`, { address: this.address }, { cause: err });
     }
+  }
+
+  get baudRate(): number | undefined {
+    return this.currentStatus === 'connected' ? this.transport?.baudRate : undefined;
+  }
+
+  get modemLines(): ModemLines | undefined {
+    return this.currentStatus === 'connected' ? this.transport?.modemLines : undefined;
+  }
+
+  /** Changes the open transport's speed; a reopened transport starts at the factory's speed again. */
+  async setBaudRate(baudRate: number): Promise<void> {
+    const transport = this.transport;
+    if (!transport?.setBaudRate || this.currentStatus !== 'connected') {
+      throw new CardError(CardErrorCode.InvalidArgument, `Link ${this.address} cannot change its speed`, { address: this.address });
+    }
+    await transport.setBaudRate(baudRate);
+    this.log.info({ baudRate }, 'link speed changed');
   }
 
   /** A listener that throws is logged and does not stop the others or the link. */

@@ -18,7 +18,7 @@
 import { stat } from 'node:fs/promises';
 import { SerialPort } from 'serialport';
 import { CardError, CardErrorCode } from '../errors.js';
-import type { Transport, TransportFactory, TransportHandlers } from './link.js';
+import type { ModemLines, Transport, TransportFactory, TransportHandlers } from './link.js';
 
 export interface SerialTransportOptions {
   /** Device path, e.g. /dev/serial0, /dev/ttyUSB0, /dev/serial/by-id/..., a pty link. */
@@ -146,6 +146,34 @@ class SerialTransport implements Transport {
     this.presenceTimer.unref();
   }
 
+  get baudRate(): number {
+    return this.port.baudRate;
+  }
+
+  get modemLines(): ModemLines {
+    return serialModemLines(this.port);
+  }
+
+  /**
+   * serialport's update(): a new termios speed on the open port (PPS, ISO/IEC
+   * 7816-3 §9). @serialport/bindings-cpp flushes both queues when it sets a
+   * speed (tcflush TCIOFLUSH), so the port is drained first: bytes already
+   * written (a PPS answer) still go out at the old speed, as §9.3 wants.
+   */
+  async setBaudRate(baudRate: number): Promise<void> {
+    if (this.ended || !this.port.isOpen) throw this.disconnectedError();
+    await new Promise<void>((resolve) => this.port.drain(() => resolve()));
+    return new Promise((resolve, reject) => {
+      this.port.update({ baudRate }, (err) => {
+        if (err)
+          reject(
+            new CardError(CardErrorCode.InvalidArgument, `Serial port ${this.path} refused ${baudRate} bit/s`, { path: this.path, baudRate }, { cause: err }),
+          );
+        else resolve();
+      });
+    });
+  }
+
   write(bytes: Uint8Array): Promise<void> {
     if (this.ended || !this.port.isOpen) {
       return Promise.reject(this.disconnectedError());
@@ -198,4 +226,20 @@ class SerialTransport implements Transport {
   private disconnectedError(cause?: Error): CardError {
     return new CardError(CardErrorCode.LinkDisconnected, `Serial port ${this.path} is not open`, { path: this.path, reason: cause?.message }, { cause });
   }
+}
+
+/** serialport's set()/get() as promises: the modem-control lines of an open port. */
+export function serialModemLines(port: {
+  set(options: { rts?: boolean; dtr?: boolean }, cb: (err: Error | null) => void): unknown;
+  get(cb: (err: Error | null, status?: { cts: boolean; dsr: boolean; dcd: boolean }) => void): unknown;
+}): ModemLines {
+  return {
+    set: (lines) => new Promise((resolve, reject) => port.set(lines, (err) => (err ? reject(err) : resolve()))),
+    get: () =>
+      new Promise((resolve, reject) =>
+        port.get((err, status) =>
+          err || !status ? reject(err ?? new Error('no modem status')) : resolve({ cts: status.cts, dsr: status.dsr, dcd: status.dcd }),
+        ),
+      ),
+  };
 }

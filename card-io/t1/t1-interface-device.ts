@@ -57,6 +57,10 @@ export class T1InterfaceDevice implements ApduTransport {
   private busy = false;
   /** Bumped on every link status change; an exchange never outlives its epoch. */
   private epoch = 0;
+  /** Why abort() ended this interface device (the card was pulled): every transmit from then on fails with it. */
+  private abortReason: ((sent: boolean) => CardError) | undefined;
+  /** Whether the current transmit's first block went out (so the card may have run the command). */
+  private commandSent = false;
   /** Counters for benchmarks and diagnostics. */
   readonly stats = { apdus: 0, blocksSent: 0, retransmissions: 0, resynchs: 0, wtx: 0 };
 
@@ -91,7 +95,9 @@ export class T1InterfaceDevice implements ApduTransport {
 
   async transmit(apdu: Buffer): Promise<Buffer> {
     if (this.busy) throw new CardError(CardErrorCode.ProtocolError, 'T=1 transmit while another is in progress');
+    if (this.abortReason) throw this.abortReason(false);
     this.busy = true;
+    this.commandSent = false;
     this.stats.apdus++;
     this.transmitDeadline = Date.now() + this.opts.maxTransmitMs;
     try {
@@ -112,12 +118,27 @@ export class T1InterfaceDevice implements ApduTransport {
     }
   }
 
+  /**
+   * Ends this interface device for good (the card was pulled from its
+   * socket; the next activation builds a new one): a receive in progress
+   * returns now, no further block is sent, and the transmit rejects with the
+   * error `reason` builds, told whether the command's first block had gone
+   * out (then its outcome is unknown). Later transmits fail at once.
+   */
+  abort(reason: (sent: boolean) => CardError): void {
+    this.abortReason = reason;
+    this.epoch++;
+    this.needsResynch = true;
+    this.channel.interrupt();
+  }
+
   close(): void {
     this.unsubscribeStatus();
     this.channel.close();
   }
 
   private interrupted(cause?: unknown): CardError {
+    if (this.abortReason) return this.abortReason(this.commandSent);
     if (isCardError(cause, CardErrorCode.ExchangeInterrupted)) return cause;
     return new CardError(CardErrorCode.ExchangeInterrupted, 'The card line dropped or was reset during the command; it may or may not have run', {}, { cause });
   }
@@ -144,6 +165,8 @@ export class T1InterfaceDevice implements ApduTransport {
     // Every block goes out only within the exchange's epoch.
     const send = async (b: Block): Promise<void> => {
       this.checkEpoch(epoch);
+      // From the first byte on the wire, the card may run the command.
+      this.commandSent = true;
       await this.send(b);
     };
     await send(lastI);

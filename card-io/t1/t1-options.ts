@@ -16,9 +16,10 @@ export interface T1Options {
   ifsd?: number;
   /**
    * Block waiting time in ms: how long the interface device waits for the
-   * card's next block. Default 1500 ms. ISO derives BWT from the ATR (about
-   * 1.6 s at 9600 baud); we have no ATR, and the card asks for more with
-   * S(WTX) when an operation is slow.
+   * card's next block. Default 1500 ms. ISO derives BWT from the ATR's BWI
+   * (about 1.6 s at 9600 baud); a card in a socket has one (socket/t1-from-atr.ts),
+   * a bare line has not, and the card asks for more with S(WTX) when an
+   * operation is slow.
    */
   bwtMs?: number;
   /** Character waiting time in ms; a partial block older than this is dropped. Default 50 ms. */

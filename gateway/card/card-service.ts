@@ -3,14 +3,21 @@
  * itself), knows whether a card answers, and lends the card to one user at a
  * time. Whenever the line re-opens the card has been power-cycled (or swapped),
  * so every card session on it is gone: listeners of `onReset` drop theirs.
+ *
+ * With a card socket (`socket`), presence is the socket's: insertion, ATR,
+ * removal and the household check run in socket-card-lifecycle.ts, and a card
+ * that stops answering is reset warm, then cold, before it counts as absent.
  */
 import { CardErrorCode, isCardError } from '../../card-io/errors.js';
-import { connectHomeCard, type ConnectHomeCardOptions, type HomeCardConnection } from '../../card-io/home-card/connect.js';
+import { connectHomeCard, type ConnectHomeCardOptions } from '../../card-io/home-card/connect.js';
 import type { HomeCard } from '../../card-io/home-card/home-card.js';
 import { Listeners } from '../../card-io/link/listeners.js';
 import type { Logger } from '../../card-io/base/log.js';
+import type { SafeFields } from '../../card-io/base/coded-error.js';
 import { CardSessionError } from './card-session-error.js';
 import { Mutex } from './mutex.js';
+import type { GatewayEvents } from '../events/gateway-events.js';
+import { SocketCardLifecycle, type SocketCardHost, type SocketCardLifecycleOptions } from './socket-card-lifecycle.js';
 
 export type CardPresence = 'present' | 'absent';
 
@@ -18,10 +25,25 @@ export interface CardServiceOptions extends ConnectHomeCardOptions {
   logger: Logger;
   /** Wait between attempts to reach a card that is not there yet, in ms. Default 2000. */
   retryMs?: number;
+  /** The card sits in a socket (card.socket in gateway.json); absent: the line coming up is the card. */
+  socket?: Omit<SocketCardLifecycleOptions, 'host' | 'logger' | 'events'>;
+  /** The gateway's event bus (card-inserted, -removed, -activated, -refused, -busy). */
+  events?: GatewayEvents;
+}
+
+/** What the service lends out: the driver and whether it still reaches a card. */
+interface CardHandle {
+  readonly card: HomeCard;
+  usable(): boolean;
+  readonly stats: { apdus: number };
+  /** In a socket: T=1 gave up on the card since the last call, so a reset is due. */
+  takeStoppedAnswering?(): boolean;
+  close(): Promise<void>;
 }
 
 export class CardService {
-  private connection: HomeCardConnection | undefined;
+  private connection: CardHandle | undefined;
+  private lifecycle: SocketCardLifecycle | undefined;
   private readonly mutex = new Mutex();
   private readonly resets = new Listeners<void>();
   private presence: CardPresence = 'absent';
@@ -31,7 +53,7 @@ export class CardService {
   private retryTimer: NodeJS.Timeout | undefined;
   /** Command APDUs sent so far, for benchmarks (card operations per authorization). */
   get commandCount(): number {
-    return this.connection?.ifd.stats.apdus ?? 0;
+    return this.connection?.stats.apdus ?? 0;
   }
 
   constructor(private readonly options: CardServiceOptions) {}
@@ -54,14 +76,30 @@ export class CardService {
     return this.resets.add(listener);
   }
 
+  /** The socket and the card in it (wiring, refused card id), for the admin side; undefined without a socket. */
+  describeSocket(): Record<string, unknown> | undefined {
+    return this.lifecycle?.describe();
+  }
+
+  /** The socket for the health endpoint (presence, ATR, protocol parameters); undefined without a socket. */
+  socketSummary(): Record<string, unknown> | undefined {
+    return this.lifecycle?.summary();
+  }
+
   /** Connect now; when no card answers yet, keep trying in the background. */
   async start(): Promise<void> {
+    if (this.options.socket) {
+      this.lifecycle = new SocketCardLifecycle({ ...this.options.socket, logger: this.options.logger, events: this.options.events, host: this.socketHost() });
+      await this.lifecycle.start();
+      return;
+    }
     await this.tryConnect();
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.retryTimer) clearTimeout(this.retryTimer);
+    await this.lifecycle?.stop();
     await this.connection?.close();
     this.connection = undefined;
   }
@@ -69,9 +107,10 @@ export class CardService {
   /** Run `fn` with the card to itself. Throws CardSessionError card-absent without a card. */
   async exclusive<T>(fn: (card: HomeCard) => Promise<T>): Promise<T> {
     const release = await this.mutex.acquire();
+    this.options.events?.emit('card-busy', { busy: true });
     try {
       const card = this.connection?.card;
-      if (!card || this.connection?.link.status !== 'connected') throw cardAbsent();
+      if (!card || !this.connection?.usable()) throw cardAbsent();
       try {
         return await fn(card);
       } catch (e) {
@@ -79,8 +118,15 @@ export class CardService {
         throw e;
       }
     } finally {
+      await this.recoverIfStuck();
+      this.options.events?.emit('card-busy', { busy: false });
       release();
     }
+  }
+
+  /** With the mutex held: a card T=1 gave up on gets a warm, then a cold reset, before it counts as absent. */
+  private async recoverIfStuck(): Promise<void> {
+    if (this.lifecycle && this.connection?.takeStoppedAnswering?.()) await this.lifecycle.recover().catch(() => undefined);
   }
 
   /**
@@ -95,18 +141,55 @@ export class CardService {
   async lease(): Promise<{ card: HomeCard; release: () => void }> {
     const release = await this.mutex.acquire();
     const card = this.connection?.card;
-    if (!card || this.connection?.link.status !== 'connected') {
+    if (!card || !this.connection?.usable()) {
       release();
       throw cardAbsent();
     }
-    return { card, release };
+    this.options.events?.emit('card-busy', { busy: true });
+    let released = false;
+    return {
+      card,
+      release: () => {
+        if (released) return;
+        released = true;
+        void this.recoverIfStuck().finally(() => {
+          this.options.events?.emit('card-busy', { busy: false });
+          release();
+        });
+      },
+    };
+  }
+
+  /** The socket lifecycle's view of this service. */
+  private socketHost(): SocketCardHost {
+    return {
+      exclusively: (fn) => this.mutex.run(fn),
+      up: (active, info) => {
+        this.connection = {
+          card: active.card,
+          usable: () => true,
+          stats: active.ifd.stats,
+          takeStoppedAnswering: () => active.takeStoppedAnswering(),
+          close: async () => active.close(),
+        };
+        this.cardCertificate = info.certificate;
+        this.currentCardId = info.cardId;
+        this.presence = 'present';
+        this.resets.emit();
+        this.options.logger.info({ cardId: info.cardId, lifeCycle: info.lifeCycle }, 'home card present');
+      },
+      down: () => {
+        this.connection = undefined;
+        this.markAbsent();
+      },
+    };
   }
 
   private async tryConnect(): Promise<void> {
     if (this.stopped) return;
     try {
       const conn = await connectHomeCard({ ...this.options, logger: this.options.logger });
-      this.connection = conn;
+      this.connection = { card: conn.card, usable: () => conn.link.status === 'connected', stats: conn.ifd.stats, close: () => conn.close() };
       await this.onCardUp(conn);
       conn.link.onStatus((status) => {
         if (status === 'disconnected') this.markAbsent();
@@ -119,7 +202,7 @@ export class CardService {
     }
   }
 
-  private async onCardUp(conn: HomeCardConnection): Promise<void> {
+  private async onCardUp(conn: { card: HomeCard }): Promise<void> {
     const info = await conn.card.info();
     this.cardCertificate = info.certificate;
     this.currentCardId = info.cardId;
@@ -143,5 +226,10 @@ export class CardService {
 
 function cardAbsent(cause?: unknown): CardSessionError {
   const code = isCardError(cause) ? cause.code : CardErrorCode.LinkDisconnected;
-  return new CardSessionError('card-absent', 'The home card does not answer (absent or line down)', { cardErrorCode: code });
+  // A card pulled mid-command: whether the command ran ('not-sent' or 'unknown'; the card's log settles 'unknown').
+  const context: SafeFields = { cardErrorCode: code };
+  if (isCardError(cause, CardErrorCode.CardRemoved) && typeof cause.context.outcome === 'string') context.outcome = cause.context.outcome;
+  // No card to send it to: the command was not sent.
+  if (cause === undefined) context.outcome = 'not-sent';
+  return new CardSessionError('card-absent', 'The home card does not answer (absent or line down)', context);
 }

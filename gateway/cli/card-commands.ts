@@ -13,6 +13,7 @@ import { connectHomeCard } from '../../card-io/home-card/connect.js';
 import type { T1Options } from '../../card-io/t1/t1-options.js';
 import { createLogger } from './logger.js';
 import { registerCardPinCommands } from './card-pin-commands.js';
+import { registerCardAtrCommand } from './card-atr-command.js';
 import { formatCardInfo } from './format-card-info.js';
 
 function intOption(min: number, max: number) {
@@ -55,6 +56,7 @@ function t1From(flags: T1Flags): T1Options {
 export function registerCardCommands(program: Command): void {
   const card = program.command('card').description('the home card: run the reference card, make images, read a card, unblock or change its PINs');
   registerCardPinCommands(card, program);
+  registerCardAtrCommand(card);
 
   card
     .command('new-image')
@@ -93,26 +95,36 @@ export function registerCardCommands(program: Command): void {
       .description('run the reference home card on a serial device or a tcp://host:port listener until stopped')
       .requiredOption('--device <path|tcp://host:port>', 'serial device (e.g. a pty) or TCP address to serve')
       .requiredOption('--image <file>', 'card image file (see card new-image)')
-      .option('--slow-ms <ms>', 'extra processing time per command, to exercise S(WTX)', intOption(0, 60000), 0),
-  ).action(async (flags: T1Flags & { device: string; image: string; slowMs: number }) => {
-    const logger = createLogger(program.opts().logLevel, 'card-emulator');
-    const { startCardEmulator } = await import('../../card-io/emulator/card-emulator.js');
-    const emulator = await startCardEmulator({
-      device: flags.device,
-      imagePath: flags.image,
-      logger,
-      t1: t1From(flags),
-      slowMs: flags.slowMs,
-      link: { baudRate: flags.baud },
-    });
-    process.stdout.write(JSON.stringify({ event: 'ready', device: emulator.link.address }) + '\n');
-    const stop = async () => {
-      await emulator.stop();
-      process.exit(0);
-    };
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
-  });
+      .option('--slow-ms <ms>', 'extra processing time per command, to exercise S(WTX)', intOption(0, 60000), 0)
+      .option('--control <tcp://host:port|/path>', 'put the card in a virtual socket: VCC, RST and detect on this control channel; ATR on every reset')
+      .option('--removed', 'with --control: start with the card out of the socket')
+      .addOption(
+        new Option('--convention <kind>', 'with --control: the character convention (ISO/IEC 7816-3 §8.1)').choices(['direct', 'inverse']).default('direct'),
+      ),
+  ).action(
+    async (flags: T1Flags & { device: string; image: string; slowMs: number; control?: string; removed?: boolean; convention: 'direct' | 'inverse' }) => {
+      const logger = createLogger(program.opts().logLevel, 'card-emulator');
+      const { startCardEmulator } = await import('../../card-io/emulator/card-emulator.js');
+      const emulator = await startCardEmulator({
+        device: flags.device,
+        imagePath: flags.image,
+        logger,
+        t1: t1From(flags),
+        slowMs: flags.slowMs,
+        link: { baudRate: flags.baud },
+        ...(flags.control ? { control: flags.control, inserted: !flags.removed, convention: flags.convention } : {}),
+      });
+      process.stdout.write(
+        JSON.stringify({ event: 'ready', device: emulator.link.address, ...(emulator.control ? { control: emulator.control } : {}) }) + '\n',
+      );
+      const stop = async () => {
+        await emulator.stop();
+        process.exit(0);
+      };
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+    },
+  );
 
   addT1Options(
     card

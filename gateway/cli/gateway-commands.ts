@@ -121,7 +121,7 @@ export function registerGatewayCommands(program: Command): void {
         return { url, ca, ...(servername ? { servername } : {}) };
       };
       const health = await waitForGatewayTarget(locate, f.wait * 1000);
-      print(f.json ?? false, health, `gateway ${url}: up, version ${health.version}, card ${health.card}`);
+      print(f.json ?? false, health, `gateway ${url}: up, version ${health.version}, card ${health.card}${socketLine(health.socket)}`);
     });
 
   const market = program.command('market').description('markets the gateway may authenticate to (registry and card trust anchors)');
@@ -195,4 +195,18 @@ export function registerGatewayCommands(program: Command): void {
       const r = await adminRequest(adminSocketPath(dataDir()), 'POST', `/admin/terminals/${encodeURIComponent(id)}/revoke`);
       print(f.json ?? false, r, `terminal ${id} revoked`);
     });
+}
+
+/** The card socket in `homegate status`: presence, state, ATR and T=1 parameters (from the health endpoint). */
+function socketLine(socket: unknown): string {
+  if (!socket || typeof socket !== 'object') return '';
+  const s = socket as Record<string, unknown>;
+  const parts = [`socket ${String(s.backend)}: ${s.present ? 'card in' : 'empty'}, ${String(s.state)}`];
+  if (s.atr)
+    parts.push(
+      `ATR ${String(s.atr)}`,
+      `${String(s.protocol)} IFSC ${String(s.ifsc)} EDC ${String(s.edc)} BWI ${String(s.bwi)} CWI ${String(s.cwi)}`,
+      `Fi/Di ${String(s.fi)}/${String(s.di)}, PPS ${String(s.pps)}`,
+    );
+  return `\n${parts.join('; ')}`;
 }

@@ -52,7 +52,8 @@ export function registerSandboxCommand(program: Command): void {
       process.stdout.write(`homegate sandbox — data in ${dataDir}\n`);
       const { SANDBOX_MARKET, startSandboxHousehold } = await import('../../deploy/sandbox/household/household.js');
       const ports = { card: flags.cardPort, gateway: flags.gatewayPort, market: flags.marketPort, issuer: flags.issuerPort, mqtt: flags.mqttPort };
-      const household = await startSandboxHousehold({ dataDir, ports, logger, say, ...(flags.mqtt ? { mqttUrl: flags.mqtt } : {}) });
+      // The card sits in a virtual socket: reset, ATR and insert/remove as on a gateway with a card socket.
+      const household = await startSandboxHousehold({ dataDir, ports, logger, say, socket: true, ...(flags.mqtt ? { mqttUrl: flags.mqtt } : {}) });
       let exitCode = 0;
       try {
         if (flags.demo) {

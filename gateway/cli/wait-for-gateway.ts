@@ -6,6 +6,8 @@ export interface GatewayHealth {
   ok: boolean;
   version: string;
   card: string;
+  /** The card socket (present, state, ATR, T=1 parameters), when the card sits in one. */
+  socket?: Record<string, unknown>;
 }
 
 function healthOnce(url: string, ca: Buffer | undefined, servername?: string): Promise<GatewayHealth> {

@@ -10,6 +10,7 @@ import { readFile } from 'node:fs/promises';
 import { isAbsolute, join } from 'node:path';
 import { z } from 'zod';
 import { CodedError } from '../../card-io/base/coded-error.js';
+import { socketOptionsSchema } from '../card/socket-options.js';
 import { mqttConfigSchema } from '../notify/mqtt-options.js';
 import { smtpConfigSchema } from '../notify/smtp-options.js';
 import { DEFAULT_PROXY_OPTIONS, proxyOptionsSchema } from '../proxy/proxy-options.js';
@@ -23,11 +24,25 @@ export const gatewayConfigSchema = z
       .object({
         device: z.string().min(1).describe('Serial device of the home card (/dev/serial0, a udev name) or tcp://host:port (ser2net).'),
         baudRate: z.number().int().min(1200).max(4_000_000).default(115200).describe('Line speed in bit/s, 8N1. Default 115200.'),
-        edc: z.enum(['lrc', 'crc']).default('lrc').describe("T=1 epilogue. Default 'lrc' (ISO/IEC 7816-3 default without TC3)."),
-        ifsc: z.number().int().min(1).max(254).default(32).describe('IFSC in bytes, 1..254. Default 32.'),
-        bwtMs: z.number().int().min(10).max(60_000).default(1500).describe('Block waiting time in ms, 10..60000. Default 1500.'),
+        edc: z
+          .enum(['lrc', 'crc'])
+          .optional()
+          .describe("T=1 epilogue, an override: default the ATR's (card.socket), else 'lrc' (ISO/IEC 7816-3 default without TC3)."),
+        ifsc: z.number().int().min(1).max(254).optional().describe("IFSC in bytes, 1..254, an override: default the ATR's (card.socket), else 32."),
+        bwtMs: z
+          .number()
+          .int()
+          .min(10)
+          .max(60_000)
+          .optional()
+          .describe("Block waiting time in ms, 10..60000, an override: default from the ATR's BWI (card.socket), else 1500."),
         commandTimeoutMs: z.number().int().min(1).max(600_000).default(10_000).describe('Longest one card command may take, in ms, 1..600000. Default 10000.'),
         adminKeyFile: z.string().min(1).optional().describe("File with the card's admin key (hex, 0600); needed to register markets on the card."),
+        socket: socketOptionsSchema
+          .optional()
+          .describe(
+            'The card in a socket (reset, detect, ATR, PPS): `backend` virtual, modem-lines or gpio, each with its fields (README, "The card socket"; gateway/card/socket-options.ts). Absent: the line coming up is the card.',
+          ),
       })
       .strict()
       .describe('The home card and its line.'),

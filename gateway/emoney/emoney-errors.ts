@@ -33,7 +33,11 @@ export function toEmoneyError(e: unknown, operation: 'pay' | 'cancel' | 'topup' 
     if (e.code === CardErrorCode.ConditionsNotSatisfied) return new EmoneyError(refused, `The home card refused the ${operation} in its present state`);
     if (e.code === CardErrorCode.WrongData || e.code === CardErrorCode.NotFound)
       return new EmoneyError(refused, `The home card refused the data it was given for the ${operation}`);
-    if (e.code < 400) return new EmoneyError('card-absent', `The home card did not answer: ${e.message}`);
+    // A card pulled mid-command says whether the command reached it ('not-sent') or may have run ('unknown').
+    if (e.code < 400) {
+      const outcome = e.code === CardErrorCode.CardRemoved && typeof e.context.outcome === 'string' ? e.context.outcome : undefined;
+      return new EmoneyError('card-absent', `The home card did not answer: ${e.message}`, outcome ? { outcome } : {});
+    }
   }
   return pinError(e);
 }

@@ -139,7 +139,7 @@ export class EmoneyManager {
   async pay(t: TerminalIdentity, marketName: string, orderId: string, pin2: string, agreed: { amount: number; currency: string }) {
     const m = this.market(marketName);
     const cardCert = this.o.cards.certificate;
-    if (!cardCert) throw new EmoneyError('card-absent', 'The home card is not available');
+    if (!cardCert) throw new EmoneyError('card-absent', 'The home card is not available', { outcome: 'not-sent' });
     const dns = servername(m);
     return this.orders.run(`${dns.toLowerCase()}\0${orderId}`, async () => {
       try {
@@ -303,7 +303,7 @@ export class EmoneyManager {
   async cancel(t: TerminalIdentity, seq: number) {
     const cardId = this.o.cards.cardId;
     const cardCert = this.o.cards.certificate;
-    if (!cardId || !cardCert) throw new EmoneyError('card-absent', 'The home card is not available');
+    if (!cardId || !cardCert) throw new EmoneyError('card-absent', 'The home card is not available', { outcome: 'not-sent' });
     const entry = await this.o.history.get(`${cardId}:decision:${seq}`);
     if (!entry?.market || !entry.orderId) throw new EmoneyError('decision-unknown', `No payment decision ${seq} on this card`);
     if (entry.terminalId !== t.id && this.o.registry.getTerminal(t.id)?.role !== 'owner') {

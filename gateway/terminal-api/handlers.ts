@@ -23,6 +23,8 @@ export interface AuthorizeAnswer {
 export interface TerminalApiServices {
   version: string;
   cardStatus(): 'present' | 'absent';
+  /** The card socket (present, activated, ATR, T=1 parameters), when the card sits in one. */
+  socketStatus?(): Record<string, unknown> | undefined;
   isUnlocked(terminalId: string): boolean;
   unlock(terminalId: string, pin1: string): Promise<{ idleTimeoutSeconds: number }>;
   lock(terminalId: string): Promise<void>;
@@ -86,7 +88,10 @@ export function terminalApiRoutes(s: TerminalApiServices): RouteTable {
   return {
     'GET /v1/health': {
       access: 'public',
-      handle: async () => ({ ok: true, version: s.version, card: s.cardStatus() }),
+      handle: async () => {
+        const socket = s.socketStatus?.();
+        return { ok: true, version: s.version, card: s.cardStatus(), ...(socket ? { socket } : {}) };
+      },
     },
     'GET /v1/whoami': {
       access: 'terminal',

@@ -154,6 +154,10 @@ function mapCard(e: CardError): Mapped | undefined {
     case CardErrorCode.CertificateRejected:
       return { code: 'market-untrusted', fields: {} };
   }
+  // A card pulled mid-command: say whether the command reached it ('not-sent') or may have run ('unknown').
+  if (e.code === CardErrorCode.CardRemoved && typeof e.context.outcome === 'string') {
+    return { code: 'card-absent', fields: { cardErrorCode: e.code, outcome: e.context.outcome } };
+  }
   // APDU, T=1 and link bands (1xx-3xx): the card did not answer usefully.
   if (e.code < 400) return { code: 'card-absent', fields: { cardErrorCode: e.code } };
   // Any other status word: the card refused; nothing changed on it.

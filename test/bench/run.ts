@@ -14,7 +14,9 @@
  * - `cardEmulator`: the card emulator's CPU per authorization (card-emulator-cpu.ts;
  *   alone: `node dist/test/bench/card-emulator-bench.js`);
  * - `device`: bundle size per architecture, start-up of a flashed gateway,
- *   native and under qemu (device-bench.ts; alone: `node dist/test/bench/device-main.js`).
+ *   native and under qemu (device-bench.ts; alone: `node dist/test/bench/device-main.js`);
+ * - `socket`: the card socket: insertion to ready, removal to card-absent, SIGN
+ *   before and after PPS, T=1 framing at IFSC 32 and 254 (socket-bench.ts).
  *
  * Progress and errors go to stderr.
  * For the bare JSON: `npm run -s bench`, or `node dist/test/bench/run.js`.
@@ -25,6 +27,7 @@ import { runDelegatedBench } from './delegated-bench.js';
 import { runMqttBench } from './mqtt-bench.js';
 import { runCardEmulatorBench } from './card-emulator-cpu.js';
 import { runDeviceBench } from './device-bench.js';
+import { runSocketBench } from './socket-bench.js';
 import { runGatewayBench } from './gateway-bench.js';
 
 try {
@@ -48,6 +51,9 @@ try {
 
   // ---- device: bundle sizes, start-up from a bundle, native and emulated (device-bench.ts) ----
   result.device = await runDeviceBench();
+
+  // ---- card socket (socket-bench.ts; alone: node dist/test/bench/socket-main.js) ----
+  result.socket = await runSocketBench();
 
   process.stdout.write(JSON.stringify(result, null, 2) + '\n');
 } catch (e) {

@@ -13,6 +13,8 @@ export const HOMEGATE_BIN = fileURLToPath(new URL('../../../../bin/homegate.js',
 export interface EmulatorChild {
   readonly process: ChildProcess;
   readonly device: string;
+  /** The control channel's address from the ready line, when started with --control. */
+  readonly control?: string;
   stop(): Promise<void>;
 }
 
@@ -23,11 +25,14 @@ export interface SpawnEmulatorOptions {
   readyTimeoutMs?: number;
 }
 
-function isReadyLine(line: string): boolean {
+/** The ready line's fields, or undefined for any other line. */
+function readyLine(line: string): { control?: string } | undefined {
   try {
-    return (JSON.parse(line) as { event?: unknown }).event === 'ready';
+    const o = JSON.parse(line) as { event?: unknown; control?: unknown };
+    if (o.event !== 'ready') return undefined;
+    return typeof o.control === 'string' ? { control: o.control } : {};
   } catch {
-    return false;
+    return undefined;
   }
 }
 
@@ -42,7 +47,7 @@ export async function spawnEmulator(
     stdio: ['ignore', 'pipe', o.onStderr ? 'pipe' : 'inherit'],
   });
   if (o.onStderr) child.stderr!.setEncoding('utf8').on('data', o.onStderr);
-  await new Promise<void>((resolve, reject) => {
+  const ready = await new Promise<{ control?: string }>((resolve, reject) => {
     const lines = createInterface({ input: child.stdout! });
     const timer =
       o.readyTimeoutMs === undefined
@@ -57,16 +62,18 @@ export async function spawnEmulator(
     };
     child.once('exit', onExit);
     lines.on('line', (line) => {
-      if (isReadyLine(line)) {
+      const r = readyLine(line);
+      if (r) {
         clearTimeout(timer);
         child.off('exit', onExit);
-        resolve();
+        resolve(r);
       }
     });
   });
   return {
     process: child,
     device,
+    ...ready,
     stop: () =>
       new Promise<void>((resolve) => {
         if (child.exitCode !== null || child.signalCode !== null) return resolve();

@@ -5,10 +5,15 @@
  * demo PINs, the gateway's certificate and configuration, the registered
  * market "sandbox" and the enrolled demo terminal; a second run reuses them.
  * The card emulator runs as its own process on a TCP virtual serial line; the
- * market and the gateway run here.
+ * market and the gateway run here. With `socket` (what `homegate sandbox`
+ * does), the card sits in a virtual socket: the emulator serves its contacts
+ * on `<data>/card-socket.sock`, answers every reset with its ATR, and the
+ * gateway's `socketPerson` inserts and pulls it (`homegate panel insert|remove`).
  */
 import { join } from 'node:path';
 import { connectHomeCard } from '../../../card-io/home-card/connect.js';
+import type { HomeCard } from '../../../card-io/home-card/home-card.js';
+import { virtualSocketConfig, withSocketCard } from './socket-card-session.js';
 import type { Logger } from '../../../card-io/base/log.js';
 import { loadOrCreateMarketPki, type MarketPki } from '../market-pki.js';
 import { startSandboxMarket, type SandboxMarket } from '../market/index.js';
@@ -68,7 +73,18 @@ export interface StartSandboxOptions {
   say: (line: string) => void;
   /** An external broker instead of the embedded one, e.g. mqtt://127.0.0.1:1883 (Mosquitto). */
   mqttUrl?: string;
+  /**
+   * The card in a virtual socket (card.socket virtual). Default false: the
+   * line coming up is the card, as the fault tests that restart the emulator
+   * on a bare line expect.
+   */
+  socket?: boolean;
+  /** Extra `card emulate` arguments (tests: --slow-ms). */
+  emulatorArgs?: readonly string[];
 }
+
+/** The emulator's control channel in the data directory (a unix socket). */
+export const SANDBOX_SOCKET_CONTROL = 'card-socket.sock';
 
 export async function startSandboxHousehold(o: StartSandboxOptions): Promise<SandboxHousehold> {
   const { dataDir, ports, logger, say } = o;
@@ -84,25 +100,32 @@ export async function startSandboxHousehold(o: StartSandboxOptions): Promise<San
   say(files.created ? 'new sandbox data: issuer CA, card image, market PKI' : 'reusing the sandbox data');
 
   const cardDevice = `tcp://127.0.0.1:${ports.card}`;
-  const emulator = await spawnEmulator(cardDevice, files.imagePath);
+  const control = o.socket ? join(dataDir, SANDBOX_SOCKET_CONTROL) : undefined;
+  const emulator = await spawnEmulator(cardDevice, files.imagePath, [...(control ? ['--control', control] : []), ...(o.emulatorArgs ?? [])]);
+  /** Set-up work on the card: on the bare line, or activated through the socket. */
+  const withCard = async <T>(fn: (card: HomeCard) => Promise<T>): Promise<T> => {
+    if (control) return withSocketCard(cardDevice, control, fn, logger);
+    const conn = await connectHomeCard({ device: cardDevice, logger });
+    try {
+      return await fn(conn.card);
+    } finally {
+      await conn.close();
+    }
+  };
   const stops: Array<() => Promise<void>> = [() => emulator.stop()];
   const stopAll = async () => {
     for (const s of stops.reverse()) await s().catch(() => undefined);
   };
   try {
-    say(`home card emulator running on ${cardDevice} (pid ${emulator.process.pid})`);
-    const conn = await connectHomeCard({ device: cardDevice, logger });
-    try {
+    say(`home card emulator running on ${cardDevice} (pid ${emulator.process.pid})${control ? `, in a virtual socket (${control})` : ''}`);
+    const cardInfo = await withCard(async (card) => {
       const purse = { ...SANDBOX_PURSE, issuerLoadKey: issuerPki.loadPublicKey };
-      if (await ensurePersonalized(conn.card, files, [marketPki.caCertificate], purse)) {
+      if (await ensurePersonalized(card, files, [marketPki.caCertificate], purse)) {
         say('card personalized: key generated on the card, certified by the issuer, PINs set, purse with 100.00 EUR, locked');
       }
-      await ensureMarketAnchor(conn.card, files, marketPki.caCertificate);
-    } finally {
-      await conn.close();
-    }
-
-    const cardInfo = await readCardInfo(cardDevice, logger);
+      await ensureMarketAnchor(card, files, marketPki.caCertificate);
+      return readCardInfo(card);
+    });
     const cardId = cardInfo.cardId ?? 'unknown';
     const household = `household-${cardId}`;
     if (!(await exists(join(dataDir, 'pki', 'issuer-credential.pem')))) await issueHouseholdCredential(files.issuer, household, { dir: join(dataDir, 'pki') });
@@ -131,6 +154,7 @@ export async function startSandboxHousehold(o: StartSandboxOptions): Promise<San
     const config = await loadGatewayConfig(configFile);
     // The sandbox binds loopback only and follows the ports given on the command line.
     config.card.device = cardDevice;
+    if (control) config.card.socket = virtualSocketConfig(SANDBOX_SOCKET_CONTROL);
     config.terminalApi.host = '127.0.0.1';
     config.terminalApi.port = ports.gateway;
     config.mqtt = { url: mqttUrl, clientId: DEFAULT_MQTT_CLIENT_ID, topicPrefix: DEFAULT_TOPIC_PREFIX, ...gatewayBrokerUser };
@@ -187,13 +211,8 @@ async function exists(p: string): Promise<boolean> {
   );
 }
 
-async function readCardInfo(device: string, logger: Logger): Promise<{ cardId?: string; certificate?: Buffer }> {
-  const conn = await connectHomeCard({ device, logger });
-  try {
-    const cardId = (await conn.card.select()).cardId;
-    const certificate = (await conn.card.info()).certificate;
-    return { ...(cardId ? { cardId } : {}), ...(certificate ? { certificate } : {}) };
-  } finally {
-    await conn.close();
-  }
+async function readCardInfo(card: HomeCard): Promise<{ cardId?: string; certificate?: Buffer }> {
+  const cardId = (await card.select()).cardId;
+  const certificate = (await card.info()).certificate;
+  return { ...(cardId ? { cardId } : {}), ...(certificate ? { certificate } : {}) };
 }

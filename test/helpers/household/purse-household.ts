@@ -43,7 +43,14 @@ import { httpsJson } from '../../../gateway/emoney/https-json.js';
 import { startGateway, type RunningGateway } from '../../../gateway/gateway.js';
 import { HistoryStore, type HistoryEntry } from '../../../gateway/history/index.js';
 import { HOMEGATE_BIN } from '../../../deploy/sandbox/household/emulator-child.js';
-import { SANDBOX_MARKET, SANDBOX_PURSE, startSandboxHousehold, type SandboxHousehold, type SandboxPorts } from '../../../deploy/sandbox/household/household.js';
+import {
+  SANDBOX_MARKET,
+  SANDBOX_PURSE,
+  SANDBOX_SOCKET_CONTROL,
+  startSandboxHousehold,
+  type SandboxHousehold,
+  type SandboxPorts,
+} from '../../../deploy/sandbox/household/household.js';
 import { DEMO_PINS } from '../../../deploy/sandbox/household/sandbox-card.js';
 import { DEMO_TERMINAL } from '../../../deploy/sandbox/household/sandbox-registry.js';
 import { derToPem } from '../../../provisioning/pki/index.js';
@@ -160,6 +167,10 @@ export interface PurseHouseholdOptions {
    * PAY, CANCEL and LOAD right after committing it.
    */
   emulatorLogLevel?: LogLevel;
+  /** The card in a virtual socket, as `homegate sandbox` runs it (the gateway's `socketPerson` moves it). Default false. */
+  socket?: boolean;
+  /** Extra `card emulate` arguments (e.g. --slow-ms). */
+  emulatorArgs?: readonly string[];
 }
 
 export interface CardRead {
@@ -252,7 +263,15 @@ export async function startPurseHousehold(t: ExecutionContext, o: PurseHousehold
   t.teardown(stop);
 
   const ports: SandboxPorts = { card: await freePort(), gateway: await freePort(), market: await freePort(), issuer: await freePort(), mqtt: await freePort() };
-  const sandbox = await startSandboxHousehold({ dataDir, ports, logger: silentLogger, say: () => undefined, ...(o.mqttUrl ? { mqttUrl: o.mqttUrl } : {}) });
+  const sandbox = await startSandboxHousehold({
+    dataDir,
+    ports,
+    logger: silentLogger,
+    say: () => undefined,
+    ...(o.mqttUrl ? { mqttUrl: o.mqttUrl } : {}),
+    ...(o.socket ? { socket: true } : {}),
+    ...(o.emulatorArgs ? { emulatorArgs: o.emulatorArgs } : {}),
+  });
   stops.push(() => sandbox.stop());
   const cardCertificate = sandbox.gateway.cards.certificate!;
   const cardId = sandbox.gateway.cards.cardId!;
@@ -273,7 +292,8 @@ export async function startPurseHousehold(t: ExecutionContext, o: PurseHousehold
   }
   if (o.emulatorLogLevel) {
     await sandbox.emulator.stop();
-    emulator = await startEmulatorProcess(sandbox.cardDevice, imagePath, o.emulatorLogLevel);
+    const socketArgs = o.socket ? ['--control', join(dataDir, SANDBOX_SOCKET_CONTROL)] : [];
+    emulator = await startEmulatorProcess(sandbox.cardDevice, imagePath, o.emulatorLogLevel, { args: [...socketArgs, ...(o.emulatorArgs ?? [])] });
   }
   if (rebuild) {
     if (o.gatewayProcess) {
