@@ -42,6 +42,7 @@ import { takeSnapshot } from './backup/data-snapshot.js';
 import { advertiseGateway } from './pairing/mdns-service.js';
 import { GatewayEvents } from './events/gateway-events.js';
 import { readSecretFile } from '../card-io/base/durable/secret-file.js';
+import type { AuthorizationTrace } from './trace/authorization-trace.js';
 import { reloadBroker } from './notify/broker-reload.js';
 import { startDashboard } from './dashboard/start-dashboard.js';
 import { Panel, type VirtualCardSlot } from './panel/panel.js';
@@ -57,6 +58,8 @@ export interface StartGatewayOptions {
   gpioSocket?: () => SocketSignals;
   /** The virtual card socket's insert/remove, for `homegate panel insert|remove` (the sandbox). */
   cardSlot?: VirtualCardSlot;
+  /** Stage timings of authorizations, for benchmarks (trace/authorization-trace.ts). Default: none, nothing measured. */
+  trace?: AuthorizationTrace;
 }
 
 export interface RunningGateway {
@@ -161,6 +164,7 @@ export async function startGateway(o: StartGatewayOptions): Promise<RunningGatew
     logger: logger.child({ channel: 'proxy' }),
     clock,
     state: proxyState,
+    ...(o.trace ? { trace: o.trace } : {}),
   });
   const purse = await startPurse({
     dataDir,
@@ -242,6 +246,7 @@ export async function startGateway(o: StartGatewayOptions): Promise<RunningGatew
       return { id: t.id, name: t.name, mail: t.mail };
     },
     verifySignedRequest: ({ jws, terminal, certificate, method, path: p }) => verifier.verify({ jws, certificate, terminal, method, path: p }),
+    ...(o.trace ? { trace: o.trace } : {}),
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

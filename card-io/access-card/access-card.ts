@@ -7,6 +7,7 @@
 import { AccessCardError } from './access-card-error.js';
 import { GatewayClient } from './gateway-client.js';
 import { handedSessionFromJson, type HandedSession } from './handed-session.js';
+import { MarketContexts } from './market-contexts.js';
 import { marketRequest, type MarketRequest, type MarketResponse } from './market-request.js';
 import type { TerminalProfile } from './terminal-profile.js';
 
@@ -44,6 +45,8 @@ export interface AccessCardOptions {
 
 export class AccessCard {
   readonly gateway: GatewayClient;
+  /** TLS contexts per market anchor, one each for this profile's life, not one per market connection. */
+  readonly marketContexts = new MarketContexts();
 
   constructor(
     readonly profile: TerminalProfile,
@@ -136,7 +139,7 @@ export class AccessCard {
   /** Authorize, then perform one request on the resumed session. */
   async request(market: string, r: MarketRequest): Promise<{ session: HandedSession; response: MarketResponse }> {
     const session = await this.authorize(market);
-    return { session, response: await marketRequest(session, r) };
+    return { session, response: await marketRequest(session, r, { contexts: this.marketContexts }) };
   }
 }
 

@@ -8,9 +8,10 @@
  */
 // HTTP/1.1 over a TLS socket we opened ourselves (the resumed session): node:http with createConnection.
 import { request } from 'node:http';
-import { connect, type TLSSocket } from 'node:tls';
+import { connect, type ConnectionOptions, type TLSSocket } from 'node:tls';
 import { AccessCardError } from './access-card-error.js';
 import type { HandedSession } from './handed-session.js';
+import type { MarketContexts } from './market-contexts.js';
 
 export interface MarketRequest {
   method: 'GET' | 'POST';
@@ -30,18 +31,22 @@ export interface MarketResponse {
 export interface MarketRequestOptions {
   /** Connect + TLS timeout in ms. Default 5000. */
   timeoutMs?: number;
+  /** The access card's contexts per market anchor (market-contexts.ts); absent: a new context for this connection. */
+  contexts?: MarketContexts;
 }
 
-export function resumeMarketConnection(s: HandedSession, timeoutMs = 5000): Promise<TLSSocket> {
+export function resumeMarketConnection(s: HandedSession, timeoutMs = 5000, contexts?: MarketContexts): Promise<TLSSocket> {
   return new Promise((resolve, reject) => {
+    // The anchor and TLS 1.3 are the context's; a kept context is not rebuilt per connection.
+    const tlsContext: ConnectionOptions = contexts
+      ? { secureContext: contexts.get(s.marketCaPem) }
+      : { ca: s.marketCaPem, minVersion: 'TLSv1.3', maxVersion: 'TLSv1.3' };
     const socket = connect({
       host: s.host,
       port: s.port,
       servername: s.servername,
       session: s.session,
-      ca: s.marketCaPem,
-      minVersion: 'TLSv1.3',
-      maxVersion: 'TLSv1.3',
+      ...tlsContext,
       ...(s.alpn ? { ALPNProtocols: [s.alpn] } : {}),
     });
     const timer = setTimeout(() => {
@@ -65,7 +70,7 @@ export function resumeMarketConnection(s: HandedSession, timeoutMs = 5000): Prom
 }
 
 export async function marketRequest(s: HandedSession, r: MarketRequest, o: MarketRequestOptions = {}): Promise<MarketResponse> {
-  const socket = await resumeMarketConnection(s, o.timeoutMs ?? 5000);
+  const socket = await resumeMarketConnection(s, o.timeoutMs ?? 5000, o.contexts);
   const body = r.body === undefined ? undefined : Buffer.from(r.body);
   return new Promise((resolve, reject) => {
     const req = request(

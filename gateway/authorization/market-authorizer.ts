@@ -11,7 +11,8 @@ import type { Logger } from '../../card-io/base/log.js';
 import type { CardService } from '../card/card-service.js';
 import { CardSessionError } from '../card/card-session-error.js';
 import { pinError, type CardLease, type CardSessions } from '../card/card-sessions.js';
-import { createProxyState, delegatedHandshake, marketTarget, type CardSigner, type ProxyOptions, type ProxyState } from '../proxy/index.js';
+import { createProxyState, delegatedHandshake, marketTarget, type CardSigner, type MarketTarget, type ProxyOptions, type ProxyState } from '../proxy/index.js';
+import { traced, type AuthorizationTrace } from '../trace/authorization-trace.js';
 import type { Registry } from '../registry/index.js';
 import { AuthorizationError } from './authorization-error.js';
 import type { AuthorizeAnswer } from '../terminal-api/handlers.js';
@@ -27,13 +28,33 @@ export interface MarketAuthorizerOptions {
   clock?: () => number;
   /** Market chains (and reusable leaves) shared with the e-money manager. Default: a private one. */
   state?: ProxyState;
+  /** Stage timings of each authorization (authorization-trace.ts); absent: nothing measured. */
+  trace?: AuthorizationTrace;
 }
 
 export class MarketAuthorizer {
   private readonly state: ProxyState;
+  /**
+   * The proxy's view of each registered market, built once per registration
+   * (its anchors decoded from PEM once, not per authorization). Keyed by the
+   * registration's fields, so a re-registered market is a new entry.
+   */
+  private readonly targets = new Map<string, MarketTarget>();
 
   constructor(private readonly o: MarketAuthorizerOptions) {
     this.state = o.state ?? createProxyState();
+  }
+
+  private target(m: { name: string; host: string; port: number; anchorPem: string }): MarketTarget {
+    const key = `${m.name}\u0000${m.host}\u0000${m.port}\u0000${m.anchorPem}`;
+    let t = this.targets.get(key);
+    if (t === undefined) {
+      // Only the current registration of a name is kept: a replaced one is dropped.
+      for (const [k, old] of this.targets) if (old.name === m.name) this.targets.delete(k);
+      t = marketTarget(m);
+      this.targets.set(key, t);
+    }
+    return t;
   }
 
   async authorize(terminal: TerminalIdentity, marketName: string, pin2: string): Promise<AuthorizeAnswer> {
@@ -42,13 +63,15 @@ export class MarketAuthorizer {
     const cardCertificate = this.o.cards.certificate;
     if (!cardCertificate) throw new AuthorizationError('card-absent', 'The home card is not available');
 
-    let lease: CardLease | undefined = await this.o.sessions.lease(terminal.id);
+    const trace = this.o.trace;
+    let lease: CardLease | undefined = await traced(trace, 'card-lease', () => this.o.sessions.lease(terminal.id));
     const handBack = () => {
       lease?.release();
       lease = undefined;
     };
     try {
-      await this.o.sessions.verifyPin2(terminal.id, lease.card, pin2);
+      const card = lease.card;
+      await traced(trace, 'card-pin2', () => this.o.sessions.verifyPin2(terminal.id, card, pin2));
       const signer: CardSigner = {
         cardCertificate,
         verifyMarketChain: async (chain, at) => {
@@ -63,12 +86,13 @@ export class MarketAuthorizer {
         },
       };
       const result = await delegatedHandshake({
-        market: marketTarget(market),
+        market: this.target(market),
         signer,
         options: this.o.proxy,
         logger: this.o.logger,
         clock: this.o.clock,
         state: this.state,
+        trace,
       });
       if (lease) {
         // A reused session certificate: PIN2 was checked but the card was not used; end the release.

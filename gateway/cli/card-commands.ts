@@ -6,10 +6,9 @@ import { randomBytes } from 'node:crypto';
 import { unlink, writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { InvalidArgumentError, Option } from 'commander';
-import { createCardImage } from '../../card-io/emulator/card-image.js';
-import { ADMIN_KEY_LENGTH } from '../../card-io/emulator/card-state.js';
+// The emulator (card-io/emulator, with its ECDSA and X.509 libraries) is imported by the commands that
+// run it, not here: every `homegate` process, `gateway run` included, loads this file (docs/PERFORMANCE.md).
 import { CardError, CardErrorCode } from '../../card-io/errors.js';
-import { startCardEmulator } from '../../card-io/emulator/card-emulator.js';
 import { connectHomeCard } from '../../card-io/home-card/connect.js';
 import type { T1Options } from '../../card-io/t1/t1-options.js';
 import { createLogger } from './logger.js';
@@ -66,6 +65,10 @@ export function registerCardCommands(program: Command): void {
     .option('--admin-key-out <file>', 'write the admin key (hex) to this file, mode 0600, instead of printing it')
     .option('--json', 'machine-readable output')
     .action(async (file: string, flags: { adminKeyOut?: string; json?: boolean }) => {
+      const [{ ADMIN_KEY_LENGTH }, { createCardImage }] = await Promise.all([
+        import('../../card-io/emulator/card-state.js'),
+        import('../../card-io/emulator/card-image.js'),
+      ]);
       // The key file first: a failure on either file leaves no image whose admin key nobody has.
       const adminKey = randomBytes(ADMIN_KEY_LENGTH);
       if (flags.adminKeyOut) await writeAdminKeyFile(flags.adminKeyOut, adminKey);
@@ -101,6 +104,7 @@ export function registerCardCommands(program: Command): void {
   ).action(
     async (flags: T1Flags & { device: string; image: string; slowMs: number; control?: string; removed?: boolean; convention: 'direct' | 'inverse' }) => {
       const logger = createLogger(program.opts().logLevel, 'card-emulator');
+      const { startCardEmulator } = await import('../../card-io/emulator/card-emulator.js');
       const emulator = await startCardEmulator({
         device: flags.device,
         imagePath: flags.image,

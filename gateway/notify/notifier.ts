@@ -12,7 +12,8 @@ import { MqttNotifier, resolveMqttOptions, type MqttNotifierOptions } from './mq
 import type { Notification } from './notification.js';
 import { NotifyError } from './notify-error.js';
 import { Outbox, type ChannelName, type OutboxEntry } from './outbox.js';
-import { resolveSmtpOptions, SmtpNotifier, type SmtpNotifierOptions } from './smtp-notifier.js';
+// Types only: the SMTP channel (and nodemailer) is loaded when SMTP is configured, not otherwise.
+import type { SmtpNotifierOptions } from './smtp-notifier.js';
 import type { JsonValue } from '../../card-io/base/stable-json.js';
 import type { GatewayEvents } from '../events/gateway-events.js';
 import type { MqttLink } from './mqtt-notifier.js';
@@ -60,7 +61,7 @@ export interface Notifier {
 }
 
 /** Validates every channel's options, reporting all problems at once. */
-function validate(options: NotifierOptions): void {
+function validate(options: NotifierOptions, smtpModule: typeof import('./smtp-notifier.js') | undefined): void {
   const problems: NotifyError[] = [];
   const check = (f: () => unknown) => {
     try {
@@ -72,7 +73,7 @@ function validate(options: NotifierOptions): void {
   };
   const { mqtt, smtp } = options;
   if (mqtt) check(() => resolveMqttOptions(mqtt));
-  if (smtp) check(() => resolveSmtpOptions(smtp));
+  if (smtp && smtpModule) check(() => smtpModule.resolveSmtpOptions(smtp));
   if (problems.length === 1) throw problems[0];
   if (problems.length > 1) {
     const issues = problems.flatMap((p) => p.context.issues as string[]);
@@ -81,12 +82,13 @@ function validate(options: NotifierOptions): void {
 }
 
 export async function createNotifier(options: NotifierOptions): Promise<Notifier> {
-  validate(options);
+  const smtpModule = options.smtp ? await import('./smtp-notifier.js') : undefined;
+  validate(options, smtpModule);
   const logger = (options.logger ?? silentLogger).child({ component: 'notifier' });
   const backoff: BackoffOptions = { ...DEFAULT_BACKOFF, ...options.retry };
   const outbox = await Outbox.open({ dataDir: options.dataDir, logger, deliveredCapacity: options.deliveredCapacity });
   const mqtt = options.mqtt ? new MqttNotifier(options.mqtt, logger) : undefined;
-  const smtp = options.smtp ? new SmtpNotifier(options.smtp) : undefined;
+  const smtp = options.smtp && smtpModule ? new smtpModule.SmtpNotifier(options.smtp) : undefined;
   const channels: DeliveryChannel[] = [];
   if (mqtt) channels.push(mqtt);
   if (smtp) channels.push(smtp);

@@ -12,15 +12,17 @@
  * itself (absent, not released, ...), which are passed on unchanged as the
  * driver's CardErrors for the caller to map.
  */
-import { X509Certificate } from 'node:crypto';
+import { generateKeyPairSync, verify } from 'node:crypto';
+import type { SecureContext } from 'node:tls';
 import { CardErrorCode, isCardError } from '../../card-io/errors.js';
 import { silentLogger, type Logger } from '../../card-io/base/log.js';
-import { generateP256KeyPair } from '../../provisioning/pki/keys.js';
 import { derToPem } from '../../provisioning/pki/pem.js';
+import { startStage, traced, type AuthorizationTrace } from '../trace/authorization-trace.js';
+import { marketClientContext } from './client-context.js';
 import { MarketChainCache, marketKey, sha256, type MarketChain, type MarketChainFetcher } from './market-chain.js';
 import { checkMarketTarget, resolveProxyOptions, type CardSigner, type MarketTarget, type ProxyOptions } from './proxy-options.js';
 import { isProxyError, ProxyError, ProxyErrorCode } from './proxy-error.js';
-import { assembleCertificate, buildSessionTbs } from './session-certificate.js';
+import { assembleCertificate, buildSessionTbs, cardCertificateFacts } from './session-certificate.js';
 import { ticketLifetimeHint } from './ssl-session.js';
 import { connectForTicket } from './ticketed-connection.js';
 
@@ -49,10 +51,10 @@ export interface DelegatedSession {
   cardSigned: boolean;
 }
 
-/** The ephemeral key and card-signed leaf of one market. Secret (the key): never logged. */
+/** The ephemeral key and card-signed leaf of one market, loaded in its TLS context. Secret (the key): never logged. */
 interface ClientCredential {
-  keyPem: string;
-  certificateChainPem: string;
+  /** Key, leaf + card certificate and the market's anchors (client-context.ts): built once per credential. */
+  secureContext: SecureContext;
   clientSubject: string;
   expiresAt: number;
   /** The market leaf the card verified before signing. */
@@ -78,6 +80,8 @@ export interface DelegatedHandshakeParams {
   clock?: () => number;
   /** Caches kept across authorizations; without one nothing is cached. */
   state?: ProxyState;
+  /** Stage timings (authorization-trace.ts); absent: nothing measured. */
+  trace?: AuthorizationTrace;
 }
 
 /** The leaf's dNSName: the servername, or the wildcard entry of the market leaf that covers it. */
@@ -105,13 +109,18 @@ function cardRejection(e: unknown, market: MarketTarget): unknown {
 }
 
 async function cardSignedCredential(p: DelegatedHandshakeParams, chain: MarketChain, now: number, lifetimeSeconds: number): Promise<ClientCredential> {
-  const { market, signer } = p;
+  const { market, signer, trace } = p;
   try {
-    await signer.verifyMarketChain(chain.chainDer, new Date(now));
+    await traced(trace, 'card-verify-chain', () => signer.verifyMarketChain(chain.chainDer, new Date(now)));
   } catch (e) {
     throw cardRejection(e, market);
   }
-  const keys = generateP256KeyPair();
+  let end = startStage(trace, 'key-generation');
+  // Node's generator directly: provisioning/pki/keys.js would load the X.509 issuing library (and its
+  // reflect-metadata) into the gateway for this one call.
+  const keys = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  end?.();
+  end = startStage(trace, 'certificate-build');
   const tbs = buildSessionTbs({
     cardCertificate: signer.cardCertificate,
     subjectPublicKey: keys.publicKey,
@@ -119,25 +128,49 @@ async function cardSignedCredential(p: DelegatedHandshakeParams, chain: MarketCh
     now,
     lifetimeSeconds,
   });
-  const leaf = assembleCertificate(tbs.der, await signer.signSessionCertificate(tbs.der));
-  if (!new X509Certificate(leaf).verify(new X509Certificate(signer.cardCertificate).publicKey)) {
+  end?.();
+  const signature = await traced(trace, 'card-sign', () => signer.signSessionCertificate(tbs.der));
+  end = startStage(trace, 'certificate-check');
+  // The signature over the TBS bytes (ecdsa-with-SHA256, RFC 5758 §3.2), checked with the card key
+  // parsed once: what verifying the assembled certificate checks, without parsing it back.
+  const verified = verify('sha256', tbs.der, { key: cardCertificateFacts(signer.cardCertificate).publicKey, dsaEncoding: 'der' }, signature);
+  const leaf = assembleCertificate(tbs.der, signature);
+  end?.();
+  if (!verified) {
     throw new ProxyError(ProxyErrorCode.Internal, 'The card signature on the session certificate does not verify', {
       market: market.name,
       stage: 'card',
     });
   }
-  return {
+  end = startStage(trace, 'tls-context');
+  const secureContext = marketClientContext({
+    market,
     keyPem: keys.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string,
     certificateChainPem: derToPem(leaf) + derToPem(signer.cardCertificate),
+  });
+  end?.();
+  return {
+    secureContext,
     clientSubject: tbs.subject,
     expiresAt: tbs.notAfter.getTime(),
     marketLeafFingerprint: chain.leafFingerprint,
   };
 }
 
+/** SHA-256 hex of the card certificate, once per certificate Buffer (the card service reads it once per insertion). */
+const cardFingerprints = new WeakMap<Buffer, string>();
+function cardFingerprint(cardCertificate: Buffer): string {
+  let f = cardFingerprints.get(cardCertificate);
+  if (f === undefined) {
+    f = sha256(cardCertificate).toString('hex');
+    cardFingerprints.set(cardCertificate, f);
+  }
+  return f;
+}
+
 /** Run one delegated handshake; resolves with the session for the terminal. */
 export async function delegatedHandshake(p: DelegatedHandshakeParams): Promise<DelegatedSession> {
-  const options = resolveProxyOptions(p.options);
+  const options = resolveProxyOptions(p.options); // validated once per options object (proxy-options.ts)
   const { market, signer } = p;
   checkMarketTarget(market);
   const logger = (p.logger ?? silentLogger).child({ market: market.name });
@@ -145,10 +178,10 @@ export async function delegatedHandshake(p: DelegatedHandshakeParams): Promise<D
   const state = p.state ?? createProxyState();
   const fetchParams = { market, connectTimeoutMs: options.connectTimeoutMs, logger };
 
-  const { chain, cached } = await state.chains.get({ ...fetchParams, now });
+  const { chain, cached } = await traced(p.trace, 'market-chain', () => state.chains.get({ ...fetchParams, now }));
   logger.debug({ cached, leaf: chain.leafFingerprint.toString('hex') }, 'market chain');
 
-  const leafKey = `${marketKey(market)}\u0000${sha256(signer.cardCertificate).toString('hex')}`;
+  const leafKey = `${marketKey(market)}\u0000${cardFingerprint(signer.cardCertificate)}`;
   const kept = options.reuseSessionCertificate ? state.leaves.get(leafKey) : undefined;
   const reusable = kept !== undefined && now < kept.expiresAt - REUSE_MARGIN_MS && kept.marketLeafFingerprint.equals(chain.leafFingerprint);
   const credential = reusable ? kept : await cardSignedCredential(p, chain, now, options.leafLifetimeSeconds);
@@ -157,12 +190,12 @@ export async function delegatedHandshake(p: DelegatedHandshakeParams): Promise<D
   try {
     ticket = await connectForTicket({
       market,
-      keyPem: credential.keyPem,
-      certificateChainPem: credential.certificateChainPem,
+      secureContext: credential.secureContext,
       expectedLeafFingerprint: chain.leafFingerprint,
       connectTimeoutMs: options.connectTimeoutMs,
       ticketTimeoutMs: options.ticketTimeoutMs,
       logger,
+      trace: p.trace,
     });
   } catch (e) {
     state.leaves.delete(leafKey);

@@ -7,3 +7,4 @@ export * from './ssl-session.js';
 export * from './ticketed-connection.js';
 export * from './delegated-handshake.js';
 export * from './market-target.js';
+export * from './client-context.js';

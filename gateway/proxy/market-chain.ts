@@ -81,18 +81,42 @@ export function describeChain(chainDer: Buffer[]): MarketChain {
   };
 }
 
-/** TLS 1.3 to a market, verified against its registered anchors, with its SNI and ALPN (tickets are bound to both). */
-export function marketTlsOptions(market: MarketTarget): tls.ConnectionOptions {
+/**
+ * What a market registration derives, computed once per MarketTarget object
+ * (targets are cached per registration, market-target.ts): its anchors as
+ * PEM for OpenSSL and its cache key. Not per authorization.
+ */
+const derived = new WeakMap<MarketTarget, { anchorsPem: string[]; key: string }>();
+
+function derivedOf(m: MarketTarget): { anchorsPem: string[]; key: string } {
+  let d = derived.get(m);
+  if (d === undefined) {
+    const anchors = m.anchorsDer.map((a) => sha256(a).toString('hex')).join(',');
+    d = { anchorsPem: m.anchorsDer.map((der) => derToPem(der)), key: `${m.name}\u0000${m.host}:${m.port}\u0000${m.servername}\u0000${anchors}` };
+    derived.set(m, d);
+  }
+  return d;
+}
+
+/** The market's registered anchors, PEM (what OpenSSL's `ca` takes). */
+export function marketAnchorsPem(market: MarketTarget): string[] {
+  return derivedOf(market).anchorsPem;
+}
+
+/** Where and how to reach a market: address, SNI and ALPN (tickets are bound to both), the chain verified. Context options apart. */
+export function marketConnectOptions(market: MarketTarget): tls.ConnectionOptions {
   return {
     host: market.host,
     port: market.port,
     servername: market.servername,
-    minVersion: 'TLSv1.3',
-    maxVersion: 'TLSv1.3',
-    ca: market.anchorsDer.map((der) => derToPem(der)),
     rejectUnauthorized: true,
     ALPNProtocols: market.alpn ?? [...DEFAULT_ALPN],
   };
+}
+
+/** TLS 1.3 to a market, verified against its registered anchors, with its SNI and ALPN. */
+export function marketTlsOptions(market: MarketTarget): tls.ConnectionOptions {
+  return { ...marketConnectOptions(market), minVersion: 'TLSv1.3', maxVersion: 'TLSv1.3', ca: marketAnchorsPem(market) };
 }
 
 /** One pre-flight connection; resolves with the verified chain or rejects with a ProxyError. */
@@ -146,8 +170,7 @@ export function fetchMarketChain(p: FetchChainParams): Promise<MarketChain> {
 
 /** Identifies a market registration: a changed host, port, name or anchor set is another entry. */
 export function marketKey(m: MarketTarget): string {
-  const anchors = m.anchorsDer.map((a) => sha256(a).toString('hex')).join(',');
-  return `${m.name}\u0000${m.host}:${m.port}\u0000${m.servername}\u0000${anchors}`;
+  return derivedOf(m).key;
 }
 
 /** Verified chains per market, until their first expiry or a leaf change. */

@@ -4,7 +4,8 @@
  * a market registered by address is the sandbox's, which answers to "localhost".
  */
 import { isIP } from 'node:net';
-import { pemToDerAll } from '../../provisioning/pki/index.js';
+// pem.js alone: the pki index would load the X.509 issuing library into every gateway.
+import { pemToDerAll } from '../../provisioning/pki/pem.js';
 import type { MarketTarget } from './proxy-options.js';
 
 export function marketServername(host: string): string {

@@ -83,8 +83,13 @@ export type ProxyOptions = z.infer<typeof proxyOptionsSchema>;
 
 export const DEFAULT_PROXY_OPTIONS: Readonly<ProxyOptions> = Object.freeze(proxyOptionsSchema.parse({}));
 
+// An options object is validated once: the gateway passes the same one to every authorization.
+const resolved = new WeakMap<object, ProxyOptions>();
+
 /** Defaults filled in; throws one `internal` ProxyError listing every problem. */
 export function resolveProxyOptions(options: Partial<ProxyOptions> = {}): ProxyOptions {
+  const known = resolved.get(options);
+  if (known !== undefined) return known;
   const result = proxyOptionsSchema.safeParse(stripUndefined(options));
   if (!result.success) {
     const problems = result.error.issues.map((i) => `${i.path.join('.') || '(options)'}: ${i.message}`);
@@ -93,6 +98,7 @@ export function resolveProxyOptions(options: Partial<ProxyOptions> = {}): ProxyO
       problems,
     });
   }
+  resolved.set(options, result.data);
   return result.data;
 }
 

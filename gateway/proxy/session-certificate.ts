@@ -12,40 +12,10 @@
  * - key identifiers: SKI of the ephemeral key, AKI = the card's SKI
  *   (RFC 5280 §4.2.1.1/§4.2.1.2), so OpenSSL links leaf → card certificate.
  */
-import { createHash, randomBytes, type KeyObject } from 'node:crypto';
-import { AsnConvert } from '@peculiar/asn1-schema';
-import {
-  AlgorithmIdentifier,
-  AttributeTypeAndValue,
-  AttributeValue,
-  AuthorityKeyIdentifier,
-  BasicConstraints,
-  Certificate,
-  ExtendedKeyUsage,
-  Extension,
-  Extensions,
-  GeneralName,
-  id_ce_authorityKeyIdentifier,
-  id_ce_basicConstraints,
-  id_ce_extKeyUsage,
-  id_ce_keyUsage,
-  id_ce_subjectAltName,
-  id_ce_subjectKeyIdentifier,
-  id_kp_clientAuth,
-  KeyIdentifier,
-  KeyUsage,
-  KeyUsageFlags,
-  Name,
-  RelativeDistinguishedName,
-  SubjectAlternativeName,
-  SubjectKeyIdentifier,
-  SubjectPublicKeyInfo,
-  TBSCertificate,
-  Validity,
-  Version,
-} from '@peculiar/asn1-x509';
-import { OctetString } from '@peculiar/asn1-schema';
-import { childrenOf, encodeTlv, readOuterSequence, type Tlv } from './der.js';
+// DER by hand (der.ts): the ASN.1 schema library is not loaded into the gateway for the few fixed
+// structures of one certificate (its byte-for-byte equality is tested: test/gateway/session-tbs-der.test.ts).
+import { createHash, randomBytes, X509Certificate, type KeyObject } from 'node:crypto';
+import { childrenOf, encodeTlv, readOuterSequence, readTlv, type Tlv } from './der.js';
 import { ProxyError, ProxyErrorCode } from './proxy-error.js';
 
 export const ECDSA_WITH_SHA256 = '1.2.840.10045.4.3.2';
@@ -53,7 +23,6 @@ export const ECDSA_WITH_SHA256 = '1.2.840.10045.4.3.2';
 export const MAX_VALIDITY_SECONDS = 900;
 /** Start this long before "now", for markets whose clock is a little behind. */
 export const BACKDATE_SECONDS = 60;
-const ID_AT_COMMON_NAME = '2.5.4.3';
 
 export interface SessionTbsRequest {
   /** DER of the card certificate: its subject becomes the issuer, its SKI the AKI. */
@@ -76,10 +45,6 @@ export interface SessionTbs {
   notAfter: Date;
 }
 
-function extension(extnID: string, critical: boolean, value: unknown): Extension {
-  return new Extension({ extnID, critical, extnValue: new OctetString(AsnConvert.serialize(value)) });
-}
-
 /** The raw DER of the issuer or subject Name inside a TBSCertificate TLV. */
 function rawName(buf: Uint8Array, tbs: Tlv | null | undefined, which: 'issuer' | 'subject'): Buffer | null {
   if (tbs == null || tbs.tag !== 0x30) return null;
@@ -98,21 +63,113 @@ export function cardSubjectDer(cardCertificate: Buffer): Buffer {
   return raw;
 }
 
-function keyIdentifierOf(spki: SubjectPublicKeyInfo): Buffer {
-  // RFC 5280 §4.2.1.2 method (1): SHA-1 of the subjectPublicKey BIT STRING value.
-  return createHash('sha1').update(Buffer.from(spki.subjectPublicKey)).digest();
+/** What every session leaf needs from the card certificate, parsed once per certificate (not per authorization). */
+export interface CardCertificateFacts {
+  /** Its subject Name, byte for byte: the leaf's issuer. */
+  subjectDer: Buffer;
+  /** Its subject key identifier: the leaf's AKI. */
+  keyIdentifier: Buffer;
+  /** Its public key: checks the card's signature on each leaf. */
+  publicKey: KeyObject;
 }
 
-function cardKeyIdentifier(card: Certificate): Buffer {
-  const ski = card.tbsCertificate.extensions?.find((e) => e.extnID === id_ce_subjectKeyIdentifier);
-  if (ski) return Buffer.from(AsnConvert.parse(ski.extnValue, SubjectKeyIdentifier).buffer);
-  return keyIdentifierOf(card.tbsCertificate.subjectPublicKeyInfo);
+// Keyed by the Buffer the card service read once per insertion; a new card is a new Buffer.
+const cardFactsCache = new WeakMap<Buffer, CardCertificateFacts>();
+
+export function cardCertificateFacts(cardCertificate: Buffer): CardCertificateFacts {
+  let facts = cardFactsCache.get(cardCertificate);
+  if (facts !== undefined) return facts;
+  let publicKey: KeyObject;
+  try {
+    publicKey = new X509Certificate(cardCertificate).publicKey;
+  } catch (e) {
+    throw new ProxyError(ProxyErrorCode.Internal, 'The card certificate is not DER X.509', { stage: 'session-certificate' }, { cause: e });
+  }
+  const keyIdentifier = subjectKeyIdentifierOf(cardCertificate) ?? sha1(publicKeyBits(publicKey.export({ type: 'spki', format: 'der' })));
+  facts = { subjectDer: cardSubjectDer(cardCertificate), keyIdentifier, publicKey };
+  cardFactsCache.set(cardCertificate, facts);
+  return facts;
 }
 
-function positiveSerial(): ArrayBuffer {
+function sha1(bytes: Uint8Array): Buffer {
+  return createHash('sha1').update(bytes).digest();
+}
+
+/** id-ce-subjectKeyIdentifier, 2.5.29.14 (RFC 5280 §4.2.1.2). */
+const OID_SUBJECT_KEY_IDENTIFIER = Buffer.from([0x06, 0x03, 0x55, 0x1d, 0x0e]);
+
+/** The keyIdentifier of a certificate's subjectKeyIdentifier extension, or null when it has none. */
+function subjectKeyIdentifierOf(certificate: Buffer): Buffer | null {
+  const cert = readOuterSequence(certificate);
+  const tbs = cert && childrenOf(certificate, cert)?.[0];
+  const fields = tbs && childrenOf(certificate, tbs);
+  const explicit = fields?.find((f) => f.tag === 0xa3); // extensions [3] EXPLICIT
+  const list = explicit && childrenOf(certificate, explicit)?.[0];
+  for (const extension of (list && childrenOf(certificate, list)) ?? []) {
+    const parts = childrenOf(certificate, extension);
+    const oid = parts?.[0];
+    const value = parts?.[parts.length - 1];
+    if (!oid || !value || value.tag !== 0x04) continue;
+    if (!Buffer.from(certificate.subarray(oid.start, oid.end)).equals(OID_SUBJECT_KEY_IDENTIFIER)) continue;
+    const keyId = readTlv(certificate, value.contentStart, value.end); // KeyIdentifier ::= OCTET STRING
+    return keyId && keyId.tag === 0x04 ? Buffer.from(certificate.subarray(keyId.contentStart, keyId.end)) : null;
+  }
+  return null;
+}
+
+function positiveSerial(): Buffer {
   const b = randomBytes(16);
   b[0] = b[0]! & 0x7f || 0x01; // positive and minimal (RFC 5280 §4.1.2.2)
-  return new Uint8Array(b).buffer;
+  return b;
+}
+
+/**
+ * The parts every session TBS shares, as DER constants; the parts that change
+ * per authorization (serial, validity, subject, key, SAN, key identifiers)
+ * are written below. Building the TBS through ASN.1 schema objects cost about
+ * 1 ms of CPU per authorization (docs/PERFORMANCE.md); this costs a few tens
+ * of µs, and test/gateway/session-tbs-der.test.ts holds it byte for byte to
+ * what the schema library (@peculiar/asn1-x509) encodes for the same fields.
+ */
+const FIXED = {
+  /** [0] EXPLICIT Version v3 (RFC 5280 §4.1.2.1). */
+  version: Buffer.from('a003020102', 'hex'),
+  /** AlgorithmIdentifier ecdsa-with-SHA256, no parameters (RFC 5758 §3.2). */
+  signatureAlgorithm: Buffer.from('300a06082a8648ce3d040302', 'hex'),
+  /** basicConstraints, critical, cA FALSE (the DEFAULT, so omitted: X.690 §11.5). */
+  basicConstraints: Buffer.from('300c0603551d130101ff04023000', 'hex'),
+  /** keyUsage, critical, digitalSignature only (named bit list without trailing zeros: X.690 §11.2.2). */
+  keyUsage: Buffer.from('300e0603551d0f0101ff040403020780', 'hex'),
+  /** extKeyUsage, id-kp-clientAuth. */
+  extKeyUsage: Buffer.from('30130603551d25040c300a06082b06010505070302', 'hex'),
+};
+/** OBJECT IDENTIFIERs (X.690 §8.19) of the parts written by hand. */
+const OID = {
+  commonName: Buffer.from([0x06, 0x03, 0x55, 0x04, 0x03]), // 2.5.4.3
+  subjectAltName: Buffer.from([0x06, 0x03, 0x55, 0x1d, 0x11]), // 2.5.29.17
+  subjectKeyIdentifier: Buffer.from([0x06, 0x03, 0x55, 0x1d, 0x0e]), // 2.5.29.14
+  authorityKeyIdentifier: Buffer.from([0x06, 0x03, 0x55, 0x1d, 0x23]), // 2.5.29.35
+};
+
+/** Time (RFC 5280 §4.1.2.5): UTCTime YYMMDDHHMMSSZ through 2049, GeneralizedTime from 2050. */
+function derTime(d: Date): Buffer {
+  const iso = d.toISOString(); // YYYY-MM-DDTHH:MM:SS.sssZ
+  const digits = iso.slice(0, 4) + iso.slice(5, 7) + iso.slice(8, 10) + iso.slice(11, 13) + iso.slice(14, 16) + iso.slice(17, 19);
+  const year = d.getUTCFullYear();
+  return year < 2050 ? encodeTlv(0x17, Buffer.from(`${digits.slice(2)}Z`, 'latin1')) : encodeTlv(0x18, Buffer.from(`${digits}Z`, 'latin1'));
+}
+
+/** A non-critical Extension (RFC 5280 §4.1): SEQUENCE { extnID, extnValue OCTET STRING }. */
+function plainExtension(oid: Buffer, valueDer: Buffer): Buffer {
+  return encodeTlv(0x30, oid, encodeTlv(0x04, valueDer));
+}
+
+/** The subjectPublicKey BIT STRING's value (without the unused-bits octet) of an SPKI, for the key identifier. */
+function publicKeyBits(spkiDer: Buffer): Buffer {
+  const outer = readOuterSequence(spkiDer);
+  const bits = outer ? childrenOf(spkiDer, outer)?.[1] : undefined;
+  if (bits?.tag !== 0x03) throw new ProxyError(ProxyErrorCode.Internal, 'A public key is not a DER SubjectPublicKeyInfo', { stage: 'session-certificate' });
+  return spkiDer.subarray(bits.contentStart + 1, bits.end);
 }
 
 /** Build the TBSCertificate (DER) for one authorization. */
@@ -120,44 +177,40 @@ export function buildSessionTbs(req: SessionTbsRequest): SessionTbs {
   if (!Number.isInteger(req.lifetimeSeconds) || req.lifetimeSeconds < 60 || req.lifetimeSeconds > MAX_VALIDITY_SECONDS) {
     throw new ProxyError(ProxyErrorCode.Internal, 'Session certificate lifetime must be 60..900 s', { stage: 'session-certificate' });
   }
-  let card: Certificate;
-  try {
-    card = AsnConvert.parse(req.cardCertificate, Certificate);
-  } catch (e) {
-    throw new ProxyError(ProxyErrorCode.Internal, 'The card certificate is not DER X.509', { stage: 'session-certificate' }, { cause: e });
-  }
+  const card = cardCertificateFacts(req.cardCertificate);
   const nowSeconds = Math.floor(req.now / 1000);
   const backdate = Math.min(BACKDATE_SECONDS, MAX_VALIDITY_SECONDS - req.lifetimeSeconds);
   const notBefore = new Date((nowSeconds - backdate) * 1000);
   const notAfter = new Date((nowSeconds + req.lifetimeSeconds) * 1000);
   const commonName = `homegate session ${randomBytes(4).toString('hex')}`;
-  const spki = AsnConvert.parse(req.subjectPublicKey.export({ type: 'spki', format: 'der' }), SubjectPublicKeyInfo);
+  const spki = req.subjectPublicKey.export({ type: 'spki', format: 'der' });
+  // RFC 5280 §4.2.1.2 method (1): SHA-1 of the subjectPublicKey BIT STRING value.
+  const keyIdentifier = sha1(publicKeyBits(spki));
 
-  const tbs = new TBSCertificate({
-    version: Version.v3,
-    serialNumber: positiveSerial(),
-    signature: new AlgorithmIdentifier({ algorithm: ECDSA_WITH_SHA256 }),
-    issuer: card.tbsCertificate.subject,
-    validity: new Validity({ notBefore, notAfter }),
-    subject: new Name([
-      new RelativeDistinguishedName([new AttributeTypeAndValue({ type: ID_AT_COMMON_NAME, value: new AttributeValue({ utf8String: commonName }) })]),
-    ]),
-    subjectPublicKeyInfo: spki,
-    extensions: new Extensions([
-      extension(id_ce_basicConstraints, true, new BasicConstraints({ cA: false })),
-      extension(id_ce_keyUsage, true, new KeyUsage(KeyUsageFlags.digitalSignature)),
-      extension(id_ce_extKeyUsage, false, new ExtendedKeyUsage([id_kp_clientAuth])),
-      extension(id_ce_subjectAltName, false, new SubjectAlternativeName([new GeneralName({ dNSName: req.dnsName })])),
-      extension(id_ce_subjectKeyIdentifier, false, new SubjectKeyIdentifier(keyIdentifierOf(spki))),
-      extension(id_ce_authorityKeyIdentifier, false, new AuthorityKeyIdentifier({ keyIdentifier: new KeyIdentifier(cardKeyIdentifier(card)) })),
-    ]),
-  });
-  const der = Buffer.from(AsnConvert.serialize(tbs));
-  // The card compares the issuer with its subject byte for byte: make sure re-encoding kept it.
-  const issuer = rawName(der, readOuterSequence(der), 'issuer');
-  if (issuer === null || !issuer.equals(cardSubjectDer(req.cardCertificate))) {
-    throw new ProxyError(ProxyErrorCode.Internal, 'The encoded issuer differs from the card certificate subject', { stage: 'session-certificate' });
-  }
+  const subject = encodeTlv(0x30, encodeTlv(0x31, encodeTlv(0x30, OID.commonName, encodeTlv(0x0c, Buffer.from(commonName, 'utf8')))));
+  const extensions = encodeTlv(
+    0xa3,
+    encodeTlv(
+      0x30,
+      FIXED.basicConstraints,
+      FIXED.keyUsage,
+      FIXED.extKeyUsage,
+      plainExtension(OID.subjectAltName, encodeTlv(0x30, encodeTlv(0x82, Buffer.from(req.dnsName, 'latin1')))), // dNSName [2] IA5String
+      plainExtension(OID.subjectKeyIdentifier, encodeTlv(0x04, keyIdentifier)),
+      plainExtension(OID.authorityKeyIdentifier, encodeTlv(0x30, encodeTlv(0x80, card.keyIdentifier))), // keyIdentifier [0]
+    ),
+  );
+  const der = encodeTlv(
+    0x30,
+    FIXED.version,
+    encodeTlv(0x02, positiveSerial()),
+    FIXED.signatureAlgorithm,
+    card.subjectDer, // the card compares the issuer with its subject byte for byte: its own bytes
+    encodeTlv(0x30, derTime(notBefore), derTime(notAfter)),
+    subject,
+    spki,
+    extensions,
+  );
   return { der, subject: `CN=${commonName}`, notBefore, notAfter };
 }
 
@@ -167,7 +220,6 @@ export function buildSessionTbs(req: SessionTbsRequest): SessionTbs {
  * ecdsa-with-SHA256 without parameters (RFC 5758 §3.2).
  */
 export function assembleCertificate(tbsDer: Buffer, signatureDer: Buffer): Buffer {
-  const algorithm = Buffer.from(AsnConvert.serialize(new AlgorithmIdentifier({ algorithm: ECDSA_WITH_SHA256 })));
   const bitString = encodeTlv(0x03, Buffer.from([0x00]), signatureDer); // 0 unused bits
-  return encodeTlv(0x30, tbsDer, algorithm, bitString);
+  return encodeTlv(0x30, tbsDer, FIXED.signatureAlgorithm, bitString);
 }

@@ -16,22 +16,28 @@
  */
 import tls from 'node:tls';
 import type { Logger } from '../../card-io/base/log.js';
-import { marketTlsOptions, sha256 } from './market-chain.js';
+import { startStage, type AuthorizationTrace } from '../trace/authorization-trace.js';
+import { marketConnectOptions, sha256 } from './market-chain.js';
 import type { MarketTarget } from './proxy-options.js';
 import { ProxyError, ProxyErrorCode } from './proxy-error.js';
 import { classifyAfterHandshake, classifyServerSideFailure, errorCodeOf } from './tls-errors.js';
 
 export interface TicketedConnectParams {
   market: MarketTarget;
-  /** The ephemeral private key, PKCS#8 PEM. Secret: never logged. */
-  keyPem: string;
-  /** The session leaf followed by the card certificate, PEM. */
-  certificateChainPem: string;
+  /**
+   * The credential's TLS client context: the ephemeral key (secret: never
+   * logged), the session leaf followed by the card certificate, and the
+   * market's anchors. Built once per credential (client-context.ts), not per
+   * connection.
+   */
+  secureContext: tls.SecureContext;
   /** SHA-256 of the market leaf the card verified. */
   expectedLeafFingerprint: Buffer;
   connectTimeoutMs: number;
   ticketTimeoutMs: number;
   logger: Logger;
+  /** Stage timings (market-handshake, ticket-wait); absent: nothing measured. */
+  trace?: AuthorizationTrace;
 }
 
 export interface TicketedSession {
@@ -56,11 +62,13 @@ export function connectForTicket(p: TicketedConnectParams): Promise<TicketedSess
   return new Promise((resolve, reject) => {
     let settled = false;
     let handshakeDone = false;
-    const socket = tls.connect({ ...marketTlsOptions(market), key: p.keyPem, cert: p.certificateChainPem });
+    let endStage = startStage(p.trace, 'market-handshake');
+    const socket = tls.connect({ ...marketConnectOptions(market), secureContext: p.secureContext });
     const settle = (error: ProxyError | null, result?: TicketedSession): void => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
+      endStage?.();
       if (error) {
         socket.destroy();
         reject(error);
@@ -87,7 +95,10 @@ export function connectForTicket(p: TicketedConnectParams): Promise<TicketedSess
     const done = (session: Buffer): void => settle(null, { session, alpn: socket.alpnProtocol || null });
     socket.once('secureConnect', () => {
       handshakeDone = true;
-      const leaf = socket.getPeerCertificate(false).raw;
+      endStage?.();
+      endStage = startStage(p.trace, 'ticket-wait');
+      // The DER only: getPeerCertificate() would build a whole JS object of the certificate per connection.
+      const leaf = socket.getPeerX509Certificate()?.raw;
       const seen = leaf === undefined ? Buffer.alloc(0) : sha256(leaf);
       if (!seen.equals(p.expectedLeafFingerprint)) {
         fail(ProxyErrorCode.MarketUntrusted, `Market ${market.name} presented another certificate than the card verified`, {

@@ -17,7 +17,9 @@
  * The nonce is recorded only after every other check passed, so a refused
  * request never burns it.
  */
-import { createHash, X509Certificate, type KeyObject } from 'node:crypto';
+import { createHash, webcrypto, X509Certificate, type KeyObject } from 'node:crypto';
+
+type CryptoKey = webcrypto.CryptoKey;
 import { compactVerify, decodeProtectedHeader } from 'jose';
 import { NONCE_BYTES, SIGNED_REQUEST_ALG, type SignedRequestPayload } from '../../card-io/access-card/request-signer.js';
 import { ReplayGuard } from './replay-guard.js';
@@ -50,6 +52,9 @@ export interface VerifyRequestParams {
   method: string;
   path: string;
 }
+
+/** Verification keys kept (one per enrolled terminal certificate); a household has far fewer terminals. */
+const MAX_CACHED_KEYS = 256;
 
 const BASE64URL = /^[A-Za-z0-9_-]+$/;
 /** Nonce length bounds in base64url characters: NONCE_BYTES bytes up to 96 bytes. */
@@ -97,6 +102,12 @@ export class SignedRequestVerifier {
   readonly #skewSeconds: number;
   readonly #guard: ReplayGuard;
   readonly #maxLength: number;
+  /**
+   * The WebCrypto form of each enrolled certificate's key, by certificate
+   * fingerprint: jose verifies with WebCrypto, and importing the key costs as
+   * much as the signature check itself. Bounded: the oldest entry goes first.
+   */
+  readonly #cryptoKeys = new Map<string, CryptoKey>();
 
   constructor(options: SignedRequestVerifierOptions) {
     this.#startedAtSeconds = Math.floor(options.startedAt / 1000);
@@ -120,7 +131,7 @@ export class SignedRequestVerifier {
     if (header.alg !== SIGNED_REQUEST_ALG) throw invalid('alg');
     if (typeof header.kid !== 'string') throw invalid('kid-missing');
 
-    const key = this.#enrolledKey(p.certificate, p.terminal.certFingerprint);
+    const key = await this.#verificationKey(p.certificate, p.terminal.certFingerprint);
     let payloadBytes: Uint8Array;
     try {
       ({ payload: payloadBytes } = await compactVerify(jws, key, { algorithms: [SIGNED_REQUEST_ALG] }));
@@ -154,8 +165,21 @@ export class SignedRequestVerifier {
     return payload.body;
   }
 
+  /** #enrolledKey as a WebCrypto key, imported once per certificate. */
+  async #verificationKey(presented: X509Certificate | Uint8Array, enrolledFingerprint: string | undefined): Promise<CryptoKey> {
+    const { key, fingerprint } = this.#enrolledKey(presented, enrolledFingerprint);
+    let cryptoKey = this.#cryptoKeys.get(fingerprint);
+    if (cryptoKey === undefined) {
+      const spki = key.export({ type: 'spki', format: 'der' });
+      cryptoKey = await webcrypto.subtle.importKey('spki', spki, { name: 'ECDSA', namedCurve: 'P-256' }, false, ['verify']);
+      if (this.#cryptoKeys.size >= MAX_CACHED_KEYS) this.#cryptoKeys.delete(this.#cryptoKeys.keys().next().value!);
+      this.#cryptoKeys.set(fingerprint, cryptoKey);
+    }
+    return cryptoKey;
+  }
+
   /** The public key of the presented certificate, provided it is the enrolled one and P-256. */
-  #enrolledKey(presented: X509Certificate | Uint8Array, enrolledFingerprint: string | undefined): KeyObject {
+  #enrolledKey(presented: X509Certificate | Uint8Array, enrolledFingerprint: string | undefined): { key: KeyObject; fingerprint: string } {
     let certificate: X509Certificate;
     try {
       certificate = presented instanceof X509Certificate ? presented : new X509Certificate(Buffer.from(presented));
@@ -170,6 +194,6 @@ export class SignedRequestVerifier {
     if (key.asymmetricKeyType !== 'ec' || key.asymmetricKeyDetails?.namedCurve !== 'prime256v1') {
       throw invalid('certificate-key-type');
     }
-    return key;
+    return { key, fingerprint };
   }
 }

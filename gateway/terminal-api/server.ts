@@ -6,11 +6,12 @@
  * checked against that same certificate. Unregistered or revoked terminals
  * get a clear error and nothing is proxied.
  */
-import { createHash, X509Certificate } from 'node:crypto';
+import { createHash, type X509Certificate } from 'node:crypto';
 import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { TLSSocket } from 'node:tls';
 import type { Logger } from '../../card-io/base/log.js';
+import { startStage, traced, type AuthorizationTrace } from '../trace/authorization-trace.js';
 import { ApiError } from './api-error.js';
 import { toHttpError } from './http-errors.js';
 import { routeKey, type RouteTable, type TerminalIdentity } from './routes.js';
@@ -28,6 +29,8 @@ export interface TerminalApiOptions {
   verifySignedRequest(args: { jws: string; terminal: TerminalIdentity; certificate: X509Certificate; method: string; path: string }): Promise<unknown>;
   /** Largest accepted request body in bytes. Default 65536. */
   maxBodyBytes?: number;
+  /** Stage timings of every request (terminal-request, identify, signature-check, answer); absent: nothing measured. */
+  trace?: AuthorizationTrace;
 }
 
 export function createTerminalApiServer(o: TerminalApiOptions): Server {
@@ -50,6 +53,7 @@ export function createTerminalApiServer(o: TerminalApiOptions): Server {
 
 async function handle(o: TerminalApiOptions, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const started = Date.now();
+  const endRequest = startStage(o.trace, 'terminal-request');
   const path = new URL(req.url ?? '/', 'https://gateway').pathname;
   const method = req.method ?? 'GET';
   let terminal: TerminalIdentity | undefined;
@@ -60,17 +64,20 @@ async function handle(o: TerminalApiOptions, req: IncomingMessage, res: ServerRe
     let body: unknown;
     if (route.access === 'terminal') {
       const { certificate, fingerprint } = clientCertificate(req);
-      terminal = await o.identify(certificate.raw, fingerprint);
+      const who = await traced(o.trace, 'identify', () => o.identify(certificate.raw, fingerprint));
+      terminal = who;
       if (method === 'POST') {
         const jws = (await readBody(req, o.maxBodyBytes ?? 65536)).toString('utf8').trim();
-        body = await o.verifySignedRequest({ jws, terminal, certificate, method, path });
+        body = await traced(o.trace, 'signature-check', () => o.verifySignedRequest({ jws, terminal: who, certificate, method, path }));
       }
     } else if (method === 'POST') {
       // A public POST (pairing: the terminal has no certificate yet) carries plain JSON.
       body = parseJson(await readBody(req, o.maxBodyBytes ?? 65536));
     }
     const result = await route.handle({ terminal, body, req });
+    const endAnswer = startStage(o.trace, 'answer');
     sendJson(res, 200, result);
+    endAnswer?.();
   } catch (e) {
     const err = toHttpError(e);
     status = err.status;
@@ -79,15 +86,27 @@ async function handle(o: TerminalApiOptions, req: IncomingMessage, res: ServerRe
     sendJson(res, err.status, err.body);
   } finally {
     o.logger.info({ method, path, terminal: terminal?.id, status, ms: Date.now() - started }, 'terminal request');
+    endRequest?.();
   }
 }
 
+/**
+ * The client certificate of a connection, parsed and fingerprinted once per
+ * TLS connection (a kept-alive terminal sends several requests on one): it
+ * cannot change within a connection (TLS 1.3 has no renegotiation, RFC 8446 §4.6).
+ */
+const peerCertificates = new WeakMap<TLSSocket, { certificate: X509Certificate; fingerprint: string }>();
+
 function clientCertificate(req: IncomingMessage): { certificate: X509Certificate; fingerprint: string } {
   const socket = req.socket as TLSSocket;
-  const peer = socket.getPeerCertificate();
-  if (!peer?.raw) throw new ApiError(401, 'client-certificate-required', 'A terminal certificate from the household CA is required');
+  const known = peerCertificates.get(socket);
+  if (known !== undefined) return known;
+  const certificate = socket.getPeerX509Certificate();
+  if (certificate === undefined) throw new ApiError(401, 'client-certificate-required', 'A terminal certificate from the household CA is required');
   if (!socket.authorized) throw new ApiError(403, 'terminal-unknown', 'The terminal certificate is not from this household');
-  return { certificate: new X509Certificate(peer.raw), fingerprint: createHash('sha256').update(peer.raw).digest('hex') };
+  const peer = { certificate, fingerprint: createHash('sha256').update(certificate.raw).digest('hex') };
+  peerCertificates.set(socket, peer);
+  return peer;
 }
 
 function parseJson(raw: Buffer): unknown {

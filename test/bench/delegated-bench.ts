@@ -8,10 +8,16 @@
  * 2. proxied authorizations per second with 1, 8 and 32 terminals;
  * 3. card operations (APDUs) per authorization (in-process, see delegated-card-ops.ts);
  * 4. the gateway's resident memory idle and under the 32-terminal load;
- * 5. 2–4 again with proxy.reuseSessionCertificate true.
+ * 5. 2–4 again with proxy.reuseSessionCertificate true;
+ * 6. where one authorization's time goes, stage by stage (delegated-stages.ts);
+ * 7. the terminal's resumption + GET with a kept TLS context vs one per
+ *    connection, A/B (delegated-resumption.ts).
  *
- * The household runs in a child process (delegated-child.ts): this process
- * is only the terminal(s). Returns one JSON-ready object; the caller prints it.
+ * The household runs split (split-household.ts): the gateway alone
+ * (`homegate gateway run`), the market and broker in a process of their own,
+ * the card emulator in its own: this process is only the terminal(s), so
+ * the gateway's CPU and memory are reported apart from the market's and the
+ * card's. Returns one JSON-ready object; the caller prints it.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
@@ -19,10 +25,13 @@ import { join } from 'node:path';
 import { DEFAULT_SANDBOX_PORTS, type SandboxPorts } from '../../deploy/sandbox/household/household.js';
 import { freePort } from '../helpers/link-probes.js';
 import { measureCardOps } from './delegated-card-ops.js';
-import { prepareSandboxData, setReuseSessionCertificate, startSandboxChild } from './delegated-child.js';
+import { prepareSandboxData } from './delegated-child.js';
+import { startSplitHousehold } from './split-household.js';
 import { readDelegatedBenchConfig, type DelegatedBenchConfig } from './delegated-config.js';
 import { createDirectTerminal } from './delegated-direct.js';
 import { measureLatency, type LatencyFigures } from './delegated-latency.js';
+import { measureResumption, type ResumptionFigures } from './delegated-resumption.js';
+import { measureStages } from './delegated-stages.js';
 import { readProcMemory, round } from './delegated-stats.js';
 import { ensureTerminals, loadTerminals, unlockAll } from './delegated-terminals.js';
 import { runLoadLevel, type LoadLevel } from './delegated-throughput.js';
@@ -30,6 +39,8 @@ import { runLoadLevel, type LoadLevel } from './delegated-throughput.js';
 interface GatewayPhase {
   reuseSessionCertificate: boolean;
   latency: LatencyFigures;
+  /** The terminal's resumption + GET, kept context vs a context per connection (only in the phase with the direct baseline). */
+  resumption?: ResumptionFigures;
   throughput: LoadLevel[];
   gatewayMemoryMiB: { idleRss: number; underMaxLoadRssMax: number | null; underMaxLoadRssMean: number | null; afterLoadRss: number; hwmSinceStart: number };
 }
@@ -46,24 +57,26 @@ async function distinctFreePorts(): Promise<SandboxPorts> {
 const settle = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function gatewayPhase(dataDir: string, ports: SandboxPorts, cfg: DelegatedBenchConfig, reuse: boolean, withDirect: boolean): Promise<GatewayPhase> {
-  if (reuse) await setReuseSessionCertificate(dataDir, true);
-  const child = await startSandboxChild(dataDir, ports);
+  const household = await startSplitHousehold(dataDir, ports, reuse);
+  const pids = { gateway: household.gatewayPid, market: household.peersPid, emulator: household.emulatorPid };
   try {
     await settle(500);
-    const idle = readProcMemory(child.pid);
+    const idle = readProcMemory(pids.gateway);
     const maxConcurrency = Math.max(...cfg.concurrency);
     const terminals = await loadTerminals(await ensureTerminals(dataDir, maxConcurrency));
     await unlockAll(terminals);
     const direct = withDirect ? await createDirectTerminal(dataDir) : undefined;
     const latency = await measureLatency({ direct, terminal: terminals[0]!, marketPort: ports.market, iterations: cfg.latencyIterations, warmup: cfg.warmup });
+    const resumption = withDirect ? await measureResumption(terminals[0]!, cfg.latencyIterations, cfg.warmup) : undefined;
     const throughput: LoadLevel[] = [];
-    for (const c of cfg.concurrency) throughput.push(await runLoadLevel(terminals, c, cfg.throughputSeconds, child.pid, cfg.rssSampleMs));
+    for (const c of cfg.concurrency) throughput.push(await runLoadLevel(terminals, c, cfg.throughputSeconds, pids, cfg.rssSampleMs));
     await settle(500);
-    const after = readProcMemory(child.pid);
+    const after = readProcMemory(pids.gateway);
     const atMax = throughput.find((l) => l.concurrency === maxConcurrency);
     return {
       reuseSessionCertificate: reuse,
       latency,
+      ...(resumption ? { resumption } : {}),
       throughput,
       gatewayMemoryMiB: {
         idleRss: idle.rssMiB,
@@ -74,7 +87,7 @@ async function gatewayPhase(dataDir: string, ports: SandboxPorts, cfg: Delegated
       },
     };
   } finally {
-    await child.stop();
+    await household.stop();
   }
 }
 
@@ -90,6 +103,8 @@ export async function runDelegatedBench(): Promise<object> {
     const reused = await gatewayPhase(dataDir, ports, cfg, true, false);
     const cardOpsPlain = await measureCardOps(dataDir, ports, false, cfg.cardOpsIterations);
     const cardOpsReused = await measureCardOps(dataDir, ports, true, cfg.cardOpsIterations);
+    const stagesPlain = await measureStages(dataDir, ports, false, cfg.stagesIterations, cfg.warmup);
+    const stagesReused = await measureStages(dataDir, ports, true, cfg.stagesIterations, cfg.warmup);
     const perSecond = (p: GatewayPhase) => Object.fromEntries(p.throughput.map((l) => [String(l.concurrency), l.perSecond]));
     return {
       benchmark: 'delegated-path',
@@ -101,29 +116,47 @@ export async function runDelegatedBench(): Promise<object> {
         loadAverage1m5m15m: { atStart: loadAtStart, atEnd: loadavg().map((x) => round(x, 2)) },
       },
       setup:
-        'all on loopback; the card emulator (own process, TCP line), the gateway and the sandbox market run in a child process (`homegate sandbox`); this ' +
-        'process is the terminal(s). ' +
-        'Terminal CPU = process.cpuUsage() of this process around the terminal-side work. Gateway memory = VmRSS of the child: the gateway plus every ' +
-        'sandbox service `homegate sandbox` runs in its process (the market, and the issuer and MQTT broker where the sandbox has them), not the emulator. ' +
-        'Card operations are counted in a separate in-process run (gateway.cards.commandCount). With n latency samples, p99 is the max unless n >= 100.',
+        'all on loopback, one process each: the card emulator (TCP line), the sandbox market with the MQTT broker, and the gateway alone (`homegate ' +
+        'gateway run`); this process is the terminal(s). ' +
+        'Terminal CPU = process.cpuUsage() of this process around the terminal-side work. Gateway, market and card CPU per authorization = ' +
+        '/proc/<pid>/stat of each process over a load level. Gateway memory = VmRSS of `gateway run` alone. ' +
+        'Card operations are counted in a separate in-process run (gateway.cards.commandCount); the stage breakdown runs the gateway in this ' +
+        'process with a stage trace. With n latency samples, p99 is the max unless n >= 100.',
       config: { ...cfg, dataDir: cfg.keepData ? dataDir : undefined },
       summary: {
         latencyMedianMs: {
           direct: plain.latency.direct?.latencyMs.median,
+          directKeptContext: plain.latency.directKeptContext?.latencyMs.median,
           delegated: plain.latency.delegated.latencyMs.median,
           delegatedReuse: reused.latency.delegated.latencyMs.median,
         },
         latencyP99Ms: {
           direct: plain.latency.direct?.latencyMs.p99,
+          directKeptContext: plain.latency.directKeptContext?.latencyMs.p99,
           delegated: plain.latency.delegated.latencyMs.p99,
           delegatedReuse: reused.latency.delegated.latencyMs.p99,
         },
         terminalCpuMsPerConnectionMean: {
           direct: plain.latency.direct?.terminalCpuMsPerConnection.mean,
+          directKeptContext: plain.latency.directKeptContext?.terminalCpuMsPerConnection.mean,
           delegated: plain.latency.delegated.terminalCpuMsPerConnection.mean,
         },
         ratiosDelegatedOverDirect: plain.latency.ratios,
+        ratiosDelegatedOverDirectKeptContext: plain.latency.ratiosKeptContext,
+        terminalResumptionCpuMsMean: {
+          keptContext: plain.resumption?.keptContextCpuMs.mean,
+          contextPerConnection: plain.resumption?.contextPerConnectionCpuMs.mean,
+          ratio: plain.resumption?.ratioMean,
+        },
         authorizationsPerSecond: { reuseSessionCertificateFalse: perSecond(plain), reuseSessionCertificateTrue: perSecond(reused) },
+        cpuMsPerAuthorizationAtMaxConcurrency: {
+          reuseSessionCertificateFalse: plain.throughput.at(-1)?.cpuMsPerAuthorization,
+          reuseSessionCertificateTrue: reused.throughput.at(-1)?.cpuMsPerAuthorization,
+        },
+        gatewayCpuMsPerAuthorizationTraced: {
+          reuseSessionCertificateFalse: stagesPlain.gatewayCpuMsPerAuthorization,
+          reuseSessionCertificateTrue: stagesReused.gatewayCpuMsPerAuthorization,
+        },
         apdusPerAuthorization: {
           reuseSessionCertificateFalse: {
             sameTerminal: cardOpsPlain.apdusPerAuthorizationSameTerminal,
@@ -139,8 +172,8 @@ export async function runDelegatedBench(): Promise<object> {
           reuseSessionCertificateTrue: { idle: reused.gatewayMemoryMiB.idleRss, underMaxLoadMax: reused.gatewayMemoryMiB.underMaxLoadRssMax },
         },
       },
-      reuseSessionCertificateFalse: { ...plain, cardOps: cardOpsPlain },
-      reuseSessionCertificateTrue: { ...reused, cardOps: cardOpsReused },
+      reuseSessionCertificateFalse: { ...plain, cardOps: cardOpsPlain, stages: stagesPlain },
+      reuseSessionCertificateTrue: { ...reused, cardOps: cardOpsReused, stages: stagesReused },
       totalSeconds: round(Number(process.hrtime.bigint() - started) / 1e9, 1),
     };
   } finally {

@@ -9,6 +9,7 @@
  *   BENCH_DELEGATED_CONCURRENCY    concurrent terminals per level, comma-separated (default 1,8,32)
  *   BENCH_DELEGATED_CARD_OPS_N     authorizations per card-operation count (default 20)
  *   BENCH_DELEGATED_RSS_SAMPLE_MS  RSS sampling interval under load in ms (default 100)
+ *   BENCH_DELEGATED_STAGES_N       authorizations traced for the per-stage breakdown (default 40)
  *   BENCH_DELEGATED_KEEP_DATA      1: keep the temporary data directory (its path is in the output)
  */
 export interface DelegatedBenchConfig {
@@ -18,6 +19,7 @@ export interface DelegatedBenchConfig {
   concurrency: number[];
   cardOpsIterations: number;
   rssSampleMs: number;
+  stagesIterations: number;
   keepData: boolean;
 }
 
@@ -55,6 +57,7 @@ export function readDelegatedBenchConfig(): DelegatedBenchConfig {
     concurrency: intList('BENCH_DELEGATED_CONCURRENCY', [1, 8, 32]),
     cardOpsIterations: int('BENCH_DELEGATED_CARD_OPS_N', 20, 1, 100_000),
     rssSampleMs: int('BENCH_DELEGATED_RSS_SAMPLE_MS', 100, 10, 60_000),
+    stagesIterations: int('BENCH_DELEGATED_STAGES_N', 40, 1, 100_000),
     keepData: process.env.BENCH_DELEGATED_KEEP_DATA === '1',
   };
 }

@@ -11,7 +11,7 @@
 import { readFile } from 'node:fs/promises';
 import { request } from 'node:http';
 import { join } from 'node:path';
-import { connect, type TLSSocket } from 'node:tls';
+import { connect, createSecureContext, type SecureContext, type TLSSocket } from 'node:tls';
 import { MARKET_SERVER_NAME } from '../../deploy/sandbox/market-pki.js';
 import { loadOrCreateCa } from '../../provisioning/ca-store.js';
 import { certifyCardKey, createClientCertificate, derToPem, generateP256KeyPair, spkiDer } from '../../provisioning/pki/index.js';
@@ -21,6 +21,8 @@ export interface DirectTerminal {
   chainPem: string;
   keyPem: string;
   marketCaPem: string;
+  /** The same credential built into one TLS context once: the baseline of a direct client that keeps its context. */
+  keptContext: SecureContext;
 }
 
 export async function createDirectTerminal(dataDir: string): Promise<DirectTerminal> {
@@ -34,26 +36,20 @@ export async function createDirectTerminal(dataDir: string): Promise<DirectTermi
     issuer: { certificate: cardCa, privateKey: cardKeys.privateKey },
     dnsNames: [MARKET_SERVER_NAME],
   });
-  return {
-    chainPem: derToPem(leaf) + derToPem(cardCa),
-    keyPem: leafKeys.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
-    marketCaPem: await readFile(join(dataDir, 'sandbox', 'market', 'market-ca.pem'), 'utf8'),
-  };
+  const chainPem = derToPem(leaf) + derToPem(cardCa);
+  const keyPem = leafKeys.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+  const marketCaPem = await readFile(join(dataDir, 'sandbox', 'market', 'market-ca.pem'), 'utf8');
+  const keptContext = createSecureContext({ ca: marketCaPem, cert: chainPem, key: keyPem, minVersion: 'TLSv1.3', maxVersion: 'TLSv1.3' });
+  return { chainPem, keyPem, marketCaPem, keptContext };
 }
 
-function fullHandshake(t: DirectTerminal, port: number, timeoutMs: number): Promise<TLSSocket> {
+function fullHandshake(t: DirectTerminal, port: number, timeoutMs: number, keepContext: boolean): Promise<TLSSocket> {
   return new Promise((resolve, reject) => {
-    const socket = connect({
-      host: '127.0.0.1',
-      port,
-      servername: MARKET_SERVER_NAME,
-      ca: t.marketCaPem,
-      cert: t.chainPem,
-      key: t.keyPem,
-      minVersion: 'TLSv1.3',
-      maxVersion: 'TLSv1.3',
-      ALPNProtocols: ['http/1.1'],
-    });
+    const credential = keepContext
+      ? { secureContext: t.keptContext }
+      : { ca: t.marketCaPem, cert: t.chainPem, key: t.keyPem, minVersion: 'TLSv1.3' as const, maxVersion: 'TLSv1.3' as const };
+    // By name, as the handed session names the market (the sandbox registers https://localhost:<port>): both paths resolve it.
+    const socket = connect({ host: MARKET_SERVER_NAME, port, servername: MARKET_SERVER_NAME, ...credential, ALPNProtocols: ['http/1.1'] });
     const timer = setTimeout(() => {
       socket.destroy();
       reject(new Error(`no TLS connection to the market within ${timeoutMs} ms`));
@@ -69,12 +65,15 @@ function fullHandshake(t: DirectTerminal, port: number, timeoutMs: number): Prom
   });
 }
 
-/** One direct connection: full handshake + GET /whoami (the same HTTP code path as the access card's marketRequest). */
-export async function directWhoami(t: DirectTerminal, port: number, timeoutMs = 5000): Promise<void> {
-  const socket = await fullHandshake(t, port, timeoutMs);
+/**
+ * One direct connection: full handshake + GET /whoami (the same HTTP code path as the access card's marketRequest).
+ * keepContext false: a new TLS context per connection (what `tls.connect` with key/cert/ca does); true: the kept one.
+ */
+export async function directWhoami(t: DirectTerminal, port: number, keepContext = false, timeoutMs = 5000): Promise<void> {
+  const socket = await fullHandshake(t, port, timeoutMs, keepContext);
   const { status, body } = await new Promise<{ status: number; body: Buffer }>((resolve, reject) => {
     const req = request(
-      { host: '127.0.0.1', port, method: 'GET', path: '/whoami', headers: { host: MARKET_SERVER_NAME }, createConnection: () => socket },
+      { host: MARKET_SERVER_NAME, port, method: 'GET', path: '/whoami', headers: { host: MARKET_SERVER_NAME }, createConnection: () => socket },
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));

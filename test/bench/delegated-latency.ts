@@ -1,7 +1,10 @@
 /**
  * Latency and terminal CPU per connection, one connection at a time:
  *
- * - direct:    full mutual-TLS 1.3 handshake to the market + GET /whoami;
+ * - direct:    full mutual-TLS 1.3 handshake to the market + GET /whoami,
+ *              a new TLS context per connection (plain `tls.connect` with key/cert/ca);
+ * - directKeptContext: the same with the context built once (the fairer
+ *              baseline now that the access card keeps its context);
  * - delegated: POST /v1/authorize to the gateway (PIN2; the terminal's own
  *              mutual-TLS connection to the gateway and its signed request)
  *              + resumption of the handed session at the market + GET /whoami.
@@ -24,11 +27,21 @@ export interface DelegatedFigures extends PathFigures {
   terminalCpuMsSplit: { gatewayRequest: Summary; resumptionAndGet: Summary };
 }
 
+interface Ratios {
+  latencyMedian: number | null;
+  latencyP99: number | null;
+  terminalCpuMean: number | null;
+  terminalCpuMedian: number | null;
+}
+
 export interface LatencyFigures {
   direct?: PathFigures;
+  directKeptContext?: PathFigures;
   delegated: DelegatedFigures;
-  /** delegated / direct. */
-  ratios?: { latencyMedian: number | null; latencyP99: number | null; terminalCpuMean: number | null; terminalCpuMedian: number | null };
+  /** delegated / direct (a context per connection). */
+  ratios?: Ratios;
+  /** delegated / directKeptContext. */
+  ratiosKeptContext?: Ratios;
 }
 
 interface Samples {
@@ -36,10 +49,10 @@ interface Samples {
   cpu: number[];
 }
 
-async function directOnce(t: DirectTerminal, marketPort: number, into?: Samples): Promise<void> {
+async function directOnce(t: DirectTerminal, marketPort: number, keepContext: boolean, into?: Samples): Promise<void> {
   const cpu0 = process.cpuUsage();
   const t0 = process.hrtime.bigint();
-  await directWhoami(t, marketPort);
+  await directWhoami(t, marketPort, keepContext);
   const cpu = cpuMsSince(cpu0);
   into?.latency.push(msSince(t0));
   into?.cpu.push(cpu);
@@ -51,7 +64,7 @@ async function delegatedOnce(t: BenchTerminal, into?: Samples & { gateway: numbe
   const session = await authorize(t);
   const cpuGateway = cpuMsSince(cpu0);
   const cpu1 = process.cpuUsage();
-  await resumeAndWhoami(session);
+  await resumeAndWhoami(session, t);
   const cpuMarket = cpuMsSince(cpu1);
   into?.latency.push(msSince(t0));
   into?.cpu.push(cpuGateway + cpuMarket);
@@ -70,13 +83,16 @@ export interface LatencyOptions {
 
 export async function measureLatency(o: LatencyOptions): Promise<LatencyFigures> {
   for (let i = 0; i < o.warmup; i++) {
-    if (o.direct) await directOnce(o.direct, o.marketPort);
+    if (o.direct) await directOnce(o.direct, o.marketPort, false);
+    if (o.direct) await directOnce(o.direct, o.marketPort, true);
     await delegatedOnce(o.terminal);
   }
   const direct: Samples = { latency: [], cpu: [] };
+  const kept: Samples = { latency: [], cpu: [] };
   const delegated = { latency: [] as number[], cpu: [] as number[], gateway: [] as number[], market: [] as number[] };
   for (let i = 0; i < o.iterations; i++) {
-    if (o.direct) await directOnce(o.direct, o.marketPort, direct);
+    if (o.direct) await directOnce(o.direct, o.marketPort, false, direct);
+    if (o.direct) await directOnce(o.direct, o.marketPort, true, kept);
     await delegatedOnce(o.terminal, delegated);
   }
   const d: DelegatedFigures = {
@@ -86,14 +102,12 @@ export async function measureLatency(o: LatencyOptions): Promise<LatencyFigures>
   };
   if (!o.direct) return { delegated: d };
   const b: PathFigures = { latencyMs: summarize(direct.latency), terminalCpuMsPerConnection: summarize(direct.cpu) };
-  return {
-    direct: b,
-    delegated: d,
-    ratios: {
-      latencyMedian: ratio(d.latencyMs.median, b.latencyMs.median),
-      latencyP99: ratio(d.latencyMs.p99, b.latencyMs.p99),
-      terminalCpuMean: ratio(d.terminalCpuMsPerConnection.mean, b.terminalCpuMsPerConnection.mean),
-      terminalCpuMedian: ratio(d.terminalCpuMsPerConnection.median, b.terminalCpuMsPerConnection.median),
-    },
-  };
+  const k: PathFigures = { latencyMs: summarize(kept.latency), terminalCpuMsPerConnection: summarize(kept.cpu) };
+  const ratios = (base: PathFigures): Ratios => ({
+    latencyMedian: ratio(d.latencyMs.median, base.latencyMs.median),
+    latencyP99: ratio(d.latencyMs.p99, base.latencyMs.p99),
+    terminalCpuMean: ratio(d.terminalCpuMsPerConnection.mean, base.terminalCpuMsPerConnection.mean),
+    terminalCpuMedian: ratio(d.terminalCpuMsPerConnection.median, base.terminalCpuMsPerConnection.median),
+  });
+  return { direct: b, directKeptContext: k, delegated: d, ratios: ratios(b), ratiosKeptContext: ratios(k) };
 }

@@ -65,8 +65,9 @@ export async function authorize(t: BenchTerminal): Promise<HandedSession> {
 }
 
 /** The terminal's own leg: resume the handed session at the market and GET /whoami; checks what the market saw. */
-export async function resumeAndWhoami(session: HandedSession): Promise<void> {
-  const r = await marketRequest(session, { method: 'GET', path: '/whoami' });
+export async function resumeAndWhoami(session: HandedSession, t?: BenchTerminal): Promise<void> {
+  // With the terminal: its access card's kept context per market anchor, as AccessCard.request does.
+  const r = await marketRequest(session, { method: 'GET', path: '/whoami' }, t ? { contexts: t.card.marketContexts } : {});
   const who = JSON.parse(r.body.toString('utf8')) as { resumed?: boolean; clientVerified?: boolean };
   if (r.status !== 200 || who.resumed !== true || who.clientVerified !== true) {
     throw new Error(`delegated /whoami: HTTP ${r.status}, resumed ${String(who.resumed)}, clientVerified ${String(who.clientVerified)}`);

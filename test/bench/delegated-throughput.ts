@@ -3,12 +3,12 @@
  * the first C terminals (already unlocked with PIN1) loops POST
  * /v1/authorize for a fixed duration; a terminal starts no new request after
  * the deadline, and the rate is completed authorizations over the time until
- * the last one finished. The gateway child's RSS is sampled meanwhile, and
- * the CPU each process used per authorization is reported: the terminals
- * (this process), the gateway child (gateway + in-process sandbox market)
- * and the card emulator (the child's child).
+ * the last one finished. The gateway's RSS is sampled meanwhile, and the
+ * CPU each process used per authorization is reported: the terminals (this
+ * process), the gateway (`gateway run` alone), the market (the peers
+ * process: market and broker) and the card emulator (split-household.ts).
  */
-import { findChildPid, cpuMsSince, msSince, readProcCpuMs, readProcMemory, round, sampleRss, summarize, type Summary } from './delegated-stats.js';
+import { cpuMsSince, msSince, readProcCpuMs, readProcMemory, round, sampleRss, summarize, type Summary } from './delegated-stats.js';
 import { authorize, type BenchTerminal } from './delegated-terminals.js';
 
 export interface LoadLevel {
@@ -21,7 +21,15 @@ export interface LoadLevel {
   /** Failed authorizations by error code (none expected). */
   errors: Record<string, number>;
   gatewayRss: { samples: number; maxMiB: number; meanMiB: number; hwmSinceStartMiB: number };
-  cpuMsPerAuthorization: { terminals: number; gatewayAndMarket: number; cardEmulator: number | null };
+  cpuMsPerAuthorization: { terminals: number; gateway: number; market: number; cardEmulator: number };
+}
+
+/** The processes whose CPU is counted apart. */
+export interface LoadPids {
+  gateway: number;
+  /** The peers process: the sandbox market and the MQTT broker. */
+  market: number;
+  emulator: number;
 }
 
 function errorCode(e: unknown): string {
@@ -29,19 +37,17 @@ function errorCode(e: unknown): string {
   return err.gateway?.code ?? (typeof err.code === 'string' ? err.code : (err.message ?? 'error').slice(0, 60));
 }
 
-export async function runLoadLevel(
-  terminals: BenchTerminal[],
-  concurrency: number,
-  seconds: number,
-  gatewayPid: number,
-  rssSampleMs: number,
-): Promise<LoadLevel> {
+export async function runLoadLevel(terminals: BenchTerminal[], concurrency: number, seconds: number, pids: LoadPids, rssSampleMs: number): Promise<LoadLevel> {
   if (terminals.length < concurrency) throw new Error(`need ${concurrency} terminals, have ${terminals.length}`);
   const latencies: number[] = [];
   const errors: Record<string, number> = {};
-  const sampler = sampleRss(gatewayPid, rssSampleMs);
-  const emulatorPid = findChildPid(gatewayPid, 'emulate');
-  const cpu0 = { terminals: process.cpuUsage(), gateway: readProcCpuMs(gatewayPid), emulator: emulatorPid ? readProcCpuMs(emulatorPid) : NaN };
+  const sampler = sampleRss(pids.gateway, rssSampleMs);
+  const cpu0 = {
+    terminals: process.cpuUsage(),
+    gateway: readProcCpuMs(pids.gateway),
+    market: readProcCpuMs(pids.market),
+    emulator: readProcCpuMs(pids.emulator),
+  };
   const t0 = process.hrtime.bigint();
   const deadline = Date.now() + seconds * 1000;
   await Promise.all(
@@ -64,8 +70,9 @@ export async function runLoadLevel(
   const n = latencies.length || 1;
   const cpuMsPerAuthorization = {
     terminals: round(cpuMsSince(cpu0.terminals) / n, 2),
-    gatewayAndMarket: round((readProcCpuMs(gatewayPid) - cpu0.gateway) / n, 2),
-    cardEmulator: emulatorPid ? round((readProcCpuMs(emulatorPid) - cpu0.emulator) / n, 2) : null,
+    gateway: round((readProcCpuMs(pids.gateway) - cpu0.gateway) / n, 2),
+    market: round((readProcCpuMs(pids.market) - cpu0.market) / n, 2),
+    cardEmulator: round((readProcCpuMs(pids.emulator) - cpu0.emulator) / n, 2),
   };
   return {
     concurrency,
@@ -74,7 +81,7 @@ export async function runLoadLevel(
     perSecond: round(latencies.length / elapsed, 1),
     latencyMs: summarize(latencies),
     errors,
-    gatewayRss: { ...rss, hwmSinceStartMiB: readProcMemory(gatewayPid).hwmMiB },
+    gatewayRss: { ...rss, hwmSinceStartMiB: readProcMemory(pids.gateway).hwmMiB },
     cpuMsPerAuthorization,
   };
 }

@@ -5,6 +5,10 @@
  * - `cardLink`: the card-link benchmark (card-link-bench.ts);
  * - `purse`: payments end to end and disk bytes per payment (purse-measure.ts;
  *   alone: `node dist/test/bench/purse-bench.js`);
+ * - `delegated`: latency, throughput, CPU per process and the per-stage
+ *   breakdown of an authorization (delegated-bench.ts; alone: delegated-main.js);
+ * - `gateway`: `gateway run` alone, start-up and memory by phase
+ *   (gateway-bench.ts; alone: `node dist/test/bench/gateway-main.js`);
  * - `mqtt`: decision → mail through Mosquitto, dashboard state rate under a
  *   flapping input, start-up to retained `online` (mqtt-bench.ts);
  * - `cardEmulator`: the card emulator's CPU per authorization (card-emulator-cpu.ts;
@@ -24,6 +28,7 @@ import { runMqttBench } from './mqtt-bench.js';
 import { runCardEmulatorBench } from './card-emulator-cpu.js';
 import { runDeviceBench } from './device-bench.js';
 import { runSocketBench } from './socket-bench.js';
+import { runGatewayBench } from './gateway-bench.js';
 
 try {
   const result: Record<string, unknown> = {};
@@ -39,6 +44,7 @@ try {
 
   // ---- delegated path (delegated-bench.ts; alone: node dist/test/bench/delegated-main.js) ----
   result.delegated = await runDelegatedBench();
+  result.gateway = await runGatewayBench(); // gateway run alone: start-up and memory (gateway-bench.ts)
 
   // ---- MQTT: mail latency, dashboard state rate, start-up (mqtt-bench.ts; alone: node dist/test/bench/mqtt-bench.js) ----
   result.mqtt = await runMqttBench();

@@ -1,0 +1,139 @@
+/**
+ * `gateway` section of `npm run bench` (issue 9): the gateway ALONE
+ * (`homegate gateway run`, split-household.ts), its start-up and its memory.
+ *
+ * - start-up, from the spawn of the gateway process: to its `ready` line, to
+ *   the retained `online` it publishes on the broker, and to the first
+ *   authorization served (a terminal unlocks with PIN1 and authorizes with
+ *   PIN2 as soon as the gateway is ready); several starts, median and max;
+ * - memory by phase (memory-probe.ts: a full GC first, then
+ *   `process.memoryUsage()` and V8's heap spaces): idle after start, with
+ *   32 terminals unlocked, right after a 32-terminal load, and after it
+ *   settled; RSS sampled during the load;
+ * - the same memory run with the settings a small board would start the
+ *   gateway with (docs/PERFORMANCE.md): `--max-semi-space-size=1` (V8's
+ *   young generation capped at 1 MiB per semi-space) and MALLOC_ARENA_MAX=2
+ *   (glibc keeps two malloc arenas, not one per thread, so what OpenSSL
+ *   freed after a load goes back to reuse instead of staying resident).
+ *
+ * Env: BENCH_GATEWAY_STARTS (default 3), BENCH_GATEWAY_LOAD_SECONDS (default 4).
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freePort } from '../helpers/link-probes.js';
+import { prepareSandboxData } from './delegated-child.js';
+import { readProcMemory, round, summarize } from './delegated-stats.js';
+import { authorize, ensureTerminals, loadTerminals, unlockAll } from './delegated-terminals.js';
+import { runLoadLevel } from './delegated-throughput.js';
+import { startSplitHousehold } from './split-household.js';
+import type { SandboxPorts } from '../../deploy/sandbox/household/household.js';
+
+const TERMINALS = 32;
+const settle = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function envInt(name: string, fallback: number): number {
+  const n = Number(process.env[name] ?? fallback);
+  if (!Number.isInteger(n) || n < 1 || n > 1000) throw new Error(`${name} must be an integer 1..1000`);
+  return n;
+}
+
+async function ports(): Promise<SandboxPorts> {
+  const seen = new Set<number>();
+  while (seen.size < 5) seen.add(await freePort());
+  const [card, gateway, market, issuer, mqtt] = [...seen] as [number, number, number, number, number];
+  return { card, gateway, market, issuer, mqtt };
+}
+
+/** The gateway's extra Node flags and environment for one run (children inherit this process's environment while they start). */
+interface RunSettings {
+  nodeArgs: string;
+  env: Record<string, string>;
+}
+
+async function memoryRun(dataDir: string, p: SandboxPorts, loadSeconds: number, settings: RunSettings): Promise<Record<string, unknown>> {
+  const names = ['BENCH_GATEWAY_NODE_ARGS', ...Object.keys(settings.env)];
+  const saved = Object.fromEntries(names.map((n) => [n, process.env[n]]));
+  Object.assign(process.env, { BENCH_GATEWAY_NODE_ARGS: settings.nodeArgs, ...settings.env });
+  const household = await startSplitHousehold(dataDir, p, false).finally(() => {
+    for (const n of names) {
+      if (saved[n] === undefined) delete process.env[n];
+      else process.env[n] = saved[n];
+    }
+  });
+  try {
+    await settle(1000);
+    const idle = await household.probe('idle');
+    const terminals = await loadTerminals(await ensureTerminals(dataDir, TERMINALS));
+    await unlockAll(terminals);
+    const unlocked = await household.probe('32-terminals-unlocked');
+    const pids = { gateway: household.gatewayPid, market: household.peersPid, emulator: household.emulatorPid };
+    const load = await runLoadLevel(terminals, TERMINALS, loadSeconds, pids, 100);
+    const afterLoad = await household.probe('right-after-load');
+    for (const t of terminals) t.card.close();
+    await settle(5000);
+    const settled = await household.probe('5s-after-load');
+    return {
+      nodeArgs: settings.nodeArgs || '(none)',
+      env: settings.env,
+      rssMiB: {
+        idle: (idle.memoryMiB as { rss: number }).rss,
+        under32TerminalsMax: load.gatewayRss.maxMiB,
+        under32TerminalsMean: load.gatewayRss.meanMiB,
+        afterLoadSettled: readProcMemory(household.gatewayPid).rssMiB,
+        hwmSinceStart: readProcMemory(household.gatewayPid).hwmMiB,
+      },
+      authorizationsPerSecondDuringLoad: load.perSecond,
+      phases: [idle, unlocked, afterLoad, settled],
+    };
+  } finally {
+    await household.stop();
+  }
+}
+
+export async function runGatewayBench(): Promise<object> {
+  const starts = envInt('BENCH_GATEWAY_STARTS', 3);
+  const loadSeconds = envInt('BENCH_GATEWAY_LOAD_SECONDS', 4);
+  const dataDir = await mkdtemp(join(tmpdir(), 'homegate-gateway-bench-'));
+  try {
+    const p = await ports();
+    await prepareSandboxData(dataDir, p);
+    // Terminals are enrolled once, on a first start that is not measured.
+    const first = await startSplitHousehold(dataDir, p, false);
+    await ensureTerminals(dataDir, TERMINALS);
+    await first.stop();
+
+    const [t1] = await loadTerminals(await ensureTerminals(dataDir, 1));
+    const samples: Array<{ toReadyMs: number; toOnlineMs: number; toFirstUseMs: number | null; cpuMsToReady: number }> = [];
+    for (let i = 0; i < starts; i++) {
+      const household = await startSplitHousehold(dataDir, p, false, async () => {
+        await t1!.card.unlock();
+        await authorize(t1!);
+      });
+      samples.push(household.startup);
+      await household.stop();
+    }
+    t1!.card.close();
+    const stat = (xs: number[]) => {
+      const s = summarize(xs);
+      return { median: round(s.median, 0), max: round(s.max, 0) };
+    };
+    return {
+      benchmark: 'gateway-alone',
+      setup:
+        '`homegate gateway run` alone in its own process (the card emulator, and the sandbox market with the MQTT broker, in processes of their own); ' +
+        'times from the spawn of the gateway process (Node start-up included); memory from a probe preloaded with --import (bench only) after a full GC.',
+      startupMs: {
+        starts,
+        toReady: stat(samples.map((s) => s.toReadyMs)),
+        toRetainedOnline: stat(samples.map((s) => s.toOnlineMs)),
+        toFirstAuthorizationServed: stat(samples.map((s) => s.toFirstUseMs ?? Number.NaN)),
+        gatewayCpuToReady: stat(samples.map((s) => s.cpuMsToReady)),
+      },
+      memory: await memoryRun(dataDir, p, loadSeconds, { nodeArgs: '', env: {} }),
+      memorySmallBoardSettings: await memoryRun(dataDir, p, loadSeconds, { nodeArgs: '--max-semi-space-size=1', env: { MALLOC_ARENA_MAX: '2' } }),
+    };
+  } finally {
+    await rm(dataDir, { recursive: true, force: true });
+  }
+}
