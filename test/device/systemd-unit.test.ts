@@ -4,8 +4,8 @@
  * the flash writes, the executables they start (stand-ins) and the host's
  * own system units (targets the units are ordered against). Any line
  * systemd prints about our units (an unknown key, a missing command, a bad
- * dependency) fails the test. Skipped, with the reason, where systemd is not
- * installed: not a CI requirement.
+ * dependency) fails the test. Needs systemd's tools (package systemd, which
+ * .ci/run installs): skipped with the reason locally, failing in CI.
  *
  * Also: the notifier sends nothing without $NOTIFY_SOCKET, and with it runs
  * systemd-notify with READY=1, then WATCHDOG=1 at half $WATCHDOG_USEC; and
@@ -23,14 +23,14 @@ import { HOMEGATE_BIN } from '../../deploy/sandbox/household/emulator-child.js';
 import { cardDeviceDropIn } from '../../gateway/device/systemd-units.js';
 import { setupGateway } from '../../gateway/setup/gateway-setup.js';
 import { createServiceNotifier, watchdogInterval } from '../../gateway/service/systemd-notify.js';
-import { findOnPath } from '../helpers/binaries.js';
+import { findOnPath, needsBinary } from '../helpers/binaries.js';
 import { freePort } from '../helpers/link-probes.js';
 
 const DEPLOY = fileURLToPath(new URL('../../../deploy/systemd/', import.meta.url));
+const analyzeNeed = needsBinary('systemd-analyze');
 const analyze = findOnPath('systemd-analyze', process.env.PATH ?? '');
 const hostUnits = '/usr/lib/systemd/system';
-if (!analyze) console.log('[skipped] systemd-analyze is not installed: the unit files are not verified here (apt-get install -y systemd)');
-const verifyTest = analyze ? test : test.skip;
+const verifyTest = analyzeNeed.test;
 
 verifyTest('systemd-analyze verify finds nothing to say about homegate.service, its card-device drop-in and the first-boot unit', async (t) => {
   const root = await mkdtemp(join(tmpdir(), 'homegate-units-'));
@@ -97,10 +97,10 @@ test('With NOTIFY_SOCKET the notifier runs systemd-notify with READY=1 and a sta
   t.is(lines.at(-1), '/run/sock|STOPPING=1');
 });
 
-const notifyBinary = findOnPath('systemd-notify', process.env.PATH ?? '');
 const socatBinary = findOnPath('socat', process.env.PATH ?? '');
-if (!notifyBinary || !socatBinary) console.log('[skipped] the real notification socket test needs systemd-notify and socat');
-const realSocketTest = notifyBinary && socatBinary ? test : test.skip;
+// Both programs: in CI a missing one fails the test, locally it is skipped with the reason.
+const notifyNeed = needsBinary('systemd-notify');
+const realSocketTest = notifyNeed.available ? needsBinary('socat').test : notifyNeed.test;
 
 realSocketTest('The real systemd-notify delivers READY=1 and the status to the AF_UNIX datagram socket NOTIFY_SOCKET names', async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'homegate-notify-sock-'));

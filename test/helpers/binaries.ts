@@ -31,6 +31,8 @@ const INSTALL_HINTS: Record<string, string> = {
   socat: 'apt-get install -y socat',
   mosquitto: 'apt-get install -y mosquitto',
   nginx: 'apt-get install -y nginx',
+  'systemd-analyze': 'apt-get install -y systemd',
+  'systemd-notify': 'apt-get install -y systemd',
 };
 
 export function needsBinary(name: string, env: NodeJS.ProcessEnv = process.env): BinaryRequirement {
