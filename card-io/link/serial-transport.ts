@@ -14,9 +14,15 @@
  * forever: no 'close' event, a busy loop. Seen on ptys in about half of the
  * runs. So the transport also checks, every `presenceCheckMs`, that the path
  * still names the device it opened; if not, the device vanished.
+ *
+ * Why `serialport` is imported at the first open and not with this file: its
+ * native binding and dependencies are about 11 MiB of resident memory, which a
+ * gateway on a `tcp://` card line (ser2net, the sandbox) never needs, and this
+ * file is reached by every importer of the link layer (open-link.ts). Node
+ * caches the module, so only the first open pays the import.
  */
 import { stat } from 'node:fs/promises';
-import { SerialPort } from 'serialport';
+import type { SerialPort } from 'serialport';
 import { CardError, CardErrorCode } from '../errors.js';
 import type { ModemLines, Transport, TransportFactory, TransportHandlers } from './link.js';
 
@@ -50,6 +56,7 @@ async function openSerialTransport(path: string, baudRate: number, checkMs: numb
   if (signal?.aborted) {
     throw new CardError(CardErrorCode.LinkOpenFailed, `Opening serial port ${path} was aborted`, { path });
   }
+  const { SerialPort } = await import('serialport');
   const port = new SerialPort({
     path,
     baudRate,
