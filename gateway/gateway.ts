@@ -23,9 +23,7 @@ import { PinThrottle } from './card/pin-throttle.js';
 import { PinAdmin } from './admin-api/pin-admin.js';
 import { dataPath, type GatewayConfig } from './config/gateway-config.js';
 import { Registry } from './registry/index.js';
-import { loadTerminalIssuer } from '../provisioning/terminal-issuer.js';
-import { GATEWAY_PKI_FILES } from '../provisioning/household-pki.js';
-import { enrollTerminal } from './enrollment/enroll-terminal.js';
+import { GATEWAY_PKI_FILES } from '../provisioning/gateway-pki-files.js';
 import { primeMailbox } from './notify/prime-mailbox.js';
 import { BROKER_USERS_FILE, removeBrokerUser } from './notify/broker-users.js';
 import { AuthorizationError } from './authorization/authorization-error.js';
@@ -39,13 +37,12 @@ import { PairingService } from './pairing/pairing-service.js';
 import { pairingRoutes } from './pairing/pairing-routes.js';
 import { PendingCodes } from './pairing/pending-codes.js';
 import { takeSnapshot } from './backup/data-snapshot.js';
-import { advertiseGateway } from './pairing/mdns-service.js';
 import { GatewayEvents } from './events/gateway-events.js';
 import { readSecretFile } from '../card-io/base/durable/secret-file.js';
 import type { AuthorizationTrace } from './trace/authorization-trace.js';
 import { reloadBroker } from './notify/broker-reload.js';
 import { startDashboard } from './dashboard/start-dashboard.js';
-import { Panel, type VirtualCardSlot } from './panel/panel.js';
+import type { Panel, VirtualCardSlot } from './panel/panel.js';
 import { PanelError } from './panel/digital-io-plugin.js';
 
 export interface StartGatewayOptions {
@@ -91,8 +88,9 @@ export async function startGateway(o: StartGatewayOptions): Promise<RunningGatew
   // The panel first: a gpio card socket drives its pins through the panel's board.
   // Its LEDs learn the card's state from the events that follow.
   let socketPerson: SocketPerson | undefined;
+  // Imported only when configured: johnny-five and its dependencies are about 15 MiB of resident memory (docs/PERFORMANCE.md).
   const panel = config.panel
-    ? await Panel.start({
+    ? await (await import('./panel/panel.js')).Panel.start({
         options: config.panel,
         events,
         logger: logger.child({ channel: 'panel' }),
@@ -184,7 +182,9 @@ export async function startGateway(o: StartGatewayOptions): Promise<RunningGatew
   const verifier = new SignedRequestVerifier({ startedAt: clock(), clock });
   const log = logger.child({ channel: 'terminal-api' });
 
-  const pki = () => loadTerminalIssuer(path('pki'));
+  // Provisioning (X.509 issuing: @peculiar/x509, its ASN.1 schemas, reflect-metadata, tsyringe; about 18 MiB resident)
+  // is loaded at the first pairing or enrollment, not at start: most gateways run for weeks without one.
+  const pki = async () => (await import('../provisioning/terminal-issuer.js')).loadTerminalIssuer(path('pki'));
   const pairing = new PairingService({
     registry,
     codes: new PendingCodes({ clock }),
@@ -269,6 +269,7 @@ export async function startGateway(o: StartGatewayOptions): Promise<RunningGatew
       ...(config.mqtt ? { brokerUsersFile: path(BROKER_USERS_FILE) } : {}),
     };
     const gatewayUrl = `https://${host === '127.0.0.1' ? 'localhost' : host}:${port}`;
+    const { enrollTerminal } = await import('./enrollment/enroll-terminal.js');
     const e = await enrollTerminal({ registry, householdCa, name, mail, gatewayUrl, terminalsDir: path('terminals'), logger, clock, ...mailParams });
     events.emit('terminal-enrolled', { terminal: e.terminal.id });
     if (config.mqtt && e.broker) {
@@ -310,8 +311,9 @@ export async function startGateway(o: StartGatewayOptions): Promise<RunningGatew
     panel,
   });
   const admin: HttpServer = await startAdminServer(path(config.adminSocket), adminRoutes, adminLogger);
+  // multicast-dns is loaded only when the gateway advertises itself (pairing.advertise, off by default).
   const advertisement = config.pairing.advertise
-    ? advertiseGateway({
+    ? (await import('./pairing/mdns-service.js')).advertiseGateway({
         instance: config.pairing.instance ?? hostname(),
         hostName: hostname(),
         port,

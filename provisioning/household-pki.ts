@@ -24,17 +24,11 @@ import { isIP } from 'node:net';
 import { join } from 'node:path';
 import { createFileExclusive, fsyncDirectory, isErrno } from '../card-io/base/durable/atomic-file.js';
 import { EnrollmentError } from './enrollment-error.js';
+import { GATEWAY_PKI_FILES } from './gateway-pki-files.js';
 import { issueGatewayServerCertificate } from './gateway-server-certificate.js';
 import { createCaCertificate, createRootCa, derToPem, formatFingerprint, generateP256KeyPair, sha256Fingerprint } from './pki/index.js';
 
-/** File names inside the gateway's `pki/` folder. */
-export const GATEWAY_PKI_FILES = {
-  householdCa: 'household-ca.pem',
-  enrollmentCa: 'enrollment-ca.pem',
-  enrollmentKey: 'enrollment-ca.key',
-  gatewayCertificate: 'gateway.pem',
-  gatewayKey: 'gateway.key',
-} as const;
+export { GATEWAY_PKI_FILES } from './gateway-pki-files.js';
 
 export interface ProvisionHouseholdOptions {
   out: string;

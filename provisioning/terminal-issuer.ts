@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import { readSecretFile } from '../card-io/base/durable/secret-file.js';
 import { loadOrCreateCa } from './ca-store.js';
 import { EnrollmentError } from './enrollment-error.js';
-import { GATEWAY_PKI_FILES } from './household-pki.js';
+import { GATEWAY_PKI_FILES } from './gateway-pki-files.js';
 import { createClientCertificate, derToPem, pemToDer, spkiDer, toPublicCryptoKey, toPublicKeyObject, toSigningCryptoKey, type IssuingCa } from './pki/index.js';
 import { pkiCrypto, x509 } from './pki/x509-provider.js';
 

@@ -7,7 +7,7 @@
  *   POST /v1/pairing     { code, proof, csr } → certificate, chain, root,
  *                        card certificate, broker login
  */
-import { derToPem } from '../../provisioning/pki/index.js';
+import { derToPem } from '../../provisioning/pki/pem.js';
 import type { RouteTable } from '../terminal-api/routes.js';
 import type { PairingService } from './pairing-service.js';
 

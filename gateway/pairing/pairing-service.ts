@@ -13,8 +13,8 @@
  */
 import { X509Certificate } from 'node:crypto';
 import type { Logger } from '../../card-io/base/log.js';
-import { derToPem, sha256Fingerprint } from '../../provisioning/pki/index.js';
-import { issueTerminalCertificate, publicKeyFromCsr, type TerminalIssuer } from '../../provisioning/terminal-issuer.js';
+import { derToPem, sha256Fingerprint } from '../../provisioning/pki/pem.js';
+import type { TerminalIssuer } from '../../provisioning/terminal-issuer.js';
 import { type BrokerCredentials, generateBrokerPassword, setBrokerUser } from '../notify/broker-users.js';
 import { checkMail, checkTerminalName, type Registry, RegistryError } from '../registry/index.js';
 import { encodePairingCode, newPairingCode } from './pairing-code.js';
@@ -92,6 +92,8 @@ export class PairingService {
     let registered: string | undefined;
     try {
       const issuer = await this.o.issuer();
+      // Imported here, not with this file: the X.509 issuing code is needed at a pairing only (the gateway starts without it).
+      const { issueTerminalCertificate, publicKeyFromCsr } = await import('../../provisioning/terminal-issuer.js');
       const publicKey = await publicKeyFromCsr(csr);
       const issued = await issueTerminalCertificate({ issuer, name: pending.name, publicKey, now: (this.o.clock ?? Date.now)() });
       const t = await this.o.registry.addTerminal({
