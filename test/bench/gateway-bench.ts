@@ -84,6 +84,8 @@ async function memoryRun(dataDir: string, p: SandboxPorts, loadSeconds: number, 
         hwmSinceStart: readProcMemory(household.gatewayPid).hwmMiB,
       },
       authorizationsPerSecondDuringLoad: load.perSecond,
+      // What the settings cost: V8's smaller young generation means more scavenges, paid in CPU per authorization.
+      gatewayCpuMsPerAuthorizationDuringLoad: load.cpuMsPerAuthorization.gateway,
       phases: [idle, unlocked, afterLoad, settled],
     };
   } finally {
