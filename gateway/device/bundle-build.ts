@@ -75,12 +75,19 @@ const DEPLOY_FILES = [
 
 const EXECUTABLES = new Set(['node/bin/node', 'bin/homegate', 'deploy/first-boot.sh']);
 
-/** The operator's `homegate` on the device: the bundled Node.js, the data directory the service uses. */
+/**
+ * The operator's `homegate` on the device: the bundled Node.js, the data directory and the
+ * small-board memory settings the service uses (deploy/systemd/homegate.service, docs/PERFORMANCE.md),
+ * so a gateway run by hand measures as the service does. Values already in the environment win.
+ */
 const OPERATOR_COMMAND = `#!/bin/sh
 # homegate on a flashed gateway: the release's own Node.js, whatever the OS has.
 here="$(dirname "$(readlink -f "$0")")/.."
 : "\${HOMEGATE_DATA:=/var/lib/homegate}"
-export HOMEGATE_DATA
+# V8's young generation capped at 1 MiB per semi-space, two glibc malloc arenas (docs/PERFORMANCE.md).
+: "\${NODE_OPTIONS:=--max-semi-space-size=1}"
+: "\${MALLOC_ARENA_MAX:=2}"
+export HOMEGATE_DATA NODE_OPTIONS MALLOC_ARENA_MAX
 exec "$here/node/bin/node" "$here/app/bin/homegate.js" "$@"
 `;
 

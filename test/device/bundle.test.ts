@@ -7,9 +7,11 @@
  * Node.js runtime and the dependencies come from ~/.cache/homegate after the
  * first run (the first one downloads about 30 MB).
  */
-import { lstat, mkdtemp, readdir, readFile, readlink, rm, stat, writeFile } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
+import { cp, lstat, mkdir, mkdtemp, readdir, readFile, readlink, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import test from 'ava';
 import { defaultCacheDir } from '../../gateway/device/bundle-build.js';
 import { flashDevice } from '../../gateway/device/flash-device.js';
@@ -87,6 +89,20 @@ test('The bundle carries its version, its Node.js and only the target architectu
   t.is(await readlink(join(root, 'etc/systemd/system/multi-user.target.wants/homegate.service')), '/etc/systemd/system/homegate.service');
   const config = JSON.parse(await readFile(join(root, 'var/lib/homegate/gateway.json'), 'utf8')) as { card: { device: string } };
   t.is(config.card.device, '/dev/serial0');
+});
+
+test("The operator's homegate command runs the bundled Node.js with the small-board memory settings, unless the environment sets its own", async (t) => {
+  const { root, first } = await flashOnce();
+  // The flashed launcher beside a stand-in for the bundled node that prints what it was given.
+  const dir = await tempDir('homegate-launcher-');
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  await mkdir(join(dir, 'bin'));
+  await mkdir(join(dir, 'node/bin'), { recursive: true });
+  await cp(join(root, 'opt/homegate/releases', first.release, 'bin/homegate'), join(dir, 'bin/homegate'));
+  await writeFile(join(dir, 'node/bin/node'), '#!/bin/sh\necho "$NODE_OPTIONS|$MALLOC_ARENA_MAX|$HOMEGATE_DATA"\n', { mode: 0o700 });
+  const run = (env: NodeJS.ProcessEnv) => promisify(execFile)(join(dir, 'bin/homegate'), ['status'], { env: { PATH: process.env.PATH, ...env } });
+  t.is((await run({})).stdout.trim(), '--max-semi-space-size=1|2|/var/lib/homegate');
+  t.is((await run({ NODE_OPTIONS: '--max-old-space-size=64', MALLOC_ARENA_MAX: '4' })).stdout.trim(), '--max-old-space-size=64|4|/var/lib/homegate');
 });
 
 async function* everyFile(dir: string): AsyncGenerator<string> {
