@@ -12,7 +12,6 @@
  * byte mode with error correction M (ISO/IEC 18004 §6.5.1: 15 %).
  */
 import type { Command } from 'commander';
-import qrcode from 'qrcode-generator';
 import { adminRequest, adminSocketPath } from './admin-client.js';
 import { ensureDataDir, resolveDataDir } from './data-dir.js';
 import { profilesDir } from './terminal-profile-dir.js';
@@ -23,8 +22,13 @@ function group(program: Command, name: string): Command {
   return found;
 }
 
-/** The code as a QR code in text, two modules per character cell. */
-export function pairingQr(code: string): string {
+/**
+ * The code as a QR code in text, two modules per character cell. qrcode-generator is imported
+ * here, not with this file: every `homegate` command, `gateway run` too, registers this one, and
+ * its source would stay in the heap for the process's life (docs/PERFORMANCE.md, memory).
+ */
+export async function pairingQr(code: string): Promise<string> {
+  const { default: qrcode } = await import('qrcode-generator');
   const qr = qrcode(0, 'M');
   qr.addData(code, 'Byte');
   qr.make();
@@ -50,7 +54,7 @@ export function registerPairingCommands(program: Command): void {
       const p = r.pairing as { code: string; expiresAt: number; fingerprint: string };
       if (f.json) return void process.stdout.write(`${JSON.stringify(p)}\n`);
       process.stdout.write(
-        `${pairingQr(p.code)}\n` +
+        `${await pairingQr(p.code)}\n` +
           `Pairing code for ${f.name} (single use, until ${new Date(p.expiresAt).toLocaleTimeString()}):\n\n  ${p.code}\n\n` +
           `On the terminal: homegate terminal pair ${p.code}\n`,
       );

@@ -3,7 +3,7 @@
  * the feature is on. A gateway on a `tcp://` card line, with no panel, no
  * SMTP, no mDNS advertisement and no embedded broker, must not load the
  * serial port's native binding, johnny-five, multicast-dns, nodemailer,
- * aedes, the card emulator's curve library or the X.509 issuing code (about
+ * aedes, the card emulator's curve library, the QR code library or the X.509 issuing code (about
  * 45 MiB of resident memory together, docs/PERFORMANCE.md); the X.509 code
  * comes at the first enrollment.
  *
@@ -40,6 +40,7 @@ const OPTIONAL_PACKAGES: Record<string, string> = {
   '@peculiar/asn1-schema': 'pairing and enrollment',
   'reflect-metadata': 'pairing and enrollment',
   tsyringe: 'pairing and enrollment',
+  'qrcode-generator': "the pairing code's QR code, printed by homegate terminals pair",
 };
 
 /** The package names (`name` or `@scope/name`) in a module log: every `node_modules/<package>` segment. */
