@@ -88,7 +88,7 @@ export async function startGateway(o: StartGatewayOptions): Promise<RunningGatew
   // The panel first: a gpio card socket drives its pins through the panel's board.
   // Its LEDs learn the card's state from the events that follow.
   let socketPerson: SocketPerson | undefined;
-  // Imported only when configured: johnny-five and its dependencies are about 15 MiB of resident memory (docs/PERFORMANCE.md).
+  // Imported only when configured: johnny-five and its dependencies are a few hundred modules a headless gateway never uses (docs/PERFORMANCE.md).
   const panel = config.panel
     ? await (await import('./panel/panel.js')).Panel.start({
         options: config.panel,
@@ -182,8 +182,8 @@ export async function startGateway(o: StartGatewayOptions): Promise<RunningGatew
   const verifier = new SignedRequestVerifier({ startedAt: clock(), clock });
   const log = logger.child({ channel: 'terminal-api' });
 
-  // Provisioning (X.509 issuing: @peculiar/x509, its ASN.1 schemas, reflect-metadata, tsyringe; about 18 MiB resident)
-  // is loaded at the first pairing or enrollment, not at start: most gateways run for weeks without one.
+  // Provisioning (X.509 issuing: @peculiar/x509, its ASN.1 schemas, reflect-metadata, tsyringe: the largest of the packages
+  // made lazy, docs/PERFORMANCE.md) is loaded at the first pairing or enrollment, not at start: most gateways run for weeks without one.
   const pki = async () => (await import('../provisioning/terminal-issuer.js')).loadTerminalIssuer(path('pki'));
   const pairing = new PairingService({
     registry,

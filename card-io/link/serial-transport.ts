@@ -15,11 +15,11 @@
  * runs. So the transport also checks, every `presenceCheckMs`, that the path
  * still names the device it opened; if not, the device vanished.
  *
- * Why `serialport` is imported at the first open and not with this file: its
- * native binding and dependencies are about 11 MiB of resident memory, which a
- * gateway on a `tcp://` card line (ser2net, the sandbox) never needs, and this
- * file is reached by every importer of the link layer (open-link.ts). Node
- * caches the module, so only the first open pays the import.
+ * Why `serialport` is imported at the first open and not with this file: a
+ * gateway on a `tcp://` card line (ser2net, the sandbox) never needs its native
+ * binding (a shared library mapped into the process) or its dependencies, and
+ * this file is reached by every importer of the link layer (open-link.ts).
+ * Node caches the module, so only the first open pays the import.
  */
 import { stat } from 'node:fs/promises';
 import type { SerialPort } from 'serialport';
