@@ -12,8 +12,10 @@
  */
 import { z } from 'zod';
 
-/** A johnny-five pin: a number, or a name the IO plugin knows ("GPIO17", "P1-11"). */
-// A pin number as the panel's IO plugin numbers it (BCM line offset for linux-gpio, the Arduino pin for firmata).
+/**
+ * A pin number as the panel's IO plugin numbers it (BCM line offset for linux-gpio, the Arduino pin for firmata);
+ * the panel's plugin range, and each pin used once, are checked with the panel (panel-options.ts socketPinProblems).
+ */
 const pin = () => z.number().int().min(0).max(1023);
 
 /** Shared by every backend: debounce, activation timing, PPS. */

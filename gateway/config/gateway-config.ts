@@ -123,7 +123,8 @@ export const gatewayConfigSchema = z
       .describe('The panel (LEDs, confirm button, buzzer) through johnny-five; absent: headless, no confirmation. Options in gateway/panel/panel-options.ts.'),
   })
   .strict()
-  .superRefine(checkPanelPins);
+  // Also when another section has a wrong type (zod skips refinements then by default): one error lists every problem.
+  .superRefine(checkPanelPins, { when: (payload) => typeof payload.value === 'object' && payload.value !== null });
 
 export type GatewayConfig = z.infer<typeof gatewayConfigSchema>;
 

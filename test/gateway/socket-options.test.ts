@@ -28,9 +28,15 @@ test('a modem-lines socket gets its documented defaults', (t) => {
   });
 });
 
+const panel = { plugin: 'virtual', pins: { ready: 5, busy: 6, attention: 13, button: 16 } };
+
 test('gpio pins are the fields the panel reads: rstPin, detectPin, vccPin (optional), detectActiveLow', (t) => {
-  const c = parseGatewayConfig({ card: { ...base.card, socket: { backend: 'gpio', rstPin: 'GPIO17', detectPin: 27 } } });
-  t.like(c.card.socket, { backend: 'gpio', rstPin: 'GPIO17', detectPin: 27, detectActiveLow: true });
+  const c = parseGatewayConfig({ card: { ...base.card, socket: { backend: 'gpio', rstPin: 17, detectPin: 27 } }, panel });
+  t.like(c.card.socket, { backend: 'gpio', rstPin: 17, detectPin: 27, detectActiveLow: true });
+  // Pin numbers as the panel's plugin numbers its lines (BCM offsets, Arduino pins), like the panel's own pins.
+  t.throws(() => parseGatewayConfig({ card: { ...base.card, socket: { backend: 'gpio', rstPin: 'GPIO17', detectPin: 27 } }, panel }), {
+    instanceOf: ConfigError,
+  });
 });
 
 test('a wrong socket section lists every problem with its path', (t) => {
@@ -41,11 +47,39 @@ test('a wrong socket section lists every problem with its path', (t) => {
   for (const p of ['card.socket.rstPin', 'card.socket.detectPin', 'card.socket.debounceMs']) t.true(paths.includes(p), `${p} in ${paths.join(', ')}`);
 });
 
-test('choosing the gpio backend on a gateway without a panel is a clear configuration error', async (t) => {
-  const c = parseGatewayConfig({ card: { ...base.card, socket: { backend: 'gpio', rstPin: 17, detectPin: 27 } } });
+test('choosing the gpio backend on a gateway without a panel is a clear configuration error, at validation and at start', async (t) => {
+  const gpio = { backend: 'gpio', rstPin: 17, detectPin: 27 } as const;
+  const invalid = t.throws(() => parseGatewayConfig({ card: { ...base.card, socket: gpio } }), { instanceOf: ConfigError });
+  t.true(
+    (invalid as ConfigError).problems.some((p) => p.startsWith('card.socket.backend:') && p.includes('no "panel"')),
+    (invalid as ConfigError).problems.join('\n'),
+  );
+  // openCardSocket refuses it too (a configuration built in code, not parsed).
+  const c = parseGatewayConfig({ card: { ...base.card, socket: gpio }, panel });
   const e = await t.throwsAsync(
     openCardSocket({ socket: c.card.socket!, device: 'tcp://127.0.0.1:1', baudRate: 115200, dataDir: '/tmp', logger: silentLogger }),
     { instanceOf: ConfigError },
   );
   t.regex(e!.message, /gpio.*needs the panel/);
+});
+
+test("the gpio socket's pins: a pin used twice, a pin out of the panel plugin's range, and a wrong type elsewhere are all in the one error", (t) => {
+  const e = t.throws(
+    () =>
+      parseGatewayConfig({
+        card: { ...base.card, baudRate: 'fast', socket: { backend: 'gpio', rstPin: 22, detectPin: 22, vccPin: 300 } },
+        panel: { ...panel, pins: { ...panel.pins, busy: 5 } },
+      }),
+    { instanceOf: ConfigError },
+  );
+  const problems = (e as ConfigError).problems;
+  const has = (path: string, words: string) =>
+    t.true(
+      problems.some((p) => p.startsWith(`${path}:`) && p.includes(words)),
+      `${path}: ${words}\n${problems.join('\n')}`,
+    );
+  has('card.baudRate', '');
+  has('card.socket.detectPin', 'pin 22 is used twice: rstPin and detectPin');
+  has('card.socket.vccPin', "out of range for the panel's virtual plugin (0..127)");
+  has('panel.pins.busy', 'pin 5 is used twice: ready and busy');
 });
