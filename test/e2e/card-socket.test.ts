@@ -126,8 +126,11 @@ test.serial("a card with another id than the household's is refused with a clear
   await new Promise((resolve) => setTimeout(resolve, 100));
   t.is(h.gateway.cards.status, 'absent');
   t.like((await health(h)).socket, { present: true, state: 'refused', activated: false });
+  // The terminal is told which: the card in the socket is the wrong one (not "the card does not answer").
   const access = await h.accessCard();
-  t.like(await refusalOf(access.unlock()), { status: 503, code: 'card-absent' });
+  const refusal = await refusalOf(access.unlock());
+  t.like(refusal, { status: 503, code: 'card-absent', reason: 'foreign-card', outcome: 'not-sent' });
+  t.regex(String(refusal.message), /not this household's home card/);
 });
 
 test.serial('a card that locks up is reset warm and works again; the command it hung on is reported card-absent', async (t) => {
@@ -156,6 +159,7 @@ test.serial('a card that answers nothing, not even a warm or a cold reset, is re
   t.is((await removed).reason, 'not-answering');
   t.is(h.gateway.cards.status, 'absent');
   t.like((await health(h)).socket, { present: true, activated: false, state: 'mute' });
+  t.like(await refusalOf(access.unlock()), { status: 503, code: 'card-absent', reason: 'card-mute' });
 });
 
 test.serial(
