@@ -1,0 +1,103 @@
+/**
+ * A card pulled during each command of an authorization separately: during
+ * VERIFY (PIN2) and during SIGN SESSION CERTIFICATE (card-socket.test.ts
+ * pulls once, wherever the pull lands). The emulator is slowed (each command
+ * takes 150 ms), and the pull comes 50 ms after the command before the
+ * target answered, so it lands while the target runs on the card: the
+ * gateway's own log names the command that failed. Each time the request
+ * ends at once as card-absent with outcome "unknown" (the command reached
+ * the card), nothing reaches the market, and after insertion the terminal
+ * enters PIN1 again and the card works.
+ */
+import test from 'ava';
+import type { Logger } from '../../card-io/base/log.js';
+import { eventually, MARKET, refusalOf, startHousehold } from '../helpers/household/index.js';
+
+/** The gateway's log, listened to for the card driver's "card command" lines (names and status words only, never data). */
+function commandLog(): { logger: Logger; done: string[]; failed: string[]; onDone(fn: (name: string, index: number) => void): () => void } {
+  const done: string[] = [];
+  const failed: string[] = [];
+  const listeners = new Set<(name: string, index: number) => void>();
+  const noop = () => undefined;
+  const logger: Logger = {
+    trace: noop,
+    info: noop,
+    warn: noop,
+    error: noop,
+    debug: ((obj: unknown, msg?: string) => {
+      const command = typeof obj === 'object' && obj !== null ? (obj as { command?: unknown }).command : undefined;
+      if (typeof command !== 'string') return;
+      if (msg === 'card command') {
+        done.push(command);
+        for (const l of listeners) l(command, done.length);
+      }
+      if (msg === 'card command failed') failed.push(command);
+    }) as Logger['debug'],
+    isLevelEnabled: () => false,
+    child: () => logger,
+  };
+  return { logger, done, failed, onDone: (fn) => (listeners.add(fn), () => listeners.delete(fn)) };
+}
+
+test.serial(
+  'a card pulled during VERIFY PIN2, and again during SIGN SESSION CERTIFICATE, ends each request at once as card-absent with outcome unknown',
+  async (t) => {
+    const log = commandLog();
+    const h = await startHousehold(t, { socket: true, emulatorArgs: ['--slow-ms', '150'], logger: log.logger });
+    const person = h.gateway.socketPerson!;
+    const access = await h.accessCard();
+
+    // Once through, to learn the authorization's commands in order.
+    await access.unlock();
+    const from = log.done.length;
+    await access.authorize(MARKET);
+    const sequence = log.done.slice(from);
+    t.log(`authorization: ${sequence.join(', ')}`);
+    const connectionsBefore = h.relay.connections();
+
+    const targets = [
+      { what: 'VERIFY PIN2', index: sequence.findIndex((n) => /VERIFY/i.test(n) && !/CERTIFICATE/i.test(n)) },
+      { what: 'SIGN SESSION CERTIFICATE', index: sequence.findIndex((n) => /SIGN SESSION CERTIFICATE/i.test(n)) },
+    ];
+    for (const { what, index } of targets) {
+      t.true(index >= 0, `${what} in ${sequence.join(', ')}`);
+      // A new card session after the last insertion (and for the first target: the same start as the dry run).
+      if (!(await access.isUnlocked())) await access.unlock();
+      const start = log.done.length;
+      log.failed.length = 0;
+      let pulledAt = 0;
+      let scheduled = false;
+      const pull = () =>
+        setTimeout(() => {
+          pulledAt = Date.now();
+          void person.remove();
+        }, 50);
+      // The first command starts when the request takes the card (card-busy); a later one when the one before it answered.
+      const off =
+        index === 0
+          ? h.gateway.events.on('card-busy', ({ busy }) => {
+              if (busy && !scheduled) {
+                scheduled = true;
+                pull();
+              }
+            })
+          : log.onDone((_name, n) => {
+              if (n - start === index) pull();
+            });
+      const refusal = await refusalOf(access.authorize(MARKET));
+      off();
+      const endedAfter = Date.now() - pulledAt;
+      t.true(pulledAt > 0, `${what}: pulled`);
+      t.like(refusal, { status: 503, code: 'card-absent', outcome: 'unknown' }, what);
+      t.deepEqual(log.failed, [sequence[index]], `${what}: the command that ended was ${log.failed.join(', ')}`);
+      t.true(endedAfter < 1000, `${what}: the request ended ${endedAfter} ms after the pull`);
+      t.is(h.relay.connections(), connectionsBefore, `${what}: nothing reached the market`);
+      await eventually(() => h.gateway.cards.status === 'absent', 'card absent');
+      await person.insert();
+      await eventually(() => h.gateway.cards.status === 'present', 'card present again', 15_000);
+      t.false(await access.isUnlocked(), `${what}: PIN1 again after the insertion`);
+    }
+    await access.unlock();
+    t.true((await access.authorize(MARKET)).session.length > 0);
+  },
+);
