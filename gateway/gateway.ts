@@ -338,8 +338,9 @@ export async function startGateway(o: StartGatewayOptions): Promise<RunningGatew
       sessions.closeAll();
       await Promise.all([close(server), close(admin), advertisement?.stop()]);
       await purse.stop();
-      await panel?.close();
+      // The card first: a gpio socket deactivates it (RST low, VCC off) through the panel's board, which must still be open.
       await cards.stop();
+      await panel?.close();
     },
   };
 }

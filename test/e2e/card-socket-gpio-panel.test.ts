@@ -44,6 +44,8 @@ async function health(h: Household): Promise<Record<string, unknown>> {
 async function gpioHousehold(t: Parameters<typeof startHousehold>[0]): Promise<{ h: Household; io: VirtualIo; driven: string[] }> {
   const h = await startHousehold(t, {
     socket: true,
+    // Its link's log says when it serves the gateway's line (after the set-up's host left: its reconnection backoff).
+    emulatorLogLevel: 'info',
     configure: (config) => {
       config.panel = panelOptionsSchema.parse({ plugin: 'virtual', pins: PINS });
       config.card.socket = {
@@ -66,16 +68,19 @@ async function gpioHousehold(t: Parameters<typeof startHousehold>[0]): Promise<{
   const follow = (pin: number, value: 0 | 1) => {
     if (pin === RST) {
       driven.push(`rst ${value ? 'released' : 'asserted'}`);
-      void contacts.setReset(value === 0);
+      void contacts.setReset(value === 0).catch(() => undefined);
     }
     if (pin === VCC) {
       driven.push(`vcc ${value ? 'on' : 'off'}`);
-      void contacts.setPower(value === 1);
+      void contacts.setPower(value === 1).catch(() => undefined);
     }
   };
   follow(VCC, io.level(VCC));
   follow(RST, io.level(RST));
   io.on('output', ({ pin, value }: { pin: number; value: 0 | 1 }) => follow(pin, value));
+  // The card on the tcp:// line answers only once the emulator serves the gateway's connection (the set-up's was first):
+  // on a board the UART is simply there. An ATR sent before would be lost, and the card reported mute.
+  await eventually(() => (h.emulator.stderr().match(/"link connected"/g) ?? []).length >= 2, "the emulator serves the gateway's line");
   return { h, io, driven };
 }
 
@@ -123,6 +128,11 @@ test.serial(
     io.setInput(DETECT, 0);
     await again;
     t.false(await access.isUnlocked());
+
+    // The gateway stopping deactivates the card (§6.4: RST low, then VCC off) while it still has the board to do it with.
+    driven.length = 0;
+    await h.gateway.stop();
+    t.deepEqual(driven, ['rst asserted', 'vcc off']);
   },
 );
 
