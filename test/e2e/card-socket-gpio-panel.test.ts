@@ -9,11 +9,13 @@
  * pin's level, as the socket's switch would.
  */
 import test from 'ava';
+import type { Logger } from '../../card-io/base/log.js';
 import { VirtualSignals } from '../../card-io/socket/virtual-signals.js';
 import type { GatewayEventMap, GatewayEventName } from '../../gateway/events/gateway-events.js';
 import { panelOptionsSchema } from '../../gateway/panel/panel-options.js';
 import type { VirtualIo } from '../../gateway/panel/virtual-io.js';
-import { eventually, gatewayRequest, type Household, MARKET, startHousehold } from '../helpers/household/index.js';
+import { DEMO_PINS, eventually, gatewayRequest, type Household, MARKET, startHousehold } from '../helpers/household/index.js';
+import { findSecrets, pinNeedle, stringsOf, windows } from './secret-needles.js';
 
 /** The README's Raspberry Pi wiring (BCM numbers). */
 const PINS = { ready: 5, busy: 6, attention: 13, button: 17, buzzer: 18 };
@@ -41,8 +43,9 @@ async function health(h: Household): Promise<Record<string, unknown>> {
 }
 
 /** A household whose gateway has a virtual panel and its card in a gpio socket on that panel's board, wired to the emulator. */
-async function gpioHousehold(t: Parameters<typeof startHousehold>[0]): Promise<{ h: Household; io: VirtualIo; driven: string[] }> {
+async function gpioHousehold(t: Parameters<typeof startHousehold>[0], logger?: Logger): Promise<{ h: Household; io: VirtualIo; driven: string[] }> {
   const h = await startHousehold(t, {
+    ...(logger ? { logger } : {}),
     socket: true,
     // Its link's log says when it serves the gateway's line (after the set-up's host left: its reconnection backoff).
     emulatorLogLevel: 'info',
@@ -151,3 +154,40 @@ test.serial('a bouncing detect pin (10 edges within 5 ms) on the gpio socket is 
   t.is(insertions, 1);
   t.is(h.gateway.cards.status, 'present');
 });
+
+test.serial(
+  'nothing secret in the gateway log (at trace) or on the event bus while a card in the gpio socket is unlocked, used, pulled mid-command and inserted',
+  async (t) => {
+    const records: unknown[] = [];
+    const keep = ((obj: unknown, msg?: string) => records.push({ obj, msg })) as Logger['info'];
+    const logger: Logger = { trace: keep, debug: keep, info: keep, warn: keep, error: keep, isLevelEnabled: () => true, child: () => logger };
+    const { h, io } = await gpioHousehold(t, logger);
+    h.gateway.events.onAny((e) => records.push(e));
+    const activated = nextEvent(h, 'card-activated');
+    io.setInput(DETECT, 0);
+    await activated;
+    const access = await h.accessCard();
+    await access.unlock();
+    const { session } = await access.authorize(MARKET);
+    // Pulled while PIN2 travels to the card.
+    const busy = nextEvent(h, 'card-busy');
+    const refused = access.authorize(MARKET).catch(() => undefined);
+    await busy;
+    // Back in only once the removal counted (a shorter gap is a bounce, and rightly no removal at all).
+    const removed = nextEvent(h, 'card-removed');
+    io.setInput(DETECT, 1);
+    await refused;
+    await removed;
+    const again = nextEvent(h, 'card-activated');
+    io.setInput(DETECT, 0);
+    await again;
+    const sessionDer = Buffer.from(session);
+    const needles = [
+      pinNeedle('PIN1', DEMO_PINS.pin1),
+      pinNeedle('PIN2', DEMO_PINS.pin2),
+      { what: 'the handed session', texts: [sessionDer.toString('base64').slice(0, 40), ...windows(sessionDer, 24)] },
+    ];
+    t.true(records.length > 50, `${records.length} log records and events`);
+    t.deepEqual(findSecrets(stringsOf(records), needles), []);
+  },
+);
