@@ -24,7 +24,7 @@ test('homegate panel remove pulls the sandbox card (absent, status says so) and 
   const before = await status();
   t.like(before, {
     card: 'present',
-    socket: { backend: 'virtual', present: true, activated: true, state: 'ready', protocol: 'T=1', ifsc: 254, edc: 'lrc', fi: 372, pps: 'skipped' },
+    socket: { backend: 'virtual', present: true, activated: true, state: 'ready', protocol: 'T=1', ifsc: 254, edc: 'lrc', fi: 372, di: 1, pps: 'skipped' },
     panel: { plugin: 'virtual', pins: { ready: 5, busy: 6, attention: 13, button: 17, buzzer: 18 }, pendingConfirmation: null },
   });
   t.regex(String((before.socket as Record<string, unknown>).atr), /^3B/);
