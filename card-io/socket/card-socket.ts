@@ -24,7 +24,7 @@ export interface CardSocketOptions extends ActivationTimingOptions {
   /** The card's I/O line (C7), at `baudRate` until a PPS changes it. */
   link: ByteLink;
   logger?: Logger;
-  /** How long the detect switch must be stable before a change counts, in ms, 1..1000. Default 20. */
+  /** How long the detect switch must be stable before a change counts, in ms (the configuration allows 1..80). Default 20. */
   debounceMs?: number;
   /** Negotiate a faster Fi/Di with PPS when the ATR offers one. Default true. */
   pps?: boolean;

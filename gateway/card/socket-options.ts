@@ -24,9 +24,12 @@ const common = {
     .number()
     .int()
     .min(1)
-    .max(1000)
+    // A pulled card is reported once the switch is stable: at most 80 keeps that within 100 ms of the detect edge.
+    .max(80)
     .default(20)
-    .describe('How long the detect switch must be stable before an insertion or removal counts, in ms, 1..1000. Default 20.'),
+    .describe(
+      'How long the detect switch must be stable before an insertion or removal counts, in ms, 1..80 (a pulled card is reported within 100 ms of the detect edge). Default 20.',
+    ),
   clockHz: z
     .number()
     .int()

@@ -83,3 +83,11 @@ test("the gpio socket's pins: a pin used twice, a pin out of the panel plugin's 
   has('card.socket.vccPin', "out of range for the panel's virtual plugin (0..127)");
   has('panel.pins.busy', 'pin 5 is used twice: ready and busy');
 });
+
+test('a debounce longer than 80 ms is refused: a pulled card must be reported within 100 ms of the detect edge', (t) => {
+  const e = t.throws(() => parseGatewayConfig({ card: { ...base.card, socket: { backend: 'virtual', control: 'card.sock', debounceMs: 100 } } }), {
+    instanceOf: ConfigError,
+  });
+  t.true((e as ConfigError).problems.some((p) => p.startsWith('card.socket.debounceMs:')));
+  t.like(parseGatewayConfig({ card: { ...base.card, socket: { backend: 'virtual', control: 'card.sock', debounceMs: 80 } } }).card.socket, { debounceMs: 80 });
+});
