@@ -68,10 +68,15 @@ export const socketOptionsSchema = z.discriminatedUnion('backend', [
         .min(1)
         .max(1000)
         .default(10)
-        .describe('How often the detect line is read, in ms, 1..1000 (serialport has no modem-line events). Default 10.'),
+        .describe('How often the detect line is read, in ms, 1..1000 (serialport has no modem-line events); with debounceMs at most 100 in all. Default 10.'),
       ...common,
     })
-    .strict(),
+    .strict()
+    // A pull is seen at the next read and counts once stable: both within the 100 ms the issue gives for card-absent.
+    .refine((o) => o.pollMs + o.debounceMs <= 100, {
+      path: ['pollMs'],
+      message: 'pollMs + debounceMs must be at most 100: a pulled card is reported within 100 ms of the detect edge',
+    }),
   z
     .object({
       backend: z.literal('gpio').describe('gpio: the card contact on the board, pins driven through johnny-five by the panel.'),

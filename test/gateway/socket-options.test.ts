@@ -91,3 +91,14 @@ test('a debounce longer than 80 ms is refused: a pulled card must be reported wi
   t.true((e as ConfigError).problems.some((p) => p.startsWith('card.socket.debounceMs:')));
   t.like(parseGatewayConfig({ card: { ...base.card, socket: { backend: 'virtual', control: 'card.sock', debounceMs: 80 } } }).card.socket, { debounceMs: 80 });
 });
+
+test('a modem-lines reader polled so slowly that a pull could not be reported within 100 ms is refused', (t) => {
+  const e = t.throws(() => parseGatewayConfig({ card: { ...base.card, socket: { backend: 'modem-lines', pollMs: 90, debounceMs: 20 } } }), {
+    instanceOf: ConfigError,
+  });
+  t.true(
+    (e as ConfigError).problems.some((p) => p.startsWith('card.socket.pollMs:') && p.includes('at most 100')),
+    (e as ConfigError).problems.join('\n'),
+  );
+  t.like(parseGatewayConfig({ card: { ...base.card, socket: { backend: 'modem-lines', pollMs: 80, debounceMs: 20 } } }).card.socket, { pollMs: 80 });
+});
