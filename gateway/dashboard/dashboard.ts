@@ -87,7 +87,7 @@ export class Dashboard {
       },
       'outbox/retry': async () => ({ depth: o.retryOutbox() }),
     };
-    this.#requests = new DashboardRequests(handlers);
+    this.#requests = new DashboardRequests(handlers, this.#clock);
   }
 
   start(): void {

@@ -9,7 +9,8 @@ import { silentLogger } from '../../card-io/base/log.js';
 import { MqttNotifier } from '../../gateway/notify/mqtt-notifier.js';
 import { parseGatewayConfig } from '../../gateway/config/gateway-config.js';
 import test from 'ava';
-import { DashboardRequests, type CommandHandlers } from '../../gateway/dashboard/dashboard-requests.js';
+import { DashboardRequests, DUPLICATE_WINDOW_MS, type CommandHandlers } from '../../gateway/dashboard/dashboard-requests.js';
+import { discoveryPayload } from '../../gateway/dashboard/ha-discovery.js';
 import { DashboardState } from '../../gateway/dashboard/dashboard-state.js';
 import { EVENTS_PER_SECOND, EventLimiter } from '../../gateway/dashboard/dashboard-events.js';
 import { StateCoalescer } from '../../gateway/dashboard/state-coalescer.js';
@@ -214,4 +215,50 @@ test("Another gateway id moves the gateway's own topics to <prefix>/<id>/, and t
   t.is(config.mqtt?.gatewayId, 'kitchen');
   t.is(parseGatewayConfig({ card: { device: 'tcp://127.0.0.1:1' }, mqtt: { url: 'mqtt://127.0.0.1:1883' } }).mqtt?.gatewayId, 'gateway');
   t.throws(() => parseGatewayConfig({ card: { device: 'x' }, mqtt: { url: 'mqtt://127.0.0.1:1883', gatewayId: 'a/b' } }));
+});
+
+test('A request repeated with its transaction while the first still runs waits for that answer and runs nothing again', async (t) => {
+  let runs = 0;
+  let release: () => void = () => undefined;
+  const slow: CommandHandlers = {
+    ...handlers([]),
+    'lock-card': async () => {
+      runs += 1;
+      await new Promise<void>((r) => {
+        release = r;
+      });
+      return { locked: runs };
+    },
+  };
+  const r = new DashboardRequests(slow);
+  const first = r.handle('lock-card', Buffer.from('{"transaction":"dup"}'), false);
+  const second = r.handle('lock-card', Buffer.from('{"transaction":"dup"}'), false);
+  await delay(10);
+  release();
+  t.deepEqual(await second, await first);
+  t.is(runs, 1);
+});
+
+test('The same transaction after the duplicate window is a new request: a button that always sends the same body acts at every press', async (t) => {
+  const calls: string[] = [];
+  let now = 1_000_000;
+  const r = new DashboardRequests(handlers(calls), () => now);
+  await r.handle('identify', Buffer.from('{"transaction":"button"}'), false);
+  await r.handle('identify', Buffer.from('{"transaction":"button"}'), false);
+  now += DUPLICATE_WINDOW_MS + 1;
+  await r.handle('identify', Buffer.from('{"transaction":"button"}'), false);
+  t.deepEqual(calls, ['identify', 'identify'], 'the duplicate inside the window ran nothing, the later press ran');
+});
+
+test("Home Assistant's buttons send no transaction, so pressing Lock card twice locks twice", async (t) => {
+  const calls: string[] = [];
+  const r = new DashboardRequests(handlers(calls));
+  const d = discoveryPayload({ topics: dashboardTopics('homegate/gateway', 'homeassistant'), version: '1', publishBalance: false, currency: 'EUR' });
+  for (const key of ['lock_card', 'identify']) {
+    const press = Buffer.from(String(d.cmps[key]!.payload_press));
+    const command = key === 'lock_card' ? 'lock-card' : 'identify';
+    t.is((await r.handle(command, press, false))?.status, 'ok');
+    t.is((await r.handle(command, press, false))?.status, 'ok');
+  }
+  t.deepEqual(calls, ['lock-card', 'lock-card', 'identify', 'identify']);
 });
