@@ -128,10 +128,10 @@ export const mqttDashboardShape = {
   stateIntervalMs: z
     .number()
     .int()
-    .min(0)
+    .min(100) // 0 would publish every change of a flapping input: the issue bounds it to a few per second
     .max(10_000)
     .optional()
-    .describe('Minimum time between two `state` publishes, ms, 0..10 000. Default 250 (at most ~4 per second).'),
+    .describe('Minimum time between two `state` publishes, ms, 100..10 000. Default 250 (at most ~4 per second).'),
   configurationUrl: z.string().url().optional().describe("The gateway's web page, shown by Home Assistant on the device (`configuration_url`). Absent: none."),
 };
 

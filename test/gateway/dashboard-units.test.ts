@@ -155,6 +155,18 @@ test('gateway.json takes the dashboard, TLS and reload options in its mqtt secti
   t.throws(() => parseGatewayConfig({ ...base, mqtt: { ...mqtt, discoveryPrefix: 'a/b' } }, 'gateway.json'));
 });
 
+test('gateway.json refuses a state interval under 100 ms, which would let a flapping input publish every change', (t) => {
+  const base = { card: { device: 'tcp://127.0.0.1:7816' } };
+  for (const stateIntervalMs of [0, 99]) {
+    t.throws(
+      () => parseGatewayConfig({ ...base, mqtt: { url: 'mqtt://127.0.0.1:1883', stateIntervalMs } }, 'gateway.json'),
+      undefined,
+      String(stateIntervalMs),
+    );
+  }
+  t.is(parseGatewayConfig({ ...base, mqtt: { url: 'mqtt://127.0.0.1:1883', stateIntervalMs: 100 } }, 'gateway.json').mqtt?.stateIntervalMs, 100);
+});
+
 test('PIN tries: a wrong try is announced from its answer, and the counter is read back only after a wrong try was seen', async (t) => {
   const events = new GatewayEvents();
   const seen: string[] = [];
