@@ -25,6 +25,13 @@ import { StateCoalescer } from './state-coalescer.js';
 
 /** How long the panel's attention LED blinks for `identify`, s. */
 export const IDENTIFY_SECONDS = 10;
+/**
+ * Minimum ms between two republishes asked from outside (`refresh`, Home
+ * Assistant's birth message): each one is the whole discovery document and
+ * the state, retained, so a client repeating them must not flood the broker.
+ * A burst gets one republish at once and one at the end of the window.
+ */
+export const REPUBLISH_INTERVAL_MS = 1000;
 
 export interface DashboardOptions {
   link: MqttLink;
@@ -61,6 +68,9 @@ export class Dashboard {
   }
   readonly #o: DashboardOptions;
   readonly #coalescer: StateCoalescer;
+  readonly #republisher: StateCoalescer;
+  /** Discovery documents published so far (for tests). */
+  discoveryPublishes = 0;
   readonly #requests: DashboardRequests;
   readonly #offs: (() => void)[] = [];
   readonly #clock: () => number;
@@ -75,10 +85,11 @@ export class Dashboard {
     this.#limiter = new EventLimiter(this.#clock);
     if (o.seed) this.state.seed(o.seed);
     this.#coalescer = new StateCoalescer(o.stateIntervalMs ?? 250, () => this.#publishState());
+    this.#republisher = new StateCoalescer(REPUBLISH_INTERVAL_MS, () => this.#republish());
     const handlers: CommandHandlers = {
       'lock-card': async () => ({ locked: await o.lockCard() }),
       refresh: async () => {
-        this.#republish();
+        this.#republisher.request();
         return {};
       },
       identify: async () => {
@@ -94,16 +105,17 @@ export class Dashboard {
     const { link, events } = this.#o;
     this.#offs.push(
       events.onAny(({ name, payload }) => this.#onEvent(name, payload)),
-      link.onReady(() => this.#republish()),
+      link.onReady(() => this.#republisher.now()), // a (re)connect: at once, whatever was asked before
       link.onMessage((topic, payload, retained) => this.#onMessage(topic, payload, retained)),
     );
     link.subscribe(this.topics.requests);
     if (this.#o.discovery !== false) link.subscribe(this.topics.homeAssistantStatus);
-    if (link.isReady()) this.#republish();
+    if (link.isReady()) this.#republisher.now();
   }
 
   stop(): void {
     this.#coalescer.stop();
+    this.#republisher.stop();
     for (const off of this.#offs.splice(0)) off();
   }
 
@@ -115,7 +127,7 @@ export class Dashboard {
 
   #onMessage(topic: string, payload: Buffer, retained: boolean): void {
     if (topic === this.topics.homeAssistantStatus) {
-      if (payload.toString('utf8') === 'online') this.#republish();
+      if (payload.toString('utf8') === 'online') this.#republisher.request();
       return;
     }
     const command = this.topics.commandOf(topic);
@@ -141,6 +153,7 @@ export class Dashboard {
         currency: this.#o.currency ?? 'EUR',
         ...(this.#o.configurationUrl ? { configurationUrl: this.#o.configurationUrl } : {}),
       });
+      this.discoveryPublishes += 1;
       this.#publish(this.topics.discovery, JSON.stringify(payload), true);
     }
     this.#lastState = undefined;

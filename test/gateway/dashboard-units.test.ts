@@ -6,11 +6,12 @@
 import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import { silentLogger } from '../../card-io/base/log.js';
-import { MqttNotifier } from '../../gateway/notify/mqtt-notifier.js';
+import { MqttNotifier, type MqttLink } from '../../gateway/notify/mqtt-notifier.js';
 import { parseGatewayConfig } from '../../gateway/config/gateway-config.js';
 import test from 'ava';
 import { DashboardRequests, DUPLICATE_WINDOW_MS, type CommandHandlers } from '../../gateway/dashboard/dashboard-requests.js';
 import { discoveryPayload } from '../../gateway/dashboard/ha-discovery.js';
+import { Dashboard, REPUBLISH_INTERVAL_MS } from '../../gateway/dashboard/dashboard.js';
 import { DashboardState } from '../../gateway/dashboard/dashboard-state.js';
 import { EVENTS_PER_SECOND, EventLimiter } from '../../gateway/dashboard/dashboard-events.js';
 import { StateCoalescer } from '../../gateway/dashboard/state-coalescer.js';
@@ -273,4 +274,47 @@ test("Home Assistant's buttons send no transaction, so pressing Lock card twice 
     t.is((await r.handle(command, press, false))?.status, 'ok');
   }
   t.deepEqual(calls, ['lock-card', 'lock-card', 'identify', 'identify']);
+});
+
+test('A burst of refresh requests and Home Assistant birth messages republishes discovery once at once and once after the window, not per request', async (t) => {
+  const published: string[] = [];
+  const messageListeners: Array<(topic: string, payload: Buffer, retained: boolean) => void> = [];
+  const link: MqttLink = {
+    topicPrefix: 'homegate',
+    gatewayBase: 'homegate/gateway',
+    availabilityTopic: 'homegate/gateway/availability',
+    isReady: () => true,
+    onReady: () => () => undefined,
+    publish: async (topic) => {
+      published.push(topic);
+    },
+    subscribe: () => undefined,
+    onMessage: (l) => {
+      messageListeners.push(l);
+      return () => undefined;
+    },
+  };
+  const dashboard = new Dashboard({
+    link,
+    events: new GatewayEvents(),
+    logger: silentLogger,
+    version: '1',
+    lockCard: async () => 0,
+    retryOutbox: () => 0,
+  });
+  dashboard.start();
+  t.teardown(() => dashboard.stop());
+  t.is(dashboard.discoveryPublishes, 1, 'at start');
+  await delay(REPUBLISH_INTERVAL_MS + 100); // the start's window is over
+  for (let i = 0; i < 50; i++) {
+    for (const l of messageListeners) {
+      l('homegate/gateway/request/refresh', Buffer.from(`{"transaction":${i}}`), false);
+      l('homeassistant/status', Buffer.from('online'), false);
+    }
+  }
+  await delay(50);
+  t.is(dashboard.discoveryPublishes, 2, 'the first of the burst at once');
+  await delay(REPUBLISH_INTERVAL_MS + 100);
+  t.is(dashboard.discoveryPublishes, 3, 'the rest folded into one at the end of the window');
+  t.is(published.filter((p) => p === 'homegate/gateway/response/refresh').length, 50, 'every request still answered');
 });
