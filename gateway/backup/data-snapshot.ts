@@ -86,7 +86,10 @@ export async function restoreSnapshot(snapshot: DataSnapshot, dataDir: string): 
   for (const f of snapshot.files) safePath(f?.path);
   await ensureDirectory(dataDir, 0o700);
   if ((await readdir(dataDir)).length > 0) {
-    throw new BackupError('target-not-empty', `${dataDir} is not empty: restore into a fresh data directory (a gateway's state is never merged)`);
+    throw new BackupError(
+      'target-not-empty',
+      `${dataDir} is not empty: restore into a fresh data directory, or with --replace, which puts the directory that is there aside (a gateway's state is never merged)`,
+    );
   }
   const dirs = new Set<string>([dataDir]);
   for (const f of snapshot.files) {
