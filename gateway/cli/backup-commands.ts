@@ -11,24 +11,11 @@
  * The passphrase is asked on the TTY (twice for a backup), or read from stdin
  * lines in that order; never argv or the environment.
  */
-import net from 'node:net';
 import type { Command } from 'commander';
 import { createFileExclusive, isErrno } from '../../card-io/base/durable/atomic-file.js';
-import { adminRequest, adminSocketPath } from './admin-client.js';
+import { adminRequest, adminSocketPath, gatewayAnswers } from './admin-client.js';
 import { resolveDataDir } from './data-dir.js';
 import { createSecretReader } from './read-secret.js';
-
-/** Whether something answers on the admin socket (a running gateway). */
-function answers(socketPath: string): Promise<boolean> {
-  return new Promise((resolve) => {
-    const c = net.connect(socketPath);
-    c.once('connect', () => {
-      c.destroy();
-      resolve(true);
-    });
-    c.once('error', () => resolve(false));
-  });
-}
 
 function print(json: boolean, value: unknown, text: string): void {
   process.stdout.write(json ? `${JSON.stringify(value)}\n` : `${text}\n`);
@@ -84,7 +71,7 @@ export function registerBackupCommands(program: Command): void {
       const { restoreSnapshot } = await import('../backup/data-snapshot.js');
       const { BackupError } = await import('../backup/backup-error.js');
       const dir = dataDir();
-      if (f.replace && (await answers(adminSocketPath(dir))))
+      if (f.replace && (await gatewayAnswers(adminSocketPath(dir))))
         throw new BackupError('gateway-running', `A gateway is running on ${dir}: stop it first (systemctl stop homegate); nothing was changed`);
       const encrypted = await readFile(file);
       const reader = createSecretReader();
