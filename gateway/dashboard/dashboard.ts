@@ -113,6 +113,11 @@ export class Dashboard {
     if (link.isReady()) this.#republisher.now();
   }
 
+  /** `off` runs at stop (a listener its builder added beside the dashboard's own). */
+  onStop(off: () => void): void {
+    this.#offs.push(off);
+  }
+
   stop(): void {
     this.#coalescer.stop();
     this.#republisher.stop();

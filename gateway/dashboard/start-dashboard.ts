@@ -55,5 +55,18 @@ export function startDashboard(d: DashboardDeps): Dashboard | undefined {
     clock: d.clock,
   });
   dashboard.start();
+  // The tries left as the card counts them, whenever a card becomes usable (at start, after a restart, an
+  // insertion or another card): otherwise the state says nothing about them, and a PIN1 blocked before a
+  // restart shows `locked`, until a wrong try happens to tell. DF03 costs no try (PROTOCOL.md).
+  const readTries = () =>
+    void d.cards
+      .exclusive((card) => card.retryCounters())
+      .then((c) => {
+        d.events.emit('pin-tries', { pin: 1, triesLeft: c.pin1.left });
+        d.events.emit('pin-tries', { pin: 2, triesLeft: c.pin2.left });
+      })
+      .catch((e: unknown) => d.logger.debug({ err: (e as Error).message }, 'PIN tries not read for the dashboard'));
+  dashboard.onStop(d.events.on('card-activated', readTries));
+  if (present) readTries();
   return dashboard;
 }
