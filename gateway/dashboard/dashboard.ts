@@ -76,10 +76,13 @@ export class Dashboard {
   readonly #clock: () => number;
   readonly #limiter: EventLimiter;
   #lastState: string | undefined;
+  /** The purse's currency: the unit of the monetary sensors in discovery. */
+  #currency: string;
 
   constructor(o: DashboardOptions) {
     this.#o = o;
     this.#clock = o.clock ?? Date.now;
+    this.#currency = o.currency ?? 'EUR';
     this.topics = dashboardTopics(o.link.gatewayBase, o.discoveryPrefix ?? 'homeassistant');
     this.state = new DashboardState(this.#clock);
     this.#limiter = new EventLimiter(this.#clock);
@@ -124,8 +127,25 @@ export class Dashboard {
     for (const off of this.#offs.splice(0)) off();
   }
 
+  /**
+   * The purse as the card says (read when a card becomes usable): the balance for `state`, and the
+   * currency, which is the monetary sensors' unit, so discovery is published again when it is not the one
+   * announced (a purse in CHF must not show as EUR in Home Assistant).
+   */
+  cardPurse(balance: number, currency: string): void {
+    if (this.state.purse(balance, currency)) this.#coalescer.request();
+    this.#useCurrency(currency);
+  }
+
+  #useCurrency(currency: string): void {
+    if (currency === this.#currency) return;
+    this.#currency = currency;
+    if (this.#o.discovery !== false) this.#republisher.request();
+  }
+
   #onEvent(name: GatewayEventName, payload: unknown): void {
     if (this.state.apply(name, payload as never)) this.#coalescer.request();
+    if (name === 'decision' || name === 'topup' || name === 'cancel') this.#useCurrency((payload as { currency: string }).currency);
     const message = eventMessage(name, payload, this.#clock(), this.#o.publishBalance === true);
     if (message !== undefined && this.#o.link.isReady() && this.#limiter.allow(name)) this.#publish(this.topics.events, message, false);
   }
@@ -155,7 +175,7 @@ export class Dashboard {
         topics: this.topics,
         version: this.#o.version,
         publishBalance: this.#o.publishBalance === true,
-        currency: this.#o.currency ?? 'EUR',
+        currency: this.#currency,
         ...(this.#o.configurationUrl ? { configurationUrl: this.#o.configurationUrl } : {}),
       });
       this.discoveryPublishes += 1;

@@ -8,7 +8,7 @@ import net from 'node:net';
 import { silentLogger } from '../../card-io/base/log.js';
 import { MqttNotifier, type MqttLink } from '../../gateway/notify/mqtt-notifier.js';
 import { parseGatewayConfig } from '../../gateway/config/gateway-config.js';
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import { DashboardRequests, DUPLICATE_WINDOW_MS, type CommandHandlers } from '../../gateway/dashboard/dashboard-requests.js';
 import { discoveryPayload } from '../../gateway/dashboard/ha-discovery.js';
 import { Dashboard, REPUBLISH_INTERVAL_MS } from '../../gateway/dashboard/dashboard.js';
@@ -276,45 +276,68 @@ test("Home Assistant's buttons send no transaction, so pressing Lock card twice 
   t.deepEqual(calls, ['lock-card', 'lock-card', 'identify', 'identify']);
 });
 
-test('A burst of refresh requests and Home Assistant birth messages republishes discovery once at once and once after the window, not per request', async (t) => {
-  const published: string[] = [];
-  const messageListeners: Array<(topic: string, payload: Buffer, retained: boolean) => void> = [];
+/** A link that is always connected and records what is published; `deliver` plays the broker. */
+function fakeLink(): { link: MqttLink; published: Array<{ topic: string; payload: string }>; deliver(topic: string, payload: string): void } {
+  const published: Array<{ topic: string; payload: string }> = [];
+  const listeners: Array<(topic: string, payload: Buffer, retained: boolean) => void> = [];
   const link: MqttLink = {
     topicPrefix: 'homegate',
     gatewayBase: 'homegate/gateway',
     availabilityTopic: 'homegate/gateway/availability',
     isReady: () => true,
     onReady: () => () => undefined,
-    publish: async (topic) => {
-      published.push(topic);
+    publish: async (topic, payload) => {
+      published.push({ topic, payload: payload.toString() });
     },
     subscribe: () => undefined,
     onMessage: (l) => {
-      messageListeners.push(l);
+      listeners.push(l);
       return () => undefined;
     },
   };
-  const dashboard = new Dashboard({
-    link,
-    events: new GatewayEvents(),
-    logger: silentLogger,
-    version: '1',
-    lockCard: async () => 0,
-    retryOutbox: () => 0,
-  });
+  return { link, published, deliver: (topic, payload) => listeners.forEach((l) => l(topic, Buffer.from(payload), false)) };
+}
+
+function fakeDashboard(t: ExecutionContext, link: MqttLink, events = new GatewayEvents(), publishBalance = false): Dashboard {
+  const dashboard = new Dashboard({ link, events, logger: silentLogger, version: '1', publishBalance, lockCard: async () => 0, retryOutbox: () => 0 });
   dashboard.start();
   t.teardown(() => dashboard.stop());
+  return dashboard;
+}
+
+test('A burst of refresh requests and Home Assistant birth messages republishes discovery once at once and once after the window, not per request', async (t) => {
+  const { link, published, deliver } = fakeLink();
+  const dashboard = fakeDashboard(t, link);
   t.is(dashboard.discoveryPublishes, 1, 'at start');
   await delay(REPUBLISH_INTERVAL_MS + 100); // the start's window is over
   for (let i = 0; i < 50; i++) {
-    for (const l of messageListeners) {
-      l('homegate/gateway/request/refresh', Buffer.from(`{"transaction":${i}}`), false);
-      l('homeassistant/status', Buffer.from('online'), false);
-    }
+    deliver('homegate/gateway/request/refresh', `{"transaction":${i}}`);
+    deliver('homeassistant/status', 'online');
   }
   await delay(50);
   t.is(dashboard.discoveryPublishes, 2, 'the first of the burst at once');
   await delay(REPUBLISH_INTERVAL_MS + 100);
   t.is(dashboard.discoveryPublishes, 3, 'the rest folded into one at the end of the window');
-  t.is(published.filter((p) => p === 'homegate/gateway/response/refresh').length, 50, 'every request still answered');
+  t.is(published.filter((p) => p.topic === 'homegate/gateway/response/refresh').length, 50, 'every request still answered');
+});
+
+test("The monetary sensors carry the purse's currency: the card's purse read at activation, or a payment in it, republishes discovery in it", async (t) => {
+  const { link, published } = fakeLink();
+  const events = new GatewayEvents();
+  const dashboard = fakeDashboard(t, link, events, true);
+  const units = () =>
+    published
+      .filter((p) => p.topic === 'homeassistant/device/homegate-homegate_gateway/config')
+      .map((p) => (JSON.parse(p.payload) as { cmps: Record<string, { unit_of_measurement?: string }> }).cmps.last_payment!.unit_of_measurement);
+  t.deepEqual(units(), ['EUR'], 'before anything is known');
+  dashboard.cardPurse(12_345, 'CHF');
+  await delay(REPUBLISH_INTERVAL_MS + 100);
+  t.deepEqual(units(), ['EUR', 'CHF']);
+  t.deepEqual(dashboard.state.toJson(true).balance, { amount: 123.45, currency: 'CHF' }, 'the balance as the card says, before any payment');
+  events.emit('decision', { terminal: 'a', market: 'm', orderId: 'o', amount: 500, currency: 'JPY', status: 'paid', at: 0 });
+  await delay(REPUBLISH_INTERVAL_MS + 100);
+  t.deepEqual(units(), ['EUR', 'CHF', 'JPY']);
+  events.emit('decision', { terminal: 'a', market: 'm', orderId: 'p', amount: 500, currency: 'JPY', status: 'paid', at: 0 });
+  await delay(50);
+  t.is(units().length, 3, 'the same currency again: no new discovery');
 });
