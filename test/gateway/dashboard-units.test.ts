@@ -295,7 +295,10 @@ function fakeLink(): { link: MqttLink; published: Array<{ topic: string; payload
       return () => undefined;
     },
   };
-  return { link, published, deliver: (topic, payload) => listeners.forEach((l) => l(topic, Buffer.from(payload), false)) };
+  const deliver = (topic: string, payload: string) => {
+    for (const l of listeners) l(topic, Buffer.from(payload), false);
+  };
+  return { link, published, deliver };
 }
 
 function fakeDashboard(t: ExecutionContext, link: MqttLink, events = new GatewayEvents(), publishBalance = false): Dashboard {
