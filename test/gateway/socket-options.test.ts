@@ -33,10 +33,11 @@ const panel = { plugin: 'virtual', pins: { ready: 5, busy: 6, attention: 13, but
 test('gpio pins are the fields the panel reads: rstPin, detectPin, vccPin (optional), detectActiveLow', (t) => {
   const c = parseGatewayConfig({ card: { ...base.card, socket: { backend: 'gpio', rstPin: 17, detectPin: 27 } }, panel });
   t.like(c.card.socket, { backend: 'gpio', rstPin: 17, detectPin: 27, detectActiveLow: true });
-  // Pin numbers as the panel's plugin numbers its lines (BCM offsets, Arduino pins), like the panel's own pins.
-  t.throws(() => parseGatewayConfig({ card: { ...base.card, socket: { backend: 'gpio', rstPin: 'GPIO17', detectPin: 27 } }, panel }), {
+  // The panel's IO plugins number pins (BCM line offsets, Arduino pins): a name is refused at start, not at first use.
+  const e = t.throws(() => parseGatewayConfig({ card: { ...base.card, socket: { backend: 'gpio', rstPin: 'GPIO17', detectPin: 27 } }, panel }), {
     instanceOf: ConfigError,
   });
+  t.true((e as ConfigError).problems.some((p) => p.startsWith('card.socket.rstPin')));
 });
 
 test('a wrong socket section lists every problem with its path', (t) => {
