@@ -14,7 +14,14 @@ import type { Logger } from '../../card-io/base/log.js';
 import { eventually, MARKET, refusalOf, startHousehold } from '../helpers/household/index.js';
 
 /** The gateway's log, listened to for the card driver's "card command" lines (names and status words only, never data). */
-function commandLog(): { logger: Logger; done: string[]; failed: string[]; onDone(fn: (name: string, index: number) => void): () => void } {
+function commandLog(): {
+  logger: Logger;
+  done: string[];
+  failed: string[];
+  lastAt(): number;
+  onDone(fn: (name: string, index: number) => void): () => void;
+} {
+  let last = 0;
   const done: string[] = [];
   const failed: string[] = [];
   const listeners = new Set<(name: string, index: number) => void>();
@@ -27,6 +34,7 @@ function commandLog(): { logger: Logger; done: string[]; failed: string[]; onDon
     debug: ((obj: unknown, msg?: string) => {
       const command = typeof obj === 'object' && obj !== null ? (obj as { command?: unknown }).command : undefined;
       if (typeof command !== 'string') return;
+      last = Date.now();
       if (msg === 'card command') {
         done.push(command);
         for (const l of listeners) l(command, done.length);
@@ -36,7 +44,7 @@ function commandLog(): { logger: Logger; done: string[]; failed: string[]; onDon
     isLevelEnabled: () => false,
     child: () => logger,
   };
-  return { logger, done, failed, onDone: (fn) => (listeners.add(fn), () => listeners.delete(fn)) };
+  return { logger, done, failed, lastAt: () => last, onDone: (fn) => (listeners.add(fn), () => listeners.delete(fn)) };
 }
 
 test.serial(
@@ -63,6 +71,8 @@ test.serial(
       t.true(index >= 0, `${what} in ${sequence.join(', ')}`);
       // A new card session after the last insertion (and for the first target: the same start as the dry run).
       if (!(await access.isUnlocked())) await access.unlock();
+      // The purse's reconciliation after an insertion reads the card's log: the count starts once the card is quiet.
+      await eventually(() => Date.now() - log.lastAt() > 700, 'the card quiet', 30_000);
       const start = log.done.length;
       log.failed.length = 0;
       let pulledAt = 0;
