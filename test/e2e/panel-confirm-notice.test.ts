@@ -6,25 +6,27 @@
  * threshold nothing waits and nothing is reported.
  */
 import test from 'ava';
-import type { PendingConfirmationNotice } from '../../card-io/access-card/access-card.js';
+import { AccessCard, type PendingConfirmationNotice } from '../../card-io/access-card/access-card.js';
+import { loadTerminalProfile } from '../../card-io/access-card/terminal-profile.js';
+import { adminRequest, adminSocketPath } from '../../gateway/cli/admin-client.js';
 import type { Panel } from '../../gateway/panel/panel.js';
 import { panelOptionsSchema } from '../../gateway/panel/panel-options.js';
 import { runCli } from '../gateway/cli-process.js';
-import { eventually, SANDBOX_MARKET, startPurseHousehold } from '../helpers/household/index.js';
+import { demoPins, eventually, refusalOf, SANDBOX_MARKET, startPurseHousehold } from '../helpers/household/index.js';
 
 const PAY_ABOVE = 500;
 const TOPUP_ABOVE = 1000;
 
-test('a terminal is told that its payment or top-up waits for the confirm button on the gateway, and nothing when it does not wait', async (t) => {
-  const h = await startPurseHousehold(t, {
-    configure: (config) => {
-      config.panel = panelOptionsSchema.parse({
-        plugin: 'virtual',
-        pins: { ready: 5, busy: 6, attention: 13, button: 17, buzzer: 18 },
-        confirm: { payAbove: PAY_ABOVE, topupAbove: TOPUP_ABOVE, timeoutMs: 20_000, longPressMs: 300 },
-      });
-    },
+function withPanel(config: { panel?: unknown }): void {
+  config.panel = panelOptionsSchema.parse({
+    plugin: 'virtual',
+    pins: { ready: 5, busy: 6, attention: 13, button: 17, buzzer: 18 },
+    confirm: { payAbove: PAY_ABOVE, topupAbove: TOPUP_ABOVE, timeoutMs: 20_000, longPressMs: 300 },
   });
+}
+
+test('a terminal is told that its payment or top-up waits for the confirm button on the gateway, and nothing when it does not wait', async (t) => {
+  const h = await startPurseHousehold(t, { configure: withPanel });
   const panel = h.inProcess!.panel as Panel;
   const access = await h.accessCard();
 
@@ -66,4 +68,26 @@ test('a terminal is told that its payment or top-up waits for the confirm button
   t.is(r.code, 0, r.stderr);
   t.regex(r.stderr, /waiting for the confirm button on the gateway: payment of \d+\.\d\d EUR; press it briefly to confirm, hold it to refuse/);
   t.regex(r.stdout, /paid/);
+});
+
+test('two terminals at once: the second is refused at once with confirmation-busy and its order stays open; the press pays the first', async (t) => {
+  const h = await startPurseHousehold(t, { configure: withPanel });
+  const panel = h.inProcess!.panel as Panel;
+  const living = await h.accessCard();
+  const answer = await adminRequest(adminSocketPath(h.dataDir), 'POST', '/admin/terminals', { name: 'kitchen', mail: 'kitchen@household.example' });
+  const kitchen = new AccessCard(await loadTerminalProfile((answer.terminal as { profileDir: string }).profileDir), demoPins);
+  t.teardown(() => kitchen.close());
+  const first = await h.createOrder(living, 'coffee-250g');
+  const second = await h.createOrder(kitchen, 'coffee-250g');
+  const paying = living.pay(SANDBOX_MARKET, first.orderId);
+  await eventually(() => panel.status().pendingConfirmation !== null, 'the first waits for the button', 15_000);
+  const before = await kitchen.balance();
+  t.like(await refusalOf(kitchen.pay(SANDBOX_MARKET, second.orderId)), { status: 409, code: 'confirmation-busy' });
+  t.like(panel.status().pendingConfirmation, { amount: first.amount, terminal: h.terminalId }, 'the question asked is still the first');
+  t.is((await h.marketOrder(second.orderId)).status, 'open');
+  await panel.press();
+  t.like(await paying, { record: { status: 'paid', amount: first.amount } });
+  t.is((await h.marketOrder(first.orderId)).status, 'paid');
+  t.is((await h.marketOrder(second.orderId)).status, 'open');
+  t.is((await kitchen.balance()).balance, Number(before.balance) - first.amount, 'only the first was debited');
 });
