@@ -19,7 +19,7 @@ import { createNotification, type Notification } from '../notify/notification.js
 import type { MarketRecord, Registry } from '../registry/index.js';
 import type { TerminalIdentity } from '../terminal-api/routes.js';
 import { withCard } from '../card/with-card.js';
-import { toEmoneyError } from './emoney-errors.js';
+import { paymentNotSent, toEmoneyError } from './emoney-errors.js';
 import { PeerError } from './https-json.js';
 import type { IssuerClient } from './issuer-client.js';
 import { KeyedLock } from './keyed-lock.js';
@@ -145,6 +145,8 @@ export class EmoneyManager {
     if (!cardCert) throw new EmoneyError('card-absent', 'The home card is not available', { outcome: 'not-sent' });
     const dns = servername(m);
     return this.orders.run(`${dns.toLowerCase()}\0${orderId}`, async () => {
+      // Whether PAY itself went to the card: before it (PIN2, the market chain's check) a pulled card paid nothing.
+      let paySent = false;
       try {
         const earlier = await this.archivedDecision(dns, orderId);
         if (earlier) return this.earlierAnswer(m, earlier, cardCert);
@@ -174,6 +176,7 @@ export class EmoneyManager {
           await card.verifyCertificateChain(chain.chainDer, new Date(this.now()));
           try {
             // The card debits order.amount only if it is the amount the terminal showed (DF58).
+            paySent = true;
             const paid = await card.pay({ orderId, amount: order.amount, agreedAmount: agreed.amount, currency: order.currency, time: new Date(this.now()) });
             if (this.o.balanceInEvents)
               balance = await card.purseStatus().then(
@@ -201,7 +204,7 @@ export class EmoneyManager {
         }
         return { record: recordFields(record), ...presentedFields(outcome), ...(alreadyPaid ? { alreadyPaid } : {}) };
       } catch (e) {
-        throw toEmoneyError(e);
+        throw paymentNotSent(toEmoneyError(e), paySent);
       }
     });
   }

@@ -11,7 +11,7 @@
  */
 import test from 'ava';
 import type { Logger } from '../../card-io/base/log.js';
-import { eventually, MARKET, refusalOf, startHousehold } from '../helpers/household/index.js';
+import { eventually, MARKET, refusalOf, SANDBOX_MARKET, startHousehold, startPurseHousehold } from '../helpers/household/index.js';
 
 /** The gateway's log, listened to for the card driver's "card command" lines (names and status words only, never data). */
 function commandLog(): {
@@ -109,5 +109,36 @@ test.serial(
     }
     await access.unlock();
     t.true((await access.authorize(MARKET)).session.length > 0);
+  },
+);
+
+test.serial(
+  'a card pulled during the VERIFY PIN2 of a payment: the payment is not-sent (not unknown), nothing is debited, and the terminal pays again',
+  async (t) => {
+    // The sandbox household as it runs, its card slowed: PAY's first card command (VERIFY PIN2) takes 150 ms, and the pull comes 50 ms into it.
+    const h = await startPurseHousehold(t, { socket: true, emulatorArgs: ['--slow-ms', '150'] });
+    const gateway = h.inProcess!;
+    const access = await h.accessCard();
+    const balance = async () => Number((await access.balance()).balance);
+    const before = await balance();
+    const order = await h.createOrder(access, 'mug');
+    let scheduled = false;
+    const off = gateway.events.on('card-busy', ({ busy }) => {
+      if (!busy || scheduled) return;
+      scheduled = true;
+      setTimeout(() => void gateway.socketPerson!.remove(), 50);
+    });
+    const refusal = await refusalOf(access.pay(SANDBOX_MARKET, order.orderId));
+    off();
+    // A command was on the card when it was pulled (VERIFY PIN2), and it was not PAY: nothing can have been paid.
+    t.like(refusal, { status: 503, code: 'card-absent', outcome: 'not-sent' });
+    await eventually(() => gateway.cards.status === 'absent', 'card absent');
+    await gateway.socketPerson!.insert();
+    await eventually(() => gateway.cards.status === 'present', 'card present again', 15_000);
+    await access.unlock();
+    t.is(await balance(), before, 'nothing debited');
+    t.is((await h.marketOrder(order.orderId)).status, 'open');
+    t.like(await access.pay(SANDBOX_MARKET, order.orderId), { record: { status: 'paid', amount: order.amount } });
+    t.is(await balance(), before - order.amount);
   },
 );
