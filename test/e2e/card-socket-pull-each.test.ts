@@ -116,12 +116,16 @@ test.serial(
   'a card pulled during the VERIFY PIN2 of a payment: the payment is not-sent (not unknown), nothing is debited, and the terminal pays again',
   async (t) => {
     // The sandbox household as it runs, its card slowed: PAY's first card command (VERIFY PIN2) takes 150 ms, and the pull comes 50 ms into it.
-    const h = await startPurseHousehold(t, { socket: true, emulatorArgs: ['--slow-ms', '150'] });
+    const log = commandLog();
+    const h = await startPurseHousehold(t, { socket: true, emulatorArgs: ['--slow-ms', '150'], logger: log.logger });
     const gateway = h.inProcess!;
+    await eventually(() => gateway.cards.status === 'present', 'card present', 15_000);
     const access = await h.accessCard();
     const balance = async () => Number((await access.balance()).balance);
     const before = await balance();
     const order = await h.createOrder(access, 'mug');
+    await eventually(() => Date.now() - log.lastAt() > 700, 'the card quiet', 30_000);
+    log.failed.length = 0;
     let scheduled = false;
     const off = gateway.events.on('card-busy', ({ busy }) => {
       if (!busy || scheduled) return;
@@ -132,6 +136,7 @@ test.serial(
     off();
     // A command was on the card when it was pulled (VERIFY PIN2), and it was not PAY: nothing can have been paid.
     t.like(refusal, { status: 503, code: 'card-absent', outcome: 'not-sent' });
+    t.deepEqual(log.failed, ['VERIFY'], `the command that ended: ${log.failed.join(', ')}`);
     await eventually(() => gateway.cards.status === 'absent', 'card absent');
     await gateway.socketPerson!.insert();
     await eventually(() => gateway.cards.status === 'present', 'card present again', 15_000);
