@@ -196,11 +196,11 @@ export async function runPurseBench(config = readPurseBenchConfig()): Promise<Re
         },
         wholeGateway: {
           method:
-            `/proc/self/io write_bytes of this process from t0 until the outbox log records the ` +
-            `payment's notification delivered, per measured payment, with the ${small}-record archive. ` +
+            `/proc/self/io write_bytes of this process from t0 until the month's history log records the ` +
+            `payment's decision mailed, per measured payment, with the ${small}-record archive. ` +
             'Counts every file the gateway writes for a payment: payment-intents.jsonl (one appended ' +
-            "record, fdatasynced), the month's history log (two appended records: archived, group-committed, then presented: true), " +
-            'outbox/outbox.log (an add, group-committed, then a done per channel, not fsynced on its own), and ' +
+            "record, fdatasynced), the month's history log (three appended records: archived with mailed: false, group-committed, then " +
+            'presented: true and mailed: true, not fsynced on their own; the outbox holds the mail in memory only), and ' +
             'registry.json when lastSeen is due (at most once a minute). Whole 4 KiB pages, temp files included. ' +
             'Nothing else in this process writes files (market, issuer and broker keep memory state; the card emulator is another process).',
           available: readWriteBytes() !== null,

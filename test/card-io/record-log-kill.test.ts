@@ -87,7 +87,7 @@ test('When the gateway is SIGKILLed while journaling intents, every acknowledged
   for (let n = 0; n <= acknowledged; n++) t.truthy(await intents.find('shop.example', `order-${n}`), `order-${n}`);
 });
 
-test('When the gateway is SIGKILLed while group-committing payments and marking them presented, every acknowledged one survives, presented', async (t) => {
+test('When the gateway is SIGKILLed while group-committing payments and marking them presented and mailed, every acknowledged one survives, presented and mailed, and only an unacknowledged one is left to mail', async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'hg-history-group-kill-'));
   t.teardown(() => rm(dir, { recursive: true, force: true }));
   const history = join(dir, 'history');
@@ -108,6 +108,15 @@ test('When the gateway is SIGKILLed while group-committing payments and marking 
     t.true(
       entries.filter((e) => acked.has(e.seq)).every((e) => e.presented === true),
       'an acknowledged presentation mark is kept',
+    );
+    t.true(
+      entries.filter((e) => acked.has(e.seq)).every((e) => e.mailed === true),
+      'an acknowledged mail mark is kept',
+    );
+    const unmailed = await store.listUnmailed();
+    t.true(
+      unmailed.every((e) => !acked.has(e.seq)),
+      'what is left to mail at start is only what was not acknowledged',
     );
     start = entries.length;
   }
