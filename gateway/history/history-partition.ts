@@ -32,6 +32,9 @@ export interface FileOptions {
   rename?: (from: string, to: string) => Promise<void>;
 }
 
+/** A payment's month records (entry and marks) take about 750 bytes: a page with less left is filled once its entry is settled. */
+const FILL_PAGE_BELOW = 1024;
+
 const PATCH_FIELDS = ['status', 'signedRecord', 'presented', 'terminalId', 'marketRefused', 'mailed'] as const;
 
 // Built once: building a zod schema costs far more than using it.
@@ -155,8 +158,13 @@ export class Partition {
     // writeback; a crash of the process keeps it.
     const markOnly = 'patch' in record && Object.entries(record.patch).every(([f, v]) => (f === 'presented' || f === 'mailed') && v === true);
     const sync = markOnly ? false : options.groupCommit ? 'group' : true;
+    // The last change a payment makes to its entry (presented or refused, and mailed, in either order): the month's
+    // page is dirty now, and a payment's records (about 750 bytes) should not straddle the next two (record-log.ts).
+    const merged = { ...(existing ?? {}), ...entry };
+    const settled = 'patch' in record && merged.mailed !== false && (merged.presented === true || merged.marketRefused !== undefined);
+    const fill = settled ? { fillPageBelow: FILL_PAGE_BELOW, filler: { key, patch: {} } } : {};
     try {
-      bytes = await this.#log.append(record, { sync });
+      bytes = await this.#log.append(record, { sync, ...fill });
     } catch (e) {
       if (!isRecordLogError(e)) throw e;
       throw new HistoryError('corrupt', `History month ${this.month} changed behind the archive`, { ...e.context });

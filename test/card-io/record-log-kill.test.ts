@@ -130,6 +130,8 @@ test('When the gateway is SIGKILLed while journaling and clearing load intents, 
   const counters = new Set((await new LoadIntents(path).pending()).map((i) => i.counter));
   for (let n = 0; n <= acknowledged; n++) {
     const cleared = n % 2 === 1 && n + 1 <= acknowledged;
+    // The step in flight when the kill came (record n + 1, then clear n) may have cleared the last acknowledged counter.
+    if (n === acknowledged && n % 2 === 1 && counters.has(n + 1)) continue;
     t.is(counters.has(n), !cleared, `counter ${n} ${cleared ? 'cleared' : 'kept'}`);
   }
 });
