@@ -283,7 +283,7 @@ export class EmoneyManager {
     for (const e of await this.o.history.listUnmailed()) {
       const terminal = e.terminalId ? this.o.registry.getTerminal(e.terminalId) : undefined;
       if (!terminal || !e.market || !e.orderId || !e.signedRecord) {
-        this.o.logger.warn({ seq: e.seq }, 'an archived decision whose terminal is no longer registered: its mail is not sent');
+        this.o.logger.warn({ seq: e.seq }, 'an archived decision without a registered terminal or its signed record: its mail is not sent');
         continue;
       }
       const record = {

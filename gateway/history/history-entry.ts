@@ -49,7 +49,8 @@ export interface HistoryEntry {
   marketRefused?: string;
   /**
    * A decision whose mail this entry keeps (docs/PERFORMANCE.md): false from
-   * archiving until every channel acknowledged the mail, then true. The
+   * archiving until every channel acknowledged the mail, then true (at once
+   * when the gateway has no notification channel). The
    * outbox holds such a mail in memory only; at start the gateway queues the
    * mail of every entry still false again. Absent on entries archived before
    * (and on reconciled ones): their mail is the durable outbox's.

@@ -123,7 +123,8 @@ export async function createNotifier(options: NotifierOptions): Promise<Notifier
     channels: names,
     async notify(n, options = {}) {
       if (stopped) throw new NotifyError('stopped', 'The notifier is stopped', { id: n.id });
-      if (names.length === 0) return;
+      // No channel: nothing will ever send it (as the outbox never queued it); a kept copy is done with at once.
+      if (names.length === 0) return void (await options.kept?.delivered());
       const queued = await outbox.enqueue(n, names, options);
       if (!queued) logger.debug({ id: n.id }, 'Notification already queued or delivered; not queued again');
     },

@@ -15,6 +15,7 @@ import type { Mailer } from '../../gateway/emoney/emoney-manager.js';
 import { HistoryStore } from '../../gateway/history/index.js';
 import { createNotification } from '../../gateway/notify/notification.js';
 import { Outbox } from '../../gateway/notify/outbox.js';
+import { createNotifier } from '../../gateway/notify/notifier.js';
 import { pendingIdsOnDisk } from '../helpers/outbox-on-disk.js';
 import { moneyHousehold, PINS } from '../helpers/fakes/household.js';
 import { scanRecordLog } from '../../card-io/base/durable/record-log.js';
@@ -126,4 +127,15 @@ test('When the gateway stopped before a decision was mailed, mailUnmailed queues
   t.deepEqual(queued, [unmailed], `only the unmailed one (not ${a.record.seq})`);
   t.like(await history.get(unmailed), { mailed: true });
   t.is(await h.manager({ history, mailer: next }).mailUnmailed(), 0);
+});
+
+test('With no notification channel configured, a payment marks its entry mailed at once, so nothing waits to be mailed at the next start', async (t) => {
+  const h = await moneyHousehold(t);
+  const notifier = await createNotifier({ dataDir: await tempDir(t) });
+  t.teardown(() => notifier.stop());
+  const kitchen = await h.terminal('kitchen');
+  h.market.open('o-1', 500);
+  const answer = await h.manager({ mailer: notifier }).pay(kitchen, 'shop', 'o-1', PINS.pin2, EUR(500));
+  t.like(await h.history.get(`${answer.record.cardId}:decision:${answer.record.seq}`), { mailed: true });
+  t.deepEqual(await h.history.listUnmailed(), []);
 });
