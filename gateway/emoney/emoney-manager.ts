@@ -15,8 +15,8 @@ import type { Logger } from '../../card-io/base/log.js';
 import type { CardService } from '../card/card-service.js';
 import type { CardSessions } from '../card/card-sessions.js';
 import type { HistoryEntry, HistoryStore } from '../history/index.js';
-import { createNotification, type Notification } from '../notify/notification.js';
-import type { EnqueueOptions } from '../notify/outbox.js';
+import { createNotification } from '../notify/notification.js';
+import { decisionMail, keptByArchive, mailUnmailed, type Mailer } from './decision-mail.js';
 import type { MarketRecord, Registry } from '../registry/index.js';
 import type { TerminalIdentity } from '../terminal-api/routes.js';
 import { withCard } from '../card/with-card.js';
@@ -33,9 +33,7 @@ import type { GatewayEvents } from '../events/gateway-events.js';
 import { marketTarget, type ProxyState } from '../proxy/index.js';
 import type { Confirmation } from './confirmation.js';
 
-export interface Mailer {
-  notify(n: Notification, options?: EnqueueOptions): Promise<void>;
-}
+export type { Mailer } from './decision-mail.js';
 
 export interface EmoneyManagerOptions {
   registry: Registry;
@@ -253,63 +251,15 @@ export class EmoneyManager {
       await this.o.history.append(entry, { groupCommit: true });
     }
     if (archived?.mailed === true) return; // its mail went out already
-    const n = createNotification({
-      type: 'decision',
-      cardId: record.cardId,
-      seq: record.seq,
-      terminalId: t.id,
-      mail: t.mail,
-      record: fields,
-      signedRecord: record.bytes,
-      cardCertificate: this.o.cards.certificate,
-    });
+    const n = decisionMail(fields, record.bytes, t, this.o.cards.certificate);
     // An entry archived before the archive kept mails (or reconciled from the card) leaves its mail to the durable outbox.
-    await this.o.mailer.notify(n, archived && archived.mailed === undefined ? { groupCommit: true } : { kept: this.keptMail(key) });
+    await this.o.mailer.notify(n, archived && archived.mailed === undefined ? { groupCommit: true } : { kept: keptByArchive(this.o.history, key) });
   }
 
-  /** Where a decision's mail is kept: its archive entry, marked once every channel acknowledged it. */
-  private keptMail(key: `${string}:decision:${number}`) {
-    return { delivered: async () => void (await this.o.history.update(key, { mailed: true })) };
-  }
-
-  /**
-   * Queues again the mail of every decision the archive keeps unmailed: a
-   * crash (or a stop) came before every channel acknowledged it. At start and
-   * on each card insertion, after the reconciliation; the outbox drops what
-   * it already holds. Resolves to the number queued.
-   */
-  async mailUnmailed(): Promise<number> {
-    let queued = 0;
-    for (const e of await this.o.history.listUnmailed()) {
-      const terminal = e.terminalId ? this.o.registry.getTerminal(e.terminalId) : undefined;
-      if (!terminal || !e.market || !e.orderId || !e.signedRecord) {
-        this.o.logger.warn({ seq: e.seq }, 'an archived decision without a registered terminal or its signed record: its mail is not sent');
-        continue;
-      }
-      const record = {
-        seq: e.seq,
-        cardId: e.cardId,
-        market: e.market,
-        orderId: e.orderId,
-        amount: e.amount,
-        currency: e.currency,
-        time: e.time,
-        status: e.status ?? 'paid',
-      };
-      const n = createNotification({
-        type: 'decision',
-        cardId: e.cardId,
-        seq: e.seq,
-        terminalId: terminal.id,
-        mail: terminal.mail,
-        record,
-        signedRecord: Buffer.from(e.signedRecord, 'base64'),
-        cardCertificate: this.o.cards.certificate,
-      });
-      await this.o.mailer.notify(n, { kept: this.keptMail(`${e.cardId}:decision:${e.seq}`) });
-      queued++;
-    }
-    return queued;
+  /** Queues again the mail of every decision the archive keeps unmailed (decision-mail.ts); resolves to the number queued. */
+  mailUnmailed(): Promise<number> {
+    const { history, registry, mailer, logger } = this.o;
+    return mailUnmailed({ history, registry, mailer, logger, cardCertificate: this.o.cards.certificate });
   }
 
   /**
