@@ -1,0 +1,77 @@
+/**
+ * One-shot credentials (reuseSessionCertificate off) share one TLS client
+ * context per market (gateway/proxy/client-context.ts): each credential is
+ * loaded into it right before its connection. These tests hold that a
+ * connection keeps the credential it was made with, however authorizations
+ * interleave, and that the context is in fact shared.
+ */
+import test from 'ava';
+import { once } from 'node:events';
+import tls from 'node:tls';
+import { derToPem } from '../../provisioning/pki/pem.js';
+import { SharedMarketContexts } from '../../gateway/proxy/client-context.js';
+import { createProxyState, delegatedHandshake } from '../../gateway/proxy/index.js';
+import { fakeSigner, makeProxyPki, MARKET_HOST, startMarket, type ProxyPki } from '../helpers/proxy-fixtures.js';
+
+const pkiReady: Promise<ProxyPki> = makeProxyPki();
+
+/** The subject the market saw on the connection the session comes from (its /whoami on a resumption). */
+async function subjectSeenByMarket(session: Buffer, port: number): Promise<string | null> {
+  const socket = tls.connect({ host: '127.0.0.1', port, servername: MARKET_HOST, session, ALPNProtocols: ['http/1.1'] });
+  await once(socket, 'secureConnect');
+  socket.write(`GET /whoami HTTP/1.1\r\nHost: ${MARKET_HOST}\r\nConnection: close\r\n\r\n`);
+  const chunks: Buffer[] = [];
+  socket.on('data', (c: Buffer) => chunks.push(c));
+  await once(socket, 'end');
+  socket.destroy();
+  const text = Buffer.concat(chunks).toString('utf8');
+  return (JSON.parse(text.slice(text.indexOf('\r\n\r\n') + 4)) as { subject: string | null }).subject;
+}
+
+test('eight concurrent one-shot authorizations to one market each reach it with their own card-signed leaf', async (t) => {
+  const pki = await pkiReady;
+  const m = await startMarket({ identity: pki.market, clientCa: pki.issuerCa.certificate, anchors: [pki.marketRoot.certificate] });
+  t.teardown(() => m.close());
+  const market = m.target();
+  const state = createProxyState();
+
+  // A signer each: the fake card, like the card, signs only right after its own chain verification.
+  const results = await Promise.all(
+    Array.from({ length: 8 }, () => delegatedHandshake({ market, signer: fakeSigner(pki), state, options: { reuseSessionCertificate: false } })),
+  );
+
+  t.is(new Set(results.map((r) => r.clientSubject)).size, 8);
+  for (const r of results) t.is(await subjectSeenByMarket(r.session, m.port), r.clientSubject.slice(3));
+});
+
+test("a market's one-shot credentials are loaded into one context, and a connection made before the next load keeps its certificate", async (t) => {
+  const pki = await pkiReady;
+  const m = await startMarket({ identity: pki.market, clientCa: pki.issuerCa.certificate, anchors: [pki.marketRoot.certificate] });
+  t.teardown(() => m.close());
+  const market = m.target();
+  const contexts = new SharedMarketContexts();
+  const credential = {
+    market,
+    keyPem: pki.cardKey.export({ type: 'pkcs8', format: 'pem' }) as string,
+    certificateChainPem: derToPem(pki.cardCertificate),
+  };
+
+  const first = contexts.load(credential);
+  const socket = tls.connect({ host: '127.0.0.1', port: m.port, servername: MARKET_HOST, secureContext: first });
+  t.teardown(() => socket.destroy());
+  // Read when the handshake is done on our side: the market may refuse this certificate afterwards and close.
+  socket.on('error', () => undefined);
+  const presented = once(socket, 'secureConnect').then(() => socket.getX509Certificate()?.raw);
+  // The next credential (another key, another certificate) goes into the same context at once.
+  const other = await makeProxyPki();
+  const second = contexts.load({
+    market,
+    keyPem: other.cardKey.export({ type: 'pkcs8', format: 'pem' }) as string,
+    certificateChainPem: derToPem(other.cardCertificate),
+  });
+  t.is(second, first);
+  t.not(contexts.load({ ...credential, market: m.target() }), first);
+
+  // What this end presented is the certificate loaded when the connection was made.
+  t.deepEqual(await presented, pki.cardCertificate);
+});
