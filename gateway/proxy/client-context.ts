@@ -13,7 +13,7 @@
  * - a credential used for one connection (the default) is loaded into ONE
  *   context per market (`SharedMarketContexts`), whose SSL_CTX and anchor
  *   store are built once: per credential only the key and the chain are
- *   decoded (about 0.8 of 1.3 ms). That is safe because OpenSSL copies the
+ *   decoded (about 0.6 of 1.3 ms). That is safe because OpenSSL copies the
  *   certificate, chain and key of an SSL_CTX into each SSL object when the
  *   connection is created (`SSL_new` duplicates the CERT), and Node creates it
  *   synchronously inside `tls.connect`: a credential loaded later changes the
@@ -28,14 +28,16 @@ export interface ClientContextParams {
   market: MarketTarget;
   /** PKCS#8 PEM. Secret: never logged. */
   keyPem: string;
-  /** The session leaf followed by the card certificate, PEM. */
-  certificateChainPem: string;
+  /** The session leaf, PEM. */
+  leafPem: string;
+  /** The card certificate that issued it, PEM: sent after the leaf. */
+  cardCertificatePem: string;
 }
 
 const TLS13_ONLY = { minVersion: 'TLSv1.3', maxVersion: 'TLSv1.3' } as const;
 
 export function marketClientContext(p: ClientContextParams): SecureContext {
-  return createSecureContext({ ...TLS13_ONLY, key: p.keyPem, cert: p.certificateChainPem, ca: marketAnchorsPem(p.market) });
+  return createSecureContext({ ...TLS13_ONLY, key: p.keyPem, cert: p.leafPem + p.cardCertificatePem, ca: marketAnchorsPem(p.market) });
 }
 
 /** The native SSL_CTX wrapper Node keeps in `SecureContext.context` (what `createSecureContext` itself calls). */
@@ -51,13 +53,20 @@ function nativeOf(c: SecureContext): NativeContext | undefined {
 
 /**
  * One TLS client context per market (per MarketTarget: a re-registered market
- * is a new target, with its new anchors) for credentials used once. The
- * context keeps the last credential's key until the next one replaces it, as a
- * kept credential's context keeps its own: an ephemeral key whose leaf expires
- * within minutes, in memory only.
+ * is a new target, with its new anchors) and card certificate, for credentials
+ * used once. The context keeps the last credential's key until the next one
+ * replaces it, as a kept credential's context keeps its own: an ephemeral key
+ * whose leaf expires within minutes, in memory only.
+ *
+ * The card certificate goes into the context's chain once, with the first
+ * leaf; later leaves are set alone. Node's `setCert` replaces the leaf but
+ * only ADDS the PEM's further certificates to the chain (it clears the
+ * context's "extra" chain, not the one it adds to), so passing leaf + card
+ * certificate every time would send one more card certificate per credential
+ * (test/gateway/proxy-shared-context.test.ts holds the chain to two).
  */
 export class SharedMarketContexts {
-  readonly #contexts = new WeakMap<MarketTarget, SecureContext>();
+  readonly #contexts = new WeakMap<MarketTarget, { context: SecureContext; native: NativeContext; cardCertificatePem: string }>();
 
   /**
    * The market's context with this credential loaded: pass it to `tls.connect`
@@ -65,16 +74,20 @@ export class SharedMarketContexts {
    * a context of the credential's own is built instead.
    */
   load(p: ClientContextParams): SecureContext {
-    let context = this.#contexts.get(p.market);
-    if (context === undefined) {
-      context = createSecureContext({ ...TLS13_ONLY, ca: marketAnchorsPem(p.market) });
-      this.#contexts.set(p.market, context);
+    const kept = this.#contexts.get(p.market);
+    // Certificate first: OpenSSL drops the previous credential's key when it does not match the new leaf.
+    if (kept !== undefined && kept.cardCertificatePem === p.cardCertificatePem) {
+      kept.native.setCert(p.leafPem);
+      kept.native.setKey(p.keyPem);
+      return kept.context;
     }
+    // The first credential for this market, or another card: a new context, its chain with this card certificate.
+    const context = createSecureContext({ ...TLS13_ONLY, ca: marketAnchorsPem(p.market) });
     const native = nativeOf(context);
     if (native === undefined) return marketClientContext(p);
-    // Certificate first: OpenSSL drops the previous credential's key when it does not match the new leaf.
-    native.setCert(p.certificateChainPem);
+    native.setCert(p.leafPem + p.cardCertificatePem);
     native.setKey(p.keyPem);
+    this.#contexts.set(p.market, { context, native, cardCertificatePem: p.cardCertificatePem });
     return context;
   }
 }

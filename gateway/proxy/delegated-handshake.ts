@@ -160,7 +160,8 @@ async function cardSignedCredential(
   const contextParams = {
     market,
     keyPem: keys.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string,
-    certificateChainPem: derToPem(leaf) + derToPem(signer.cardCertificate),
+    leafPem: derToPem(leaf),
+    cardCertificatePem: derToPem(signer.cardCertificate),
   };
   let secureContext: () => SecureContext;
   if (shared) {

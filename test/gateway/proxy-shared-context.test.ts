@@ -7,6 +7,7 @@
  */
 import test from 'ava';
 import { once } from 'node:events';
+import net from 'node:net';
 import tls from 'node:tls';
 import { derToPem } from '../../provisioning/pki/pem.js';
 import { SharedMarketContexts } from '../../gateway/proxy/client-context.js';
@@ -53,7 +54,8 @@ test("a market's one-shot credentials are loaded into one context, and a connect
   const credential = {
     market,
     keyPem: pki.cardKey.export({ type: 'pkcs8', format: 'pem' }) as string,
-    certificateChainPem: derToPem(pki.cardCertificate),
+    leafPem: derToPem(pki.cardCertificate),
+    cardCertificatePem: derToPem(pki.issuerCa.certificate),
   };
 
   const first = contexts.load(credential);
@@ -65,13 +67,57 @@ test("a market's one-shot credentials are loaded into one context, and a connect
   // The next credential (another key, another certificate) goes into the same context at once.
   const other = await makeProxyPki();
   const second = contexts.load({
-    market,
+    ...credential,
     keyPem: other.cardKey.export({ type: 'pkcs8', format: 'pem' }) as string,
-    certificateChainPem: derToPem(other.cardCertificate),
+    leafPem: derToPem(other.cardCertificate),
   });
   t.is(second, first);
+  // Another market (target), or another card certificate: a context of their own.
   t.not(contexts.load({ ...credential, market: m.target() }), first);
+  t.not(contexts.load({ ...credential, cardCertificatePem: derToPem(other.issuerCa.certificate) }), first);
 
   // What this end presented is the certificate loaded when the connection was made.
   t.deepEqual(await presented, pki.cardCertificate);
+});
+
+/** A TCP relay in front of `port` that counts what each client connection sends. */
+async function countingRelay(port: number): Promise<{ port: number; sent: number[]; close(): void }> {
+  const sent: number[] = [];
+  const server = net.createServer((client) => {
+    const i = sent.push(0) - 1;
+    const upstream = net.connect(port, '127.0.0.1');
+    client.on('data', (d: Buffer) => {
+      sent[i]! += d.length;
+      upstream.write(d);
+    });
+    upstream.pipe(client);
+    const end = () => {
+      client.destroy();
+      upstream.destroy();
+    };
+    client.on('close', end).on('error', end);
+    upstream.on('close', end).on('error', end);
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  return { port: (server.address() as net.AddressInfo).port, sent, close: () => server.close() };
+}
+
+test('the chain a one-shot credential presents stays its leaf and the card certificate, however many came before', async (t) => {
+  const pki = await pkiReady;
+  const m = await startMarket({ identity: pki.market, clientCa: pki.issuerCa.certificate, anchors: [pki.marketRoot.certificate] });
+  t.teardown(() => m.close());
+  const relay = await countingRelay(m.port);
+  t.teardown(() => relay.close());
+  const market = m.target({ port: relay.port });
+  const state = createProxyState();
+  for (let i = 0; i < 12; i++) {
+    const r = await delegatedHandshake({ market, signer: fakeSigner(pki), state, options: { reuseSessionCertificate: false } });
+    t.is(await subjectSeenByMarket(r.session, m.port), r.clientSubject.slice(3));
+  }
+  // Connection 0 is the pre-flight for the market's chain; 1..12 the authorizations. A certificate is
+  // about 450 bytes: a chain that grew by one per credential would show here.
+  const authorizations = relay.sent.slice(1);
+  t.is(authorizations.length, 12);
+  t.true(Math.max(...authorizations) - Math.min(...authorizations) < 64, JSON.stringify(authorizations));
 });
