@@ -44,6 +44,7 @@ import { GatewayEvents } from './events/gateway-events.js';
 import { readSecretFile } from '../card-io/base/durable/secret-file.js';
 import type { AuthorizationTrace } from './trace/authorization-trace.js';
 import { reloadBroker } from './notify/broker-reload.js';
+import { terminalMailbox } from './notify/mqtt-options.js';
 import { startDashboard } from './dashboard/start-dashboard.js';
 import { Panel, type VirtualCardSlot } from './panel/panel.js';
 import { PanelError } from './panel/digital-io-plugin.js';
@@ -190,7 +191,7 @@ export async function startGateway(o: StartGatewayOptions): Promise<RunningGatew
     codes: new PendingCodes({ clock }),
     issuer: pki,
     cardCertificate: () => cards.certificate,
-    ...(config.mqtt ? { brokerUsersFile: path(BROKER_USERS_FILE), mailbox: { url: config.mqtt.url, topicPrefix: config.mqtt.topicPrefix } } : {}),
+    ...(config.mqtt ? { brokerUsersFile: path(BROKER_USERS_FILE), mailbox: terminalMailbox(config.mqtt) } : {}),
     paired: async (terminalId, broker) => {
       events.emit('terminal-enrolled', { terminal: terminalId });
       if (!config.mqtt || !broker) return;
@@ -216,7 +217,7 @@ export async function startGateway(o: StartGatewayOptions): Promise<RunningGatew
     listMarkets: async () => registry.listMarkets().map((m) => ({ name: m.name, url: m.url })),
     authorize: (terminal, market, pin2) => authorizer.authorize(terminal, market, pin2),
     emoney: purse.manager,
-    ...(config.mqtt ? { mailbox: { url: config.mqtt.url, topicPrefix: config.mqtt.topicPrefix } } : {}),
+    ...(config.mqtt ? { mailbox: terminalMailbox(config.mqtt) } : {}),
   });
   const routes = { ...apiRoutes, ...pairingRoutes(pairing, async () => (await pki()).root) };
   const intermediate = await readFile(path(`pki/${GATEWAY_PKI_FILES.enrollmentCa}`)).catch(() => undefined);

@@ -29,8 +29,13 @@ test('a modem-lines socket gets its documented defaults', (t) => {
 });
 
 test('gpio pins are the fields the panel reads: rstPin, detectPin, vccPin (optional), detectActiveLow', (t) => {
-  const c = parseGatewayConfig({ card: { ...base.card, socket: { backend: 'gpio', rstPin: 'GPIO17', detectPin: 27 } } });
-  t.like(c.card.socket, { backend: 'gpio', rstPin: 'GPIO17', detectPin: 27, detectActiveLow: true });
+  const c = parseGatewayConfig({ card: { ...base.card, socket: { backend: 'gpio', rstPin: 17, detectPin: 27 } } });
+  t.like(c.card.socket, { backend: 'gpio', rstPin: 17, detectPin: 27, detectActiveLow: true });
+  // The panel's IO plugins number pins (BCM line offsets, Arduino pins): a name is refused at start, not at first use.
+  const e = t.throws(() => parseGatewayConfig({ card: { ...base.card, socket: { backend: 'gpio', rstPin: 'GPIO17', detectPin: 27 } } }), {
+    instanceOf: ConfigError,
+  });
+  t.true((e as ConfigError).problems.some((p) => p.startsWith('card.socket.rstPin')));
 });
 
 test('a wrong socket section lists every problem with its path', (t) => {

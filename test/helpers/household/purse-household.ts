@@ -284,7 +284,7 @@ export async function startPurseHousehold(t: ExecutionContext, o: PurseHousehold
 
   let inProcess: RunningGateway | undefined = sandbox.gateway;
   let gatewayProcess: GatewayProcess | undefined;
-  const rebuild = o.configure !== undefined || o.gatewayProcess === true;
+  const rebuild = o.configure !== undefined || o.gatewayProcess === true || o.logger !== undefined; // the sandbox's own gateway logs nowhere
   const config = await sandboxGatewayConfig(sandbox, ports);
   o.configure?.(config);
   if (rebuild) {
