@@ -33,7 +33,9 @@ test('eight concurrent one-shot authorizations to one market each reach it with 
   const pki = await pkiReady;
   const m = await startMarket({ identity: pki.market, clientCa: pki.issuerCa.certificate, anchors: [pki.marketRoot.certificate] });
   t.teardown(() => m.close());
-  const market = m.target();
+  // By name, as markets are registered: each connection waits for the address lookup before it
+  // connects, while the next credentials are loaded into the same context.
+  const market = m.target({ host: 'localhost' });
   const state = createProxyState();
 
   // A signer each: the fake card, like the card, signs only right after its own chain verification.
