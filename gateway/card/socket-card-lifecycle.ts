@@ -110,6 +110,8 @@ export class SocketCardLifecycle {
       present: this.o.socket.present,
       state: this.currentState,
       activated: this.currentState === 'ready',
+      // Why no card is usable though one is in: the words the terminal API uses (card-absent's reason).
+      ...(this.currentState === 'refused' ? { reason: 'foreign-card' } : this.currentState === 'mute' ? { reason: 'card-mute' } : {}),
       ...(a && this.active
         ? {
             atr: a.atr.bytes.toString('hex').toUpperCase(),

@@ -213,7 +213,8 @@ export function registerGatewayCommands(program: Command): void {
 function socketLine(socket: unknown): string {
   if (!socket || typeof socket !== 'object') return '';
   const s = socket as Record<string, unknown>;
-  const parts = [`socket ${String(s.backend)}: ${s.present ? 'card in' : 'empty'}, ${String(s.state)}`];
+  const why = s.reason === 'foreign-card' ? " (not this household's home card)" : s.reason === 'card-mute' ? ' (the card does not answer its reset)' : '';
+  const parts = [`socket ${String(s.backend)}: ${s.present ? 'card in' : 'empty'}, ${String(s.state)}${why}`];
   if (s.atr)
     parts.push(
       `ATR ${String(s.atr)}`,

@@ -144,7 +144,7 @@ test.serial("a card with another id than the household's is refused with a clear
   t.regex(r.reason ?? '', /not this household's home card/);
   await new Promise((resolve) => setTimeout(resolve, 100));
   t.is(h.gateway.cards.status, 'absent');
-  t.like((await health(h)).socket, { present: true, state: 'refused', activated: false });
+  t.like((await health(h)).socket, { present: true, state: 'refused', reason: 'foreign-card', activated: false });
   // The terminal is told which: the card in the socket is the wrong one (not "the card does not answer").
   const access = await h.accessCard();
   const refusal = await refusalOf(access.unlock());
@@ -181,7 +181,7 @@ test.serial('a card that answers nothing, not even a warm or a cold reset, is re
   t.is((await removed).reason, 'not-answering');
   t.deepEqual(log.resets, ['warm', 'cold'], 'warm, then cold, then absent');
   t.is(h.gateway.cards.status, 'absent');
-  t.like((await health(h)).socket, { present: true, activated: false, state: 'mute' });
+  t.like((await health(h)).socket, { present: true, activated: false, state: 'mute', reason: 'card-mute' });
   t.like(await refusalOf(access.unlock()), { status: 503, code: 'card-absent', reason: 'card-mute' });
 });
 
