@@ -131,7 +131,7 @@ export async function startGateway(o: StartGatewayOptions): Promise<RunningGatew
             clockHz: socketOptions?.clockHz,
             t1: t1Overrides,
             commandTimeoutMs: config.card.commandTimeoutMs,
-            household: householdCardId(registry),
+            household: householdCardId(registry, config.card.householdCardId),
           },
         }
       : {}),
@@ -347,14 +347,16 @@ export async function startGateway(o: StartGatewayOptions): Promise<RunningGatew
 }
 
 /** The household's card id, kept in the registry's settings: recorded at the first activation in a socket. */
-function householdCardId(registry: Registry): HouseholdCardId {
+/** The card configured in gateway.json, else the one recorded at the first activation (trust on first use). */
+function householdCardId(registry: Registry, configured: string | undefined): HouseholdCardId {
   return {
     get: () => {
+      if (configured) return configured;
       const id = registry.getSettings().householdCardId;
       return typeof id === 'string' ? id : undefined;
     },
     set: async (cardId) => {
-      await registry.updateSettings({ householdCardId: cardId });
+      if (!configured) await registry.updateSettings({ householdCardId: cardId });
     },
   };
 }

@@ -152,6 +152,17 @@ test.serial("a card with another id than the household's is refused with a clear
   t.regex(String(refusal.message), /not this household's home card/);
 });
 
+test.serial('with card.householdCardId in gateway.json, another card is refused from the very first insertion and nothing is recorded', async (t) => {
+  const h = await startHousehold(t, { socket: true, card: { householdCardId: '00112233445566ff' } });
+  await eventually(
+    async () => (await health(h)).socket !== undefined && ((await health(h)).socket as { state?: string }).state === 'refused',
+    'the card refused',
+  );
+  t.is(h.gateway.cards.status, 'absent', 'our card is not the configured one: refused at its first activation');
+  t.like((await health(h)).socket, { present: true, state: 'refused', reason: 'foreign-card', activated: false });
+  t.is(h.gateway.registry.getSettings().householdCardId, undefined, 'trust on first use did not record it');
+});
+
 test.serial('a card that locks up is reset warm and works again; the command it hung on is reported card-absent', async (t) => {
   const log = resetLog();
   const h = await startHousehold(t, { socket: true, card: { bwtMs: 300 }, logger: log.logger });
