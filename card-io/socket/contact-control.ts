@@ -92,9 +92,15 @@ export function formatControlCommand(c: ControlCommand): string {
   }
 }
 
-/** Splits a byte stream into lines; a line longer than 256 characters is dropped (a peer that is not ours). */
+/**
+ * Splits a byte stream into lines; a line longer than 256 characters is
+ * dropped whole (a peer that is not ours), including the part of it that
+ * arrives after the buffer gave up on it: its tail is never taken for a command.
+ */
 export class LineSplitter {
   private buffer = '';
+  /** The line being received is already too long: drop everything up to its newline. */
+  private discarding = false;
   constructor(private readonly onLine: (line: string) => void) {}
 
   push(chunk: Buffer | string): void {
@@ -102,11 +108,18 @@ export class LineSplitter {
     for (let i = this.buffer.indexOf('\n'); i >= 0; i = this.buffer.indexOf('\n')) {
       const line = this.buffer.slice(0, i);
       this.buffer = this.buffer.slice(i + 1);
-      if (line.length <= 256) this.onLine(line);
+      if (this.discarding) this.discarding = false;
+      else if (line.length <= MAX_LINE) this.onLine(line);
     }
-    if (this.buffer.length > 256) this.buffer = '';
+    if (this.buffer.length > MAX_LINE) {
+      this.buffer = '';
+      this.discarding = true;
+    }
   }
 }
+
+/** The longest control line, in characters: every command is far shorter. */
+const MAX_LINE = 256;
 
 /** Where a control channel listens: tcp://host:port, or an absolute path naming a unix socket. */
 export type ControlAddress = { kind: 'tcp'; host: string; port: number } | { kind: 'unix'; path: string };

@@ -9,12 +9,16 @@
  * - change-pin: CHANGE REFERENCE DATA (ISO 7816-4 §11.5.7) with the current
  *   PIN; the card wants PIN1 verified before PIN2 is changed (PROTOCOL.md).
  *
+ * A new PIN is held to the household's rules where they can be checked here
+ * (not one digit repeated; a new PIN2 not PIN1), as at personalization.
+ *
  * Both run in a fresh card session. A new PIN1 ends every terminal's card
  * session: their cached PIN1 is no longer the card's.
  */
 import { CardError, CardErrorCode } from '../../card-io/errors.js';
 import type { Logger } from '../../card-io/base/log.js';
 import { validatePin, type PinId } from '../../card-io/home-card/pin-block.js';
+import { checkNewPin, PinRuleError } from '../../provisioning/household-pins.js';
 import type { CardSessions } from '../card/card-sessions.js';
 import { ApiError } from '../terminal-api/api-error.js';
 
@@ -30,6 +34,7 @@ export class PinAdmin {
   async unblock(which: PinId, puk: string, newPin: string): Promise<void> {
     checkFormat('PUK', puk);
     checkFormat(which, newPin);
+    checkRules(which, newPin);
     await this.sessions.withFreshCard((card) =>
       card.unblockPin(which, puk, newPin).catch((e: unknown) => {
         throw this.sessions.failedTry(ADMIN, 'PUK', e);
@@ -43,6 +48,7 @@ export class PinAdmin {
     checkFormat(which, currentPin);
     checkFormat(which, newPin);
     if (which === 'PIN2') checkFormat('PIN1', pin1);
+    checkRules(which, newPin, pin1);
     await this.sessions.withFreshCard(async (card) => {
       if (which === 'PIN2') {
         await card.verifyPin1(pin1!).catch((e: unknown) => {
@@ -64,6 +70,16 @@ function checkFormat(kind: PinId | 'PUK', pin: unknown): asserts pin is string {
     validatePin(kind, pin);
   } catch (e) {
     if (e instanceof CardError && e.code === CardErrorCode.InvalidArgument) throw new ApiError(400, 'bad-request', e.message, { pin: kind });
+    throw e;
+  }
+}
+
+/** The household's rules for a new PIN (provisioning/household-pins.ts), also before the card is asked. */
+function checkRules(which: PinId, newPin: string, otherPin?: string): void {
+  try {
+    checkNewPin(which, newPin, otherPin);
+  } catch (e) {
+    if (e instanceof PinRuleError) throw new ApiError(400, 'bad-request', e.message, { pin: which });
     throw e;
   }
 }

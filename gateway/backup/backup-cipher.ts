@@ -24,6 +24,13 @@ const TAG_BYTES = 16;
 const DEFAULT_LOG2_N = 15;
 /** Refused when reading: parameters that would make scrypt take minutes or gigabytes. */
 const MAX_LOG2_N = 20;
+/**
+ * scrypt needs 128·N·r bytes (RFC 7914 §6) and p times the work: a file may ask
+ * for at most 4 times what this version writes (32 MiB, p = 1), so a crafted
+ * header cannot make a restore on a 1 GB board allocate gigabytes.
+ */
+const MAX_SCRYPT_BYTES = 4 * 128 * 2 ** DEFAULT_LOG2_N * 8;
+const MAX_P = 4;
 /** Passphrases shorter than this fall to an offline guess even behind scrypt. */
 export const MIN_PASSPHRASE = 10;
 
@@ -47,7 +54,7 @@ export function decryptBackup(file: Buffer, passphrase: string): DataSnapshot {
   if (file.length < HEADER_BYTES + TAG_BYTES || !file.subarray(0, MAGIC.length).equals(MAGIC)) throw new BackupError('invalid', 'Not a homegate backup file');
   const [version, log2N, r, p] = file.subarray(MAGIC.length, MAGIC.length + 4);
   if (version !== FORMAT_VERSION) throw new BackupError('invalid', `A backup of format ${version}; this homegate reads format ${FORMAT_VERSION}`);
-  if (!log2N || log2N > MAX_LOG2_N || !r || r > 32 || !p || p > 16)
+  if (!log2N || log2N > MAX_LOG2_N || !r || r > 32 || !p || p > MAX_P || 128 * 2 ** log2N * r > MAX_SCRYPT_BYTES)
     throw new BackupError('invalid', 'The backup asks for key derivation parameters out of range');
   const header = file.subarray(0, HEADER_BYTES);
   const salt = header.subarray(MAGIC.length + 4, MAGIC.length + 20);

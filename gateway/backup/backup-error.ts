@@ -6,8 +6,10 @@ export type BackupErrorCode =
   | 'wrong-passphrase'
   /** Not a homegate backup, a version this build does not know, or a path leaving the data directory. */
   | 'invalid'
-  /** Restore refuses a data directory that holds anything. */
+  /** Restore refuses a data directory that holds anything (without --replace). */
   | 'target-not-empty'
+  /** restore --replace while a gateway answers on the data directory's admin socket. */
+  | 'gateway-running'
   | 'too-large'
   /** A passphrase too short, or its confirmation differs. */
   | 'passphrase';

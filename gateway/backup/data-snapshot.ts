@@ -81,9 +81,15 @@ function safePath(p: unknown): string {
 /** Writes every file of `snapshot` into `dataDir`, which must be empty or absent; files durably, keys keep their 0600. */
 export async function restoreSnapshot(snapshot: DataSnapshot, dataDir: string): Promise<{ files: number }> {
   if (snapshot.version !== SNAPSHOT_VERSION || !Array.isArray(snapshot.files)) throw new BackupError('invalid', 'Not a homegate backup of a known version');
+  // Every path checked before the first write: a refused backup leaves the directory as it was (still fresh, so
+  // another backup can be restored there), not half-written.
+  for (const f of snapshot.files) safePath(f?.path);
   await ensureDirectory(dataDir, 0o700);
   if ((await readdir(dataDir)).length > 0) {
-    throw new BackupError('target-not-empty', `${dataDir} is not empty: restore into a fresh data directory (a gateway's state is never merged)`);
+    throw new BackupError(
+      'target-not-empty',
+      `${dataDir} is not empty: restore into a fresh data directory, or with --replace, which puts the directory that is there aside (a gateway's state is never merged)`,
+    );
   }
   const dirs = new Set<string>([dataDir]);
   for (const f of snapshot.files) {

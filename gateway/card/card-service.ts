@@ -110,7 +110,7 @@ export class CardService {
     this.options.events?.emit('card-busy', { busy: true });
     try {
       const card = this.connection?.card;
-      if (!card || !this.connection?.usable()) throw cardAbsent();
+      if (!card || !this.connection?.usable()) throw this.noCard();
       try {
         return await fn(card);
       } catch (e) {
@@ -143,7 +143,7 @@ export class CardService {
     const card = this.connection?.card;
     if (!card || !this.connection?.usable()) {
       release();
-      throw cardAbsent();
+      throw this.noCard();
     }
     this.options.events?.emit('card-busy', { busy: true });
     let released = false;
@@ -158,6 +158,30 @@ export class CardService {
         });
       },
     };
+  }
+
+  /**
+   * No usable card: card-absent, saying why when the socket knows (a person at
+   * a terminal must learn that the card in the socket is the wrong one, not
+   * that "the card does not answer").
+   */
+  private noCard(): CardSessionError {
+    const state = this.lifecycle?.state;
+    if (state === 'refused') {
+      return new CardSessionError(
+        'card-absent',
+        "The card in the gateway's socket is not this household's home card: it is refused and not used; put the household's card in",
+        { cardErrorCode: CardErrorCode.LinkDisconnected, outcome: 'not-sent', reason: 'foreign-card' },
+      );
+    }
+    if (state === 'mute') {
+      return new CardSessionError('card-absent', "The card in the gateway's socket does not answer its reset; take it out and put it in again", {
+        cardErrorCode: CardErrorCode.LinkDisconnected,
+        outcome: 'not-sent',
+        reason: 'card-mute',
+      });
+    }
+    return cardAbsent();
   }
 
   /** The socket lifecycle's view of this service. */

@@ -14,6 +14,7 @@
  * Events go on the gateway's bus; card presence and the card itself are
  * handed to CardService through `host`.
  */
+import { DEFAULT_DI, DEFAULT_FI } from '../../card-io/atr/atr-tables.js';
 import type { Logger } from '../../card-io/base/log.js';
 import { isCardError } from '../../card-io/errors.js';
 import { activateHomeCard, type ActivatedHomeCard, type SocketCardOptions } from '../../card-io/home-card/connect-socket.js';
@@ -109,12 +110,14 @@ export class SocketCardLifecycle {
       present: this.o.socket.present,
       state: this.currentState,
       activated: this.currentState === 'ready',
+      // Why no card is usable though one is in: the words the terminal API uses (card-absent's reason).
+      ...(this.currentState === 'refused' ? { reason: 'foreign-card' } : this.currentState === 'mute' ? { reason: 'card-mute' } : {}),
       ...(a && this.active
         ? {
             atr: a.atr.bytes.toString('hex').toUpperCase(),
             protocol: 'T=1',
-            fi: a.atr.fi,
-            di: a.atr.di,
+            // The Fi/Di the line runs at: TA1's after an accepted PPS or in specific mode, else the defaults (§8.1).
+            ...(a.pps.outcome === 'accepted' || a.pps.outcome === 'specific-mode' ? { fi: a.atr.fi, di: a.atr.di } : { fi: DEFAULT_FI, di: DEFAULT_DI }),
             ifsc: this.active.t1.ifsc,
             edc: this.active.t1.edc,
             bwi: a.atr.t1.bwi,

@@ -12,8 +12,10 @@
  */
 import { z } from 'zod';
 
-/** A johnny-five pin: a number, or a name the IO plugin knows ("GPIO17", "P1-11"). */
-// A pin number as the panel's IO plugin numbers it (BCM line offset for linux-gpio, the Arduino pin for firmata).
+/**
+ * A pin number as the panel's IO plugin numbers it (BCM line offset for linux-gpio, the Arduino pin for firmata);
+ * the panel's plugin range, and each pin used once, are checked with the panel (panel-options.ts socketPinProblems).
+ */
 const pin = () => z.number().int().min(0).max(1023);
 
 /** Shared by every backend: debounce, activation timing, PPS. */
@@ -22,9 +24,12 @@ const common = {
     .number()
     .int()
     .min(1)
-    .max(1000)
+    // A pulled card is reported once the switch is stable: at most 80 keeps that within 100 ms of the detect edge.
+    .max(80)
     .default(20)
-    .describe('How long the detect switch must be stable before an insertion or removal counts, in ms, 1..1000. Default 20.'),
+    .describe(
+      'How long the detect switch must be stable before an insertion or removal counts, in ms, 1..80 (a pulled card is reported within 100 ms of the detect edge). Default 20.',
+    ),
   clockHz: z
     .number()
     .int()
@@ -63,10 +68,15 @@ export const socketOptionsSchema = z.discriminatedUnion('backend', [
         .min(1)
         .max(1000)
         .default(10)
-        .describe('How often the detect line is read, in ms, 1..1000 (serialport has no modem-line events). Default 10.'),
+        .describe('How often the detect line is read, in ms, 1..1000 (serialport has no modem-line events); with debounceMs at most 100 in all. Default 10.'),
       ...common,
     })
-    .strict(),
+    .strict()
+    // A pull is seen at the next read and counts once stable: both within the 100 ms the issue gives for card-absent.
+    .refine((o) => o.pollMs + o.debounceMs <= 100, {
+      path: ['pollMs'],
+      message: 'pollMs + debounceMs must be at most 100: a pulled card is reported within 100 ms of the detect edge',
+    }),
   z
     .object({
       backend: z.literal('gpio').describe('gpio: the card contact on the board, pins driven through johnny-five by the panel.'),

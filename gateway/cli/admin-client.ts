@@ -1,5 +1,6 @@
 /** The CLI side of the admin socket: JSON over HTTP on <data>/gateway.sock. */
 import { request } from 'node:http';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { CodedError } from '../../card-io/base/coded-error.js';
 
@@ -14,6 +15,18 @@ export class AdminClientError extends CodedError<string> {
 
 export function adminSocketPath(dataDir: string): string {
   return join(dataDir, 'gateway.sock');
+}
+
+/** True when something answers on the gateway's admin socket (a running gateway). */
+export function gatewayAnswers(socket: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = connect(socket);
+    s.once('connect', () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.once('error', () => resolve(false));
+  });
 }
 
 export function adminRequest(socketPath: string, method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown): Promise<Record<string, unknown>> {

@@ -13,7 +13,7 @@
  */
 import type { Command } from 'commander';
 import { createFileExclusive, isErrno } from '../../card-io/base/durable/atomic-file.js';
-import { adminRequest, adminSocketPath } from './admin-client.js';
+import { adminRequest, adminSocketPath, gatewayAnswers } from './admin-client.js';
 import { resolveDataDir } from './data-dir.js';
 import { createSecretReader } from './read-secret.js';
 
@@ -62,13 +62,17 @@ export function registerBackupCommands(program: Command): void {
     .command('restore')
     .description('write a backup into a fresh data directory (--data); then start the gateway there with the same card')
     .argument('<file>', 'the backup file')
+    .option('--replace', 'when the data directory holds something (a freshly flashed board): put it aside as <dir>.before-restore-<time>, gateway stopped')
     .option('--json', 'machine-readable output')
-    .addHelpText('after', '\nAsks on the TTY, or reads from stdin: the passphrase. The data directory must be empty or absent.')
-    .action(async (file: string, f: { json?: boolean }) => {
+    .addHelpText('after', '\nAsks on the TTY, or reads from stdin: the passphrase. The data directory must be empty or absent, unless --replace.')
+    .action(async (file: string, f: { json?: boolean; replace?: boolean }) => {
       const { readFile } = await import('node:fs/promises');
       const { decryptBackup } = await import('../backup/backup-cipher.js');
       const { restoreSnapshot } = await import('../backup/data-snapshot.js');
+      const { BackupError } = await import('../backup/backup-error.js');
       const dir = dataDir();
+      if (f.replace && (await gatewayAnswers(adminSocketPath(dir))))
+        throw new BackupError('gateway-running', `A gateway is running on ${dir}: stop it first (systemctl stop homegate); nothing was changed`);
       const encrypted = await readFile(file);
       const reader = createSecretReader();
       let passphrase: string;
@@ -78,11 +82,13 @@ export function registerBackupCommands(program: Command): void {
         reader.close();
       }
       const snapshot = decryptBackup(encrypted, passphrase);
-      const r = await restoreSnapshot(snapshot, dir);
+      const r: { files: number; previous?: string } = f.replace
+        ? await (await import('../backup/restore-replacing.js')).restoreReplacing(snapshot, dir)
+        : await restoreSnapshot(snapshot, dir);
       print(
         f.json ?? false,
-        { dataDir: dir, files: r.files, created: snapshot.created },
-        `restored ${r.files} files (backup of ${snapshot.created}) into ${dir}`,
+        { dataDir: dir, files: r.files, created: snapshot.created, ...(r.previous ? { previous: r.previous } : {}) },
+        `restored ${r.files} files (backup of ${snapshot.created}) into ${dir}${r.previous ? `; what was there is now ${r.previous}` : ''}`,
       );
     });
 }

@@ -7,25 +7,12 @@
  *   3  damage left after --repair (e.g. a missing registry: restore a backup)
  *   4  --repair refused: the gateway is running (stop it first)
  */
-import { connect } from 'node:net';
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { adminSocketPath } from './admin-client.js';
+import { adminSocketPath, gatewayAnswers } from './admin-client.js';
 import { resolveDataDir } from './data-dir.js';
 
 export const DOCTOR_EXIT = { healthy: 0, damaged: 2, unrepaired: 3, gatewayRunning: 4 } as const;
-
-/** True when something answers on the gateway's admin socket. */
-function gatewayRunning(socket: string): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = connect(socket);
-    s.once('connect', () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.once('error', () => resolve(false));
-  });
-}
 
 export function registerDoctorCommand(program: Command): void {
   program
@@ -41,7 +28,7 @@ export function registerDoctorCommand(program: Command): void {
       const { runDoctor } = await import('../setup/archive-doctor.js');
       const config = await loadGatewayConfig(join(dataDir, 'gateway.json')).catch(() => undefined);
       const socket = config ? join(dataDir, config.adminSocket) : adminSocketPath(dataDir);
-      if (f.repair && (await gatewayRunning(socket))) {
+      if (f.repair && (await gatewayAnswers(socket))) {
         process.stderr.write('homegate: the gateway is running; stop it before `homegate doctor --repair`\n');
         process.exitCode = DOCTOR_EXIT.gatewayRunning;
         return;

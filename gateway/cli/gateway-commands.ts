@@ -6,7 +6,7 @@ import { access, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
 // Heavy modules are loaded by the subcommand that needs them, so `homegate card emulate` starts fast.
-import { adminRequest, adminSocketPath } from './admin-client.js';
+import { AdminClientError, adminRequest, adminSocketPath, gatewayAnswers } from './admin-client.js';
 import { ensureDataDir, resolveDataDir } from './data-dir.js';
 import { createLogger } from './logger.js';
 import { GatewayNotConfigured, waitForGatewayTarget } from './wait-for-gateway.js';
@@ -73,6 +73,13 @@ export function registerGatewayCommands(program: Command): void {
       const { loadGatewayConfig } = await import('../config/gateway-config.js');
       const config = await loadGatewayConfig(f.config ?? join(dir, 'gateway.json'));
       if (!config.mqtt) throw new InvalidArgumentError('gateway.json has no mqtt section: nothing was published');
+      // A running gateway would be thrown off the broker by our login (same user, same client id), reconnect
+      // and publish its discovery again right after we cleared it: the command would report a removal that did not last.
+      if (await gatewayAnswers(adminSocketPath(dir)))
+        throw new AdminClientError(
+          'gateway-running',
+          'The gateway is running: stop it first (systemctl stop homegate), or it publishes its discovery again at once',
+        );
       const { readMqttConnection } = await import('../notify/mqtt-connection.js');
       const { decommissionDashboard } = await import('../dashboard/decommission.js');
       const c = await readMqttConnection(dir, config.mqtt);
@@ -206,7 +213,8 @@ export function registerGatewayCommands(program: Command): void {
 function socketLine(socket: unknown): string {
   if (!socket || typeof socket !== 'object') return '';
   const s = socket as Record<string, unknown>;
-  const parts = [`socket ${String(s.backend)}: ${s.present ? 'card in' : 'empty'}, ${String(s.state)}`];
+  const why = s.reason === 'foreign-card' ? " (not this household's home card)" : s.reason === 'card-mute' ? ' (the card does not answer its reset)' : '';
+  const parts = [`socket ${String(s.backend)}: ${s.present ? 'card in' : 'empty'}, ${String(s.state)}${why}`];
   if (s.atr)
     parts.push(
       `ATR ${String(s.atr)}`,

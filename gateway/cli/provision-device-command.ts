@@ -20,6 +20,7 @@ interface DeviceFlags {
   cardDevice: string;
   port?: number;
   mqtt?: string;
+  mqttTerminalUrl?: string;
   mqttUser?: string;
   mqttPasswordFile?: string;
   cardAdminKey?: string;
@@ -56,6 +57,7 @@ export function registerProvisionDeviceCommand(program: Command): void {
     .requiredOption('--card-device <path|tcp://host:port>', "the home card's line on the board, e.g. /dev/serial0")
     .option('--port <port>', 'terminal listener port (default 8443)', portNumber)
     .option('--mqtt <url>', 'broker the gateway publishes to, e.g. mqtt://127.0.0.1:1883 (Mosquitto on the board)')
+    .option('--mqtt-terminal-url <url>', 'broker terminals read their mail from, e.g. mqtts://<host>.local:8883 (default: --mqtt)')
     .option('--mqtt-user <name>', "the gateway's broker user (default none)")
     .option('--mqtt-password-file <file>', "file (0600) holding the gateway's broker password; copied to the board")
     .option('--card-admin-key <file>', "file (0600) holding the card's admin key (hex), for market add on the gateway")
@@ -85,6 +87,7 @@ export function registerProvisionDeviceCommand(program: Command): void {
           cardDevice: f.cardDevice,
           ...(f.port !== undefined ? { port: f.port } : {}),
           ...(f.mqtt ? { mqttUrl: f.mqtt } : {}),
+          ...(f.mqttTerminalUrl ? { mqttTerminalUrl: f.mqttTerminalUrl } : {}),
           ...(f.mqttUser ? { mqttUsername: f.mqttUser } : {}),
           ...(f.mqttPasswordFile ? { mqttPasswordFile: resolve(f.mqttPasswordFile) } : {}),
           ...(f.cardAdminKey ? { cardAdminKeyFile: resolve(f.cardAdminKey) } : {}),

@@ -3,7 +3,7 @@
  * a terminal (claims 4, 5, 6). Amounts are minor units (cents).
  */
 import { InvalidArgumentError, type Command } from 'commander';
-import type { AccessCard, OrderQuote } from '../../card-io/access-card/access-card.js';
+import type { AccessCard, OrderQuote, PendingConfirmationNotice } from '../../card-io/access-card/access-card.js';
 import { SeenMailJournal } from './seen-mail-journal.js';
 
 type Open = (flags: { profile?: string }) => Promise<{ access: AccessCard; done: () => void; profileDir: string }>;
@@ -19,6 +19,17 @@ function out(json: boolean | undefined, value: unknown, text: string): void {
 }
 
 const money = (n: unknown, c: unknown) => `${(Number(n) / 100).toFixed(2)} ${String(c ?? '')}`.trim();
+
+/** On stderr (stdout stays the result): the gateway waits for a press on its confirm button before it goes on. */
+function waitingNotice(json: boolean | undefined): (p: PendingConfirmationNotice) => void {
+  return (p) =>
+    process.stderr.write(
+      json
+        ? `${JSON.stringify({ waitingForConfirmation: p })}\n`
+        : `waiting for the confirm button on the gateway: ${p.kind === 'pay' ? 'payment' : 'top-up'} of ${money(p.amount, p.currency)}; ` +
+            `press it briefly to confirm, hold it to refuse (until ${new Date(p.expiresAt).toLocaleTimeString()})\n`,
+    );
+}
 
 export function registerPurseCommands(terminal: Command, open: Open): void {
   const common = (c: Command) =>
@@ -53,7 +64,7 @@ export function registerPurseCommands(terminal: Command, open: Open): void {
       .argument('<amount>', 'minor units (cents)', amountArg),
   ).action(async (amount: number, flags: { json?: boolean; profile?: string }) =>
     run(async (a, f) => {
-      const r = (await a.topup(amount)) as { load: { newBalance: number; currency: string } };
+      const r = (await a.topup(amount, waitingNotice(f.json))) as { load: { newBalance: number; currency: string } };
       out(f.json, r, `loaded ${money(amount, r.load.currency)}; balance ${money(r.load.newBalance, r.load.currency)}`);
     })(flags),
   );
@@ -69,7 +80,7 @@ export function registerPurseCommands(terminal: Command, open: Open): void {
             `${f.json ? JSON.stringify({ quote: q }) : `order ${q.orderId} at ${q.market} (${q.marketHost}): ${money(q.amount, q.currency)}`}\n`,
           );
         };
-        const r = (await a.pay(market, orderId, show)) as {
+        const r = (await a.pay(market, orderId, show, waitingNotice(f.json))) as {
           record: { seq: number; amount: number; currency: string };
           presented: boolean;
           alreadyPaid?: boolean;

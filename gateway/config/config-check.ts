@@ -36,10 +36,21 @@ export async function checkConfigFile(file: string, dataDir: string): Promise<Co
   }
   const parsed = gatewayConfigSchema.safeParse(raw);
   if (!parsed.success) {
-    return { file, valid: false, problems: parsed.error.issues.map((i) => `${i.path.length ? i.path.join('.') : '(top level)'}: ${i.message}`) };
+    // The files the text names are checked too (every problem at once): a household fixing the schema's
+    // complaints should not find a missing key file only on the next run. Defaults are not known here.
+    const problems = parsed.error.issues.map((i) => `${i.path.length ? i.path.join('.') : '(top level)'}: ${i.message}`);
+    const reported = new Set(parsed.error.issues.map((i) => i.path.join('.')));
+    const files = fileReferences(raw).filter((f) => !reported.has(f.path.join('.')));
+    return { file, valid: false, problems: [...problems, ...(await fileProblems(files, dataDir))] };
   }
+  const problems = await fileProblems(fileReferences(parsed.data), dataDir);
+  return { file, valid: problems.length === 0, problems, config: parsed.data };
+}
+
+/** What is wrong with the files the configuration names: missing, or a secret others may read. */
+async function fileProblems(references: Array<{ path: string[]; value: string }>, dataDir: string): Promise<string[]> {
   const problems: string[] = [];
-  for (const { path, value } of fileReferences(parsed.data)) {
+  for (const { path, value } of references) {
     const p = dataPath(dataDir, value);
     const name = path.at(-1)!;
     if (SECRET_FILE_KEY.test(name)) {
@@ -57,7 +68,7 @@ export async function checkConfigFile(file: string, dataDir: string): Promise<Co
       problems.push(`${path.join('.')}: ${p} does not exist or is not a file`);
     }
   }
-  return { file, valid: problems.length === 0, problems, config: parsed.data };
+  return problems;
 }
 
 /** Every `…File` string of the configuration that must exist beforehand, with its path. */

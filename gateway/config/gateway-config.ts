@@ -39,6 +39,13 @@ export const gatewayConfigSchema = z
           .describe("Block waiting time in ms, 10..60000, an override: default from the ATR's BWI (card.socket), else 1500."),
         commandTimeoutMs: z.number().int().min(1).max(600_000).default(10_000).describe('Longest one card command may take, in ms, 1..600000. Default 10000.'),
         adminKeyFile: z.string().min(1).optional().describe("File with the card's admin key (hex, 0600); needed to register markets on the card."),
+        householdCardId: z
+          .string()
+          .regex(/^[0-9a-f]{16}$/, '16 lower-case hex digits, as `homegate provision card` prints it')
+          .optional()
+          .describe(
+            "The household's home card (its card id, as `homegate provision card` and `homegate card info` print it): any other card in the socket is refused from the first insertion. Absent: the first card activated is recorded as the household's (trust on first use).",
+          ),
         socket: socketOptionsSchema
           .optional()
           .describe(
@@ -123,7 +130,8 @@ export const gatewayConfigSchema = z
       .describe('The panel (LEDs, confirm button, buzzer) through johnny-five; absent: headless, no confirmation. Options in gateway/panel/panel-options.ts.'),
   })
   .strict()
-  .superRefine(checkPanelPins);
+  // Also when another section has a wrong type (zod skips refinements then by default): one error lists every problem.
+  .superRefine(checkPanelPins, { when: (payload) => typeof payload.value === 'object' && payload.value !== null });
 
 export type GatewayConfig = z.infer<typeof gatewayConfigSchema>;
 

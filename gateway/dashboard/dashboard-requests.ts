@@ -12,7 +12,10 @@
  * acts only on requests that arrived live: a retained message on a request
  * topic (left there by anyone, replayed at every subscribe) is ignored.
  * A request is answered once per transaction: a QoS 1 duplicate of one
- * already answered gets the same answer and runs nothing again.
+ * already answered (or still running) gets the same answer and runs nothing
+ * again. Only for DUPLICATE_WINDOW_MS, though: a duplicate comes within
+ * seconds, while a dashboard that reuses its transaction id (a button that
+ * sends the same body at every press) means a new request at the next press.
  */
 import { isCodedError } from '../../card-io/base/coded-error.js';
 
@@ -35,11 +38,17 @@ export type CommandHandlers = Record<DashboardCommand, (body: Record<string, unk
 const MAX_BODY_BYTES = 4096;
 /** Transactions remembered for duplicates. */
 const REMEMBERED = 64;
+/** How long a transaction is remembered, ms: longer than any QoS 1 redelivery, shorter than a person pressing again. */
+export const DUPLICATE_WINDOW_MS = 10_000;
 
 export class DashboardRequests {
-  readonly #answered = new Map<string, RequestResponse>();
+  /** The answer per transaction, a promise while its command runs (a duplicate arriving meanwhile waits for it). */
+  readonly #answered = new Map<string, { at: number; response: Promise<RequestResponse> }>();
 
-  constructor(private readonly handlers: CommandHandlers) {}
+  constructor(
+    private readonly handlers: CommandHandlers,
+    private readonly clock: () => number = Date.now,
+  ) {}
 
   /** The response to one request, or undefined when it must be ignored (retained). */
   async handle(command: string, payload: Buffer, retained: boolean): Promise<RequestResponse | undefined> {
@@ -49,21 +58,26 @@ export class DashboardRequests {
     const transaction = body.transaction as string | number | undefined;
     if (!isKnown(command)) return error(transaction, 'unknown-command', `Unknown command "${command}"; known: ${DASHBOARD_COMMANDS.join(', ')}`);
     const key = transaction === undefined ? undefined : `${command}\0${typeof transaction}\0${transaction}`;
+    const now = this.clock();
     const earlier = key === undefined ? undefined : this.#answered.get(key);
-    if (earlier) return earlier;
-    let response: RequestResponse;
-    try {
-      const data = await this.handlers[command](body);
-      response = { ...(transaction === undefined ? {} : { transaction }), status: 'ok', data };
-    } catch (e) {
-      response = isCodedError(e) && e.code === 'card-absent' ? error(transaction, 'card-absent', 'The home card is absent') : failed(transaction, e);
-    }
-    if (key !== undefined) this.#remember(key, response);
+    if (earlier && now - earlier.at < DUPLICATE_WINDOW_MS) return earlier.response;
+    const response = this.#run(command, body, transaction);
+    if (key !== undefined) this.#remember(key, { at: now, response });
     return response;
   }
 
-  #remember(key: string, response: RequestResponse): void {
-    this.#answered.set(key, response);
+  async #run(command: DashboardCommand, body: Record<string, unknown>, transaction: string | number | undefined): Promise<RequestResponse> {
+    try {
+      const data = await this.handlers[command](body);
+      return { ...(transaction === undefined ? {} : { transaction }), status: 'ok', data };
+    } catch (e) {
+      return isCodedError(e) && e.code === 'card-absent' ? error(transaction, 'card-absent', 'The home card is absent') : failed(transaction, e);
+    }
+  }
+
+  #remember(key: string, entry: { at: number; response: Promise<RequestResponse> }): void {
+    this.#answered.delete(key); // re-inserted last: the oldest stays first
+    this.#answered.set(key, entry);
     if (this.#answered.size > REMEMBERED) this.#answered.delete(this.#answered.keys().next().value as string);
   }
 }

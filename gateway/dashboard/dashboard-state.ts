@@ -81,6 +81,13 @@ export class DashboardState {
     if (s.outbox) this.#outbox = s.outbox;
   }
 
+  /** The purse as read from the card (balance in minor units); true when something shown changed. */
+  purse(balance: number, currency: string): boolean {
+    const before = this.#fingerprint();
+    this.#balance = { amount: majorUnits(balance, currency), currency };
+    return this.#fingerprint() !== before;
+  }
+
   /** Folds one event in; true when something shown changed. */
   apply<K extends GatewayEventName>(name: K, payload: GatewayEventMap[K]): boolean {
     const before = this.#fingerprint();

@@ -25,6 +25,13 @@ import { StateCoalescer } from './state-coalescer.js';
 
 /** How long the panel's attention LED blinks for `identify`, s. */
 export const IDENTIFY_SECONDS = 10;
+/**
+ * Minimum ms between two republishes asked from outside (`refresh`, Home
+ * Assistant's birth message): each one is the whole discovery document and
+ * the state, retained, so a client repeating them must not flood the broker.
+ * A burst gets one republish at once and one at the end of the window.
+ */
+export const REPUBLISH_INTERVAL_MS = 1000;
 
 export interface DashboardOptions {
   link: MqttLink;
@@ -61,24 +68,31 @@ export class Dashboard {
   }
   readonly #o: DashboardOptions;
   readonly #coalescer: StateCoalescer;
+  readonly #republisher: StateCoalescer;
+  /** Discovery documents published so far (for tests). */
+  discoveryPublishes = 0;
   readonly #requests: DashboardRequests;
   readonly #offs: (() => void)[] = [];
   readonly #clock: () => number;
   readonly #limiter: EventLimiter;
   #lastState: string | undefined;
+  /** The purse's currency: the unit of the monetary sensors in discovery. */
+  #currency: string;
 
   constructor(o: DashboardOptions) {
     this.#o = o;
     this.#clock = o.clock ?? Date.now;
+    this.#currency = o.currency ?? 'EUR';
     this.topics = dashboardTopics(o.link.gatewayBase, o.discoveryPrefix ?? 'homeassistant');
     this.state = new DashboardState(this.#clock);
     this.#limiter = new EventLimiter(this.#clock);
     if (o.seed) this.state.seed(o.seed);
     this.#coalescer = new StateCoalescer(o.stateIntervalMs ?? 250, () => this.#publishState());
+    this.#republisher = new StateCoalescer(REPUBLISH_INTERVAL_MS, () => this.#republish());
     const handlers: CommandHandlers = {
       'lock-card': async () => ({ locked: await o.lockCard() }),
       refresh: async () => {
-        this.#republish();
+        this.#republisher.request();
         return {};
       },
       identify: async () => {
@@ -87,35 +101,58 @@ export class Dashboard {
       },
       'outbox/retry': async () => ({ depth: o.retryOutbox() }),
     };
-    this.#requests = new DashboardRequests(handlers);
+    this.#requests = new DashboardRequests(handlers, this.#clock);
   }
 
   start(): void {
     const { link, events } = this.#o;
     this.#offs.push(
       events.onAny(({ name, payload }) => this.#onEvent(name, payload)),
-      link.onReady(() => this.#republish()),
+      link.onReady(() => this.#republisher.now()), // a (re)connect: at once, whatever was asked before
       link.onMessage((topic, payload, retained) => this.#onMessage(topic, payload, retained)),
     );
     link.subscribe(this.topics.requests);
     if (this.#o.discovery !== false) link.subscribe(this.topics.homeAssistantStatus);
-    if (link.isReady()) this.#republish();
+    if (link.isReady()) this.#republisher.now();
+  }
+
+  /** `off` runs at stop (a listener its builder added beside the dashboard's own). */
+  onStop(off: () => void): void {
+    this.#offs.push(off);
   }
 
   stop(): void {
     this.#coalescer.stop();
+    this.#republisher.stop();
     for (const off of this.#offs.splice(0)) off();
+  }
+
+  /**
+   * The purse as the card says (read when a card becomes usable): the balance for `state`, and the
+   * currency, which is the monetary sensors' unit, so discovery is published again when it is not the one
+   * announced (a purse in CHF must not show as EUR in Home Assistant).
+   */
+  cardPurse(balance: number, currency: string): void {
+    if (this.state.purse(balance, currency)) this.#coalescer.request();
+    this.#useCurrency(currency);
+  }
+
+  #useCurrency(currency: string): void {
+    if (currency === this.#currency) return;
+    this.#currency = currency;
+    if (this.#o.discovery !== false) this.#republisher.request();
   }
 
   #onEvent(name: GatewayEventName, payload: unknown): void {
     if (this.state.apply(name, payload as never)) this.#coalescer.request();
+    if (name === 'decision' || name === 'topup' || name === 'cancel') this.#useCurrency((payload as { currency: string }).currency);
     const message = eventMessage(name, payload, this.#clock(), this.#o.publishBalance === true);
     if (message !== undefined && this.#o.link.isReady() && this.#limiter.allow(name)) this.#publish(this.topics.events, message, false);
   }
 
   #onMessage(topic: string, payload: Buffer, retained: boolean): void {
     if (topic === this.topics.homeAssistantStatus) {
-      if (payload.toString('utf8') === 'online') this.#republish();
+      if (payload.toString('utf8') === 'online') this.#republisher.request();
       return;
     }
     const command = this.topics.commandOf(topic);
@@ -138,9 +175,10 @@ export class Dashboard {
         topics: this.topics,
         version: this.#o.version,
         publishBalance: this.#o.publishBalance === true,
-        currency: this.#o.currency ?? 'EUR',
+        currency: this.#currency,
         ...(this.#o.configurationUrl ? { configurationUrl: this.#o.configurationUrl } : {}),
       });
+      this.discoveryPublishes += 1;
       this.#publish(this.topics.discovery, JSON.stringify(payload), true);
     }
     this.#lastState = undefined;

@@ -31,10 +31,12 @@ export function discoveryPayload(o: DiscoveryOptions): { dev: Record<string, unk
   const id = (object: string) => `${topics.nodeId}_${object}`;
   const available = { availability_topic: topics.availability, payload_available: 'online', payload_not_available: 'offline' };
   const fromState = (template: string) => ({ ...available, state_topic: topics.state, value_template: template });
+  // No transaction in a button's payload: HA sends the same payload at every press, and a
+  // transaction seen before would be answered as a duplicate without running the command again.
   const button = (command: string) => ({
     ...available,
     command_topic: topics.request(command),
-    payload_press: JSON.stringify({ transaction: `ha-${command}` }),
+    payload_press: '{}',
   });
   const cmps: Record<string, Component> = {
     connectivity: {

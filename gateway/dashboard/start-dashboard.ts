@@ -5,6 +5,7 @@
  * the notifier gives the connection and `outbox/retry`.
  */
 import type { Logger } from '../../card-io/base/log.js';
+import { absentAsUndefined } from '../../card-io/home-card/card-info.js';
 import type { CardService } from '../card/card-service.js';
 import type { CardSessions } from '../card/card-sessions.js';
 import type { GatewayConfig } from '../config/gateway-config.js';
@@ -55,5 +56,20 @@ export function startDashboard(d: DashboardDeps): Dashboard | undefined {
     clock: d.clock,
   });
   dashboard.start();
+  // What the card says, whenever a card becomes usable (at start, after a restart, an insertion or another
+  // card): the tries left as it counts them (otherwise the state says nothing about them, and a PIN1 blocked
+  // before a restart shows `locked` until a wrong try happens to tell), and its purse (balance, currency).
+  // DF03 and the purse status cost no try and need no PIN (PROTOCOL.md).
+  const readCard = () =>
+    void d.cards
+      .exclusive(async (card) => ({ tries: await card.retryCounters(), purse: await absentAsUndefined(() => card.purseStatus()) }))
+      .then(({ tries, purse }) => {
+        d.events.emit('pin-tries', { pin: 1, triesLeft: tries.pin1.left });
+        d.events.emit('pin-tries', { pin: 2, triesLeft: tries.pin2.left });
+        if (purse) dashboard.cardPurse(Number(purse.balance), purse.currency);
+      })
+      .catch((e: unknown) => d.logger.debug({ err: (e as Error).message }, 'card not read for the dashboard'));
+  dashboard.onStop(d.events.on('card-activated', readCard));
+  if (present) readCard();
   return dashboard;
 }

@@ -41,6 +41,8 @@ export interface DeviceAnswers {
   port?: number;
   /** MQTT broker URL as the gateway reaches it (mqtt://127.0.0.1:1883 for Mosquitto on the board). */
   mqttUrl?: string;
+  /** The broker URL terminals on the LAN are given (mqtts://<host>.local:8883, Mosquitto's TLS listener); with mqttUrl. */
+  mqttTerminalUrl?: string;
   mqttUsername?: string;
   /** A file on this machine holding the gateway's broker password (0600); copied to the device, never into gateway.json. */
   mqttPasswordFile?: string;
@@ -87,6 +89,7 @@ export async function buildDeviceState(householdDir: string, a: DeviceAnswers): 
   if (a.port !== undefined) config.terminalApi = { ...(config.terminalApi as Record<string, unknown> | undefined), port: a.port };
   if (a.mqttUrl) {
     const mqtt: Record<string, unknown> = { ...(config.mqtt as Record<string, unknown> | undefined), url: a.mqttUrl };
+    if (a.mqttTerminalUrl) mqtt.terminalUrl = a.mqttTerminalUrl;
     if (a.mqttUsername) mqtt.username = a.mqttUsername;
     if (a.mqttPasswordFile) {
       files.push({ path: 'mqtt/gateway.password', data: await readSecretFile(a.mqttPasswordFile), secret: true });

@@ -4,6 +4,7 @@
  * means for this operation is the purse's to decide. The HTTP status is the
  * edge's (terminal-api/http-errors.ts). Never a PIN or key in a message.
  */
+import { CodedError } from '../../card-io/base/coded-error.js';
 import { CardErrorCode, isCardError } from '../../card-io/errors.js';
 import { pinError } from '../card/card-sessions.js';
 import { EmoneyError } from './emoney-error.js';
@@ -40,4 +41,19 @@ export function toEmoneyError(e: unknown, operation: 'pay' | 'cancel' | 'topup' 
     }
   }
   return pinError(e);
+}
+
+/**
+ * The outcome a terminal learns is the payment's, not that of the command the
+ * pull interrupted: a card pulled during VERIFY PIN2 or VERIFY CERTIFICATE
+ * (whose own outcome is "unknown") was never sent PAY, so nothing was paid
+ * and the terminal may pay again.
+ */
+export function paymentNotSent(e: unknown, paySent: boolean): unknown {
+  if (paySent || !(e instanceof CodedError) || e.code !== 'card-absent') return e;
+  return new EmoneyError('card-absent', e.message, {
+    ...(typeof e.context.cardErrorCode === 'number' ? { cardErrorCode: e.context.cardErrorCode } : {}),
+    ...(typeof e.context.reason === 'string' ? { reason: e.context.reason } : {}),
+    outcome: 'not-sent',
+  });
 }

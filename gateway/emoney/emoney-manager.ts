@@ -15,11 +15,12 @@ import type { Logger } from '../../card-io/base/log.js';
 import type { CardService } from '../card/card-service.js';
 import type { CardSessions } from '../card/card-sessions.js';
 import type { HistoryEntry, HistoryStore } from '../history/index.js';
-import { createNotification, type Notification } from '../notify/notification.js';
+import { createNotification } from '../notify/notification.js';
+import { decisionMail, keptByArchive, mailUnmailed, type Mailer } from './decision-mail.js';
 import type { MarketRecord, Registry } from '../registry/index.js';
 import type { TerminalIdentity } from '../terminal-api/routes.js';
 import { withCard } from '../card/with-card.js';
-import { toEmoneyError } from './emoney-errors.js';
+import { paymentNotSent, toEmoneyError } from './emoney-errors.js';
 import { PeerError } from './https-json.js';
 import type { IssuerClient } from './issuer-client.js';
 import { KeyedLock } from './keyed-lock.js';
@@ -32,9 +33,7 @@ import type { GatewayEvents } from '../events/gateway-events.js';
 import { marketTarget, type ProxyState } from '../proxy/index.js';
 import type { Confirmation } from './confirmation.js';
 
-export interface Mailer {
-  notify(n: Notification, options?: { groupCommit?: boolean }): Promise<void>;
-}
+export type { Mailer } from './decision-mail.js';
 
 export interface EmoneyManagerOptions {
   registry: Registry;
@@ -145,6 +144,8 @@ export class EmoneyManager {
     if (!cardCert) throw new EmoneyError('card-absent', 'The home card is not available', { outcome: 'not-sent' });
     const dns = servername(m);
     return this.orders.run(`${dns.toLowerCase()}\0${orderId}`, async () => {
+      // Whether PAY itself went to the card: before it (PIN2, the market chain's check) a pulled card paid nothing.
+      let paySent = false;
       try {
         const earlier = await this.archivedDecision(dns, orderId);
         if (earlier) return this.earlierAnswer(m, earlier, cardCert);
@@ -174,6 +175,7 @@ export class EmoneyManager {
           await card.verifyCertificateChain(chain.chainDer, new Date(this.now()));
           try {
             // The card debits order.amount only if it is the amount the terminal showed (DF58).
+            paySent = true;
             const paid = await card.pay({ orderId, amount: order.amount, agreedAmount: agreed.amount, currency: order.currency, time: new Date(this.now()) });
             if (this.o.balanceInEvents)
               balance = await card.purseStatus().then(
@@ -201,7 +203,7 @@ export class EmoneyManager {
         }
         return { record: recordFields(record), ...presentedFields(outcome), ...(alreadyPaid ? { alreadyPaid } : {}) };
       } catch (e) {
-        throw toEmoneyError(e);
+        throw paymentNotSent(toEmoneyError(e), paySent);
       }
     });
   }
@@ -231,32 +233,36 @@ export class EmoneyManager {
   }
 
   /**
-   * The decision's archive entry and mail are group-committed (record-log.ts):
-   * durable within 8 records or 1 s, sharing fdatasyncs, instead of one
-   * fdatasync each. A power cut before that loses nothing for good: the card's
-   * log (32 events) holds the decision, and the reconciliation at the next
-   * start archives it again with the terminal from the payment intent (fsynced
+   * The decision's archive entry is group-committed (record-log.ts): durable
+   * within 8 records or 1 s, sharing fdatasyncs. It also keeps the decision's
+   * mail (`mailed: false` until every channel acknowledged it, then a mark):
+   * the outbox holds that mail in memory only (outbox.ts, `kept`), so a
+   * payment writes the intent journal and one month page, not a third file
+   * (docs/PERFORMANCE.md). A crash of the process loses nothing (the entry is
+   * in the page cache; `mailUnmailed` queues the mail again at start); a power
+   * cut within the group bound loses nothing for good: the card's log (32
+   * events) holds the decision, and the reconciliation at the next start
+   * archives it again with the terminal from the payment intent (fsynced
    * before the card paid) and queues its mail again (emoney-reconciler.ts).
    */
   private async archiveDecision(record: SignedRecord, t: { id: string; mail: string }): Promise<void> {
     const fields = recordFields(record);
-    if (!(await this.o.history.get(`${record.cardId}:decision:${record.seq}`))) {
-      const entry = { kind: 'decision' as const, ...fields, terminalId: t.id, signedRecord: record.bytes.toString('base64'), presented: false };
+    const key = `${record.cardId}:decision:${record.seq}` as const;
+    const archived = await this.o.history.get(key);
+    if (!archived) {
+      const entry = { kind: 'decision' as const, ...fields, terminalId: t.id, signedRecord: record.bytes.toString('base64'), presented: false, mailed: false };
       await this.o.history.append(entry, { groupCommit: true });
     }
-    await this.o.mailer.notify(
-      createNotification({
-        type: 'decision',
-        cardId: record.cardId,
-        seq: record.seq,
-        terminalId: t.id,
-        mail: t.mail,
-        record: fields,
-        signedRecord: record.bytes,
-        cardCertificate: this.o.cards.certificate,
-      }),
-      { groupCommit: true },
-    );
+    if (archived?.mailed === true) return; // its mail went out already
+    const n = decisionMail(fields, record.bytes, t, this.o.cards.certificate);
+    // An entry archived before the archive kept mails (or reconciled from the card) leaves its mail to the durable outbox.
+    await this.o.mailer.notify(n, archived && archived.mailed === undefined ? { groupCommit: true } : { kept: keptByArchive(this.o.history, key) });
+  }
+
+  /** Queues again the mail of every decision the archive keeps unmailed (decision-mail.ts); resolves to the number queued. */
+  mailUnmailed(): Promise<number> {
+    const { history, registry, mailer, logger } = this.o;
+    return mailUnmailed({ history, registry, mailer, logger, cardCertificate: this.o.cards.certificate });
   }
 
   /**

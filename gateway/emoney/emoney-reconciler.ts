@@ -84,7 +84,8 @@ export async function reconcileCard(o: {
       status: r.status,
     };
     const event = { cardId: r.cardId, seq: r.seq, record, signedRecord: Buffer.from(r.signedRecord, 'base64'), cardCertificate: o.cards.certificate };
-    await o.mailer.notify(createNotification({ type: 'decision', terminalId: terminal.id, mail: terminal.mail, ...event }));
+    // A decision whose mail its archive entry keeps (`mailed` set) is mailed by EmoneyManager.mailUnmailed, not from the outbox.
+    if (decision?.mailed === undefined) await o.mailer.notify(createNotification({ type: 'decision', terminalId: terminal.id, mail: terminal.mail, ...event }));
     if (r.status !== 'cancelled') continue;
     const cancel = await o.history.get(`${r.cardId}:cancel:${r.seq}`);
     const canceller = (cancel?.terminalId && o.registry.getTerminal(cancel.terminalId)) || terminal;

@@ -89,6 +89,8 @@ export async function startPurse(
     if (stopped || d.cards.status !== 'present') return;
     running = running
       .then(() => gate.shared(() => reconcileCard({ cards: d.cards, history, intents, loads, issuer, registry: d.registry, mailer: notifier, logger })))
+      // Mails the archive keeps (EmoneyManager.archiveDecision) that a crash or a stop left undelivered.
+      .then(() => gate.shared(() => manager.mailUnmailed()))
       .then(() => gate.shared(() => manager.presentPending()))
       .catch((e: unknown) => logger.warn({ err: (e as Error).message }, 'purse catch-up failed; will retry'));
   };

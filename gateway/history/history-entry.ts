@@ -47,6 +47,15 @@ export interface HistoryEntry {
    * a record it did not accept, PAYMENTS.md).
    */
   marketRefused?: string;
+  /**
+   * A decision whose mail this entry keeps (docs/PERFORMANCE.md): false from
+   * archiving until every channel acknowledged the mail, then true (at once
+   * when the gateway has no notification channel). The
+   * outbox holds such a mail in memory only; at start the gateway queues the
+   * mail of every entry still false again. Absent on entries archived before
+   * (and on reconciled ones): their mail is the durable outbox's.
+   */
+  mailed?: boolean;
   /** ISO 8601 UTC: when the gateway archived it. */
   archivedAt: string;
 }
@@ -55,7 +64,7 @@ export interface HistoryEntry {
 export type NewHistoryEntry = Omit<HistoryEntry, 'archivedAt'> & { archivedAt?: string };
 
 /** What `update` may change; the identity (kind, card, seq) and the time never change. */
-export type HistoryPatch = Partial<Pick<HistoryEntry, 'status' | 'signedRecord' | 'presented' | 'terminalId' | 'marketRefused'>>;
+export type HistoryPatch = Partial<Pick<HistoryEntry, 'status' | 'signedRecord' | 'presented' | 'terminalId' | 'marketRefused' | 'mailed'>>;
 
 export type HistoryKey = `${string}:${HistoryKind}:${number}`;
 
@@ -78,10 +87,11 @@ const entrySchema = z.strictObject({
     .string()
     .regex(/^[a-z0-9-]{1,64}$/)
     .optional(),
+  mailed: z.boolean().optional(),
   archivedAt: z.string().refine((s) => !Number.isNaN(Date.parse(s)), 'not a date'),
 });
 
-const patchSchema = entrySchema.pick({ status: true, signedRecord: true, presented: true, terminalId: true, marketRefused: true });
+const patchSchema = entrySchema.pick({ status: true, signedRecord: true, presented: true, terminalId: true, marketRefused: true, mailed: true });
 
 export function historyKey(entry: Pick<HistoryEntry, 'cardId' | 'kind' | 'seq'>): HistoryKey {
   return `${entry.cardId}:${entry.kind}:${entry.seq}`;

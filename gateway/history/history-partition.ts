@@ -32,7 +32,10 @@ export interface FileOptions {
   rename?: (from: string, to: string) => Promise<void>;
 }
 
-const PATCH_FIELDS = ['status', 'signedRecord', 'presented', 'terminalId', 'marketRefused'] as const;
+/** A payment's month records (entry and marks) take about 750 bytes: a page with less left is filled once its entry is settled. */
+const FILL_PAGE_BELOW = 1024;
+
+const PATCH_FIELDS = ['status', 'signedRecord', 'presented', 'terminalId', 'marketRefused', 'mailed'] as const;
 
 // Built once: building a zod schema costs far more than using it.
 const recordShape = z.union([z.strictObject({ put: z.unknown() }), z.strictObject({ key: z.string(), patch: z.record(z.string(), z.unknown()) })]);
@@ -141,20 +144,27 @@ export class Partition {
         (f) => !(PATCH_FIELDS as readonly string[]).includes(f) && entry[f] !== existing[f],
       );
       if (others.length > 0) {
-        const message = 'Only status, signedRecord, presented, terminalId and marketRefused of an archived entry change';
+        const message = 'Only status, signedRecord, presented, terminalId, marketRefused and mailed of an archived entry change';
         throw new HistoryError('invalid', message, { key, fields: others });
       }
       if (Object.keys(patch).length === 0) return 0;
       record = { key, patch: patch as HistoryPatch };
     }
     let bytes: number;
-    // A presentation mark alone is not fdatasynced: a power cut that loses it makes the presenter
-    // present the decision again, which the market acknowledges as the same decision (PAYMENTS.md).
-    // It reaches the disk with the month's next synced record; a crash of the process keeps it.
-    const presentedOnly = 'patch' in record && Object.keys(record.patch).length === 1 && record.patch.presented === true;
-    const sync = presentedOnly ? false : options.groupCommit ? 'group' : true;
+    // A presentation or mail mark alone is not fdatasynced: a power cut that loses it makes the presenter
+    // present the decision again, which the market acknowledges as the same decision (PAYMENTS.md), or
+    // sends the mail again with the same id, which receivers drop. It reaches the disk with the month's
+    // next synced or group commit (usually the entry's own, within the second) or the kernel's
+    // writeback; a crash of the process keeps it.
+    const markOnly = 'patch' in record && Object.entries(record.patch).every(([f, v]) => (f === 'presented' || f === 'mailed') && v === true);
+    const sync = markOnly ? false : options.groupCommit ? 'group' : true;
+    // The last change a payment makes to its entry (presented or refused, and mailed, in either order): the month's
+    // page is dirty now, and a payment's records (about 750 bytes) should not straddle the next two (record-log.ts).
+    const merged = { ...(existing ?? {}), ...entry };
+    const settled = 'patch' in record && merged.mailed !== false && (merged.presented === true || merged.marketRefused !== undefined);
+    const fill = settled ? { fillPageBelow: FILL_PAGE_BELOW, filler: { key, patch: {} } } : {};
     try {
-      bytes = await this.#log.append(record, { sync });
+      bytes = await this.#log.append(record, { sync, ...fill });
     } catch (e) {
       if (!isRecordLogError(e)) throw e;
       throw new HistoryError('corrupt', `History month ${this.month} changed behind the archive`, { ...e.context });

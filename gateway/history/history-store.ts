@@ -71,6 +71,7 @@ function newestFirst(a: HistoryEntry, b: HistoryEntry): number {
 }
 
 const isPending = (e: HistoryEntry) => e.kind === 'decision' && e.status === 'paid' && e.presented === false && !e.marketRefused;
+const isUnmailed = (e: HistoryEntry) => e.kind === 'decision' && e.mailed === false;
 
 export class HistoryStore {
   readonly dir: string;
@@ -82,6 +83,8 @@ export class HistoryStore {
   readonly #ranges = new Map<string, Map<string, [number, number]>>();
   /** Keys of decisions paid and not yet presented → their month. */
   readonly #pending = new Map<string, string>();
+  /** Keys of decisions whose mail this archive keeps and no channel has finished yet → their month. */
+  readonly #unmailed = new Map<string, string>();
   /** The months holding each decision's market and order (findDecision). */
   readonly #orders = new OrderIndex();
   readonly #damage = new Map<string, HistoryDamage>();
@@ -217,7 +220,7 @@ export class HistoryStore {
     });
   }
 
-  /** Changes status, signedRecord, presented, marketRefused or terminalId of an archived entry; HistoryError('not-found') if there is none. */
+  /** Changes status, signedRecord, presented, marketRefused, terminalId or mailed of an archived entry; HistoryError('not-found') if there is none. */
   async update(key: string, patch: HistoryPatch): Promise<HistoryEntry> {
     const checked = checkPatch(patch);
     return this.#run(async () => {
@@ -264,6 +267,18 @@ export class HistoryStore {
         if (entry && isPending(entry)) result.push(entry);
       }
       return result.sort(newestFirst);
+    });
+  }
+
+  /** Decisions whose mail the archive keeps (`mailed: false`), oldest first, from every month (kept as the store reads and writes). */
+  listUnmailed(): Promise<HistoryEntry[]> {
+    return this.#run(async () => {
+      const result: HistoryEntry[] = [];
+      for (const [key, month] of this.#unmailed) {
+        const entry = (await this.#partition(month)).get(key);
+        if (entry && isUnmailed(entry)) result.push(entry);
+      }
+      return result.sort(newestFirst).reverse();
     });
   }
 
@@ -322,6 +337,8 @@ export class HistoryStore {
     const key = historyKey(entry);
     if (isPending(entry)) this.#pending.set(key, month);
     else this.#pending.delete(key);
+    if (isUnmailed(entry)) this.#unmailed.set(key, month);
+    else this.#unmailed.delete(key);
     this.#orders.note(month, entry);
   }
 

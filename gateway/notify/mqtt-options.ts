@@ -128,10 +128,10 @@ export const mqttDashboardShape = {
   stateIntervalMs: z
     .number()
     .int()
-    .min(0)
+    .min(100) // 0 would publish every change of a flapping input: the issue bounds it to a few per second
     .max(10_000)
     .optional()
-    .describe('Minimum time between two `state` publishes, ms, 0..10 000. Default 250 (at most ~4 per second).'),
+    .describe('Minimum time between two `state` publishes, ms, 100..10 000. Default 250 (at most ~4 per second).'),
   configurationUrl: z.string().url().optional().describe("The gateway's web page, shown by Home Assistant on the device (`configuration_url`). Absent: none."),
 };
 
@@ -171,6 +171,11 @@ export const mqttConfigSchema = z.strictObject({
     .unwrap()
     .optional()
     .describe(mqttTuningShape.reconnectMaxMs.description ?? ''),
+  terminalUrl: mqttUrlSchema
+    .optional()
+    .describe(
+      'The broker URL terminals are given (pairing, GET /v1/whoami) to read their mail, when it is not `url`: with the shipped Mosquitto the gateway uses mqtt://127.0.0.1:1883 and terminals the TLS listener, e.g. mqtts://gateway.local:8883. Same rules as url. Default: url.',
+    ),
   passwordFile: z.string().min(1).optional().describe('File with the broker password (0600). Absent: no password.'),
   caFile: z.string().min(1).optional().describe("PEM file of extra trust anchors for an mqtts:// broker. Absent: the system's only."),
   certFile: z.string().min(1).optional().describe('PEM client certificate for a broker that requires one. Needs `keyFile`.'),
@@ -185,6 +190,11 @@ export type MqttNotifierOptions = z.input<typeof mqttNotifierOptionsSchema>;
 export type ResolvedMqttOptions = z.output<typeof mqttNotifierOptionsSchema>;
 export type MqttConfig = z.output<typeof mqttConfigSchema>;
 export type MqttTls = { ca?: string; cert?: string; key?: string };
+
+/** Where terminals read their mail: `terminalUrl`, else the gateway's own `url`. */
+export function terminalMailbox(config: MqttConfig): { url: string; topicPrefix: string } {
+  return { url: config.terminalUrl ?? config.url, topicPrefix: config.topicPrefix };
+}
 
 /** The notifier's options from the configuration and the password read from its `passwordFile`. */
 export function mqttOptionsFromConfig(config: MqttConfig, password: string | undefined, tls: MqttTls = {}): MqttNotifierOptions {

@@ -11,7 +11,7 @@ import { DEFAULT_BACKOFF, DeliveryLoop, type BackoffOptions, type DeliveryChanne
 import { MqttNotifier, resolveMqttOptions, type MqttNotifierOptions } from './mqtt-notifier.js';
 import type { Notification } from './notification.js';
 import { NotifyError } from './notify-error.js';
-import { Outbox, type ChannelName, type OutboxEntry } from './outbox.js';
+import { Outbox, type ChannelName, type EnqueueOptions, type OutboxEntry } from './outbox.js';
 // Types only: the SMTP channel (and nodemailer) is loaded when SMTP is configured, not otherwise.
 import type { SmtpNotifierOptions } from './smtp-notifier.js';
 import type { JsonValue } from '../../card-io/base/stable-json.js';
@@ -40,9 +40,11 @@ export interface Notifier {
   /**
    * Resolves once `n` is durably queued (or is a duplicate of a pending or
    * recently delivered one); with `groupCommit`, once it is queued and to be
-   * durable within the outbox log's group bound (Outbox.enqueue).
+   * durable within the outbox log's group bound (Outbox.enqueue); with
+   * `kept`, at once: another store keeps its durable copy and is told when
+   * it is delivered (outbox.ts).
    */
-  notify(n: Notification, options?: { groupCommit?: boolean }): Promise<void>;
+  notify(n: Notification, options?: EnqueueOptions): Promise<void>;
   /** Notifications not yet delivered on every channel. */
   pending(): number;
   entries(): OutboxEntry[];
@@ -121,7 +123,8 @@ export async function createNotifier(options: NotifierOptions): Promise<Notifier
     channels: names,
     async notify(n, options = {}) {
       if (stopped) throw new NotifyError('stopped', 'The notifier is stopped', { id: n.id });
-      if (names.length === 0) return;
+      // No channel: nothing will ever send it (as the outbox never queued it); a kept copy is done with at once.
+      if (names.length === 0) return void (await options.kept?.delivered());
       const queued = await outbox.enqueue(n, names, options);
       if (!queued) logger.debug({ id: n.id }, 'Notification already queued or delivered; not queued again');
     },

@@ -25,6 +25,15 @@
  * a crash between the send and its record already makes. It can never lose a
  * notification, which is why the `add` keeps its fsync.
  *
+ * A notification another store keeps durably (`enqueue(n, channels, { kept })`:
+ * a payment's decision mail, which its archive entry holds with `mailed: false`)
+ * is held in memory only: nothing is written here for it, and once every
+ * channel acknowledged it `kept.delivered()` marks it in that store. At a
+ * household's pace every file a payment touches costs a 4 KiB page of flash,
+ * so the mail riding on the archive entry's page saves one (docs/PERFORMANCE.md).
+ * A crash before its delivery loses nothing: the keeping store queues it again
+ * at the next start (EmoneyManager.mailUnmailed).
+ *
  * The formats of earlier versions (one file per entry, `delivered.log`) are
  * carried into the log at open (outbox-legacy.ts).
  */
@@ -43,6 +52,19 @@ export interface OutboxEntry {
   /** Channels that have not acknowledged it yet. */
   readonly pending: readonly ChannelName[];
   readonly enqueuedAt: string;
+}
+
+/** The durable copy of a notification the outbox holds in memory only (see the file comment). */
+export interface KeptNotification {
+  /** Called once every channel acknowledged the notification; records that where the copy is kept. */
+  delivered(): Promise<void>;
+}
+
+export interface EnqueueOptions {
+  /** Durable within the record log's group bound rather than before enqueue resolves (see `enqueue`). */
+  groupCommit?: boolean;
+  /** Held in memory only; its durable copy is kept elsewhere (see the file comment). */
+  kept?: KeptNotification;
 }
 
 export interface OutboxOptions {
@@ -70,6 +92,8 @@ export class Outbox {
   /** Bytes of each pending entry's record, for the live-size estimate. */
   readonly #entryBytes = new Map<string, number>();
   readonly #listeners = new Set<() => void>();
+  /** Pending notifications held in memory only, with where their durable copy is kept. */
+  readonly #kept = new Map<string, KeptNotification>();
   readonly #compactAtBytes: number;
   /** Delivered ids whose last `done` is not in the log yet: still counted by `size`, so a flush waits for it. */
   #finishing = 0;
@@ -115,17 +139,33 @@ export class Outbox {
    * record-log.ts). Only for a notification of a card event that the
    * reconciliation at start queues again from the card's log should a power
    * cut lose it (a payment's decision); a crash of the process loses nothing.
+   *
+   * `kept`: nothing is written; see the file comment.
    */
-  async enqueue(notification: Notification, channels: readonly ChannelName[], options: { groupCommit?: boolean } = {}): Promise<boolean> {
+  async enqueue(notification: Notification, channels: readonly ChannelName[], options: EnqueueOptions = {}): Promise<boolean> {
     const n = parseNotification(notification);
     const adding = this.#adding.get(n.id);
     if (adding !== undefined) {
       await adding.catch(() => undefined);
       return false;
     }
+    if (options.kept && this.#state.isDelivered(n.id)) {
+      // Delivered in this process already (its mark may have failed): record it where it is kept.
+      await options.kept
+        .delivered()
+        .catch((e: unknown) => this.#logger.warn({ id: n.id, err: (e as Error).message }, 'Could not record a kept notification as delivered'));
+      return false;
+    }
     if (this.#state.pending.has(n.id) || this.#state.isDelivered(n.id) || channels.length === 0) return false;
     const unique = [...new Set(channels)];
     const at = new Date().toISOString();
+    if (options.kept) {
+      this.#state.add(n, unique, at);
+      this.#kept.set(n.id, options.kept);
+      this.#logger.debug({ id: n.id, channels: unique }, 'Notification queued (kept by its archive entry)');
+      this.#changed();
+      return true;
+    }
     const write = this.#serial(async () => {
       const bytes = await this.#log.append({ add: n, channels: unique, at }, { sync: options.groupCommit ? 'group' : true });
       this.#state.add(n, unique, at); // only once durable (or group-committed): only those entries are delivered
@@ -174,6 +214,8 @@ export class Outbox {
     const entry = this.#state.pending.get(id);
     if (entry === undefined || !entry.pending.has(channel)) return Promise.resolve();
     const delivered = this.#state.done(id, channel);
+    const kept = this.#kept.get(id);
+    if (kept) return this.#keptDone(id, kept, delivered);
     if (delivered) {
       this.#finishing += 1;
       this.#entryBytes.delete(id);
@@ -190,6 +232,24 @@ export class Outbox {
     };
     void run.then(settled, settled);
     return run;
+  }
+
+  /** A channel's acknowledgement of a kept notification: nothing written here; once delivered, its keeper records it. */
+  async #keptDone(id: string, kept: KeptNotification, delivered: boolean): Promise<void> {
+    if (delivered) {
+      this.#kept.delete(id);
+      this.#finishing += 1;
+      this.#logger.debug({ id }, 'Notification delivered on every channel');
+      try {
+        await kept.delivered();
+      } catch (e) {
+        // The mark stays unwritten: the mail is sent again (same id) after the next start, which receivers drop.
+        this.#logger.warn({ id, err: (e as Error).message }, 'Could not record a kept notification as delivered');
+      } finally {
+        this.#finishing -= 1;
+      }
+    }
+    this.#changed();
   }
 
   /** Calls `listener` after every enqueue and mark; returns the unsubscribe function. */
@@ -211,7 +271,7 @@ export class Outbox {
   /** Sets the live-size estimate from the state (after open). */
   #recount(): void {
     this.#entryBytes.clear();
-    for (const [id, e] of this.#state.pending) this.#entryBytes.set(id, JSON.stringify(e.notification).length + 100);
+    for (const [id, e] of this.#state.pending) if (!this.#kept.has(id)) this.#entryBytes.set(id, JSON.stringify(e.notification).length + 100);
     this.#deliveredBytes = this.#state.delivered().reduce((sum, id) => sum + id.length + DELIVERED_RECORD_OVERHEAD, 0);
   }
 
@@ -229,7 +289,8 @@ export class Outbox {
   }
 
   async #compact(): Promise<void> {
-    await this.#log.compact(this.#state.compacted());
+    // Kept notifications stay out of the log: their durable copy is elsewhere (delivered ids are remembered either way).
+    await this.#log.compact(this.#state.compacted((e) => !this.#kept.has(e.notification.id)));
     this.#recount();
   }
 

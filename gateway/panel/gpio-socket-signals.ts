@@ -32,7 +32,10 @@ export interface IoBoard {
   };
 }
 
-export function createGpioSocketSignals(board: Board & IoBoard, pins: GpioSocketPins): SocketSignals {
+/** How long the detect pin's first level may take, in ms: a line another program holds never gives one (linux-gpio). */
+const FIRST_READ_TIMEOUT_MS = 5000;
+
+export function createGpioSocketSignals(board: Board & IoBoard, pins: GpioSocketPins, o: { firstReadTimeoutMs?: number } = {}): SocketSignals {
   const io = board.io;
   const rst = new five.Pin({ pin: pins.rstPin, board, type: 'digital' });
   const vcc = pins.vccPin === undefined ? undefined : new five.Pin({ pin: pins.vccPin, board, type: 'digital' });
@@ -57,7 +60,8 @@ export function createGpioSocketSignals(board: Board & IoBoard, pins: GpioSocket
     switchesPower: vcc !== undefined,
     async readDetect() {
       if (closed) throw new PanelError('not-ready', 'The gpio card socket is closed', {});
-      const v = raw ?? (await new Promise<number>((resolve) => firstRead.push(resolve)));
+      // Without a level the gateway's start would wait for ever: a clear error instead.
+      const v = raw ?? (await firstLevel(firstRead, pins.detectPin, o.firstReadTimeoutMs ?? FIRST_READ_TIMEOUT_MS));
       return present(v);
     },
     onDetectEdge(listener) {
@@ -87,4 +91,20 @@ export function createGpioSocketSignals(board: Board & IoBoard, pins: GpioSocket
       io.removeListener(`digital-read-${pins.detectPin}`, onRaw);
     },
   };
+}
+
+function firstLevel(waiters: Array<(v: number) => void>, pin: number, timeoutMs: number): Promise<number> {
+  return new Promise<number>((resolve, reject) => {
+    const waiter = (v: number) => {
+      clearTimeout(timer);
+      resolve(v);
+    };
+    const timer = setTimeout(() => {
+      waiters.splice(waiters.indexOf(waiter) >>> 0, 1);
+      reject(
+        new PanelError('io-failed', `The card socket's detect pin ${pin} gave no level within ${timeoutMs} ms (is the line held by another program?)`, { pin }),
+      );
+    }, timeoutMs);
+    waiters.push(waiter);
+  });
 }

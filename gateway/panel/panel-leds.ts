@@ -4,7 +4,8 @@
  *   ready      on while a card is activated and usable (off when removed, refused or a PIN is blocked)
  *   busy       blinks while the card works; blinks fast while a confirmation is awaited
  *   attention  on while a PIN is blocked, a foreign card is in, the outbox is backed up,
- *              or for a while after a reported problem
+ *              or for a while after a reported problem; blinks while the gateway identifies
+ *              itself (the dashboard's `identify`)
  *
  * What the LEDs show is a function of that state (`ledStates`), so it is
  * tested without hardware; each change is emitted as a `leds` event.
@@ -19,6 +20,8 @@ export interface LedInputs {
   cardRefused: boolean;
   outboxBacklog: boolean;
   problemUntil: number;
+  /** Until when the attention LED blinks for `identify` (unix ms). */
+  identifyUntil: number;
 }
 
 export type LedStates = { ready: LedState; busy: LedState; attention: LedState };
@@ -28,7 +31,7 @@ export function ledStates(s: LedInputs, now: number): LedStates {
   return {
     ready: s.cardReady && !s.pinBlocked && !s.cardRefused ? 'on' : 'off',
     busy: s.confirmationPending ? 'blink-fast' : s.cardBusy ? 'blink' : 'off',
-    attention: attention ? 'on' : 'off',
+    attention: now < s.identifyUntil ? 'blink' : attention ? 'on' : 'off',
   };
 }
 
@@ -54,6 +57,7 @@ export class PanelLeds {
   private shown: LedStates | undefined;
   private readonly offs: Array<() => void> = [];
   private problemTimer: NodeJS.Timeout | undefined;
+  private identifyTimer: NodeJS.Timeout | undefined;
   private readonly now: () => number;
 
   constructor(private readonly o: PanelLedsOptions) {
@@ -66,6 +70,7 @@ export class PanelLeds {
       cardRefused: false,
       outboxBacklog: false,
       problemUntil: 0,
+      identifyUntil: 0,
     };
     const e = o.events;
     this.offs.push(
@@ -79,6 +84,7 @@ export class PanelLeds {
       e.on('outbox', (p) => this.set({ outboxBacklog: p.depth >= o.outboxBacklog })),
       e.on('confirmation', (p) => this.set({ confirmationPending: p.pending })),
       e.on('problem', () => this.problem()),
+      e.on('identify', (p) => this.identify(p.seconds)),
     );
     this.render();
   }
@@ -92,6 +98,15 @@ export class PanelLeds {
     clearTimeout(this.problemTimer);
     this.problemTimer = setTimeout(() => this.render(), this.o.problemHoldMs);
     this.problemTimer.unref();
+  }
+
+  /** A person looks for this gateway among others: blink the attention LED for `seconds` (at most a minute). */
+  private identify(seconds: number): void {
+    const ms = Math.max(0, Math.min(60, seconds)) * 1000;
+    this.set({ identifyUntil: this.now() + ms });
+    clearTimeout(this.identifyTimer);
+    this.identifyTimer = setTimeout(() => this.render(), ms);
+    this.identifyTimer.unref();
   }
 
   private set(change: Partial<LedInputs>): void {
@@ -112,6 +127,7 @@ export class PanelLeds {
 
   close(): void {
     clearTimeout(this.problemTimer);
+    clearTimeout(this.identifyTimer);
     for (const off of this.offs) off();
   }
 }

@@ -117,10 +117,45 @@ export function panelPinProblems(panel: Partial<PanelOptions>, socketPins: Recor
   return problems;
 }
 
-/** For gateway-config's superRefine: the panel checked against the rest of the configuration. */
-export function checkPanelPins(config: { panel?: Partial<PanelOptions>; card?: unknown }, ctx: z.RefinementCtx): void {
-  if (!config.panel) return;
-  for (const p of panelPinProblems(config.panel, socketGpioPins(config.card))) {
-    ctx.addIssue({ code: 'custom', path: ['panel', ...p.path], message: p.message });
+/**
+ * The gpio card socket's own pins (card.socket): each used once, each within
+ * the panel plugin's range, and a panel to drive them at all. Paths are from
+ * the configuration's root.
+ */
+export function socketPinProblems(card: unknown, panel: Partial<PanelOptions> | undefined): PinProblem[] {
+  const socketPins = socketGpioPins(card);
+  const names = Object.keys(socketPins);
+  if (names.length === 0) return [];
+  const problems: PinProblem[] = [];
+  if (!panel) {
+    problems.push({
+      path: ['card', 'socket', 'backend'],
+      message:
+        'the gpio backend drives its pins through the panel\'s board (johnny-five), and there is no "panel"; configure one, or choose "modem-lines" or "virtual"',
+    });
   }
+  const max = panel?.plugin ? MAX_PIN[panel.plugin] : undefined;
+  const users = new Map<number, string[]>();
+  for (const [name, p] of Object.entries(socketPins)) {
+    if (max !== undefined && p > max) {
+      problems.push({ path: ['card', 'socket', name], message: `pin ${p} is out of range for the panel's ${panel?.plugin} plugin (0..${max})` });
+    }
+    users.set(p, [...(users.get(p) ?? []), name]);
+  }
+  for (const [p, using] of users) {
+    if (using.length > 1) problems.push({ path: ['card', 'socket', using[1]!], message: `pin ${p} is used twice: ${using.join(' and ')}` });
+  }
+  return problems;
+}
+
+/**
+ * For gateway-config's superRefine: the panel's pins checked against the
+ * rest of the configuration (the card socket's pins live under card.socket),
+ * and the gpio socket's own pins.
+ */
+export function checkPanelPins(config: { panel?: Partial<PanelOptions>; card?: unknown }, ctx: z.RefinementCtx): void {
+  const add = (path: PinProblem['path'], message: string) => ctx.addIssue({ code: 'custom', path, message });
+  for (const p of socketPinProblems(config.card, config.panel)) add(p.path, p.message);
+  if (!config.panel) return;
+  for (const p of panelPinProblems(config.panel, socketGpioPins(config.card))) add(['panel', ...p.path], p.message);
 }

@@ -18,7 +18,7 @@ import { CardErrorCode, isCardError } from '../../card-io/errors.js';
 import { silentLogger, type Logger } from '../../card-io/base/log.js';
 import { derToPem } from '../../provisioning/pki/pem.js';
 import { startStage, traced, type AuthorizationTrace } from '../trace/authorization-trace.js';
-import { marketClientContext } from './client-context.js';
+import { marketClientContext, SharedMarketContexts } from './client-context.js';
 import { MarketChainCache, marketKey, sha256, type MarketChain, type MarketChainFetcher } from './market-chain.js';
 import { checkMarketTarget, resolveProxyOptions, type CardSigner, type MarketTarget, type ProxyOptions } from './proxy-options.js';
 import { isProxyError, ProxyError, ProxyErrorCode } from './proxy-error.js';
@@ -53,22 +53,27 @@ export interface DelegatedSession {
 
 /** The ephemeral key and card-signed leaf of one market, loaded in its TLS context. Secret (the key): never logged. */
 interface ClientCredential {
-  /** Key, leaf + card certificate and the market's anchors (client-context.ts): built once per credential. */
-  secureContext: SecureContext;
+  /**
+   * The TLS context with key, leaf + card certificate and the market's anchors (client-context.ts):
+   * a kept credential's own, built once; a one-shot credential's loaded into the market's shared
+   * context by this call. Call it right before `tls.connect`, with no `await` in between.
+   */
+  secureContext: () => SecureContext;
   clientSubject: string;
   expiresAt: number;
   /** The market leaf the card verified before signing. */
   marketLeafFingerprint: Buffer;
 }
 
-/** What an engine keeps between authorizations: verified chains and, if enabled, reusable leaves. */
+/** What an engine keeps between authorizations: verified chains, each market's context for one-shot credentials and, if enabled, reusable leaves. */
 export interface ProxyState {
   chains: MarketChainCache;
+  contexts: SharedMarketContexts;
   leaves: Map<string, ClientCredential>;
 }
 
 export function createProxyState(fetchChain?: MarketChainFetcher): ProxyState {
-  return { chains: new MarketChainCache(fetchChain), leaves: new Map() };
+  return { chains: new MarketChainCache(fetchChain), contexts: new SharedMarketContexts(), leaves: new Map() };
 }
 
 export interface DelegatedHandshakeParams {
@@ -108,7 +113,17 @@ function cardRejection(e: unknown, market: MarketTarget): unknown {
   );
 }
 
-async function cardSignedCredential(p: DelegatedHandshakeParams, chain: MarketChain, now: number, lifetimeSeconds: number): Promise<ClientCredential> {
+/**
+ * A fresh credential. `shared`: the market's context for a credential used once; absent, the
+ * credential gets a context of its own (it is kept for reuse).
+ */
+async function cardSignedCredential(
+  p: DelegatedHandshakeParams,
+  chain: MarketChain,
+  now: number,
+  lifetimeSeconds: number,
+  shared: SharedMarketContexts | undefined,
+): Promise<ClientCredential> {
   const { market, signer, trace } = p;
   try {
     await traced(trace, 'card-verify-chain', () => signer.verifyMarketChain(chain.chainDer, new Date(now)));
@@ -142,13 +157,26 @@ async function cardSignedCredential(p: DelegatedHandshakeParams, chain: MarketCh
       stage: 'card',
     });
   }
-  end = startStage(trace, 'tls-context');
-  const secureContext = marketClientContext({
+  const contextParams = {
     market,
     keyPem: keys.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string,
-    certificateChainPem: derToPem(leaf) + derToPem(signer.cardCertificate),
-  });
-  end?.();
+    leafPem: derToPem(leaf),
+    cardCertificatePem: derToPem(signer.cardCertificate),
+  };
+  let secureContext: () => SecureContext;
+  if (shared) {
+    secureContext = () => {
+      const done = startStage(trace, 'tls-context');
+      const context = shared.load(contextParams);
+      done?.();
+      return context;
+    };
+  } else {
+    end = startStage(trace, 'tls-context');
+    const own = marketClientContext(contextParams);
+    end?.();
+    secureContext = () => own;
+  }
   return {
     secureContext,
     clientSubject: tbs.subject,
@@ -184,13 +212,15 @@ export async function delegatedHandshake(p: DelegatedHandshakeParams): Promise<D
   const leafKey = `${marketKey(market)}\u0000${cardFingerprint(signer.cardCertificate)}`;
   const kept = options.reuseSessionCertificate ? state.leaves.get(leafKey) : undefined;
   const reusable = kept !== undefined && now < kept.expiresAt - REUSE_MARGIN_MS && kept.marketLeafFingerprint.equals(chain.leafFingerprint);
-  const credential = reusable ? kept : await cardSignedCredential(p, chain, now, options.leafLifetimeSeconds);
+  const credential = reusable
+    ? kept
+    : await cardSignedCredential(p, chain, now, options.leafLifetimeSeconds, options.reuseSessionCertificate ? undefined : state.contexts);
 
   let ticket;
   try {
     ticket = await connectForTicket({
       market,
-      secureContext: credential.secureContext,
+      secureContext: credential.secureContext(), // synchronously before connectForTicket's tls.connect (client-context.ts)
       expectedLeafFingerprint: chain.leafFingerprint,
       connectTimeoutMs: options.connectTimeoutMs,
       ticketTimeoutMs: options.ticketTimeoutMs,

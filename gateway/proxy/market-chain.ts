@@ -22,6 +22,7 @@ import { derToPem } from '../../provisioning/pki/pem.js';
 import type { MarketTarget } from './proxy-options.js';
 import { ProxyError, ProxyErrorCode } from './proxy-error.js';
 import { classifyServerSideFailure, errorCodeOf } from './tls-errors.js';
+import { marketLookup } from './market-lookup.js';
 
 export interface MarketChain {
   /** DER, leaf first; a self-signed root above the leaf is left out (it is an anchor). */
@@ -111,6 +112,7 @@ export function marketConnectOptions(market: MarketTarget): tls.ConnectionOption
     servername: market.servername,
     rejectUnauthorized: true,
     ALPNProtocols: market.alpn ?? [...DEFAULT_ALPN],
+    lookup: marketLookup, // the host's address kept a few seconds, not looked up per connection
   };
 }
 

@@ -27,8 +27,11 @@ export interface TicketedConnectParams {
   /**
    * The credential's TLS client context: the ephemeral key (secret: never
    * logged), the session leaf followed by the card certificate, and the
-   * market's anchors. Built once per credential (client-context.ts), not per
-   * connection.
+   * market's anchors (client-context.ts), never built per connection. A
+   * one-shot credential is loaded into its market's shared context: this
+   * function calls `tls.connect` synchronously, before any later credential
+   * can be loaded into that context, so keep it free of `await` before the
+   * connect.
    */
   secureContext: tls.SecureContext;
   /** SHA-256 of the market leaf the card verified. */

@@ -25,7 +25,7 @@ export interface TerminalRecord {
   role?: TerminalRole;
   /** ISO 8601. */
   created: string;
-  /** ISO 8601, or null when never seen; accurate to TOUCH_INTERVAL_MS (see Registry.touchTerminal). */
+  /** ISO 8601, or null when never seen; accurate to TOUCH_INTERVAL_MS in memory, TOUCH_PERSIST_MS on disk (see Registry.touchTerminal). */
   lastSeen: string | null;
 }
 

@@ -32,10 +32,19 @@ import {
 } from './registry-schema.js';
 
 /**
- * `touchTerminal` persists lastSeen at most this often per terminal, so a busy
- * terminal does not cost a disk write (and flash wear on an SD card) per request.
+ * `touchTerminal` moves lastSeen (in memory) at most this often per terminal.
  */
 export const TOUCH_INTERVAL_MS = 60_000;
+
+/**
+ * ... and writes it to the file at most this often per terminal (or with the
+ * registry's next change, which writes the whole state). A household pays
+ * minutes apart: writing lastSeen each minute would cost every payment a
+ * registry rewrite (an atomic replace: a temp file's pages and a rename) on
+ * top of its own 8 KiB (docs/PERFORMANCE.md). A restart may show a lastSeen
+ * up to this much older than the last request.
+ */
+export const TOUCH_PERSIST_MS = 3_600_000;
 
 export interface RegistryOptions {
   /** The JSON file, e.g. `<data>/registry.json`; its directory is created (0700) if missing. */
@@ -67,6 +76,8 @@ export class Registry {
   readonly #db: Low<RegistryData>;
   #opened = false;
   #witnessed = false;
+  /** Each terminal's lastSeen as the file holds it (unix ms), for TOUCH_PERSIST_MS. */
+  readonly #seenOnDisk = new Map<string, number>();
   #queue: Promise<unknown> = Promise.resolve();
 
   constructor(options: RegistryOptions) {
@@ -91,6 +102,7 @@ export class Registry {
     await checkRegistryPresent(this.path);
     await this.#db.read();
     this.#witnessed = await witnessRegistry(this.path);
+    this.#noteSeenOnDisk(this.#db.data);
     this.#opened = true;
     const { terminals, markets } = this.#db.data;
     this.#logger.info({ path: this.path, terminals: terminals.length, markets: markets.length }, 'Registry loaded');
@@ -158,17 +170,31 @@ export class Registry {
   }
 
   /**
-   * Record that the terminal was seen now. Writes only when the stored
-   * lastSeen is older than TOUCH_INTERVAL_MS (checked again inside the queue,
-   * so a burst of requests costs one write). Resolves true when it wrote.
+   * Record that the terminal was seen now, when its lastSeen is older than
+   * TOUCH_INTERVAL_MS (checked again inside the queue, so a burst of requests
+   * costs one change). The file is written only when the lastSeen it holds is
+   * older than TOUCH_PERSIST_MS; otherwise the new lastSeen is kept in memory
+   * and reaches the file with the next write. Resolves true when lastSeen moved.
    */
   async touchTerminal(id: string): Promise<boolean> {
     if (!this.#touchDue(this.#data(), id)) return false;
-    return this.#change((data, unchanged) => {
-      if (!this.#touchDue(data, id)) return unchanged(false);
-      findOrThrow(data, id).lastSeen = this.#now();
+    const onDisk = this.#seenOnDisk.get(id);
+    if (onDisk === undefined || this.#clock() - onDisk >= TOUCH_PERSIST_MS) {
+      return this.#change((data, unchanged) => {
+        if (!this.#touchDue(data, id)) return unchanged(false);
+        findOrThrow(data, id).lastSeen = this.#now();
+        return true;
+      });
+    }
+    const run = this.#queue.then(() => {
+      const data = this.#data();
+      if (!this.#touchDue(data, id)) return false;
+      const lastSeen = this.#now();
+      this.#db.data = { ...data, terminals: data.terminals.map((t) => (t.id === id ? { ...t, lastSeen } : t)) };
       return true;
     });
+    this.#queue = run.catch(() => undefined);
+    return run;
   }
 
   // ---- markets ----
@@ -234,6 +260,11 @@ export class Registry {
     return new Date(this.#clock()).toISOString();
   }
 
+  #noteSeenOnDisk(data: RegistryData): void {
+    this.#seenOnDisk.clear();
+    for (const t of data.terminals) if (t.lastSeen !== null) this.#seenOnDisk.set(t.id, Date.parse(t.lastSeen));
+  }
+
   #touchDue(data: RegistryData, id: string): boolean {
     const t = findOrThrow(data, id);
     return t.lastSeen === null || this.#clock() - Date.parse(t.lastSeen) >= TOUCH_INTERVAL_MS;
@@ -252,6 +283,7 @@ export class Registry {
       if (!write) return result;
       await this.#db.adapter.write(draft);
       this.#db.data = draft;
+      this.#noteSeenOnDisk(draft);
       if (!this.#witnessed) this.#witnessed = await witnessRegistry(this.path);
       return result;
     });

@@ -17,10 +17,8 @@
  * The nonce is recorded only after every other check passed, so a refused
  * request never burns it.
  */
-import { createHash, webcrypto, X509Certificate, type KeyObject } from 'node:crypto';
-
-type CryptoKey = webcrypto.CryptoKey;
-import { compactVerify, decodeProtectedHeader } from 'jose';
+import { createHash, X509Certificate, type KeyObject } from 'node:crypto';
+import { CompactJwsError, parseCompactJws, verifyEs256, type CompactJws } from './compact-jws.js';
 import { NONCE_BYTES, SIGNED_REQUEST_ALG, type SignedRequestPayload } from '../../card-io/access-card/request-signer.js';
 import { ReplayGuard } from './replay-guard.js';
 import { RequestSignatureError } from './request-signature-error.js';
@@ -103,11 +101,11 @@ export class SignedRequestVerifier {
   readonly #guard: ReplayGuard;
   readonly #maxLength: number;
   /**
-   * The WebCrypto form of each enrolled certificate's key, by certificate
-   * fingerprint: jose verifies with WebCrypto, and importing the key costs as
-   * much as the signature check itself. Bounded: the oldest entry goes first.
+   * Each enrolled certificate's public key, by certificate fingerprint
+   * (`X509Certificate.publicKey` builds a new KeyObject per call). Bounded:
+   * the oldest entry goes first.
    */
-  readonly #cryptoKeys = new Map<string, CryptoKey>();
+  readonly #keys = new Map<string, KeyObject>();
 
   constructor(options: SignedRequestVerifierOptions) {
     this.#startedAtSeconds = Math.floor(options.startedAt / 1000);
@@ -121,24 +119,26 @@ export class SignedRequestVerifier {
   async verify(p: VerifyRequestParams): Promise<Record<string, unknown>> {
     const jws = p.jws.trim();
     if (jws.length > this.#maxLength) throw invalid('too-long');
-    let header: ReturnType<typeof decodeProtectedHeader>;
+    let parsed: CompactJws;
     try {
-      header = decodeProtectedHeader(jws);
+      parsed = parseCompactJws(jws);
     } catch (e) {
-      throw invalid('not-a-jws', e);
+      throw invalid(e instanceof CompactJwsError && e.reason === 'crit' ? 'crit' : 'not-a-jws', e);
     }
-    // Checked here as well as by jose's `algorithms`, so 'none' and HMAC never reach key handling.
+    const { header } = parsed;
+    // Before any key handling: 'none', HMAC and every other alg are refused here.
     if (header.alg !== SIGNED_REQUEST_ALG) throw invalid('alg');
     if (typeof header.kid !== 'string') throw invalid('kid-missing');
 
-    const key = await this.#verificationKey(p.certificate, p.terminal.certFingerprint);
-    let payloadBytes: Uint8Array;
+    const key = this.#verificationKey(p.certificate, p.terminal.certFingerprint);
+    let verified: boolean;
     try {
-      ({ payload: payloadBytes } = await compactVerify(jws, key, { algorithms: [SIGNED_REQUEST_ALG] }));
+      verified = verifyEs256(parsed, key);
     } catch (e) {
       throw invalid('signature', e);
     }
-    const payload = parsePayload(payloadBytes);
+    if (!verified) throw invalid('signature');
+    const payload = parsePayload(parsed.payload);
 
     if (header.kid !== p.terminal.id || payload.tid !== p.terminal.id) {
       throw new RequestSignatureError('signature-identity-mismatch', 'The request is signed for another terminal', 'kid-tid');
@@ -165,17 +165,14 @@ export class SignedRequestVerifier {
     return payload.body;
   }
 
-  /** #enrolledKey as a WebCrypto key, imported once per certificate. */
-  async #verificationKey(presented: X509Certificate | Uint8Array, enrolledFingerprint: string | undefined): Promise<CryptoKey> {
+  /** #enrolledKey, kept per certificate. */
+  #verificationKey(presented: X509Certificate | Uint8Array, enrolledFingerprint: string | undefined): KeyObject {
     const { key, fingerprint } = this.#enrolledKey(presented, enrolledFingerprint);
-    let cryptoKey = this.#cryptoKeys.get(fingerprint);
-    if (cryptoKey === undefined) {
-      const spki = key.export({ type: 'spki', format: 'der' });
-      cryptoKey = await webcrypto.subtle.importKey('spki', spki, { name: 'ECDSA', namedCurve: 'P-256' }, false, ['verify']);
-      if (this.#cryptoKeys.size >= MAX_CACHED_KEYS) this.#cryptoKeys.delete(this.#cryptoKeys.keys().next().value!);
-      this.#cryptoKeys.set(fingerprint, cryptoKey);
-    }
-    return cryptoKey;
+    const kept = this.#keys.get(fingerprint);
+    if (kept !== undefined) return kept;
+    if (this.#keys.size >= MAX_CACHED_KEYS) this.#keys.delete(this.#keys.keys().next().value!);
+    this.#keys.set(fingerprint, key);
+    return key;
   }
 
   /** The public key of the presented certificate, provided it is the enrolled one and P-256. */

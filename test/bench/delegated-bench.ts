@@ -26,7 +26,7 @@ import { DEFAULT_SANDBOX_PORTS, type SandboxPorts } from '../../deploy/sandbox/h
 import { freePort } from '../helpers/link-probes.js';
 import { measureCardOps } from './delegated-card-ops.js';
 import { prepareSandboxData } from './delegated-child.js';
-import { startSplitHousehold } from './split-household.js';
+import { type BenchCardLine, startSplitHousehold } from './split-household.js';
 import { readDelegatedBenchConfig, type DelegatedBenchConfig } from './delegated-config.js';
 import { createDirectTerminal } from './delegated-direct.js';
 import { measureLatency, type LatencyFigures } from './delegated-latency.js';
@@ -56,8 +56,15 @@ async function distinctFreePorts(): Promise<SandboxPorts> {
 
 const settle = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function gatewayPhase(dataDir: string, ports: SandboxPorts, cfg: DelegatedBenchConfig, reuse: boolean, withDirect: boolean): Promise<GatewayPhase> {
-  const household = await startSplitHousehold(dataDir, ports, reuse);
+async function gatewayPhase(
+  dataDir: string,
+  ports: SandboxPorts,
+  cfg: DelegatedBenchConfig,
+  reuse: boolean,
+  withDirect: boolean,
+  cardLine: BenchCardLine,
+): Promise<GatewayPhase> {
+  const household = await startSplitHousehold(dataDir, ports, reuse, undefined, cardLine);
   const pids = { gateway: household.gatewayPid, market: household.peersPid, emulator: household.emulatorPid };
   try {
     await settle(500);
@@ -99,12 +106,19 @@ export async function runDelegatedBench(): Promise<object> {
   try {
     const ports = await distinctFreePorts();
     await prepareSandboxData(dataDir, ports);
-    const plain = await gatewayPhase(dataDir, ports, cfg, false, true);
-    const reused = await gatewayPhase(dataDir, ports, cfg, true, false);
+    const plain = await gatewayPhase(dataDir, ports, cfg, false, true, cfg.cardLine);
+    const reused = await gatewayPhase(dataDir, ports, cfg, true, false, cfg.cardLine);
     const cardOpsPlain = await measureCardOps(dataDir, ports, false, cfg.cardOpsIterations);
     const cardOpsReused = await measureCardOps(dataDir, ports, true, cfg.cardOpsIterations);
-    const stagesPlain = await measureStages(dataDir, ports, false, cfg.stagesIterations, cfg.warmup);
-    const stagesReused = await measureStages(dataDir, ports, true, cfg.stagesIterations, cfg.warmup);
+    const stagesPlain = await measureStages(dataDir, ports, false, cfg.stagesIterations, cfg.warmup, cfg.cardLine);
+    const stagesReused = await measureStages(dataDir, ports, true, cfg.stagesIterations, cfg.warmup, cfg.cardLine);
+    // The same reuse-off figures with the card on a bare line (T=1 defaults, IFSC 32), for the comparison.
+    const bare = cfg.compareBareLine
+      ? {
+          phase: await gatewayPhase(dataDir, ports, cfg, false, true, 'bare'),
+          stages: await measureStages(dataDir, ports, false, cfg.stagesIterations, cfg.warmup, 'bare'),
+        }
+      : undefined;
     const perSecond = (p: GatewayPhase) => Object.fromEntries(p.throughput.map((l) => [String(l.concurrency), l.perSecond]));
     return {
       benchmark: 'delegated-path',
@@ -121,7 +135,9 @@ export async function runDelegatedBench(): Promise<object> {
         'Terminal CPU = process.cpuUsage() of this process around the terminal-side work. Gateway, market and card CPU per authorization = ' +
         '/proc/<pid>/stat of each process over a load level. Gateway memory = VmRSS of `gateway run` alone. ' +
         'Card operations are counted in a separate in-process run (gateway.cards.commandCount); the stage breakdown runs the gateway in this ' +
-        'process with a stage trace. With n latency samples, p99 is the max unless n >= 100.',
+        'process with a stage trace. With n latency samples, p99 is the max unless n >= 100. cardLine socket: the card behind a virtual ' +
+        "card socket (the gateway resets it and takes T=1's IFSC 254, EDC and BWT from its ATR); bare: a bare line, T=1 defaults (IFSC 32).",
+      cardLine: cfg.cardLine,
       config: { ...cfg, dataDir: cfg.keepData ? dataDir : undefined },
       summary: {
         latencyMedianMs: {
@@ -172,6 +188,19 @@ export async function runDelegatedBench(): Promise<object> {
           reuseSessionCertificateTrue: { idle: reused.gatewayMemoryMiB.idleRss, underMaxLoadMax: reused.gatewayMemoryMiB.underMaxLoadRssMax },
         },
       },
+      ...(bare
+        ? {
+            bareCardLineReuseSessionCertificateFalse: {
+              latencyMedianMs: { direct: bare.phase.latency.direct?.latencyMs.median, delegated: bare.phase.latency.delegated.latencyMs.median },
+              ratiosDelegatedOverDirect: bare.phase.latency.ratios,
+              authorizationsPerSecond: perSecond(bare.phase),
+              cpuMsPerAuthorizationAtMaxConcurrency: bare.phase.throughput.at(-1)?.cpuMsPerAuthorization,
+              gatewayCpuMsPerAuthorizationTraced: bare.stages.gatewayCpuMsPerAuthorization,
+              ...bare.phase,
+              stages: bare.stages,
+            },
+          }
+        : {}),
       reuseSessionCertificateFalse: { ...plain, cardOps: cardOpsPlain, stages: stagesPlain },
       reuseSessionCertificateTrue: { ...reused, cardOps: cardOpsReused, stages: stagesReused },
       totalSeconds: round(Number(process.hrtime.bigint() - started) / 1e9, 1),

@@ -31,7 +31,8 @@ export interface CardOpFigures {
 
 export async function measureCardOps(dataDir: string, ports: SandboxPorts, reuse: boolean, n: number): Promise<CardOpFigures> {
   await setReuseSessionCertificate(dataDir, reuse);
-  const household = await startSandboxHousehold({ dataDir, ports, logger: silentLogger, say: () => undefined });
+  // The card in its virtual socket, as `homegate sandbox` runs it (the APDU count does not depend on the line).
+  const household = await startSandboxHousehold({ dataDir, ports, logger: silentLogger, say: () => undefined, socket: true });
   try {
     const cards = household.gateway.cards;
     const [a, b] = (await loadTerminals([0, 1].map((i) => join(dataDir, 'terminals', terminalName(i))))) as [BenchTerminal, BenchTerminal];

@@ -11,6 +11,9 @@
  *   BENCH_DELEGATED_RSS_SAMPLE_MS  RSS sampling interval under load in ms (default 100)
  *   BENCH_DELEGATED_STAGES_N       authorizations traced for the per-stage breakdown (default 40)
  *   BENCH_DELEGATED_KEEP_DATA      1: keep the temporary data directory (its path is in the output)
+ *   BENCH_DELEGATED_CARD_LINE      socket (default): the card behind a virtual socket, T=1 from its ATR (IFSC 254);
+ *                                  bare: on a bare line, T=1 defaults (IFSC 32); both: socket, then the reuse-off
+ *                                  figures and stages again on a bare line, in the same run
  */
 export interface DelegatedBenchConfig {
   latencyIterations: number;
@@ -21,6 +24,9 @@ export interface DelegatedBenchConfig {
   rssSampleMs: number;
   stagesIterations: number;
   keepData: boolean;
+  /** The card line of the main figures, and whether to measure a bare line too. */
+  cardLine: 'socket' | 'bare';
+  compareBareLine: boolean;
 }
 
 function int(name: string, fallback: number, min: number, max: number): number {
@@ -49,6 +55,14 @@ function intList(name: string, fallback: number[]): number[] {
   return list;
 }
 
+function cardLine(): { cardLine: 'socket' | 'bare'; compareBareLine: boolean } {
+  const raw = process.env.BENCH_DELEGATED_CARD_LINE ?? 'socket';
+  if (raw === 'socket' || raw === '') return { cardLine: 'socket', compareBareLine: false };
+  if (raw === 'bare') return { cardLine: 'bare', compareBareLine: false };
+  if (raw === 'both') return { cardLine: 'socket', compareBareLine: true };
+  throw new Error(`BENCH_DELEGATED_CARD_LINE must be socket, bare or both, got ${JSON.stringify(raw)}`);
+}
+
 export function readDelegatedBenchConfig(): DelegatedBenchConfig {
   return {
     latencyIterations: int('BENCH_DELEGATED_LATENCY_N', 50, 1, 100_000),
@@ -59,5 +73,6 @@ export function readDelegatedBenchConfig(): DelegatedBenchConfig {
     rssSampleMs: int('BENCH_DELEGATED_RSS_SAMPLE_MS', 100, 10, 60_000),
     stagesIterations: int('BENCH_DELEGATED_STAGES_N', 40, 1, 100_000),
     keepData: process.env.BENCH_DELEGATED_KEEP_DATA === '1',
+    ...cardLine(),
   };
 }

@@ -19,7 +19,7 @@ import { startGateway } from '../../gateway/gateway.js';
 import type { AuthorizationStage, StageSample } from '../../gateway/trace/authorization-trace.js';
 import { readProcCpuMs, round, summarize } from './delegated-stats.js';
 import { authorize, loadTerminals, terminalName } from './delegated-terminals.js';
-import { startGatewayPeers, writeBenchGatewayConfig } from './split-household.js';
+import { type BenchCardLine, startGatewayPeers, writeBenchGatewayConfig } from './split-household.js';
 
 export interface StageFigures {
   /** How many times per authorization the stage ran (1, or 0 when skipped, e.g. card stages with a reused leaf). */
@@ -58,9 +58,16 @@ const ORDER: AuthorizationStage[] = [
   'answer',
 ];
 
-export async function measureStages(dataDir: string, ports: SandboxPorts, reuse: boolean, n: number, warmup: number): Promise<StageBreakdown> {
-  const config = await loadGatewayConfig(await writeBenchGatewayConfig(dataDir, ports, reuse));
-  const peers = await startGatewayPeers(dataDir, ports);
+export async function measureStages(
+  dataDir: string,
+  ports: SandboxPorts,
+  reuse: boolean,
+  n: number,
+  warmup: number,
+  cardLine: BenchCardLine = 'socket',
+): Promise<StageBreakdown> {
+  const config = await loadGatewayConfig(await writeBenchGatewayConfig(dataDir, ports, reuse, cardLine));
+  const peers = await startGatewayPeers(dataDir, ports, cardLine);
   let samples: StageSample[] | undefined;
   const gateway = await startGateway({ dataDir, config, logger: silentLogger, trace: (s) => samples?.push(s) }).catch(async (e: unknown) => {
     await peers.stop();

@@ -109,7 +109,7 @@ export interface MonthOfPaymentsResult {
 }
 
 /** The gateway's durable files for offline payments: history, payment intents, outbox (as start-purse.ts lays them out). */
-interface GatewayFiles {
+export interface GatewayFiles {
   store: HistoryStore;
   intents: PaymentIntents;
   outbox: Outbox;
@@ -118,14 +118,23 @@ interface GatewayFiles {
 /**
  * One payment's durable writes, as the gateway makes them (emoney-manager.ts,
  * outbox.ts), without the card and the network: the intent journaled
- * (fsynced, before the card), the decision archived and its mail queued
- * (group-committed), the decision marked presented, the mail marked done on
- * MQTT. Resolves to /proc/self/io write_bytes around them, or null.
+ * (fsynced, before the card), the decision archived (group-committed, with
+ * `mailed: false`: the entry keeps its mail) and its mail queued in the
+ * outbox's memory (`kept`), the decision marked presented, the mail marked
+ * done on MQTT (which marks the entry mailed). With `mailIn: 'outbox'`, as
+ * before the archive kept mails: the mail group-committed in the outbox log
+ * and its `done` there. Resolves to /proc/self/io write_bytes around them, or null.
  */
-async function offlinePayment(files: GatewayFiles, entry: NewHistoryEntry, terminalId: string): Promise<number | null> {
+export async function offlinePayment(
+  files: GatewayFiles,
+  entry: NewHistoryEntry,
+  terminalId: string,
+  mailIn: 'archive' | 'outbox' = 'archive',
+): Promise<number | null> {
   const io0 = readWriteBytes();
   await files.intents.record({ terminalId, mail: 'bench@example.org', market: entry.market!, orderId: entry.orderId! });
-  if ((await files.store.append(entry, { groupCommit: true })) !== 'appended') throw new Error('a simulated payment was not appended');
+  const kept = mailIn === 'archive' ? { mailed: false } : {};
+  if ((await files.store.append({ ...entry, ...kept }, { groupCommit: true })) !== 'appended') throw new Error('a simulated payment was not appended');
   const mail = createNotification({
     type: 'decision',
     cardId: entry.cardId,
@@ -145,15 +154,18 @@ async function offlinePayment(files: GatewayFiles, entry: NewHistoryEntry, termi
     signedRecord: Buffer.from(entry.signedRecord ?? '', 'base64'),
     cardCertificate: BENCH_CARD_CERTIFICATE,
   });
-  await files.outbox.enqueue(mail, ['mqtt'], { groupCommit: true });
-  await files.store.update(`${entry.cardId}:decision:${entry.seq}`, { presented: true });
+  const key = `${entry.cardId}:decision:${entry.seq}`;
+  // The baseline ('outbox', as before the archive kept mails): the mail's own group-committed record in the outbox log.
+  const delivered = async () => void (await files.store.update(key, { mailed: true }));
+  await files.outbox.enqueue(mail, ['mqtt'], mailIn === 'archive' ? { kept: { delivered } } : { groupCommit: true });
+  await files.store.update(key, { presented: true });
   await files.outbox.markDone(mail.id, 'mqtt');
   const io1 = readWriteBytes();
   return io0 === null || io1 === null ? null : io1 - io0;
 }
 
 /** Stands for the card certificate a real notification carries (DER, the sandbox card's is ~500 bytes). */
-const BENCH_CARD_CERTIFICATE = Buffer.alloc(500, 0x30);
+export const BENCH_CARD_CERTIFICATE = Buffer.alloc(500, 0x30);
 
 /**
  * A month's activity through every durable file a payment touches, offline

@@ -19,6 +19,7 @@
  * are timed.
  *
  * Environment: HOMEGATE_BENCH_PAYMENTS (default 50), HOMEGATE_BENCH_SPACED_PAYMENTS (default 5),
+ * HOMEGATE_BENCH_PACE_PAYMENTS (default 200, purse-pace.ts),
  * HOMEGATE_BENCH_MONTH_PAYMENTS (default 10 000), HOMEGATE_BENCH_ARCHIVE_PER_MONTH
  * (archived records per full month, default 1000), HOMEGATE_SEED (archive contents).
  */
@@ -31,6 +32,7 @@ import { seededRandom, seedFromEnv } from '../helpers/seeded-random.js';
 import { round } from './bench-stats.js';
 import { buildArchive, paymentEntry } from './purse-archive.js';
 import { measureHistoryAppend, measureMonthOfPayments } from './purse-history.js';
+import { measureHouseholdPace } from './purse-pace.js';
 import { readWriteBytes } from './purse-io.js';
 import { runPayments, SPACED_MS } from './purse-payments.js';
 
@@ -43,6 +45,8 @@ export interface PurseBenchConfig {
   monthPayments: number;
   /** Payments at a household's pace (SPACED_MS apart) after the timed ones (HOMEGATE_BENCH_SPACED_PAYMENTS, default 5). */
   spacedPayments: number;
+  /** Offline payments at a household's pace (every page clean before each) per archive size (HOMEGATE_BENCH_PACE_PAYMENTS, default 200). */
+  pacePayments: number;
   seed: number;
 }
 
@@ -63,6 +67,7 @@ export function readPurseBenchConfig(env: NodeJS.ProcessEnv = process.env): Purs
     archiveSizes: [1_000, 100_000],
     monthPayments: positiveInt(env, 'HOMEGATE_BENCH_MONTH_PAYMENTS', 10_000),
     spacedPayments: positiveInt(env, 'HOMEGATE_BENCH_SPACED_PAYMENTS', 5),
+    pacePayments: positiveInt(env, 'HOMEGATE_BENCH_PACE_PAYMENTS', 200),
     seed: seedFromEnv(env),
   };
 }
@@ -107,15 +112,26 @@ export async function runPurseBench(config = readPurseBenchConfig()): Promise<Re
 
     say(`history appends on the ${small}-record archive`);
     const historySmall = await measureHistoryAppend(archiveSmall, random, payments.terminalId, now);
+    say(`${config.pacePayments} offline payments at a household's pace on the ${small}-record archive`);
+    const paceSmall = await measureHouseholdPace(archiveSmall, random, payments.terminalId, now, config.pacePayments, join(work, 'pace-small'));
     say(`building the ${large}-record archive`);
     const archiveLarge = await buildArchive(join(work, `archive-${large}`), { records: large, perMonth: config.archivePerMonth, now, random });
     say(`history appends on the ${large}-record archive`);
     const historyLarge = await measureHistoryAppend(archiveLarge, random, payments.terminalId, now);
+    say(`${config.pacePayments} offline payments at a household's pace on the ${large}-record archive`);
+    const paceLarge = await measureHouseholdPace(archiveLarge, random, payments.terminalId, now, config.pacePayments, join(work, 'pace-large'));
     const largePayments = Math.min(config.payments, 10);
     say(`${largePayments} payments end to end, ${large} records archived under the gateway`);
     const dataDirLarge = join(work, 'household-large');
     await cp(archiveLarge.dir, join(dataDirLarge, 'history'), { recursive: true });
-    const paymentsLarge = await runPayments({ dataDir: dataDirLarge, ports: await distinctFreePorts(), payments: largePayments, warmup: config.warmup, say });
+    const paymentsLarge = await runPayments({
+      dataDir: dataDirLarge,
+      ports: await distinctFreePorts(),
+      payments: largePayments,
+      warmup: config.warmup,
+      spaced: config.spacedPayments,
+      say,
+    });
     const smallMonth = Math.min(config.monthPayments, 1000);
     say(`${smallMonth} payments' durable writes within one month on the ${small}-record archive`);
     const monthSmall = await measureMonthOfPayments(archiveSmall, random, payments.terminalId, now, smallMonth, join(work, 'month-small'));
@@ -180,11 +196,11 @@ export async function runPurseBench(config = readPurseBenchConfig()): Promise<Re
         },
         wholeGateway: {
           method:
-            `/proc/self/io write_bytes of this process from t0 until the outbox log records the ` +
-            `payment's notification delivered, per measured payment, with the ${small}-record archive. ` +
+            `/proc/self/io write_bytes of this process from t0 until the month's history log records the ` +
+            `payment's decision mailed, per measured payment, with the ${small}-record archive. ` +
             'Counts every file the gateway writes for a payment: payment-intents.jsonl (one appended ' +
-            "record, fdatasynced), the month's history log (two appended records: archived, group-committed, then presented: true), " +
-            'outbox/outbox.log (an add, group-committed, then a done per channel, not fsynced on its own), and ' +
+            "record, fdatasynced), the month's history log (three appended records: archived with mailed: false, group-committed, then " +
+            'presented: true and mailed: true, not fsynced on their own; the outbox holds the mail in memory only), and ' +
             'registry.json when lastSeen is due (at most once a minute). Whole 4 KiB pages, temp files included. ' +
             'Nothing else in this process writes files (market, issuer and broker keep memory state; the card emulator is another process).',
           available: readWriteBytes() !== null,
@@ -195,6 +211,15 @@ export async function runPurseBench(config = readPurseBenchConfig()): Promise<Re
             "was delivered (a household's pace: every group commit flushed before the next payment, so every file a payment touches costs a " +
             'page again).',
           [`archive${large}BytesPerPayment`]: paymentsLarge.gatewayDiskWriteBytesPerPayment,
+          [`archive${large}BytesPerSpacedPayment`]: paymentsLarge.gatewayDiskWriteBytesPerSpacedPayment,
+          householdPace: {
+            method:
+              `Offline, every durable write of a payment (as in monthOfPayments), ${config.pacePayments} payments one simulated minute apart mid-month, ` +
+              'with every page of every file a payment touches made clean (fdatasync) before each, as minutes between payments leave them; then one ' +
+              'payment dated the first second of a month with no entry yet (a new month file and the history index). /proc/self/io write_bytes.',
+            [`archive${small}`]: paceSmall,
+            [`archive${large}`]: paceLarge,
+          },
           [`archive${large}Payments`]: paymentsLarge.payments,
           ratioLargeToSmall:
             gatewayPerPayment && paymentsLarge.gatewayDiskWriteBytesPerPayment
@@ -205,8 +230,8 @@ export async function runPurseBench(config = readPurseBenchConfig()): Promise<Re
           monthOfPayments: {
             method:
               `Offline (no card, no network), every durable write the gateway makes for a payment, as it makes them: the intent journaled ` +
-              '(fdatasync), the decision archived and its mail queued in the outbox (both group-committed), the decision marked presented, the mail ' +
-              `marked done; /proc/self/io write_bytes per payment, median over the first and the last 1 000 and over all, and the mean; then one ` +
+              '(fdatasync), the decision archived (group-committed) keeping its mail, which the outbox holds in memory, the decision marked presented, ' +
+              `the mail delivered and the entry marked mailed; /proc/self/io write_bytes per payment, median over the first and the last 1 000 and over all, and the mean; then one ` +
               'payment dated the first second of the next month (a new month file and the history index written).',
             [`archive${large}`]: month,
             [`archive${small}`]: monthSmall,

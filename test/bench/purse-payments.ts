@@ -17,11 +17,11 @@
  * queued before the market is presented the decision, so it may arrive
  * before the answer.
  *
- * Disk: /proc/self/io write_bytes from t0 until the outbox log records the
- * notification delivered (its last `done`: the last write), i.e. every file
- * the gateway writes for one payment: payment-intents.jsonl (one record),
- * the month's history log (two records: archive, then `presented: true`),
- * the outbox log (its `add`, then one `done` per channel), and now and then
+ * Disk: /proc/self/io write_bytes from t0 until the month's history log
+ * records the decision mailed (the last write), i.e. every file the gateway
+ * writes for one payment: payment-intents.jsonl (one record), the month's
+ * history log (three records: archive with `mailed: false`, `presented:
+ * true`, `mailed: true`; the outbox holds the mail in memory only), and now and then
  * registry.json (lastSeen, at most once a minute). Nothing else in this
  * process writes to disk meanwhile (the market, issuer and broker keep their
  * state in memory; the emulator's card image is another process's).
@@ -163,6 +163,21 @@ async function outboxDrained(dataDir: string, id: string): Promise<void> {
   }
 }
 
+/**
+ * Resolves once the month's history log records decision `id` mailed: the last write a payment makes
+ * (its mail is kept by the archive entry, which is marked once every channel acknowledged it; outbox.ts).
+ */
+async function decisionMailed(historyDir: string, id: string): Promise<void> {
+  const path = join(historyDir, `${new Date().toISOString().slice(0, 7)}.jsonl`);
+  const deadline = Date.now() + WAIT_MS;
+  for (;;) {
+    const records = (await scanRecordLog(path)).records as Array<{ key?: string; patch?: { mailed?: boolean } }>;
+    if (records.some((r) => r.key === id && r.patch?.mailed === true)) return;
+    if (Date.now() > deadline) throw new Error(`decision ${id} not marked mailed after ${WAIT_MS} ms`);
+    await delay(2);
+  }
+}
+
 function num(v: unknown, what: string): number {
   if (typeof v !== 'number' || !Number.isFinite(v)) throw new Error(`${what} is not a number: ${JSON.stringify(v)}`);
   return v;
@@ -245,7 +260,7 @@ export async function runPayments(o: PaymentRunOptions): Promise<PaymentRunResul
       const id = `${paid.record.cardId}:decision:${paid.record.seq}`;
       const mail = await observer.waitFor(id);
       if ((mail.notification.record as { orderId?: unknown } | undefined)?.orderId !== order.orderId) throw new Error(`mail ${id} names another order`);
-      await outboxDrained(o.dataDir, id);
+      await decisionMailed(join(o.dataDir, config.historyDir), id);
       const io1 = readWriteBytes();
       balance -= paid.record.amount;
       cardId = paid.record.cardId;

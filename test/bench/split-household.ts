@@ -8,6 +8,13 @@
  *   started with memory-probe.ts preloaded (bench only) so its heap can be
  *   read by phase.
  *
+ * The card sits behind a virtual card socket by default (`cardLine`
+ * 'socket'): the emulator serves its contacts on a control channel, the
+ * gateway resets it and reads its ATR, and so uses the ATR's T=1 parameters
+ * (IFSC 254, the card's EDC and BWT) as a gateway with a real card socket
+ * does. 'bare' is the card on a bare line as before the socket existed: no
+ * ATR, so T=1 defaults (IFSC 32).
+ *
  * The data directory is one `homegate sandbox --once` prepared
  * (delegated-child.ts). Start-up figures are taken from the moment the
  * gateway process is spawned: its `ready` line, and the broker seeing the
@@ -21,9 +28,16 @@ import { fileURLToPath } from 'node:url';
 import { HOMEGATE_BIN, spawnEmulator, type EmulatorChild } from '../../deploy/sandbox/household/emulator-child.js';
 import type { SandboxPorts } from '../../deploy/sandbox/household/household.js';
 import { GATEWAY_PASSWORD_FILE } from '../../deploy/sandbox/household/sandbox-mail.js';
+import { virtualSocketConfig } from '../../deploy/sandbox/household/socket-card-session.js';
 import { readProcCpuMs } from './delegated-stats.js';
 import { GATEWAY_BROKER_USER } from '../../gateway/notify/broker-users.js';
 import { DEFAULT_MQTT_CLIENT_ID, DEFAULT_TOPIC_PREFIX } from '../../gateway/notify/mqtt-options.js';
+
+/** How the gateway reaches the card: behind a virtual socket (ATR: IFSC 254) or on a bare line (T=1 defaults: IFSC 32). */
+export type BenchCardLine = 'socket' | 'bare';
+
+/** The emulator's control channel, relative to the data directory (card.socket.control is). */
+const BENCH_SOCKET_CONTROL = 'bench-card-socket.sock';
 
 const PEERS_ENTRY = fileURLToPath(new URL('./bench-peers.js', import.meta.url));
 const PROBE_ENTRY = new URL('./memory-probe.js', import.meta.url).href;
@@ -93,10 +107,18 @@ export class LineChild {
   }
 }
 
-/** `<data>/bench-gateway.json`: the sandbox's gateway.json with the bench's ports, its broker login, and `proxy.reuseSessionCertificate`. */
-export async function writeBenchGatewayConfig(dataDir: string, ports: SandboxPorts, reuse: boolean): Promise<string> {
+/**
+ * `<data>/bench-gateway.json`: the sandbox's gateway.json with the bench's ports, its broker login,
+ * `proxy.reuseSessionCertificate`, and `card.socket` when the card sits in the virtual socket.
+ */
+export async function writeBenchGatewayConfig(dataDir: string, ports: SandboxPorts, reuse: boolean, cardLine: BenchCardLine): Promise<string> {
   const config = JSON.parse(await readFile(join(dataDir, 'gateway.json'), 'utf8')) as Record<string, unknown>;
-  config.card = { ...(config.card as object), device: `tcp://127.0.0.1:${ports.card}` };
+  const { socket: _socket, ...card } = config.card as Record<string, unknown>;
+  config.card = {
+    ...card,
+    device: `tcp://127.0.0.1:${ports.card}`,
+    ...(cardLine === 'socket' ? { socket: virtualSocketConfig(BENCH_SOCKET_CONTROL) } : {}),
+  };
   config.terminalApi = { ...(config.terminalApi as object), host: '127.0.0.1', port: ports.gateway };
   config.mqtt = {
     url: `mqtt://127.0.0.1:${ports.mqtt}`,
@@ -148,8 +170,8 @@ export interface GatewayPeers {
   adopt(child: ChildProcess, stop: () => Promise<void>): void;
 }
 
-/** The card emulator and the peers (market, broker): everything but the gateway. */
-export async function startGatewayPeers(dataDir: string, ports: SandboxPorts): Promise<GatewayPeers> {
+/** The card emulator (in its virtual socket, or on a bare line) and the peers (market, broker): everything but the gateway. */
+export async function startGatewayPeers(dataDir: string, ports: SandboxPorts, cardLine: BenchCardLine): Promise<GatewayPeers> {
   const stops: Array<() => Promise<void>> = [];
   // If the benchmark process dies, do not leave the household running (an 'exit' handler cannot wait).
   const children: ChildProcess[] = [];
@@ -167,7 +189,8 @@ export async function startGatewayPeers(dataDir: string, ports: SandboxPorts): P
     stops.push(stopChild);
   };
   try {
-    const emulator: EmulatorChild = await spawnEmulator(`tcp://127.0.0.1:${ports.card}`, join(dataDir, 'sandbox', 'card.img'));
+    const control = cardLine === 'socket' ? ['--control', join(dataDir, BENCH_SOCKET_CONTROL)] : [];
+    const emulator: EmulatorChild = await spawnEmulator(`tcp://127.0.0.1:${ports.card}`, join(dataDir, 'sandbox', 'card.img'), control);
     adopt(emulator.process, () => emulator.stop());
     const peers = new LineChild(
       spawn(process.execPath, [PEERS_ENTRY, dataDir, String(ports.market), String(ports.mqtt)], { stdio: ['ignore', 'pipe', 'pipe'] }),
@@ -185,10 +208,16 @@ export async function startGatewayPeers(dataDir: string, ports: SandboxPorts): P
  * Start emulator, peers and gateway. `firstUse`, when given, runs as soon as
  * the gateway prints its ready line (e.g. unlock + the first authorization).
  */
-export async function startSplitHousehold(dataDir: string, ports: SandboxPorts, reuse: boolean, firstUse?: () => Promise<unknown>): Promise<SplitHousehold> {
-  const configFile = await writeBenchGatewayConfig(dataDir, ports, reuse);
+export async function startSplitHousehold(
+  dataDir: string,
+  ports: SandboxPorts,
+  reuse: boolean,
+  firstUse?: () => Promise<unknown>,
+  cardLine: BenchCardLine = 'socket',
+): Promise<SplitHousehold> {
+  const configFile = await writeBenchGatewayConfig(dataDir, ports, reuse, cardLine);
   const probeFile = join(dataDir, `gateway-probe-${process.pid}-${Date.now()}.jsonl`);
-  const household = await startGatewayPeers(dataDir, ports);
+  const household = await startGatewayPeers(dataDir, ports, cardLine);
   const stop = async () => {
     await household.stop();
     await rm(probeFile, { force: true });

@@ -5,7 +5,7 @@
  *   log <pad>   RecordLog records `{ n, pad }` (pad: bytes of padding)
  *   history     HistoryStore decisions with seq n (argv[3] is the history dir)
  *   intents     PaymentIntents for order `order-n`
- *   history-group   as a payment archives: decision n group-committed, then marked presented (n acked after both)
+ *   history-group   as a payment archives: decision n group-committed keeping its mail, then marked presented and mailed (n acked after all)
  *   load-intents    LoadIntents for counter n, and counter n-1 cleared when n is even (n acked after both)
  *   seen-mail   SeenMailJournal (argv[3] is the profile dir) remembering `id-n`
  */
@@ -65,8 +65,10 @@ if (kind === 'log') {
 } else if (kind === 'history-group') {
   const store = await HistoryStore.open({ dir: path, logger: silentLogger });
   for (let n = (await store.list()).length; ; n++) {
-    await store.append(childDecision(n), { groupCommit: true });
+    // The entry keeps its mail (mailed: false) until every channel acknowledged it (EmoneyManager.archiveDecision).
+    await store.append({ ...childDecision(n), mailed: false }, { groupCommit: true });
     await store.update(`c1:decision:${n}`, { presented: true });
+    await store.update(`c1:decision:${n}`, { mailed: true });
     ack(n);
   }
 } else if (kind === 'load-intents') {

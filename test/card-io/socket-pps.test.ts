@@ -34,6 +34,7 @@ socat.test('PPS declined (the card answers without PPS1): the line stays at the 
   const pty = await startPtyPair(t);
   const v = await bootVirtualSocket(t, { cardDevice: pty.cardPath, hostDevice: pty.hostPath });
   await v.knobs.send({ kind: 'pps', behaviour: 'default' });
+  await v.knobs.readDetect(); // a round trip: the card took it before the reset on the other connection
   const active = await activateHomeCard({ socket: v.socket, baudRate: 115200 });
   t.teardown(() => active.close());
   t.is(active.activation.pps.outcome, 'declined');
@@ -45,6 +46,7 @@ socat.test('PPS unanswered: the card is reset again without PPS (§9.3) and work
   const pty = await startPtyPair(t);
   const v = await bootVirtualSocket(t, { cardDevice: pty.cardPath, hostDevice: pty.hostPath, socket: { atrCharacterFloorMs: 100 } });
   await v.knobs.send({ kind: 'pps', behaviour: 'mute' });
+  await v.knobs.readDetect(); // a round trip: the card took it before the reset on the other connection
   const active = await activateHomeCard({ socket: v.socket, baudRate: 115200 });
   t.teardown(() => active.close());
   t.is(active.activation.pps.outcome, 'skipped');

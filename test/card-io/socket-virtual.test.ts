@@ -27,6 +27,19 @@ test('a card in the virtual socket answers reset with its ATR, and T=1 runs with
   t.regex(info.cardId, /^[0-9a-f]{16}$/);
 });
 
+test('after the reset the reader announces IFSD 254, so an answer longer than 32 bytes comes back in one block, not chained', async (t) => {
+  const v = await bootVirtualSocket(t);
+  const active = await activateHomeCard({ socket: v.socket, baudRate: 115200 });
+  t.teardown(() => active.close());
+  t.is(active.t1.ifsd, 254);
+  await active.card.authenticateAdmin(v.adminKey);
+  const sent = active.ifd.stats.blocksSent;
+  const publicKey = await active.card.generateKeyPair();
+  // The answer (the public key, 65 bytes and more) arrives in one I-block: the reader acknowledged no chained piece.
+  t.true(publicKey.export({ type: 'spki', format: 'der' }).length > 32);
+  t.is(active.ifd.stats.blocksSent - sent, 1);
+});
+
 test("the emulator's ATR with --edc crc announces CRC, and the driver follows it without configuration", async (t) => {
   const v = await bootVirtualSocket(t, { args: ['--edc', 'crc'] });
   const active = await activateHomeCard({ socket: v.socket, baudRate: 115200 });
@@ -64,6 +77,8 @@ test('ten detect edges within 5 ms make one insertion', async (t) => {
 test('a card that answers nothing after reset is reported mute (CardMute), not hung', async (t) => {
   const v = await bootVirtualSocket(t, { socket: { atrStartFloorMs: 200 } });
   await v.knobs.send({ kind: 'mute', on: true });
+  // A round trip on the same connection: the card has taken the mute before the reset comes on the socket's own (a loaded host reordered them).
+  await v.knobs.readDetect();
   const e = await t.throwsAsync(activateHomeCard({ socket: v.socket, baudRate: 115200 }));
   t.true(isCardError(e, CardErrorCode.CardMute), String(e));
 });

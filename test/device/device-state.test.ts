@@ -25,6 +25,7 @@ test('The answers become gateway.json, and the broker password and card admin ke
     cardDevice: '/dev/serial0',
     port: 9443,
     mqttUrl: 'mqtt://127.0.0.1:1883',
+    mqttTerminalUrl: 'mqtts://gw.local:8883',
     mqttUsername: 'homegate-gateway',
     mqttPasswordFile: join(h.dir, 'mqtt.pw'),
     cardAdminKeyFile: join(h.dir, 'admin.key'),
@@ -36,7 +37,7 @@ test('The answers become gateway.json, and the broker password and card admin ke
     sessions: { idleTimeoutSeconds: 120 },
     card: { device: '/dev/serial0', adminKeyFile: 'pki/card-admin.key' },
     terminalApi: { port: 9443 },
-    mqtt: { url: 'mqtt://127.0.0.1:1883', username: 'homegate-gateway', passwordFile: 'mqtt/gateway.password' },
+    mqtt: { url: 'mqtt://127.0.0.1:1883', terminalUrl: 'mqtts://gw.local:8883', username: 'homegate-gateway', passwordFile: 'mqtt/gateway.password' },
   });
   t.false(byPath.get('gateway.json')!.data.toString().includes('broker-secret-1'));
   t.is(byPath.get('mqtt/gateway.password')!.data.toString(), 'broker-secret-1\n');

@@ -8,6 +8,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import test from 'ava';
+import type { Logger } from '../../card-io/base/log.js';
 import { createCardImage } from '../../card-io/emulator/card-image.js';
 import { VirtualSignals } from '../../card-io/socket/virtual-signals.js';
 import type { GatewayEventMap, GatewayEventName } from '../../gateway/events/gateway-events.js';
@@ -31,6 +32,24 @@ function nextEvent<K extends GatewayEventName>(h: Household, name: K, timeoutMs 
 async function health(h: Household): Promise<Record<string, unknown>> {
   const r = await gatewayRequest({ url: h.gatewayUrl, path: '/v1/health', method: 'GET', caPem: (await h.loadProfile()).householdCaPem });
   return r.json;
+}
+
+/** A gateway logger that keeps the kinds of the resets the gateway gives a card that stopped answering. */
+function resetLog(): { logger: Logger; resets: string[] } {
+  const resets: string[] = [];
+  const noop = () => undefined;
+  const logger: Logger = {
+    trace: noop,
+    debug: noop,
+    info: noop,
+    error: noop,
+    warn: ((obj: unknown, msg?: string) => {
+      if (msg === 'the card does not answer; resetting it') resets.push(String((obj as { kind?: unknown }).kind));
+    }) as Logger['warn'],
+    isLevelEnabled: () => false,
+    child: () => logger,
+  };
+  return { logger, resets };
 }
 
 async function knobs(t: { teardown(fn: () => unknown): void }, h: Household): Promise<VirtualSignals> {
@@ -125,13 +144,28 @@ test.serial("a card with another id than the household's is refused with a clear
   t.regex(r.reason ?? '', /not this household's home card/);
   await new Promise((resolve) => setTimeout(resolve, 100));
   t.is(h.gateway.cards.status, 'absent');
-  t.like((await health(h)).socket, { present: true, state: 'refused', activated: false });
+  t.like((await health(h)).socket, { present: true, state: 'refused', reason: 'foreign-card', activated: false });
+  // The terminal is told which: the card in the socket is the wrong one (not "the card does not answer").
   const access = await h.accessCard();
-  t.like(await refusalOf(access.unlock()), { status: 503, code: 'card-absent' });
+  const refusal = await refusalOf(access.unlock());
+  t.like(refusal, { status: 503, code: 'card-absent', reason: 'foreign-card', outcome: 'not-sent' });
+  t.regex(String(refusal.message), /not this household's home card/);
+});
+
+test.serial('with card.householdCardId in gateway.json, another card is refused from the very first insertion and nothing is recorded', async (t) => {
+  const h = await startHousehold(t, { socket: true, card: { householdCardId: '00112233445566ff' } });
+  await eventually(
+    async () => (await health(h)).socket !== undefined && ((await health(h)).socket as { state?: string }).state === 'refused',
+    'the card refused',
+  );
+  t.is(h.gateway.cards.status, 'absent', 'our card is not the configured one: refused at its first activation');
+  t.like((await health(h)).socket, { present: true, state: 'refused', reason: 'foreign-card', activated: false });
+  t.is(h.gateway.registry.getSettings().householdCardId, undefined, 'trust on first use did not record it');
 });
 
 test.serial('a card that locks up is reset warm and works again; the command it hung on is reported card-absent', async (t) => {
-  const h = await startHousehold(t, { socket: true, card: { bwtMs: 300 } });
+  const log = resetLog();
+  const h = await startHousehold(t, { socket: true, card: { bwtMs: 300 }, logger: log.logger });
   const access = await h.accessCard();
   await access.unlock();
   const k = await knobs(t, h);
@@ -141,21 +175,26 @@ test.serial('a card that locks up is reset warm and works again; the command it 
   const a = await activated;
   t.is(a.cardId, h.gateway.cards.cardId ?? '');
   t.is(h.gateway.cards.status, 'present');
+  t.deepEqual(log.resets, ['warm'], 'a warm reset was enough: no cold one');
   await access.unlock();
   t.true((await access.authorize(MARKET)).session.length > 0);
 });
 
 test.serial('a card that answers nothing, not even a warm or a cold reset, is reported absent as not answering', async (t) => {
-  const h = await startHousehold(t, { socket: true, card: { bwtMs: 300 } });
+  const log = resetLog();
+  const h = await startHousehold(t, { socket: true, card: { bwtMs: 300 }, logger: log.logger });
   const access = await h.accessCard();
   await access.unlock();
   const k = await knobs(t, h);
   await k.send({ kind: 'mute', on: true });
+  await k.readDetect(); // a round trip: the card took it before the reset on the other connection
   const removed = nextEvent(h, 'card-removed', 20_000);
   t.like(await refusalOf(access.authorize(MARKET)), { status: 503, code: 'card-absent' });
   t.is((await removed).reason, 'not-answering');
+  t.deepEqual(log.resets, ['warm', 'cold'], 'warm, then cold, then absent');
   t.is(h.gateway.cards.status, 'absent');
-  t.like((await health(h)).socket, { present: true, activated: false, state: 'mute' });
+  t.like((await health(h)).socket, { present: true, activated: false, state: 'mute', reason: 'card-mute' });
+  t.like(await refusalOf(access.unlock()), { status: 503, code: 'card-absent', reason: 'card-mute' });
 });
 
 test.serial(

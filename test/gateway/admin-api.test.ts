@@ -117,7 +117,8 @@ test('When a terminal is revoked, the registry says so and its open card session
 });
 
 test(
-  'When a PIN unblock or change has a malformed PIN, PUK or PIN number, ' + 'it is refused as bad-request before the card is asked, so no try is spent',
+  'When a PIN unblock or change has a malformed PIN, PUK or PIN number, or a new PIN breaking the household rules, ' +
+    'it is refused as bad-request before the card is asked, so no try is spent',
   async (t) => {
     const a = await admin(t);
     const uses = a.h.cards.uses;
@@ -131,6 +132,11 @@ test(
       ['/admin/card/pins/1/change', { currentPin: 1234, newPin: '4321' }],
       ['/admin/card/pins/2/change', { currentPin: PINS.pin2, newPin: '111111' }],
       ['/admin/card/pins/2/change', { currentPin: PINS.pin2, newPin: '111111', pin1: 'x' }],
+      // The household's rules, as at personalization: not one digit repeated, PIN2 not PIN1.
+      ['/admin/card/pins/1/unblock', { puk: PINS.puk, newPin: '0000' }],
+      ['/admin/card/pins/1/change', { currentPin: PINS.pin1, newPin: '7777' }],
+      ['/admin/card/pins/2/change', { currentPin: PINS.pin2, newPin: '111111', pin1: PINS.pin1 }],
+      ['/admin/card/pins/2/change', { currentPin: PINS.pin2, newPin: PINS.pin1, pin1: PINS.pin1 }],
     ];
     for (const [path, body] of bad)
       t.like(await a.call('POST', path, body), { status: 400, body: { error: { code: 'bad-request' } } }, `${path} ${JSON.stringify(body)}`);
@@ -151,15 +157,15 @@ test("When PIN1 is unblocked with the right PUK, every terminal's card session e
 
 test('When the PUK or the current PIN is wrong, the answer is pin-wrong with the tries left, and the PIN is not changed', async (t) => {
   const a = await admin(t);
-  const wrongPuk = await a.call('POST', '/admin/card/pins/2/unblock', { puk: '87654321', newPin: '111111' });
+  const wrongPuk = await a.call('POST', '/admin/card/pins/2/unblock', { puk: '87654321', newPin: '246810' });
   t.like(wrongPuk, { status: 401, body: { error: { code: 'pin-wrong' } } });
-  const wrongPin1 = await a.call('POST', '/admin/card/pins/2/change', { currentPin: PINS.pin2, newPin: '111111', pin1: '9999' });
+  const wrongPin1 = await a.call('POST', '/admin/card/pins/2/change', { currentPin: PINS.pin2, newPin: '246810', pin1: '9999' });
   t.like(wrongPin1, { status: 401, body: { error: { code: 'pin-wrong', pin: 'PIN1', triesLeft: 2 } } });
   const kitchen = await a.h.terminal('kitchen');
   t.like(await a.call('POST', '/admin/card/pins/1/change', { currentPin: '9999', newPin: '4321' }), { status: 401, body: { error: { code: 'pin-wrong' } } });
   t.false(a.h.sessions.isOpen(kitchen.id), 'a wrong PIN1 try drops the cached PIN1s');
   await a.h.sessions.unlock(kitchen.id, PINS.pin1);
-  t.like(await a.call('POST', '/admin/card/pins/2/change', { currentPin: PINS.pin2, newPin: '111111', pin1: PINS.pin1 }), {
+  t.like(await a.call('POST', '/admin/card/pins/2/change', { currentPin: PINS.pin2, newPin: '246810', pin1: PINS.pin1 }), {
     status: 200,
     body: { pin: 'PIN2', changed: true },
   });

@@ -36,6 +36,19 @@ test('config check lists every problem of gateway.json at once and exits 2', asy
   for (const p of [/^card\.device:/m, /^card\.baudRate:/m, /^terminalApi\.port:/m, /colour/]) t.regex(text, p);
 });
 
+test('config check reports a schema problem and a missing file together, not the file only on the next run', async (t) => {
+  const dir = await dataDir(t);
+  await writeFile(
+    join(dir, 'gateway.json'),
+    JSON.stringify({ card: { device: '/dev/serial0', adminKeyFile: 'pki/card-admin.key' }, terminalApi: { port: 70000 } }),
+  );
+  const r = await runCli(['--data', dir, 'config', 'check', '--json']);
+  t.is(r.code, EXIT_CONFIG_INVALID, r.stderr);
+  const text = (JSON.parse(r.stdout) as { problems: string[] }).problems.join('\n');
+  t.regex(text, /^terminalApi\.port:/m);
+  t.regex(text, /^card\.adminKeyFile: .*card-admin\.key/m);
+});
+
 test('config check finds a missing certificate and a private key that others may read', async (t) => {
   const dir = await dataDir(t);
   await withPki(dir, 0o644);

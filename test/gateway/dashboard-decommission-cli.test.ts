@@ -6,6 +6,7 @@
  * is exit 1 with a message naming the problem.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
+import net from 'node:net';
 import { join } from 'node:path';
 import test, { type ExecutionContext } from 'ava';
 import { GATEWAY_BROKER_USER } from '../../gateway/notify/broker-users.js';
@@ -54,4 +55,25 @@ test('decommission clears what the gateway left retained and lists it with --jso
   const down = await runCli(['--data', nowhere, 'gateway', 'decommission', '--json'], { timeoutMs: 30_000 });
   t.is(down.code, 1);
   t.regex(down.stderr, /broker-unreachable|Could not clear/);
+});
+
+test('decommission refuses while the gateway runs (its admin socket answers), and the retained discovery stays', async (t) => {
+  const logins = await makeLogins(t);
+  const broker = await startEmbeddedBroker({ port: 0, passwordFile: logins.passwordFile });
+  t.teardown(() => broker.stop());
+  const gw = await connectAs(t, broker.url, logins, GATEWAY_BROKER_USER);
+  const discovery = 'homeassistant/device/homegate-homegate_gateway/config';
+  await gw.publishAsync(discovery, '{"dev":{}}', { qos: 1, retain: true });
+  await gw.endAsync();
+  const dir = await dataDir(t, broker.url, logins.password[GATEWAY_BROKER_USER]!);
+  const admin = net.createServer((c) => c.destroy());
+  await new Promise<void>((resolve) => admin.listen(join(dir, 'gateway.sock'), resolve));
+  t.teardown(() => new Promise<void>((resolve) => admin.close(() => resolve())));
+
+  const r = await runCli(['--data', dir, 'gateway', 'decommission', '--json'], { timeoutMs: 30_000 });
+  t.is(r.code, 1, r.stderr);
+  t.regex(r.stderr, /gateway is running/);
+  const view = await record(await connectAs(t, broker.url, logins, DASHBOARD_USER), ['homeassistant/#']);
+  await view.until(() => view.last(discovery) !== undefined, 'the discovery still retained');
+  t.pass();
 });

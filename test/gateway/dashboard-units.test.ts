@@ -6,10 +6,12 @@
 import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import { silentLogger } from '../../card-io/base/log.js';
-import { MqttNotifier } from '../../gateway/notify/mqtt-notifier.js';
+import { MqttNotifier, type MqttLink } from '../../gateway/notify/mqtt-notifier.js';
 import { parseGatewayConfig } from '../../gateway/config/gateway-config.js';
-import test from 'ava';
-import { DashboardRequests, type CommandHandlers } from '../../gateway/dashboard/dashboard-requests.js';
+import test, { type ExecutionContext } from 'ava';
+import { DashboardRequests, DUPLICATE_WINDOW_MS, type CommandHandlers } from '../../gateway/dashboard/dashboard-requests.js';
+import { discoveryPayload } from '../../gateway/dashboard/ha-discovery.js';
+import { Dashboard, REPUBLISH_INTERVAL_MS } from '../../gateway/dashboard/dashboard.js';
 import { DashboardState } from '../../gateway/dashboard/dashboard-state.js';
 import { EVENTS_PER_SECOND, EventLimiter } from '../../gateway/dashboard/dashboard-events.js';
 import { StateCoalescer } from '../../gateway/dashboard/state-coalescer.js';
@@ -154,6 +156,18 @@ test('gateway.json takes the dashboard, TLS and reload options in its mqtt secti
   t.throws(() => parseGatewayConfig({ ...base, mqtt: { ...mqtt, discoveryPrefix: 'a/b' } }, 'gateway.json'));
 });
 
+test('gateway.json refuses a state interval under 100 ms, which would let a flapping input publish every change', (t) => {
+  const base = { card: { device: 'tcp://127.0.0.1:7816' } };
+  for (const stateIntervalMs of [0, 99]) {
+    t.throws(
+      () => parseGatewayConfig({ ...base, mqtt: { url: 'mqtt://127.0.0.1:1883', stateIntervalMs } }, 'gateway.json'),
+      undefined,
+      String(stateIntervalMs),
+    );
+  }
+  t.is(parseGatewayConfig({ ...base, mqtt: { url: 'mqtt://127.0.0.1:1883', stateIntervalMs: 100 } }, 'gateway.json').mqtt?.stateIntervalMs, 100);
+});
+
 test('PIN tries: a wrong try is announced from its answer, and the counter is read back only after a wrong try was seen', async (t) => {
   const events = new GatewayEvents();
   const seen: string[] = [];
@@ -214,4 +228,119 @@ test("Another gateway id moves the gateway's own topics to <prefix>/<id>/, and t
   t.is(config.mqtt?.gatewayId, 'kitchen');
   t.is(parseGatewayConfig({ card: { device: 'tcp://127.0.0.1:1' }, mqtt: { url: 'mqtt://127.0.0.1:1883' } }).mqtt?.gatewayId, 'gateway');
   t.throws(() => parseGatewayConfig({ card: { device: 'x' }, mqtt: { url: 'mqtt://127.0.0.1:1883', gatewayId: 'a/b' } }));
+});
+
+test('A request repeated with its transaction while the first still runs waits for that answer and runs nothing again', async (t) => {
+  let runs = 0;
+  let release: () => void = () => undefined;
+  const slow: CommandHandlers = {
+    ...handlers([]),
+    'lock-card': async () => {
+      runs += 1;
+      await new Promise<void>((r) => {
+        release = r;
+      });
+      return { locked: runs };
+    },
+  };
+  const r = new DashboardRequests(slow);
+  const first = r.handle('lock-card', Buffer.from('{"transaction":"dup"}'), false);
+  const second = r.handle('lock-card', Buffer.from('{"transaction":"dup"}'), false);
+  await delay(10);
+  release();
+  t.deepEqual(await second, await first);
+  t.is(runs, 1);
+});
+
+test('The same transaction after the duplicate window is a new request: a button that always sends the same body acts at every press', async (t) => {
+  const calls: string[] = [];
+  let now = 1_000_000;
+  const r = new DashboardRequests(handlers(calls), () => now);
+  await r.handle('identify', Buffer.from('{"transaction":"button"}'), false);
+  await r.handle('identify', Buffer.from('{"transaction":"button"}'), false);
+  now += DUPLICATE_WINDOW_MS + 1;
+  await r.handle('identify', Buffer.from('{"transaction":"button"}'), false);
+  t.deepEqual(calls, ['identify', 'identify'], 'the duplicate inside the window ran nothing, the later press ran');
+});
+
+test("Home Assistant's buttons send no transaction, so pressing Lock card twice locks twice", async (t) => {
+  const calls: string[] = [];
+  const r = new DashboardRequests(handlers(calls));
+  const d = discoveryPayload({ topics: dashboardTopics('homegate/gateway', 'homeassistant'), version: '1', publishBalance: false, currency: 'EUR' });
+  for (const key of ['lock_card', 'identify']) {
+    const press = Buffer.from(String(d.cmps[key]!.payload_press));
+    const command = key === 'lock_card' ? 'lock-card' : 'identify';
+    t.is((await r.handle(command, press, false))?.status, 'ok');
+    t.is((await r.handle(command, press, false))?.status, 'ok');
+  }
+  t.deepEqual(calls, ['lock-card', 'lock-card', 'identify', 'identify']);
+});
+
+/** A link that is always connected and records what is published; `deliver` plays the broker. */
+function fakeLink(): { link: MqttLink; published: Array<{ topic: string; payload: string }>; deliver(topic: string, payload: string): void } {
+  const published: Array<{ topic: string; payload: string }> = [];
+  const listeners: Array<(topic: string, payload: Buffer, retained: boolean) => void> = [];
+  const link: MqttLink = {
+    topicPrefix: 'homegate',
+    gatewayBase: 'homegate/gateway',
+    availabilityTopic: 'homegate/gateway/availability',
+    isReady: () => true,
+    onReady: () => () => undefined,
+    publish: async (topic, payload) => {
+      published.push({ topic, payload: payload.toString() });
+    },
+    subscribe: () => undefined,
+    onMessage: (l) => {
+      listeners.push(l);
+      return () => undefined;
+    },
+  };
+  const deliver = (topic: string, payload: string) => {
+    for (const l of listeners) l(topic, Buffer.from(payload), false);
+  };
+  return { link, published, deliver };
+}
+
+function fakeDashboard(t: ExecutionContext, link: MqttLink, events = new GatewayEvents(), publishBalance = false): Dashboard {
+  const dashboard = new Dashboard({ link, events, logger: silentLogger, version: '1', publishBalance, lockCard: async () => 0, retryOutbox: () => 0 });
+  dashboard.start();
+  t.teardown(() => dashboard.stop());
+  return dashboard;
+}
+
+test('A burst of refresh requests and Home Assistant birth messages republishes discovery once at once and once after the window, not per request', async (t) => {
+  const { link, published, deliver } = fakeLink();
+  const dashboard = fakeDashboard(t, link);
+  t.is(dashboard.discoveryPublishes, 1, 'at start');
+  await delay(REPUBLISH_INTERVAL_MS + 100); // the start's window is over
+  for (let i = 0; i < 50; i++) {
+    deliver('homegate/gateway/request/refresh', `{"transaction":${i}}`);
+    deliver('homeassistant/status', 'online');
+  }
+  await delay(50);
+  t.is(dashboard.discoveryPublishes, 2, 'the first of the burst at once');
+  await delay(REPUBLISH_INTERVAL_MS + 100);
+  t.is(dashboard.discoveryPublishes, 3, 'the rest folded into one at the end of the window');
+  t.is(published.filter((p) => p.topic === 'homegate/gateway/response/refresh').length, 50, 'every request still answered');
+});
+
+test("The monetary sensors carry the purse's currency: the card's purse read at activation, or a payment in it, republishes discovery in it", async (t) => {
+  const { link, published } = fakeLink();
+  const events = new GatewayEvents();
+  const dashboard = fakeDashboard(t, link, events, true);
+  const units = () =>
+    published
+      .filter((p) => p.topic === 'homeassistant/device/homegate-homegate_gateway/config')
+      .map((p) => (JSON.parse(p.payload) as { cmps: Record<string, { unit_of_measurement?: string }> }).cmps.last_payment!.unit_of_measurement);
+  t.deepEqual(units(), ['EUR'], 'before anything is known');
+  dashboard.cardPurse(12_345, 'CHF');
+  await delay(REPUBLISH_INTERVAL_MS + 100);
+  t.deepEqual(units(), ['EUR', 'CHF']);
+  t.deepEqual(dashboard.state.toJson(true).balance, { amount: 123.45, currency: 'CHF' }, 'the balance as the card says, before any payment');
+  events.emit('decision', { terminal: 'a', market: 'm', orderId: 'o', amount: 500, currency: 'JPY', status: 'paid', at: 0 });
+  await delay(REPUBLISH_INTERVAL_MS + 100);
+  t.deepEqual(units(), ['EUR', 'CHF', 'JPY']);
+  events.emit('decision', { terminal: 'a', market: 'm', orderId: 'p', amount: 500, currency: 'JPY', status: 'paid', at: 0 });
+  await delay(50);
+  t.is(units().length, 3, 'the same currency again: no new discovery');
 });

@@ -1,6 +1,6 @@
 import test from 'ava';
 import { readFile, rename, stat, unlink } from 'node:fs/promises';
-import { isRegistryError, Registry, TOUCH_INTERVAL_MS } from '../../gateway/registry/index.js';
+import { isRegistryError, Registry, TOUCH_INTERVAL_MS, TOUCH_PERSIST_MS } from '../../gateway/registry/index.js';
 import { silentLogger } from '../../card-io/base/log.js';
 import { fingerprint, marketAnchorPem, openRegistry, tempRegistryPath } from './registry-fixtures.js';
 
@@ -99,7 +99,7 @@ test('Removing a market forgets it; removing an unknown one is not-found', async
   t.true(isRegistryError(await t.throwsAsync(registry.revokeTerminal('0123456789abcdef')), 'not-found'));
 });
 
-test('lastSeen is written at most once a minute per terminal, however many requests arrive', async (t) => {
+test('lastSeen moves at most once a minute per terminal and is written to the file at most once an hour, however many requests arrive', async (t) => {
   const path = await tempRegistryPath(t);
   let now = Date.parse('2031-05-01T10:00:00Z');
   let writes = 0;
@@ -119,11 +119,26 @@ test('lastSeen is written at most once a minute per terminal, however many reque
   t.false(await registry.touchTerminal(a.id));
   t.is(writes, 1);
   t.true(await registry.touchTerminal(b.id), 'another terminal has its own minute');
+  t.is(writes, 2);
+  const firstSeen = new Date(now - TOUCH_INTERVAL_MS + 1).toISOString();
   now += 1;
+  t.true(await registry.touchTerminal(a.id), 'a minute later lastSeen moves');
+  t.is(writes, 2, '... in memory: the file holds a lastSeen less than an hour old');
+  t.is(registry.getTerminal(a.id)?.lastSeen, new Date(now).toISOString());
+  const onDisk = async () => (JSON.parse(await readFile(path, 'utf8')) as { terminals: Array<{ id: string; lastSeen: string }> }).terminals;
+  t.is((await onDisk()).find((x) => x.id === a.id)?.lastSeen, firstSeen);
+  now += TOUCH_PERSIST_MS;
   t.true(await registry.touchTerminal(a.id));
-  t.is(writes, 3);
-  const onDisk = JSON.parse(await readFile(path, 'utf8')) as { terminals: Array<{ id: string; lastSeen: string }> };
-  t.is(onDisk.terminals.find((x) => x.id === a.id)?.lastSeen, new Date(now).toISOString());
+  t.is(writes, 3, 'an hour after the written one, the file is written');
+  t.is((await onDisk()).find((x) => x.id === a.id)?.lastSeen, new Date(now).toISOString());
+  now += TOUCH_INTERVAL_MS;
+  t.true(await registry.touchTerminal(a.id));
+  await registry.setTerminalRole(b.id, 'owner');
+  t.is(
+    (await onDisk()).find((x) => x.id === a.id)?.lastSeen,
+    new Date(now).toISOString(),
+    "a lastSeen kept in memory reaches the file with the registry's next write",
+  );
 });
 
 test('Invalid terminal names, mail addresses and fingerprints are refused before anything is written', async (t) => {

@@ -28,11 +28,13 @@ test('a modem-lines socket gets its documented defaults', (t) => {
   });
 });
 
+const panel = { plugin: 'virtual', pins: { ready: 5, busy: 6, attention: 13, button: 16 } };
+
 test('gpio pins are the fields the panel reads: rstPin, detectPin, vccPin (optional), detectActiveLow', (t) => {
-  const c = parseGatewayConfig({ card: { ...base.card, socket: { backend: 'gpio', rstPin: 17, detectPin: 27 } } });
+  const c = parseGatewayConfig({ card: { ...base.card, socket: { backend: 'gpio', rstPin: 17, detectPin: 27 } }, panel });
   t.like(c.card.socket, { backend: 'gpio', rstPin: 17, detectPin: 27, detectActiveLow: true });
   // The panel's IO plugins number pins (BCM line offsets, Arduino pins): a name is refused at start, not at first use.
-  const e = t.throws(() => parseGatewayConfig({ card: { ...base.card, socket: { backend: 'gpio', rstPin: 'GPIO17', detectPin: 27 } } }), {
+  const e = t.throws(() => parseGatewayConfig({ card: { ...base.card, socket: { backend: 'gpio', rstPin: 'GPIO17', detectPin: 27 } }, panel }), {
     instanceOf: ConfigError,
   });
   t.true((e as ConfigError).problems.some((p) => p.startsWith('card.socket.rstPin')));
@@ -46,11 +48,58 @@ test('a wrong socket section lists every problem with its path', (t) => {
   for (const p of ['card.socket.rstPin', 'card.socket.detectPin', 'card.socket.debounceMs']) t.true(paths.includes(p), `${p} in ${paths.join(', ')}`);
 });
 
-test('choosing the gpio backend on a gateway without a panel is a clear configuration error', async (t) => {
-  const c = parseGatewayConfig({ card: { ...base.card, socket: { backend: 'gpio', rstPin: 17, detectPin: 27 } } });
+test('choosing the gpio backend on a gateway without a panel is a clear configuration error, at validation and at start', async (t) => {
+  const gpio = { backend: 'gpio', rstPin: 17, detectPin: 27 } as const;
+  const invalid = t.throws(() => parseGatewayConfig({ card: { ...base.card, socket: gpio } }), { instanceOf: ConfigError });
+  t.true(
+    (invalid as ConfigError).problems.some((p) => p.startsWith('card.socket.backend:') && p.includes('no "panel"')),
+    (invalid as ConfigError).problems.join('\n'),
+  );
+  // openCardSocket refuses it too (a configuration built in code, not parsed).
+  const c = parseGatewayConfig({ card: { ...base.card, socket: gpio }, panel });
   const e = await t.throwsAsync(
     openCardSocket({ socket: c.card.socket!, device: 'tcp://127.0.0.1:1', baudRate: 115200, dataDir: '/tmp', logger: silentLogger }),
     { instanceOf: ConfigError },
   );
   t.regex(e!.message, /gpio.*needs the panel/);
+});
+
+test("the gpio socket's pins: a pin used twice, a pin out of the panel plugin's range, and a wrong type elsewhere are all in the one error", (t) => {
+  const e = t.throws(
+    () =>
+      parseGatewayConfig({
+        card: { ...base.card, baudRate: 'fast', socket: { backend: 'gpio', rstPin: 22, detectPin: 22, vccPin: 300 } },
+        panel: { ...panel, pins: { ...panel.pins, busy: 5 } },
+      }),
+    { instanceOf: ConfigError },
+  );
+  const problems = (e as ConfigError).problems;
+  const has = (path: string, words: string) =>
+    t.true(
+      problems.some((p) => p.startsWith(`${path}:`) && p.includes(words)),
+      `${path}: ${words}\n${problems.join('\n')}`,
+    );
+  has('card.baudRate', '');
+  has('card.socket.detectPin', 'pin 22 is used twice: rstPin and detectPin');
+  has('card.socket.vccPin', "out of range for the panel's virtual plugin (0..127)");
+  has('panel.pins.busy', 'pin 5 is used twice: ready and busy');
+});
+
+test('a debounce longer than 80 ms is refused: a pulled card must be reported within 100 ms of the detect edge', (t) => {
+  const e = t.throws(() => parseGatewayConfig({ card: { ...base.card, socket: { backend: 'virtual', control: 'card.sock', debounceMs: 100 } } }), {
+    instanceOf: ConfigError,
+  });
+  t.true((e as ConfigError).problems.some((p) => p.startsWith('card.socket.debounceMs:')));
+  t.like(parseGatewayConfig({ card: { ...base.card, socket: { backend: 'virtual', control: 'card.sock', debounceMs: 80 } } }).card.socket, { debounceMs: 80 });
+});
+
+test('a modem-lines reader polled so slowly that a pull could not be reported within 100 ms is refused', (t) => {
+  const e = t.throws(() => parseGatewayConfig({ card: { ...base.card, socket: { backend: 'modem-lines', pollMs: 90, debounceMs: 20 } } }), {
+    instanceOf: ConfigError,
+  });
+  t.true(
+    (e as ConfigError).problems.some((p) => p.startsWith('card.socket.pollMs:') && p.includes('at most 100')),
+    (e as ConfigError).problems.join('\n'),
+  );
+  t.like(parseGatewayConfig({ card: { ...base.card, socket: { backend: 'modem-lines', pollMs: 80, debounceMs: 20 } } }).card.socket, { pollMs: 80 });
 });

@@ -23,6 +23,8 @@ export interface FirmataPeer {
   /** Levels the host drove on output pins. */
   output(pin: number): 0 | 1;
   setInput(pin: number, value: 0 | 1): void;
+  /** Bytes as they are, whatever they mean (a peer that misbehaves, line noise). */
+  sendRaw(bytes: Uint8Array): void;
   readonly modes: ReadonlyMap<number, number>;
   close(): Promise<void>;
 }
@@ -128,6 +130,9 @@ export async function startFirmataPeer(path: string): Promise<FirmataPeer> {
     setInput(pin, value) {
       driven.set(pin, value);
       if (reported.has(pin >> 3)) reportPort(pin >> 3);
+    },
+    sendRaw: (bytes) => {
+      port.write(Buffer.from(bytes));
     },
     modes,
     close: () => new Promise<void>((resolve) => (port.isOpen ? port.close(() => resolve()) : resolve())),

@@ -4,13 +4,18 @@
  * naming the host, its .local name and the addresses given; and a household is
  * never provisioned twice into one place.
  */
-import { X509Certificate } from 'node:crypto';
-import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { createPrivateKey, X509Certificate } from 'node:crypto';
+import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'ava';
 import { provisionHousehold } from '../../provisioning/household-pki.js';
 import { isEnrollmentError } from '../../provisioning/enrollment-error.js';
+import { createCaCertificate, createClientCertificate, derToPem, generateP256KeyPair, pemToDer } from '../../provisioning/pki/index.js';
+import { needsBinary } from '../helpers/binaries.js';
+
+const openssl = needsBinary('openssl');
 
 async function filesUnder(dir: string): Promise<string[]> {
   const out: string[] = [];
@@ -59,3 +64,34 @@ test('provision household refuses a host name that is not one before writing any
   t.true(isEnrollmentError(e, 'invalid'));
   await t.throwsAsync(stat(out));
 });
+
+openssl.test(
+  'The enrollment intermediate on the gateway cannot make a CA: a chain through a CA it signed fails verification, its own leaves pass',
+  async (t) => {
+    const out = await mkdtemp(join(tmpdir(), 'homegate-household-'));
+    t.teardown(() => rm(out, { recursive: true, force: true }));
+    await provisionHousehold({ out, hostName: 'gw', addresses: [] });
+    const pki = join(out, 'gateway', 'pki');
+    const enrollmentPem = await readFile(join(pki, 'enrollment-ca.pem'), 'utf8');
+    const enrollment = { certificate: pemToDer(enrollmentPem), privateKey: createPrivateKey(await readFile(join(pki, 'enrollment-ca.key'))) };
+    // What a thief of the gateway's disk could try: a CA of its own under the intermediate, then terminals under it.
+    const rogue = generateP256KeyPair();
+    const rogueCa = {
+      certificate: await createCaCertificate({ subject: 'CN=rogue', subjectPublicKey: rogue.publicKey, issuer: enrollment }),
+      privateKey: rogue.privateKey,
+    };
+    const leaf = await createClientCertificate({ subject: 'CN=rogue terminal', subjectPublicKey: generateP256KeyPair().publicKey, issuer: rogueCa });
+    const honest = await createClientCertificate({ subject: 'CN=kitchen', subjectPublicKey: generateP256KeyPair().publicKey, issuer: enrollment });
+    await writeFile(join(out, 'chain.pem'), enrollmentPem + derToPem(rogueCa.certificate));
+    await writeFile(join(out, 'rogue.pem'), derToPem(leaf));
+    await writeFile(join(out, 'honest.pem'), derToPem(honest));
+    const verify = (leafFile: string) =>
+      execFileSync('openssl', ['verify', '-purpose', 'sslclient', '-CAfile', join(out, 'household-ca.pem'), '-untrusted', join(out, 'chain.pem'), leafFile], {
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+    t.regex(verify(join(out, 'honest.pem')), /OK/);
+    const refused = t.throws(() => verify(join(out, 'rogue.pem')));
+    t.regex(String((refused as Error & { stdout?: string }).stdout) + String((refused as Error & { stderr?: string }).stderr), /path length/i);
+  },
+);

@@ -23,6 +23,9 @@ function run(args: readonly string[], input: string | Buffer, timeoutMs = 10_000
       clearTimeout(timer);
       resolve({ code, out });
     });
+    // openssl may exit before it reads its input (sess_id -in FILE never does): the pipe then breaks,
+    // which is not a failure of the command; its exit code and output say how it went.
+    child.stdin.on('error', () => undefined);
     child.stdin.end(input);
   });
 }

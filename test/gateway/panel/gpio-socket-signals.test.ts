@@ -72,3 +72,14 @@ test('after close no edge reaches a listener', async (t) => {
   io.setInput(PINS.detectPin, 0);
   t.deepEqual(edges, []);
 });
+
+test('a detect pin that never gives a level (a line another program holds) fails the read with a clear error instead of hanging', async (t) => {
+  const panelBoard = await openPanelBoard({ plugin: 'virtual', baudRate: 57_600, chip: 'gpiochip0' }, silentLogger);
+  t.teardown(() => panelBoard.close());
+  // Its IO plugin never reports the detect pin (as linux-gpio when gpioget cannot have the line).
+  const io = Object.assign(Object.create(panelBoard.board.io), { digitalRead: () => undefined });
+  const board = Object.assign(Object.create(panelBoard.board), { io }) as typeof panelBoard.board & IoBoard;
+  const signals = createGpioSocketSignals(board, { rstPin: 22, detectPin: 23, detectActiveLow: true }, { firstReadTimeoutMs: 50 });
+  const e = await t.throwsAsync(signals.readDetect());
+  t.regex(e!.message, /detect pin 23 gave no level within 50 ms/);
+});

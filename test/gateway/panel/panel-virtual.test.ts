@@ -170,3 +170,18 @@ test('closing the panel while the button is held stops johnny-five from repeatin
   await tick(2500);
   t.is(holds, after, 'no hold after close');
 });
+
+test("the dashboard's identify blinks the attention LED for the seconds it asks, then it shows the state again", async (t) => {
+  const events = new GatewayEvents();
+  const options = panelOptionsSchema.parse({ plugin: 'virtual', pins: PINS });
+  const panel = await Panel.start({ options, events, logger: silentLogger });
+  t.teardown(() => panel.close());
+  const shown: GatewayEventMap['leds'][] = [];
+  events.on('leds', (l) => shown.push(l));
+  events.emit('identify', { seconds: 0.5 });
+  t.is(shown.at(-1)?.attention, 'blink');
+  t.is(panel.publicStatus().leds.attention, 'blink');
+  await tick(800);
+  t.is(shown.at(-1)?.attention, 'off');
+  t.is(panel.board.virtual!.level(PINS.attention), 0);
+});

@@ -16,7 +16,7 @@ import { createMemoryCardStore } from '../../../card-io/emulator/card-store.js';
 import { HomeCard } from '../../../card-io/home-card/home-card.js';
 import { CardSessions } from '../../../gateway/card/card-sessions.js';
 import { PinThrottle } from '../../../gateway/card/pin-throttle.js';
-import { EmoneyManager } from '../../../gateway/emoney/emoney-manager.js';
+import { EmoneyManager, type Mailer } from '../../../gateway/emoney/emoney-manager.js';
 import type { TopupLimits } from '../../../gateway/emoney/topup-policy.js';
 import { LoadIntents, PaymentIntents } from '../../../gateway/emoney/payment-intents.js';
 import { HistoryStore } from '../../../gateway/history/index.js';
@@ -54,7 +54,7 @@ export interface MoneyHousehold {
   /** A terminal enrolled in the registry with the given role, its card session opened with PIN1. */
   terminal(name: string, role?: 'owner' | 'member'): Promise<TerminalRecord>;
   /** A manager over this household (a new one shares the card, the archive and the journals). */
-  manager(over?: { history?: HistoryStore; limits?: TopupLimits; issuer?: null }): EmoneyManager;
+  manager(over?: { history?: HistoryStore; limits?: TopupLimits; issuer?: null; mailer?: Mailer }): EmoneyManager;
 }
 
 let terminals = 0;
@@ -129,7 +129,7 @@ export async function moneyHousehold(t: ExecutionContext): Promise<MoneyHousehol
         history: over.history ?? history,
         intents,
         loads,
-        mailer: { notify: async (n) => void mail.push(n) },
+        mailer: over.mailer ?? { notify: async (n) => void mail.push(n) },
         proxyState,
         issuer: over.issuer === null ? undefined : issuer.client,
         limits: over.limits ?? { householdMonthly: 10_000_000, terminalMonthly: 10_000_000 },

@@ -22,6 +22,7 @@
  *
  * Everything is stopped and the directory removed when the test ends.
  */
+import { virtualSocketConfig } from './socket-card.js';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { X509Certificate, type KeyObject } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -284,8 +285,10 @@ export async function startPurseHousehold(t: ExecutionContext, o: PurseHousehold
 
   let inProcess: RunningGateway | undefined = sandbox.gateway;
   let gatewayProcess: GatewayProcess | undefined;
-  const rebuild = o.configure !== undefined || o.gatewayProcess === true;
+  const rebuild = o.configure !== undefined || o.gatewayProcess === true || o.logger !== undefined; // the sandbox's own gateway logs nowhere
   const config = await sandboxGatewayConfig(sandbox, ports);
+  // As the sandbox built it: a gateway started again here without the socket would wait for a card that answers only after a reset.
+  if (o.socket) config.card.socket = virtualSocketConfig(SANDBOX_SOCKET_CONTROL);
   o.configure?.(config);
   if (rebuild) {
     await sandbox.gateway.stop();
