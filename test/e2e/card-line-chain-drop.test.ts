@@ -104,10 +104,13 @@ test.serial(
     // A SELECT by name with 100 bytes of AID: four chained I-blocks at IFSC 32.
     const select = Buffer.concat([Buffer.from([0x00, 0xa4, 0x04, 0x00, 100]), Buffer.alloc(100, 0xa5)]);
     let release!: () => void;
+    // The connections up to the one the chain went out on: the line may have flapped while it opened under load.
+    let beforeDrop = 0;
     relay.onBlock = (pcb) => {
       if (!(pcb & 0x80) && pcb & PCB_I_MORE) {
         // The first chained block is on its way to the card: cut the line, and power the card off while it is cut.
         relay.onBlock = undefined;
+        beforeDrop = relay.connections.length;
         relay.gate = new Promise<void>((resolve) => (release = resolve));
         setImmediate(() => relay.drop());
       }
@@ -131,12 +134,12 @@ test.serial(
     }
     t.true(status !== undefined && status.length >= 2);
     const fresh = relay.connections.at(-1)!;
-    t.true(relay.connections.length >= 2, 'the driver reconnected');
+    t.true(relay.connections.length > beforeDrop, 'the driver reconnected');
     t.is(fresh.pcbs[0], S_RESYNCH_REQUEST, `the first block to the new card is S(RESYNCH): ${fresh.pcbs.map((p) => p.toString(16)).join(' ')}`);
     const iBlocks = fresh.pcbs.filter((p) => !(p & 0x80));
     t.deepEqual(iBlocks, [0x00], 'one I-block, the new command, unchained: no tail of the interrupted SELECT');
     // On no connection after the drop did a chained block (the SELECT's body) or an I-block before S(RESYNCH) go out.
-    for (const c of relay.connections.slice(1)) {
+    for (const c of relay.connections.slice(beforeDrop)) {
       const firstI = c.pcbs.findIndex((p) => !(p & 0x80));
       t.false(
         c.pcbs.some((p) => !(p & 0x80) && p & PCB_I_MORE),
