@@ -10,11 +10,11 @@
  */
 import test from 'ava';
 import type { Logger } from '../../card-io/base/log.js';
+import { gatewayHealth, nextEvent } from '../helpers/household/gateway-watch.js';
 import { VirtualSignals } from '../../card-io/socket/virtual-signals.js';
-import type { GatewayEventMap, GatewayEventName } from '../../gateway/events/gateway-events.js';
 import { panelOptionsSchema } from '../../gateway/panel/panel-options.js';
 import type { VirtualIo } from '../../gateway/panel/virtual-io.js';
-import { DEMO_PINS, eventually, gatewayRequest, type Household, MARKET, startHousehold } from '../helpers/household/index.js';
+import { DEMO_PINS, eventually, type Household, MARKET, startHousehold } from '../helpers/household/index.js';
 import { findSecrets, pinNeedle, stringsOf, windows } from './secret-needles.js';
 
 /** The README's Raspberry Pi wiring (BCM numbers). */
@@ -22,25 +22,6 @@ const PINS = { ready: 5, busy: 6, attention: 13, button: 17, buzzer: 18 };
 const RST = 22;
 const DETECT = 23;
 const VCC = 24;
-
-function nextEvent<K extends GatewayEventName>(h: Household, name: K, timeoutMs = 10_000): Promise<GatewayEventMap[K] & { seenAt: number }> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      off();
-      reject(new Error(`no ${name} event within ${timeoutMs} ms`));
-    }, timeoutMs);
-    const off = h.gateway.events.on(name, (payload) => {
-      clearTimeout(timer);
-      off();
-      resolve({ ...payload, seenAt: Date.now() });
-    });
-  });
-}
-
-async function health(h: Household): Promise<Record<string, unknown>> {
-  const r = await gatewayRequest({ url: h.gatewayUrl, path: '/v1/health', method: 'GET', caPem: (await h.loadProfile()).householdCaPem });
-  return r.json;
-}
 
 /** A household whose gateway has a virtual panel and its card in a gpio socket on that panel's board, wired to the emulator. */
 async function gpioHousehold(t: Parameters<typeof startHousehold>[0], logger?: Logger): Promise<{ h: Household; io: VirtualIo; driven: string[] }> {
@@ -93,11 +74,11 @@ test.serial(
     const { h, io, driven } = await gpioHousehold(t);
     // The detect pin reads high (its pull-up, nothing in the socket): no card at start.
     t.is(h.gateway.cards.status, 'absent');
-    t.like((await health(h)).socket, { backend: 'gpio', present: false, activated: false });
+    t.like((await gatewayHealth(h)).socket, { backend: 'gpio', present: false, activated: false });
     t.is(io.level(PINS.ready), 0, 'ready LED off without a card');
 
-    const inserted = nextEvent(h, 'card-inserted');
-    const activated = nextEvent(h, 'card-activated');
+    const inserted = nextEvent(h, 'card-inserted', 10_000);
+    const activated = nextEvent(h, 'card-activated', 10_000);
     driven.length = 0;
     io.setInput(DETECT, 0);
     await inserted;
@@ -107,7 +88,7 @@ test.serial(
     t.is(h.gateway.cards.status, 'present');
     // ISO/IEC 7816-3 §6.2.2: RST held low while VCC comes up, then released; the card answered with its ATR.
     t.deepEqual(driven.slice(0, 2), ['vcc on', 'rst released'], driven.join(', '));
-    t.like((await health(h)).socket, { backend: 'gpio', present: true, activated: true, state: 'ready', protocol: 'T=1', ifsc: 254 });
+    t.like((await gatewayHealth(h)).socket, { backend: 'gpio', present: true, activated: true, state: 'ready', protocol: 'T=1', ifsc: 254 });
     await eventually(() => io.level(PINS.ready) === 1, 'the ready LED lights once the card is activated');
 
     // The card works through the pins' activation: PIN1, PIN2, SIGN, a resumed market session.
@@ -115,7 +96,7 @@ test.serial(
     await access.unlock();
     t.true((await access.authorize(MARKET)).session.length > 0);
 
-    const removed = nextEvent(h, 'card-removed');
+    const removed = nextEvent(h, 'card-removed', 10_000);
     const edgeAt = Date.now();
     io.setInput(DETECT, 1);
     const r = await removed;
@@ -127,7 +108,7 @@ test.serial(
     await eventually(() => io.level(PINS.ready) === 0, 'the ready LED goes out');
 
     // In again: ready again, and the terminal enters PIN1 again (a new card session).
-    const again = nextEvent(h, 'card-activated');
+    const again = nextEvent(h, 'card-activated', 10_000);
     io.setInput(DETECT, 0);
     await again;
     t.false(await access.isUnlocked());
@@ -143,7 +124,7 @@ test.serial('a bouncing detect pin (10 edges within 5 ms) on the gpio socket is 
   const { h, io } = await gpioHousehold(t);
   let insertions = 0;
   h.gateway.events.on('card-inserted', () => insertions++);
-  const activated = nextEvent(h, 'card-activated');
+  const activated = nextEvent(h, 'card-activated', 10_000);
   for (let i = 0; i < 10; i++) {
     io.setInput(DETECT, i % 2 === 0 ? 0 : 1);
     await new Promise((resolve) => setImmediate(resolve));
@@ -163,22 +144,22 @@ test.serial(
     const logger: Logger = { trace: keep, debug: keep, info: keep, warn: keep, error: keep, isLevelEnabled: () => true, child: () => logger };
     const { h, io } = await gpioHousehold(t, logger);
     h.gateway.events.onAny((e) => records.push(e));
-    const activated = nextEvent(h, 'card-activated');
+    const activated = nextEvent(h, 'card-activated', 10_000);
     io.setInput(DETECT, 0);
     await activated;
     const access = await h.accessCard();
     await access.unlock();
     const { session } = await access.authorize(MARKET);
     // Pulled while PIN2 travels to the card.
-    const busy = nextEvent(h, 'card-busy');
+    const busy = nextEvent(h, 'card-busy', 10_000);
     const refused = access.authorize(MARKET).catch(() => undefined);
     await busy;
     // Back in only once the removal counted (a shorter gap is a bounce, and rightly no removal at all).
-    const removed = nextEvent(h, 'card-removed');
+    const removed = nextEvent(h, 'card-removed', 10_000);
     io.setInput(DETECT, 1);
     await refused;
     await removed;
-    const again = nextEvent(h, 'card-activated');
+    const again = nextEvent(h, 'card-activated', 10_000);
     io.setInput(DETECT, 0);
     await again;
     const sessionDer = Buffer.from(session);

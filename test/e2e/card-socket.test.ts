@@ -5,34 +5,15 @@
  * terminals entering PIN1 again after an insertion, a card pulled during
  * PIN2 / SIGN SESSION CERTIFICATE, and another household's card refused.
  */
+import { gatewayHealth, nextEvent } from '../helpers/household/gateway-watch.js';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import test from 'ava';
 import type { Logger } from '../../card-io/base/log.js';
 import { createCardImage } from '../../card-io/emulator/card-image.js';
 import { VirtualSignals } from '../../card-io/socket/virtual-signals.js';
-import type { GatewayEventMap, GatewayEventName } from '../../gateway/events/gateway-events.js';
 import type { Household } from '../helpers/household/index.js';
-import { eventually, gatewayRequest, MARKET, refusalOf, startEmulatorProcess, startHousehold } from '../helpers/household/index.js';
-
-function nextEvent<K extends GatewayEventName>(h: Household, name: K, timeoutMs = 5000): Promise<GatewayEventMap[K] & { seenAt: number }> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      off();
-      reject(new Error(`no ${name} event within ${timeoutMs} ms`));
-    }, timeoutMs);
-    const off = h.gateway.events.on(name, (payload) => {
-      clearTimeout(timer);
-      off();
-      resolve({ ...payload, seenAt: Date.now() });
-    });
-  });
-}
-
-async function health(h: Household): Promise<Record<string, unknown>> {
-  const r = await gatewayRequest({ url: h.gatewayUrl, path: '/v1/health', method: 'GET', caPem: (await h.loadProfile()).householdCaPem });
-  return r.json;
-}
+import { eventually, MARKET, refusalOf, startEmulatorProcess, startHousehold } from '../helpers/household/index.js';
 
 /** A gateway logger that keeps the kinds of the resets the gateway gives a card that stopped answering. */
 function resetLog(): { logger: Logger; resets: string[] } {
@@ -63,7 +44,7 @@ test.serial(
   async (t) => {
     const h = await startHousehold(t, { socket: true });
     t.is(h.gateway.cards.status, 'present');
-    const before = await health(h);
+    const before = await gatewayHealth(h);
     t.like(before.socket, { backend: 'virtual', present: true, activated: true, protocol: 'T=1', ifsc: 254, edc: 'lrc', pps: 'skipped' });
     const k = await knobs(t, h);
     const edges: number[] = [];
@@ -75,7 +56,7 @@ test.serial(
     t.is(r.reason, 'pulled');
     t.is(h.gateway.cards.status, 'absent');
     t.true(r.seenAt - edges[0]! < 100, `card-absent after ${r.seenAt - edges[0]!} ms`);
-    t.like((await health(h)).socket, { present: false, activated: false });
+    t.like((await gatewayHealth(h)).socket, { present: false, activated: false });
 
     const activated = nextEvent(h, 'card-activated');
     await h.gateway.socketPerson!.insert();
@@ -144,7 +125,7 @@ test.serial("a card with another id than the household's is refused with a clear
   t.regex(r.reason ?? '', /not this household's home card/);
   await new Promise((resolve) => setTimeout(resolve, 100));
   t.is(h.gateway.cards.status, 'absent');
-  t.like((await health(h)).socket, { present: true, state: 'refused', reason: 'foreign-card', activated: false });
+  t.like((await gatewayHealth(h)).socket, { present: true, state: 'refused', reason: 'foreign-card', activated: false });
   // The terminal is told which: the card in the socket is the wrong one (not "the card does not answer").
   const access = await h.accessCard();
   const refusal = await refusalOf(access.unlock());
@@ -155,11 +136,11 @@ test.serial("a card with another id than the household's is refused with a clear
 test.serial('with card.householdCardId in gateway.json, another card is refused from the very first insertion and nothing is recorded', async (t) => {
   const h = await startHousehold(t, { socket: true, card: { householdCardId: '00112233445566ff' } });
   await eventually(
-    async () => (await health(h)).socket !== undefined && ((await health(h)).socket as { state?: string }).state === 'refused',
+    async () => (await gatewayHealth(h)).socket !== undefined && ((await gatewayHealth(h)).socket as { state?: string }).state === 'refused',
     'the card refused',
   );
   t.is(h.gateway.cards.status, 'absent', 'our card is not the configured one: refused at its first activation');
-  t.like((await health(h)).socket, { present: true, state: 'refused', reason: 'foreign-card', activated: false });
+  t.like((await gatewayHealth(h)).socket, { present: true, state: 'refused', reason: 'foreign-card', activated: false });
   t.is(h.gateway.registry.getSettings().householdCardId, undefined, 'trust on first use did not record it');
 });
 
@@ -193,7 +174,7 @@ test.serial('a card that answers nothing, not even a warm or a cold reset, is re
   t.is((await removed).reason, 'not-answering');
   t.deepEqual(log.resets, ['warm', 'cold'], 'warm, then cold, then absent');
   t.is(h.gateway.cards.status, 'absent');
-  t.like((await health(h)).socket, { present: true, activated: false, state: 'mute', reason: 'card-mute' });
+  t.like((await gatewayHealth(h)).socket, { present: true, activated: false, state: 'mute', reason: 'card-mute' });
   t.like(await refusalOf(access.unlock()), { status: 503, code: 'card-absent', reason: 'card-mute' });
 });
 
