@@ -3,9 +3,9 @@
  * find a free TCP port, capture log records. Every wait has a timeout that
  * fails with what was seen, and clears its timer, so ava never hangs on it.
  */
-import net from 'node:net';
 import type { ByteLink, LinkStatus } from '../../card-io/link/link.js';
 import type { LogFn, Logger, LogLevel } from '../../card-io/base/log.js';
+import { reservePort } from './port-reservation.js';
 
 /** Resolves when `link.status` is (or becomes) `status`; rejects after `timeoutMs`. */
 export function waitForStatus(link: ByteLink, status: LinkStatus, timeoutMs = 5000): Promise<void> {
@@ -67,16 +67,12 @@ export function collectBytes(link: ByteLink): ByteCollector {
   };
 }
 
-/** A TCP port that was free a moment ago (bound to port 0, then released). */
-export async function freePort(host = '127.0.0.1'): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, host, () => resolve());
-  });
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
+/**
+ * A TCP port for a peer started later, held for this test process: see
+ * port-reservation.ts for why a port-0 bind released again is not enough.
+ */
+export function freePort(host = '127.0.0.1'): Promise<number> {
+  return reservePort(host);
 }
 
 export interface LogRecord {
