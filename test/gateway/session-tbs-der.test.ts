@@ -40,7 +40,7 @@ import {
   Validity,
   Version,
 } from '@peculiar/asn1-x509';
-import { assembleCertificate, buildSessionTbs, ECDSA_WITH_SHA256 } from '../../gateway/proxy/session-certificate.js';
+import { assembleCertificate, buildSessionTbs, ECDSA_WITH_SHA256, subjectPublicKeyInfoDer } from '../../gateway/proxy/session-certificate.js';
 import { makeProxyPki } from '../helpers/proxy-fixtures.js';
 
 const ext = (extnID: string, critical: boolean, value: unknown) => new Extension({ extnID, critical, extnValue: new OctetString(AsnConvert.serialize(value)) });
@@ -122,4 +122,28 @@ test('The assembled certificate carries ecdsa-with-SHA256 as the library encodes
   t.is(cert.signatureAlgorithm.algorithm, ECDSA_WITH_SHA256);
   t.is(cert.signatureAlgorithm.parameters, undefined);
   t.deepEqual(Buffer.from(cert.signatureValue), signature);
+});
+
+test("The SubjectPublicKeyInfo written from a P-256 key's coordinates is byte for byte what OpenSSL exports, coordinates with leading zero bytes included; other keys are exported by OpenSSL", async (t) => {
+  let leadingZero = 0;
+  for (let i = 0; i < 600; i++) {
+    const { publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const expected = publicKey.export({ type: 'spki', format: 'der' });
+    t.deepEqual(subjectPublicKeyInfoDer(publicKey), expected);
+    if (expected[27] === 0 || expected[59] === 0) leadingZero++;
+  }
+  t.true(leadingZero > 0, 'some keys had a coordinate starting with a zero byte');
+  const pki = await makeProxyPki();
+  const { publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const tbs = buildSessionTbs({
+    cardCertificate: pki.cardCertificate,
+    subjectPublicKey: publicKey,
+    dnsName: 'localhost',
+    now: Date.now(),
+    lifetimeSeconds: 300,
+  });
+  t.true(tbs.der.includes(publicKey.export({ type: 'spki', format: 'der' })));
+  for (const other of [generateKeyPairSync('ec', { namedCurve: 'P-384' }).publicKey, generateKeyPairSync('ed25519').publicKey]) {
+    t.deepEqual(subjectPublicKeyInfoDer(other), other.export({ type: 'spki', format: 'der' }));
+  }
 });
