@@ -26,7 +26,7 @@ import type { MarketTarget } from './proxy-options.js';
 
 export interface ClientContextParams {
   market: MarketTarget;
-  /** PKCS#8 PEM. Secret: never logged. */
+  /** The private key, PEM (SEC1 or PKCS#8; the delegated handshake writes SEC1). Secret: never logged. */
   keyPem: string;
   /** The session leaf, PEM. */
   leafPem: string;

