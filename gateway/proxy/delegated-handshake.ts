@@ -223,6 +223,7 @@ export async function delegatedHandshake(p: DelegatedHandshakeParams): Promise<D
       market,
       secureContext: credential.secureContext(), // synchronously before connectForTicket's tls.connect (client-context.ts)
       expectedLeafFingerprint: chain.leafFingerprint,
+      leafHostNameChecked: chain.hostNameCheckedFor === market.servername,
       connectTimeoutMs: options.connectTimeoutMs,
       ticketTimeoutMs: options.ticketTimeoutMs,
       logger,

@@ -33,6 +33,13 @@ export interface MarketChain {
   leafDnsNames: string[];
   /** The earliest notAfter in the chain, Unix ms: the cache entry's end. */
   expiresAt: number;
+  /**
+   * The host name Node's `tls.checkServerIdentity` accepted this leaf for, in
+   * the pre-flight that fetched the chain (`fetchMarketChain`: the market's
+   * servername). Absent for a chain from elsewhere: then every authenticated
+   * handshake checks the host name itself (ticketed-connection.ts).
+   */
+  hostNameCheckedFor?: string;
 }
 
 export interface FetchChainParams {
@@ -152,7 +159,8 @@ export function fetchMarketChain(p: FetchChainParams): Promise<MarketChain> {
       }
       const chain = describeChain(chainDer);
       p.logger.debug({ ...context, certificates: chainDer.length, leaf: chain.leafFingerprint.toString('hex') }, 'market chain fetched');
-      finish(null, chain);
+      // 'secureConnect' comes only after Node's checkServerIdentity accepted the leaf for the servername.
+      finish(null, { ...chain, hostNameCheckedFor: market.servername });
     });
     socket.on('error', (e) => {
       const tlsCode = errorCodeOf(e);

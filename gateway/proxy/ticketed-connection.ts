@@ -36,6 +36,13 @@ export interface TicketedConnectParams {
   secureContext: tls.SecureContext;
   /** SHA-256 of the market leaf the card verified. */
   expectedLeafFingerprint: Buffer;
+  /**
+   * Node's `checkServerIdentity` already accepted that very leaf for this
+   * market's servername (the chain's pre-flight, `MarketChain.hostNameCheckedFor`):
+   * the connection then skips the check (see `skipCheckedHostName`) and accepts
+   * only that leaf, by its fingerprint.
+   */
+  leafHostNameChecked?: boolean;
   connectTimeoutMs: number;
   ticketTimeoutMs: number;
   logger: Logger;
@@ -48,6 +55,31 @@ export interface TicketedSession {
   session: Buffer;
   /** The negotiated ALPN protocol, null when none. */
   alpn: string | null;
+}
+
+/**
+ * Node's client calls `getPeerCertificate(true)` after every full handshake
+ * only to hand it to `checkServerIdentity` (`onConnectSecure` in `_tls_wrap`):
+ * a JS object per certificate of the market's chain, with names, three
+ * fingerprints each and the raw bytes, ≈ 0.27 ms of the gateway's CPU per
+ * authorization (docs/PERFORMANCE.md, third pass). When the leaf's host name
+ * was already checked (`leafHostNameChecked`) that object is not needed: this
+ * answers Node's one call with an empty object and removes itself, and the
+ * connection's `checkServerIdentity` accepts. The leaf must then be the one
+ * checked: 'secureConnect' compares its SHA-256 with the pinned fingerprint
+ * before anything else and fails the connection otherwise. OpenSSL's
+ * verification of the chain against the market's anchors
+ * (`rejectUnauthorized`) is unchanged.
+ */
+function skipCheckedHostName(socket: tls.TLSSocket): void {
+  Object.defineProperty(socket, 'getPeerCertificate', {
+    configurable: true,
+    writable: true,
+    value(detailed?: boolean): tls.PeerCertificate | object | null {
+      delete (socket as { getPeerCertificate?: unknown }).getPeerCertificate;
+      return detailed === true ? {} : socket.getPeerCertificate(detailed);
+    },
+  });
 }
 
 /** After the ticket, how long the market gets to answer our close_notify before the socket is destroyed. */
@@ -66,7 +98,12 @@ export function connectForTicket(p: TicketedConnectParams): Promise<TicketedSess
     let settled = false;
     let handshakeDone = false;
     let endStage = startStage(p.trace, 'market-handshake');
-    const socket = tls.connect({ ...marketConnectOptions(market), secureContext: p.secureContext });
+    const socket = tls.connect({
+      ...marketConnectOptions(market),
+      secureContext: p.secureContext,
+      ...(p.leafHostNameChecked === true ? { checkServerIdentity: () => undefined } : {}),
+    });
+    if (p.leafHostNameChecked === true) skipCheckedHostName(socket);
     const settle = (error: ProxyError | null, result?: TicketedSession): void => {
       if (settled) return;
       settled = true;
@@ -98,6 +135,7 @@ export function connectForTicket(p: TicketedConnectParams): Promise<TicketedSess
     const done = (session: Buffer): void => settle(null, { session, alpn: socket.alpnProtocol || null });
     socket.once('secureConnect', () => {
       handshakeDone = true;
+      delete (socket as { getPeerCertificate?: unknown }).getPeerCertificate; // skipCheckedHostName's, if Node did not ask
       endStage?.();
       endStage = startStage(p.trace, 'ticket-wait');
       // The DER only: getPeerCertificate() would build a whole JS object of the certificate per connection.

@@ -184,3 +184,51 @@ test('When the market presents another leaf than the cached one, the handshake f
   t.true(retry.cardSigned);
   t.is(fetches, 2);
 });
+
+/** Counts getPeerCertificate(true) calls on every TLS socket of this process until the test ends (serial tests only). */
+function countDetailedPeerCertificates(t: { teardown(fn: () => void): void }): () => number {
+  const original = tls.TLSSocket.prototype.getPeerCertificate;
+  let calls = 0;
+  tls.TLSSocket.prototype.getPeerCertificate = function (this: tls.TLSSocket, detailed?: boolean) {
+    if (detailed === true) calls++;
+    return original.call(this, detailed);
+  } as typeof original;
+  t.teardown(() => {
+    tls.TLSSocket.prototype.getPeerCertificate = original;
+  });
+  return () => calls;
+}
+
+test.serial(
+  'The host name is checked by Node once, in the pre-flight; the authenticated handshakes pin that leaf without building the detailed peer certificate (a JS object of the whole chain)',
+  async (t) => {
+    const pki = await pkiReady;
+    const m = await market(pki);
+    t.teardown(() => m.close());
+    const state = createProxyState();
+    const detailedCalls = countDetailedPeerCertificates(t);
+
+    for (let i = 0; i < 4; i++) t.true((await delegatedHandshake({ market: m.target(), signer: fakeSigner(pki), state })).cardSigned);
+
+    t.is(detailedCalls(), 2, "the pre-flight's two (Node's host name check, then its chain), none per authorization");
+  },
+);
+
+test.serial(
+  "A chain whose leaf's host name no pre-flight checked (another fetcher's) is checked by Node on every authenticated handshake, as before",
+  async (t) => {
+    const pki = await pkiReady;
+    const m = await market(pki);
+    t.teardown(() => m.close());
+    const state = createProxyState(async (p) => {
+      const { hostNameCheckedFor, ...chain } = await fetchMarketChain(p);
+      t.is(hostNameCheckedFor, 'localhost');
+      return chain;
+    });
+    const detailedCalls = countDetailedPeerCertificates(t);
+
+    for (let i = 0; i < 3; i++) t.true((await delegatedHandshake({ market: m.target(), signer: fakeSigner(pki), state })).cardSigned);
+
+    t.is(detailedCalls(), 2 + 3);
+  },
+);
