@@ -38,7 +38,7 @@ export class CardChannel {
       this.log.debug({ command: name, code: isCardError(e) ? e.code : undefined }, 'card command failed');
       throw e;
     }
-    this.log.debug({ command: name, sw: swHex(response.sw) }, 'card command');
+    if (this.log.isLevelEnabled('debug')) this.log.debug({ command: name, sw: swHex(response.sw) }, 'card command');
     return response;
   }
 

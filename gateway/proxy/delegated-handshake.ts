@@ -197,18 +197,40 @@ function cardFingerprint(cardCertificate: Buffer): string {
   return f;
 }
 
+/**
+ * The market's child logger, made once per logger and market name rather
+ * than per authorization (a pino child serializes its bindings when made).
+ * Markets are few; the bound only keeps a stream of unknown names from growing it.
+ */
+const marketLoggers = new WeakMap<Logger, Map<string, Logger>>();
+const MAX_MARKET_LOGGERS = 64;
+function marketLogger(parent: Logger, market: string): Logger {
+  let children = marketLoggers.get(parent);
+  if (children === undefined) {
+    children = new Map();
+    marketLoggers.set(parent, children);
+  }
+  let child = children.get(market);
+  if (child === undefined) {
+    if (children.size >= MAX_MARKET_LOGGERS) children.clear();
+    child = parent.child({ market });
+    children.set(market, child);
+  }
+  return child;
+}
+
 /** Run one delegated handshake; resolves with the session for the terminal. */
 export async function delegatedHandshake(p: DelegatedHandshakeParams): Promise<DelegatedSession> {
   const options = resolveProxyOptions(p.options); // validated once per options object (proxy-options.ts)
   const { market, signer } = p;
   checkMarketTarget(market);
-  const logger = (p.logger ?? silentLogger).child({ market: market.name });
+  const logger = marketLogger(p.logger ?? silentLogger, market.name);
   const now = (p.clock ?? Date.now)();
   const state = p.state ?? createProxyState();
   const fetchParams = { market, connectTimeoutMs: options.connectTimeoutMs, logger };
 
   const { chain, cached } = await traced(p.trace, 'market-chain', () => state.chains.get({ ...fetchParams, now }));
-  logger.debug({ cached, leaf: chain.leafFingerprint.toString('hex') }, 'market chain');
+  if (logger.isLevelEnabled('debug')) logger.debug({ cached, leaf: chain.leafFingerprint.toString('hex') }, 'market chain');
 
   const leafKey = `${marketKey(market)}\u0000${cardFingerprint(signer.cardCertificate)}`;
   const kept = options.reuseSessionCertificate ? state.leaves.get(leafKey) : undefined;

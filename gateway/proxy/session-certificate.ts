@@ -117,9 +117,9 @@ function subjectKeyIdentifierOf(certificate: Buffer): Buffer | null {
   return null;
 }
 
-function positiveSerial(): Buffer {
-  const b = randomBytes(16);
-  b[0] = b[0]! & 0x7f || 0x01; // positive and minimal (RFC 5280 §4.1.2.2)
+/** 16 random bytes as a positive, minimal INTEGER's content (RFC 5280 §4.1.2.2). */
+function positiveSerial(b: Buffer): Buffer {
+  b[0] = b[0]! & 0x7f || 0x01;
   return b;
 }
 
@@ -203,7 +203,8 @@ export function buildSessionTbs(req: SessionTbsRequest): SessionTbs {
   const backdate = Math.min(BACKDATE_SECONDS, MAX_VALIDITY_SECONDS - req.lifetimeSeconds);
   const notBefore = new Date((nowSeconds - backdate) * 1000);
   const notAfter = new Date((nowSeconds + req.lifetimeSeconds) * 1000);
-  const commonName = `homegate session ${randomBytes(4).toString('hex')}`;
+  const random = randomBytes(20); // one call: 16 bytes of serial, 4 of the name
+  const commonName = `homegate session ${random.subarray(16).toString('hex')}`;
   const spki = subjectPublicKeyInfoDer(req.subjectPublicKey);
   // RFC 5280 §4.2.1.2 method (1): SHA-1 of the subjectPublicKey BIT STRING value.
   const keyIdentifier = sha1(publicKeyBits(spki));
@@ -224,7 +225,7 @@ export function buildSessionTbs(req: SessionTbsRequest): SessionTbs {
   const der = encodeTlv(
     0x30,
     FIXED.version,
-    encodeTlv(0x02, positiveSerial()),
+    encodeTlv(0x02, positiveSerial(random.subarray(0, 16))),
     FIXED.signatureAlgorithm,
     card.subjectDer, // the card compares the issuer with its subject byte for byte: its own bytes
     encodeTlv(0x30, derTime(notBefore), derTime(notAfter)),

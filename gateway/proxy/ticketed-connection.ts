@@ -149,7 +149,7 @@ export function connectForTicket(p: TicketedConnectParams): Promise<TicketedSess
         });
         return;
       }
-      p.logger.debug({ ...context, alpn: socket.alpnProtocol || null }, 'handshake done, waiting for the session ticket');
+      if (p.logger.isLevelEnabled('debug')) p.logger.debug({ ...context, alpn: socket.alpnProtocol || null }, 'handshake done, waiting for the session ticket');
       if (early !== undefined) {
         done(early);
         return;
