@@ -60,6 +60,8 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-const code = await main(process.argv);
-// Commands that start servers (emulate, sandbox) keep the process alive themselves.
-if (code !== 0) process.exit(code);
+// Commands that start servers (emulate, sandbox) keep the process alive themselves. No top-level
+// await: the device's one-file build (gateway/device/one-file-build.ts) is CommonJS.
+void main(process.argv).then((code) => {
+  if (code !== 0) process.exit(code);
+});

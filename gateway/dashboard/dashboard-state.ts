@@ -12,6 +12,7 @@
  *   unlocked  activated; at least one terminal's session is open
  *   blocked   activated; PIN1 is blocked (PUK needed)
  */
+import { currencyExponent } from './currency-exponent.js';
 import type { GatewayEventMap, GatewayEventName, LedState } from '../events/gateway-events.js';
 
 export const CARD_STATES = ['absent', 'present', 'refused', 'locked', 'unlocked', 'blocked'] as const;
@@ -47,13 +48,7 @@ export interface DashboardStateJson {
 
 /** Minor units → major units by the currency's ISO 4217 exponent (EUR 2, JPY 0). */
 export function majorUnits(minor: number, currency: string): number {
-  let digits = 2;
-  try {
-    digits = new Intl.NumberFormat('en', { style: 'currency', currency }).resolvedOptions().maximumFractionDigits ?? 2;
-  } catch {
-    // not an ISO currency code: two digits, as most
-  }
-  return minor / 10 ** digits;
+  return minor / 10 ** currencyExponent(currency);
 }
 
 export class DashboardState {

@@ -5,7 +5,8 @@
  *   <work>/release/              one release, /opt/homegate/releases/<name> on the device
  *     BUNDLE.json                name, version, architecture, Node.js version, build time
  *     node/bin/node              the Node.js runtime for the architecture (node-runtime.ts)
- *     app/                       the compiled gateway (dist/ without tests, bin/, package.json)
+ *     app/                       the compiled gateway (dist/ without tests, bin/, package.json);
+ *                                app/dist/homegate.cjs is the one file a board runs
  *       node_modules/            production dependencies, the target's serialport binding only
  *     bin/homegate               the command for the operator (runs the bundled Node.js)
  *     deploy/                    systemd units, udev rule, Mosquitto configuration and ACL,
@@ -17,13 +18,15 @@
  * on the device, and nothing in a bundle depends on the board's own Node.js.
  * Modes: files 0600, folders 0700, executables 0700 (file-modes.ts).
  */
-import { cp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { DeviceError } from './device-error.js';
 import { type DeviceAnswers, buildDeviceState } from './device-state.js';
 import { restrictModes } from './file-modes.js';
 import { fetchNodeRuntime, unpackNodeRuntime } from './node-runtime.js';
 import { productionNodeModules } from './production-deps.js';
+import { ONE_FILE, SMALL_BOARD_MALLOC_ENV, SMALL_BOARD_NODE_OPTIONS, SMALL_BOARD_V8_FLAGS } from './small-board-settings.js';
 import { ARCH_TRAITS, type TargetArch } from './target-arch.js';
 
 /** The package this file belongs to (dist/gateway/device/ → three levels up). */
@@ -76,19 +79,23 @@ const DEPLOY_FILES = [
 const EXECUTABLES = new Set(['node/bin/node', 'bin/homegate', 'deploy/first-boot.sh']);
 
 /**
- * The operator's `homegate` on the device: the bundled Node.js, the data directory and the
- * small-board memory settings the service uses (deploy/systemd/homegate.service, docs/PERFORMANCE.md),
- * so a gateway run by hand measures as the service does. Values already in the environment win.
+ * The operator's `homegate` on the device, and what the service starts (ExecStart runs it, so each
+ * release decides how it is started and a rollback starts the older release its own way): the
+ * bundled Node.js running the one-file gateway, the data directory and the small-board memory
+ * settings (small-board-settings.ts), so a gateway run by hand measures as the service does.
+ * Values already in the environment win.
  */
 const OPERATOR_COMMAND = `#!/bin/sh
 # homegate on a flashed gateway: the release's own Node.js, whatever the OS has.
 here="$(dirname "$(readlink -f "$0")")/.."
 : "\${HOMEGATE_DATA:=/var/lib/homegate}"
-# V8's young generation capped at 1 MiB per semi-space, two glibc malloc arenas (docs/PERFORMANCE.md).
-: "\${NODE_OPTIONS:=--max-semi-space-size=1}"
-: "\${MALLOC_ARENA_MAX:=2}"
-export HOMEGATE_DATA NODE_OPTIONS MALLOC_ARENA_MAX
-exec "$here/node/bin/node" "$here/app/bin/homegate.js" "$@"
+# Memory for a small board (docs/PERFORMANCE.md, "Settings for a small board").
+: "\${NODE_OPTIONS:=${SMALL_BOARD_NODE_OPTIONS}}"
+${Object.entries(SMALL_BOARD_MALLOC_ENV)
+  .map(([k, v]) => `: "\${${k}:=${v}}"`)
+  .join('\n')}
+export HOMEGATE_DATA NODE_OPTIONS ${Object.keys(SMALL_BOARD_MALLOC_ENV).join(' ')}
+exec "$here/node/bin/node" ${SMALL_BOARD_V8_FLAGS.join(' ')} "$here/app/${ONE_FILE}" "$@"
 `;
 
 export async function buildBundle(o: BuildBundleOptions): Promise<BuiltBundle> {
@@ -96,6 +103,14 @@ export async function buildBundle(o: BuildBundleOptions): Promise<BuiltBundle> {
   const pkg = JSON.parse(await readFile(join(root, 'package.json'), 'utf8')) as { version: string; engines?: { node?: string } };
   // The answers first: a wrong answer or household folder stops before any download.
   const state = await buildDeviceState(o.householdDir, o.answers);
+  await stat(join(root, ONE_FILE)).catch((e: unknown) => {
+    throw new DeviceError(
+      'invalid',
+      `${join(root, ONE_FILE)} is missing: \`npm run build\` writes the one-file gateway a board runs`,
+      { packageRoot: root },
+      { cause: e },
+    );
+  });
 
   const releaseDir = join(o.workDir, 'release');
   const stateDir = join(o.workDir, 'state');

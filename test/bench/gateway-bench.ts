@@ -10,11 +10,14 @@
  *   `process.memoryUsage()` and V8's heap spaces): idle after start, with
  *   32 terminals unlocked, right after a 32-terminal load, and after it
  *   settled; RSS sampled during the load;
- * - the same memory run with the settings a small board would start the
- *   gateway with (docs/PERFORMANCE.md): `--max-semi-space-size=1` (V8's
- *   young generation capped at 1 MiB per semi-space) and MALLOC_ARENA_MAX=2
- *   (glibc keeps two malloc arenas, not one per thread, so what OpenSSL
- *   freed after a load goes back to reuse instead of staying resident).
+ * - the same memory run with the first small-board settings (docs/PERFORMANCE.md):
+ *   `--max-semi-space-size=1` (V8's young generation capped at 1 MiB per
+ *   semi-space) and MALLOC_ARENA_MAX=2 (glibc keeps two malloc arenas, not one
+ *   per thread);
+ * - the gateway as a flashed board runs it (`memoryAsOnBoard`, start-up too):
+ *   the one-file gateway (dist/homegate.cjs) with the settings of
+ *   gateway/device/small-board-settings.ts, exactly what the release's
+ *   `bin/homegate` passes.
  *
  * Env: BENCH_GATEWAY_STARTS (default 3), BENCH_GATEWAY_LOAD_SECONDS (default 4).
  */
@@ -28,6 +31,7 @@ import { readProcMemory, round, summarize } from './delegated-stats.js';
 import { authorize, ensureTerminals, loadTerminals, unlockAll } from './delegated-terminals.js';
 import { runLoadLevel } from './delegated-throughput.js';
 import { startSplitHousehold } from './split-household.js';
+import { SMALL_BOARD_MALLOC_ENV, SMALL_BOARD_NODE_OPTIONS, SMALL_BOARD_V8_FLAGS } from '../../gateway/device/small-board-settings.js';
 import type { SandboxPorts } from '../../deploy/sandbox/household/household.js';
 
 const TERMINALS = 32;
@@ -64,16 +68,33 @@ function rssSplit(pid: number): { anonMiB: number; fileMiB: number } {
   return { anonMiB: round(kib('RssAnon') / 1024, 1), fileMiB: round(kib('RssFile') / 1024, 1) };
 }
 
-async function memoryRun(dataDir: string, p: SandboxPorts, loadSeconds: number, settings: RunSettings): Promise<Record<string, unknown>> {
-  const names = ['BENCH_GATEWAY_NODE_ARGS', ...Object.keys(settings.env)];
+/** Node's defaults, the compiled modules. */
+const DEFAULTS: RunSettings = { nodeArgs: '', env: {} };
+/** The first small-board settings (before the one-file gateway), on the compiled modules. */
+const FIRST_SMALL_BOARD_SETTINGS: RunSettings = { nodeArgs: '--max-semi-space-size=1', env: { MALLOC_ARENA_MAX: '2' } };
+/** As a flashed board starts it: what the release's bin/homegate passes. */
+const AS_ON_BOARD: RunSettings = {
+  nodeArgs: [SMALL_BOARD_NODE_OPTIONS, ...SMALL_BOARD_V8_FLAGS].join(' '),
+  env: { ...SMALL_BOARD_MALLOC_ENV, BENCH_GATEWAY_ENTRY: 'one-file' },
+};
+
+/** Runs `start` with the gateway's Node flags and environment set (children inherit them while they start). */
+async function withSettings<T>(settings: RunSettings, start: () => Promise<T>): Promise<T> {
+  const names = ['BENCH_GATEWAY_NODE_ARGS', 'BENCH_GATEWAY_ENTRY', ...Object.keys(settings.env)];
   const saved = Object.fromEntries(names.map((n) => [n, process.env[n]]));
-  Object.assign(process.env, { BENCH_GATEWAY_NODE_ARGS: settings.nodeArgs, ...settings.env });
-  const household = await startSplitHousehold(dataDir, p, false).finally(() => {
+  Object.assign(process.env, { BENCH_GATEWAY_NODE_ARGS: settings.nodeArgs, BENCH_GATEWAY_ENTRY: 'dist', ...settings.env });
+  try {
+    return await start();
+  } finally {
     for (const n of names) {
       if (saved[n] === undefined) delete process.env[n];
       else process.env[n] = saved[n];
     }
-  });
+  }
+}
+
+async function memoryRun(dataDir: string, p: SandboxPorts, loadSeconds: number, settings: RunSettings): Promise<Record<string, unknown>> {
+  const household = await withSettings(settings, () => startSplitHousehold(dataDir, p, false));
   try {
     await settle(1000);
     const idle = await household.probe('idle');
@@ -122,34 +143,45 @@ export async function runGatewayBench(): Promise<object> {
     await first.stop();
 
     const [t1] = await loadTerminals(await ensureTerminals(dataDir, 1));
-    const samples: Array<{ toReadyMs: number; toOnlineMs: number; toFirstUseMs: number | null; cpuMsToReady: number }> = [];
-    for (let i = 0; i < starts; i++) {
-      const household = await startSplitHousehold(dataDir, p, false, async () => {
-        await t1!.card.unlock();
-        await authorize(t1!);
-      });
-      samples.push(household.startup);
-      await household.stop();
-    }
-    t1!.card.close();
     const stat = (xs: number[]) => {
       const s = summarize(xs);
       return { median: round(s.median, 0), max: round(s.max, 0) };
     };
-    return {
-      benchmark: 'gateway-alone',
-      setup:
-        '`homegate gateway run` alone in its own process (the card emulator, and the sandbox market with the MQTT broker, in processes of their own); ' +
-        'times from the spawn of the gateway process (Node start-up included); memory from a probe preloaded with --import (bench only) after a full GC.',
-      startupMs: {
+    const startup = async (settings: RunSettings) => {
+      const samples: Array<{ toReadyMs: number; toOnlineMs: number; toFirstUseMs: number | null; cpuMsToReady: number }> = [];
+      for (let i = 0; i < starts; i++) {
+        const household = await withSettings(settings, () =>
+          startSplitHousehold(dataDir, p, false, async () => {
+            await t1!.card.unlock();
+            await authorize(t1!);
+          }),
+        );
+        samples.push(household.startup);
+        await household.stop();
+      }
+      return {
         starts,
         toReady: stat(samples.map((s) => s.toReadyMs)),
         toRetainedOnline: stat(samples.map((s) => s.toOnlineMs)),
         toFirstAuthorizationServed: stat(samples.map((s) => s.toFirstUseMs ?? Number.NaN)),
         gatewayCpuToReady: stat(samples.map((s) => s.cpuMsToReady)),
-      },
-      memory: await memoryRun(dataDir, p, loadSeconds, { nodeArgs: '', env: {} }),
-      memorySmallBoardSettings: await memoryRun(dataDir, p, loadSeconds, { nodeArgs: '--max-semi-space-size=1', env: { MALLOC_ARENA_MAX: '2' } }),
+      };
+    };
+    const startupMs = await startup(DEFAULTS);
+    const startupMsAsOnBoard = await startup(AS_ON_BOARD);
+    t1!.card.close();
+    return {
+      benchmark: 'gateway-alone',
+      setup:
+        '`homegate gateway run` alone in its own process (the card emulator, and the sandbox market with the MQTT broker, in processes of their own); ' +
+        'times from the spawn of the gateway process (Node start-up included); memory from a probe preloaded with --require (bench only) after a full GC. ' +
+        '`startupMs`, `memory`, `memorySmallBoardSettings`: the compiled modules (bin/homegate.js); `startupMsAsOnBoard`, `memoryAsOnBoard`: the one-file gateway ' +
+        'with the settings a flashed board starts it with (gateway/device/small-board-settings.ts).',
+      startupMs,
+      startupMsAsOnBoard,
+      memory: await memoryRun(dataDir, p, loadSeconds, DEFAULTS),
+      memorySmallBoardSettings: await memoryRun(dataDir, p, loadSeconds, FIRST_SMALL_BOARD_SETTINGS),
+      memoryAsOnBoard: await memoryRun(dataDir, p, loadSeconds, AS_ON_BOARD),
     };
   } finally {
     await rm(dataDir, { recursive: true, force: true });

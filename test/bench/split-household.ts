@@ -30,8 +30,20 @@ import type { SandboxPorts } from '../../deploy/sandbox/household/household.js';
 import { GATEWAY_PASSWORD_FILE } from '../../deploy/sandbox/household/sandbox-mail.js';
 import { virtualSocketConfig } from '../../deploy/sandbox/household/socket-card-session.js';
 import { readProcCpuMs } from './delegated-stats.js';
+import { ONE_FILE, PACKAGE_ROOT } from '../../deploy/one-file/build-one-file.js';
 import { GATEWAY_BROKER_USER } from '../../gateway/notify/broker-users.js';
 import { DEFAULT_MQTT_CLIENT_ID, DEFAULT_TOPIC_PREFIX } from '../../gateway/notify/mqtt-options.js';
+
+/**
+ * Which form of the gateway runs: BENCH_GATEWAY_ENTRY `dist` (default: bin/homegate.js, the compiled
+ * modules, as in development and the tests) or `one-file` (dist/homegate.cjs, what a flashed board runs).
+ */
+export function gatewayEntry(): string {
+  const entry = process.env.BENCH_GATEWAY_ENTRY ?? 'dist';
+  if (entry === 'dist' || entry === '') return HOMEGATE_BIN;
+  if (entry === 'one-file') return join(PACKAGE_ROOT, ONE_FILE);
+  throw new Error(`BENCH_GATEWAY_ENTRY must be dist or one-file, got ${JSON.stringify(entry)}`);
+}
 
 /** How the gateway reaches the card: behind a virtual socket (ATR: IFSC 254) or on a bare line (T=1 defaults: IFSC 32). */
 export type BenchCardLine = 'socket' | 'bare';
@@ -40,7 +52,7 @@ export type BenchCardLine = 'socket' | 'bare';
 const BENCH_SOCKET_CONTROL = 'bench-card-socket.sock';
 
 const PEERS_ENTRY = fileURLToPath(new URL('./bench-peers.js', import.meta.url));
-const PROBE_ENTRY = new URL('./memory-probe.js', import.meta.url).href;
+const PROBE_ENTRY = fileURLToPath(new URL('./memory-probe.cjs', import.meta.url));
 
 interface JsonLine {
   event?: string;
@@ -230,9 +242,9 @@ export async function startSplitHousehold(
     const args = [
       ...extra,
       '--expose-gc',
-      '--import',
+      '--require',
       PROBE_ENTRY,
-      HOMEGATE_BIN,
+      gatewayEntry(),
       '--data',
       dataDir,
       '--log-level',

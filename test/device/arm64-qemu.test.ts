@@ -21,6 +21,7 @@ import { installArm64Libc, needsArm64Emulation } from '../helpers/arm64-qemu.js'
 import { makeTestHousehold } from '../helpers/device-household.js';
 import { startEmulatorProcess } from '../helpers/household/emulator-process.js';
 import { freePort } from '../helpers/link-probes.js';
+import { ONE_FILE, SMALL_BOARD_MALLOC_ENV, SMALL_BOARD_NODE_OPTIONS, SMALL_BOARD_V8_FLAGS } from '../../gateway/device/small-board-settings.js';
 
 const arm64 = needsArm64Emulation();
 const run = promisify(execFile);
@@ -74,10 +75,22 @@ arm64.test('An arm64 bundle’s gateway starts under qemu-aarch64, reaches the h
   await writeFile(join(fakeBin, 'systemd-notify'), `#!/bin/sh\necho "$NOTIFY_SOCKET $*" >>${JSON.stringify(notes)}\n`);
   await chmod(join(fakeBin, 'systemd-notify'), 0o755);
   const data = join(root, 'var/lib/homegate');
-  const gateway: ChildProcess = spawn(arm64.qemu, ['-L', root, node, join(current, 'app/bin/homegate.js'), '--data', data, 'gateway', 'run'], {
-    env: { PATH: `${fakeBin}:${process.env.PATH}`, NOTIFY_SOCKET: '/run/fake-notify', WATCHDOG_USEC: '2000000', HOMEGATE_LOG_LEVEL: 'warn' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  // As the service starts it (the release's bin/homegate): the one-file gateway with the small-board settings.
+  const gateway: ChildProcess = spawn(
+    arm64.qemu,
+    ['-L', root, node, ...SMALL_BOARD_V8_FLAGS, join(current, 'app', ONE_FILE), '--data', data, 'gateway', 'run'],
+    {
+      env: {
+        PATH: `${fakeBin}:${process.env.PATH}`,
+        NOTIFY_SOCKET: '/run/fake-notify',
+        WATCHDOG_USEC: '2000000',
+        HOMEGATE_LOG_LEVEL: 'warn',
+        NODE_OPTIONS: SMALL_BOARD_NODE_OPTIONS,
+        ...SMALL_BOARD_MALLOC_ENV,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let stderr = '';
   gateway.stderr!.on('data', (b: Buffer) => (stderr = (stderr + b.toString()).slice(-8000)));
   t.teardown(() => {

@@ -91,7 +91,7 @@ test('The bundle carries its version, its Node.js and only the target architectu
   t.is(config.card.device, '/dev/serial0');
 });
 
-test("The operator's homegate command runs the bundled Node.js with the small-board memory settings, unless the environment sets its own", async (t) => {
+test("The operator's homegate command (the service's ExecStart) runs the one-file gateway on the bundled Node.js with the small-board memory settings, unless the environment sets its own", async (t) => {
   const { root, first } = await flashOnce();
   // The flashed launcher beside a stand-in for the bundled node that prints what it was given.
   const dir = await tempDir('homegate-launcher-');
@@ -99,10 +99,16 @@ test("The operator's homegate command runs the bundled Node.js with the small-bo
   await mkdir(join(dir, 'bin'));
   await mkdir(join(dir, 'node/bin'), { recursive: true });
   await cp(join(root, 'opt/homegate/releases', first.release, 'bin/homegate'), join(dir, 'bin/homegate'));
-  await writeFile(join(dir, 'node/bin/node'), '#!/bin/sh\necho "$NODE_OPTIONS|$MALLOC_ARENA_MAX|$HOMEGATE_DATA"\n', { mode: 0o700 });
+  await writeFile(join(dir, 'node/bin/node'), '#!/bin/sh\necho "$NODE_OPTIONS|$MALLOC_ARENA_MAX|$MALLOC_MMAP_THRESHOLD_|$HOMEGATE_DATA|$*"\n', { mode: 0o700 });
   const run = (env: NodeJS.ProcessEnv) => promisify(execFile)(join(dir, 'bin/homegate'), ['status'], { env: { PATH: process.env.PATH, ...env } });
-  t.is((await run({})).stdout.trim(), '--max-semi-space-size=1|2|/var/lib/homegate');
-  t.is((await run({ NODE_OPTIONS: '--max-old-space-size=64', MALLOC_ARENA_MAX: '4' })).stdout.trim(), '--max-old-space-size=64|4|/var/lib/homegate');
+  const oneFile = `${dir}/bin/../app/dist/homegate.cjs`;
+  t.is((await run({})).stdout.trim(), `--max-semi-space-size=1|2|65536|/var/lib/homegate|--optimize-for-size --no-sparkplug ${oneFile} status`);
+  t.is(
+    (await run({ NODE_OPTIONS: '--max-old-space-size=64', MALLOC_ARENA_MAX: '4', MALLOC_MMAP_THRESHOLD_: '131072' })).stdout.trim(),
+    `--max-old-space-size=64|4|131072|/var/lib/homegate|--optimize-for-size --no-sparkplug ${oneFile} status`,
+  );
+  // The release carries the one file it runs.
+  t.true((await stat(join(root, 'opt/homegate/releases', first.release, 'app/dist/homegate.cjs'))).isFile());
 });
 
 async function* everyFile(dir: string): AsyncGenerator<string> {

@@ -39,7 +39,7 @@ verifyTest('systemd-analyze verify finds nothing to say about homegate.service, 
   await mkdir(join(units, 'homegate.service.d'), { recursive: true });
   for (const u of ['homegate.service', 'homegate-first-boot.service']) await cp(join(DEPLOY, u), join(units, u));
   await writeFile(join(units, 'homegate.service.d/card-device.conf'), cardDeviceDropIn('/dev/serial0'));
-  for (const exe of ['opt/homegate/current/node/bin/node', 'opt/homegate/current/deploy/first-boot.sh']) {
+  for (const exe of ['opt/homegate/current/bin/homegate', 'opt/homegate/current/deploy/first-boot.sh']) {
     await mkdir(join(root, exe, '..'), { recursive: true });
     await writeFile(join(root, exe), '#!/bin/sh\n');
     await chmod(join(root, exe), 0o755);

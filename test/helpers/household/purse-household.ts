@@ -58,6 +58,8 @@ import { derToPem } from '../../../provisioning/pki/index.js';
 import { startEmulatorProcess, type EmulatorProcess } from './emulator-process.js';
 import { freePort } from '../link-probes.js';
 import { registerMailLogin, TOPIC_PREFIX } from './purse-mail.js';
+import { ONE_FILE, SMALL_BOARD_MALLOC_ENV, SMALL_BOARD_NODE_OPTIONS, SMALL_BOARD_V8_FLAGS } from '../../../gateway/device/small-board-settings.js';
+import { PACKAGE_ROOT } from '../../../deploy/one-file/build-one-file.js';
 
 export { DEMO_PINS, SANDBOX_MARKET, SANDBOX_PURSE };
 
@@ -89,14 +91,21 @@ function exited(child: ChildProcess): boolean {
   return child.exitCode !== null || child.signalCode !== null;
 }
 
-function spawnGatewayReady(dataDir: string, logLevel: string, onStderr: (s: string) => void): Promise<ChildProcess> {
+/**
+ * How the gateway process runs: `dist`, the compiled modules (bin/homegate.js), as in development;
+ * `as-on-board`, the one-file gateway with the small-board settings, as a flashed board's service
+ * starts it (gateway/device/small-board-settings.ts).
+ */
+export type GatewayForm = 'dist' | 'as-on-board';
+
+function spawnGatewayReady(dataDir: string, logLevel: string, onStderr: (s: string) => void, form: GatewayForm): Promise<ChildProcess> {
   const env = { ...process.env };
   delete env.HOMEGATE_DATA;
   delete env.HOMEGATE_LOG_LEVEL;
-  const child = spawn(process.execPath, [HOMEGATE_BIN, '--data', dataDir, '--log-level', logLevel, 'gateway', 'run'], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env,
-  });
+  const run = ['--data', dataDir, '--log-level', logLevel, 'gateway', 'run'];
+  const args = form === 'dist' ? [HOMEGATE_BIN, ...run] : [...SMALL_BOARD_V8_FLAGS, join(PACKAGE_ROOT, ONE_FILE), ...run];
+  if (form === 'as-on-board') Object.assign(env, { NODE_OPTIONS: SMALL_BOARD_NODE_OPTIONS, ...SMALL_BOARD_MALLOC_ENV });
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env });
   child.stderr!.setEncoding('utf8').on('data', onStderr);
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
@@ -117,13 +126,13 @@ function spawnGatewayReady(dataDir: string, logLevel: string, onStderr: (s: stri
   });
 }
 
-export async function startGatewayProcess(dataDir: string, logLevel = 'info'): Promise<GatewayProcess> {
+export async function startGatewayProcess(dataDir: string, logLevel = 'info', form: GatewayForm = 'dist'): Promise<GatewayProcess> {
   let stderr = '';
   const collect = (s: string) => {
     stderr += s;
     if (stderr.length > 4_000_000) stderr = stderr.slice(-2_000_000);
   };
-  let child = await spawnGatewayReady(dataDir, logLevel, collect);
+  let child = await spawnGatewayReady(dataDir, logLevel, collect, form);
   const kill = async (signal: NodeJS.Signals = 'SIGKILL') => {
     if (exited(child)) return;
     const gone = new Promise<void>((resolve) => child.once('exit', () => resolve()));
@@ -141,7 +150,7 @@ export async function startGatewayProcess(dataDir: string, logLevel = 'info'): P
     kill,
     async restart() {
       await kill('SIGKILL');
-      child = await spawnGatewayReady(dataDir, logLevel, collect);
+      child = await spawnGatewayReady(dataDir, logLevel, collect, form);
     },
   };
 }
@@ -158,8 +167,11 @@ export interface PurseHouseholdOptions {
    * sandbox's configuration as changed here (e.g. `config.smtp = ...`).
    */
   configure?: (config: GatewayConfig) => void;
-  /** Run that gateway as a child process (`homegate gateway run`) instead of in the test process. */
-  gatewayProcess?: boolean;
+  /**
+   * Run that gateway as a child process (`homegate gateway run`) instead of in the test process;
+   * 'as-on-board': the one-file gateway with the small-board settings, as a flashed board runs it.
+   */
+  gatewayProcess?: boolean | 'as-on-board';
   /** The in-process gateway's logger. Default silent. */
   logger?: Logger;
   /**
@@ -285,7 +297,7 @@ export async function startPurseHousehold(t: ExecutionContext, o: PurseHousehold
 
   let inProcess: RunningGateway | undefined = sandbox.gateway;
   let gatewayProcess: GatewayProcess | undefined;
-  const rebuild = o.configure !== undefined || o.gatewayProcess === true || o.logger !== undefined; // the sandbox's own gateway logs nowhere
+  const rebuild = o.configure !== undefined || o.gatewayProcess !== undefined || o.logger !== undefined; // the sandbox's own gateway logs nowhere
   const config = await sandboxGatewayConfig(sandbox, ports);
   // As the sandbox built it: a gateway started again here without the socket would wait for a card that answers only after a reset.
   if (o.socket) config.card.socket = virtualSocketConfig(SANDBOX_SOCKET_CONTROL);
@@ -302,7 +314,7 @@ export async function startPurseHousehold(t: ExecutionContext, o: PurseHousehold
   if (rebuild) {
     if (o.gatewayProcess) {
       await writeFile(join(dataDir, 'gateway.json'), JSON.stringify(config, null, 2) + '\n', { mode: 0o600 });
-      gatewayProcess = await startGatewayProcess(dataDir);
+      gatewayProcess = await startGatewayProcess(dataDir, 'info', o.gatewayProcess === 'as-on-board' ? 'as-on-board' : 'dist');
       const p = gatewayProcess;
       stops.push(() => p.kill('SIGKILL'));
     } else {

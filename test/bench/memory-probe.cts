@@ -1,6 +1,9 @@
 /**
- * Loaded into a measured process with `node --import <this file>` (bench
- * only; nothing of the gateway knows it): on SIGUSR2 it appends one JSON line
+ * Loaded into a measured process with `node --require <this file>` (bench
+ * only; nothing of the gateway knows it). CommonJS, so that preloading it
+ * does not start Node's ES module loader in a process that would not
+ * otherwise load it (the device's one-file gateway is CommonJS): the probe
+ * must not add to what it measures. On SIGUSR2 it appends one JSON line
  * to the file named by HOMEGATE_BENCH_PROBE with what holds the process's
  * memory now: `process.memoryUsage()` (rss, heapTotal, heapUsed, external,
  * arrayBuffers) and V8's heap spaces (used, and resident: what the space holds in RAM). A phase label is read from the
