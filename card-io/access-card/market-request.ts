@@ -12,6 +12,7 @@ import { connect, type ConnectionOptions, type TLSSocket } from 'node:tls';
 import { AccessCardError } from './access-card-error.js';
 import type { HandedSession } from './handed-session.js';
 import type { MarketContexts } from './market-contexts.js';
+import { sessionForThisNode } from '../base/tls/node-session-form.js';
 
 export interface MarketRequest {
   method: 'GET' | 'POST';
@@ -35,7 +36,9 @@ export interface MarketRequestOptions {
   contexts?: MarketContexts;
 }
 
-export function resumeMarketConnection(s: HandedSession, timeoutMs = 5000, contexts?: MarketContexts): Promise<TLSSocket> {
+export async function resumeMarketConnection(s: HandedSession, timeoutMs = 5000, contexts?: MarketContexts): Promise<TLSSocket> {
+  // Handed in OpenSSL's portable form; this Node may resume only its own bound form (node-session-form.ts).
+  const session = await sessionForThisNode(s.session, s.servername);
   return new Promise((resolve, reject) => {
     // The anchor and TLS 1.3 are the context's; a kept context is not rebuilt per connection.
     const tlsContext: ConnectionOptions = contexts
@@ -45,7 +48,7 @@ export function resumeMarketConnection(s: HandedSession, timeoutMs = 5000, conte
       host: s.host,
       port: s.port,
       servername: s.servername,
-      session: s.session,
+      session,
       ...tlsContext,
       ...(s.alpn ? { ALPNProtocols: [s.alpn] } : {}),
     });

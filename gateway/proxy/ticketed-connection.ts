@@ -21,6 +21,7 @@ import { marketConnectOptions, sha256 } from './market-chain.js';
 import type { MarketTarget } from './proxy-options.js';
 import { ProxyError, ProxyErrorCode } from './proxy-error.js';
 import { classifyAfterHandshake, classifyServerSideFailure, errorCodeOf } from './tls-errors.js';
+import { portableSession } from '../../card-io/base/tls/node-session-form.js';
 
 export interface TicketedConnectParams {
   market: MarketTarget;
@@ -162,7 +163,18 @@ export function connectForTicket(p: TicketedConnectParams): Promise<TicketedSess
         });
       }, p.ticketTimeoutMs);
     });
-    socket.once('session', (session: Buffer) => {
+    socket.once('session', (nodeSession: Buffer) => {
+      // Handed on in OpenSSL's portable form, whichever form this Node gives (card-io/base/tls/node-session-form.ts).
+      let session: Buffer;
+      try {
+        session = portableSession(nodeSession);
+      } catch {
+        fail(ProxyErrorCode.MarketNoTicket, `Market ${market.name}: Node gave a session it cannot read back`, {
+          stage: 'ticket',
+          reason: 'unreadable-session',
+        });
+        return;
+      }
       // Not before the leaf check: hold a ticket that came first (TLS 1.3 sends it later anyway).
       if (handshakeDone) done(session);
       else early = session;

@@ -41,7 +41,8 @@ function commandLog(): {
       }
       if (msg === 'card command failed') failed.push(command);
     }) as Logger['debug'],
-    isLevelEnabled: () => false,
+    // It records the debug lines, so it says debug is on: the card channel builds them only then.
+    isLevelEnabled: (level) => level === 'debug',
     child: () => logger,
   };
   return { logger, done, failed, lastAt: () => last, onDone: (fn) => (listeners.add(fn), () => listeners.delete(fn)) };

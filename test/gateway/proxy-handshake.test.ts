@@ -3,6 +3,7 @@ import { once } from 'node:events';
 import tls from 'node:tls';
 import { createProxyState, delegatedHandshake, fetchMarketChain, isProxyError, ProxyErrorCode, type MarketChainFetcher } from '../../gateway/proxy/index.js';
 import { fakeSigner, makeProxyPki, MARKET_HOST, newCa, startMarket, type ProxyPki } from '../helpers/proxy-fixtures.js';
+import { sessionForThisNode } from '../../card-io/base/tls/node-session-form.js';
 
 const pkiReady: Promise<ProxyPki> = makeProxyPki();
 
@@ -13,7 +14,13 @@ interface ResumedWhoami {
 
 /** What a terminal does: resume with only the session (no key, no certificate) and ask /whoami. */
 async function resumeAndWhoami(session: Buffer, port: number, alpn = 'http/1.1'): Promise<ResumedWhoami> {
-  const socket = tls.connect({ host: '127.0.0.1', port, servername: MARKET_HOST, session, ALPNProtocols: [alpn] });
+  const socket = tls.connect({
+    host: '127.0.0.1',
+    port,
+    servername: MARKET_HOST,
+    session: await sessionForThisNode(session, MARKET_HOST),
+    ALPNProtocols: [alpn],
+  });
   await once(socket, 'secureConnect');
   const reused = socket.isSessionReused();
   socket.write(`GET /whoami HTTP/1.1\r\nHost: ${MARKET_HOST}\r\nConnection: close\r\n\r\n`);

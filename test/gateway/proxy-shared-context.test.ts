@@ -13,12 +13,19 @@ import { derToPem } from '../../provisioning/pki/pem.js';
 import { SharedMarketContexts } from '../../gateway/proxy/client-context.js';
 import { createProxyState, delegatedHandshake } from '../../gateway/proxy/index.js';
 import { fakeSigner, makeProxyPki, MARKET_HOST, startMarket, type ProxyPki } from '../helpers/proxy-fixtures.js';
+import { sessionForThisNode } from '../../card-io/base/tls/node-session-form.js';
 
 const pkiReady: Promise<ProxyPki> = makeProxyPki();
 
 /** The subject the market saw on the connection the session comes from (its /whoami on a resumption). */
 async function subjectSeenByMarket(session: Buffer, port: number): Promise<string | null> {
-  const socket = tls.connect({ host: '127.0.0.1', port, servername: MARKET_HOST, session, ALPNProtocols: ['http/1.1'] });
+  const socket = tls.connect({
+    host: '127.0.0.1',
+    port,
+    servername: MARKET_HOST,
+    session: await sessionForThisNode(session, MARKET_HOST),
+    ALPNProtocols: ['http/1.1'],
+  });
   await once(socket, 'secureConnect');
   socket.write(`GET /whoami HTTP/1.1\r\nHost: ${MARKET_HOST}\r\nConnection: close\r\n\r\n`);
   const chunks: Buffer[] = [];

@@ -6,6 +6,7 @@
  */
 import http from 'node:http';
 import tls, { type TLSSocket } from 'node:tls';
+import { portableSession, sessionForThisNode } from '../../card-io/base/tls/node-session-form.js';
 
 export interface MarketConnectOptions {
   port: number;
@@ -31,23 +32,26 @@ export interface MarketConnection {
   close(): void;
 }
 
-export function connectToMarket(o: MarketConnectOptions, timeoutMs = 5000): Promise<MarketConnection> {
+export async function connectToMarket(o: MarketConnectOptions, timeoutMs = 5000): Promise<MarketConnection> {
+  const servername = o.servername ?? 'localhost';
+  // Sessions travel in OpenSSL's portable form (card-io/base/tls/node-session-form.ts), as the gateway hands them.
+  const resumeWith = o.session ? await sessionForThisNode(o.session, servername) : undefined;
   const socket = tls.connect({
     host: o.host ?? '127.0.0.1',
     port: o.port,
-    servername: o.servername ?? 'localhost',
+    servername,
     ca: o.marketCaPem,
     minVersion: 'TLSv1.3',
     maxVersion: 'TLSv1.3',
     ALPNProtocols: ['http/1.1'],
     ...(o.client ? { cert: o.client.chainPem, key: o.client.keyPem } : {}),
-    ...(o.session ? { session: o.session } : {}),
+    ...(resumeWith ? { session: resumeWith } : {}),
   });
   // Tickets arrive after the handshake (RFC 8446 §4.6.1): listen from the start.
   let latest: Buffer | undefined;
   const waiters: Array<() => void> = [];
   socket.on('session', (s: Buffer) => {
-    latest = s;
+    latest = portableSession(s);
     for (const w of waiters.splice(0)) w();
   });
   const session = (wait = 2000): Promise<Buffer | undefined> =>
