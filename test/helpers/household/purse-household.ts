@@ -98,14 +98,14 @@ function exited(child: ChildProcess): boolean {
  */
 export type GatewayForm = 'dist' | 'as-on-board';
 
-function spawnGatewayReady(dataDir: string, logLevel: string, onStderr: (s: string) => void, form: GatewayForm): Promise<ChildProcess> {
+function spawnGatewayReady(dataDir: string, logLevel: string, onStderr: (s: string) => void, form: GatewayForm, node: string): Promise<ChildProcess> {
   const env = { ...process.env };
   delete env.HOMEGATE_DATA;
   delete env.HOMEGATE_LOG_LEVEL;
   const run = ['--data', dataDir, '--log-level', logLevel, 'gateway', 'run'];
   const args = form === 'dist' ? [HOMEGATE_BIN, ...run] : [...SMALL_BOARD_V8_FLAGS, join(PACKAGE_ROOT, ONE_FILE), ...run];
   if (form === 'as-on-board') Object.assign(env, { NODE_OPTIONS: SMALL_BOARD_NODE_OPTIONS, ...SMALL_BOARD_MALLOC_ENV });
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env });
+  const child = spawn(node, args, { stdio: ['ignore', 'pipe', 'pipe'], env });
   child.stderr!.setEncoding('utf8').on('data', onStderr);
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
@@ -126,13 +126,13 @@ function spawnGatewayReady(dataDir: string, logLevel: string, onStderr: (s: stri
   });
 }
 
-export async function startGatewayProcess(dataDir: string, logLevel = 'info', form: GatewayForm = 'dist'): Promise<GatewayProcess> {
+export async function startGatewayProcess(dataDir: string, logLevel = 'info', form: GatewayForm = 'dist', node = process.execPath): Promise<GatewayProcess> {
   let stderr = '';
   const collect = (s: string) => {
     stderr += s;
     if (stderr.length > 4_000_000) stderr = stderr.slice(-2_000_000);
   };
-  let child = await spawnGatewayReady(dataDir, logLevel, collect, form);
+  let child = await spawnGatewayReady(dataDir, logLevel, collect, form, node);
   const kill = async (signal: NodeJS.Signals = 'SIGKILL') => {
     if (exited(child)) return;
     const gone = new Promise<void>((resolve) => child.once('exit', () => resolve()));
@@ -150,7 +150,7 @@ export async function startGatewayProcess(dataDir: string, logLevel = 'info', fo
     kill,
     async restart() {
       await kill('SIGKILL');
-      child = await spawnGatewayReady(dataDir, logLevel, collect, form);
+      child = await spawnGatewayReady(dataDir, logLevel, collect, form, node);
     },
   };
 }
@@ -172,6 +172,8 @@ export interface PurseHouseholdOptions {
    * 'as-on-board': the one-file gateway with the small-board settings, as a flashed board runs it.
    */
   gatewayProcess?: boolean | 'as-on-board';
+  /** The Node.js executable of that gateway process. Default: the one running the tests. */
+  gatewayNode?: string;
   /** The in-process gateway's logger. Default silent. */
   logger?: Logger;
   /**
@@ -314,7 +316,7 @@ export async function startPurseHousehold(t: ExecutionContext, o: PurseHousehold
   if (rebuild) {
     if (o.gatewayProcess) {
       await writeFile(join(dataDir, 'gateway.json'), JSON.stringify(config, null, 2) + '\n', { mode: 0o600 });
-      gatewayProcess = await startGatewayProcess(dataDir, 'info', o.gatewayProcess === 'as-on-board' ? 'as-on-board' : 'dist');
+      gatewayProcess = await startGatewayProcess(dataDir, 'info', o.gatewayProcess === 'as-on-board' ? 'as-on-board' : 'dist', o.gatewayNode);
       const p = gatewayProcess;
       stops.push(() => p.kill('SIGKILL'));
     } else {
