@@ -34,6 +34,7 @@ import { makeTestHousehold } from '../helpers/device-household.js';
 import { startEmulatorProcess } from '../helpers/household/emulator-process.js';
 import { freePort } from '../helpers/link-probes.js';
 import { summarize } from './bench-stats.js';
+import { ONE_FILE, SMALL_BOARD_V8_FLAGS } from '../../gateway/device/small-board-settings.js';
 
 async function bytes(path: string): Promise<number> {
   const s = await stat(path);
@@ -123,7 +124,8 @@ export async function runDeviceBench(): Promise<Record<string, unknown>> {
       };
       const checkout = await measure('checkout', { command: [process.execPath, HOMEGATE_BIN] }, runs, x64);
       const current = join(x64, 'opt/homegate/current');
-      const bundled = await measure('x64 bundle', { command: [join(current, 'node/bin/node'), join(current, 'app/bin/homegate.js')] }, runs, x64);
+      // As the service starts it: the release's bin/homegate (the one-file gateway with the small-board settings).
+      const bundled = await measure('x64 bundle', { command: [join(current, 'bin/homegate')] }, runs, x64);
       const base = summarize(checkout);
       startup.baselineCheckout = { node: process.version, ...base };
       const native = summarize(bundled);
@@ -136,7 +138,7 @@ export async function runDeviceBench(): Promise<Record<string, unknown>> {
         const emulated = summarize(
           await measure(
             'arm64 bundle under qemu',
-            { prefix: [qemu, '-L', roots.arm64], command: [join(arm, 'node/bin/node'), join(arm, 'app/bin/homegate.js')] },
+            { prefix: [qemu, '-L', roots.arm64], command: [join(arm, 'node/bin/node'), ...SMALL_BOARD_V8_FLAGS, join(arm, 'app', ONE_FILE)] },
             qemuRuns,
             roots.arm64,
           ),
