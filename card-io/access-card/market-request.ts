@@ -38,7 +38,9 @@ export interface MarketRequestOptions {
 
 export async function resumeMarketConnection(s: HandedSession, timeoutMs = 5000, contexts?: MarketContexts): Promise<TLSSocket> {
   // Handed in OpenSSL's portable form; this Node may resume only its own bound form (node-session-form.ts).
-  const session = await sessionForThisNode(s.session, s.servername);
+  const session = await sessionForThisNode(s.session, s.servername).catch((e: unknown) => {
+    throw new AccessCardError('market-unreachable', `Cannot prepare the session for ${s.market} on this Node: ${(e as Error).message}`);
+  });
   return new Promise((resolve, reject) => {
     // The anchor and TLS 1.3 are the context's; a kept context is not rebuilt per connection.
     const tlsContext: ConnectionOptions = contexts
