@@ -1,36 +1,10 @@
 import test from 'ava';
-import { once } from 'node:events';
 import tls from 'node:tls';
 import { createProxyState, delegatedHandshake, fetchMarketChain, isProxyError, ProxyErrorCode, type MarketChainFetcher } from '../../gateway/proxy/index.js';
-import { fakeSigner, makeProxyPki, MARKET_HOST, newCa, startMarket, type ProxyPki } from '../helpers/proxy-fixtures.js';
-import { sessionForThisNode } from '../../card-io/base/tls/node-session-form.js';
+import { fakeSigner, makeProxyPki, newCa, startMarket, type ProxyPki } from '../helpers/proxy-fixtures.js';
+import { resumeAndWhoami } from '../helpers/proxy-resume.js';
 
 const pkiReady: Promise<ProxyPki> = makeProxyPki();
-
-interface ResumedWhoami {
-  reused: boolean;
-  body: { subject: string | null; issuer: string | null; resumed: boolean };
-}
-
-/** What a terminal does: resume with only the session (no key, no certificate) and ask /whoami. */
-async function resumeAndWhoami(session: Buffer, port: number, alpn = 'http/1.1'): Promise<ResumedWhoami> {
-  const socket = tls.connect({
-    host: '127.0.0.1',
-    port,
-    servername: MARKET_HOST,
-    session: await sessionForThisNode(session, MARKET_HOST),
-    ALPNProtocols: [alpn],
-  });
-  await once(socket, 'secureConnect');
-  const reused = socket.isSessionReused();
-  socket.write(`GET /whoami HTTP/1.1\r\nHost: ${MARKET_HOST}\r\nConnection: close\r\n\r\n`);
-  const chunks: Buffer[] = [];
-  socket.on('data', (c: Buffer) => chunks.push(c));
-  await once(socket, 'end');
-  socket.destroy();
-  const text = Buffer.concat(chunks).toString('utf8');
-  return { reused, body: JSON.parse(text.slice(text.indexOf('\r\n\r\n') + 4)) as ResumedWhoami['body'] };
-}
 
 async function market(pki: ProxyPki, extra: { clientCa?: Buffer; sessionTimeout?: number } = {}) {
   return startMarket({ identity: pki.market, clientCa: pki.issuerCa.certificate, anchors: [pki.marketRoot.certificate], ...extra });

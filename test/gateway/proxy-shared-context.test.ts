@@ -13,27 +13,13 @@ import { derToPem } from '../../provisioning/pki/pem.js';
 import { SharedMarketContexts } from '../../gateway/proxy/client-context.js';
 import { createProxyState, delegatedHandshake } from '../../gateway/proxy/index.js';
 import { fakeSigner, makeProxyPki, MARKET_HOST, startMarket, type ProxyPki } from '../helpers/proxy-fixtures.js';
-import { sessionForThisNode } from '../../card-io/base/tls/node-session-form.js';
+import { resumeAndWhoami } from '../helpers/proxy-resume.js';
 
 const pkiReady: Promise<ProxyPki> = makeProxyPki();
 
 /** The subject the market saw on the connection the session comes from (its /whoami on a resumption). */
 async function subjectSeenByMarket(session: Buffer, port: number): Promise<string | null> {
-  const socket = tls.connect({
-    host: '127.0.0.1',
-    port,
-    servername: MARKET_HOST,
-    session: await sessionForThisNode(session, MARKET_HOST),
-    ALPNProtocols: ['http/1.1'],
-  });
-  await once(socket, 'secureConnect');
-  socket.write(`GET /whoami HTTP/1.1\r\nHost: ${MARKET_HOST}\r\nConnection: close\r\n\r\n`);
-  const chunks: Buffer[] = [];
-  socket.on('data', (c: Buffer) => chunks.push(c));
-  await once(socket, 'end');
-  socket.destroy();
-  const text = Buffer.concat(chunks).toString('utf8');
-  return (JSON.parse(text.slice(text.indexOf('\r\n\r\n') + 4)) as { subject: string | null }).subject;
+  return (await resumeAndWhoami(session, port)).body.subject;
 }
 
 test('eight concurrent one-shot authorizations to one market each reach it with their own card-signed leaf', async (t) => {
